@@ -1,0 +1,460 @@
+//! The one error type of the SDK.
+//!
+//! Every failure a caller can meet — a refused request, an unreachable server,
+//! a malformed answer, a bad persisted key, a bad setting — is one variant of
+//! [`Error`], so callers match in one place. No variant ever carries a key's
+//! secret value: the server's messages are kept (the platform never echoes a
+//! key), and key problems name the *field*, not its content.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+use crate::region::valid_region_values;
+
+/// The result type of every fallible SDK call.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How long a non-JSON error body may be before it is cut, so that an HTML
+/// error page from a proxy does not flood a log line.
+const BODY_SNIPPET_CHARS: usize = 200;
+
+/// Everything that can go wrong in the SDK.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// 401: the server did not accept the credentials.
+    #[error("unauthorized (401){}: check the key, the project id and the region", suffix(.message))]
+    Unauthorized {
+        /// The server's `message`, or a snippet of a non-JSON body.
+        message: Option<String>,
+    },
+    /// 403: the key is valid but its kind may never do this.
+    #[error("forbidden (403){}: embed keys cannot do this, it needs a project API key", suffix(.message))]
+    Forbidden {
+        /// The server's `message`, or a snippet of a non-JSON body.
+        message: Option<String>,
+    },
+    /// 404: the object does not exist or lies outside the key's scope (the
+    /// platform answers both the same way on purpose).
+    #[error("not found (404){}", suffix(.message))]
+    NotFound {
+        /// The server's `message`, or a snippet of a non-JSON body.
+        message: Option<String>,
+    },
+    /// 400: the server refused the request's body or query.
+    #[error("bad request (400){}", suffix(.message))]
+    BadRequest {
+        /// The server's `message`, or a snippet of a non-JSON body.
+        message: Option<String>,
+    },
+    /// 429: too many requests; wait `retry_after` when the server said how long.
+    #[error("rate limited (429){}{}", retry_after_suffix(.retry_after), suffix(.message))]
+    RateLimited {
+        /// The server's `Retry-After`, when given in seconds.
+        retry_after: Option<Duration>,
+        /// The server's `message`, or a snippet of a non-JSON body.
+        message: Option<String>,
+    },
+    /// 5xx: the server failed.
+    #[error("server error ({status}){}", suffix(.message))]
+    Server {
+        /// The HTTP status code.
+        status: u16,
+        /// The server's `message`, or a snippet of a non-JSON body.
+        message: Option<String>,
+    },
+    /// Any other non-2xx answer (for example 413, body too large).
+    #[error("request failed ({status}){}", suffix(.message))]
+    Http {
+        /// The HTTP status code.
+        status: u16,
+        /// The server's `message`, or a snippet of a non-JSON body.
+        message: Option<String>,
+    },
+    /// The request never got an HTTP answer (connection, TLS, timeout).
+    ///
+    /// Secrets travel only in headers, never in URLs, and a URL carrying a
+    /// query string is stripped from the source, so its Display is safe to log.
+    #[error("could not reach the server")]
+    Network(#[source] reqwest::Error),
+    /// A 2xx answer whose body is not what the protocol promises.
+    #[error("could not decode the {what}")]
+    Decode {
+        /// What was being decoded, e.g. "agents/list answer".
+        what: String,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A key could not be made or restored.
+    #[error(transparent)]
+    InvalidKey(#[from] KeyDataError),
+    /// A region that is neither a code nor a short name.
+    #[error("unknown region '{value}' (valid: {})", valid_region_values())]
+    InvalidRegion {
+        /// The value given.
+        value: String,
+    },
+    /// A base URL (or request URL) that cannot be used.
+    #[error("invalid base URL '{value}': {reason}")]
+    InvalidBaseUrl {
+        /// The value given.
+        value: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A required environment variable is not set (or empty).
+    #[error("environment variable {variable} is not set")]
+    MissingEnv {
+        /// The variable's name.
+        variable: &'static str,
+    },
+    /// An environment variable is set to an unusable value.
+    #[error("environment variable {variable} is invalid: {reason}")]
+    InvalidEnv {
+        /// The variable's name.
+        variable: &'static str,
+        /// Why it was refused (never the value of a secret variable).
+        reason: String,
+    },
+    /// The process-wide default client was used in the wrong order.
+    #[error(transparent)]
+    DefaultClient(#[from] DefaultClientError),
+}
+
+/// Why a key could not be made or restored. Names the field, never a secret.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyDataError {
+    /// The persisted text is not JSON at all.
+    #[error("persisted key: invalid JSON at line {line} column {column}")]
+    InvalidJson {
+        /// 1-based line of the syntax error.
+        line: usize,
+        /// 1-based column of the syntax error.
+        column: usize,
+    },
+    /// The persisted JSON is valid but not an object.
+    #[error("persisted key: not a JSON object")]
+    NotAnObject,
+    /// A required persisted field is absent or `null`.
+    #[error("persisted key: missing field `{field}`")]
+    MissingField {
+        /// The persisted (camelCase) field name.
+        field: &'static str,
+    },
+    /// A required persisted field is an empty string.
+    #[error("persisted key: field `{field}` is empty")]
+    EmptyField {
+        /// The persisted (camelCase) field name.
+        field: &'static str,
+    },
+    /// A persisted field has the wrong JSON type.
+    #[error("persisted key: field `{field}`: expected a string, found {found}")]
+    WrongType {
+        /// The persisted (camelCase) field name.
+        field: &'static str,
+        /// The JSON type found ("number", "object", ...).
+        found: &'static str,
+    },
+    /// The persisted `region` is not a region.
+    #[error(
+        "persisted key: field `region`: unknown region '{value}' (valid: {})",
+        valid_region_values()
+    )]
+    UnknownRegion {
+        /// The value found (a region, never a secret).
+        value: String,
+    },
+    /// Both `agentId` and `workforceId` are present.
+    #[error("persisted key: fields `agentId` and `workforceId` are both present; a key is scoped to one agent or one workforce")]
+    ConflictingTargets,
+    /// A value given to a key constructor is empty.
+    #[error("key: {field} must not be empty")]
+    EmptyValue {
+        /// What was empty ("secret", "project", "agent id", ...).
+        field: &'static str,
+    },
+    /// The key cannot be put into an `Authorization` header (e.g. it holds a
+    /// line break). The value itself is never shown.
+    #[error(
+        "key: the secret or project contains characters that cannot be sent in an HTTP header"
+    )]
+    NotHeaderSafe,
+}
+
+/// Misuse of the process-wide default client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DefaultClientError {
+    /// `create_client` or `set_default_client` was called a second time.
+    #[error("a default client already exists: create_client may be called once per process")]
+    AlreadyCreated,
+    /// `default_client` was called before any default client was registered.
+    #[error("no default client: call relevance::create_client first")]
+    NotCreated,
+}
+
+impl Error {
+    /// The HTTP status of a refused request, if this error is one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Unauthorized { .. } => Some(401),
+            Error::Forbidden { .. } => Some(403),
+            Error::NotFound { .. } => Some(404),
+            Error::BadRequest { .. } => Some(400),
+            Error::RateLimited { .. } => Some(429),
+            Error::Server { status, .. } | Error::Http { status, .. } => Some(*status),
+            Error::Network(source) => source.status().map(|s| s.as_u16()),
+            _ => None,
+        }
+    }
+
+    /// Whether trying the same request again later may succeed: network
+    /// failures, rate limiting and server errors.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::Network(_) | Error::RateLimited { .. } | Error::Server { .. }
+        )
+    }
+
+    /// The server's own explanation of a refused request.
+    pub fn server_message(&self) -> Option<&str> {
+        match self {
+            Error::Unauthorized { message }
+            | Error::Forbidden { message }
+            | Error::NotFound { message }
+            | Error::BadRequest { message }
+            | Error::RateLimited { message, .. }
+            | Error::Server { message, .. }
+            | Error::Http { message, .. } => message.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Turns a non-2xx answer into the error for its status.
+    pub(crate) fn from_response(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+        let message = message_from_body(body);
+        match status {
+            400 => Error::BadRequest { message },
+            401 => Error::Unauthorized { message },
+            403 => Error::Forbidden { message },
+            404 => Error::NotFound { message },
+            429 => Error::RateLimited {
+                retry_after: retry_after(headers),
+                message,
+            },
+            500..=599 => Error::Server { status, message },
+            _ => Error::Http { status, message },
+        }
+    }
+
+    /// Wraps a transport error, dropping a URL that carries a query string
+    /// (a signed upload URL or a stream token must not end up in a log).
+    pub(crate) fn network(source: reqwest::Error) -> Error {
+        let has_query = source.url().is_some_and(|url| url.query().is_some());
+        if has_query {
+            Error::Network(source.without_url())
+        } else {
+            Error::Network(source)
+        }
+    }
+}
+
+/// The server's `message` from a JSON error body, else a short snippet of
+/// whatever text came back.
+fn message_from_body(body: &[u8]) -> Option<String> {
+    if let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(body) {
+        return match object.get("message") {
+            Some(serde_json::Value::String(message)) => Some(message.clone()),
+            Some(other) if !other.is_null() => Some(other.to_string()),
+            _ => None,
+        };
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut snippet: String = text.chars().take(BODY_SNIPPET_CHARS).collect();
+    if text.chars().count() > BODY_SNIPPET_CHARS {
+        snippet.push('…');
+    }
+    Some(snippet)
+}
+
+/// `Retry-After` in delta-seconds; the HTTP-date form is not used by the
+/// platform and is ignored.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    value.parse::<u64>().ok().map(Duration::from_secs)
+}
+
+fn suffix(message: &Option<String>) -> String {
+    match message {
+        Some(message) => format!(": {message}"),
+        None => String::new(),
+    }
+}
+
+fn retry_after_suffix(retry_after: &Option<Duration>) -> String {
+    match retry_after {
+        Some(delay) => format!(", retry after {}s", delay.as_secs()),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(retry_after: Option<&str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = retry_after {
+            headers.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+        }
+        headers
+    }
+
+    /// (status, retry-after, body, expected variant, expected message, retryable)
+    type MappingCase<'a> = (
+        u16,
+        Option<&'a str>,
+        &'a [u8],
+        &'a str,
+        Option<&'a str>,
+        bool,
+    );
+
+    #[test]
+    fn status_mapping_table() {
+        let json = br#"{"message":"the reason"}"#.as_slice();
+        let html = b"<html>Bad Gateway</html>".as_slice();
+        // (status, retry-after, body, expected variant name, expected message, retryable)
+        let cases: &[MappingCase] = &[
+            (400, None, json, "BadRequest", Some("the reason"), false),
+            (401, None, json, "Unauthorized", Some("the reason"), false),
+            (401, None, b"", "Unauthorized", None, false),
+            (403, None, json, "Forbidden", Some("the reason"), false),
+            (404, None, json, "NotFound", Some("the reason"), false),
+            (404, None, b"not here", "NotFound", Some("not here"), false),
+            (
+                429,
+                Some("7"),
+                json,
+                "RateLimited",
+                Some("the reason"),
+                true,
+            ),
+            (429, None, json, "RateLimited", Some("the reason"), true),
+            (500, None, json, "Server", Some("the reason"), true),
+            (
+                502,
+                None,
+                html,
+                "Server",
+                Some("<html>Bad Gateway</html>"),
+                true,
+            ),
+            (503, None, br#"{"other":1}"#, "Server", None, true),
+            (413, None, json, "Http", Some("the reason"), false),
+            (418, None, b"  teapot \n", "Http", Some("teapot"), false),
+        ];
+        for &(status, retry, body, variant, message, retryable) in cases {
+            let error = Error::from_response(status, &headers(retry), body);
+            let name = match &error {
+                Error::BadRequest { .. } => "BadRequest",
+                Error::Unauthorized { .. } => "Unauthorized",
+                Error::Forbidden { .. } => "Forbidden",
+                Error::NotFound { .. } => "NotFound",
+                Error::RateLimited { .. } => "RateLimited",
+                Error::Server { .. } => "Server",
+                Error::Http { .. } => "Http",
+                _ => "other",
+            };
+            assert_eq!(name, variant, "status {status}");
+            assert_eq!(error.status(), Some(status), "status {status}");
+            assert_eq!(error.server_message(), message, "status {status}");
+            assert_eq!(error.is_retryable(), retryable, "status {status}");
+            if let Some(message) = message {
+                assert!(error.to_string().contains(message), "{error}");
+            }
+        }
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds() {
+        let cases: &[(Option<&str>, Option<Duration>)] = &[
+            (Some("7"), Some(Duration::from_secs(7))),
+            (Some(" 120 "), Some(Duration::from_secs(120))),
+            (Some("Wed, 21 Oct 2015 07:28:00 GMT"), None),
+            (Some("-3"), None),
+            (None, None),
+        ];
+        for (header, expected) in cases {
+            match Error::from_response(429, &headers(*header), b"{}") {
+                Error::RateLimited { retry_after, .. } => {
+                    assert_eq!(retry_after, *expected, "{header:?}")
+                }
+                other => panic!("expected RateLimited, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn hints_are_in_the_display() {
+        let unauthorized =
+            Error::from_response(401, &HeaderMap::new(), br#"{"message":"bad key"}"#);
+        assert_eq!(
+            unauthorized.to_string(),
+            "unauthorized (401): bad key: check the key, the project id and the region"
+        );
+        let forbidden = Error::from_response(403, &HeaderMap::new(), b"");
+        assert!(forbidden.to_string().contains("embed keys cannot do this"));
+        let limited = Error::from_response(429, &headers(Some("5")), br#"{"message":"slow down"}"#);
+        assert_eq!(
+            limited.to_string(),
+            "rate limited (429), retry after 5s: slow down"
+        );
+    }
+
+    #[test]
+    fn long_non_json_bodies_are_cut() {
+        let body = "x".repeat(1000);
+        let error = Error::from_response(500, &HeaderMap::new(), body.as_bytes());
+        let message = error.server_message().unwrap();
+        assert_eq!(message.chars().count(), BODY_SNIPPET_CHARS + 1);
+        assert!(message.ends_with('…'));
+    }
+
+    #[test]
+    fn default_client_errors_read_as_specified() {
+        assert_eq!(
+            Error::from(DefaultClientError::AlreadyCreated).to_string(),
+            "a default client already exists: create_client may be called once per process"
+        );
+        assert_eq!(
+            Error::from(DefaultClientError::NotCreated).to_string(),
+            "no default client: call relevance::create_client first"
+        );
+    }
+
+    #[test]
+    fn non_http_errors_have_no_status_and_are_not_retryable() {
+        let errors = [
+            Error::MissingEnv {
+                variable: "RELEVANCE_API_KEY",
+            },
+            Error::InvalidRegion { value: "zz".into() },
+            Error::InvalidKey(KeyDataError::NotAnObject),
+        ];
+        for error in errors {
+            assert_eq!(error.status(), None);
+            assert!(!error.is_retryable());
+            assert_eq!(error.server_message(), None);
+        }
+    }
+}
