@@ -1,17 +1,25 @@
-//! Agents: reading one agent and listing the project's agents.
+//! Agents: reading and listing them, and acting on one — sending it a
+//! message (which makes or continues a task) and reading its tasks.
 //!
-//! Answers are decoded leniently — unknown fields are ignored and a missing or
+//! An [`Agent`] keeps a clone of the [`Client`] it was read with, so it can
+//! act without the caller threading the client through. Answers are decoded leniently — unknown fields are ignored and a missing or
 //! ill-typed optional field becomes `None` — because the platform adds fields
 //! over time; only the agent's id is required.
+
+use std::fmt;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use reqwest::Method;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::client::Client;
+use crate::attachment::Attachment;
+use crate::client::{default_client, Client};
 use crate::error::Result;
+use crate::key::Key;
+use crate::message::AttachedFile;
 use crate::region::Region;
+use crate::task::{Task, TaskListAnswer, TaskListOptions, TaskRef, TriggerAnswer};
 
 /// The agents of the client's project, borrowed from a [`Client`].
 #[derive(Debug, Clone, Copy)]
@@ -39,9 +47,11 @@ pub struct AgentList {
     pub page_size: u32,
 }
 
-/// An agent's configuration, as far as the SDK reads it.
-#[derive(Clone, Debug, PartialEq)]
+/// An agent's configuration, as far as the SDK reads it, and the client to
+/// act on it with.
+#[derive(Clone)]
 pub struct Agent {
+    client: Client,
     /// The agent id.
     pub id: String,
     /// The display name.
@@ -119,6 +129,183 @@ impl<'c> Agents<'c> {
     }
 }
 
+impl Agent {
+    /// One agent by id, read with the default client (see
+    /// [`create_client`](crate::create_client)); same as
+    /// `default_client()?.agents().get(agent_id)`.
+    pub async fn get(agent_id: &str) -> Result<Agent> {
+        default_client()?.agents().get(agent_id).await
+    }
+
+    /// The client this agent was read with, and acts with.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Sends `text` in a new task and returns the task at once, without
+    /// waiting for the reply. For attachments or to continue a task, use
+    /// [`Agent::message`].
+    pub async fn send_message(&self, text: impl Into<String>) -> Result<Task> {
+        self.message(text).send().await
+    }
+
+    /// A message to send: add attachments and a task, then
+    /// [`MessageBuilder::send`].
+    pub fn message(&self, text: impl Into<String>) -> MessageBuilder<'_> {
+        MessageBuilder {
+            agent: self,
+            text: text.into(),
+            attachments: Vec::new(),
+            task_id: None,
+        }
+    }
+
+    /// One task of this agent.
+    pub async fn get_task(&self, task_id: &str) -> Result<Task> {
+        Task::get_with(&self.client, &self.id, task_id).await
+    }
+
+    /// One page of this agent's tasks
+    /// (`GET agents/conversations/list`, filtered to this agent).
+    pub async fn tasks(&self, options: TaskListOptions) -> Result<Vec<Task>> {
+        let query = crate::task::task_list_query(&self.id, &options);
+        let answer: TaskListAnswer = self
+            .client
+            .send_with_query(
+                Method::GET,
+                crate::task::TASK_LIST_PATH,
+                &query,
+                None,
+                "agents/conversations/list answer",
+            )
+            .await?;
+        Ok(answer.into_tasks(&self.client, &self.id))
+    }
+}
+
+impl fmt::Debug for Agent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Agent")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .field("avatar", &self.avatar)
+            .field("project", &self.project)
+            .field("region", &self.region)
+            .field("public", &self.public)
+            .field("model", &self.model)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Two agents are equal when their data is; the client they were read
+/// through does not matter.
+impl PartialEq for Agent {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.name == other.name
+            && self.description == other.description
+            && self.avatar == other.avatar
+            && self.project == other.project
+            && self.region == other.region
+            && self.public == other.public
+            && self.model == other.model
+            && self.created_at == other.created_at
+            && self.updated_at == other.updated_at
+    }
+}
+
+/// A message on its way to an agent; made by [`Agent::message`].
+#[derive(Debug)]
+#[must_use = "a message is only sent by .send().await"]
+pub struct MessageBuilder<'a> {
+    agent: &'a Agent,
+    text: String,
+    attachments: Vec<Attachment>,
+    task_id: Option<String>,
+}
+
+impl MessageBuilder<'_> {
+    /// Adds a file. Bytes are uploaded when the message is sent.
+    pub fn attach(mut self, attachment: Attachment) -> Self {
+        self.attachments.push(attachment);
+        self
+    }
+
+    /// Continues this task instead of starting a new one.
+    pub fn in_task<'t>(mut self, task: impl Into<TaskRef<'t>>) -> Self {
+        self.task_id = Some(task.into().id().to_string());
+        self
+    }
+
+    /// Uploads the attachments that are bytes, then triggers the agent
+    /// (`POST agents/trigger`) and returns the task at once, without waiting
+    /// for the reply.
+    ///
+    /// A new task started with an embed key gets a client-made id
+    /// `{task prefix}_-_{uuid v4}`, as the platform requires. The
+    /// `agent_override` field is never sent: it only echoes the agent's own
+    /// configuration back, and embed keys may not send it at all.
+    pub async fn send(self) -> Result<Task> {
+        let client = &self.agent.client;
+        let mut files = Vec::with_capacity(self.attachments.len());
+        for attachment in self.attachments {
+            files.push(attachment.resolve(client).await?);
+        }
+        let conversation_id = conversation_id_for(client.key(), self.task_id);
+        let body = trigger_body(
+            &self.agent.id,
+            conversation_id.as_deref(),
+            &self.text,
+            &files,
+        );
+        let answer: TriggerAnswer = client
+            .send(
+                Method::POST,
+                "agents/trigger",
+                Some(&body),
+                "agents/trigger answer",
+            )
+            .await?;
+        Ok(answer.into_task(client.clone(), &self.agent.id))
+    }
+}
+
+/// The task id to send: the one continued, a fresh prefixed id for a new
+/// task of an embed key, or none (the platform makes one for API keys).
+fn conversation_id_for(key: &Key, continued: Option<String>) -> Option<String> {
+    continued.or_else(|| {
+        key.task_prefix()
+            .filter(|_| key.is_embed())
+            .map(new_task_id)
+    })
+}
+
+/// `{task_prefix}_-_{uuid v4}` (PROTOCOL A2).
+fn new_task_id(task_prefix: &str) -> String {
+    format!("{task_prefix}_-_{}", uuid::Uuid::new_v4())
+}
+
+/// The TriggerBody (PROTOCOL A5); unused fields are absent, never `null`.
+fn trigger_body(
+    agent_id: &str,
+    conversation_id: Option<&str>,
+    text: &str,
+    attachments: &[AttachedFile],
+) -> Value {
+    let mut message = json!({"role": "user", "content": text});
+    if !attachments.is_empty() {
+        message["attachments"] = json!(attachments);
+    }
+    let mut body = json!({"agent_id": agent_id, "message": message});
+    if let Some(id) = conversation_id {
+        body["conversation_id"] = json!(id);
+    }
+    body
+}
+
 /// The wire shape (PROTOCOL A5 `AgentConfig`); everything but the id is
 /// taken as loosely typed.
 #[derive(Deserialize)]
@@ -144,17 +331,14 @@ struct AgentConfig {
 
 impl AgentConfig {
     fn into_agent(self, client: &Client) -> Agent {
-        self.into_agent_for(client.project(), client.region())
-    }
-
-    fn into_agent_for(self, project: &str, region: Region) -> Agent {
         Agent {
+            client: client.clone(),
             id: self.agent_id,
             name: string(self.name),
             description: string(self.description),
             avatar: string(self.emoji),
-            project: string(self.project).unwrap_or_else(|| project.to_string()),
-            region,
+            project: string(self.project).unwrap_or_else(|| client.project().to_string()),
+            region: client.region(),
             public: self.public.as_bool().unwrap_or(false),
             model: string(self.model),
             created_at: timestamp(&self.insert_date_),
@@ -188,9 +372,15 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    fn eu_client() -> Client {
+        Client::builder(Key::new("sk-test", Region::EU, "client-project").unwrap())
+            .base_url("http://127.0.0.1:9")
+            .build()
+            .unwrap()
+    }
+
     fn decode(json: &str) -> serde_json::Result<Agent> {
-        serde_json::from_str::<AgentConfig>(json)
-            .map(|c| c.into_agent_for("client-project", Region::EU))
+        serde_json::from_str::<AgentConfig>(json).map(|c| c.into_agent(&eu_client()))
     }
 
     #[test]
@@ -204,6 +394,7 @@ mod tests {
         assert_eq!(
             agent,
             Agent {
+                client: eu_client(),
                 id: "a1".into(),
                 name: Some("Helper".into()),
                 description: Some("Helps".into()),
@@ -259,5 +450,108 @@ mod tests {
         }
         assert_eq!(timestamp(&Value::from(17)), None);
         assert_eq!(timestamp(&Value::Null), None);
+    }
+
+    #[test]
+    fn trigger_body_is_exact_and_leaves_unused_fields_out() {
+        let file = AttachedFile {
+            file_name: "a.pdf".into(),
+            file_url: "https://cdn/a.pdf".into(),
+        };
+        let cases = [
+            (
+                None,
+                vec![],
+                json!({"agent_id": "a1", "message": {"role": "user", "content": "hi"}}),
+            ),
+            (
+                Some("t1"),
+                vec![file.clone()],
+                json!({"agent_id": "a1", "conversation_id": "t1",
+                       "message": {"role": "user", "content": "hi",
+                                   "attachments": [{"file_name": "a.pdf", "file_url": "https://cdn/a.pdf"}]}}),
+            ),
+        ];
+        for (conversation_id, files, expected) in cases {
+            let body = trigger_body("a1", conversation_id, "hi", &files);
+            assert_eq!(body, expected);
+            let text = body.to_string();
+            assert!(
+                !text.contains("null") && !text.contains("agent_override"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn which_task_id_is_sent() {
+        let api = Key::new("sk-1", Region::US, "p").unwrap();
+        let embed = Key::embed(
+            "ek-1",
+            Region::US,
+            "p",
+            crate::key::EmbedTarget::Agent("a1".into()),
+            "pre9",
+        )
+        .unwrap();
+        // (key, continued task, expectation)
+        assert_eq!(conversation_id_for(&api, None), None);
+        assert_eq!(
+            conversation_id_for(&api, Some("t1".into())).as_deref(),
+            Some("t1")
+        );
+        assert_eq!(
+            conversation_id_for(&embed, Some("pre9_-_old".into())).as_deref(),
+            Some("pre9_-_old")
+        );
+        let first = conversation_id_for(&embed, None).unwrap();
+        let second = conversation_id_for(&embed, None).unwrap();
+        assert_ne!(first, second, "each new task gets a fresh id");
+        for id in [first, second] {
+            let uuid = id.strip_prefix("pre9_-_").expect("prefixed");
+            let parsed = uuid::Uuid::parse_str(uuid).unwrap();
+            assert_eq!(parsed.get_version_num(), 4, "{id}");
+            assert_eq!(uuid, parsed.hyphenated().to_string(), "{id}");
+        }
+    }
+
+    #[test]
+    fn debug_and_equality_ignore_the_client() {
+        let json = r#"{"agent_id":"a1","name":"Helper"}"#;
+        let one = decode(json).unwrap();
+        let other_client =
+            Client::builder(Key::new("sk-OTHER-SECRET", Region::EU, "client-project").unwrap())
+                .build_with_env(&|_| None)
+                .unwrap();
+        let two = serde_json::from_str::<AgentConfig>(json)
+            .unwrap()
+            .into_agent(&other_client);
+        assert_eq!(one, two);
+        let debug = format!("{two:?}");
+        assert!(
+            debug.contains("Helper") && !debug.contains("SECRET"),
+            "{debug}"
+        );
+        let mut renamed = two.clone();
+        renamed.name = Some("Other".into());
+        assert_ne!(one, renamed);
+    }
+
+    #[test]
+    fn the_builder_collects_attachments_and_the_task() {
+        let agent = decode(r#"{"agent_id":"a1"}"#).unwrap();
+        let builder = agent
+            .message("hello")
+            .attach(Attachment::url("a.pdf", "https://x/a.pdf"))
+            .attach(Attachment::bytes("b.txt", b"b".to_vec()))
+            .in_task("t7");
+        assert_eq!(builder.text, "hello");
+        assert_eq!(builder.attachments.len(), 2);
+        assert_eq!(builder.task_id.as_deref(), Some("t7"));
+        let task_id = String::from("t8");
+        assert_eq!(
+            agent.message("x").in_task(&task_id).task_id.as_deref(),
+            Some("t8")
+        );
     }
 }

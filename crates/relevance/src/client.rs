@@ -123,16 +123,35 @@ impl Client {
         body: Option<&serde_json::Value>,
         what: &str,
     ) -> Result<T> {
+        self.send_with_query(method, path, &[], body, what).await
+    }
+
+    /// [`Client::send`] with query pairs, percent-encoded by the URL builder.
+    pub(crate) async fn send_with_query<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        what: &str,
+    ) -> Result<T> {
         crate::http::send(
             &self.inner.http,
             &self.inner.endpoints,
             Some(&self.inner.key),
             method,
             path,
+            query,
             body,
             what,
         )
         .await
+    }
+
+    /// The HTTP client, for the one request that must go without the key
+    /// (the file upload `PUT`).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
     }
 }
 

@@ -118,6 +118,21 @@ pub enum Error {
         /// Why it was refused (never the value of a secret variable).
         reason: String,
     },
+    /// A file to attach could not be read.
+    #[error("could not read the file '{path}'")]
+    ReadFile {
+        /// The path given.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A task status name that is not one of the statuses.
+    #[error("unknown task status '{value}' (valid: not-started, idle, queued, running, action, paused, completed, cancelled, error)")]
+    InvalidTaskStatus {
+        /// The value given.
+        value: String,
+    },
     /// The process-wide default client was used in the wrong order.
     #[error(transparent)]
     DefaultClient(#[from] DefaultClientError),

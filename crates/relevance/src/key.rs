@@ -238,6 +238,7 @@ impl Key {
             None,
             reqwest::Method::POST,
             path,
+            &[],
             Some(&body),
             &what,
         )

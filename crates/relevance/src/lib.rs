@@ -38,6 +38,44 @@
 //! # }
 //! ```
 //!
+//! # Sending a message
+//!
+//! Sending starts (or continues) a task and returns it at once; the reply
+//! arrives as messages of the task.
+//!
+//! ```no_run
+//! use relevance::{Agent, Attachment, MessageContent, TaskListOptions, TaskStatus};
+//!
+//! # async fn run() -> relevance::Result<()> {
+//! // Needs `relevance::create_client(..)` first; or use `client.agents().get(..)`.
+//! let agent = Agent::get("agent-id").await?;
+//! let mut task = agent.send_message("Summarise this week's tickets").await?;
+//!
+//! // A follow-up in the same task, with a file (uploaded first).
+//! agent
+//!     .message("And this report too")
+//!     .attach(Attachment::bytes("report.csv", b"week,tickets\n1,12\n".to_vec()))
+//!     .in_task(&task)
+//!     .send()
+//!     .await?;
+//!
+//! task.refresh().await?;
+//! if !task.is_running() {
+//!     for message in task.messages().await? {
+//!         if let MessageContent::Agent(reply) = &message.content {
+//!             println!("{}", reply.text);
+//!         }
+//!     }
+//! }
+//!
+//! let waiting = agent
+//!     .tasks(TaskListOptions { status: Some(TaskStatus::Action), ..Default::default() })
+//!     .await?;
+//! # let _ = waiting;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Pointing at the emulator
 //!
 //! Set `RELEVANCE_BASE_URL=http://127.0.0.1:8787` (or call
@@ -55,7 +93,11 @@
 //! | `client` | [`Client`], [`ClientBuilder`], `from_env`, the default client |
 //! | `error` | [`Error`], the one error type |
 //! | `http` | sending a request, error mapping, decoding |
-//! | `agent`, `workforce` | [`Agents`], [`Workforces`] and their types |
+//! | `agent` | [`Agents`], [`Agent`] and sending it a message ([`MessageBuilder`]) |
+//! | `task` | [`Task`], [`TaskStatus`] and its platform states, listing ([`TaskListOptions`]) |
+//! | `message` | [`Message`] and every [`MessageContent`] kind |
+//! | `attachment` | [`Attachment`]: files sent with a message, uploaded first when they are bytes |
+//! | `workforce` | [`Workforces`] and their types |
 //!
 //! Secrets never appear in `Debug`, `Display` or errors; the `Authorization`
 //! header is marked sensitive. The crate builds for `wasm32-unknown-unknown`.
@@ -63,19 +105,29 @@
 #![forbid(unsafe_code)]
 
 mod agent;
+mod attachment;
 mod client;
 mod error;
 mod http;
 mod key;
+mod message;
 mod region;
+mod task;
 mod workforce;
 
-pub use agent::{Agent, AgentList, AgentListOptions, Agents};
+pub use agent::{Agent, AgentList, AgentListOptions, Agents, MessageBuilder};
+pub use attachment::Attachment;
 pub use client::{
     create_client, default_client, set_default_client, ApiKeyOptions, Client, ClientBuilder,
     Credentials,
 };
 pub use error::{DefaultClientError, Error, KeyDataError, Result};
 pub use key::{EmbedKeyOptions, EmbedTarget, Key, KeyScope};
+pub use message::{
+    AgentErrorMessage, AgentMessage, AttachedFile, Message, MessageContent, ToolError, ToolKind,
+    ToolRun, ToolStatus, UserMessage, WorkforceAgentDetails, WorkforceAgentHandover,
+    WorkforceAgentRun, WorkforceTaskDetails,
+};
 pub use region::{Endpoints, Region};
+pub use task::{Task, TaskListOptions, TaskRef, TaskSort, TaskStatus};
 pub use workforce::{Workforce, Workforces};
