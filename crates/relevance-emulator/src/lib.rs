@@ -1,3 +1,337 @@
 //! A local emulator of the Relevance AI platform.
+//!
+//! One process serves every region under `/{region code}/latest/...`
+//! (PROTOCOL B), backed by SQLite, seeded from a TOML file or with a demo
+//! project. Start it with [`Emulator::start`] (a handle, for tests and
+//! embedding) or [`run`] (until a shutdown future resolves, for the CLI).
+//!
+//! Where things live:
+//! * `app` — the router and the layers every request passes through;
+//! * `auth` — the one place a key is checked (header → `Principal`) and
+//!   scoped (`Principal` → what the store may return), plus key generation;
+//! * `api` — one file per platform resource; `admin` — the admin API and
+//!   request log;
+//! * `store` — SQLite schema and queries; `seed` / `demo` — what is
+//!   upserted at start-up;
+//! * `error` — `ApiError`, the JSON `{"message"}` every failure answers with.
 #![deny(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
+
+mod admin;
+mod api;
+mod app;
+mod auth;
+mod demo;
+mod error;
+mod json;
+mod rate_limit;
+mod region;
+mod seed;
+mod start_error;
+mod store;
+mod time;
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use demo::DemoProject;
+pub use start_error::StartError;
+pub use store::DATABASE_FILE_NAME;
+
+use app::AppState;
+use store::Store;
+
+/// Where the emulator keeps its data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Storage {
+    /// Nothing survives the process: for tests and quick experiments.
+    #[default]
+    InMemory,
+    /// A directory (created if missing) holding `emulator.sqlite3` in WAL mode;
+    /// keys, agents and (later) tasks survive restarts.
+    Directory(PathBuf),
+}
+
+/// How to start the emulator.
+#[derive(Clone)]
+pub struct Config {
+    /// Where data lives; [`Storage::InMemory`] by default.
+    pub storage: Storage,
+    /// A TOML seed file (format in the README); `None` creates the demo project.
+    pub seed_file: Option<PathBuf>,
+    /// The admin API's bearer token; `None` generates one (32 base62 characters).
+    pub admin_token: Option<String>,
+    /// Embed keys one client IP may request per minute (both `get_embed_key` routes
+    /// together); 0 disables the limit. Default 120.
+    pub embed_key_rate_limit_per_minute: u32,
+    /// Request bodies above this many bytes get 413. Default 1 MiB.
+    pub body_limit_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            storage: Storage::InMemory,
+            seed_file: None,
+            admin_token: None,
+            embed_key_rate_limit_per_minute: 120,
+            body_limit_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("storage", &self.storage)
+            .field("seed_file", &self.seed_file)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "embed_key_rate_limit_per_minute",
+                &self.embed_key_rate_limit_per_minute,
+            )
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .finish()
+    }
+}
+
+/// What a seed file (or the demo) defined: enough for a caller to print or test against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectSummary {
+    /// The project id.
+    pub id: String,
+    /// Its region code (`bcbe5a`, `d7b62b` or `f1db6c`).
+    pub region_code: String,
+    /// Its agents' ids, in seed order.
+    pub agent_ids: Vec<String>,
+    /// Its workforces' ids, in seed order.
+    pub workforce_ids: Vec<String>,
+}
+
+/// Everything set up before the server accepts its first request.
+struct Prepared {
+    state: AppState,
+    admin_token: String,
+    demo: Option<DemoProject>,
+    projects: Vec<ProjectSummary>,
+}
+
+fn summary(spec: &store::catalog::ProjectSpec) -> ProjectSummary {
+    ProjectSummary {
+        id: spec.id.clone(),
+        region_code: spec.region.code().to_string(),
+        agent_ids: spec.agents.iter().map(|agent| agent.id.clone()).collect(),
+        workforce_ids: spec
+            .workforces
+            .iter()
+            .map(|workforce| workforce.id.clone())
+            .collect(),
+    }
+}
+
+async fn prepare(config: Config) -> Result<Prepared, StartError> {
+    let admin_token = match config.admin_token {
+        Some(token)
+            if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            return Err(StartError::InvalidConfig(
+                "the admin token must be non-empty and contain no whitespace".to_string(),
+            ))
+        }
+        Some(token) => token,
+        None => auth::secret::new_admin_token(),
+    };
+    // Parse the seed before touching storage, so a typo creates no data directory.
+    let seed = match &config.seed_file {
+        None => None,
+        Some(file) => {
+            let source = seed::read(file).map_err(|source| StartError::SeedRead {
+                file: file.clone(),
+                source,
+            })?;
+            let parsed = seed::parse(&source).map_err(|problem| StartError::Seed {
+                file: file.clone(),
+                line: problem.line,
+                problem: problem.problem,
+            })?;
+            Some(parsed)
+        }
+    };
+    let store = match &config.storage {
+        Storage::InMemory => Store::open_in_memory()?,
+        Storage::Directory(directory) => {
+            std::fs::create_dir_all(directory).map_err(|source| {
+                StartError::CreateDataDirectory {
+                    path: directory.clone(),
+                    source,
+                }
+            })?;
+            Store::open_in_directory(directory)?
+        }
+    };
+    let now = time::now_iso();
+    let (demo, projects) = match seed {
+        Some(seed) => {
+            let projects = seed
+                .projects
+                .iter()
+                .map(|project| summary(&project.spec))
+                .collect();
+            store
+                .call(move |connection| seed::apply(connection, &seed, &now))
+                .await?;
+            (None, projects)
+        }
+        None => {
+            let demo = store
+                .call(move |connection| demo::install(connection, &now))
+                .await?;
+            (Some(demo), vec![summary(&demo::spec())])
+        }
+    };
+    tracing::info!(
+        database = store.location(),
+        projects = projects.len(),
+        "emulator data ready"
+    );
+    let state = AppState::new(
+        store,
+        admin_token.clone(),
+        config.embed_key_rate_limit_per_minute,
+        config.body_limit_bytes,
+    );
+    Ok(Prepared {
+        state,
+        admin_token,
+        demo,
+        projects,
+    })
+}
+
+/// Serves until `shutdown` resolves, drains open requests, then closes the database.
+async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let store = state.store.clone();
+    let router = app::router(state);
+    let served = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .map_err(StartError::Serve);
+    let closed = store.close().await.map_err(StartError::from);
+    served.and(closed)
+}
+
+/// Starts the emulator on `listener` and serves until `shutdown` resolves.
+///
+/// Returns after in-flight requests have finished and the database is closed
+/// (its WAL checkpointed). This is the one way to run it; the CLI prints its
+/// own banner, since the demo credentials are not returned here — use
+/// [`Emulator::start`] to get them.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let prepared = prepare(config).await?;
+    serve(prepared.state, listener, shutdown).await
+}
+
+/// A running emulator. Dropping it stops the server (without waiting); call
+/// [`Emulator::shutdown`] to wait for a clean stop.
+pub struct Emulator {
+    local_addr: SocketAddr,
+    admin_token: String,
+    demo: Option<DemoProject>,
+    projects: Vec<ProjectSummary>,
+    stop: Option<oneshot::Sender<()>>,
+    server: JoinHandle<Result<(), StartError>>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("local_addr", &self.local_addr)
+            .field("admin_token", &"<redacted>")
+            .field("demo", &self.demo)
+            .field("projects", &self.projects)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// Seeds the store and starts serving on `listener` (bind it first, e.g. to
+    /// `127.0.0.1:0`: the emulator answers as soon as this returns).
+    pub async fn start(config: Config, listener: TcpListener) -> Result<Emulator, StartError> {
+        let local_addr = listener.local_addr().map_err(StartError::Listener)?;
+        let prepared = prepare(config).await?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        // A dropped sender also resolves the receiver: dropping the handle stops the server.
+        let server = tokio::spawn(serve(prepared.state, listener, async move {
+            let _ = stopped.await;
+        }));
+        Ok(Emulator {
+            local_addr,
+            admin_token: prepared.admin_token,
+            demo: prepared.demo,
+            projects: prepared.projects,
+            stop: Some(stop),
+            server,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `http://127.0.0.1:PORT` (no trailing slash); an unspecified bind address
+    /// is reported as loopback, since that is where a local client reaches it.
+    pub fn base_url(&self) -> String {
+        let ip = match self.local_addr.ip() {
+            ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, self.local_addr.port()))
+    }
+
+    /// The admin API's bearer token.
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    /// The demo project, when started without a seed file.
+    pub fn demo(&self) -> Option<&DemoProject> {
+        self.demo.as_ref()
+    }
+
+    /// The projects the seed (or the demo) defined.
+    pub fn projects(&self) -> &[ProjectSummary] {
+        &self.projects
+    }
+
+    /// Stops accepting connections, lets open requests finish, and closes the
+    /// database (checkpointing its WAL).
+    pub async fn shutdown(mut self) -> Result<(), StartError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match (&mut self.server).await {
+            Ok(result) => result,
+            Err(error) => Err(StartError::ServerTask(error.to_string())),
+        }
+    }
+}

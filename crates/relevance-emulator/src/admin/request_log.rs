@@ -1,0 +1,104 @@
+//! The in-memory log of the last requests the server answered, for `GET /admin/requests`.
+//!
+//! It records the path without its query string (a stream token may ride
+//! there) and, for authenticated requests, the key's id and kind, never its value.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::store::keys::KeyKind;
+use crate::time::now_iso;
+
+/// How many requests the ring buffer keeps.
+pub(crate) const CAPACITY: usize = 10_000;
+
+/// One answered request, as the admin API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct LoggedRequest {
+    at: String,
+    method: String,
+    path: String,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_kind: Option<&'static str>,
+}
+
+/// The ring buffer.
+#[derive(Debug, Default)]
+pub(crate) struct RequestLog {
+    entries: Mutex<VecDeque<LoggedRequest>>,
+}
+
+impl RequestLog {
+    fn push(&self, entry: LoggedRequest) {
+        // A poisoned log only means a panic elsewhere mid-push; the entries are still valid.
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if entries.len() == CAPACITY {
+            entries.pop_front();
+        }
+        entries.push_back(entry);
+    }
+
+    /// The newest `limit` entries, newest first.
+    pub(crate) fn newest(&self, limit: usize) -> Vec<LoggedRequest> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries.iter().rev().take(limit).cloned().collect()
+    }
+}
+
+/// Where authentication leaves the caller's key id and kind for the log line.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RequestLogSlot(Arc<Mutex<Option<(String, KeyKind)>>>);
+
+impl RequestLogSlot {
+    pub(crate) fn set(&self, key_id: String, kind: KeyKind) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((key_id, kind));
+    }
+
+    fn take(&self) -> Option<(String, KeyKind)> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+    }
+}
+
+/// Outermost middleware: logs every answered request, matched route or not.
+pub(crate) async fn record_requests(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let method = request.method().to_string();
+    let path = request.uri().path().to_string();
+    let slot = RequestLogSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let response = next.run(request).await;
+    let key = slot.take();
+    state.request_log().push(LoggedRequest {
+        at: now_iso(),
+        method,
+        path,
+        status: response.status().as_u16(),
+        key_kind: key.as_ref().map(|(_, kind)| kind.as_str()),
+        key_id: key.map(|(id, _)| id),
+    });
+    response
+}

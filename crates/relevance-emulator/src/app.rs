@@ -1,0 +1,201 @@
+//! The router: `/{region code}/latest/...`, `/admin/...`, `/healthz`, and the
+//! layers every request passes through (request log, JSON errors, body limit).
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, Method, Uri};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::admin::{self, record_requests, RequestLog};
+use crate::api;
+use crate::auth::require_admin;
+use crate::error::{echo_id, ApiError};
+use crate::rate_limit::RateLimiter;
+use crate::region::Region;
+use crate::store::Store;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) store: Store,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    admin_token: String,
+    rate_limiter: RateLimiter,
+    request_log: RequestLog,
+    body_limit_bytes: usize,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .field("admin_token", &"<redacted>")
+            .field("body_limit_bytes", &self.shared.body_limit_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub(crate) fn new(
+        store: Store,
+        admin_token: String,
+        embed_key_rate_limit_per_minute: u32,
+        body_limit_bytes: usize,
+    ) -> AppState {
+        AppState {
+            store,
+            shared: Arc::new(Shared {
+                admin_token,
+                rate_limiter: RateLimiter::new(embed_key_rate_limit_per_minute),
+                request_log: RequestLog::default(),
+                body_limit_bytes,
+            }),
+        }
+    }
+
+    pub(crate) fn admin_token(&self) -> &str {
+        &self.shared.admin_token
+    }
+
+    pub(crate) fn rate_limiter(&self) -> &RateLimiter {
+        &self.shared.rate_limiter
+    }
+
+    pub(crate) fn request_log(&self) -> &RequestLog {
+        &self.shared.request_log
+    }
+
+    pub(crate) fn body_limit_bytes(&self) -> usize {
+        self.shared.body_limit_bytes
+    }
+}
+
+/// The whole application.
+pub(crate) fn router(state: AppState) -> Router {
+    let api = api::routes().route_layer(from_fn(resolve_region));
+    let admin = admin::routes().route_layer(from_fn_with_state(state.clone(), require_admin));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(api)
+        .merge(admin)
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.body_limit_bytes()))
+        .layer(from_fn(json_errors))
+        .layer(from_fn_with_state(state.clone(), record_requests))
+        .with_state(state)
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "ok": true }))
+}
+
+fn unknown_region(code: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "unknown region code {}: valid region codes are {}",
+        echo_id(code),
+        Region::valid_codes()
+    ))
+}
+
+/// The region code of a `/{region}/latest/...` path.
+fn region_segment(path: &str) -> Option<&str> {
+    let mut segments = path.trim_start_matches('/').split('/');
+    let region = segments.next()?;
+    (segments.next() == Some("latest")).then_some(region)
+}
+
+/// Puts the route's [`Region`] into the request, or answers 404 naming the valid codes.
+async fn resolve_region(mut request: Request, next: Next) -> Response {
+    let code = region_segment(request.uri().path()).unwrap_or_default();
+    match Region::from_code(code) {
+        Some(region) => {
+            request.extensions_mut().insert(region);
+            next.run(request).await
+        }
+        None => unknown_region(code).into_response(),
+    }
+}
+
+/// The region of the matched API route.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RouteRegion(pub(crate) Region);
+
+impl<S: Send + Sync> FromRequestParts<S> for RouteRegion {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Region>()
+            .copied()
+            .map(RouteRegion)
+            .ok_or_else(|| {
+                ApiError::internal("route is missing its region; this is an emulator bug")
+            })
+    }
+}
+
+async fn unknown_route(method: Method, uri: Uri) -> ApiError {
+    if let Some(code) = region_segment(uri.path()) {
+        if Region::from_code(code).is_none() {
+            return unknown_region(code);
+        }
+    }
+    ApiError::not_found(format!("no route for {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::method_not_allowed(format!("{method} is not allowed on {}", uri.path()))
+}
+
+/// Safety net: any error answer that is not JSON yet (an axum rejection we did not wrap)
+/// becomes `{"message"}` with the same status.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+    let text = axum::body::to_bytes(response.into_body(), 1024)
+        .await
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+        .filter(|text| !text.trim().is_empty())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+    let mut response = (status, Json(json!({ "message": text }))).into_response();
+    if let Some(retry_after) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, retry_after);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::region_segment;
+
+    #[test]
+    fn region_segment_is_the_first_segment_before_latest() {
+        assert_eq!(region_segment("/bcbe5a/latest/agents/list"), Some("bcbe5a"));
+        assert_eq!(region_segment("/zzz/latest/x"), Some("zzz"));
+        assert_eq!(region_segment("/admin/projects"), None);
+        assert_eq!(region_segment("/"), None);
+    }
+}

@@ -1,0 +1,16 @@
+//! Where a key is checked: `Authorization` header → [`Principal`] or 401, and
+//! what each principal may see.
+//!
+//! Authentication happens only in [`Principal`]'s extractor; authorisation
+//! only in the methods that turn a principal into store [`Visibility`] and in
+//! [`ProjectKey`], which refuses embed keys with 403. Handlers never look at a
+//! header or a key themselves. Nothing here ever puts a secret into a message.
+
+mod admin;
+mod issue;
+mod principal;
+pub(crate) mod secret;
+
+pub(crate) use admin::require_admin;
+pub(crate) use issue::{issue_api_key, issue_embed_key, register_api_key, EmbedTarget};
+pub(crate) use principal::{Principal, ProjectKey};

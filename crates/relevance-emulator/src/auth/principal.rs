@@ -1,0 +1,265 @@
+//! `Authorization: {project}:{key}` → [`Principal`].
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::HeaderValue;
+
+use super::secret::{hash_secret, secrets_equal};
+use crate::admin::RequestLogSlot;
+use crate::app::AppState;
+use crate::error::{echo_id, ApiError};
+use crate::region::Region;
+use crate::store::catalog::{self, Visibility};
+use crate::store::keys::{self, KeyKind};
+use crate::time::now_iso;
+
+const EXPECTED_SHAPE: &str = "expected `{project}:{key}`";
+
+/// What a key may reach inside its project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// An API key: every resource of the project.
+    Project,
+    /// An embed key for one public agent; its tasks must carry `task_prefix`.
+    Agent {
+        agent_id: String,
+        task_prefix: String,
+    },
+    /// An embed key for one workforce; its tasks must carry `task_prefix`.
+    Workforce {
+        workforce_id: String,
+        task_prefix: String,
+    },
+}
+
+/// The authenticated caller of one request.
+#[derive(Debug, Clone)]
+pub(crate) struct Principal {
+    pub(crate) key_id: String,
+    pub(crate) project: String,
+    /// The region the key was checked against; the tasks issue derives stream URLs from it.
+    #[allow(dead_code)]
+    pub(crate) region: Region,
+    pub(crate) scope: Scope,
+}
+
+impl Principal {
+    /// The agents this principal may read.
+    pub(crate) fn agents(&self) -> Visibility {
+        match &self.scope {
+            Scope::Project => Visibility::All,
+            Scope::Agent { agent_id, .. } => Visibility::Only(agent_id.clone()),
+            Scope::Workforce { .. } => Visibility::Nothing,
+        }
+    }
+
+    /// The workforces this principal may read.
+    pub(crate) fn workforces(&self) -> Visibility {
+        match &self.scope {
+            Scope::Project => Visibility::All,
+            Scope::Workforce { workforce_id, .. } => Visibility::Only(workforce_id.clone()),
+            Scope::Agent { .. } => Visibility::Nothing,
+        }
+    }
+
+    /// `api` or `embed`, as the request log shows it.
+    pub(crate) fn kind(&self) -> KeyKind {
+        match self.scope {
+            Scope::Project => KeyKind::Api,
+            Scope::Agent { .. } | Scope::Workforce { .. } => KeyKind::Embed,
+        }
+    }
+}
+
+/// The two halves of the header, borrowed from it; the secret is never printed.
+struct Credentials<'a> {
+    project: &'a str,
+    secret: &'a str,
+}
+
+/// Splits the header at the first `:`, accepting an optional `Bearer ` in front.
+fn parse_header(value: Option<&HeaderValue>) -> Result<Credentials<'_>, ApiError> {
+    let value = value.ok_or_else(|| {
+        ApiError::unauthorized(format!("missing Authorization header; {EXPECTED_SHAPE}"))
+    })?;
+    let text = std::str::from_utf8(value.as_bytes()).map_err(|_| {
+        ApiError::unauthorized(format!(
+            "malformed Authorization header: not valid UTF-8; {EXPECTED_SHAPE}"
+        ))
+    })?;
+    let text = text.trim();
+    let text = match text.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("bearer ") => text[7..].trim_start(),
+        _ => text,
+    };
+    if text.is_empty() {
+        return Err(ApiError::unauthorized(format!(
+            "empty Authorization header; {EXPECTED_SHAPE}"
+        )));
+    }
+    let (project, secret) = text.split_once(':').ok_or_else(|| {
+        ApiError::unauthorized(format!(
+            "malformed Authorization header: no ':' between project and key; {EXPECTED_SHAPE}"
+        ))
+    })?;
+    if project.is_empty() {
+        return Err(ApiError::unauthorized(format!(
+            "malformed Authorization header: the project before ':' is empty; {EXPECTED_SHAPE}"
+        )));
+    }
+    if secret.is_empty() {
+        return Err(ApiError::unauthorized(format!(
+            "malformed Authorization header: the key after ':' is empty; {EXPECTED_SHAPE}"
+        )));
+    }
+    Ok(Credentials { project, secret })
+}
+
+/// Checks the credentials against the store for a request under `route_region`.
+async fn authenticate(
+    state: &AppState,
+    route_region: Region,
+    project: String,
+    secret_hash: String,
+) -> Result<Principal, ApiError> {
+    let now = now_iso();
+    let lookup_project = project.clone();
+    let (project_region, key) = state
+        .store
+        .call(move |connection| {
+            let Some(region) = catalog::project_region(connection, &lookup_project)? else {
+                return Ok((None, None));
+            };
+            let key = keys::find_by_hash(connection, &secret_hash)?;
+            let key = key.filter(|key| {
+                secrets_equal(&key.sha256, &secret_hash)
+                    && key.project == lookup_project
+                    && key.revoked_at.is_none()
+            });
+            if region == route_region {
+                if let Some(key) = &key {
+                    keys::record_use(connection, &key.id, &now)?;
+                }
+            }
+            Ok((Some(region), key))
+        })
+        .await?;
+
+    let Some(project_region) = project_region else {
+        return Err(ApiError::unauthorized(format!(
+            "unknown project {} in region {route_region}",
+            echo_id(&project)
+        )));
+    };
+    if project_region != route_region {
+        return Err(ApiError::unauthorized(format!(
+            "project {} lives in region {project_region}, not {route_region}: use the project's region",
+            echo_id(&project)
+        )));
+    }
+    let key = key.ok_or_else(|| {
+        ApiError::unauthorized(format!(
+            "invalid or revoked key for project {}",
+            echo_id(&project)
+        ))
+    })?;
+    let scope = match (key.kind, key.agent_id, key.workforce_id, key.task_prefix) {
+        (KeyKind::Api, _, _, _) => Scope::Project,
+        (KeyKind::Embed, Some(agent_id), None, Some(task_prefix)) => Scope::Agent {
+            agent_id,
+            task_prefix,
+        },
+        (KeyKind::Embed, None, Some(workforce_id), Some(task_prefix)) => Scope::Workforce {
+            workforce_id,
+            task_prefix,
+        },
+        (KeyKind::Embed, ..) => {
+            tracing::error!(key_id = %key.id, "embed key row without exactly one target and a prefix");
+            return Err(ApiError::internal(
+                "the emulator's database holds an inconsistent embed key; see the emulator's log",
+            ));
+        }
+    };
+    Ok(Principal {
+        key_id: key.id,
+        project,
+        region: route_region,
+        scope,
+    })
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(principal.clone());
+        }
+        let route_region = parts.extensions.get::<Region>().copied().ok_or_else(|| {
+            tracing::error!(path = %parts.uri.path(), "authenticated route without a region");
+            ApiError::internal("route is missing its region; this is an emulator bug")
+        })?;
+        let (project, secret_hash) = {
+            let credentials = parse_header(parts.headers.get(AUTHORIZATION))?;
+            (
+                credentials.project.to_string(),
+                hash_secret(credentials.secret),
+            )
+        };
+        let principal = authenticate(state, route_region, project, secret_hash).await?;
+        if let Some(slot) = parts.extensions.get::<RequestLogSlot>() {
+            slot.set(principal.key_id.clone(), principal.kind());
+        }
+        parts.extensions.insert(principal.clone());
+        Ok(principal)
+    }
+}
+
+/// A principal holding a project API key; an embed key gets 403 (PROTOCOL C).
+#[derive(Debug, Clone)]
+pub(crate) struct ProjectKey(pub(crate) Principal);
+
+impl FromRequestParts<AppState> for ProjectKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        match principal.scope {
+            Scope::Project => Ok(ProjectKey(principal)),
+            Scope::Agent { .. } | Scope::Workforce { .. } => Err(ApiError::forbidden(
+                "this operation needs a project API key; embed keys may not use it",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_shapes() {
+        let cases: &[(&str, Option<(&str, &str)>)] = &[
+            ("p:k", Some(("p", "k"))),
+            ("Bearer p:k", Some(("p", "k"))),
+            ("bearer p:k:with:colons", Some(("p", "k:with:colons"))),
+            ("  p:k  ", Some(("p", "k"))),
+            ("", None),
+            ("Bearer ", None),
+            ("nocolon", None),
+            (":key", None),
+            ("proj:", None),
+        ];
+        for (raw, expected) in cases {
+            let value = HeaderValue::from_str(raw).expect("test header is valid");
+            let parsed = parse_header(Some(&value))
+                .ok()
+                .map(|credentials| (credentials.project, credentials.secret));
+            assert_eq!(parsed, *expected, "header {raw:?}");
+        }
+        assert!(parse_header(None).is_err());
+        let non_utf8 = HeaderValue::from_bytes(b"p:\xff").expect("opaque bytes are allowed");
+        assert!(parse_header(Some(&non_utf8)).is_err());
+    }
+}

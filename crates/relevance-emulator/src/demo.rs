@@ -1,0 +1,104 @@
+//! The demo project, created when the emulator starts without a seed file.
+//!
+//! Its definitions are upserted like a seed (a reused data directory keeps
+//! its keys and tasks); a new API key is issued on every start, because the
+//! value of an earlier one cannot be shown again.
+
+use rusqlite::Connection;
+
+use crate::auth::issue_api_key;
+use crate::region::Region;
+use crate::seed::DEFAULT_MODEL;
+use crate::store::catalog::{self, AgentSpec, ProjectSpec, WorkforceSpec};
+
+const PROJECT: &str = "demo-project";
+const PUBLIC_AGENT: &str = "demo-agent";
+const PRIVATE_AGENT: &str = "private-agent";
+const WORKFORCE: &str = "demo-workforce";
+const REGION: Region = Region::Us;
+
+/// The demo project and its credentials for this run.
+#[derive(Clone)]
+pub struct DemoProject {
+    /// The project id, `demo-project`.
+    pub project: String,
+    /// The region code, `bcbe5a` (US).
+    pub region_code: &'static str,
+    /// An API key issued at this start-up (label "generated at start-up").
+    pub api_key: String,
+    /// A public agent (`demo-agent`) that embed keys can be made for.
+    pub public_agent_id: String,
+    /// A private agent (`private-agent`): embed-key requests for it get 404.
+    pub private_agent_id: String,
+    /// A workforce (`demo-workforce`) whose only member is the public agent.
+    pub workforce_id: String,
+}
+
+impl std::fmt::Debug for DemoProject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoProject")
+            .field("project", &self.project)
+            .field("region_code", &self.region_code)
+            .field("api_key", &"<redacted>")
+            .field("public_agent_id", &self.public_agent_id)
+            .field("private_agent_id", &self.private_agent_id)
+            .field("workforce_id", &self.workforce_id)
+            .finish()
+    }
+}
+
+/// The demo's definitions.
+pub(crate) fn spec() -> ProjectSpec {
+    ProjectSpec {
+        id: PROJECT.to_string(),
+        region: REGION,
+        agents: vec![
+            AgentSpec {
+                id: PUBLIC_AGENT.to_string(),
+                name: Some("Demo assistant".to_string()),
+                description: Some(
+                    "A public demo agent that echoes every message back.".to_string(),
+                ),
+                emoji: Some("🤖".to_string()),
+                public: true,
+                model: DEFAULT_MODEL.to_string(),
+                behavior: "echo".to_string(),
+            },
+            AgentSpec {
+                id: PRIVATE_AGENT.to_string(),
+                name: Some("Private assistant".to_string()),
+                description: Some("A private demo agent: only API keys can reach it.".to_string()),
+                emoji: None,
+                public: false,
+                model: DEFAULT_MODEL.to_string(),
+                behavior: "echo".to_string(),
+            },
+        ],
+        workforces: vec![WorkforceSpec {
+            id: WORKFORCE.to_string(),
+            name: "Demo workforce".to_string(),
+            agents: vec![PUBLIC_AGENT.to_string()],
+        }],
+    }
+}
+
+/// Upserts the demo project and issues this run's API key.
+pub(crate) fn install(connection: &mut Connection, now: &str) -> rusqlite::Result<DemoProject> {
+    let transaction = connection.transaction()?;
+    catalog::upsert_project(&transaction, &spec(), now)?;
+    let issued = issue_api_key(
+        &transaction,
+        PROJECT,
+        Some("generated at start-up".to_string()),
+        now,
+    )?;
+    transaction.commit()?;
+    Ok(DemoProject {
+        project: PROJECT.to_string(),
+        region_code: REGION.code(),
+        api_key: issued.secret,
+        public_agent_id: PUBLIC_AGENT.to_string(),
+        private_agent_id: PRIVATE_AGENT.to_string(),
+        workforce_id: WORKFORCE.to_string(),
+    })
+}

@@ -1,0 +1,361 @@
+//! Projects, agents and workforces: what a seed file (or the demo) defines.
+//!
+//! Upserts are idempotent: re-applying the same definitions changes no row,
+//! not even an `update_date`. Reads that take an id always take a
+//! [`Visibility`] too, so no caller can load an object outside its scope.
+
+use rusqlite::types::Type;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::region::Region;
+
+/// An agent as a seed file or the demo defines it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AgentSpec {
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) emoji: Option<String>,
+    pub(crate) public: bool,
+    pub(crate) model: String,
+    pub(crate) behavior: String,
+}
+
+/// A workforce and its member agents, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WorkforceSpec {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) agents: Vec<String>,
+}
+
+/// A project with everything defined inside it (API keys are handled by `keys`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProjectSpec {
+    pub(crate) id: String,
+    pub(crate) region: Region,
+    pub(crate) agents: Vec<AgentSpec>,
+    pub(crate) workforces: Vec<WorkforceSpec>,
+}
+
+/// Which objects of one kind a caller may see inside its project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Visibility {
+    /// Every object of the project (an API key).
+    All,
+    /// Only the object with this id (an embed key scoped to it).
+    Only(String),
+    /// Nothing of this kind (an embed key scoped to another kind of object).
+    Nothing,
+}
+
+/// An agent as stored.
+#[derive(Debug, Clone)]
+pub(crate) struct AgentRecord {
+    pub(crate) project: String,
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) emoji: Option<String>,
+    pub(crate) public: bool,
+    pub(crate) model: String,
+    pub(crate) insert_date: String,
+    pub(crate) update_date: String,
+}
+
+/// A workforce as stored.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkforceRecord {
+    pub(crate) id: String,
+    pub(crate) name: String,
+}
+
+/// Inserts or updates a project and its agents and workforces; unchanged rows stay untouched.
+pub(crate) fn upsert_project(
+    transaction: &Transaction<'_>,
+    project: &ProjectSpec,
+    now: &str,
+) -> rusqlite::Result<()> {
+    transaction.execute(
+        "INSERT INTO projects (id, region) VALUES (?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET region = excluded.region
+         WHERE region IS NOT excluded.region",
+        params![project.id, project.region.code()],
+    )?;
+    for agent in &project.agents {
+        transaction.execute(
+            "INSERT INTO agents (project_id, id, name, description, emoji, public, model, behavior,
+                                 insert_date, update_date)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+             ON CONFLICT (project_id, id) DO UPDATE SET
+                name = excluded.name, description = excluded.description, emoji = excluded.emoji,
+                public = excluded.public, model = excluded.model, behavior = excluded.behavior,
+                update_date = excluded.update_date
+             WHERE name IS NOT excluded.name OR description IS NOT excluded.description
+                OR emoji IS NOT excluded.emoji OR public IS NOT excluded.public
+                OR model IS NOT excluded.model OR behavior IS NOT excluded.behavior",
+            params![
+                project.id,
+                agent.id,
+                agent.name,
+                agent.description,
+                agent.emoji,
+                agent.public,
+                agent.model,
+                agent.behavior,
+                now
+            ],
+        )?;
+    }
+    for workforce in &project.workforces {
+        let stored_members = workforce_members(transaction, &project.id, &workforce.id)?;
+        let members_changed = stored_members != workforce.agents;
+        transaction.execute(
+            "INSERT INTO workforces (project_id, id, name, insert_date, update_date)
+             VALUES (?1, ?2, ?3, ?4, ?4)
+             ON CONFLICT (project_id, id) DO UPDATE SET
+                name = excluded.name, update_date = excluded.update_date
+             WHERE name IS NOT excluded.name OR ?5",
+            params![
+                project.id,
+                workforce.id,
+                workforce.name,
+                now,
+                members_changed
+            ],
+        )?;
+        if members_changed {
+            transaction.execute(
+                "DELETE FROM workforce_members WHERE project_id = ?1 AND workforce_id = ?2",
+                params![project.id, workforce.id],
+            )?;
+            for (position, agent_id) in workforce.agents.iter().enumerate() {
+                transaction.execute(
+                    "INSERT INTO workforce_members (project_id, workforce_id, position, agent_id)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        project.id,
+                        workforce.id,
+                        i64::try_from(position).unwrap_or(i64::MAX),
+                        agent_id
+                    ],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn workforce_members(
+    connection: &Connection,
+    project: &str,
+    workforce: &str,
+) -> rusqlite::Result<Vec<String>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT agent_id FROM workforce_members
+         WHERE project_id = ?1 AND workforce_id = ?2 ORDER BY position",
+    )?;
+    let rows = statement.query_map(params![project, workforce], |row| row.get(0))?;
+    rows.collect()
+}
+
+fn region_from_column(code: String, column: usize) -> rusqlite::Result<Region> {
+    Region::from_code(&code).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            column,
+            Type::Text,
+            format!("unknown region code {code:?} in table projects").into(),
+        )
+    })
+}
+
+/// The region of a project, or `None` when no such project exists in any region.
+pub(crate) fn project_region(
+    connection: &Connection,
+    project: &str,
+) -> rusqlite::Result<Option<Region>> {
+    connection
+        .query_row(
+            "SELECT region FROM projects WHERE id = ?1",
+            [project],
+            |row| region_from_column(row.get(0)?, 0),
+        )
+        .optional()
+}
+
+/// Every project with its region, ordered by id.
+pub(crate) fn list_projects(connection: &Connection) -> rusqlite::Result<Vec<(String, Region)>> {
+    let mut statement = connection.prepare_cached("SELECT id, region FROM projects ORDER BY id")?;
+    let rows = statement.query_map([], |row| {
+        Ok((row.get(0)?, region_from_column(row.get(1)?, 1)?))
+    })?;
+    rows.collect()
+}
+
+const AGENT_COLUMNS: &str =
+    "project_id, id, name, description, emoji, public, model, insert_date, update_date";
+
+fn agent_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRecord> {
+    Ok(AgentRecord {
+        project: row.get(0)?,
+        id: row.get(1)?,
+        name: row.get(2)?,
+        description: row.get(3)?,
+        emoji: row.get(4)?,
+        public: row.get(5)?,
+        model: row.get(6)?,
+        insert_date: row.get(7)?,
+        update_date: row.get(8)?,
+    })
+}
+
+/// One agent of `project`, if it exists and `visibility` lets the caller see it.
+pub(crate) fn find_agent(
+    connection: &Connection,
+    project: &str,
+    visibility: &Visibility,
+    agent_id: &str,
+) -> rusqlite::Result<Option<AgentRecord>> {
+    let only = match visibility {
+        Visibility::All => None,
+        Visibility::Only(id) => Some(id.as_str()),
+        Visibility::Nothing => return Ok(None),
+    };
+    connection
+        .query_row(
+            &format!(
+                "SELECT {AGENT_COLUMNS} FROM agents
+                 WHERE project_id = ?1 AND id = ?2 AND (?3 IS NULL OR id = ?3)"
+            ),
+            params![project, agent_id, only],
+            agent_from_row,
+        )
+        .optional()
+}
+
+/// A page of a project's agents, ordered by id (only API keys reach this).
+pub(crate) fn list_agents(
+    connection: &Connection,
+    project: &str,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<Vec<AgentRecord>> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {AGENT_COLUMNS} FROM agents WHERE project_id = ?1 ORDER BY id LIMIT ?2 OFFSET ?3"
+    ))?;
+    let rows = statement.query_map(params![project, limit, offset], agent_from_row)?;
+    rows.collect()
+}
+
+/// One workforce of `project`, if it exists and `visibility` lets the caller see it.
+pub(crate) fn find_workforce(
+    connection: &Connection,
+    project: &str,
+    visibility: &Visibility,
+    workforce_id: &str,
+) -> rusqlite::Result<Option<WorkforceRecord>> {
+    let only = match visibility {
+        Visibility::All => None,
+        Visibility::Only(id) => Some(id.as_str()),
+        Visibility::Nothing => return Ok(None),
+    };
+    connection
+        .query_row(
+            "SELECT id, name FROM workforces
+             WHERE project_id = ?1 AND id = ?2 AND (?3 IS NULL OR id = ?3)",
+            params![project, workforce_id, only],
+            |row| {
+                Ok(WorkforceRecord {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                })
+            },
+        )
+        .optional()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo_like() -> ProjectSpec {
+        ProjectSpec {
+            id: "p".into(),
+            region: Region::Us,
+            agents: vec![AgentSpec {
+                id: "a".into(),
+                name: Some("A".into()),
+                description: None,
+                emoji: None,
+                public: true,
+                model: "emulated".into(),
+                behavior: "echo".into(),
+            }],
+            workforces: vec![WorkforceSpec {
+                id: "w".into(),
+                name: "W".into(),
+                agents: vec!["a".into()],
+            }],
+        }
+    }
+
+    fn connection() -> Connection {
+        let mut connection = Connection::open_in_memory().expect("in-memory database");
+        connection
+            .pragma_update(None, "foreign_keys", "ON")
+            .expect("pragma");
+        super::super::schema::migrate(&mut connection).expect("migrate");
+        connection
+    }
+
+    fn apply(connection: &mut Connection, spec: &ProjectSpec, now: &str) {
+        let transaction = connection.transaction().expect("transaction");
+        upsert_project(&transaction, spec, now).expect("upsert");
+        transaction.commit().expect("commit");
+    }
+
+    #[test]
+    fn re_applying_the_same_spec_changes_no_dates_and_edits_bump_update_date() {
+        let mut connection = connection();
+        let spec = demo_like();
+        apply(&mut connection, &spec, "2026-01-01T00:00:00.000Z");
+        apply(&mut connection, &spec, "2026-01-02T00:00:00.000Z");
+        let agent = find_agent(&connection, "p", &Visibility::All, "a")
+            .expect("query")
+            .expect("agent exists");
+        assert_eq!(agent.update_date, "2026-01-01T00:00:00.000Z");
+
+        let mut edited = spec.clone();
+        edited.agents[0].name = Some("B".into());
+        apply(&mut connection, &edited, "2026-01-03T00:00:00.000Z");
+        let agent = find_agent(&connection, "p", &Visibility::All, "a")
+            .expect("query")
+            .expect("agent exists");
+        assert_eq!(agent.name.as_deref(), Some("B"));
+        assert_eq!(agent.insert_date, "2026-01-01T00:00:00.000Z");
+        assert_eq!(agent.update_date, "2026-01-03T00:00:00.000Z");
+    }
+
+    #[test]
+    fn visibility_is_part_of_the_query() {
+        let mut connection = connection();
+        apply(&mut connection, &demo_like(), "2026-01-01T00:00:00.000Z");
+        let cases = [
+            (Visibility::All, true),
+            (Visibility::Only("a".into()), true),
+            (Visibility::Only("other".into()), false),
+            (Visibility::Nothing, false),
+        ];
+        for (visibility, visible) in cases {
+            let found = find_agent(&connection, "p", &visibility, "a").expect("query");
+            assert_eq!(found.is_some(), visible, "{visibility:?}");
+            let found = find_workforce(&connection, "p", &visibility, "a").expect("query");
+            assert!(found.is_none(), "a is not a workforce");
+        }
+        assert!(
+            find_agent(&connection, "other-project", &Visibility::All, "a")
+                .expect("query")
+                .is_none()
+        );
+    }
+}

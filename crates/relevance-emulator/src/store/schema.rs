@@ -1,0 +1,100 @@
+//! Schema migrations, applied in order and recorded in `schema_version`.
+//!
+//! A migration is never edited once released: add a new one instead, so a
+//! data directory from an older emulator upgrades in place.
+
+use rusqlite::Connection;
+
+/// Each entry moves the schema from version `index` to `index + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: projects, keys, agents, workforces.
+    "
+    CREATE TABLE projects (
+        id          TEXT PRIMARY KEY NOT NULL,
+        region      TEXT NOT NULL
+    );
+    CREATE TABLE agents (
+        project_id  TEXT NOT NULL REFERENCES projects(id),
+        id          TEXT NOT NULL,
+        name        TEXT,
+        description TEXT,
+        emoji       TEXT,
+        public      INTEGER NOT NULL,
+        model       TEXT NOT NULL,
+        behavior    TEXT NOT NULL,
+        insert_date TEXT NOT NULL,
+        update_date TEXT NOT NULL,
+        PRIMARY KEY (project_id, id)
+    );
+    CREATE TABLE workforces (
+        project_id  TEXT NOT NULL REFERENCES projects(id),
+        id          TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        insert_date TEXT NOT NULL,
+        update_date TEXT NOT NULL,
+        PRIMARY KEY (project_id, id)
+    );
+    CREATE TABLE workforce_members (
+        project_id   TEXT NOT NULL,
+        workforce_id TEXT NOT NULL,
+        position     INTEGER NOT NULL,
+        agent_id     TEXT NOT NULL,
+        PRIMARY KEY (project_id, workforce_id, position),
+        FOREIGN KEY (project_id, workforce_id) REFERENCES workforces(project_id, id),
+        FOREIGN KEY (project_id, agent_id) REFERENCES agents(project_id, id)
+    );
+    CREATE TABLE keys (
+        id            TEXT PRIMARY KEY NOT NULL,
+        project_id    TEXT NOT NULL REFERENCES projects(id),
+        kind          TEXT NOT NULL CHECK (kind IN ('api', 'embed')),
+        sha256        TEXT NOT NULL UNIQUE,
+        hint          TEXT NOT NULL,
+        label         TEXT,
+        agent_id      TEXT,
+        workforce_id  TEXT,
+        task_prefix   TEXT,
+        created_at    TEXT NOT NULL,
+        last_used_at  TEXT,
+        revoked_at    TEXT,
+        request_count INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX keys_by_project ON keys(project_id, created_at);
+    ",
+];
+
+/// Brings the schema to the newest version; a no-op when it is already there.
+pub(crate) fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
+    let transaction = connection.transaction()?;
+    transaction
+        .execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);")?;
+    let current: Option<i64> =
+        transaction.query_row("SELECT MAX(version) FROM schema_version", [], |row| {
+            row.get(0)
+        })?;
+    let current = usize::try_from(current.unwrap_or(0)).unwrap_or(0);
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(current) {
+        transaction.execute_batch(migration)?;
+        let version = i64::try_from(index + 1).unwrap_or(i64::MAX);
+        transaction.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            [version],
+        )?;
+    }
+    transaction.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut connection = Connection::open_in_memory().expect("in-memory database opens");
+        migrate(&mut connection).expect("first migration");
+        migrate(&mut connection).expect("second migration");
+        let versions: i64 = connection
+            .query_row("SELECT COUNT(*) FROM schema_version", [], |row| row.get(0))
+            .expect("count");
+        assert_eq!(versions, MIGRATIONS.len() as i64);
+    }
+}

@@ -1,0 +1,194 @@
+//! The Authorization header → 401 table, and the region a key belongs to.
+
+use reqwest::StatusCode;
+
+use crate::support::*;
+
+const AGENT_GET: &str = "/bcbe5a/latest/agents/agent-public/get";
+
+#[tokio::test]
+async fn malformed_and_wrong_credentials_are_401_with_a_helpful_message_that_never_echoes_the_key()
+{
+    let running = start_seeded().await;
+    let admin_token = running.emulator.admin_token().to_string();
+    let swapped = format!("{KEY_A}:proj-a");
+    let admin_as_project_key = format!("proj-a:{admin_token}");
+    // (header, a fragment the message must contain)
+    let cases: Vec<(Option<&str>, &str)> = vec![
+        (None, "missing Authorization header"),
+        (Some(""), "expected `{project}:{key}`"),
+        (Some("nocolon"), "no ':'"),
+        (Some(":sk-test-a-0001"), "project before ':' is empty"),
+        (Some("proj-a:"), "key after ':' is empty"),
+        (
+            Some("ghost:sk-test-a-0001"),
+            "unknown project 'ghost' in region bcbe5a",
+        ),
+        (
+            Some("proj-a:sk-test-a-9999"),
+            "invalid or revoked key for project 'proj-a'",
+        ),
+        (
+            Some("proj-a:sk-test-b-0001"),
+            "invalid or revoked key for project 'proj-a'",
+        ),
+        (
+            Some("proj-eu:sk-test-eu-0001"),
+            "lives in region d7b62b (EU), not bcbe5a (US)",
+        ),
+        (Some(swapped.as_str()), "unknown project"),
+        (Some(admin_token.as_str()), "no ':'"),
+        (
+            Some(admin_as_project_key.as_str()),
+            "invalid or revoked key",
+        ),
+    ];
+    let secrets = [KEY_A, KEY_B, KEY_EU, "sk-test-a-9999", admin_token.as_str()];
+    for (header, fragment) in cases {
+        let answer = running.get(AGENT_GET, header).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::UNAUTHORIZED,
+            "{header:?}: {}",
+            answer.text
+        );
+        let message = answer.message();
+        assert!(message.contains(fragment), "{header:?}: {message}");
+        for secret in secrets {
+            assert!(
+                !answer.text.contains(secret),
+                "{header:?} echoed a key: {}",
+                answer.text
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_valid_key_works_with_or_without_bearer_and_only_in_its_region() {
+    let running = start_seeded().await;
+    for header in ["proj-a:sk-test-a-0001", "Bearer proj-a:sk-test-a-0001"] {
+        let answer = running.get(AGENT_GET, Some(header)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{header}: {}", answer.text);
+        assert_eq!(answer.body["agent"]["agent_id"], "agent-public");
+    }
+    let eu = running
+        .get(
+            "/d7b62b/latest/agents/eu-agent/get",
+            Some("proj-eu:sk-test-eu-0001"),
+        )
+        .await;
+    assert_eq!(eu.status, StatusCode::OK, "{}", eu.text);
+    let us_key_in_eu = running
+        .get(
+            "/d7b62b/latest/agents/agent-public/get",
+            Some("proj-a:sk-test-a-0001"),
+        )
+        .await;
+    assert_eq!(us_key_in_eu.status, StatusCode::UNAUTHORIZED);
+    assert!(us_key_in_eu
+        .message()
+        .contains("lives in region bcbe5a (US), not d7b62b (EU)"));
+}
+
+#[tokio::test]
+async fn an_unknown_region_code_is_404_naming_the_valid_codes() {
+    let running = start_seeded().await;
+    for path in [
+        "/zzzzzz/latest/agents/agent-public/get",
+        "/zzzzzz/latest/no/such/route",
+    ] {
+        let answer = running.get(path, Some("proj-a:sk-test-a-0001")).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
+        for code in ["bcbe5a", "d7b62b", "f1db6c"] {
+            assert!(
+                answer.message().contains(code),
+                "{path}: {}",
+                answer.message()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_api_key_reads_agents_and_workforces_of_its_own_project_only() {
+    let running = start_seeded().await;
+    let auth = Some("proj-a:sk-test-a-0001");
+    let agent = running.get(AGENT_GET, auth).await;
+    let config = &agent.body["agent"];
+    assert_eq!(config["agent_id"], "agent-public");
+    assert_eq!(config["_id"], "agent-public");
+    assert_eq!(config["public"], true);
+    assert_eq!(config["project"], "proj-a");
+    assert_eq!(config["name"], "Support");
+    assert_eq!(config["description"], "Answers questions");
+    assert_eq!(config["emoji"], "🤖");
+    assert_eq!(config["model"], "emulated");
+    assert!(config["insert_date_"]
+        .as_str()
+        .is_some_and(|d| d.ends_with('Z')));
+    assert!(config["update_date_"]
+        .as_str()
+        .is_some_and(|d| d.ends_with('Z')));
+
+    let private = running
+        .get("/bcbe5a/latest/agents/agent-private/get", auth)
+        .await;
+    assert_eq!(private.status, StatusCode::OK);
+    let object = private.body["agent"].as_object().expect("agent object");
+    for absent in ["name", "description", "emoji"] {
+        assert!(
+            !object.contains_key(absent),
+            "{absent} must be omitted, not null"
+        );
+    }
+
+    let other_project = running.get("/bcbe5a/latest/agents/b-agent/get", auth).await;
+    assert_eq!(other_project.status, StatusCode::NOT_FOUND);
+
+    let workforce = running
+        .get("/bcbe5a/latest/workforce/items/wf-1", auth)
+        .await;
+    assert_eq!(workforce.status, StatusCode::OK);
+    assert_eq!(
+        workforce.body,
+        serde_json::json!({"id": "wf-1", "workforce_metadata": {"name": "Front desk"}})
+    );
+    let unnamed = running
+        .get("/bcbe5a/latest/workforce/items/wf-2", auth)
+        .await;
+    assert_eq!(unnamed.body["workforce_metadata"]["name"], "wf-2");
+}
+
+#[tokio::test]
+async fn agents_list_is_ordered_by_id_and_paged() {
+    let running = start_seeded().await;
+    let auth = Some("proj-a:sk-test-a-0001");
+    let ids = |answer: &Answer| -> Vec<String> {
+        answer.body["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|agent| agent["agent_id"].as_str().expect("agent_id").to_string())
+            .collect()
+    };
+    let all = running.post("/bcbe5a/latest/agents/list", auth, "").await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    assert_eq!(ids(&all), ["agent-other", "agent-private", "agent-public"]);
+    let second = running
+        .post(
+            "/bcbe5a/latest/agents/list",
+            auth,
+            r#"{"page_size":1,"page":2}"#,
+        )
+        .await;
+    assert_eq!(ids(&second), ["agent-private"]);
+    let beyond = running
+        .post(
+            "/bcbe5a/latest/agents/list",
+            auth,
+            r#"{"page_size":20,"page":2}"#,
+        )
+        .await;
+    assert!(ids(&beyond).is_empty());
+}

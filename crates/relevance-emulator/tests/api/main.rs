@@ -1,0 +1,9 @@
+//! End-to-end tests of the emulator over real HTTP on 127.0.0.1.
+
+mod admin;
+mod auth;
+mod bodies;
+mod embed;
+mod persistence;
+mod seed;
+mod support;

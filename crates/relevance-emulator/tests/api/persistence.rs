@@ -1,0 +1,198 @@
+//! A data directory across restarts; secrets never on disk; graceful shutdown.
+
+use std::path::Path;
+
+use relevance_emulator::{Config, Storage};
+use reqwest::StatusCode;
+use tempfile::TempDir;
+
+use crate::support::*;
+
+fn config(data: &Path, seed_file: Option<std::path::PathBuf>) -> Config {
+    Config {
+        storage: Storage::Directory(data.to_path_buf()),
+        seed_file,
+        admin_token: Some("persisted-admin-token-0123456789".into()),
+        ..Config::default()
+    }
+}
+
+fn running(emulator: relevance_emulator::Emulator, seed_dir: TempDir) -> Running {
+    Running {
+        emulator,
+        http: reqwest::Client::new(),
+        seed_dir,
+    }
+}
+
+/// Every file of the database (main, -wal, -shm) as raw bytes.
+fn database_bytes(data: &Path) -> Vec<(String, Vec<u8>)> {
+    std::fs::read_dir(data)
+        .expect("data directory exists")
+        .map(|entry| {
+            let path = entry.expect("dir entry").path();
+            let bytes = std::fs::read(&path).expect("read database file");
+            (path.display().to_string(), bytes)
+        })
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn keys_and_revocations_survive_a_restart_and_no_secret_reaches_the_disk() {
+    let seed_dir = TempDir::new().expect("tempdir");
+    let seed_file = write_seed(&seed_dir, SEED);
+    let data_dir = TempDir::new().expect("tempdir");
+    let data = data_dir.path().join("data");
+
+    let first = running(
+        start(config(&data, Some(seed_file.clone()))).await,
+        seed_dir,
+    );
+    let (embed_key, _) = first.agent_embed_key("agent-public").await;
+    let created = first
+        .post(
+            "/admin/projects/proj-a/api_keys",
+            Some(&first.admin()),
+            "{}",
+        )
+        .await;
+    let created_key = created.body["key"].as_str().expect("key").to_string();
+    let revoked = first
+        .post(
+            "/admin/keys/revoke",
+            Some(&first.admin()),
+            &format!(r#"{{"key":"{KEY_A}"}}"#),
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    let before = first
+        .get(
+            "/bcbe5a/latest/agents/agent-public/get",
+            Some(&format!("proj-a:{embed_key}")),
+        )
+        .await;
+    let Running {
+        emulator, seed_dir, ..
+    } = first;
+    emulator.shutdown().await.expect("clean shutdown");
+
+    let files = database_bytes(&data);
+    assert!(
+        files
+            .iter()
+            .any(|(name, _)| name.ends_with("emulator.sqlite3")),
+        "{files:?}"
+    );
+    for (name, bytes) in &files {
+        for secret in [
+            embed_key.as_str(),
+            created_key.as_str(),
+            KEY_A,
+            KEY_B,
+            KEY_EU,
+            "persisted-admin-token-0123456789",
+        ] {
+            assert!(!contains(bytes, secret), "{name} holds a secret");
+        }
+    }
+
+    let second = running(start(config(&data, Some(seed_file))).await, seed_dir);
+    let embed_again = second
+        .get(
+            "/bcbe5a/latest/agents/agent-public/get",
+            Some(&format!("proj-a:{embed_key}")),
+        )
+        .await;
+    assert_eq!(embed_again.status, StatusCode::OK, "{}", embed_again.text);
+    assert_eq!(
+        embed_again.body["agent"], before.body["agent"],
+        "re-seeding with the same file changes nothing, not even update_date_"
+    );
+    let created_again = second
+        .get(
+            "/bcbe5a/latest/agents/agent-public/get",
+            Some(&format!("proj-a:{created_key}")),
+        )
+        .await;
+    assert_eq!(created_again.status, StatusCode::OK);
+    let revoked_again = second
+        .get(
+            "/bcbe5a/latest/agents/agent-public/get",
+            Some(&format!("proj-a:{KEY_A}")),
+        )
+        .await;
+    assert_eq!(
+        revoked_again.status,
+        StatusCode::UNAUTHORIZED,
+        "re-seeding does not un-revoke"
+    );
+    second.emulator.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn an_edited_seed_updates_the_agent_on_restart() {
+    let seed_dir = TempDir::new().expect("tempdir");
+    let data_dir = TempDir::new().expect("tempdir");
+    let data = data_dir.path().join("data");
+    let seed_file = write_seed(&seed_dir, SEED);
+    let first = start(config(&data, Some(seed_file.clone()))).await;
+    first.shutdown().await.expect("clean shutdown");
+
+    write_seed(
+        &seed_dir,
+        &SEED.replace("name = \"Support\"", "name = \"Helpdesk\""),
+    );
+    let second = running(start(config(&data, Some(seed_file))).await, seed_dir);
+    let agent = second
+        .get(
+            "/bcbe5a/latest/agents/agent-public/get",
+            Some("proj-a:sk-test-a-0001"),
+        )
+        .await;
+    assert_eq!(agent.body["agent"]["name"], "Helpdesk");
+    second.emulator.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn the_demo_keeps_its_keys_across_restarts_and_issues_a_new_one_each_start() {
+    let data_dir = TempDir::new().expect("tempdir");
+    let data = data_dir.path().join("data");
+    let first = start(config(&data, None)).await;
+    let first_key = first.demo().expect("demo").api_key.clone();
+    first.shutdown().await.expect("clean shutdown");
+
+    let second = running(
+        start(config(&data, None)).await,
+        TempDir::new().expect("tempdir"),
+    );
+    let second_key = second.emulator.demo().expect("demo").api_key.clone();
+    assert_ne!(first_key, second_key);
+    for key in [&first_key, &second_key] {
+        let answer = second
+            .get(
+                "/bcbe5a/latest/agents/demo-agent/get",
+                Some(&format!("demo-project:{key}")),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK);
+    }
+    second.emulator.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn graceful_shutdown_returns_and_the_port_stops_answering() {
+    let running = start_seeded().await;
+    let address = running.emulator.local_addr();
+    assert_eq!(running.get("/healthz", None).await.status, StatusCode::OK);
+    running.emulator.shutdown().await.expect("clean shutdown");
+    assert!(
+        tokio::net::TcpStream::connect(address).await.is_err(),
+        "nothing listens after shutdown"
+    );
+}

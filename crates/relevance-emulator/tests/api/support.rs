@@ -1,0 +1,202 @@
+//! Starting an emulator for a test and talking to it.
+
+use std::path::PathBuf;
+
+use relevance_emulator::{Config, Emulator};
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+
+/// US project `proj-a` with three agents and two workforces, US `proj-b`, EU `proj-eu`.
+pub const SEED: &str = r#"
+[[projects]]
+id = "proj-a"
+region = "us"
+api_keys = ["sk-test-a-0001"]
+
+[[projects.agents]]
+id = "agent-public"
+name = "Support"
+description = "Answers questions"
+emoji = "🤖"
+public = true
+
+[[projects.agents]]
+id = "agent-private"
+
+[[projects.agents]]
+id = "agent-other"
+public = true
+model = "gpt-emulated"
+
+[[projects.workforces]]
+id = "wf-1"
+name = "Front desk"
+agents = ["agent-public"]
+
+[[projects.workforces]]
+id = "wf-2"
+agents = ["agent-other"]
+
+[[projects]]
+id = "proj-b"
+region = "US"
+api_keys = ["sk-test-b-0001"]
+
+[[projects.agents]]
+id = "b-agent"
+public = true
+
+[[projects]]
+id = "proj-eu"
+region = "eu"
+api_keys = ["sk-test-eu-0001"]
+
+[[projects.agents]]
+id = "eu-agent"
+public = true
+"#;
+
+pub const KEY_A: &str = "sk-test-a-0001";
+pub const KEY_B: &str = "sk-test-b-0001";
+pub const KEY_EU: &str = "sk-test-eu-0001";
+pub const US: &str = "bcbe5a";
+pub const EU: &str = "d7b62b";
+
+/// A running emulator plus what the test needs to reach it.
+pub struct Running {
+    pub emulator: Emulator,
+    pub http: reqwest::Client,
+    pub seed_dir: TempDir,
+}
+
+pub fn write_seed(dir: &TempDir, text: &str) -> PathBuf {
+    let path = dir.path().join("seed.toml");
+    std::fs::write(&path, text).expect("write seed file");
+    path
+}
+
+pub async fn start(config: Config) -> Emulator {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    Emulator::start(config, listener)
+        .await
+        .expect("emulator starts")
+}
+
+/// The standard seed, in memory, with `adjust` applied to the config.
+pub async fn start_seeded_with(adjust: impl FnOnce(&mut Config)) -> Running {
+    let seed_dir = TempDir::new().expect("tempdir");
+    let mut config = Config {
+        seed_file: Some(write_seed(&seed_dir, SEED)),
+        ..Config::default()
+    };
+    adjust(&mut config);
+    Running {
+        emulator: start(config).await,
+        http: reqwest::Client::new(),
+        seed_dir,
+    }
+}
+
+pub async fn start_seeded() -> Running {
+    start_seeded_with(|_| {}).await
+}
+
+/// An answer: status, JSON body (Null when not JSON), headers.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub text: String,
+    pub headers: HeaderMap,
+}
+
+impl Answer {
+    pub fn message(&self) -> &str {
+        self.body["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("answer has no JSON message: {} {}", self.status, self.text))
+    }
+}
+
+pub async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("read body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Answer {
+        status,
+        body,
+        text,
+        headers,
+    }
+}
+
+impl Running {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.emulator.base_url(), path)
+    }
+
+    pub async fn get(&self, path: &str, authorization: Option<&str>) -> Answer {
+        let mut request = self.http.get(self.url(path));
+        if let Some(value) = authorization {
+            request = request.header("Authorization", value);
+        }
+        answer(request.send().await.expect("request sent")).await
+    }
+
+    /// POST a raw body with no Content-Type, as the official clients do.
+    pub async fn post(&self, path: &str, authorization: Option<&str>, body: &str) -> Answer {
+        let mut request = self.http.post(self.url(path)).body(body.to_string());
+        if let Some(value) = authorization {
+            request = request.header("Authorization", value);
+        }
+        answer(request.send().await.expect("request sent")).await
+    }
+
+    pub fn admin(&self) -> String {
+        format!("Bearer {}", self.emulator.admin_token())
+    }
+
+    /// A fresh embed key for an agent of `proj-a`: (key, prefix).
+    pub async fn agent_embed_key(&self, agent_id: &str) -> (String, String) {
+        let answer = self
+            .post(
+                &format!("/{US}/latest/agents/get_embed_key"),
+                None,
+                &format!(r#"{{"agent_id":"{agent_id}","project":"proj-a"}}"#),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        embed_pair(&answer)
+    }
+
+    /// A fresh embed key for a workforce of `proj-a`: (key, prefix).
+    pub async fn workforce_embed_key(&self, workforce_id: &str) -> (String, String) {
+        let answer = self
+            .post(
+                &format!("/{US}/latest/workforce/get_embed_key"),
+                None,
+                &format!(r#"{{"workforce_id":"{workforce_id}","project":"proj-a"}}"#),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        embed_pair(&answer)
+    }
+}
+
+fn embed_pair(answer: &Answer) -> (String, String) {
+    let key = answer.body["embed_key"]
+        .as_str()
+        .expect("embed_key")
+        .to_string();
+    let prefix = answer.body["conversation_prefix"]
+        .as_str()
+        .expect("conversation_prefix")
+        .to_string();
+    (key, prefix)
+}
