@@ -1,1 +1,27 @@
-fn main() {}
+//! `relevance`: the command line for the Relevance AI platform and its local emulator.
+//!
+//! The binary is deliberately thin: argument parsing lives in [`cli`], credentials in
+//! [`credentials`], printing in [`output`], and each sub-command in its own file under
+//! `commands/`. All real logic lives in the `relevance` SDK and the `relevance-emulator` crate.
+
+mod admin;
+mod cli;
+mod commands;
+mod credentials;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line, whole cause chain: the user sees what failed and why.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The command-line grammar. Every `RELEVANCE_*` variable mirrors a flag.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Talk to the Relevance AI platform (or its local emulator) from the shell.
+#[derive(Debug, Parser)]
+#[command(name = "relevance", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+
+    /// Print machine-readable JSON instead of human-readable text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where credentials come from: flags, the `RELEVANCE_*` variables, or a persisted key.
+#[derive(Debug, Args)]
+pub struct CredentialArgs {
+    /// Project API key (`sk-...`) from the dashboard's project settings.
+    #[arg(long, env = "RELEVANCE_API_KEY", hide_env_values = true, global = true)]
+    pub api_key: Option<String>,
+
+    /// Project id, from the dashboard's project settings.
+    #[arg(long, env = "RELEVANCE_PROJECT", global = true)]
+    pub project: Option<String>,
+
+    /// Region of the project: us, eu, au, or a region code (bcbe5a, d7b62b, f1db6c).
+    #[arg(long, env = "RELEVANCE_REGION", global = true)]
+    pub region: Option<String>,
+
+    /// Send requests here instead of the hosted platform (for example the emulator's URL).
+    #[arg(long, env = "RELEVANCE_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+
+    /// Use a persisted key (the JSON written by `embed-key --save`) instead of an API key.
+    #[arg(long, env = "RELEVANCE_KEY_FILE", global = true)]
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the local emulator of the platform.
+    Emulator(EmulatorArgs),
+    /// Generate an embed key for a public agent or a workforce and print it as JSON.
+    EmbedKey(EmbedKeyArgs),
+    /// Work with persisted keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// List or read agents.
+    Agents {
+        #[command(subcommand)]
+        command: AgentsCommand,
+    },
+    /// Walk through the whole key system against an embedded emulator.
+    Demo,
+}
+
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787", env = "RELEVANCE_EMULATOR_LISTEN")]
+    pub listen: SocketAddr,
+
+    /// Directory for the SQLite database (default: $XDG_DATA_HOME/relevance-emulator,
+    /// or ~/.local/share/relevance-emulator).
+    #[arg(long, env = "RELEVANCE_EMULATOR_DATA", conflicts_with = "in_memory")]
+    pub data: Option<PathBuf>,
+
+    /// Keep everything in memory; nothing survives a restart.
+    #[arg(long)]
+    pub in_memory: bool,
+
+    /// Seed file (TOML) with projects, API keys, agents and workforces.
+    #[arg(long, env = "RELEVANCE_EMULATOR_SEED")]
+    pub seed: Option<PathBuf>,
+
+    /// Admin token for the admin API (generated when absent).
+    #[arg(
+        long,
+        env = "RELEVANCE_EMULATOR_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+
+    /// How many embed keys one client address may generate per minute.
+    #[arg(long, default_value_t = 120)]
+    pub embed_key_rate_limit: u32,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct EmbedTargetArgs {
+    /// Id of the public agent the key is scoped to.
+    #[arg(long)]
+    pub agent: Option<String>,
+
+    /// Id of the workforce the key is scoped to.
+    #[arg(long)]
+    pub workforce: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EmbedKeyArgs {
+    #[command(flatten)]
+    pub target: EmbedTargetArgs,
+
+    /// Also write the key to this file (readable by its owner only).
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Show what a persisted key is: kind, scope, region, project, redacted secret.
+    Inspect {
+        /// The persisted key (PROTOCOL A4 JSON).
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentsCommand {
+    /// List the project's agents (API keys only).
+    List {
+        /// Page number, from 1.
+        #[arg(long, default_value_t = 1)]
+        page: u32,
+        /// Agents per page.
+        #[arg(long, default_value_t = 20)]
+        page_size: u32,
+    },
+    /// Show one agent.
+    Get {
+        /// The agent's id.
+        id: String,
+    },
+}

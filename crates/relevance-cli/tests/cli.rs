@@ -1,0 +1,228 @@
+//! The `relevance` binary, run as a user runs it: exit codes, one-line errors, no secrets.
+
+mod common;
+
+use std::process::Output;
+
+use common::{TestEmulator, API_KEY_A};
+use relevance::Key;
+
+/// The binary with no `RELEVANCE_*` variables inherited from the machine.
+fn relevance() -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_relevance"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("RELEVANCE_") {
+            command.env_remove(name);
+        }
+    }
+    command.kill_on_drop(true);
+    command
+}
+
+async fn run(args: &[&str]) -> Output {
+    relevance().args(args).output().await.expect("run relevance")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A failing command prints exactly one line on stderr, starting with `error:`.
+fn assert_one_line_error(output: &Output, mentions: &[&str]) {
+    assert!(!output.status.success(), "expected failure: {}", text(&output.stdout));
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+    assert!(stderr.starts_with("error: "), "{stderr:?}");
+    for word in mentions {
+        assert!(stderr.contains(word), "{stderr:?} should mention {word}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_walks_through_every_step_and_succeeds() {
+    let output = run(&["demo"]).await;
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", text(&output.stderr));
+    for step in [
+        "create_client",
+        "Client::new",
+        "Embed key for a public agent",
+        "Embed key for a workforce",
+        "0 get_embed_key requests",
+        "refused with 403",
+        "refused with 404",
+        "refused with 401",
+        "a regenerated key works",
+        "Every step behaved as documented.",
+    ] {
+        assert!(stdout.contains(step), "demo output lacks {step:?}:\n{stdout}");
+    }
+    assert!(!stdout.contains("\"key\":\"sk-"), "the demo never prints a persisted secret");
+
+    let json = run(&["demo", "--json"]).await;
+    assert!(json.status.success());
+    let steps: Vec<serde_json::Value> = text(&json.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(steps.len(), 8);
+    assert!(steps.iter().all(|s| s["ok"] == true));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_credentials_name_the_flag_and_the_variable() {
+    let output = run(&["agents", "list"]).await;
+    assert_one_line_error(&output, &["--api-key", "RELEVANCE_API_KEY"]);
+
+    let output = run(&["agents", "list", "--api-key", "sk-x", "--region", "us"]).await;
+    assert_one_line_error(&output, &["--project", "RELEVANCE_PROJECT"]);
+
+    let output = run(&["agents", "list", "--api-key", "sk-x", "--project", "p", "--region", "mars"]).await;
+    assert_one_line_error(&output, &["mars", "bcbe5a"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn embed_key_save_then_inspect_and_use_the_file() {
+    let t = TestEmulator::start().await;
+    let file = t.path("agent-key.json");
+    let file_arg = file.to_str().unwrap();
+    let output = run(&[
+        "embed-key", "--agent", "agent-public", "--project", "proj-a", "--region", "us",
+        "--base-url", &t.base_url, "--save", file_arg,
+    ])
+    .await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let printed = text(&output.stdout);
+    let key = Key::from_json(printed.trim()).expect("stdout is the persisted key");
+    assert!(key.is_embed());
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(saved.trim(), printed.trim());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the key file is private to its owner");
+    }
+
+    let inspect = run(&["key", "inspect", file_arg]).await;
+    assert!(inspect.status.success());
+    let shown = text(&inspect.stdout);
+    use secrecy::ExposeSecret;
+    assert!(!shown.contains(key.secret().expose_secret()), "inspect never prints the secret");
+    for word in ["embed key", "agent agent-public", "proj-a", "bcbe5a", key.task_prefix().unwrap()] {
+        assert!(shown.contains(word), "{shown} lacks {word}");
+    }
+    let inspect = run(&["key", "inspect", file_arg, "--json"]).await;
+    let summary: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(summary["kind"], "embed");
+    assert_eq!(summary["scope"], "agent");
+    assert_eq!(summary["target"], "agent-public");
+
+    // The saved key drives the CLI: its own agent yes, the agent list no.
+    let get = run(&["agents", "get", "agent-public", "--key-file", file_arg, "--base-url", &t.base_url, "--json"]).await;
+    assert!(get.status.success(), "{}", text(&get.stderr));
+    let agent: serde_json::Value = serde_json::from_slice(&get.stdout).unwrap();
+    assert_eq!(agent["name"], "Support");
+    let list = run(&["agents", "list", "--key-file", file_arg, "--base-url", &t.base_url]).await;
+    assert_one_line_error(&list, &["403"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn agents_list_and_get_with_an_api_key() {
+    let t = TestEmulator::start().await;
+    let creds = ["--api-key", API_KEY_A, "--project", "proj-a", "--region", "US", "--base-url", &t.base_url];
+    let list = run(&[&["agents", "list", "--json"][..], &creds[..]].concat()).await;
+    assert!(list.status.success(), "{}", text(&list.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let ids: Vec<_> = value["agents"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["agent-other-public", "agent-private", "agent-public"]);
+
+    let human = run(&[&["agents", "list"][..], &creds[..]].concat()).await;
+    assert!(text(&human.stdout).contains("agent-private"));
+
+    let missing = run(&[&["agents", "get", "agent-none"][..], &creds[..]].concat()).await;
+    assert_one_line_error(&missing, &["404"]);
+
+    // The same through the environment instead of flags.
+    let output = relevance()
+        .args(["agents", "get", "agent-private", "--json"])
+        .env("RELEVANCE_API_KEY", API_KEY_A)
+        .env("RELEVANCE_PROJECT", "proj-a")
+        .env("RELEVANCE_REGION", "bcbe5a")
+        .env("RELEVANCE_BASE_URL", &t.base_url)
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+
+    // A wrong region is a one-line 401 that says which region the project is in.
+    let wrong = run(&["agents", "list", "--api-key", API_KEY_A, "--project", "proj-a", "--region", "eu", "--base-url", &t.base_url]).await;
+    assert_one_line_error(&wrong, &["401", "bcbe5a"]);
+    assert!(!text(&wrong.stderr).contains(API_KEY_A));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_key_file_is_one_line_naming_the_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("not-json.json", "{not json", "JSON"),
+        ("no-region.json", r#"{"key":"k","project":"p"}"#, "region"),
+        ("bad-region.json", r#"{"key":"k","region":"zz","project":"p"}"#, "zz"),
+        ("no-project.json", r#"{"key":"k","region":"bcbe5a"}"#, "project"),
+        ("key-number.json", r#"{"key":5,"region":"bcbe5a","project":"p"}"#, "key"),
+    ];
+    for (name, body, field) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        let output = run(&["key", "inspect", path.to_str().unwrap()]).await;
+        assert_one_line_error(&output, &[name, field]);
+    }
+    let output = run(&["key", "inspect", dir.path().join("absent.json").to_str().unwrap()]).await;
+    assert_one_line_error(&output, &["absent.json"]);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_emulator_command_prints_credentials_and_stops_on_sigterm() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = relevance()
+        .args(["emulator", "--listen", "127.0.0.1:0", "--data", dir.path().to_str().unwrap(), "--admin-token", "admin-token-for-tests-0123456789"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        let done = line.contains("Ctrl-C");
+        banner.push(line);
+        if done {
+            break;
+        }
+    }
+    let banner = banner.join("\n");
+    let base_url = banner
+        .lines()
+        .find_map(|l| l.strip_prefix("relevance emulator listening on "))
+        .expect("banner names the URL")
+        .to_owned();
+    let api_key = banner
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("export RELEVANCE_API_KEY="))
+        .expect("demo API key printed");
+    assert!(api_key.starts_with("sk-"));
+    assert!(banner.contains("admin-token-for-tests-0123456789"));
+
+    // The printed credentials work.
+    let list = run(&["agents", "list", "--api-key", api_key, "--project", "demo-project", "--region", "us", "--base-url", &base_url, "--json"]).await;
+    assert!(list.status.success(), "{}", text(&list.stderr));
+
+    let pid = child.id().unwrap().to_string();
+    let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().await.unwrap();
+    assert!(output.status.success(), "exit after SIGTERM: {:?}", output.status);
+    assert!(text(&output.stderr).contains("stopped"));
+    assert!(dir.path().join("emulator.sqlite3").exists());
+}
