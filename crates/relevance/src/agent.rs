@@ -16,10 +16,9 @@ use serde_json::{json, Value};
 use crate::attachment::Attachment;
 use crate::client::{default_client, Client};
 use crate::error::Result;
-use crate::key::Key;
 use crate::message::AttachedFile;
 use crate::region::Region;
-use crate::task::{Task, TaskListAnswer, TaskListOptions, TaskRef, TriggerAnswer};
+use crate::task::{task_id_to_send, Task, TaskListAnswer, TaskListOptions, TaskRef, TriggerAnswer};
 
 /// The agents of the client's project, borrowed from a [`Client`].
 #[derive(Debug, Clone, Copy)]
@@ -254,7 +253,7 @@ impl MessageBuilder<'_> {
         for attachment in self.attachments {
             files.push(attachment.resolve(client).await?);
         }
-        let conversation_id = conversation_id_for(client.key(), self.task_id);
+        let conversation_id = task_id_to_send(client.key(), self.task_id);
         let body = trigger_body(
             &self.agent.id,
             conversation_id.as_deref(),
@@ -271,21 +270,6 @@ impl MessageBuilder<'_> {
             .await?;
         Ok(answer.into_task(client.clone(), &self.agent.id))
     }
-}
-
-/// The task id to send: the one continued, a fresh prefixed id for a new
-/// task of an embed key, or none (the platform makes one for API keys).
-fn conversation_id_for(key: &Key, continued: Option<String>) -> Option<String> {
-    continued.or_else(|| {
-        key.task_prefix()
-            .filter(|_| key.is_embed())
-            .map(new_task_id)
-    })
-}
-
-/// `{task_prefix}_-_{uuid v4}` (PROTOCOL A2).
-fn new_task_id(task_prefix: &str) -> String {
-    format!("{task_prefix}_-_{}", uuid::Uuid::new_v4())
 }
 
 /// The TriggerBody (PROTOCOL A5); unused fields are absent, never `null`.
@@ -370,6 +354,7 @@ pub(crate) fn timestamp(value: &Value) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key::Key;
     use chrono::TimeZone;
 
     fn eu_client() -> Client {
@@ -480,38 +465,6 @@ mod tests {
                 !text.contains("null") && !text.contains("agent_override"),
                 "{text}"
             );
-        }
-    }
-
-    #[test]
-    fn which_task_id_is_sent() {
-        let api = Key::new("sk-1", Region::US, "p").unwrap();
-        let embed = Key::embed(
-            "ek-1",
-            Region::US,
-            "p",
-            crate::key::EmbedTarget::Agent("a1".into()),
-            "pre9",
-        )
-        .unwrap();
-        // (key, continued task, expectation)
-        assert_eq!(conversation_id_for(&api, None), None);
-        assert_eq!(
-            conversation_id_for(&api, Some("t1".into())).as_deref(),
-            Some("t1")
-        );
-        assert_eq!(
-            conversation_id_for(&embed, Some("pre9_-_old".into())).as_deref(),
-            Some("pre9_-_old")
-        );
-        let first = conversation_id_for(&embed, None).unwrap();
-        let second = conversation_id_for(&embed, None).unwrap();
-        assert_ne!(first, second, "each new task gets a fresh id");
-        for id in [first, second] {
-            let uuid = id.strip_prefix("pre9_-_").expect("prefixed");
-            let parsed = uuid::Uuid::parse_str(uuid).unwrap();
-            assert_eq!(parsed.get_version_num(), 4, "{id}");
-            assert_eq!(uuid, parsed.hyphenated().to_string(), "{id}");
         }
     }
 

@@ -133,6 +133,23 @@ pub enum Error {
         /// The value given.
         value: String,
     },
+    /// A time given to the SDK that is not ISO-8601 (e.g. a message cursor
+    /// that has to be compared on the client).
+    #[error("invalid timestamp '{value}': expected an ISO-8601 time")]
+    InvalidTimestamp {
+        /// The value given.
+        value: String,
+    },
+    /// A 2xx answer that decodes but breaks a rule of the protocol, e.g. a
+    /// list that hands back the cursor it was just given (paging on would
+    /// never end).
+    #[error("invalid {what}: {problem}")]
+    InvalidAnswer {
+        /// Which answer, e.g. "workforce/tasks/list answer".
+        what: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// The process-wide default client was used in the wrong order.
     #[error(transparent)]
     DefaultClient(#[from] DefaultClientError),

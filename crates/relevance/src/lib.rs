@@ -76,6 +76,30 @@
 //! # }
 //! ```
 //!
+//! # Workforces
+//!
+//! A workforce task is the same [`Task`] as an agent task (its
+//! [`TaskOwner`] says which), so refreshing it and reading its messages
+//! look the same.
+//!
+//! ```no_run
+//! use relevance::{Workforce, WorkforceTaskListOptions};
+//! use futures_util::StreamExt;
+//!
+//! # async fn run() -> relevance::Result<()> {
+//! let workforce = Workforce::get("workforce-id").await?;
+//! let task = workforce.send_message("Plan the launch").await?;
+//! workforce.send_message_in(&task, "Keep it under a week").await?;
+//!
+//! let mut every_task = workforce.all_tasks(WorkforceTaskListOptions::default());
+//! while let Some(task) = every_task.next().await {
+//!     let task = task?;
+//!     println!("{} {} ({})", task.id, task.title, task.status);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Pointing at the emulator
 //!
 //! Set `RELEVANCE_BASE_URL=http://127.0.0.1:8787` (or call
@@ -94,10 +118,11 @@
 //! | `error` | [`Error`], the one error type |
 //! | `http` | sending a request, error mapping, decoding |
 //! | `agent` | [`Agents`], [`Agent`] and sending it a message ([`MessageBuilder`]) |
-//! | `task` | [`Task`], [`TaskStatus`] and its platform states, listing ([`TaskListOptions`]) |
+//! | `task` | [`Task`] of an agent or a workforce ([`TaskOwner`]), [`TaskStatus`] and the platform states, agent task listing ([`TaskListOptions`]) |
 //! | `message` | [`Message`] and every [`MessageContent`] kind |
 //! | `attachment` | [`Attachment`]: files sent with a message, uploaded first when they are bytes |
-//! | `workforce` | [`Workforces`] and their types |
+//! | `workforce` | [`Workforces`], [`Workforce`]: sending it messages, its tasks ([`WorkforceTaskListOptions`], [`WorkforceTaskPage`]) and their wire format |
+//! | `paging` | walking a cursor list as one stream (used by [`Workforce::all_tasks`]) |
 //!
 //! Secrets never appear in `Debug`, `Display` or errors; the `Authorization`
 //! header is marked sensitive. The crate builds for `wasm32-unknown-unknown`.
@@ -111,6 +136,7 @@ mod error;
 mod http;
 mod key;
 mod message;
+mod paging;
 mod region;
 mod task;
 mod workforce;
@@ -129,5 +155,5 @@ pub use message::{
     WorkforceAgentRun, WorkforceTaskDetails,
 };
 pub use region::{Endpoints, Region};
-pub use task::{Task, TaskListOptions, TaskRef, TaskSort, TaskStatus};
-pub use workforce::{Workforce, Workforces};
+pub use task::{Task, TaskListOptions, TaskOwner, TaskRef, TaskSort, TaskStatus};
+pub use workforce::{Workforce, WorkforceTaskListOptions, WorkforceTaskPage, Workforces};

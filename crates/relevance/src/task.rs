@@ -1,10 +1,17 @@
-//! Agent tasks: a task is one conversation thread with an agent.
+//! Tasks: a task is one conversation thread with an agent or a workforce.
+//!
+//! Agent and workforce tasks live under different paths and speak different
+//! state vocabularies (PROTOCOL A5, A6), but a caller — and later the live
+//! events — should treat them alike. So there is one [`Task`] type that
+//! knows its [`TaskOwner`], and every method dispatches on it; the
+//! owner-specific wire details stay in this module (agents) and in
+//! `workforce` (workforces).
 //!
 //! The agent API calls a task's id `conversation_id` in requests and
-//! `knowledge_set` in metadata (PROTOCOL A5). A [`Task`] is a snapshot taken
-//! when it was read; [`Task::refresh`] reads it again. Its raw platform
-//! `state` is kept next to the simplified [`TaskStatus`], so a state this SDK
-//! does not know is never lost and never a failure.
+//! `knowledge_set` in metadata. A [`Task`] is a snapshot taken when it was
+//! read; [`Task::refresh`] reads it again. Its raw platform `state` is kept
+//! next to the simplified [`TaskStatus`], so a state this SDK does not know
+//! is never lost and never a failure.
 
 use std::fmt;
 use std::str::FromStr;
@@ -17,6 +24,7 @@ use serde_json::{json, Value};
 use crate::agent::timestamp;
 use crate::client::{default_client, Client};
 use crate::error::{Error, Result};
+use crate::key::Key;
 use crate::message::Message;
 
 /// The simplified status a client shows for a task (PROTOCOL A5 table).
@@ -90,6 +98,22 @@ impl TaskStatus {
         }
     }
 
+    /// The status a *workforce* task's `state` stands for (PROTOCOL A6).
+    ///
+    /// Separate from [`TaskStatus::from_state`] because the two vocabularies
+    /// differ: `execution-limit-reached` exists only for workforces, and an
+    /// agent-only state such as `idle` means nothing for a workforce (it is
+    /// kept as [`TaskStatus::Unknown`]).
+    pub fn from_workforce_state(state: &str) -> TaskStatus {
+        match state {
+            "running" => TaskStatus::Running,
+            "completed" => TaskStatus::Completed,
+            "execution-limit-reached" | "errored-pending-approval" => TaskStatus::Error,
+            "pending-approval" | "escalated" => TaskStatus::Action,
+            other => TaskStatus::Unknown(other.to_string()),
+        }
+    }
+
     /// Whether the agent is (about to be) working: queued or running.
     pub fn is_running(&self) -> bool {
         matches!(self, TaskStatus::Queued | TaskStatus::Running)
@@ -140,14 +164,35 @@ impl FromStr for TaskStatus {
     }
 }
 
-/// One agent task, as read at some moment.
+/// Who a task belongs to. The platform keeps agent and workforce tasks
+/// apart (different paths, different states), so every request a [`Task`]
+/// makes is chosen by its owner.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TaskOwner {
+    /// A task of the agent with this id.
+    Agent(String),
+    /// A task of the workforce with this id.
+    Workforce(String),
+}
+
+impl TaskOwner {
+    /// The owner's id, whichever kind it is.
+    pub fn id(&self) -> &str {
+        match self {
+            TaskOwner::Agent(id) | TaskOwner::Workforce(id) => id,
+        }
+    }
+}
+
+/// One agent or workforce task, as read at some moment.
 #[derive(Clone)]
 pub struct Task {
-    client: Client,
-    /// The task id (`conversation_id` / `knowledge_set`).
+    pub(crate) client: Client,
+    /// The task id (`conversation_id` / `knowledge_set` for agents,
+    /// `workforce_task_id` for workforces).
     pub id: String,
-    /// The agent it belongs to.
-    pub agent_id: String,
+    /// The agent or workforce it belongs to.
+    pub owner: TaskOwner,
     /// Its title ("" until the platform gives it one, e.g. right after
     /// [`Agent::send_message`](crate::Agent::send_message)).
     pub title: String,
@@ -155,6 +200,9 @@ pub struct Task {
     pub status: TaskStatus,
     /// The platform's state, as sent.
     pub state: String,
+    /// What a workforce task was last asked to do (`"continue"` or
+    /// `"stop"`, kept as sent); `None` for agent tasks and when not known.
+    pub requested_state: Option<String>,
     /// When it was created (`None` when not known yet).
     pub created_at: Option<DateTime<Utc>>,
     /// When it last changed (`None` when not known yet).
@@ -214,9 +262,30 @@ impl Task {
         Ok(answer.metadata.into_task(client.clone(), agent_id))
     }
 
+    /// The agent it belongs to, when it is an agent task.
+    pub fn agent_id(&self) -> Option<&str> {
+        match &self.owner {
+            TaskOwner::Agent(id) => Some(id),
+            TaskOwner::Workforce(_) => None,
+        }
+    }
+
+    /// The workforce it belongs to, when it is a workforce task.
+    pub fn workforce_id(&self) -> Option<&str> {
+        match &self.owner {
+            TaskOwner::Workforce(id) => Some(id),
+            TaskOwner::Agent(_) => None,
+        }
+    }
+
     /// Reads the task again and updates every field.
     pub async fn refresh(&mut self) -> Result<()> {
-        *self = Task::get_with(&self.client, &self.agent_id, &self.id).await?;
+        *self = match &self.owner {
+            TaskOwner::Agent(agent_id) => Task::get_with(&self.client, agent_id, &self.id).await?,
+            TaskOwner::Workforce(workforce_id) => {
+                crate::workforce::read_task(&self.client, workforce_id, &self.id).await?
+            }
+        };
         Ok(())
     }
 
@@ -232,13 +301,25 @@ impl Task {
 
     /// Every message, oldest first.
     pub async fn messages(&self) -> Result<Vec<Message>> {
-        self.view(None).await
+        match &self.owner {
+            TaskOwner::Agent(agent_id) => self.view(agent_id, None).await,
+            TaskOwner::Workforce(workforce_id) => {
+                crate::workforce::read_messages(&self.client, workforce_id, &self.id).await
+            }
+        }
     }
 
     /// The messages inserted at or after `time` (inclusive), oldest first.
-    /// The cursor is sent with millisecond precision.
+    ///
+    /// For an agent task the server filters (the cursor is sent with
+    /// millisecond precision). The workforce API has no cursor, so there every
+    /// message is read and filtered here; a message whose `insert_date_`
+    /// cannot be parsed is kept, since it cannot be shown to be older.
     pub async fn messages_after(&self, time: DateTime<Utc>) -> Result<Vec<Message>> {
-        self.view(Some(&cursor_time(time))).await
+        match &self.owner {
+            TaskOwner::Agent(agent_id) => self.view(agent_id, Some(&cursor_time(time))).await,
+            TaskOwner::Workforce(_) => Ok(messages_at_or_after(self.messages().await?, time)),
+        }
     }
 
     /// The messages inserted at or after a message's verbatim
@@ -246,16 +327,31 @@ impl Task {
     /// exact string re-reads a message still being written (its
     /// `insert_date_` never changes when it is updated in place), with no
     /// rounding on the way.
+    ///
+    /// For a workforce task the filter runs here (see
+    /// [`Task::messages_after`]), so `insert_date` must be an ISO-8601 time;
+    /// anything else is [`Error::InvalidTimestamp`], before any request.
     pub async fn messages_after_raw(&self, insert_date: &str) -> Result<Vec<Message>> {
-        self.view(Some(insert_date)).await
+        match &self.owner {
+            TaskOwner::Agent(agent_id) => self.view(agent_id, Some(insert_date)).await,
+            TaskOwner::Workforce(_) => {
+                let time = timestamp(&Value::from(insert_date)).ok_or_else(|| {
+                    Error::InvalidTimestamp {
+                        value: insert_date.to_string(),
+                    }
+                })?;
+                Ok(messages_at_or_after(self.messages().await?, time))
+            }
+        }
     }
 
-    async fn view(&self, after: Option<&str>) -> Result<Vec<Message>> {
+    /// An agent task's messages (`POST agents/{id}/tasks/{id}/view`).
+    async fn view(&self, agent_id: &str, after: Option<&str>) -> Result<Vec<Message>> {
         #[derive(Deserialize)]
         struct Answer {
             results: Vec<Value>,
         }
-        let path = format!("agents/{}/tasks/{}/view", self.agent_id, self.id);
+        let path = format!("agents/{agent_id}/tasks/{}/view", self.id);
         let body = view_body(after);
         let answer: Answer = self
             .client
@@ -269,10 +365,11 @@ impl fmt::Debug for Task {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Task")
             .field("id", &self.id)
-            .field("agent_id", &self.agent_id)
+            .field("owner", &self.owner)
             .field("title", &self.title)
             .field("status", &self.status)
             .field("state", &self.state)
+            .field("requested_state", &self.requested_state)
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
             .finish_non_exhaustive()
@@ -284,10 +381,11 @@ impl fmt::Debug for Task {
 impl PartialEq for Task {
     fn eq(&self, other: &Self) -> bool {
         self.id == other.id
-            && self.agent_id == other.agent_id
+            && self.owner == other.owner
             && self.title == other.title
             && self.status == other.status
             && self.state == other.state
+            && self.requested_state == other.requested_state
             && self.created_at == other.created_at
             && self.updated_at == other.updated_at
     }
@@ -315,6 +413,36 @@ fn messages_oldest_first(results: Vec<Value>) -> Result<Vec<Message>> {
         .collect::<Result<Vec<_>>>()?;
     messages.reverse();
     Ok(messages)
+}
+
+/// The messages inserted at or after `time`, in their order. A message
+/// whose time cannot be parsed is kept: dropping it could lose a reply,
+/// while keeping it only repeats one the caller can recognise by its id.
+pub(crate) fn messages_at_or_after(messages: Vec<Message>, time: DateTime<Utc>) -> Vec<Message> {
+    messages
+        .into_iter()
+        .filter(|message| match message.inserted_at {
+            Some(at) => at >= time,
+            None => true,
+        })
+        .collect()
+}
+
+/// The id a trigger sends for its task: the one continued, a fresh prefixed
+/// id for a new task of an embed key (the platform refuses an embed key's
+/// new task without one), or none (the platform makes one for API keys).
+/// Shared by agents and workforces, which follow the same rule (PROTOCOL A2).
+pub(crate) fn task_id_to_send(key: &Key, continued: Option<String>) -> Option<String> {
+    continued.or_else(|| {
+        key.task_prefix()
+            .filter(|_| key.is_embed())
+            .map(new_task_id)
+    })
+}
+
+/// `{task_prefix}_-_{uuid v4}` (PROTOCOL A2).
+fn new_task_id(task_prefix: &str) -> String {
+    format!("{task_prefix}_-_{}", uuid::Uuid::new_v4())
 }
 
 /// The order of a task list.
@@ -474,10 +602,11 @@ impl TaskMeta {
         Task {
             client,
             id: self.knowledge_set.clone(),
-            agent_id: text("agent_id").unwrap_or_else(|| agent_id.to_string()),
+            owner: TaskOwner::Agent(text("agent_id").unwrap_or_else(|| agent_id.to_string())),
             title: text("title").unwrap_or_default(),
             status: TaskStatus::from_state(&state),
             state,
+            requested_state: None,
             created_at: timestamp(&self.insert_date),
             updated_at: timestamp(&self.update_date),
         }
@@ -504,10 +633,11 @@ impl TriggerAnswer {
         Task {
             client,
             id: self.conversation_id,
-            agent_id: self.agent_id.unwrap_or_else(|| agent_id.to_string()),
+            owner: TaskOwner::Agent(self.agent_id.unwrap_or_else(|| agent_id.to_string())),
             title: String::new(),
             status: TaskStatus::from_state(&state),
             state,
+            requested_state: None,
             created_at: None,
             updated_at: None,
         }
@@ -569,6 +699,94 @@ pub(crate) mod tests {
         assert_eq!(all.len(), 15);
         for state in &all {
             assert_eq!(all.iter().filter(|s| *s == state).count(), 1, "{state}");
+        }
+    }
+
+    #[test]
+    fn every_workforce_state_maps_to_its_status() {
+        let cases = [
+            ("running", TaskStatus::Running, true),
+            ("completed", TaskStatus::Completed, false),
+            ("execution-limit-reached", TaskStatus::Error, false),
+            ("errored-pending-approval", TaskStatus::Error, false),
+            ("pending-approval", TaskStatus::Action, false),
+            ("escalated", TaskStatus::Action, false),
+            // Agent-only states mean nothing for a workforce: kept raw.
+            ("idle", TaskStatus::Unknown("idle".into()), false),
+            (
+                "starting-up",
+                TaskStatus::Unknown("starting-up".into()),
+                false,
+            ),
+            ("timed-out", TaskStatus::Unknown("timed-out".into()), false),
+            ("", TaskStatus::Unknown(String::new()), false),
+            ("Running", TaskStatus::Unknown("Running".into()), false),
+        ];
+        for (state, status, running) in cases {
+            let got = TaskStatus::from_workforce_state(state);
+            assert_eq!(got, status, "{state}");
+            assert_eq!(got.is_running(), running, "{state}");
+        }
+        // The agent table does not know the workforce-only state.
+        assert_eq!(
+            TaskStatus::from_state("execution-limit-reached"),
+            TaskStatus::Unknown("execution-limit-reached".into())
+        );
+    }
+
+    #[test]
+    fn owners_answer_their_own_accessor_only() {
+        let make = |owner: TaskOwner| Task {
+            client: test_client(),
+            id: "t".into(),
+            owner,
+            title: String::new(),
+            status: TaskStatus::Running,
+            state: "running".into(),
+            requested_state: None,
+            created_at: None,
+            updated_at: None,
+        };
+        let agent_task = make(TaskOwner::Agent("a1".into()));
+        assert_eq!(
+            (agent_task.agent_id(), agent_task.workforce_id()),
+            (Some("a1"), None)
+        );
+        let workforce_task = make(TaskOwner::Workforce("w1".into()));
+        assert_eq!(
+            (workforce_task.agent_id(), workforce_task.workforce_id()),
+            (None, Some("w1"))
+        );
+        assert_eq!(workforce_task.owner.id(), "w1");
+        assert_ne!(agent_task, make(TaskOwner::Workforce("a1".into())));
+        let debug = format!("{workforce_task:?}");
+        assert!(debug.contains("Workforce(\"w1\")"), "{debug}");
+    }
+
+    #[test]
+    fn client_side_filtering_is_inclusive_and_keeps_undated_messages() {
+        let message = |id: &str, date: &str| {
+            Message::from_value(json!({"item_id": id, "insert_date_": date,
+                "content": {"type": "agent-message", "text": id}}))
+            .unwrap()
+        };
+        let messages = vec![
+            message("m1", "2026-01-01T00:00:01.000Z"),
+            message("m2", "2026-01-01T00:00:02.000Z"),
+            message("undated", "not a date"),
+            message("m3", "2026-01-01T00:00:02.500+00:00"),
+        ];
+        let at = |text: &str| timestamp(&Value::from(text)).unwrap();
+        let cases = [
+            ("2026-01-01T00:00:00Z", vec!["m1", "m2", "undated", "m3"]),
+            ("2026-01-01T00:00:02.000Z", vec!["m2", "undated", "m3"]),
+            ("2026-01-01T00:00:02.001Z", vec!["undated", "m3"]),
+            ("2026-01-01T00:00:03Z", vec!["undated"]),
+        ];
+        for (after, expected) in cases {
+            let kept = messages_at_or_after(messages.clone(), at(after));
+            let ids: Vec<&str> = kept.iter().map(|m| m.id.as_str()).collect();
+            assert_eq!(ids, expected, "{after}");
         }
     }
 
@@ -730,7 +948,9 @@ pub(crate) mod tests {
         let tasks = answer.into_tasks(&test_client(), "a1");
         assert_eq!(tasks.len(), 2);
         assert_eq!(tasks[0].id, "t1");
-        assert_eq!(tasks[0].agent_id, "a1");
+        assert_eq!(tasks[0].agent_id(), Some("a1"));
+        assert_eq!(tasks[0].workforce_id(), None);
+        assert_eq!(tasks[0].requested_state, None);
         assert_eq!(tasks[0].title, "Hello");
         assert_eq!(tasks[0].status, TaskStatus::Action);
         assert_eq!(tasks[0].state, "escalated");
@@ -742,7 +962,7 @@ pub(crate) mod tests {
             tasks[0].updated_at,
             Some(Utc.with_ymd_and_hms(2026, 1, 2, 3, 5, 0).unwrap())
         );
-        assert_eq!(tasks[1].agent_id, "other");
+        assert_eq!(tasks[1].agent_id(), Some("other"));
         assert_eq!(tasks[1].title, "");
         assert_eq!(tasks[1].status, TaskStatus::Unknown("exploded".into()));
         assert_eq!(tasks[1].created_at, None);
@@ -777,14 +997,14 @@ pub(crate) mod tests {
         .unwrap();
         let task = answer.into_task(test_client(), "asked");
         assert_eq!(task.id, "pre_-_1");
-        assert_eq!(task.agent_id, "a1");
+        assert_eq!(task.owner, TaskOwner::Agent("a1".into()));
         assert_eq!(task.status, TaskStatus::Queued);
         assert!(task.is_running());
         assert_eq!(task.title, "");
 
         let bare: TriggerAnswer = serde_json::from_str(r#"{"conversation_id":"c"}"#).unwrap();
         let task = bare.into_task(test_client(), "asked");
-        assert_eq!(task.agent_id, "asked");
+        assert_eq!(task.agent_id(), Some("asked"));
         assert_eq!(task.status, TaskStatus::Unknown(String::new()));
 
         let error = serde_json::from_str::<TriggerAnswer>(r#"{"state":"running"}"#)
@@ -840,14 +1060,47 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn which_task_id_is_sent() {
+        let api = Key::new("sk-1", Region::US, "p").unwrap();
+        let embed = Key::embed(
+            "ek-1",
+            Region::US,
+            "p",
+            crate::key::EmbedTarget::Agent("a1".into()),
+            "pre9",
+        )
+        .unwrap();
+        // (key, continued task, expectation)
+        assert_eq!(task_id_to_send(&api, None), None);
+        assert_eq!(
+            task_id_to_send(&api, Some("t1".into())).as_deref(),
+            Some("t1")
+        );
+        assert_eq!(
+            task_id_to_send(&embed, Some("pre9_-_old".into())).as_deref(),
+            Some("pre9_-_old")
+        );
+        let first = task_id_to_send(&embed, None).unwrap();
+        let second = task_id_to_send(&embed, None).unwrap();
+        assert_ne!(first, second, "each new task gets a fresh id");
+        for id in [first, second] {
+            let uuid = id.strip_prefix("pre9_-_").expect("prefixed");
+            let parsed = uuid::Uuid::parse_str(uuid).unwrap();
+            assert_eq!(parsed.get_version_num(), 4, "{id}");
+            assert_eq!(uuid, parsed.hyphenated().to_string(), "{id}");
+        }
+    }
+
+    #[test]
     fn debug_and_equality_ignore_the_client() {
         let make = |client: Client| Task {
             client,
             id: "t".into(),
-            agent_id: "a".into(),
+            owner: TaskOwner::Agent("a".into()),
             title: "x".into(),
             status: TaskStatus::Idle,
             state: "idle".into(),
+            requested_state: None,
             created_at: None,
             updated_at: None,
         };
