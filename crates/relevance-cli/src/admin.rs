@@ -45,7 +45,8 @@ impl AdminApi {
 
     /// Revokes a key by its secret value, the way one reports a leaked key.
     pub async fn revoke_secret(&self, secret: &str) -> Result<Value> {
-        self.post("/admin/keys/revoke", json!({ "key": secret })).await
+        self.post("/admin/keys/revoke", json!({ "key": secret }))
+            .await
     }
 
     async fn get(&self, path: &str) -> Result<Value> {

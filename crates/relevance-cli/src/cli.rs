@@ -67,7 +67,11 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct EmulatorArgs {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8787", env = "RELEVANCE_EMULATOR_LISTEN")]
+    #[arg(
+        long,
+        default_value = "127.0.0.1:8787",
+        env = "RELEVANCE_EMULATOR_LISTEN"
+    )]
     pub listen: SocketAddr,
 
     /// Directory for the SQLite database (default: $XDG_DATA_HOME/relevance-emulator,
@@ -84,11 +88,7 @@ pub struct EmulatorArgs {
     pub seed: Option<PathBuf>,
 
     /// Admin token for the admin API (generated when absent).
-    #[arg(
-        long,
-        env = "RELEVANCE_EMULATOR_ADMIN_TOKEN",
-        hide_env_values = true
-    )]
+    #[arg(long, env = "RELEVANCE_EMULATOR_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
 
     /// How many embed keys one client address may generate per minute.

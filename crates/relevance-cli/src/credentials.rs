@@ -13,11 +13,12 @@ use crate::cli::CredentialArgs;
 impl CredentialArgs {
     /// The region, required: from `--region` or `RELEVANCE_REGION`.
     pub fn region(&self) -> Result<Region> {
-        let value = self
-            .region
-            .as_deref()
-            .ok_or_else(|| anyhow!("missing region: pass --region or set RELEVANCE_REGION (us, eu or au)"))?;
-        value.parse::<Region>().context("--region / RELEVANCE_REGION")
+        let value = self.region.as_deref().ok_or_else(|| {
+            anyhow!("missing region: pass --region or set RELEVANCE_REGION (us, eu or au)")
+        })?;
+        value
+            .parse::<Region>()
+            .context("--region / RELEVANCE_REGION")
     }
 
     /// The project id, required: from `--project` or `RELEVANCE_PROJECT`.

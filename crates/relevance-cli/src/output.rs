@@ -22,14 +22,17 @@ pub fn key_summary(key: &Key) -> Value {
         "region": key.region().code(),
         "project": key.project(),
         "task_prefix": key.task_prefix(),
-        "secret": redacted(key),
+        "secret": key.redacted_secret(),
     })
 }
 
 /// Human-readable lines describing a key.
 pub fn print_key(key: &Key) {
-    let summary = key_summary(key);
-    let kind = if key.is_embed() { "embed key" } else { "API key" };
+    let kind = if key.is_embed() {
+        "embed key"
+    } else {
+        "API key"
+    };
     println!("kind:        {kind}");
     match key.scope() {
         KeyScope::Project => println!("scope:       the whole project"),
@@ -41,20 +44,7 @@ pub fn print_key(key: &Key) {
     if let Some(prefix) = key.task_prefix() {
         println!("task prefix: {prefix}");
     }
-    println!("secret:      {}", summary["secret"].as_str().unwrap_or("****"));
-}
-
-/// The secret as the SDK's redacted `Display` shows it, never the value itself.
-fn redacted(key: &Key) -> String {
-    use secrecy::ExposeSecret;
-    let secret = key.secret().expose_secret();
-    let count = secret.chars().count();
-    if count >= 16 {
-        let tail: String = secret.chars().skip(count - 4).collect();
-        format!("…{tail}")
-    } else {
-        "****".to_owned()
-    }
+    println!("secret:      {}", key.redacted_secret());
 }
 
 /// An agent as JSON (the fields a script needs).
@@ -96,7 +86,10 @@ pub fn print_agent(agent: &Agent) {
     if let Some(avatar) = &agent.avatar {
         println!("avatar:      {avatar}");
     }
-    println!("visibility:  {}", if agent.public { "public" } else { "private" });
+    println!(
+        "visibility:  {}",
+        if agent.public { "public" } else { "private" }
+    );
     println!("project:     {} ({})", agent.project, agent.region);
     if let Some(model) = &agent.model {
         println!("model:       {model}");

@@ -20,7 +20,11 @@ fn relevance() -> tokio::process::Command {
 }
 
 async fn run(args: &[&str]) -> Output {
-    relevance().args(args).output().await.expect("run relevance")
+    relevance()
+        .args(args)
+        .output()
+        .await
+        .expect("run relevance")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -29,7 +33,11 @@ fn text(bytes: &[u8]) -> String {
 
 /// A failing command prints exactly one line on stderr, starting with `error:`.
 fn assert_one_line_error(output: &Output, mentions: &[&str]) {
-    assert!(!output.status.success(), "expected failure: {}", text(&output.stdout));
+    assert!(
+        !output.status.success(),
+        "expected failure: {}",
+        text(&output.stdout)
+    );
     let stderr = text(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
     assert!(stderr.starts_with("error: "), "{stderr:?}");
@@ -42,7 +50,11 @@ fn assert_one_line_error(output: &Output, mentions: &[&str]) {
 async fn the_demo_walks_through_every_step_and_succeeds() {
     let output = run(&["demo"]).await;
     let stdout = text(&output.stdout);
-    assert!(output.status.success(), "{stdout}\n{}", text(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
     for step in [
         "create_client",
         "Client::new",
@@ -55,9 +67,15 @@ async fn the_demo_walks_through_every_step_and_succeeds() {
         "a regenerated key works",
         "Every step behaved as documented.",
     ] {
-        assert!(stdout.contains(step), "demo output lacks {step:?}:\n{stdout}");
+        assert!(
+            stdout.contains(step),
+            "demo output lacks {step:?}:\n{stdout}"
+        );
     }
-    assert!(!stdout.contains("\"key\":\"sk-"), "the demo never prints a persisted secret");
+    assert!(
+        !stdout.contains("\"key\":\"sk-"),
+        "the demo never prints a persisted secret"
+    );
 
     let json = run(&["demo", "--json"]).await;
     assert!(json.status.success());
@@ -77,7 +95,17 @@ async fn missing_credentials_name_the_flag_and_the_variable() {
     let output = run(&["agents", "list", "--api-key", "sk-x", "--region", "us"]).await;
     assert_one_line_error(&output, &["--project", "RELEVANCE_PROJECT"]);
 
-    let output = run(&["agents", "list", "--api-key", "sk-x", "--project", "p", "--region", "mars"]).await;
+    let output = run(&[
+        "agents",
+        "list",
+        "--api-key",
+        "sk-x",
+        "--project",
+        "p",
+        "--region",
+        "mars",
+    ])
+    .await;
     assert_one_line_error(&output, &["mars", "bcbe5a"]);
 }
 
@@ -87,8 +115,17 @@ async fn embed_key_save_then_inspect_and_use_the_file() {
     let file = t.path("agent-key.json");
     let file_arg = file.to_str().unwrap();
     let output = run(&[
-        "embed-key", "--agent", "agent-public", "--project", "proj-a", "--region", "us",
-        "--base-url", &t.base_url, "--save", file_arg,
+        "embed-key",
+        "--agent",
+        "agent-public",
+        "--project",
+        "proj-a",
+        "--region",
+        "us",
+        "--base-url",
+        &t.base_url,
+        "--save",
+        file_arg,
     ])
     .await;
     assert!(output.status.success(), "{}", text(&output.stderr));
@@ -108,8 +145,17 @@ async fn embed_key_save_then_inspect_and_use_the_file() {
     assert!(inspect.status.success());
     let shown = text(&inspect.stdout);
     use secrecy::ExposeSecret;
-    assert!(!shown.contains(key.secret().expose_secret()), "inspect never prints the secret");
-    for word in ["embed key", "agent agent-public", "proj-a", "bcbe5a", key.task_prefix().unwrap()] {
+    assert!(
+        !shown.contains(key.secret().expose_secret()),
+        "inspect never prints the secret"
+    );
+    for word in [
+        "embed key",
+        "agent agent-public",
+        "proj-a",
+        "bcbe5a",
+        key.task_prefix().unwrap(),
+    ] {
         assert!(shown.contains(word), "{shown} lacks {word}");
     }
     let inspect = run(&["key", "inspect", file_arg, "--json"]).await;
@@ -119,22 +165,54 @@ async fn embed_key_save_then_inspect_and_use_the_file() {
     assert_eq!(summary["target"], "agent-public");
 
     // The saved key drives the CLI: its own agent yes, the agent list no.
-    let get = run(&["agents", "get", "agent-public", "--key-file", file_arg, "--base-url", &t.base_url, "--json"]).await;
+    let get = run(&[
+        "agents",
+        "get",
+        "agent-public",
+        "--key-file",
+        file_arg,
+        "--base-url",
+        &t.base_url,
+        "--json",
+    ])
+    .await;
     assert!(get.status.success(), "{}", text(&get.stderr));
     let agent: serde_json::Value = serde_json::from_slice(&get.stdout).unwrap();
     assert_eq!(agent["name"], "Support");
-    let list = run(&["agents", "list", "--key-file", file_arg, "--base-url", &t.base_url]).await;
+    let list = run(&[
+        "agents",
+        "list",
+        "--key-file",
+        file_arg,
+        "--base-url",
+        &t.base_url,
+    ])
+    .await;
     assert_one_line_error(&list, &["403"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn agents_list_and_get_with_an_api_key() {
     let t = TestEmulator::start().await;
-    let creds = ["--api-key", API_KEY_A, "--project", "proj-a", "--region", "US", "--base-url", &t.base_url];
+    let creds = [
+        "--api-key",
+        API_KEY_A,
+        "--project",
+        "proj-a",
+        "--region",
+        "US",
+        "--base-url",
+        &t.base_url,
+    ];
     let list = run(&[&["agents", "list", "--json"][..], &creds[..]].concat()).await;
     assert!(list.status.success(), "{}", text(&list.stderr));
     let value: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    let ids: Vec<_> = value["agents"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    let ids: Vec<_> = value["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["agent-other-public", "agent-private", "agent-public"]);
 
     let human = run(&[&["agents", "list"][..], &creds[..]].concat()).await;
@@ -156,7 +234,19 @@ async fn agents_list_and_get_with_an_api_key() {
     assert!(output.status.success(), "{}", text(&output.stderr));
 
     // A wrong region is a one-line 401 that says which region the project is in.
-    let wrong = run(&["agents", "list", "--api-key", API_KEY_A, "--project", "proj-a", "--region", "eu", "--base-url", &t.base_url]).await;
+    let wrong = run(&[
+        "agents",
+        "list",
+        "--api-key",
+        API_KEY_A,
+        "--project",
+        "proj-a",
+        "--region",
+        "eu",
+        "--base-url",
+        &t.base_url,
+    ])
+    .await;
     assert_one_line_error(&wrong, &["401", "bcbe5a"]);
     assert!(!text(&wrong.stderr).contains(API_KEY_A));
 }
@@ -167,9 +257,21 @@ async fn a_malformed_key_file_is_one_line_naming_the_file_and_field() {
     let cases = [
         ("not-json.json", "{not json", "JSON"),
         ("no-region.json", r#"{"key":"k","project":"p"}"#, "region"),
-        ("bad-region.json", r#"{"key":"k","region":"zz","project":"p"}"#, "zz"),
-        ("no-project.json", r#"{"key":"k","region":"bcbe5a"}"#, "project"),
-        ("key-number.json", r#"{"key":5,"region":"bcbe5a","project":"p"}"#, "key"),
+        (
+            "bad-region.json",
+            r#"{"key":"k","region":"zz","project":"p"}"#,
+            "zz",
+        ),
+        (
+            "no-project.json",
+            r#"{"key":"k","region":"bcbe5a"}"#,
+            "project",
+        ),
+        (
+            "key-number.json",
+            r#"{"key":5,"region":"bcbe5a","project":"p"}"#,
+            "key",
+        ),
     ];
     for (name, body, field) in cases {
         let path = dir.path().join(name);
@@ -177,7 +279,12 @@ async fn a_malformed_key_file_is_one_line_naming_the_file_and_field() {
         let output = run(&["key", "inspect", path.to_str().unwrap()]).await;
         assert_one_line_error(&output, &[name, field]);
     }
-    let output = run(&["key", "inspect", dir.path().join("absent.json").to_str().unwrap()]).await;
+    let output = run(&[
+        "key",
+        "inspect",
+        dir.path().join("absent.json").to_str().unwrap(),
+    ])
+    .await;
     assert_one_line_error(&output, &["absent.json"]);
 }
 
@@ -187,7 +294,15 @@ async fn the_emulator_command_prints_credentials_and_stops_on_sigterm() {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let mut child = relevance()
-        .args(["emulator", "--listen", "127.0.0.1:0", "--data", dir.path().to_str().unwrap(), "--admin-token", "admin-token-for-tests-0123456789"])
+        .args([
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+            dir.path().to_str().unwrap(),
+            "--admin-token",
+            "admin-token-for-tests-0123456789",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -215,14 +330,34 @@ async fn the_emulator_command_prints_credentials_and_stops_on_sigterm() {
     assert!(banner.contains("admin-token-for-tests-0123456789"));
 
     // The printed credentials work.
-    let list = run(&["agents", "list", "--api-key", api_key, "--project", "demo-project", "--region", "us", "--base-url", &base_url, "--json"]).await;
+    let list = run(&[
+        "agents",
+        "list",
+        "--api-key",
+        api_key,
+        "--project",
+        "demo-project",
+        "--region",
+        "us",
+        "--base-url",
+        &base_url,
+        "--json",
+    ])
+    .await;
     assert!(list.status.success(), "{}", text(&list.stderr));
 
     let pid = child.id().unwrap().to_string();
-    let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
     assert!(status.success());
     let output = child.wait_with_output().await.unwrap();
-    assert!(output.status.success(), "exit after SIGTERM: {:?}", output.status);
+    assert!(
+        output.status.success(),
+        "exit after SIGTERM: {:?}",
+        output.status
+    );
     assert!(text(&output.stderr).contains("stopped"));
     assert!(dir.path().join("emulator.sqlite3").exists());
 }

@@ -22,7 +22,10 @@ fn create_client_registers_the_one_default_client() {
         assert_eq!(t.base_url, base_url);
 
         let none = default_client().unwrap_err();
-        assert!(matches!(none, Error::DefaultClient(DefaultClientError::NotCreated)), "{none:?}");
+        assert!(
+            matches!(none, Error::DefaultClient(DefaultClientError::NotCreated)),
+            "{none:?}"
+        );
         assert!(none.to_string().contains("create_client"), "{none}");
 
         let client = create_client(ApiKeyOptions {
@@ -39,13 +42,23 @@ fn create_client_registers_the_one_default_client() {
             project: "proj-c".into(),
         })
         .unwrap_err();
-        assert!(matches!(again, Error::DefaultClient(DefaultClientError::AlreadyCreated)), "{again:?}");
+        assert!(
+            matches!(
+                again,
+                Error::DefaultClient(DefaultClientError::AlreadyCreated)
+            ),
+            "{again:?}"
+        );
         assert!(again.to_string().contains("already"), "{again}");
 
         // The first registration stands and works.
         let default = default_client().unwrap();
         assert_eq!(default.project(), "proj-a");
-        let list = default.agents().list(AgentListOptions::default()).await.unwrap();
+        let list = default
+            .agents()
+            .list(AgentListOptions::default())
+            .await
+            .unwrap();
         assert_eq!(list.agents.len(), 3);
     });
 }

@@ -4,9 +4,7 @@
 mod common;
 
 use common::{TestEmulator, API_KEY_A, API_KEY_C};
-use relevance::{
-    AgentListOptions, EmbedKeyOptions, EmbedTarget, Error, Key, KeyScope, Region,
-};
+use relevance::{AgentListOptions, EmbedKeyOptions, EmbedTarget, Error, Key, KeyScope, Region};
 use secrecy::ExposeSecret;
 
 fn agent_key_options(t: &TestEmulator, agent: &str) -> EmbedKeyOptions {
@@ -28,7 +26,11 @@ async fn an_api_key_reaches_every_agent_and_workforce_of_its_project() {
     let client = t.api_key_a();
     assert!(!client.is_embed_key());
 
-    let list = client.agents().list(AgentListOptions::default()).await.unwrap();
+    let list = client
+        .agents()
+        .list(AgentListOptions::default())
+        .await
+        .unwrap();
     let ids: Vec<_> = list.agents.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(ids, ["agent-other-public", "agent-private", "agent-public"]);
     assert_eq!((list.page, list.page_size), (1, 20));
@@ -80,9 +82,15 @@ async fn a_key_works_only_in_its_projects_region() {
     for region in [Region::EU, Region::AU] {
         let client = t.client(Key::new(API_KEY_A, region, "proj-a").unwrap());
         let error = client.agents().get("agent-public").await.unwrap_err();
-        assert!(matches!(error, Error::Unauthorized { .. }), "{region}: {error:?}");
+        assert!(
+            matches!(error, Error::Unauthorized { .. }),
+            "{region}: {error:?}"
+        );
         let text = error.to_string();
-        assert!(text.contains("bcbe5a"), "the error names the project's real region: {text}");
+        assert!(
+            text.contains("bcbe5a"),
+            "the error names the project's real region: {text}"
+        );
         assert!(!text.contains(API_KEY_A), "no secret in errors: {text}");
     }
 }
@@ -92,13 +100,24 @@ async fn a_key_works_only_in_its_projects_region() {
 async fn a_refused_key_says_whether_the_project_or_the_key_is_wrong() {
     let t = TestEmulator::start().await;
     let cases = [
-        (Key::new(API_KEY_A, Region::US, "no-such-project").unwrap(), "no-such-project"),
+        (
+            Key::new(API_KEY_A, Region::US, "no-such-project").unwrap(),
+            "no-such-project",
+        ),
         (Key::new(API_KEY_C, Region::US, "proj-a").unwrap(), "key"),
-        (Key::new("sk-not-a-real-key-000000000000", Region::US, "proj-a").unwrap(), "key"),
+        (
+            Key::new("sk-not-a-real-key-000000000000", Region::US, "proj-a").unwrap(),
+            "key",
+        ),
     ];
     for (key, named) in cases {
         let secret = key.secret().expose_secret().to_owned();
-        let error = t.client(key).agents().get("agent-public").await.unwrap_err();
+        let error = t
+            .client(key)
+            .agents()
+            .get("agent-public")
+            .await
+            .unwrap_err();
         assert!(matches!(error, Error::Unauthorized { .. }), "{error:?}");
         assert_eq!(error.status(), Some(401));
         let text = error.to_string();
@@ -118,7 +137,10 @@ async fn a_key_built_by_hand_and_passed_to_a_client_works() {
     assert!(!key.is_embed());
     let client = t.client(key);
     assert_eq!(client.project(), "proj-a");
-    assert_eq!(client.agents().get("agent-public").await.unwrap().id, "agent-public");
+    assert_eq!(
+        client.agents().get("agent-public").await.unwrap().id,
+        "agent-public"
+    );
 }
 
 // "Embed keys are generated at runtime and scoped to a single public agent."
@@ -126,7 +148,9 @@ async fn a_key_built_by_hand_and_passed_to_a_client_works() {
 async fn an_embed_key_for_an_agent_is_generated_with_exactly_one_request() {
     let t = TestEmulator::start().await;
     let before = t.admin.requests().await.len();
-    let key = Key::generate_embed_key(agent_key_options(&t, "agent-public")).await.unwrap();
+    let key = Key::generate_embed_key(agent_key_options(&t, "agent-public"))
+        .await
+        .unwrap();
     let log = t.admin.requests().await;
     // The admin call that read the log is logged too; only one request came from the SDK.
     let new: Vec<_> = log[..log.len() - before]
@@ -145,28 +169,49 @@ async fn an_embed_key_for_an_agent_is_generated_with_exactly_one_request() {
 
     let client = t.client(key);
     assert!(client.is_embed_key());
-    assert_eq!(client.agents().get("agent-public").await.unwrap().id, "agent-public");
+    assert_eq!(
+        client.agents().get("agent-public").await.unwrap().id,
+        "agent-public"
+    );
 }
 
 // "... or a single workforce."
 #[tokio::test]
 async fn an_embed_key_for_a_workforce_reads_only_its_workforce() {
     let t = TestEmulator::start().await;
-    let key = Key::generate_embed_key(workforce_key_options(&t, "wf-1")).await.unwrap();
+    let key = Key::generate_embed_key(workforce_key_options(&t, "wf-1"))
+        .await
+        .unwrap();
     assert!(key.is_embed());
     assert_eq!(key.scope(), KeyScope::Workforce("wf-1".into()));
     assert_eq!(key.workforce_id(), Some("wf-1"));
     let client = t.client(key);
-    assert_eq!(client.workforces().get("wf-1").await.unwrap().name.as_deref(), Some("Front desk"));
+    assert_eq!(
+        client
+            .workforces()
+            .get("wf-1")
+            .await
+            .unwrap()
+            .name
+            .as_deref(),
+        Some("Front desk")
+    );
 
     let other = client.workforces().get("wf-2").await.unwrap_err();
     let unknown = client.workforces().get("wf-none").await.unwrap_err();
     assert!(matches!(other, Error::NotFound { .. }), "{other:?}");
-    assert_eq!(message(&other).replace("wf-2", "ID"), message(&unknown).replace("wf-none", "ID"));
+    assert_eq!(
+        message(&other).replace("wf-2", "ID"),
+        message(&unknown).replace("wf-none", "ID")
+    );
 
     let agent = client.agents().get("agent-public").await.unwrap_err();
     assert!(matches!(agent, Error::NotFound { .. }), "{agent:?}");
-    let list = client.agents().list(AgentListOptions::default()).await.unwrap_err();
+    let list = client
+        .agents()
+        .list(AgentListOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(list, Error::Forbidden { .. }), "{list:?}");
 }
 
@@ -174,10 +219,16 @@ async fn an_embed_key_for_a_workforce_reads_only_its_workforce() {
 #[tokio::test]
 async fn an_embed_key_is_refused_outside_its_scope() {
     let t = TestEmulator::start().await;
-    let key = Key::generate_embed_key(agent_key_options(&t, "agent-public")).await.unwrap();
+    let key = Key::generate_embed_key(agent_key_options(&t, "agent-public"))
+        .await
+        .unwrap();
     let client = t.client(key);
 
-    let list = client.agents().list(AgentListOptions::default()).await.unwrap_err();
+    let list = client
+        .agents()
+        .list(AgentListOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(list, Error::Forbidden { .. }), "{list:?}");
     assert_eq!(list.status(), Some(403));
 
@@ -186,7 +237,10 @@ async fn an_embed_key_is_refused_outside_its_scope() {
     assert!(matches!(unknown, Error::NotFound { .. }), "{unknown:?}");
     for other in ["agent-other-public", "agent-private", "agent-c"] {
         let error = client.agents().get(other).await.unwrap_err();
-        assert!(matches!(error, Error::NotFound { .. }), "{other}: {error:?}");
+        assert!(
+            matches!(error, Error::NotFound { .. }),
+            "{other}: {error:?}"
+        );
         assert_eq!(
             message(&error).replace(other, "ID"),
             message(&unknown).replace("agent-none", "ID"),
@@ -201,27 +255,47 @@ async fn an_embed_key_is_refused_outside_its_scope() {
 #[tokio::test]
 async fn an_embed_key_for_a_private_agent_is_refused_like_an_unknown_one() {
     let t = TestEmulator::start().await;
-    let private = Key::generate_embed_key(agent_key_options(&t, "agent-private")).await.unwrap_err();
-    let unknown = Key::generate_embed_key(agent_key_options(&t, "agent-none")).await.unwrap_err();
-    let other_project = Key::generate_embed_key(agent_key_options(&t, "agent-c")).await.unwrap_err();
-    for (error, id) in [(&private, "agent-private"), (&unknown, "agent-none"), (&other_project, "agent-c")] {
+    let private = Key::generate_embed_key(agent_key_options(&t, "agent-private"))
+        .await
+        .unwrap_err();
+    let unknown = Key::generate_embed_key(agent_key_options(&t, "agent-none"))
+        .await
+        .unwrap_err();
+    let other_project = Key::generate_embed_key(agent_key_options(&t, "agent-c"))
+        .await
+        .unwrap_err();
+    for (error, id) in [
+        (&private, "agent-private"),
+        (&unknown, "agent-none"),
+        (&other_project, "agent-c"),
+    ] {
         assert!(matches!(error, Error::NotFound { .. }), "{id}: {error:?}");
         assert_eq!(error.status(), Some(404));
-        assert_eq!(message(error).replace(id, "ID"), message(&unknown).replace("agent-none", "ID"));
+        assert_eq!(
+            message(error).replace(id, "ID"),
+            message(&unknown).replace("agent-none", "ID")
+        );
     }
     let wrong_region = Key::generate_embed_key(
         EmbedKeyOptions::agent(Region::EU, "proj-a", "agent-public").base_url(t.base_url.clone()),
     )
     .await
     .unwrap_err();
-    assert!(matches!(wrong_region, Error::NotFound { .. }), "{wrong_region:?}");
+    assert!(
+        matches!(wrong_region, Error::NotFound { .. }),
+        "{wrong_region:?}"
+    );
 }
 
 #[tokio::test]
 async fn every_generated_embed_key_is_new_with_a_new_prefix() {
     let t = TestEmulator::start().await;
-    let a = Key::generate_embed_key(agent_key_options(&t, "agent-public")).await.unwrap();
-    let b = Key::generate_embed_key(agent_key_options(&t, "agent-public")).await.unwrap();
+    let a = Key::generate_embed_key(agent_key_options(&t, "agent-public"))
+        .await
+        .unwrap();
+    let b = Key::generate_embed_key(agent_key_options(&t, "agent-public"))
+        .await
+        .unwrap();
     assert_ne!(a.secret().expose_secret(), b.secret().expose_secret());
     assert_ne!(a.task_prefix(), b.task_prefix());
     // Both work side by side.
@@ -234,7 +308,9 @@ async fn every_generated_embed_key_is_new_with_a_new_prefix() {
 #[tokio::test]
 async fn a_restored_key_works_without_a_get_embed_key_request() {
     let t = TestEmulator::start().await;
-    let key = Key::generate_embed_key(agent_key_options(&t, "agent-public")).await.unwrap();
+    let key = Key::generate_embed_key(agent_key_options(&t, "agent-public"))
+        .await
+        .unwrap();
     let stored = key.to_json();
     let generated = t.admin.count("/get_embed_key").await;
     assert_eq!(generated, 1);
@@ -243,8 +319,16 @@ async fn a_restored_key_works_without_a_get_embed_key_request() {
     assert_eq!(restored.to_json(), stored);
     assert_eq!(restored.scope(), key.scope());
     assert_eq!(restored.task_prefix(), key.task_prefix());
-    t.client(restored).agents().get("agent-public").await.unwrap();
-    assert_eq!(t.admin.count("/get_embed_key").await, generated, "restoring made a request");
+    t.client(restored)
+        .agents()
+        .get("agent-public")
+        .await
+        .unwrap();
+    assert_eq!(
+        t.admin.count("/get_embed_key").await,
+        generated,
+        "restoring made a request"
+    );
 }
 
 // "toJSON returns a plain object containing every field needed to reconstruct the key —
@@ -252,7 +336,10 @@ async fn a_restored_key_works_without_a_get_embed_key_request() {
 #[tokio::test]
 async fn to_json_holds_every_field_needed_to_reconstruct_the_key() {
     let t = TestEmulator::start().await;
-    for options in [agent_key_options(&t, "agent-public"), workforce_key_options(&t, "wf-1")] {
+    for options in [
+        agent_key_options(&t, "agent-public"),
+        workforce_key_options(&t, "wf-1"),
+    ] {
         let key = Key::generate_embed_key(options).await.unwrap();
         let value: serde_json::Value = serde_json::from_str(&key.to_json()).unwrap();
         assert_eq!(value["region"], "bcbe5a");
@@ -260,7 +347,10 @@ async fn to_json_holds_every_field_needed_to_reconstruct_the_key() {
         assert_eq!(value["key"], key.secret().expose_secret());
         assert_eq!(value["taskPrefix"], key.task_prefix().unwrap());
         let target = key.agent_id().or(key.workforce_id()).unwrap();
-        assert!(value["agentId"] == target || value["workforceId"] == target, "{value}");
+        assert!(
+            value["agentId"] == target || value["workforceId"] == target,
+            "{value}"
+        );
     }
 }
 
@@ -268,13 +358,19 @@ async fn to_json_holds_every_field_needed_to_reconstruct_the_key() {
 #[tokio::test]
 async fn an_embed_key_keeps_working_across_emulator_restarts() {
     let t = TestEmulator::start().await;
-    let key = Key::generate_embed_key(agent_key_options(&t, "agent-public")).await.unwrap();
+    let key = Key::generate_embed_key(agent_key_options(&t, "agent-public"))
+        .await
+        .unwrap();
     let stored = key.to_json();
     let dir = t.stop().await;
 
     let t = TestEmulator::start_in(dir).await;
     let restored = Key::from_json(&stored).unwrap();
-    t.client(restored).agents().get("agent-public").await.unwrap();
+    t.client(restored)
+        .agents()
+        .get("agent-public")
+        .await
+        .unwrap();
     // The seeded API key survives the restart (and the re-seed) too.
     t.api_key_a().agents().get("agent-private").await.unwrap();
 }
@@ -284,8 +380,12 @@ async fn an_embed_key_keeps_working_across_emulator_restarts() {
 #[tokio::test]
 async fn a_compromised_key_works_until_revoked_then_fails_on_the_next_request() {
     let t = TestEmulator::start().await;
-    let old = Key::generate_embed_key(agent_key_options(&t, "agent-public")).await.unwrap();
-    let new = Key::generate_embed_key(agent_key_options(&t, "agent-public")).await.unwrap();
+    let old = Key::generate_embed_key(agent_key_options(&t, "agent-public"))
+        .await
+        .unwrap();
+    let new = Key::generate_embed_key(agent_key_options(&t, "agent-public"))
+        .await
+        .unwrap();
     let old_client = t.client(old.clone());
     let new_client = t.client(new);
 
@@ -300,7 +400,9 @@ async fn a_compromised_key_works_until_revoked_then_fails_on_the_next_request() 
         .expect("the old key is listed");
     assert_eq!(entry["kind"], "embed");
     assert!(entry["hint"].as_str().unwrap().len() <= 4);
-    assert!(!keys.iter().any(|k| k.to_string().contains(old.secret().expose_secret())));
+    assert!(!keys
+        .iter()
+        .any(|k| k.to_string().contains(old.secret().expose_secret())));
     t.admin.revoke_id(entry["id"].as_str().unwrap()).await;
 
     let error = old_client.agents().get("agent-public").await.unwrap_err();
@@ -313,28 +415,38 @@ async fn a_compromised_key_works_until_revoked_then_fails_on_the_next_request() 
 #[tokio::test]
 async fn revoking_a_key_by_its_value_and_regenerating() {
     let t = TestEmulator::start().await;
-    let leaked = Key::generate_embed_key(workforce_key_options(&t, "wf-1")).await.unwrap();
+    let leaked = Key::generate_embed_key(workforce_key_options(&t, "wf-1"))
+        .await
+        .unwrap();
     let client = t.client(leaked.clone());
     client.workforces().get("wf-1").await.unwrap();
     t.admin.revoke_secret(leaked.secret().expose_secret()).await;
     let error = client.workforces().get("wf-1").await.unwrap_err();
     assert!(matches!(error, Error::Unauthorized { .. }), "{error:?}");
 
-    let fresh = Key::generate_embed_key(workforce_key_options(&t, "wf-1")).await.unwrap();
+    let fresh = Key::generate_embed_key(workforce_key_options(&t, "wf-1"))
+        .await
+        .unwrap();
     assert_ne!(fresh.task_prefix(), leaked.task_prefix());
     t.client(fresh).workforces().get("wf-1").await.unwrap();
 
     // A revoked API key too.
     let api = t.api_key_a();
     t.admin.revoke_secret(API_KEY_A).await;
-    let error = api.agents().list(AgentListOptions::default()).await.unwrap_err();
+    let error = api
+        .agents()
+        .list(AgentListOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(error, Error::Unauthorized { .. }), "{error:?}");
 }
 
 #[tokio::test]
 async fn an_embed_key_used_in_another_region_is_refused() {
     let t = TestEmulator::start().await;
-    let key = Key::generate_embed_key(agent_key_options(&t, "agent-public")).await.unwrap();
+    let key = Key::generate_embed_key(agent_key_options(&t, "agent-public"))
+        .await
+        .unwrap();
     let moved = Key::embed(
         key.secret().expose_secret(),
         Region::AU,
@@ -343,6 +455,11 @@ async fn an_embed_key_used_in_another_region_is_refused() {
         key.task_prefix().unwrap(),
     )
     .unwrap();
-    let error = t.client(moved).agents().get("agent-public").await.unwrap_err();
+    let error = t
+        .client(moved)
+        .agents()
+        .get("agent-public")
+        .await
+        .unwrap_err();
     assert!(matches!(error, Error::Unauthorized { .. }), "{error:?}");
 }

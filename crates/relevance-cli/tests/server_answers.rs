@@ -10,7 +10,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 async fn canned(status: &str, headers: &[&str], body: &str) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut response = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+    let mut response = format!(
+        "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
     for header in headers {
         response.push_str(header);
         response.push_str("\r\n");
@@ -36,17 +39,68 @@ fn client(base_url: &str) -> Client {
     Client::builder(key).base_url(base_url).build().unwrap()
 }
 
+/// A canned answer: status line, headers, body, the error it must become, its status code.
+type RefusalCase = (
+    &'static str,
+    Vec<&'static str>,
+    &'static str,
+    fn(&Error) -> bool,
+    Option<u16>,
+);
+
 #[tokio::test]
 async fn each_refusal_maps_to_its_typed_error_with_the_servers_message() {
     let json = "content-type: application/json";
-    let cases: Vec<(&str, Vec<&str>, &str, fn(&Error) -> bool, Option<u16>)> = vec![
-        ("400 Bad Request", vec![json], r#"{"message":"page_size must be 1..1000"}"#, |e| matches!(e, Error::BadRequest { .. }), Some(400)),
-        ("401 Unauthorized", vec![json], r#"{"message":"unknown project 'proj'"}"#, |e| matches!(e, Error::Unauthorized { .. }), Some(401)),
-        ("403 Forbidden", vec![json], r#"{"message":"embed keys cannot list agents"}"#, |e| matches!(e, Error::Forbidden { .. }), Some(403)),
-        ("404 Not Found", vec![json], r#"{"message":"agent 'x' not found"}"#, |e| matches!(e, Error::NotFound { .. }), Some(404)),
-        ("413 Payload Too Large", vec![json], r#"{"message":"body over 1 MiB"}"#, |e| matches!(e, Error::Http { status: 413, .. }), Some(413)),
-        ("429 Too Many Requests", vec![json, "retry-after: 7"], r#"{"message":"slow down"}"#, |e| matches!(e, Error::RateLimited { retry_after: Some(d), .. } if *d == Duration::from_secs(7)), Some(429)),
-        ("503 Service Unavailable", vec![json], r#"{"message":"maintenance"}"#, |e| matches!(e, Error::Server { status: 503, .. }), Some(503)),
+    let cases: Vec<RefusalCase> = vec![
+        (
+            "400 Bad Request",
+            vec![json],
+            r#"{"message":"page_size must be 1..1000"}"#,
+            |e| matches!(e, Error::BadRequest { .. }),
+            Some(400),
+        ),
+        (
+            "401 Unauthorized",
+            vec![json],
+            r#"{"message":"unknown project 'proj'"}"#,
+            |e| matches!(e, Error::Unauthorized { .. }),
+            Some(401),
+        ),
+        (
+            "403 Forbidden",
+            vec![json],
+            r#"{"message":"embed keys cannot list agents"}"#,
+            |e| matches!(e, Error::Forbidden { .. }),
+            Some(403),
+        ),
+        (
+            "404 Not Found",
+            vec![json],
+            r#"{"message":"agent 'x' not found"}"#,
+            |e| matches!(e, Error::NotFound { .. }),
+            Some(404),
+        ),
+        (
+            "413 Payload Too Large",
+            vec![json],
+            r#"{"message":"body over 1 MiB"}"#,
+            |e| matches!(e, Error::Http { status: 413, .. }),
+            Some(413),
+        ),
+        (
+            "429 Too Many Requests",
+            vec![json, "retry-after: 7"],
+            r#"{"message":"slow down"}"#,
+            |e| matches!(e, Error::RateLimited { retry_after: Some(d), .. } if *d == Duration::from_secs(7)),
+            Some(429),
+        ),
+        (
+            "503 Service Unavailable",
+            vec![json],
+            r#"{"message":"maintenance"}"#,
+            |e| matches!(e, Error::Server { status: 503, .. }),
+            Some(503),
+        ),
     ];
     for (status, headers, body, expected, code) in cases {
         let base = canned(status, &headers, body).await;
@@ -54,16 +108,33 @@ async fn each_refusal_maps_to_its_typed_error_with_the_servers_message() {
         assert!(expected(&error), "{status}: {error:?}");
         assert_eq!(error.status(), code, "{status}");
         let server_message: serde_json::Value = serde_json::from_str(body).unwrap();
-        assert_eq!(error.server_message(), server_message["message"].as_str(), "{status}");
-        assert!(error.to_string().contains(server_message["message"].as_str().unwrap()), "{status}: {error}");
+        assert_eq!(
+            error.server_message(),
+            server_message["message"].as_str(),
+            "{status}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains(server_message["message"].as_str().unwrap()),
+            "{status}: {error}"
+        );
     }
 }
 
 #[tokio::test]
 async fn a_non_json_error_page_keeps_a_snippet_of_the_body() {
-    let base = canned("502 Bad Gateway", &["content-type: text/html"], "<html>upstream down</html>").await;
+    let base = canned(
+        "502 Bad Gateway",
+        &["content-type: text/html"],
+        "<html>upstream down</html>",
+    )
+    .await;
     let error = client(&base).agents().get("x").await.unwrap_err();
-    assert!(matches!(error, Error::Server { status: 502, .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Server { status: 502, .. }),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("upstream down"), "{error}");
 }
 
@@ -81,17 +152,27 @@ async fn a_success_that_is_not_the_documented_json_is_a_decode_error() {
         assert!(!error.is_retryable());
     }
     let base = canned("200 OK", &[], r#"{"results": [{"name": "no id"}]}"#).await;
-    let error = client(&base).agents().list(AgentListOptions::default()).await.unwrap_err();
+    let error = client(&base)
+        .agents()
+        .list(AgentListOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(error, Error::Decode { .. }), "{error:?}");
 }
 
 #[tokio::test]
 async fn an_embed_key_answer_without_the_key_is_a_decode_error() {
-    for body in [r#"{}"#, r#"{"embed_key": "k"}"#, r#"{"conversation_prefix": "p"}"#, r#"{"embed_key": 1, "conversation_prefix": "p"}"#] {
+    for body in [
+        r#"{}"#,
+        r#"{"embed_key": "k"}"#,
+        r#"{"conversation_prefix": "p"}"#,
+        r#"{"embed_key": 1, "conversation_prefix": "p"}"#,
+    ] {
         let base = canned("200 OK", &[], body).await;
-        let error = Key::generate_embed_key(EmbedKeyOptions::agent(Region::US, "proj", "a").base_url(base))
-            .await
-            .unwrap_err();
+        let error =
+            Key::generate_embed_key(EmbedKeyOptions::agent(Region::US, "proj", "a").base_url(base))
+                .await
+                .unwrap_err();
         assert!(matches!(error, Error::Decode { .. }), "{body}: {error:?}");
     }
 }

@@ -30,7 +30,7 @@ pub enum Error {
         message: Option<String>,
     },
     /// 403: the key is valid but its kind may never do this.
-    #[error("forbidden (403){}: embed keys cannot do this, it needs a project API key", suffix(.message))]
+    #[error("forbidden (403){}", suffix_or(.message, "this key may not do this; embed keys reach only their own agent or workforce"))]
     Forbidden {
         /// The server's `message`, or a snippet of a non-JSON body.
         message: Option<String>,
@@ -331,6 +331,15 @@ fn suffix(message: &Option<String>) -> String {
     }
 }
 
+/// The server's message, or a hint of our own when the server gave none: a bare status code
+/// leaves the user guessing.
+fn suffix_or(message: &Option<String>, hint: &str) -> String {
+    match message {
+        Some(_) => suffix(message),
+        None => format!(": {hint}"),
+    }
+}
+
 fn retry_after_suffix(retry_after: &Option<Duration>) -> String {
     match retry_after {
         Some(delay) => format!(", retry after {}s", delay.as_secs()),
@@ -445,7 +454,12 @@ mod tests {
             "unauthorized (401): bad key: check the key, the project id and the region"
         );
         let forbidden = Error::from_response(403, &HeaderMap::new(), b"");
-        assert!(forbidden.to_string().contains("embed keys cannot do this"));
+        assert!(forbidden
+            .to_string()
+            .contains("embed keys reach only their own"));
+        let explained =
+            Error::from_response(403, &HeaderMap::new(), br#"{"message":"needs an API key"}"#);
+        assert_eq!(explained.to_string(), "forbidden (403): needs an API key");
         let limited = Error::from_response(429, &headers(Some("5")), br#"{"message":"slow down"}"#);
         assert_eq!(
             limited.to_string(),

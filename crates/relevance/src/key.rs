@@ -252,7 +252,10 @@ impl Key {
         )
     }
 
-    fn redacted_secret(&self) -> String {
+    /// The secret as it may be shown: `…` and its last four characters when it is long
+    /// enough for that to reveal nothing useful, `****` otherwise. For telling keys apart in a
+    /// UI or a log; never the value.
+    pub fn redacted_secret(&self) -> String {
         redact(self.secret.expose_secret())
     }
 

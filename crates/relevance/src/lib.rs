@@ -157,3 +157,9 @@ pub use message::{
 pub use region::{Endpoints, Region};
 pub use task::{Task, TaskListOptions, TaskOwner, TaskRef, TaskSort, TaskStatus};
 pub use workforce::{Workforce, WorkforceTaskListOptions, WorkforceTaskPage, Workforces};
+
+/// The workspace README's Rust examples, compiled as doctests so the first thing a user
+/// copies keeps building.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;

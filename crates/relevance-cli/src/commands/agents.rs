@@ -18,7 +18,9 @@ pub async fn run(command: AgentsCommand, credentials: &CredentialArgs, json: boo
             let list = client.agents().list(options).await?;
             if json {
                 let agents: Vec<_> = list.agents.iter().map(output::agent_json).collect();
-                output::print_json(&json!({ "agents": agents, "page": list.page, "page_size": list.page_size }));
+                output::print_json(
+                    &json!({ "agents": agents, "page": list.page, "page_size": list.page_size }),
+                );
             } else if list.agents.is_empty() {
                 println!("no agents on page {page}");
             } else {

@@ -50,7 +50,9 @@ impl Walk {
     fn say(&mut self, title: &str, details: &[String]) {
         self.step += 1;
         if self.json {
-            output::print_json(&json!({"step": self.step, "title": title, "ok": true, "details": details}));
+            output::print_json(
+                &json!({"step": self.step, "title": title, "ok": true, "details": details}),
+            );
         } else {
             println!("\n{}. {title}", self.step);
             for line in details {
@@ -139,7 +141,8 @@ impl Walk {
         );
 
         // 5. Persist with to_json, restore with from_json: no network request.
-        let file = std::env::temp_dir().join(format!("relevance-demo-key-{}.json", std::process::id()));
+        let file =
+            std::env::temp_dir().join(format!("relevance-demo-key-{}.json", std::process::id()));
         crate::credentials::write_key_file(&file, &agent_key)?;
         let before = admin.count_requests("/get_embed_key").await?;
         let restored = crate::credentials::read_key_file(&file)?;
@@ -150,7 +153,10 @@ impl Walk {
             .get(&demo.public_agent_id)
             .await?;
         if after_restore != before {
-            bail!("restoring a persisted key made {} get_embed_key request(s)", after_restore - before);
+            bail!(
+                "restoring a persisted key made {} get_embed_key request(s)",
+                after_restore - before
+            );
         }
         self.say(
             "Persist with to_json, restore with Key::from_json",
@@ -162,13 +168,26 @@ impl Walk {
         );
 
         // 6. An embed key cannot reach outside its scope.
-        let listing = agent_client.agents().list(AgentListOptions::default()).await;
+        let listing = agent_client
+            .agents()
+            .list(AgentListOptions::default())
+            .await;
         let other = agent_client.agents().get(&demo.private_agent_id).await;
         self.say(
             "An embed key is refused outside its scope",
             &[
-                expect_refusal("agents/list", listing, |e| matches!(e, Error::Forbidden { .. }), "403")?,
-                expect_refusal("another agent", other, |e| matches!(e, Error::NotFound { .. }), "404")?,
+                expect_refusal(
+                    "agents/list",
+                    listing,
+                    |e| matches!(e, Error::Forbidden { .. }),
+                    "403",
+                )?,
+                expect_refusal(
+                    "another agent",
+                    other,
+                    |e| matches!(e, Error::NotFound { .. }),
+                    "404",
+                )?,
             ],
         );
 
@@ -181,7 +200,12 @@ impl Walk {
         .await;
         self.say(
             "A private agent gets no embed key",
-            &[expect_refusal("get_embed_key for a private agent", private_key, |e| matches!(e, Error::NotFound { .. }), "404")?],
+            &[expect_refusal(
+                "get_embed_key for a private agent",
+                private_key,
+                |e| matches!(e, Error::NotFound { .. }),
+                "404",
+            )?],
         );
 
         // 8. Revoked from the dashboard (admin API): the next request fails; a new key works.
@@ -231,10 +255,8 @@ fn expect_refusal<T>(
     }
 }
 
-/// The persisted JSON with the secret replaced, for printing.
+/// The persisted JSON exactly as stored, with the secret's value replaced.
 fn redact_json(key: &Key) -> String {
-    let mut value: serde_json::Value =
-        serde_json::from_str(&key.to_json()).unwrap_or_else(|_| json!({}));
-    value["key"] = json!("<secret>");
-    value.to_string()
+    let secret = serde_json::to_string(key.secret().expose_secret()).unwrap_or_default();
+    key.to_json().replace(&secret, "\"<secret>\"")
 }

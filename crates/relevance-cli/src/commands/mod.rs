@@ -23,7 +23,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Key { command } => key::run(command, json),
         Command::Emulator(args) => runtime()?.block_on(emulator::run(args, json)),
         Command::EmbedKey(args) => runtime()?.block_on(embed_key::run(args, &credentials, json)),
-        Command::Agents { command } => runtime()?.block_on(agents::run(command, &credentials, json)),
+        Command::Agents { command } => {
+            runtime()?.block_on(agents::run(command, &credentials, json))
+        }
     }
 }
 

@@ -95,9 +95,13 @@ impl TestEmulator {
             seed_file: Some(seed),
             ..Config::default()
         };
-        listener.set_nonblocking(true).expect("non-blocking listener");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
         let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-        let emulator = Emulator::start(config, listener).await.expect("emulator starts");
+        let emulator = Emulator::start(config, listener)
+            .await
+            .expect("emulator starts");
         let base_url = emulator.base_url();
         let admin = Admin {
             http: reqwest::Client::new(),
@@ -188,7 +192,11 @@ impl Admin {
             .send()
             .await
             .expect("revoke");
-        assert!(response.status().is_success(), "revoke answered {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "revoke answered {}",
+            response.status()
+        );
     }
 
     pub async fn revoke_id(&self, id: &str) {
@@ -199,6 +207,10 @@ impl Admin {
             .send()
             .await
             .expect("revoke");
-        assert!(response.status().is_success(), "revoke answered {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "revoke answered {}",
+            response.status()
+        );
     }
 }
