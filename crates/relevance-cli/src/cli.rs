@@ -62,6 +62,73 @@ pub enum Command {
     },
     /// Walk through the whole key system against an embedded emulator.
     Demo,
+    /// Chat with an agent (or a workforce). With no credentials configured, an embedded
+    /// emulator with the demo agent is started.
+    Chat(ChatArgs),
+    /// List an agent's tasks or show one task's messages.
+    Tasks {
+        #[command(subcommand)]
+        command: TasksCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// The agent to talk to (default: the embed key's agent, or the demo agent).
+    pub agent: Option<String>,
+
+    /// Talk to this workforce instead of an agent.
+    #[arg(long, conflicts_with = "agent")]
+    pub workforce: Option<String>,
+
+    /// Send this one message, print the replies and exit (otherwise: an interactive prompt).
+    #[arg(short, long)]
+    pub message: Option<String>,
+
+    /// Continue this task instead of starting a new one.
+    #[arg(long)]
+    pub task: Option<String>,
+
+    /// Attach a file to the first message (repeatable; agents only).
+    #[arg(long = "attach", value_name = "FILE", conflicts_with = "workforce")]
+    pub attachments: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TasksCommand {
+    /// List tasks, oldest first.
+    List {
+        /// The agent whose tasks to list.
+        #[arg(long, required_unless_present = "workforce")]
+        agent: Option<String>,
+        /// List a workforce's tasks instead (newest first, paged with a cursor).
+        #[arg(long, conflicts_with = "agent")]
+        workforce: Option<String>,
+        /// Only tasks with this status: idle, queued, running, action, paused, completed,
+        /// cancelled, error.
+        #[arg(long, conflicts_with = "workforce")]
+        status: Option<String>,
+        /// Only tasks whose title contains this text.
+        #[arg(long)]
+        search: Option<String>,
+        /// Tasks per page.
+        #[arg(long, default_value_t = 100)]
+        page_size: u32,
+        /// Page number, from 1 (agents only).
+        #[arg(long, default_value_t = 1, conflicts_with = "workforce")]
+        page: u32,
+    },
+    /// Show a task's messages, oldest first.
+    Show {
+        /// The agent the task belongs to.
+        #[arg(long, required_unless_present = "workforce")]
+        agent: Option<String>,
+        /// The workforce the task belongs to.
+        #[arg(long, conflicts_with = "agent")]
+        workforce: Option<String>,
+        /// The task id.
+        task: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -31,6 +31,15 @@ impl CredentialArgs {
         }
     }
 
+    /// Whether any credentials were given at all (a key file, or an API key).
+    pub fn is_configured(&self) -> bool {
+        self.key_file.is_some()
+            || self
+                .api_key
+                .as_deref()
+                .is_some_and(|k| !k.trim().is_empty())
+    }
+
     /// The key to use: a persisted key file wins over an API key from flags or variables.
     pub fn key(&self) -> Result<Key> {
         if let Some(path) = &self.key_file {

@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod credentials;
 mod output;
+mod render;
 
 use std::process::ExitCode;
 

@@ -1,10 +1,12 @@
 //! One file per sub-command; this module only dispatches.
 
 mod agents;
+mod chat;
 mod demo;
 mod embed_key;
 mod emulator;
 mod key;
+mod tasks;
 
 use anyhow::{Context, Result};
 
@@ -26,6 +28,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Agents { command } => {
             runtime()?.block_on(agents::run(command, &credentials, json))
         }
+        Command::Chat(args) => runtime()?.block_on(chat::run(args, &credentials, json)),
+        Command::Tasks { command } => runtime()?.block_on(tasks::run(command, &credentials, json)),
     }
 }
 

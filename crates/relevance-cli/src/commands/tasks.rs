@@ -1,0 +1,113 @@
+//! `relevance tasks list|show`: an agent's or a workforce's conversations.
+
+use anyhow::{Context, Result};
+use futures_util::StreamExt;
+use relevance::{Task, TaskListOptions, TaskStatus, WorkforceTaskListOptions};
+use serde_json::json;
+
+use crate::cli::{CredentialArgs, TasksCommand};
+use crate::output;
+use crate::render::MessagePrinter;
+
+pub async fn run(command: TasksCommand, credentials: &CredentialArgs, json: bool) -> Result<()> {
+    let client = credentials.client()?;
+    match command {
+        TasksCommand::List {
+            agent,
+            workforce,
+            status,
+            search,
+            page_size,
+            page,
+        } => {
+            let tasks = match (agent, workforce) {
+                (_, Some(workforce)) => {
+                    let workforce = client.workforces().get(&workforce).await?;
+                    let options = WorkforceTaskListOptions {
+                        page_size: Some(page_size),
+                        search,
+                        cursor: None,
+                    };
+                    // Every page, following the cursor.
+                    let mut all = Vec::new();
+                    let mut stream = workforce.all_tasks(options);
+                    while let Some(task) = stream.next().await {
+                        all.push(task?);
+                    }
+                    all
+                }
+                (Some(agent), None) => {
+                    let status = status
+                        .map(|s| s.parse::<TaskStatus>())
+                        .transpose()
+                        .context("--status")?;
+                    let agent = client.agents().get(&agent).await?;
+                    let options = TaskListOptions {
+                        page_size: Some(page_size),
+                        page: Some(page),
+                        status,
+                        search,
+                        ..TaskListOptions::default()
+                    };
+                    agent.tasks(options).await?
+                }
+                (None, None) => anyhow::bail!("pass --agent ID or --workforce ID"),
+            };
+            if json {
+                let tasks: Vec<_> = tasks.iter().map(task_json).collect();
+                output::print_json(&json!({ "tasks": tasks }));
+            } else if tasks.is_empty() {
+                println!("no tasks");
+            } else {
+                for task in &tasks {
+                    println!(
+                        "{:<52} {:<10} {:<24} {}",
+                        task.id,
+                        task.status.to_string(),
+                        task.created_at
+                            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                            .unwrap_or_default(),
+                        task.title
+                    );
+                }
+            }
+        }
+        TasksCommand::Show {
+            agent,
+            workforce,
+            task,
+        } => {
+            let task = match (agent, workforce) {
+                (_, Some(workforce)) => {
+                    client
+                        .workforces()
+                        .get(&workforce)
+                        .await?
+                        .get_task(&task)
+                        .await?
+                }
+                (Some(agent), None) => client.agents().get(&agent).await?.get_task(&task).await?,
+                (None, None) => anyhow::bail!("pass --agent ID or --workforce ID"),
+            };
+            let messages = task.messages().await?;
+            if !json {
+                println!("task {} — {} ({})", task.id, task.title, task.status);
+            }
+            MessagePrinter::new(json, true).show(&task.id, &messages);
+        }
+    }
+    Ok(())
+}
+
+fn task_json(task: &Task) -> serde_json::Value {
+    json!({
+        "id": task.id,
+        "title": task.title,
+        "status": task.status.to_string(),
+        "state": task.state,
+        "agent_id": task.agent_id(),
+        "workforce_id": task.workforce_id(),
+        "created_at": task.created_at.map(|t| t.to_rfc3339()),
+        "updated_at": task.updated_at.map(|t| t.to_rfc3339()),
+    })
+}

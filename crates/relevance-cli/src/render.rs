@@ -1,0 +1,195 @@
+//! How task messages look on a terminal and as JSON lines. A message is shown when it is new
+//! or when what a reader cares about changed (a tool run's status, an agent message becoming
+//! final); partial agent text is not shown here (live tokens come from the event stream).
+
+use std::collections::HashMap;
+
+use relevance::{Message, MessageContent, ToolStatus};
+use serde_json::{json, Value};
+
+/// Remembers what was shown, so polling the whole history prints each change once.
+#[derive(Debug, Default)]
+pub struct MessagePrinter {
+    shown: HashMap<String, String>,
+    json: bool,
+    show_user: bool,
+}
+
+impl MessagePrinter {
+    /// `show_user`: print the user's own messages too (history views), not only replies.
+    pub fn new(json: bool, show_user: bool) -> Self {
+        Self {
+            shown: HashMap::new(),
+            json,
+            show_user,
+        }
+    }
+
+    /// Marks messages as already seen without printing them.
+    pub fn mark_seen(&mut self, messages: &[Message]) {
+        for message in messages {
+            if let Some(state) = display_state(message) {
+                self.shown.insert(message.id.clone(), state);
+            }
+        }
+    }
+
+    /// Prints what is new or changed; returns how many agent-side messages were printed.
+    pub fn show(&mut self, task_id: &str, messages: &[Message]) -> usize {
+        let mut printed = 0;
+        for message in messages {
+            let Some(state) = display_state(message) else {
+                continue;
+            };
+            if self.shown.get(&message.id) == Some(&state) {
+                continue;
+            }
+            self.shown.insert(message.id.clone(), state);
+            let is_user = matches!(message.content, MessageContent::User(_));
+            if is_user && !self.show_user {
+                continue;
+            }
+            if self.json {
+                println!("{}", message_json(task_id, message));
+            } else {
+                println!("{}", message_line(message));
+            }
+            if !is_user {
+                printed += 1;
+            }
+        }
+        printed
+    }
+}
+
+/// What makes a message worth printing again; `None` while an agent message is still being
+/// written (it is shown once, final).
+fn display_state(message: &Message) -> Option<String> {
+    match &message.content {
+        MessageContent::Agent(agent) if agent.generating => None,
+        MessageContent::ToolRun(run) => Some(format!("tool:{:?}", run.status)),
+        MessageContent::WorkforceAgentRun(run) => Some(format!(
+            "run:{:?}:{:?}",
+            run.task.current_state, run.task.finished_state
+        )),
+        _ => Some("final".to_owned()),
+    }
+}
+
+/// One human-readable line (or a few) for a message.
+pub fn message_line(message: &Message) -> String {
+    match &message.content {
+        MessageContent::User(user) => {
+            let mut line = format!("you> {}", user.text);
+            for file in &user.attachments {
+                line.push_str(&format!("\n     📎 {} ({})", file.file_name, file.file_url));
+            }
+            line
+        }
+        MessageContent::Agent(agent) => {
+            let mut line = String::new();
+            for thought in &agent.thoughts {
+                line.push_str(&format!("  💭 {thought}\n"));
+            }
+            line.push_str(&format!("agent> {}", agent.text));
+            line
+        }
+        MessageContent::AgentError(error) => {
+            format!(
+                "  ✗ agent error: {}",
+                error.last_error().unwrap_or("(no details)")
+            )
+        }
+        MessageContent::ToolRun(run) => {
+            let name = run
+                .title
+                .as_deref()
+                .or(run.tool_id.as_deref())
+                .unwrap_or("tool");
+            let status = match &run.status {
+                ToolStatus::Pending => "pending".to_owned(),
+                ToolStatus::Running => "running…".to_owned(),
+                ToolStatus::Completed => "completed".to_owned(),
+                ToolStatus::Error => format!(
+                    "failed: {}",
+                    run.errors
+                        .last()
+                        .map(|e| e.body.as_str())
+                        .unwrap_or("(no details)")
+                ),
+                ToolStatus::Cancelled => "cancelled".to_owned(),
+                ToolStatus::Unknown(raw) => raw.clone(),
+                _ => "?".to_owned(),
+            };
+            match run.sub_agent() {
+                Some((agent, task)) => format!("  ⚙ sub-agent {agent} (task {task}): {status}"),
+                None => format!("  ⚙ {name}: {status}"),
+            }
+        }
+        MessageContent::WorkforceAgentRun(run) => {
+            let who = run
+                .agent
+                .as_ref()
+                .map(|a| a.name.clone().unwrap_or_else(|| a.agent_id.clone()))
+                .unwrap_or_else(|| "an agent".to_owned());
+            let state = run
+                .task
+                .finished_state
+                .as_deref()
+                .or(run.task.current_state.as_deref())
+                .unwrap_or("started");
+            format!("  ▶ {who} is working ({state})")
+        }
+        MessageContent::WorkforceAgentHandover(handover) => {
+            let who = handover
+                .agent
+                .name
+                .as_deref()
+                .unwrap_or(&handover.agent.agent_id);
+            match &handover.trigger_message {
+                Some(text) => format!("  ⇢ handover to {who}: {text}"),
+                None => format!("  ⇢ handover to {who}"),
+            }
+        }
+        MessageContent::Unknown { kind, .. } => {
+            format!("  (a {kind} message this version does not show)")
+        }
+        _ => "  (a message kind this version does not show)".to_owned(),
+    }
+}
+
+/// One message as a JSON object for `--json` (one per line).
+pub fn message_json(task_id: &str, message: &Message) -> Value {
+    let (kind, details) = match &message.content {
+        MessageContent::User(user) => (
+            "user-message",
+            json!({"text": user.text, "is_trigger_message": user.is_trigger,
+                   "attachments": user.attachments.iter().map(|a| json!({"file_name": a.file_name, "file_url": a.file_url})).collect::<Vec<_>>()}),
+        ),
+        MessageContent::Agent(agent) => (
+            "agent-message",
+            json!({"text": agent.text, "generating": agent.generating, "thinking": agent.thoughts}),
+        ),
+        MessageContent::AgentError(error) => ("agent-error", json!({"errors": error.errors})),
+        MessageContent::ToolRun(run) => (
+            "tool-run",
+            json!({"status": format!("{:?}", run.status).to_lowercase(), "tool": run.title.as_ref().or(run.tool_id.as_ref()),
+                   "params": run.params, "output": run.output(),
+                   "errors": run.errors.iter().map(|e| e.body.clone()).collect::<Vec<_>>(),
+                   "sub_agent": run.sub_agent().map(|(a, t)| json!({"agent_id": a, "task_id": t}))}),
+        ),
+        MessageContent::WorkforceAgentRun(run) => (
+            "workforce-agent-run",
+            json!({"agent_id": run.agent.as_ref().map(|a| a.agent_id.clone()),
+                   "task_id": run.task.conversation_id, "current_state": run.task.current_state,
+                   "finished_state": run.task.finished_state}),
+        ),
+        MessageContent::WorkforceAgentHandover(handover) => (
+            "workforce-agent-handover",
+            json!({"agent_id": handover.agent.agent_id, "message": handover.trigger_message}),
+        ),
+        MessageContent::Unknown { kind, raw } => (kind.as_str(), raw.clone()),
+        _ => ("unknown", Value::Null),
+    };
+    json!({"task_id": task_id, "item_id": message.id, "insert_date": message.insert_date, "type": kind, "content": details})
+}
