@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::admin::{self, record_requests, RequestLog};
 use crate::api;
 use crate::auth::require_admin;
+use crate::engine::Engine;
 use crate::error::{echo_id, ApiError};
 use crate::rate_limit::RateLimiter;
 use crate::region::Region;
@@ -24,6 +25,7 @@ use crate::store::Store;
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) store: Store,
+    pub(crate) engine: Engine,
     shared: Arc<Shared>,
 }
 
@@ -47,12 +49,14 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     pub(crate) fn new(
         store: Store,
+        engine: Engine,
         admin_token: String,
         embed_key_rate_limit_per_minute: u32,
         body_limit_bytes: usize,
     ) -> AppState {
         AppState {
             store,
+            engine,
             shared: Arc::new(Shared {
                 admin_token,
                 rate_limiter: RateLimiter::new(embed_key_rate_limit_per_minute),
@@ -86,6 +90,7 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(api)
+        .merge(api::file_routes())
         .merge(admin)
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)

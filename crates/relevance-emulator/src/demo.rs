@@ -7,6 +7,7 @@
 use rusqlite::Connection;
 
 use crate::auth::issue_api_key;
+use crate::engine::script::{Action, BehaviorConfig, Step};
 use crate::region::Region;
 use crate::seed::DEFAULT_MODEL;
 use crate::store::catalog::{self, AgentSpec, ProjectSpec, WorkforceSpec};
@@ -14,6 +15,7 @@ use crate::store::catalog::{self, AgentSpec, ProjectSpec, WorkforceSpec};
 const PROJECT: &str = "demo-project";
 const PUBLIC_AGENT: &str = "demo-agent";
 const PRIVATE_AGENT: &str = "private-agent";
+const RESEARCHER_AGENT: &str = "demo-researcher";
 const WORKFORCE: &str = "demo-workforce";
 const REGION: Region = Region::Us;
 
@@ -30,6 +32,8 @@ pub struct DemoProject {
     pub public_agent_id: String,
     /// A private agent (`private-agent`): embed-key requests for it get 404.
     pub private_agent_id: String,
+    /// A public scripted agent (`demo-researcher`): thinks, runs a tool, types a reply.
+    pub researcher_agent_id: String,
     /// A workforce (`demo-workforce`) whose only member is the public agent.
     pub workforce_id: String,
 }
@@ -42,6 +46,7 @@ impl std::fmt::Debug for DemoProject {
             .field("api_key", &"<redacted>")
             .field("public_agent_id", &self.public_agent_id)
             .field("private_agent_id", &self.private_agent_id)
+            .field("researcher_agent_id", &self.researcher_agent_id)
             .field("workforce_id", &self.workforce_id)
             .finish()
     }
@@ -63,6 +68,7 @@ pub(crate) fn spec() -> ProjectSpec {
                 public: true,
                 model: DEFAULT_MODEL.to_string(),
                 behavior: "echo".to_string(),
+                behavior_config: BehaviorConfig::default().to_json(),
             },
             AgentSpec {
                 id: PRIVATE_AGENT.to_string(),
@@ -72,6 +78,19 @@ pub(crate) fn spec() -> ProjectSpec {
                 public: false,
                 model: DEFAULT_MODEL.to_string(),
                 behavior: "echo".to_string(),
+                behavior_config: BehaviorConfig::default().to_json(),
+            },
+            AgentSpec {
+                id: RESEARCHER_AGENT.to_string(),
+                name: Some("Demo researcher".to_string()),
+                description: Some(
+                    "A public scripted agent: thinks, searches, then types an answer.".to_string(),
+                ),
+                emoji: Some("🔎".to_string()),
+                public: true,
+                model: DEFAULT_MODEL.to_string(),
+                behavior: "script".to_string(),
+                behavior_config: researcher_script().to_json(),
             },
         ],
         workforces: vec![WorkforceSpec {
@@ -79,6 +98,42 @@ pub(crate) fn spec() -> ProjectSpec {
             name: "Demo workforce".to_string(),
             agents: vec![PUBLIC_AGENT.to_string()],
         }],
+    }
+}
+
+/// The researcher's script: think, a search tool, then a typed answer.
+fn researcher_script() -> BehaviorConfig {
+    let step = |delay_ms, action| Step { delay_ms, action };
+    BehaviorConfig {
+        script: vec![
+            step(
+                300,
+                Action::Think {
+                    text: "The user asked: {message}. I should search before answering."
+                        .to_string(),
+                },
+            ),
+            step(
+                300,
+                Action::Tool {
+                    name: "web_search".to_string(),
+                    input: serde_json::json!({"query": "{message}"}),
+                    output: serde_json::json!({"results": [
+                        {"title": "Emulated result", "url": "https://example.com/emulated"}
+                    ]}),
+                    error: None,
+                },
+            ),
+            step(
+                200,
+                Action::Type {
+                    text: "I looked into \"{message}\" and found one emulated result: \
+                           https://example.com/emulated"
+                        .to_string(),
+                },
+            ),
+        ],
+        ..BehaviorConfig::default()
     }
 }
 
@@ -99,6 +154,7 @@ pub(crate) fn install(connection: &mut Connection, now: &str) -> rusqlite::Resul
         api_key: issued.secret,
         public_agent_id: PUBLIC_AGENT.to_string(),
         private_agent_id: PRIVATE_AGENT.to_string(),
+        researcher_agent_id: RESEARCHER_AGENT.to_string(),
         workforce_id: WORKFORCE.to_string(),
     })
 }

@@ -13,6 +13,8 @@
 //!   request log;
 //! * `store` — SQLite schema and queries; `seed` / `demo` — what is
 //!   upserted at start-up;
+//! * `engine` — scripted agent behaviours and the one scheduler that runs
+//!   their steps, plus the per-task live events ([`LiveEvent`]);
 //! * `error` — `ApiError`, the JSON `{"message"}` every failure answers with.
 #![deny(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
@@ -22,6 +24,7 @@ mod api;
 mod app;
 mod auth;
 mod demo;
+mod engine;
 mod error;
 mod json;
 mod rate_limit;
@@ -36,14 +39,16 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
 pub use demo::DemoProject;
+pub use engine::LiveEvent;
 pub use start_error::StartError;
 pub use store::DATABASE_FILE_NAME;
 
 use app::AppState;
+use engine::Engine;
 use store::Store;
 
 /// Where the emulator keeps its data.
@@ -204,6 +209,7 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
     );
     let state = AppState::new(
         store,
+        Engine::default(),
         admin_token.clone(),
         config.embed_key_rate_limit_per_minute,
         config.body_limit_bytes,
@@ -216,13 +222,16 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
     })
 }
 
-/// Serves until `shutdown` resolves, drains open requests, then closes the database.
+/// Serves until `shutdown` resolves, drains open requests, stops the engine's
+/// scheduler (pending runs stay stored with their due times), then closes the database.
 async fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let store = state.store.clone();
+    let engine = state.engine.clone();
+    let scheduler = engine.spawn_scheduler(store.clone());
     let router = app::router(state);
     let served = axum::serve(
         listener,
@@ -231,6 +240,10 @@ async fn serve(
     .with_graceful_shutdown(shutdown)
     .await
     .map_err(StartError::Serve);
+    engine.stop();
+    if let Err(error) = scheduler.await {
+        tracing::error!(%error, "the engine's scheduler task failed");
+    }
     let closed = store.close().await.map_err(StartError::from);
     served.and(closed)
 }
@@ -257,6 +270,7 @@ pub struct Emulator {
     admin_token: String,
     demo: Option<DemoProject>,
     projects: Vec<ProjectSummary>,
+    engine: Engine,
     stop: Option<oneshot::Sender<()>>,
     server: JoinHandle<Result<(), StartError>>,
 }
@@ -278,6 +292,7 @@ impl Emulator {
     pub async fn start(config: Config, listener: TcpListener) -> Result<Emulator, StartError> {
         let local_addr = listener.local_addr().map_err(StartError::Listener)?;
         let prepared = prepare(config).await?;
+        let engine = prepared.state.engine.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         // A dropped sender also resolves the receiver: dropping the handle stops the server.
         let server = tokio::spawn(serve(prepared.state, listener, async move {
@@ -288,6 +303,7 @@ impl Emulator {
             admin_token: prepared.admin_token,
             demo: prepared.demo,
             projects: prepared.projects,
+            engine,
             stop: Some(stop),
             server,
         })
@@ -321,6 +337,14 @@ impl Emulator {
     /// The projects the seed (or the demo) defined.
     pub fn projects(&self) -> &[ProjectSummary] {
         &self.projects
+    }
+
+    /// Live events of one agent task (thinking, typed text, state changes, written
+    /// messages), from now on. Subscribing before the task exists is fine: events
+    /// flow once a trigger creates it. A receiver that falls more than 256 events
+    /// behind gets `RecvError::Lagged`; the task's messages stay readable over HTTP.
+    pub fn task_events(&self, project: &str, task_id: &str) -> broadcast::Receiver<LiveEvent> {
+        self.engine.subscribe(project, task_id)
     }
 
     /// Stops accepting connections, lets open requests finish, and closes the

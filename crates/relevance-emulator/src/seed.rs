@@ -13,11 +13,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::auth::register_api_key;
+use crate::engine::script::{self, Action, BehaviorConfig, BEHAVIORS, END_STATES};
 use crate::region::Region;
 use crate::store::catalog::{self, AgentSpec, ProjectSpec, WorkforceSpec};
-
-/// The behaviours an agent may have; the agents issue adds more.
-pub(crate) const BEHAVIORS: &[&str] = &["echo"];
 
 /// The model an agent reports when the seed names none.
 pub(crate) const DEFAULT_MODEL: &str = "emulated";
@@ -88,6 +86,9 @@ struct AgentEntry {
     public: bool,
     model: Option<String>,
     behavior: Option<Spanned<String>>,
+    script: Option<Spanned<Vec<Spanned<toml::Table>>>>,
+    end_state: Option<Spanned<String>>,
+    chunk_delay_ms: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -139,6 +140,120 @@ impl Checker<'_> {
     }
 }
 
+impl Checker<'_> {
+    /// The behaviour settings of one agent: `script` only with `behavior = "script"`.
+    fn behavior_config(
+        &self,
+        agent_id: &str,
+        behavior: &str,
+        agent: &AgentEntry,
+    ) -> Result<BehaviorConfig, SeedProblem> {
+        let mut config = BehaviorConfig::default();
+        match (&agent.script, behavior) {
+            (Some(script), "script") => {
+                if script.get_ref().is_empty() {
+                    return Err(
+                        self.problem(script, format!("agent {agent_id:?} has an empty `script`"))
+                    );
+                }
+                for table in script.get_ref() {
+                    let step = script::parse_step(table.get_ref()).map_err(|problem| {
+                        self.problem(table, format!("agent {agent_id:?}: {problem}"))
+                    })?;
+                    config.script.push(step);
+                }
+            }
+            (None, "script") => {
+                return Err(SeedProblem {
+                    line: agent
+                        .behavior
+                        .as_ref()
+                        .map_or(1, |behavior| line_of(self.source, behavior.span().start)),
+                    problem: format!(
+                        "agent {agent_id:?} has behavior \"script\" but no `script = [...]`"
+                    ),
+                })
+            }
+            (Some(script), _) => {
+                return Err(self.problem(
+                    script,
+                    format!(
+                        "agent {agent_id:?} has a `script` but behavior {behavior:?}; \
+                         set behavior = \"script\""
+                    ),
+                ))
+            }
+            (None, _) => {}
+        }
+        if let Some(end_state) = &agent.end_state {
+            if !END_STATES.contains(&end_state.get_ref().as_str()) {
+                return Err(self.problem(
+                    end_state,
+                    format!(
+                        "unknown end_state {:?} for agent {agent_id:?}: use {}",
+                        end_state.get_ref(),
+                        END_STATES.join(" or ")
+                    ),
+                ));
+            }
+            config.end_state = end_state.get_ref().clone();
+        }
+        if let Some(delay) = &agent.chunk_delay_ms {
+            config.chunk_delay_ms = u64::try_from(*delay.get_ref())
+                .ok()
+                .filter(|ms| *ms <= 60_000)
+                .ok_or_else(|| {
+                    self.problem(
+                        delay,
+                        format!("chunk_delay_ms of agent {agent_id:?} must be 0 to 60000"),
+                    )
+                })?;
+        }
+        Ok(config)
+    }
+}
+
+/// Every `sub_agent` names an agent of the same project, and no agent ends up calling itself.
+fn check_sub_agents(
+    project: &str,
+    agent_ids: &HashSet<String>,
+    calls: &[(String, String, usize)],
+) -> Result<(), SeedProblem> {
+    for (caller, callee, line) in calls {
+        if !agent_ids.contains(callee) {
+            return Err(SeedProblem {
+                line: *line,
+                problem: format!(
+                    "agent {caller:?} has a sub_agent step naming {callee:?}, \
+                     which is not an agent of project {project:?}"
+                ),
+            });
+        }
+    }
+    // A cycle would start sub-tasks forever: walk the call graph from each caller.
+    for (caller, _, line) in calls {
+        let mut seen = HashSet::new();
+        let mut frontier = vec![caller.as_str()];
+        while let Some(agent) = frontier.pop() {
+            for (from, to, _) in calls.iter().filter(|(from, _, _)| from == agent) {
+                if to == caller {
+                    return Err(SeedProblem {
+                        line: *line,
+                        problem: format!(
+                            "sub_agent steps form a cycle through agent {caller:?} \
+                             (via {from:?} → {to:?}); a run would start sub-tasks forever"
+                        ),
+                    });
+                }
+                if seen.insert(to.as_str()) {
+                    frontier.push(to);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Parses and validates seed text; `Err` names the line and the problem.
 pub(crate) fn parse(source: &str) -> Result<Seed, SeedProblem> {
     let file: SeedFile = toml::from_str(source).map_err(|error| SeedProblem {
@@ -186,6 +301,8 @@ pub(crate) fn parse(source: &str) -> Result<Seed, SeedProblem> {
         }
         let mut agent_ids = HashSet::new();
         let mut agents = Vec::new();
+        // (calling agent, callee, where the step is) — checked once every agent is known.
+        let mut sub_agent_calls: Vec<(String, String, usize)> = Vec::new();
         for agent in entry.agents {
             let agent_id = check.id("agent", &agent.id)?;
             if !agent_ids.insert(agent_id.clone()) {
@@ -210,6 +327,20 @@ pub(crate) fn parse(source: &str) -> Result<Seed, SeedProblem> {
                     ))
                 }
             };
+            let config = check.behavior_config(&agent_id, &behavior, &agent)?;
+            for (step, table) in config
+                .script
+                .iter()
+                .zip(agent.script.iter().flat_map(|script| script.get_ref()))
+            {
+                if let Action::SubAgent {
+                    agent_id: callee, ..
+                } = &step.action
+                {
+                    let line = line_of(source, table.span().start);
+                    sub_agent_calls.push((agent_id.clone(), callee.clone(), line));
+                }
+            }
             agents.push(AgentSpec {
                 id: agent_id,
                 name: agent.name,
@@ -218,8 +349,10 @@ pub(crate) fn parse(source: &str) -> Result<Seed, SeedProblem> {
                 public: agent.public,
                 model: agent.model.unwrap_or_else(|| DEFAULT_MODEL.to_string()),
                 behavior,
+                behavior_config: config.to_json(),
             });
         }
+        check_sub_agents(&id, &agent_ids, &sub_agent_calls)?;
         let mut workforce_ids = HashSet::new();
         let mut workforces = Vec::new();
         for workforce in entry.workforces {
@@ -324,6 +457,42 @@ agents = ["agent-public", "agent-private"]
     }
 
     #[test]
+    fn a_script_agent_parses_with_its_settings() {
+        let seed = parse(
+            r#"
+[[projects]]
+id = "p"
+region = "us"
+
+[[projects.agents]]
+id = "helper"
+
+[[projects.agents]]
+id = "boss"
+behavior = "script"
+end_state = "completed"
+chunk_delay_ms = 0
+script = [
+  { think = "hm", delay_ms = 0 },
+  { tool = "t", input = { q = "{message}" }, output = { n = 1 } },
+  { error = "soft", continue = true },
+  { sub_agent = "helper", message = "go" },
+]
+"#,
+        )
+        .expect("valid seed");
+        let boss = &seed.projects[0].spec.agents[1];
+        assert_eq!(boss.behavior, "script");
+        let config: BehaviorConfig =
+            serde_json::from_str(&boss.behavior_config).expect("stored config is JSON");
+        assert_eq!(config.end_state, "completed");
+        assert_eq!(config.chunk_delay_ms, 0);
+        assert_eq!(config.script.len(), 4);
+        assert_eq!(config.script[0].delay_ms, 0);
+        assert_eq!(config.script[1].delay_ms, 20);
+    }
+
+    #[test]
     fn problems_name_the_line() {
         let cases: &[(&str, usize, &str)] = &[
             ("[[projects]]\nid = \"a\"\nregion = \"mars\"\n", 3, "unknown region"),
@@ -352,7 +521,32 @@ agents = ["agent-public", "agent-private"]
             ("[[projects]]\nid = \"a\"\nregion = \n", 3, ""),
             ("[[projects]]\nid = \"a\"\nregion = \"us\"\ncolour = 1\n", 4, "colour"),
         ];
-        for (source, line, needle) in cases {
+        let script_cases: &[(&str, usize, &str)] = &[
+            ("behavior = \"script\"\nscript = [\n  { think = \"a\" },\n  { dance = \"b\" },\n]\n", 9, "exactly one action"),
+            ("behavior = \"script\"\nscript = [\n  { think = \"a\", reply = \"b\" },\n]\n", 8, "2 actions"),
+            ("behavior = \"script\"\nscript = [\n  { sub_agent = \"ghost\", message = \"m\" },\n]\n", 8, "\"ghost\", which is not an agent"),
+            ("behavior = \"script\"\nscript = [\n  { sub_agent = \"x\", message = \"m\" },\n]\n", 8, "cycle"),
+            ("behavior = \"script\"\n", 6, "no `script"),
+            ("script = [{ think = \"a\" }]\n", 6, "set behavior"),
+            ("end_state = \"done\"\n", 6, "unknown end_state"),
+            ("chunk_delay_ms = -3\n", 6, "chunk_delay_ms"),
+        ];
+        let head = "[[projects]]\nid = \"a\"\nregion = \"us\"\n[[projects.agents]]\nid = \"x\"\n";
+        let owned: Vec<(String, usize, &str)> = script_cases
+            .iter()
+            .map(|(agent, line, needle)| (format!("{head}{agent}"), *line, *needle))
+            .collect();
+        let cases: Vec<(&str, usize, &str)> = cases
+            .iter()
+            .copied()
+            .chain(
+                owned
+                    .iter()
+                    .map(|(source, line, needle)| (source.as_str(), *line, *needle)),
+            )
+            .collect();
+        let cases = &cases;
+        for (source, line, needle) in cases.iter() {
             let found = problem(source);
             assert_eq!(found.line, *line, "{source:?} → {found:?}");
             assert!(found.problem.contains(needle), "{source:?} → {found:?}");

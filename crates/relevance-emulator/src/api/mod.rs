@@ -7,8 +7,12 @@
 
 mod agents;
 mod embed_keys;
+mod files;
+mod messages;
+mod tasks;
 mod workforces;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -34,4 +38,31 @@ pub(crate) fn routes() -> Router<AppState> {
             "/{region}/latest/workforce/items/{workforce_id}",
             get(workforces::get_workforce),
         )
+        .route("/{region}/latest/agents/trigger", post(tasks::trigger))
+        .route(
+            "/{region}/latest/agents/{agent_id}/tasks/{task_id}/metadata",
+            get(tasks::metadata),
+        )
+        .route(
+            "/{region}/latest/agents/{agent_id}/tasks/{task_id}/view",
+            post(messages::view),
+        )
+        .route(
+            "/{region}/latest/agents/conversations/list",
+            get(tasks::list),
+        )
+        .route(
+            "/{region}/latest/services/get_temporary_file_upload_url",
+            post(files::upload_url),
+        )
+}
+
+/// The file routes: outside the region prefix and outside auth (the upload URL is signed).
+pub(crate) fn file_routes() -> Router<AppState> {
+    Router::new().route(
+        "/files/{id}/{name}",
+        get(files::download)
+            .put(files::upload)
+            .layer(DefaultBodyLimit::max(files::UPLOAD_LIMIT_BYTES)),
+    )
 }

@@ -12,6 +12,7 @@ use crate::error::{echo_id, ApiError};
 use crate::region::Region;
 use crate::store::catalog::{self, Visibility};
 use crate::store::keys::{self, KeyKind};
+use crate::store::tasks::TaskScope;
 use crate::time::now_iso;
 
 const EXPECTED_SHAPE: &str = "expected `{project}:{key}`";
@@ -60,6 +61,31 @@ impl Principal {
             Scope::Project => Visibility::All,
             Scope::Workforce { workforce_id, .. } => Visibility::Only(workforce_id.clone()),
             Scope::Agent { .. } => Visibility::Nothing,
+        }
+    }
+
+    /// The agent tasks this principal may read and continue.
+    pub(crate) fn tasks(&self) -> TaskScope {
+        match &self.scope {
+            Scope::Project => TaskScope::Project,
+            Scope::Agent {
+                agent_id,
+                task_prefix,
+            } => TaskScope::Prefixed {
+                agent_id: agent_id.clone(),
+                task_prefix: task_prefix.clone(),
+            },
+            Scope::Workforce { .. } => TaskScope::Nothing,
+        }
+    }
+
+    /// The task prefix of an embed key; `None` for an API key.
+    pub(crate) fn task_prefix(&self) -> Option<&str> {
+        match &self.scope {
+            Scope::Project => None,
+            Scope::Agent { task_prefix, .. } | Scope::Workforce { task_prefix, .. } => {
+                Some(task_prefix)
+            }
         }
     }
 

@@ -12,6 +12,10 @@ use subtle::ConstantTimeEq;
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// `len` characters drawn uniformly from base62 with the OS random source.
+pub(crate) fn random_token(len: usize) -> String {
+    random_base62(len)
+}
+
 fn random_base62(len: usize) -> String {
     let pick = Uniform::from(0..BASE62.len());
     (0..len)

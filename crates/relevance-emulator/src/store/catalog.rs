@@ -19,6 +19,8 @@ pub(crate) struct AgentSpec {
     pub(crate) public: bool,
     pub(crate) model: String,
     pub(crate) behavior: String,
+    /// The behaviour's settings as JSON (`engine::BehaviorConfig`), compared as text on upsert.
+    pub(crate) behavior_config: String,
 }
 
 /// A workforce and its member agents, in order.
@@ -85,15 +87,16 @@ pub(crate) fn upsert_project(
     for agent in &project.agents {
         transaction.execute(
             "INSERT INTO agents (project_id, id, name, description, emoji, public, model, behavior,
-                                 insert_date, update_date)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+                                 insert_date, update_date, behavior_config)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)
              ON CONFLICT (project_id, id) DO UPDATE SET
                 name = excluded.name, description = excluded.description, emoji = excluded.emoji,
                 public = excluded.public, model = excluded.model, behavior = excluded.behavior,
-                update_date = excluded.update_date
+                behavior_config = excluded.behavior_config, update_date = excluded.update_date
              WHERE name IS NOT excluded.name OR description IS NOT excluded.description
                 OR emoji IS NOT excluded.emoji OR public IS NOT excluded.public
-                OR model IS NOT excluded.model OR behavior IS NOT excluded.behavior",
+                OR model IS NOT excluded.model OR behavior IS NOT excluded.behavior
+                OR behavior_config IS NOT excluded.behavior_config",
             params![
                 project.id,
                 agent.id,
@@ -103,7 +106,8 @@ pub(crate) fn upsert_project(
                 agent.public,
                 agent.model,
                 agent.behavior,
-                now
+                now,
+                agent.behavior_config
             ],
         )?;
     }
@@ -233,6 +237,23 @@ pub(crate) fn find_agent(
         .optional()
 }
 
+/// An agent's behaviour name and settings (JSON), if the agent exists in `project`.
+///
+/// Only the engine calls this, after the caller's access to the agent was checked.
+pub(crate) fn agent_behavior(
+    connection: &Connection,
+    project: &str,
+    agent_id: &str,
+) -> rusqlite::Result<Option<(String, String)>> {
+    connection
+        .query_row(
+            "SELECT behavior, behavior_config FROM agents WHERE project_id = ?1 AND id = ?2",
+            params![project, agent_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+}
+
 /// A page of a project's agents, ordered by id (only API keys reach this).
 pub(crate) fn list_agents(
     connection: &Connection,
@@ -290,6 +311,7 @@ mod tests {
                 public: true,
                 model: "emulated".into(),
                 behavior: "echo".into(),
+                behavior_config: "{}".into(),
             }],
             workforces: vec![WorkforceSpec {
                 id: "w".into(),

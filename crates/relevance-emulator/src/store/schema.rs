@@ -60,6 +60,63 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX keys_by_project ON keys(project_id, created_at);
     ",
+    // 2: agent behaviour settings, tasks, messages, files, the engine's pending runs.
+    "
+    ALTER TABLE agents ADD COLUMN behavior_config TEXT NOT NULL DEFAULT '{}';
+    CREATE TABLE tasks (
+        project_id        TEXT NOT NULL REFERENCES projects(id),
+        id                TEXT NOT NULL,
+        agent_id          TEXT NOT NULL,
+        created_by_key_id TEXT NOT NULL,
+        task_prefix       TEXT,
+        title             TEXT NOT NULL,
+        state             TEXT NOT NULL,
+        insert_date       TEXT NOT NULL,
+        update_date       TEXT NOT NULL,
+        PRIMARY KEY (project_id, id)
+    );
+    CREATE INDEX tasks_by_agent ON tasks(project_id, agent_id, task_prefix);
+    CREATE TABLE messages (
+        item_id      TEXT PRIMARY KEY NOT NULL,
+        project_id   TEXT NOT NULL,
+        task_id      TEXT NOT NULL,
+        seq          INTEGER NOT NULL,
+        insert_ms    INTEGER NOT NULL,
+        insert_date_ TEXT NOT NULL,
+        content      TEXT NOT NULL,
+        update_date  TEXT NOT NULL,
+        UNIQUE (project_id, task_id, seq),
+        FOREIGN KEY (project_id, task_id) REFERENCES tasks(project_id, id)
+    );
+    CREATE TABLE files (
+        id          TEXT PRIMARY KEY NOT NULL,
+        project_id  TEXT NOT NULL REFERENCES projects(id),
+        sig_hash    TEXT NOT NULL,
+        file_name   TEXT NOT NULL,
+        extension   TEXT NOT NULL,
+        bytes       BLOB,
+        created_at  TEXT NOT NULL,
+        uploaded_at TEXT
+    );
+    CREATE TABLE runs (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id     TEXT NOT NULL,
+        task_id        TEXT NOT NULL,
+        program        TEXT NOT NULL,
+        end_state      TEXT NOT NULL,
+        chunk_delay_ms INTEGER NOT NULL,
+        step_index     INTEGER NOT NULL DEFAULT 0,
+        phase          INTEGER NOT NULL DEFAULT 0,
+        progress       TEXT NOT NULL DEFAULT '{}',
+        status         TEXT NOT NULL
+                       CHECK (status IN ('queued', 'due', 'awaiting-approval', 'awaiting-sub-agent')),
+        due_at_ms      INTEGER,
+        parent_run_id  INTEGER,
+        FOREIGN KEY (project_id, task_id) REFERENCES tasks(project_id, id)
+    );
+    CREATE INDEX runs_by_due ON runs(due_at_ms) WHERE due_at_ms IS NOT NULL;
+    CREATE INDEX runs_by_task ON runs(project_id, task_id, id);
+    ",
 ];
 
 /// Brings the schema to the newest version; a no-op when it is already there.

@@ -200,3 +200,169 @@ fn embed_pair(answer: &Answer) -> (String, String) {
         .to_string();
     (key, prefix)
 }
+
+/// US project `proj-e` whose agents cover every behaviour, with tiny delays.
+pub const ENGINE_SEED: &str = r#"
+[[projects]]
+id = "proj-e"
+region = "us"
+api_keys = ["sk-test-e-0001"]
+
+[[projects.agents]]
+id = "echo"
+public = true
+chunk_delay_ms = 1
+
+[[projects.agents]]
+id = "thinker"
+behavior = "script"
+end_state = "completed"
+chunk_delay_ms = 1
+script = [
+  { think = "pondering {message}", delay_ms = 1 },
+  { tool = "search", input = { q = "{message}" }, output = { hits = 2 }, delay_ms = 1 },
+  { tool = "fetch", error = "timeout", delay_ms = 1 },
+  { type = "Typed answer about {message}", delay_ms = 1 },
+  { reply = "done", delay_ms = 1 },
+]
+
+[[projects.agents]]
+id = "failing"
+behavior = "script"
+script = [
+  { error = "soft", continue = true, delay_ms = 1 },
+  { error = "hard", delay_ms = 1 },
+  { reply = "never", delay_ms = 1 },
+]
+
+[[projects.agents]]
+id = "approver"
+behavior = "script"
+script = [
+  { approval = "May I?", delay_ms = 1 },
+  { reply = "approved: {message}", delay_ms = 1 },
+]
+
+[[projects.agents]]
+id = "boss"
+behavior = "script"
+script = [
+  { sub_agent = "echo", message = "from boss: {message}", delay_ms = 1 },
+  { reply = "boss done", delay_ms = 1 },
+]
+
+[[projects.agents]]
+id = "slow"
+behavior = "script"
+script = [
+  { reply = "first", delay_ms = 1 },
+  { reply = "second", delay_ms = 1500 },
+]
+"#;
+
+pub const KEY_E: &str = "proj-e:sk-test-e-0001";
+
+pub async fn start_engine_seed() -> Running {
+    let seed_dir = TempDir::new().expect("tempdir");
+    let config = Config {
+        seed_file: Some(write_seed(&seed_dir, ENGINE_SEED)),
+        ..Config::default()
+    };
+    Running {
+        emulator: start(config).await,
+        http: reqwest::Client::new(),
+        seed_dir,
+    }
+}
+
+/// States in which a task's run is still going (queued or running).
+pub fn is_running(state: &str) -> bool {
+    matches!(
+        state,
+        "starting-up"
+            | "running"
+            | "waiting-for-capacity"
+            | "queued-for-approval"
+            | "queued-for-rerun"
+    )
+}
+
+impl Running {
+    pub async fn trigger(&self, auth: &str, body: Value) -> Answer {
+        self.post(
+            &format!("/{US}/latest/agents/trigger"),
+            Some(auth),
+            &body.to_string(),
+        )
+        .await
+    }
+
+    pub async fn metadata(&self, auth: &str, agent: &str, task: &str) -> Answer {
+        self.get(
+            &format!("/{US}/latest/agents/{agent}/tasks/{task}/metadata"),
+            Some(auth),
+        )
+        .await
+    }
+
+    pub async fn view(&self, auth: &str, agent: &str, task: &str, body: &str) -> Answer {
+        self.post(
+            &format!("/{US}/latest/agents/{agent}/tasks/{task}/view"),
+            Some(auth),
+            body,
+        )
+        .await
+    }
+
+    /// Messages oldest first.
+    pub async fn messages(&self, auth: &str, agent: &str, task: &str) -> Vec<Value> {
+        let answer = self.view(auth, agent, task, "").await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        let mut results = answer.body["results"].as_array().expect("results").clone();
+        results.reverse();
+        results
+    }
+
+    /// Polls (a bounded number of times) until the task's run is no longer going;
+    /// answers the final metadata and the messages, oldest first.
+    pub async fn settle(&self, auth: &str, agent: &str, task: &str) -> (Value, Vec<Value>) {
+        for _ in 0..1000 {
+            let meta = self.metadata(auth, agent, task).await;
+            assert_eq!(meta.status, StatusCode::OK, "{}", meta.text);
+            let state = meta.body["metadata"]["conversation"]["state"]
+                .as_str()
+                .expect("state")
+                .to_string();
+            if !is_running(&state) {
+                return (
+                    meta.body["metadata"].clone(),
+                    self.messages(auth, agent, task).await,
+                );
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("task {task} of {agent} never left the running states");
+    }
+
+    /// GET with query parameters.
+    pub async fn get_query(
+        &self,
+        path: &str,
+        auth: Option<&str>,
+        query: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = self.http.get(self.url(path)).query(query);
+        if let Some(value) = auth {
+            request = request.header("Authorization", value);
+        }
+        answer(request.send().await.expect("request sent")).await
+    }
+}
+
+/// The `content` of each message.
+pub fn contents(messages: &[Value]) -> Vec<Value> {
+    messages
+        .iter()
+        .map(|message| message["content"].clone())
+        .collect()
+}

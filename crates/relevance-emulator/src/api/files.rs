@@ -1,0 +1,222 @@
+//! Temporary files: `services/get_temporary_file_upload_url`, then the
+//! unauthenticated `PUT /files/{id}/upload?sig=...` and `GET /files/{id}/{name}`.
+//!
+//! The upload URL carries a random signature (stored as SHA-256) instead of a
+//! key, as a presigned storage URL does; the download URL is public, as the
+//! platform's is. Both live outside the region prefix and outside auth.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::auth::secret::{hash_secret, random_token, secrets_equal};
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::json::{ApiPath, ApiQuery, LenientJson};
+use crate::store::files::{self, NewFile};
+use crate::time::now_iso;
+
+/// The largest file the `PUT` route takes: 25 MiB.
+pub(crate) const UPLOAD_LIMIT_BYTES: usize = 25 * 1024 * 1024;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct UploadUrlRequest {
+    filename: String,
+    #[serde(default)]
+    extension: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct UploadUrlAnswer {
+    upload_url: String,
+    download_url: String,
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn encode_segment(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// The content type served for an extension.
+fn content_type(extension: &str) -> &'static str {
+    match extension {
+        "pdf" => "application/pdf",
+        "txt" => "text/plain; charset=utf-8",
+        "md" => "text/markdown; charset=utf-8",
+        "csv" => "text/csv; charset=utf-8",
+        "json" => "application/json",
+        "html" | "htm" => "text/html; charset=utf-8",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "mp3" => "audio/mpeg",
+        "wav" => "audio/wav",
+        "mp4" => "video/mp4",
+        "zip" => "application/zip",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        _ => "application/octet-stream",
+    }
+}
+
+fn normalise_extension(extension: Option<&str>, filename: &str) -> String {
+    let from_name = filename.rsplit_once('.').map(|(_, ext)| ext).unwrap_or("");
+    extension
+        .filter(|ext| !ext.trim().is_empty())
+        .unwrap_or(from_name)
+        .trim()
+        .trim_start_matches('.')
+        .to_ascii_lowercase()
+}
+
+/// `POST services/get_temporary_file_upload_url`: any key of the region.
+pub(crate) async fn upload_url(
+    principal: Principal,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    LenientJson(body): LenientJson<UploadUrlRequest>,
+) -> Result<Json<UploadUrlAnswer>, ApiError> {
+    if body.filename.trim().is_empty() || body.filename.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "`filename` must be a non-empty name without control characters",
+        ));
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .filter(|host| {
+            !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_graphic() && c != '/' && c != '@')
+        })
+        .ok_or_else(|| {
+            ApiError::bad_request("a valid `Host` header is needed to build the file URLs")
+        })?
+        .to_string();
+    let id = random_token(24);
+    let signature = random_token(32);
+    let extension = normalise_extension(body.extension.as_deref(), &body.filename);
+    let file = NewFile {
+        id: id.clone(),
+        project: principal.project.clone(),
+        sig_hash: hash_secret(&signature),
+        file_name: body.filename.clone(),
+        extension,
+        created_at: now_iso(),
+    };
+    state
+        .store
+        .call(move |connection| files::insert(connection, &file))
+        .await?;
+    Ok(Json(UploadUrlAnswer {
+        upload_url: format!("http://{host}/files/{id}/upload?sig={signature}"),
+        download_url: format!(
+            "http://{host}/files/{id}/{}",
+            encode_segment(&body.filename)
+        ),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct FilePath {
+    id: String,
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SignatureQuery {
+    #[serde(default)]
+    sig: Option<String>,
+}
+
+fn bad_signature() -> ApiError {
+    ApiError::forbidden("this upload URL's signature is missing or invalid")
+}
+
+/// `PUT /files/{id}/upload?sig=...`: stores (or replaces) the bytes, up to 25 MiB.
+pub(crate) async fn upload(
+    State(state): State<AppState>,
+    ApiPath(FilePath { id, name }): ApiPath<FilePath>,
+    ApiQuery(query): ApiQuery<SignatureQuery>,
+    request: Request,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if name != "upload" {
+        return Err(ApiError::method_not_allowed(
+            "files are uploaded with PUT to their `upload_url` only",
+        ));
+    }
+    let signature = query.sig.ok_or_else(bad_signature)?;
+    let lookup = id.clone();
+    let stored = state
+        .store
+        .call(move |connection| files::sig_hash(connection, &lookup))
+        .await?
+        .ok_or_else(bad_signature)?;
+    if !secrets_equal(&stored, &hash_secret(&signature)) {
+        return Err(bad_signature());
+    }
+    let bytes = Bytes::from_request(request, &state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::payload_too_large(UPLOAD_LIMIT_BYTES)
+            } else {
+                ApiError::bad_request(format!(
+                    "could not read the uploaded file: {}",
+                    rejection.body_text()
+                ))
+            }
+        })?;
+    let now = now_iso();
+    state
+        .store
+        .call(move |connection| files::store_bytes(connection, &id, &bytes, &now))
+        .await?;
+    Ok(Json(json!({})))
+}
+
+/// `GET /files/{id}/{name}`: the uploaded bytes, typed by the file's extension.
+pub(crate) async fn download(
+    State(state): State<AppState>,
+    ApiPath(FilePath { id, name }): ApiPath<FilePath>,
+) -> Result<Response, ApiError> {
+    let found = state
+        .store
+        .call(move |connection| files::download(connection, &id))
+        .await?
+        .filter(|(file_name, _, _)| *file_name == name);
+    let Some((_, extension, bytes)) = found else {
+        return Err(ApiError::not_found("no uploaded file at this URL"));
+    };
+    Ok(([(header::CONTENT_TYPE, content_type(&extension))], bytes).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_encoded_and_extensions_normalised() {
+        assert_eq!(encode_segment("a b/ü.pdf"), "a%20b%2F%C3%BC.pdf");
+        assert_eq!(normalise_extension(Some(".PDF"), "x"), "pdf");
+        assert_eq!(normalise_extension(None, "report.Txt"), "txt");
+        assert_eq!(normalise_extension(Some(""), "noext"), "");
+        assert_eq!(content_type("pdf"), "application/pdf");
+        assert_eq!(content_type(""), "application/octet-stream");
+    }
+}

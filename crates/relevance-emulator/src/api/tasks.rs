@@ -1,0 +1,518 @@
+//! Agent tasks: `agents/trigger`, task metadata, `agents/conversations/list`.
+//!
+//! Scope comes from [`Principal::tasks`] and is part of every query, so an
+//! embed key never loads another prefix's task. A trigger checks everything
+//! before it writes, and writes the message and its run in one transaction:
+//! a refused trigger leaves no trace.
+
+use axum::extract::State;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::engine::new_item_id;
+use crate::engine::trigger::{self, Target, UserMessage};
+use crate::error::{echo_id, ApiError};
+use crate::json::{ApiPath, ApiQuery, LenientJson};
+use crate::store::catalog;
+use crate::store::tasks::{self, TaskRecord};
+
+/// `TaskMeta` (PROTOCOL A5 + A7b).
+#[derive(Debug, Serialize)]
+pub(crate) struct TaskMeta {
+    #[serde(rename = "_id")]
+    document_id: String,
+    knowledge_set: String,
+    project: String,
+    insert_date: String,
+    update_date: String,
+    conversation: Conversation,
+}
+
+#[derive(Debug, Serialize)]
+struct Conversation {
+    created_by_user_id: String,
+    state: String,
+    title: String,
+    agent_id: String,
+}
+
+impl From<TaskRecord> for TaskMeta {
+    fn from(task: TaskRecord) -> TaskMeta {
+        TaskMeta {
+            document_id: task.id.clone(),
+            knowledge_set: task.id,
+            project: task.project,
+            insert_date: task.insert_date,
+            update_date: task.update_date,
+            conversation: Conversation {
+                created_by_user_id: task.created_by_key_id,
+                state: task.state,
+                title: task.title,
+                agent_id: task.agent_id,
+            },
+        }
+    }
+}
+
+fn task_not_found(agent_id: &str, task_id: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "no task {} of agent {}",
+        echo_id(task_id),
+        echo_id(agent_id)
+    ))
+}
+
+fn agent_not_found(agent_id: &str, project: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "no agent {} in project {}",
+        echo_id(agent_id),
+        echo_id(project)
+    ))
+}
+
+/// The task `task_id` of `agent_id`, if the principal may see it; 404 otherwise.
+pub(crate) async fn scoped_task(
+    state: &AppState,
+    principal: &Principal,
+    agent_id: String,
+    task_id: String,
+) -> Result<TaskRecord, ApiError> {
+    let project = principal.project.clone();
+    let scope = principal.tasks();
+    let (agent, id) = (agent_id.clone(), task_id.clone());
+    state
+        .store
+        .call(move |connection| tasks::find_task(connection, &project, &scope, &id))
+        .await?
+        .filter(|task| task.agent_id == agent)
+        .ok_or_else(|| task_not_found(&agent_id, &task_id))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct TriggerBody {
+    agent_id: String,
+    #[serde(default)]
+    conversation_id: Option<String>,
+    #[serde(default)]
+    agent_override: Option<Value>,
+    message: TriggerMessage,
+}
+
+#[derive(Debug, Deserialize)]
+struct TriggerMessage {
+    #[serde(default)]
+    content: Option<Value>,
+    #[serde(default)]
+    attachments: Option<Vec<Attachment>>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+struct Attachment {
+    file_name: String,
+    file_url: String,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct TriggerAnswer {
+    conversation_id: String,
+    agent_id: String,
+    state: String,
+    job_info: JobInfo,
+}
+
+#[derive(Debug, Serialize)]
+struct JobInfo {
+    job_id: String,
+    studio_id: String,
+}
+
+/// Task ids travel unencoded in URL paths, so they must be path-safe.
+fn check_task_id(id: &str) -> Result<(), ApiError> {
+    const MAX_CHARS: usize = 256;
+    if id.is_empty() || id.chars().count() > MAX_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "`conversation_id` must be 1 to {MAX_CHARS} characters"
+        )));
+    }
+    if id
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | '?' | '#' | '%' | '\\'))
+    {
+        return Err(ApiError::bad_request(
+            "`conversation_id` may not contain whitespace, '/', '?', '#', '%' or '\\'",
+        ));
+    }
+    Ok(())
+}
+
+/// `POST agents/trigger`: a user message that creates or continues a task.
+///
+/// With an API key, a `conversation_id` this project does not know creates a task with
+/// that id (the official client only sends ids it got back; embed-key clients must make
+/// the id themselves as `{task_prefix}_-_{uuid}`). `agent_override` is accepted and
+/// ignored for API keys and refused (403) for embed keys.
+pub(crate) async fn trigger(
+    principal: Principal,
+    State(state): State<AppState>,
+    LenientJson(body): LenientJson<TriggerBody>,
+) -> Result<Json<TriggerAnswer>, ApiError> {
+    if body.agent_override.is_some() && principal.task_prefix().is_some() {
+        return Err(ApiError::forbidden(
+            "`agent_override` needs a project API key; embed keys may not send it",
+        ));
+    }
+    let text = match &body.message.content {
+        Some(Value::String(text)) if !text.trim().is_empty() => text.clone(),
+        _ => {
+            return Err(ApiError::bad_request(
+                "`message.content` must be a non-empty string",
+            ))
+        }
+    };
+    if let Some(id) = &body.conversation_id {
+        check_task_id(id)?;
+    }
+    let attachments = match &body.message.attachments {
+        Some(list) => Some(
+            serde_json::to_value(list)
+                .map_err(|_| ApiError::bad_request("`message.attachments` could not be read"))?,
+        ),
+        None => None,
+    };
+    let message = UserMessage { text, attachments };
+    let principal_for_store = principal.clone();
+    let agent_id = body.agent_id.clone();
+    let conversation_id = body.conversation_id.clone();
+    let outcome = state
+        .store
+        .call(move |connection| {
+            let transaction = connection.transaction()?;
+            let principal = principal_for_store;
+            let project = principal.project.clone();
+            let visible =
+                catalog::find_agent(&transaction, &project, &principal.agents(), &agent_id)?;
+            if visible.is_none() {
+                return Ok(Err(agent_not_found(&agent_id, &project)));
+            }
+            let target = match resolve_target(&transaction, &principal, &agent_id, conversation_id)?
+            {
+                Ok(target) => target,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            let accepted = trigger::accept(&transaction, &project, target, &message, None)?;
+            transaction.commit()?;
+            Ok(Ok(accepted))
+        })
+        .await??;
+    state.engine.publish(outcome.events);
+    state.engine.wake();
+    Ok(Json(TriggerAnswer {
+        conversation_id: outcome.task_id,
+        state: outcome.state,
+        job_info: JobInfo {
+            job_id: outcome.job_id,
+            studio_id: outcome.agent_id.clone(),
+        },
+        agent_id: outcome.agent_id,
+    }))
+}
+
+/// Which task a trigger writes to, or why it may not (checked before anything is written).
+fn resolve_target(
+    connection: &rusqlite::Connection,
+    principal: &Principal,
+    agent_id: &str,
+    conversation_id: Option<String>,
+) -> rusqlite::Result<Result<Target, ApiError>> {
+    let project = &principal.project;
+    let prefix = principal.task_prefix().map(str::to_string);
+    let new_task = |id: String| Target::New {
+        id,
+        agent_id: agent_id.to_string(),
+        created_by_key_id: principal.key_id.clone(),
+        task_prefix: prefix.clone(),
+    };
+    let Some(id) = conversation_id else {
+        return Ok(match &prefix {
+            None => Ok(new_task(new_item_id())),
+            Some(prefix) => Err(ApiError::bad_request(format!(
+                "an embed key must send `conversation_id` for a new task, made as \
+                 `{prefix}_-_{{uuid v4}}` from the key's task prefix"
+            ))),
+        });
+    };
+    if let Some(task) = tasks::find_task(connection, project, &principal.tasks(), &id)? {
+        return Ok(if task.agent_id == agent_id {
+            Ok(Target::Existing(task))
+        } else {
+            Err(task_not_found(agent_id, &id))
+        });
+    }
+    // Not visible: either absent, or outside the caller's scope (another prefix).
+    if tasks::task_id_taken(connection, project, &id)? {
+        return Ok(Err(task_not_found(agent_id, &id)));
+    }
+    Ok(match &prefix {
+        Some(prefix)
+            if !id.starts_with(&format!("{prefix}_-_")) || id.len() == prefix.len() + 3 =>
+        {
+            Err(ApiError::bad_request(format!(
+                "a new task's `conversation_id` must be `{prefix}_-_{{uuid v4}}`: it must start \
+                 with this embed key's task prefix and `_-_`"
+            )))
+        }
+        _ => Ok(new_task(id)),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct TaskPath {
+    pub(crate) agent_id: String,
+    pub(crate) task_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct MetadataQuery {
+    /// Accepted for the official clients; the live-stream issue answers it with a token.
+    #[serde(default)]
+    #[allow(dead_code)]
+    include_streaming_token: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct MetadataAnswer {
+    metadata: TaskMeta,
+    /// `{"token", "expiry_time_ms"}` — filled by the live-stream issue; absent until then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    streaming_token: Option<Value>,
+}
+
+/// The streaming token hook: where the live-stream issue mints a token for this task.
+fn streaming_token(_principal: &Principal, _task: &TaskRecord, _wanted: bool) -> Option<Value> {
+    None
+}
+
+/// `GET agents/{agent_id}/tasks/{task_id}/metadata`.
+pub(crate) async fn metadata(
+    principal: Principal,
+    State(state): State<AppState>,
+    ApiPath(TaskPath { agent_id, task_id }): ApiPath<TaskPath>,
+    ApiQuery(query): ApiQuery<MetadataQuery>,
+) -> Result<Json<MetadataAnswer>, ApiError> {
+    let task = scoped_task(&state, &principal, agent_id, task_id).await?;
+    let wanted = query
+        .include_streaming_token
+        .as_deref()
+        .is_some_and(|value| value.eq_ignore_ascii_case("true"));
+    let streaming_token = streaming_token(&principal, &task, wanted);
+    Ok(Json(MetadataAnswer {
+        metadata: task.into(),
+        streaming_token,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    #[serde(default)]
+    filters: Option<String>,
+    #[serde(default)]
+    sort: Option<String>,
+    #[serde(default)]
+    page_size: Option<String>,
+    #[serde(default)]
+    page: Option<String>,
+    #[serde(default)]
+    query: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Filter {
+    field: String,
+    #[serde(default)]
+    condition: Option<String>,
+    #[serde(default)]
+    condition_value: Option<Value>,
+}
+
+/// The filters the emulator honours; any other filter is ignored (PROTOCOL A7b).
+#[derive(Debug, Default)]
+struct Filters {
+    agent_ids: Option<Vec<String>>,
+    states: Option<Vec<String>>,
+}
+
+fn accepted_values(value: Option<Value>) -> Vec<String> {
+    match value {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|item| item.as_str().map(str::to_string))
+            .collect(),
+        Some(Value::String(one)) => vec![one],
+        _ => Vec::new(),
+    }
+}
+
+fn parse_filters(text: Option<&str>) -> Result<Filters, ApiError> {
+    let Some(text) = text else {
+        return Ok(Filters::default());
+    };
+    let list: Vec<Filter> = serde_json::from_str(text).map_err(|error| {
+        ApiError::bad_request(format!(
+            "query parameter `filters` must be a JSON array of \
+             {{\"field\", \"filter_type\", \"condition\", \"condition_value\"}}: {error}"
+        ))
+    })?;
+    let mut filters = Filters::default();
+    for filter in list {
+        if filter.condition.as_deref() != Some("==") {
+            continue;
+        }
+        let values = accepted_values(filter.condition_value);
+        let slot = match filter.field.as_str() {
+            "conversation.agent_id" => &mut filters.agent_ids,
+            "conversation.state" => &mut filters.states,
+            _ => continue,
+        };
+        // Two filters on one field must both hold: keep the intersection.
+        *slot = Some(match slot.take() {
+            None => values,
+            Some(previous) => previous
+                .into_iter()
+                .filter(|v| values.contains(v))
+                .collect(),
+        });
+    }
+    Ok(filters)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SortField {
+    Insert,
+    Update,
+}
+
+fn parse_sort(text: Option<&str>) -> Result<(SortField, bool), ApiError> {
+    let Some(text) = text else {
+        return Ok((SortField::Insert, true));
+    };
+    let bad = |detail: String| {
+        ApiError::bad_request(format!(
+            "query parameter `sort` must be a JSON array like [{{\"insert_date\": \"asc\"}}] \
+             (insert_date, update_date, insert_datetime or update_datetime; asc or desc): {detail}"
+        ))
+    };
+    let list: Vec<serde_json::Map<String, Value>> =
+        serde_json::from_str(text).map_err(|error| bad(error.to_string()))?;
+    let Some((field, direction)) = list.iter().flat_map(|entry| entry.iter()).next() else {
+        return Ok((SortField::Insert, true));
+    };
+    let field = match field.as_str() {
+        "insert_date" | "insert_datetime" => SortField::Insert,
+        "update_date" | "update_datetime" => SortField::Update,
+        other => return Err(bad(format!("unknown sort field {}", echo_id(other)))),
+    };
+    let ascending = match direction.as_str() {
+        Some("asc") => true,
+        Some("desc") => false,
+        _ => return Err(bad("the direction must be \"asc\" or \"desc\"".to_string())),
+    };
+    Ok((field, ascending))
+}
+
+fn parse_number(
+    name: &str,
+    value: Option<&str>,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ApiError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    value
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|number| range.contains(number))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "query parameter `{name}` must be a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ))
+        })
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ListItem {
+    knowledge_set: String,
+    metadata: TaskMeta,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ListAnswer {
+    results: Vec<ListItem>,
+}
+
+/// `GET agents/conversations/list`: the caller's visible tasks, filtered, sorted, paged.
+///
+/// An API key sees every task of its project; an agent embed key only its own prefixed
+/// tasks; a workforce embed key none (an empty list).
+pub(crate) async fn list(
+    principal: Principal,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<ListAnswer>, ApiError> {
+    let filters = parse_filters(query.filters.as_deref())?;
+    let (sort_field, ascending) = parse_sort(query.sort.as_deref())?;
+    let page_size = parse_number("page_size", query.page_size.as_deref(), 20, 1..=1000)?;
+    let page = parse_number("page", query.page.as_deref(), 1, 1..=u32::MAX)?;
+    let search = query.query.map(|text| text.to_lowercase());
+    let project = principal.project.clone();
+    let scope = principal.tasks();
+    let mut found = state
+        .store
+        .call(move |connection| tasks::list_tasks(connection, &project, &scope))
+        .await?;
+    found.retain(|task| {
+        filters
+            .agent_ids
+            .as_ref()
+            .map_or(true, |ids| ids.contains(&task.agent_id))
+            && filters
+                .states
+                .as_ref()
+                .map_or(true, |states| states.contains(&task.state))
+            && search.as_ref().map_or(true, |needle| {
+                task.title.to_lowercase().contains(needle.as_str())
+            })
+    });
+    found.sort_by(|left, right| {
+        let order = match sort_field {
+            SortField::Insert => left.insert_date.cmp(&right.insert_date),
+            SortField::Update => left.update_date.cmp(&right.update_date),
+        }
+        .then_with(|| left.id.cmp(&right.id));
+        if ascending {
+            order
+        } else {
+            order.reverse()
+        }
+    });
+    let size = usize::try_from(page_size).unwrap_or(20);
+    let skip = usize::try_from(page - 1)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(size);
+    let results = found
+        .into_iter()
+        .skip(skip)
+        .take(size)
+        .map(|task| ListItem {
+            knowledge_set: task.id.clone(),
+            metadata: task.into(),
+        })
+        .collect();
+    Ok(Json(ListAnswer { results }))
+}

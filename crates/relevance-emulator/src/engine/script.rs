@@ -1,0 +1,365 @@
+//! What an agent does with a user message: its behaviour, as steps.
+//!
+//! The seed file's `script` tables are checked here (exactly one action per
+//! step, known keys, sensible values) so that a bad script stops start-up
+//! instead of failing mid-run. A run stores its resolved steps (with
+//! `{message}` already replaced), so editing the seed never changes a run
+//! that is already going.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The behaviours an agent may have.
+pub(crate) const BEHAVIORS: &[&str] = &["echo", "script"];
+
+/// Default pause before a script step, in milliseconds.
+const DEFAULT_STEP_DELAY_MS: u64 = 20;
+/// Default pause between typed chunks, in milliseconds.
+pub(crate) const DEFAULT_CHUNK_DELAY_MS: u64 = 15;
+/// The longest pause a seed may ask for: an hour.
+const MAX_DELAY_MS: i64 = 3_600_000;
+/// The state a run leaves its task in unless the agent says `end_state = "completed"`.
+pub(crate) const END_STATES: &[&str] = &["idle", "completed"];
+
+/// What one step does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub(crate) enum Action {
+    /// Thinking live events; the thoughts go into the next agent message's `thinking`.
+    Think { text: String },
+    /// One tool-run message: `pending` → `running` → `finished` (with `output`) or `error`.
+    Tool {
+        name: String,
+        input: Value,
+        output: Value,
+        error: Option<String>,
+    },
+    /// An agent message typed in chunks while `generating`, then final.
+    Type { text: String },
+    /// A final agent message at once.
+    Reply { text: String },
+    /// An `agent-error` message; the task ends `unrecoverable` unless `continue_run`.
+    Error { text: String, continue_run: bool },
+    /// An agent message, then the task waits in `pending-approval` for the next trigger.
+    Approval { text: String },
+    /// A tool-run of type `agent` that runs a task on another agent of the project.
+    SubAgent { agent_id: String, message: String },
+}
+
+/// One step of a program: a pause, then an action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Step {
+    pub(crate) delay_ms: u64,
+    #[serde(flatten)]
+    pub(crate) action: Action,
+}
+
+/// An agent's behaviour settings as stored with the agent (JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct BehaviorConfig {
+    #[serde(default)]
+    pub(crate) script: Vec<Step>,
+    #[serde(default = "default_end_state")]
+    pub(crate) end_state: String,
+    #[serde(default = "default_chunk_delay")]
+    pub(crate) chunk_delay_ms: u64,
+}
+
+fn default_end_state() -> String {
+    END_STATES[0].to_string()
+}
+
+fn default_chunk_delay() -> u64 {
+    DEFAULT_CHUNK_DELAY_MS
+}
+
+impl Default for BehaviorConfig {
+    fn default() -> BehaviorConfig {
+        BehaviorConfig {
+            script: Vec::new(),
+            end_state: default_end_state(),
+            chunk_delay_ms: DEFAULT_CHUNK_DELAY_MS,
+        }
+    }
+}
+
+impl BehaviorConfig {
+    /// The stored form; serialising plain data cannot fail.
+    pub(crate) fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_string())
+    }
+}
+
+/// The steps a run executes for `behavior`, with `{message}` replaced by `message`.
+pub(crate) fn program(behavior: &str, config: &BehaviorConfig, message: &str) -> Vec<Step> {
+    let steps = match behavior {
+        "script" => config.script.clone(),
+        // "echo" and anything unknown (an older database) echo.
+        _ => vec![Step {
+            delay_ms: DEFAULT_STEP_DELAY_MS,
+            action: Action::Type {
+                text: "You said: {message}".to_string(),
+            },
+        }],
+    };
+    steps
+        .into_iter()
+        .map(|step| substitute(step, message))
+        .collect()
+}
+
+fn fill(text: &str, message: &str) -> String {
+    text.replace("{message}", message)
+}
+
+fn fill_json(value: Value, message: &str) -> Value {
+    match value {
+        Value::String(text) => Value::String(fill(&text, message)),
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|item| fill_json(item, message))
+                .collect(),
+        ),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, item)| (key, fill_json(item, message)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn substitute(step: Step, message: &str) -> Step {
+    let action = match step.action {
+        Action::Think { text } => Action::Think {
+            text: fill(&text, message),
+        },
+        Action::Tool {
+            name,
+            input,
+            output,
+            error,
+        } => Action::Tool {
+            name,
+            input: fill_json(input, message),
+            output: fill_json(output, message),
+            error: error.map(|text| fill(&text, message)),
+        },
+        Action::Type { text } => Action::Type {
+            text: fill(&text, message),
+        },
+        Action::Reply { text } => Action::Reply {
+            text: fill(&text, message),
+        },
+        Action::Error { text, continue_run } => Action::Error {
+            text: fill(&text, message),
+            continue_run,
+        },
+        Action::Approval { text } => Action::Approval {
+            text: fill(&text, message),
+        },
+        Action::SubAgent {
+            agent_id,
+            message: text,
+        } => Action::SubAgent {
+            agent_id,
+            message: fill(&text, message),
+        },
+    };
+    Step { action, ..step }
+}
+
+const ACTIONS: &[&str] = &[
+    "think",
+    "tool",
+    "type",
+    "reply",
+    "error",
+    "approval",
+    "sub_agent",
+];
+
+fn text(table: &toml::Table, key: &str) -> Result<String, String> {
+    match table.get(key) {
+        Some(toml::Value::String(text)) => Ok(text.clone()),
+        Some(_) => Err(format!("`{key}` must be a string")),
+        None => Err(format!("`{key}` is missing")),
+    }
+}
+
+fn object(table: &toml::Table, key: &str) -> Result<Value, String> {
+    match table.get(key) {
+        None => Ok(Value::Object(serde_json::Map::new())),
+        Some(value @ toml::Value::Table(_)) => serde_json::to_value(value)
+            .map_err(|error| format!("`{key}` cannot be turned into JSON: {error}")),
+        Some(_) => Err(format!(
+            "`{key}` must be a table, e.g. {key} = {{ q = \"x\" }}"
+        )),
+    }
+}
+
+/// Checks one `script` table and turns it into a [`Step`]; `Err` says what is wrong.
+pub(crate) fn parse_step(table: &toml::Table) -> Result<Step, String> {
+    let has_tool = table.contains_key("tool");
+    // In a tool step, `error` is the tool's outcome, not an action of its own.
+    let actions: Vec<&str> = ACTIONS
+        .iter()
+        .copied()
+        .filter(|action| table.contains_key(*action) && !(has_tool && *action == "error"))
+        .collect();
+    let action = match actions.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(format!(
+                "a script step needs exactly one action: one of {}",
+                ACTIONS.join(", ")
+            ))
+        }
+        many => {
+            return Err(format!(
+                "a script step has {} actions ({}); put each in its own step",
+                many.len(),
+                many.join(", ")
+            ))
+        }
+    };
+    let extras: &[&str] = match action {
+        "tool" => &["input", "output", "error"],
+        "error" => &["continue"],
+        "sub_agent" => &["message"],
+        _ => &[],
+    };
+    if let Some(unknown) = table.keys().find(|key| {
+        key.as_str() != action && key.as_str() != "delay_ms" && !extras.contains(&key.as_str())
+    }) {
+        return Err(format!(
+            "unknown key `{unknown}` in a `{action}` step (allowed: {action}, delay_ms{}{})",
+            if extras.is_empty() { "" } else { ", " },
+            extras.join(", ")
+        ));
+    }
+    let delay_ms = match table.get("delay_ms") {
+        None => DEFAULT_STEP_DELAY_MS,
+        Some(toml::Value::Integer(ms)) if (0..=MAX_DELAY_MS).contains(ms) => {
+            u64::try_from(*ms).unwrap_or(DEFAULT_STEP_DELAY_MS)
+        }
+        Some(_) => {
+            return Err(format!(
+                "`delay_ms` must be an integer from 0 to {MAX_DELAY_MS}"
+            ))
+        }
+    };
+    let action = match action {
+        "think" => Action::Think {
+            text: text(table, "think")?,
+        },
+        "tool" => {
+            if table.contains_key("output") && table.contains_key("error") {
+                return Err("a `tool` step has either `output` or `error`, not both".to_string());
+            }
+            Action::Tool {
+                name: text(table, "tool")?,
+                input: object(table, "input")?,
+                output: object(table, "output")?,
+                error: match table.get("error") {
+                    None => None,
+                    Some(_) => Some(text(table, "error")?),
+                },
+            }
+        }
+        "type" => Action::Type {
+            text: text(table, "type")?,
+        },
+        "reply" => Action::Reply {
+            text: text(table, "reply")?,
+        },
+        "error" => Action::Error {
+            text: text(table, "error")?,
+            continue_run: match table.get("continue") {
+                None => false,
+                Some(toml::Value::Boolean(value)) => *value,
+                Some(_) => return Err("`continue` must be true or false".to_string()),
+            },
+        },
+        "approval" => Action::Approval {
+            text: text(table, "approval")?,
+        },
+        _ => Action::SubAgent {
+            agent_id: text(table, "sub_agent")?,
+            message: text(table, "message")?,
+        },
+    };
+    Ok(Step { delay_ms, action })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(source: &str) -> toml::Table {
+        source.parse().expect("test TOML is valid")
+    }
+
+    #[test]
+    fn steps_need_exactly_one_action_and_known_keys() {
+        let cases: &[(&str, Result<(), &str>)] = &[
+            ("think = \"hm\"", Ok(())),
+            (
+                "tool = \"search\"\ninput = { q = \"x\" }\noutput = { hits = 1 }",
+                Ok(()),
+            ),
+            ("tool = \"search\"\nerror = \"down\"", Ok(())),
+            ("type = \"hello\"\ndelay_ms = 0", Ok(())),
+            ("error = \"boom\"\ncontinue = true", Ok(())),
+            ("sub_agent = \"a\"\nmessage = \"go\"", Ok(())),
+            ("delay_ms = 5", Err("exactly one action")),
+            ("think = \"a\"\nreply = \"b\"", Err("2 actions")),
+            ("dance = \"now\"", Err("exactly one action")),
+            ("think = \"a\"\ncolour = 1", Err("unknown key `colour`")),
+            ("think = 3", Err("`think` must be a string")),
+            ("reply = \"x\"\ndelay_ms = -1", Err("delay_ms")),
+            ("tool = \"t\"\noutput = {}\nerror = \"e\"", Err("not both")),
+            ("tool = \"t\"\ninput = 3", Err("must be a table")),
+            ("sub_agent = \"a\"", Err("`message` is missing")),
+        ];
+        for (source, expected) in cases {
+            let parsed = parse_step(&table(source));
+            match (parsed, expected) {
+                (Ok(_), Ok(())) => {}
+                (Err(problem), Err(needle)) => {
+                    assert!(problem.contains(needle), "{source:?}: {problem}")
+                }
+                (parsed, expected) => panic!("{source:?}: {parsed:?}, expected {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn programs_replace_the_message_everywhere() {
+        let config = BehaviorConfig {
+            script: vec![
+                parse_step(&table("tool = \"t\"\ninput = { q = \"{message}\" }")).expect("valid"),
+                parse_step(&table("reply = \"re: {message}\"")).expect("valid"),
+            ],
+            ..BehaviorConfig::default()
+        };
+        let steps = program("script", &config, "hi");
+        assert!(matches!(&steps[0].action, Action::Tool { input, .. } if input["q"] == "hi"));
+        assert_eq!(
+            steps[1].action,
+            Action::Reply {
+                text: "re: hi".into()
+            }
+        );
+        let echo = program("echo", &config, "yo");
+        assert_eq!(
+            echo[0].action,
+            Action::Type {
+                text: "You said: yo".into()
+            }
+        );
+        let stored: BehaviorConfig = serde_json::from_str(&config.to_json()).expect("round trip");
+        assert_eq!(stored, config);
+    }
+}

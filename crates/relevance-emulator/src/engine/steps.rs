@@ -1,0 +1,491 @@
+//! Executing one due step of one run, in one transaction.
+//!
+//! A step may take several *phases* (a tool run goes pending → running →
+//! finished; typed text grows chunk by chunk). Each call executes exactly one
+//! phase, commits its messages and state together with the run's next due
+//! time, and hands back the live events to publish after the commit.
+
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::events::{LiveEvent, Published};
+use super::ids::new_item_id;
+use super::script::{Action, Step};
+use super::trigger::{self, Target, UserMessage};
+use crate::store::catalog;
+use crate::store::runs::{self, RunRecord, RunStatus};
+use crate::store::tasks::{self, TaskScope};
+
+/// How many characters each typing phase adds.
+const CHUNK_CHARS: usize = 8;
+
+/// Where a run is inside its current step; stored as JSON with the run.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub(crate) struct Progress {
+    /// Whether this (or, after an approval, the resumed) run has set the task `running`.
+    #[serde(default)]
+    pub(crate) started: bool,
+    /// The message the current step updates in place.
+    #[serde(default)]
+    item_id: Option<String>,
+    /// Characters typed so far by a `type` step.
+    #[serde(default)]
+    typed: usize,
+    /// Thoughts waiting for the next agent message.
+    #[serde(default)]
+    thinking: Vec<String>,
+    /// The task a `sub_agent` step started.
+    #[serde(default)]
+    child_task_id: Option<String>,
+}
+
+impl Progress {
+    /// Reads stored progress; unreadable progress starts the step over rather than failing.
+    pub(crate) fn decode(text: &str) -> Progress {
+        serde_json::from_str(text).unwrap_or_else(|error| {
+            tracing::error!(%error, "unreadable run progress; restarting the step");
+            Progress::default()
+        })
+    }
+
+    pub(crate) fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_string())
+    }
+}
+
+/// Executes the phase of the run due soonest, if one is due by `now`.
+pub(crate) fn advance_first_due(
+    connection: &mut Connection,
+    now: i64,
+) -> rusqlite::Result<Option<Vec<Published>>> {
+    let transaction = connection.transaction()?;
+    let Some(run) = runs::first_due(&transaction, now)? else {
+        return Ok(None);
+    };
+    let mut runner = Runner {
+        connection: &transaction,
+        progress: Progress::decode(&run.progress),
+        run,
+        now,
+        events: Vec::new(),
+    };
+    runner.advance()?;
+    let events = runner.events;
+    transaction.commit()?;
+    Ok(Some(events))
+}
+
+struct Runner<'c> {
+    connection: &'c Connection,
+    run: RunRecord,
+    progress: Progress,
+    now: i64,
+    events: Vec<Published>,
+}
+
+impl Runner<'_> {
+    fn advance(&mut self) -> rusqlite::Result<()> {
+        let program: Vec<Step> = match serde_json::from_str(&self.run.program) {
+            Ok(program) => program,
+            Err(error) => {
+                tracing::error!(%error, task = %self.run.task_id, "unreadable run program");
+                self.write(json!({"type": "agent-error", "errors": [
+                    {"body": "the emulator could not read this run's steps"}
+                ]}))?;
+                return self.finish("unrecoverable");
+            }
+        };
+        if !self.progress.started {
+            self.progress.started = true;
+            self.set_state("running")?;
+            return self.schedule_step(&program);
+        }
+        let index = usize::try_from(self.run.step_index).unwrap_or(usize::MAX);
+        let Some(step) = program.get(index).cloned() else {
+            let end_state = self.run.end_state.clone();
+            return self.finish(&end_state);
+        };
+        match step.action {
+            Action::Think { text } => {
+                let document_id = new_item_id();
+                self.publish(LiveEvent::Thinking {
+                    text: text.clone(),
+                    document_id,
+                });
+                self.progress.thinking.push(text);
+                self.next_step(&program)
+            }
+            Action::Reply { text } => {
+                let content = self.agent_message(&text, false);
+                self.write(content)?;
+                self.next_step(&program)
+            }
+            Action::Type { text } => self.type_text(&program, &text),
+            Action::Tool {
+                name,
+                input,
+                output,
+                error,
+            } => self.tool(&program, step.delay_ms, &name, input, output, error),
+            Action::Error { text, continue_run } => {
+                self.write(json!({"type": "agent-error", "errors": [{"body": text}]}))?;
+                if continue_run {
+                    self.next_step(&program)
+                } else {
+                    self.finish("unrecoverable")
+                }
+            }
+            Action::Approval { text } => {
+                let content = self.agent_message(&text, false);
+                self.write(content)?;
+                self.set_state("pending-approval")?;
+                self.run.step_index += 1;
+                self.run.phase = 0;
+                self.run.status = RunStatus::AwaitingApproval;
+                self.run.due_at_ms = None;
+                self.save()
+            }
+            Action::SubAgent { agent_id, message } => {
+                self.sub_agent(&program, step.delay_ms, &agent_id, &message)
+            }
+        }
+    }
+
+    fn type_text(&mut self, program: &[Step], text: &str) -> rusqlite::Result<()> {
+        let total = text.chars().count();
+        let chunk_delay = self.run.chunk_delay_ms;
+        match self.progress.item_id.clone() {
+            None => {
+                self.progress.typed = total.min(CHUNK_CHARS);
+                let typed: String = text.chars().take(self.progress.typed).collect();
+                let content = self.agent_message(&typed, true);
+                let item_id = self.write(content)?;
+                self.publish(LiveEvent::Text {
+                    text: typed,
+                    document_id: item_id.clone(),
+                });
+                self.progress.item_id = Some(item_id);
+                self.again_after(chunk_delay)
+            }
+            Some(item_id) if self.progress.typed < total => {
+                self.progress.typed = total.min(self.progress.typed + CHUNK_CHARS);
+                let typed: String = text.chars().take(self.progress.typed).collect();
+                self.edit(&item_id, |content| {
+                    content["text"] = json!(typed);
+                    content["generating"] = json!(true);
+                })?;
+                self.publish(LiveEvent::Text {
+                    text: typed,
+                    document_id: item_id,
+                });
+                self.again_after(chunk_delay)
+            }
+            Some(item_id) => {
+                self.edit(&item_id, |content| {
+                    content["text"] = json!(text);
+                    content["generating"] = json!(false);
+                })?;
+                self.progress.item_id = None;
+                self.progress.typed = 0;
+                self.next_step(program)
+            }
+        }
+    }
+
+    fn tool_config(
+        &self,
+        kind: &str,
+        id: &str,
+        title: &str,
+        description: &str,
+    ) -> rusqlite::Result<Value> {
+        let region = catalog::project_region(self.connection, &self.run.project)?
+            .map(|region| region.code())
+            .unwrap_or_default();
+        Ok(json!({
+            "type": kind,
+            "title": title,
+            "description": description,
+            "region": region,
+            "project": self.run.project,
+            "id": id,
+            "params_schema": {},
+        }))
+    }
+
+    fn tool(
+        &mut self,
+        program: &[Step],
+        delay_ms: u64,
+        name: &str,
+        input: Value,
+        output: Value,
+        error: Option<String>,
+    ) -> rusqlite::Result<()> {
+        let delay = i64::try_from(delay_ms).unwrap_or(i64::MAX);
+        match (self.run.phase, self.progress.item_id.clone()) {
+            (0, _) | (_, None) => {
+                let tool_config =
+                    self.tool_config("tool", name, name, &format!("Emulated tool `{name}`"))?;
+                let item_id = self.write(json!({
+                    "type": "tool-run",
+                    "tool_run_state": "pending",
+                    "output": {},
+                    "params": {"resolved": input, "valid": true},
+                    "errors": [],
+                    "tool_config": tool_config,
+                }))?;
+                self.progress.item_id = Some(item_id);
+                self.run.phase = 0;
+                self.again_after(delay)
+            }
+            (1, Some(item_id)) => {
+                self.edit(&item_id, |content| {
+                    content["tool_run_state"] = json!("running")
+                })?;
+                self.again_after(delay)
+            }
+            (_, Some(item_id)) => {
+                self.edit(&item_id, |content| match &error {
+                    Some(text) => {
+                        content["tool_run_state"] = json!("error");
+                        content["errors"] = json!([{"body": text, "raw": text, "step_name": name}]);
+                    }
+                    None => {
+                        content["tool_run_state"] = json!("finished");
+                        content["output"] = output.clone();
+                    }
+                })?;
+                self.progress.item_id = None;
+                self.next_step(program)
+            }
+        }
+    }
+
+    fn sub_agent(
+        &mut self,
+        program: &[Step],
+        delay_ms: u64,
+        agent_id: &str,
+        message: &str,
+    ) -> rusqlite::Result<()> {
+        let delay = i64::try_from(delay_ms).unwrap_or(i64::MAX);
+        let agent = catalog::find_agent(
+            self.connection,
+            &self.run.project,
+            &catalog::Visibility::All,
+            agent_id,
+        )?;
+        match (self.run.phase, self.progress.item_id.clone()) {
+            (0, _) | (_, None) => {
+                let title = agent
+                    .as_ref()
+                    .and_then(|agent| agent.name.clone())
+                    .unwrap_or_else(|| agent_id.to_string());
+                let description = agent
+                    .as_ref()
+                    .and_then(|agent| agent.description.clone())
+                    .unwrap_or_default();
+                let mut tool_config = self.tool_config("agent", agent_id, &title, &description)?;
+                if let Some(emoji) = agent.as_ref().and_then(|agent| agent.emoji.clone()) {
+                    tool_config["emoji"] = json!(emoji);
+                }
+                let item_id = self.write(json!({
+                    "type": "tool-run",
+                    "tool_run_state": "pending",
+                    "output": {},
+                    "params": {"resolved": {"message": message}, "valid": true},
+                    "errors": [],
+                    "tool_config": tool_config,
+                }))?;
+                self.progress.item_id = Some(item_id);
+                self.run.phase = 0;
+                self.again_after(delay)
+            }
+            (1, Some(item_id)) => {
+                let parent = tasks::find_task(
+                    self.connection,
+                    &self.run.project,
+                    &TaskScope::Project,
+                    &self.run.task_id,
+                )?;
+                let (Some(_), Some(parent)) = (agent, parent) else {
+                    let problem = format!("agent {agent_id} is not an agent of this project");
+                    self.edit(&item_id, |content| {
+                        content["tool_run_state"] = json!("error");
+                        content["errors"] =
+                            json!([{"body": problem, "raw": problem, "step_name": agent_id}]);
+                    })?;
+                    self.progress.item_id = None;
+                    return self.next_step(program);
+                };
+                let child_id = new_item_id();
+                let accepted = trigger::accept(
+                    self.connection,
+                    &self.run.project,
+                    Target::New {
+                        id: child_id.clone(),
+                        agent_id: agent_id.to_string(),
+                        created_by_key_id: parent.created_by_key_id,
+                        task_prefix: None,
+                    },
+                    &UserMessage {
+                        text: message.to_string(),
+                        attachments: None,
+                    },
+                    Some(self.run.id),
+                )?;
+                self.events.extend(accepted.events);
+                self.edit(&item_id, |content| {
+                    content["tool_run_state"] = json!("running");
+                    content["output"] = json!({"_agent_conversation_details": {
+                        "agent_id": agent_id, "conversation_id": child_id,
+                    }});
+                })?;
+                self.progress.child_task_id = Some(child_id);
+                self.run.phase = 2;
+                self.run.status = RunStatus::AwaitingSubAgent;
+                self.run.due_at_ms = None;
+                self.save()
+            }
+            (_, Some(item_id)) => {
+                let child_state = match &self.progress.child_task_id {
+                    Some(child) => tasks::task_state(self.connection, &self.run.project, child)?,
+                    None => None,
+                };
+                let failed =
+                    !matches!(child_state.as_deref(), Some(state) if state != "unrecoverable");
+                self.edit(&item_id, |content| {
+                    if failed {
+                        let problem = "the sub-agent's task ended in an error";
+                        content["tool_run_state"] = json!("error");
+                        content["errors"] =
+                            json!([{"body": problem, "raw": problem, "step_name": agent_id}]);
+                    } else {
+                        content["tool_run_state"] = json!("finished");
+                    }
+                })?;
+                self.progress.item_id = None;
+                self.progress.child_task_id = None;
+                self.next_step(program)
+            }
+        }
+    }
+
+    /// An `agent-message`, taking the thoughts collected since the last one.
+    fn agent_message(&mut self, text: &str, generating: bool) -> Value {
+        let mut content = json!({"type": "agent-message", "text": text, "generating": generating});
+        if !self.progress.thinking.is_empty() {
+            content["thinking"] = json!(std::mem::take(&mut self.progress.thinking));
+        }
+        content
+    }
+
+    fn publish(&mut self, event: LiveEvent) {
+        self.events.push(Published {
+            project: self.run.project.clone(),
+            task_id: self.run.task_id.clone(),
+            event,
+        });
+    }
+
+    fn write(&mut self, content: Value) -> rusqlite::Result<String> {
+        let item_id = new_item_id();
+        tasks::insert_message(
+            self.connection,
+            &self.run.project,
+            &self.run.task_id,
+            &item_id,
+            &content,
+        )?;
+        self.publish(LiveEvent::MessageWritten {
+            item_id: item_id.clone(),
+        });
+        Ok(item_id)
+    }
+
+    fn edit(&mut self, item_id: &str, change: impl FnOnce(&mut Value)) -> rusqlite::Result<()> {
+        let Some(mut content) = tasks::message_content(self.connection, item_id)? else {
+            tracing::error!(item_id, "a run's message is gone; skipping the update");
+            return Ok(());
+        };
+        change(&mut content);
+        tasks::update_message(
+            self.connection,
+            &self.run.project,
+            &self.run.task_id,
+            item_id,
+            &content,
+        )?;
+        self.publish(LiveEvent::MessageWritten {
+            item_id: item_id.to_string(),
+        });
+        Ok(())
+    }
+
+    fn set_state(&mut self, state: &str) -> rusqlite::Result<()> {
+        tasks::set_task_state(self.connection, &self.run.project, &self.run.task_id, state)?;
+        self.publish(LiveEvent::StateChanged {
+            state: state.to_string(),
+        });
+        Ok(())
+    }
+
+    fn save(&mut self) -> rusqlite::Result<()> {
+        self.run.progress = self.progress.encode();
+        runs::save(self.connection, &self.run)
+    }
+
+    /// The current step's next phase, `delay_ms` from now.
+    fn again_after(&mut self, delay_ms: i64) -> rusqlite::Result<()> {
+        self.run.phase += 1;
+        self.run.due_at_ms = Some(self.now.saturating_add(delay_ms));
+        self.save()
+    }
+
+    /// The step at `step_index`, after its own delay (or the run's end, at once).
+    fn schedule_step(&mut self, program: &[Step]) -> rusqlite::Result<()> {
+        let index = usize::try_from(self.run.step_index).unwrap_or(usize::MAX);
+        let delay = program
+            .get(index)
+            .map_or(0, |step| i64::try_from(step.delay_ms).unwrap_or(i64::MAX));
+        self.run.phase = 0;
+        self.run.status = RunStatus::Due;
+        self.run.due_at_ms = Some(self.now.saturating_add(delay));
+        self.save()
+    }
+
+    fn next_step(&mut self, program: &[Step]) -> rusqlite::Result<()> {
+        self.run.step_index += 1;
+        self.schedule_step(program)
+    }
+
+    /// Ends the run: the task's final state, then the next queued run or the waiting parent.
+    fn finish(&mut self, state: &str) -> rusqlite::Result<()> {
+        let queued = runs::next_queued(
+            self.connection,
+            &self.run.project,
+            &self.run.task_id,
+            self.run.id,
+        )?;
+        runs::delete(self.connection, self.run.id)?;
+        match queued {
+            Some(mut next) => {
+                next.status = RunStatus::Due;
+                next.due_at_ms = Some(self.now);
+                runs::save(self.connection, &next)?;
+                self.set_state("starting-up")?;
+            }
+            None => self.set_state(state)?,
+        }
+        if let Some(parent_id) = self.run.parent_run_id {
+            if let Some(mut parent) = runs::find(self.connection, parent_id)? {
+                parent.status = RunStatus::Due;
+                parent.due_at_ms = Some(self.now);
+                runs::save(self.connection, &parent)?;
+            }
+        }
+        Ok(())
+    }
+}

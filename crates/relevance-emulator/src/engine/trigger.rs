@@ -1,0 +1,229 @@
+//! A user message arrives: write it and start (or queue, or resume) a run, in
+//! the caller's transaction.
+//!
+//! The caller has already decided that the message may be written (scope,
+//! prefix, body); everything here happens in one transaction, so either the
+//! message and its run both exist or neither does.
+
+use rusqlite::Connection;
+use serde_json::{json, Value};
+
+use super::events::{LiveEvent, Published};
+use super::ids::new_item_id;
+use super::script::{self, BehaviorConfig};
+use super::steps::Progress;
+use crate::store::runs::{self, RunRecord, RunStatus};
+use crate::store::tasks::{self, TaskRecord};
+use crate::time::{iso_from_ms, now_ms};
+
+/// How long a title may be, in characters, before it is cut with `…`.
+const TITLE_CHARS: usize = 60;
+
+/// The task a message goes to.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// A task that exists (and that the caller may write to).
+    Existing(TaskRecord),
+    /// A task to create with this id.
+    New {
+        id: String,
+        agent_id: String,
+        created_by_key_id: String,
+        task_prefix: Option<String>,
+    },
+}
+
+/// A user message as the trigger body carried it.
+#[derive(Debug, Clone)]
+pub(crate) struct UserMessage {
+    pub(crate) text: String,
+    /// `[{"file_name","file_url"}]`, copied into the message when present.
+    pub(crate) attachments: Option<Value>,
+}
+
+/// What the trigger answers with.
+#[derive(Debug, Clone)]
+pub(crate) struct Accepted {
+    pub(crate) task_id: String,
+    pub(crate) agent_id: String,
+    pub(crate) state: String,
+    pub(crate) job_id: String,
+    pub(crate) events: Vec<Published>,
+}
+
+/// The first message's text, trimmed, cut to 60 characters (the last one `…` when cut).
+pub(crate) fn title(text: &str) -> String {
+    let text = text.trim();
+    if text.chars().count() <= TITLE_CHARS {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(TITLE_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+fn config_error(problem: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, problem.into())
+}
+
+/// Writes the user message and schedules its run (see the module docs).
+pub(crate) fn accept(
+    connection: &Connection,
+    project: &str,
+    target: Target,
+    message: &UserMessage,
+    parent_run_id: Option<i64>,
+) -> rusqlite::Result<Accepted> {
+    let now = now_ms();
+    let mut events = Vec::new();
+    let (task, is_new) = match target {
+        Target::Existing(task) => (task, false),
+        Target::New {
+            id,
+            agent_id,
+            created_by_key_id,
+            task_prefix,
+        } => {
+            let date = iso_from_ms(now);
+            let task = TaskRecord {
+                project: project.to_string(),
+                id,
+                agent_id,
+                created_by_key_id,
+                task_prefix,
+                title: title(&message.text),
+                state: "starting-up".to_string(),
+                insert_date: date.clone(),
+                update_date: date,
+            };
+            tasks::insert_task(connection, &task)?;
+            (task, true)
+        }
+    };
+    let publish = |events: &mut Vec<Published>, event: LiveEvent| {
+        events.push(Published {
+            project: project.to_string(),
+            task_id: task.id.clone(),
+            event,
+        });
+    };
+
+    let item_id = new_item_id();
+    let mut content = json!({
+        "type": "user-message",
+        "text": message.text,
+        "is_trigger_message": is_new,
+    });
+    if let Some(attachments) = &message.attachments {
+        content["attachments"] = attachments.clone();
+    }
+    tasks::insert_message(connection, project, &task.id, &item_id, &content)?;
+    publish(&mut events, LiveEvent::MessageWritten { item_id });
+
+    let current = runs::current_for_task(connection, project, &task.id)?;
+    let (state, job_id) = match current {
+        Some(mut paused) if paused.status == RunStatus::AwaitingApproval => {
+            // The approval: the remaining steps go on, from the run's start phase.
+            let mut progress = Progress::decode(&paused.progress);
+            progress.started = false;
+            paused.progress = progress.encode();
+            paused.status = RunStatus::Due;
+            paused.due_at_ms = Some(now);
+            runs::save(connection, &paused)?;
+            (Some("starting-up"), paused.id)
+        }
+        Some(_) => {
+            let queued = new_run(connection, project, &task, message, RunStatus::Queued, None)?;
+            (None, queued)
+        }
+        None => {
+            let run = new_run(
+                connection,
+                project,
+                &task,
+                message,
+                RunStatus::Due,
+                parent_run_id,
+            )?;
+            (Some("starting-up"), run)
+        }
+    };
+    let state = match state {
+        Some(state) => {
+            tasks::set_task_state(connection, project, &task.id, state)?;
+            publish(
+                &mut events,
+                LiveEvent::StateChanged {
+                    state: state.to_string(),
+                },
+            );
+            state.to_string()
+        }
+        None => task.state.clone(),
+    };
+    Ok(Accepted {
+        task_id: task.id.clone(),
+        agent_id: task.agent_id.clone(),
+        state,
+        job_id: job_id.to_string(),
+        events,
+    })
+}
+
+fn new_run(
+    connection: &Connection,
+    project: &str,
+    task: &TaskRecord,
+    message: &UserMessage,
+    status: RunStatus,
+    parent_run_id: Option<i64>,
+) -> rusqlite::Result<i64> {
+    let (behavior, config) =
+        crate::store::catalog::agent_behavior(connection, project, &task.agent_id)?.ok_or_else(
+            || {
+                config_error(format!(
+                    "agent {:?} of task {:?} is gone",
+                    task.agent_id, task.id
+                ))
+            },
+        )?;
+    let config: BehaviorConfig = serde_json::from_str(&config).map_err(|error| {
+        config_error(format!(
+            "agent {:?} has unreadable behaviour settings: {error}",
+            task.agent_id
+        ))
+    })?;
+    let program = script::program(&behavior, &config, &message.text);
+    let program = serde_json::to_string(&program)
+        .map_err(|error| config_error(format!("cannot store a run's program: {error}")))?;
+    runs::insert(
+        connection,
+        &RunRecord {
+            id: 0,
+            project: project.to_string(),
+            task_id: task.id.clone(),
+            program,
+            end_state: config.end_state,
+            chunk_delay_ms: i64::try_from(config.chunk_delay_ms).unwrap_or(i64::MAX),
+            step_index: 0,
+            phase: 0,
+            progress: Progress::default().encode(),
+            status,
+            due_at_ms: (status == RunStatus::Due).then(now_ms),
+            parent_run_id,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn titles_are_trimmed_and_cut_at_sixty_characters() {
+        assert_eq!(super::title("  hello  "), "hello");
+        let long = "é".repeat(70);
+        let cut = super::title(&long);
+        assert_eq!(cut.chars().count(), 60);
+        assert!(cut.ends_with('…'));
+        assert_eq!(super::title(&"x".repeat(60)), "x".repeat(60));
+    }
+}

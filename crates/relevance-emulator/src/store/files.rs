@@ -1,0 +1,70 @@
+//! Temporary files: a row per upload URL, its bytes once the `PUT` arrives.
+//!
+//! The upload signature is stored only as a SHA-256 hash, like a key.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// A file slot as created by `get_temporary_file_upload_url`.
+#[derive(Debug, Clone)]
+pub(crate) struct NewFile {
+    pub(crate) id: String,
+    pub(crate) project: String,
+    pub(crate) sig_hash: String,
+    pub(crate) file_name: String,
+    pub(crate) extension: String,
+    pub(crate) created_at: String,
+}
+
+/// Stores a new, still empty, file slot.
+pub(crate) fn insert(connection: &Connection, file: &NewFile) -> rusqlite::Result<()> {
+    connection.execute(
+        "INSERT INTO files (id, project_id, sig_hash, file_name, extension, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            file.id,
+            file.project,
+            file.sig_hash,
+            file.file_name,
+            file.extension,
+            file.created_at
+        ],
+    )?;
+    Ok(())
+}
+
+/// The stored signature hash of a file slot.
+pub(crate) fn sig_hash(connection: &Connection, id: &str) -> rusqlite::Result<Option<String>> {
+    connection
+        .query_row("SELECT sig_hash FROM files WHERE id = ?1", [id], |row| {
+            row.get(0)
+        })
+        .optional()
+}
+
+/// Stores (or replaces) a file's bytes.
+pub(crate) fn store_bytes(
+    connection: &Connection,
+    id: &str,
+    bytes: &[u8],
+    now: &str,
+) -> rusqlite::Result<()> {
+    connection.execute(
+        "UPDATE files SET bytes = ?2, uploaded_at = ?3 WHERE id = ?1",
+        params![id, bytes, now],
+    )?;
+    Ok(())
+}
+
+/// An uploaded file: `(file_name, extension, bytes)`; `None` if unknown or not uploaded yet.
+pub(crate) fn download(
+    connection: &Connection,
+    id: &str,
+) -> rusqlite::Result<Option<(String, String, Vec<u8>)>> {
+    connection
+        .query_row(
+            "SELECT file_name, extension, bytes FROM files WHERE id = ?1 AND bytes IS NOT NULL",
+            [id],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()
+}
