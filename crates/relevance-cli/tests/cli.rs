@@ -361,3 +361,131 @@ async fn the_emulator_command_prints_credentials_and_stops_on_sigterm() {
     assert!(text(&output.stderr).contains("stopped"));
     assert!(dir.path().join("emulator.sqlite3").exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chat_with_nothing_configured_talks_to_the_embedded_demo_agent() {
+    let output = run(&["chat", "-m", "hello world"]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout).trim(), "agent> You said: hello world");
+    assert!(text(&output.stderr).contains("embedded emulator"));
+
+    // A scripted agent: every tool status once, then the final reply, as JSON lines.
+    let output = run(&["chat", "demo-researcher", "-m", "rust sdks", "--json"]).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let events: Vec<serde_json::Value> = text(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let summary: Vec<String> = events
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["type"].as_str().unwrap(),
+                e["content"]["status"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(summary.last().map(String::as_str), Some("agent-message:"));
+    let tool_statuses: Vec<_> = summary
+        .iter()
+        .filter(|s| s.starts_with("tool-run:"))
+        .collect();
+    let mut deduped = tool_statuses.clone();
+    deduped.dedup();
+    assert_eq!(tool_statuses, deduped, "each tool status is printed once");
+    assert_eq!(
+        tool_statuses.last().map(|s| s.as_str()),
+        Some("tool-run:completed")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn interactive_chat_reads_lines_and_keeps_one_task() {
+    use tokio::io::AsyncWriteExt;
+    let mut child = relevance()
+        .args(["chat"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"first\nsecond\n/quit\n").await.unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("agent> You said: first"), "{stdout}");
+    assert!(stdout.contains("agent> You said: second"), "{stdout}");
+    assert!(text(&output.stderr).contains("continue it with --task"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chat_then_list_and_show_tasks_with_an_embed_key_file() {
+    let t = TestEmulator::start().await;
+    let file = t.path("key.json");
+    let file_arg = file.to_str().unwrap();
+    let made = run(&[
+        "embed-key",
+        "--agent",
+        "agent-public",
+        "--project",
+        "proj-a",
+        "--region",
+        "us",
+        "--base-url",
+        &t.base_url,
+        "--save",
+        file_arg,
+    ])
+    .await;
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let with_key = |args: &[&str]| -> Vec<String> {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.extend([
+            "--key-file".into(),
+            file_arg.into(),
+            "--base-url".into(),
+            t.base_url.clone(),
+        ]);
+        all
+    };
+    // The embed key's own agent is the default chat target.
+    let args = with_key(&["chat", "-m", "remember the milk"]);
+    let chat = relevance().args(&args).output().await.unwrap();
+    assert!(chat.status.success(), "{}", text(&chat.stderr));
+    assert!(text(&chat.stdout).contains("You said: remember the milk"));
+
+    let args = with_key(&["tasks", "list", "--agent", "agent-public", "--json"]);
+    let list = relevance().args(&args).output().await.unwrap();
+    assert!(list.status.success(), "{}", text(&list.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let tasks = listed["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0]["title"], "remember the milk");
+    assert_eq!(tasks[0]["status"], "idle");
+    let key = Key::from_json(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let id = tasks[0]["id"].as_str().unwrap();
+    assert!(id.starts_with(&format!("{}_-_", key.task_prefix().unwrap())));
+
+    let args = with_key(&["tasks", "show", "--agent", "agent-public", id]);
+    let show = relevance().args(&args).output().await.unwrap();
+    let shown = text(&show.stdout);
+    assert!(
+        shown.contains("you> remember the milk")
+            && shown.contains("agent> You said: remember the milk"),
+        "{shown}"
+    );
+
+    let args = with_key(&[
+        "tasks",
+        "list",
+        "--agent",
+        "agent-public",
+        "--status",
+        "sleeping",
+    ]);
+    let bad = relevance().args(&args).output().await.unwrap();
+    assert_one_line_error(&bad, &["--status", "sleeping"]);
+}

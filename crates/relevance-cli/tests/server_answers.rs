@@ -188,3 +188,103 @@ async fn nobody_listening_is_a_retryable_network_error_without_the_secret() {
     assert_eq!(error.status(), None);
     assert!(!format!("{error} {error:?}").contains("sk-secret-value"));
 }
+
+/// Serves `200` JSON answers chosen by the first route whose text the request line contains.
+async fn routed(routes: Vec<(&'static str, String)>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let routes = routes.clone();
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 64 * 1024];
+                let read = socket.read(&mut buffer).await.unwrap_or(0);
+                let request = String::from_utf8_lossy(&buffer[..read]);
+                let first_line = request.lines().next().unwrap_or("");
+                let body = routes
+                    .iter()
+                    .find(|(path, _)| first_line.contains(path))
+                    .map(|(_, body)| body.clone())
+                    .unwrap_or_else(|| "{}".into());
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    base
+}
+
+const GOOD_AGENT: &str = r#"{"agent": {"agent_id": "a", "public": true, "project": "proj"}}"#;
+const GOOD_META: &str = r#"{"metadata": {"knowledge_set": "t1", "insert_date": "2026-01-01T00:00:00Z",
+    "update_date": "2026-01-01T00:00:00Z", "conversation": {"state": "idle", "title": "x"}}}"#;
+
+#[tokio::test]
+async fn malformed_task_answers_are_typed_errors_or_unknown_variants() {
+    use relevance::{MessageContent, TaskStatus};
+
+    // Unknown message kinds and task states survive; bad shapes are decode errors.
+    let base = routed(vec![
+        ("/agents/a/get", GOOD_AGENT.into()),
+        ("/metadata", GOOD_META.replace("\"idle\"", "\"hibernating\"")),
+        ("/view", r#"{"results": [
+            {"item_id": "m2", "insert_date_": "2026-01-01T00:00:02Z", "content": {"type": "agent-hologram", "x": 1}},
+            {"item_id": "m1", "insert_date_": "2026-01-01T00:00:01Z", "content": {"type": "user-message", "text": "hi"}}]}"#.into()),
+    ])
+    .await;
+    let agent = client(&base).agents().get("a").await.unwrap();
+    let task = agent.get_task("t1").await.unwrap();
+    assert_eq!(task.status, TaskStatus::Unknown("hibernating".into()));
+    assert!(!task.is_running());
+    let messages = task.messages().await.unwrap();
+    assert_eq!(messages[0].id, "m1", "oldest first");
+    assert!(
+        matches!(&messages[1].content, MessageContent::Unknown { kind, .. } if kind == "agent-hologram")
+    );
+
+    let broken_answers = [
+        ("/metadata", r#"{"metadata": {"insert_date": "x"}}"#),
+        ("/metadata", r#"{"nothing": true}"#),
+        (
+            "/view",
+            r#"{"results": [{"item_id": "m1", "content": {"type": "user-message"}}]}"#,
+        ),
+        (
+            "/view",
+            r#"{"results": [{"item_id": "m1", "insert_date_": "2026-01-01T00:00:01Z", "content": {"type": "tool-run"}}]}"#,
+        ),
+        ("/view", r#"{"results": "many"}"#),
+        ("/trigger", r#"{"state": "running"}"#),
+        ("/conversations/list", r#"{"results": [{"metadata": {}}]}"#),
+    ];
+    for (route, body) in broken_answers {
+        // The broken answer comes first so it wins over the good ones.
+        let base = routed(vec![
+            (route, body.into()),
+            ("/agents/a/get", GOOD_AGENT.into()),
+            ("/metadata", GOOD_META.into()),
+        ])
+        .await;
+        let agent = client(&base).agents().get("a").await.unwrap();
+        let outcome = match route {
+            "/metadata" => agent.get_task("t1").await.map(|_| ()),
+            "/view" => agent
+                .get_task("t1")
+                .await
+                .unwrap()
+                .messages()
+                .await
+                .map(|_| ()),
+            "/trigger" => agent.send_message("hi").await.map(|_| ()),
+            _ => agent.tasks(Default::default()).await.map(|_| ()),
+        };
+        let error = outcome.expect_err(body);
+        assert!(
+            matches!(error, Error::Decode { .. }),
+            "{route} {body}: {error:?}"
+        );
+    }
+}

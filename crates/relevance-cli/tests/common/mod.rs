@@ -85,11 +85,26 @@ impl TestEmulator {
         Self::start_on(listener, dir).await
     }
 
+    /// Starts an emulator from another seed file text.
+    pub async fn start_with(seed: &str) -> TestEmulator {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        Self::start_seeded(listener, dir, seed).await
+    }
+
     /// Starts an emulator on a listener bound beforehand (so its URL is known before any
     /// runtime thread exists).
     pub async fn start_on(listener: std::net::TcpListener, dir: tempfile::TempDir) -> TestEmulator {
+        Self::start_seeded(listener, dir, SEED).await
+    }
+
+    async fn start_seeded(
+        listener: std::net::TcpListener,
+        dir: tempfile::TempDir,
+        seed_text: &str,
+    ) -> TestEmulator {
         let seed = dir.path().join("seed.toml");
-        std::fs::write(&seed, SEED).expect("write seed");
+        std::fs::write(&seed, seed_text).expect("write seed");
         let config = Config {
             storage: Storage::Directory(dir.path().join("data")),
             seed_file: Some(seed),
@@ -129,6 +144,7 @@ impl TestEmulator {
             .expect("client")
     }
 
+    /// A client for project `proj-a`'s seeded API key.
     pub fn api_key_a(&self) -> Client {
         self.client(Key::new(API_KEY_A, Region::US, "proj-a").expect("key"))
     }
@@ -213,4 +229,19 @@ impl Admin {
             response.status()
         );
     }
+}
+
+/// Refreshes a task until its run is over; a bounded number of polls, never a time limit.
+pub async fn settle(task: &mut relevance::Task) {
+    for _ in 0..2000 {
+        task.refresh().await.expect("task metadata");
+        if !task.is_running() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!(
+        "task {} never left {:?} ({})",
+        task.id, task.status, task.state
+    );
 }
