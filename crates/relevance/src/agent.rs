@@ -15,9 +15,10 @@ use serde_json::{json, Value};
 
 use crate::attachment::Attachment;
 use crate::client::{default_client, Client};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::message::AttachedFile;
 use crate::region::Region;
+use crate::retry::RequestKind;
 use crate::task::{task_id_to_send, Task, TaskListAnswer, TaskListOptions, TaskRef, TriggerAnswer};
 
 /// The agents of the client's project, borrowed from a [`Client`].
@@ -91,7 +92,13 @@ impl<'c> Agents<'c> {
         let path = format!("agents/{agent_id}/get");
         let answer: Answer = self
             .client
-            .send(Method::GET, &path, None, "agents/get answer")
+            .send(
+                RequestKind::Read,
+                Method::GET,
+                &path,
+                None,
+                "agents/get answer",
+            )
             .await?;
         Ok(answer.agent.into_agent(self.client))
     }
@@ -110,6 +117,7 @@ impl<'c> Agents<'c> {
         let answer: Answer = self
             .client
             .send(
+                RequestKind::Read,
                 Method::POST,
                 "agents/list",
                 Some(&body),
@@ -171,6 +179,7 @@ impl Agent {
         let answer: TaskListAnswer = self
             .client
             .send_with_query(
+                RequestKind::Read,
                 Method::GET,
                 crate::task::TASK_LIST_PATH,
                 &query,
@@ -253,6 +262,7 @@ impl MessageBuilder<'_> {
         for attachment in self.attachments {
             files.push(attachment.resolve(client).await?);
         }
+        let continues_a_task = self.task_id.is_some();
         let conversation_id = task_id_to_send(client.key(), self.task_id);
         let body = trigger_body(
             &self.agent.id,
@@ -260,17 +270,42 @@ impl MessageBuilder<'_> {
             &self.text,
             &files,
         );
-        let answer: TriggerAnswer = client
-            .send(
-                Method::POST,
-                "agents/trigger",
-                Some(&body),
-                "agents/trigger answer",
-            )
-            .await?;
-        Ok(answer.into_task(client.clone(), &self.agent.id))
+        let agent_id = self.agent.id.as_str();
+        let what = "agents/trigger answer";
+        let answer: TriggerAnswer = match conversation_id.as_deref() {
+            // A new task under a client-made id: after an ambiguous failure,
+            // the task existing means the trigger went through.
+            Some(task_id) if !continues_a_task => {
+                let exists = || async move {
+                    match Task::get_with(client, agent_id, task_id).await {
+                        Ok(task) => Ok(Some(TriggerAnswer::for_existing(&task))),
+                        Err(Error::NotFound { .. }) => Ok(None),
+                        Err(error) => Err(error),
+                    }
+                };
+                client
+                    .send_creating(TRIGGER_PATH, &body, what, exists)
+                    .await?
+            }
+            _ => {
+                client
+                    .send(
+                        RequestKind::Create,
+                        Method::POST,
+                        TRIGGER_PATH,
+                        Some(&body),
+                        what,
+                    )
+                    .await?
+            }
+        };
+        let task = answer.into_task(client.clone(), agent_id);
+        client.note_sent(&task.id);
+        Ok(task)
     }
 }
+
+const TRIGGER_PATH: &str = "agents/trigger";
 
 /// The TriggerBody (PROTOCOL A5); unused fields are absent, never `null`.
 fn trigger_body(
@@ -506,5 +541,20 @@ mod tests {
             agent.message("x").in_task(&task_id).task_id.as_deref(),
             Some("t8")
         );
+    }
+
+    /// Callers spawn these on multi-threaded runtimes: the retry loop (and
+    /// the existence check of a new embed-key task) must keep them `Send`.
+    #[test]
+    fn sending_futures_are_send() {
+        fn is_send<T: Send>(_: T) {}
+        let agent = serde_json::from_str::<AgentConfig>(r#"{"agent_id":"a1"}"#)
+            .unwrap()
+            .into_agent(&eu_client());
+        is_send(agent.send_message("hi"));
+        is_send(agent.message("hi").in_task("t1").send());
+        is_send(agent.client().agents().get("a1"));
+        let workforce = crate::workforce::tests::workforce_for_tests(agent.client());
+        is_send(workforce.send_message("hi"));
     }
 }

@@ -16,6 +16,7 @@ use url::Url;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::message::AttachedFile;
+use crate::retry::RequestKind;
 
 /// A file to send with a message.
 #[derive(Clone, PartialEq, Eq)]
@@ -96,6 +97,7 @@ impl Attachment {
                 let body = upload_url_request(&file_name);
                 let answer: UploadUrlAnswer = client
                     .send(
+                        RequestKind::Create,
                         Method::POST,
                         UPLOAD_URL_PATH,
                         Some(&body),
@@ -104,7 +106,8 @@ impl Attachment {
                     .await?;
                 let upload_url =
                     parse_upload_url(client.endpoints().api_base(), &answer.upload_url)?;
-                crate::http::put_without_auth(client.http(), upload_url, bytes).await?;
+                let policy = client.retry_policy();
+                crate::http::put_without_auth(client.http(), upload_url, bytes, &policy).await?;
                 Ok(AttachedFile {
                     file_name,
                     file_url: answer.download_url,

@@ -10,10 +10,13 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use crate::activity::ActivityHub;
 use crate::agent::Agents;
 use crate::error::{DefaultClientError, Error, Result};
+use crate::http::Retry;
 use crate::key::{redact, Key};
 use crate::region::{Endpoints, Region};
+use crate::retry::{RequestKind, RetryPolicy};
 use crate::workforce::Workforces;
 
 /// Points every client at one host serving all regions (the emulator).
@@ -32,6 +35,9 @@ struct ClientInner {
     key: Key,
     endpoints: Endpoints,
     http: reqwest::Client,
+    retries: RetryPolicy,
+    /// Sends to a task wake that task's event streams.
+    activity: Arc<ActivityHub>,
 }
 
 impl Client {
@@ -48,6 +54,7 @@ impl Client {
             timeout: None,
             user_agent: None,
             http_client: None,
+            retries: RetryPolicy::default(),
         }
     }
 
@@ -115,20 +122,46 @@ impl Client {
         Workforces::new(self)
     }
 
-    /// Sends an authenticated request and decodes its answer.
+    /// How failed requests are retried.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.inner.retries
+    }
+
+    /// Sends an authenticated request, retried as its `kind` allows, and
+    /// decodes its answer.
     pub(crate) async fn send<T: serde::de::DeserializeOwned>(
         &self,
+        kind: RequestKind,
         method: reqwest::Method,
         path: &str,
         body: Option<&serde_json::Value>,
         what: &str,
     ) -> Result<T> {
-        self.send_with_query(method, path, &[], body, what).await
+        self.send_with_query(kind, method, path, &[], body, what)
+            .await
     }
 
     /// [`Client::send`] with query pairs, percent-encoded by the URL builder.
     pub(crate) async fn send_with_query<T: serde::de::DeserializeOwned>(
         &self,
+        kind: RequestKind,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        what: &str,
+    ) -> Result<T> {
+        self.send_with_policy(&self.inner.retries, kind, method, path, query, body, what)
+            .await
+    }
+
+    /// [`Client::send_with_query`] under another retry policy (the event
+    /// streams send each request once and own their backoff).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn send_with_policy<T: serde::de::DeserializeOwned>(
+        &self,
+        policy: &RetryPolicy,
+        kind: RequestKind,
         method: reqwest::Method,
         path: &str,
         query: &[(&str, String)],
@@ -144,8 +177,48 @@ impl Client {
             query,
             body,
             what,
+            Retry { policy, kind },
         )
         .await
+    }
+
+    /// Sends a request that creates a task under an id the client made; see
+    /// [`crate::http::send_creating`].
+    pub(crate) async fn send_creating<T, C, CF>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        what: &str,
+        exists: C,
+    ) -> Result<T>
+    where
+        T: serde::de::DeserializeOwned,
+        C: FnMut() -> CF,
+        CF: std::future::Future<Output = Result<Option<T>>>,
+    {
+        crate::http::send_creating(
+            &self.inner.http,
+            &self.inner.endpoints,
+            Some(&self.inner.key),
+            reqwest::Method::POST,
+            path,
+            Some(body),
+            what,
+            &self.inner.retries,
+            exists,
+        )
+        .await
+    }
+
+    /// Notes that a message was sent to `task_id`, so its event streams
+    /// poll fast again at once.
+    pub(crate) fn note_sent(&self, task_id: &str) {
+        self.inner.activity.bump(task_id);
+    }
+
+    /// The hub event streams subscribe to.
+    pub(crate) fn activity(&self) -> &Arc<ActivityHub> {
+        &self.inner.activity
     }
 
     /// The HTTP client, for the one request that must go without the key
@@ -177,9 +250,19 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     user_agent: Option<String>,
     http_client: Option<reqwest::Client>,
+    retries: RetryPolicy,
 }
 
 impl ClientBuilder {
+    /// How failed requests are retried (default [`RetryPolicy::default`];
+    /// [`RetryPolicy::none`] sends every request once). Reads are retried
+    /// after network errors, 5xx and 429; requests that create something
+    /// only when they surely were not processed.
+    pub fn retries(mut self, policy: RetryPolicy) -> Self {
+        self.retries = policy;
+        self
+    }
+
     /// A host serving all regions (the emulator), e.g. `http://127.0.0.1:8787`;
     /// the key's region is appended (`/{code}/latest/`). Wins over
     /// `RELEVANCE_BASE_URL`.
@@ -232,6 +315,8 @@ impl ClientBuilder {
                 key: self.key,
                 endpoints,
                 http,
+                retries: self.retries,
+                activity: Arc::default(),
             }),
         })
     }
@@ -496,6 +581,13 @@ mod tests {
             .build_with_env(&lookup(&[]))
             .unwrap();
         assert_eq!(client.endpoints(), &Endpoints::hosted(Region::US));
+        assert_eq!(client.retry_policy(), RetryPolicy::default());
+        let key = Key::new("k", Region::US, "p").unwrap();
+        let client = Client::builder(key)
+            .retries(RetryPolicy::none())
+            .build_with_env(&lookup(&[]))
+            .unwrap();
+        assert_eq!(client.retry_policy().max_attempts, 1);
         let key = Key::new("k", Region::US, "p").unwrap();
         let client = Client::builder(key)
             .http_client(reqwest::Client::new())

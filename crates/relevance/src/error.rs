@@ -319,7 +319,7 @@ fn message_from_body(body: &[u8]) -> Option<String> {
 
 /// `Retry-After` in delta-seconds; the HTTP-date form is not used by the
 /// platform and is ignored.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     value.parse::<u64>().ok().map(Duration::from_secs)
 }

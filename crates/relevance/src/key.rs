@@ -241,6 +241,10 @@ impl Key {
             &[],
             Some(&body),
             &what,
+            crate::http::Retry {
+                policy: &crate::retry::RetryPolicy::default(),
+                kind: crate::retry::RequestKind::Create,
+            },
         )
         .await?;
         Key::embed(

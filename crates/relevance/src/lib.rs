@@ -100,6 +100,44 @@
 //! # }
 //! ```
 //!
+//! # Live events
+//!
+//! [`Task::events`] is a stream of everything that happens in a task: each
+//! message once it is final (exactly once, in the order the platform wrote
+//! them), status and title changes, and the agent's thinking and typing as
+//! live tokens. It polls fast while the task works and slows down to one
+//! metadata read a minute when it rests; a message sent through the same
+//! [`Client`] wakes it at once. Dropping the stream unsubscribes.
+//!
+//! ```no_run
+//! use futures_util::StreamExt;
+//! use relevance::{Agent, MessageContent, TaskEvent};
+//!
+//! # async fn run() -> relevance::Result<()> {
+//! let agent = Agent::get("agent-id").await?;
+//! let task = agent.send_message("What changed this week?").await?;
+//! let mut events = task.events();
+//! while let Some(event) = events.next().await {
+//!     match event? {
+//!         TaskEvent::Typing { text, .. } => print!("{text}"),
+//!         TaskEvent::Message(message) => {
+//!             if let MessageContent::Agent(reply) = &message.content {
+//!                 println!("\n{}", reply.text);
+//!             }
+//!         }
+//!         TaskEvent::Updated { status, .. } if !status.is_running() => break,
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Failed requests are retried with exponential backoff and jitter
+//! ([`RetryPolicy`], set with [`ClientBuilder::retries`]): reads after
+//! network errors, 5xx and 429; requests that create something only when
+//! they surely were not processed, so a message is never sent twice.
+//!
 //! # Pointing at the emulator
 //!
 //! Set `RELEVANCE_BASE_URL=http://127.0.0.1:8787` (or call
@@ -116,7 +154,12 @@
 //! | `key` | [`Key`], its scope, the persisted form, embed-key generation |
 //! | `client` | [`Client`], [`ClientBuilder`], `from_env`, the default client |
 //! | `error` | [`Error`], the one error type |
-//! | `http` | sending a request, error mapping, decoding |
+//! | `http` | sending a request, error mapping, decoding, the retry loop |
+//! | `retry` | [`RetryPolicy`]: which failures are retried, and the backoff |
+//! | `runtime` | timers, clock and `Send` bounds that differ in a browser |
+//! | `activity` | the per-client signal "a message was just sent to this task" |
+//! | `events` | [`Task::events`]: [`TaskEvents`], [`TaskEvent`]; exactly-once delivery and the polling pace |
+//! | `stream` | the live stream: streaming tokens, the connection, SSE parsing |
 //! | `agent` | [`Agents`], [`Agent`] and sending it a message ([`MessageBuilder`]) |
 //! | `task` | [`Task`] of an agent or a workforce ([`TaskOwner`]), [`TaskStatus`] and the platform states, agent task listing ([`TaskListOptions`]) |
 //! | `message` | [`Message`] and every [`MessageContent`] kind |
@@ -129,15 +172,20 @@
 #![deny(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
 
+mod activity;
 mod agent;
 mod attachment;
 mod client;
 mod error;
+mod events;
 mod http;
 mod key;
 mod message;
 mod paging;
 mod region;
+mod retry;
+mod runtime;
+mod stream;
 mod task;
 mod workforce;
 
@@ -148,6 +196,7 @@ pub use client::{
     Credentials,
 };
 pub use error::{DefaultClientError, Error, KeyDataError, Result};
+pub use events::{TaskEvent, TaskEvents};
 pub use key::{EmbedKeyOptions, EmbedTarget, Key, KeyScope};
 pub use message::{
     AgentErrorMessage, AgentMessage, AttachedFile, Message, MessageContent, ToolError, ToolKind,
@@ -155,6 +204,7 @@ pub use message::{
     WorkforceAgentRun, WorkforceTaskDetails,
 };
 pub use region::{Endpoints, Region};
+pub use retry::RetryPolicy;
 pub use task::{Task, TaskListOptions, TaskOwner, TaskRef, TaskSort, TaskStatus};
 pub use workforce::{Workforce, WorkforceTaskListOptions, WorkforceTaskPage, Workforces};
 

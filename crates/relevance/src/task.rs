@@ -26,6 +26,8 @@ use crate::client::{default_client, Client};
 use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::message::Message;
+use crate::retry::{RequestKind, RetryPolicy};
+use crate::stream::StreamingToken;
 
 /// The simplified status a client shows for a task (PROTOCOL A5 table).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -251,15 +253,9 @@ impl Task {
     /// A task of an agent, read with `client`
     /// (`GET agents/{agent_id}/tasks/{task_id}/metadata`).
     pub async fn get_with(client: &Client, agent_id: &str, task_id: &str) -> Result<Task> {
-        #[derive(Deserialize)]
-        struct Answer {
-            metadata: TaskMeta,
-        }
-        let path = format!("agents/{agent_id}/tasks/{task_id}/metadata");
-        let answer: Answer = client
-            .send(Method::GET, &path, None, "task metadata answer")
-            .await?;
-        Ok(answer.metadata.into_task(client.clone(), agent_id))
+        let (task, _token) =
+            read_agent_task(client, &client.retry_policy(), agent_id, task_id).await?;
+        Ok(task)
     }
 
     /// The agent it belongs to, when it is an agent task.
@@ -280,12 +276,9 @@ impl Task {
 
     /// Reads the task again and updates every field.
     pub async fn refresh(&mut self) -> Result<()> {
-        *self = match &self.owner {
-            TaskOwner::Agent(agent_id) => Task::get_with(&self.client, agent_id, &self.id).await?,
-            TaskOwner::Workforce(workforce_id) => {
-                crate::workforce::read_task(&self.client, workforce_id, &self.id).await?
-            }
-        };
+        let policy = self.client.retry_policy();
+        let (task, _token) = read_with_token(&self.client, &policy, &self.owner, &self.id).await?;
+        *self = task;
         Ok(())
     }
 
@@ -304,7 +297,8 @@ impl Task {
         match &self.owner {
             TaskOwner::Agent(agent_id) => self.view(agent_id, None).await,
             TaskOwner::Workforce(workforce_id) => {
-                crate::workforce::read_messages(&self.client, workforce_id, &self.id).await
+                let policy = self.client.retry_policy();
+                crate::workforce::read_messages(&self.client, &policy, workforce_id, &self.id).await
             }
         }
     }
@@ -347,17 +341,86 @@ impl Task {
 
     /// An agent task's messages (`POST agents/{id}/tasks/{id}/view`).
     async fn view(&self, agent_id: &str, after: Option<&str>) -> Result<Vec<Message>> {
-        #[derive(Deserialize)]
-        struct Answer {
-            results: Vec<Value>,
+        let policy = self.client.retry_policy();
+        view_messages(&self.client, &policy, agent_id, &self.id, after).await
+    }
+}
+
+/// An agent task's messages at or after `after` (inclusive), oldest first
+/// (`POST agents/{id}/tasks/{id}/view`).
+pub(crate) async fn view_messages(
+    client: &Client,
+    policy: &RetryPolicy,
+    agent_id: &str,
+    task_id: &str,
+    after: Option<&str>,
+) -> Result<Vec<Message>> {
+    #[derive(Deserialize)]
+    struct Answer {
+        results: Vec<Value>,
+    }
+    let path = format!("agents/{agent_id}/tasks/{task_id}/view");
+    let body = view_body(after);
+    let answer: Answer = client
+        .send_with_policy(
+            policy,
+            RequestKind::Read,
+            Method::POST,
+            &path,
+            &[],
+            Some(&body),
+            "task view answer",
+        )
+        .await?;
+    messages_oldest_first(answer.results)
+}
+
+/// The query that makes a metadata read carry a live-stream token (PROTOCOL A5, A6).
+pub(crate) const STREAMING_TOKEN_QUERY: (&str, &str) = ("include_streaming_token", "true");
+
+/// An agent task and its live-stream token
+/// (`GET agents/{agent_id}/tasks/{task_id}/metadata?include_streaming_token=true`).
+pub(crate) async fn read_agent_task(
+    client: &Client,
+    policy: &RetryPolicy,
+    agent_id: &str,
+    task_id: &str,
+) -> Result<(Task, Option<StreamingToken>)> {
+    #[derive(Deserialize)]
+    struct Answer {
+        metadata: TaskMeta,
+        #[serde(default)]
+        streaming_token: Value,
+    }
+    let path = format!("agents/{agent_id}/tasks/{task_id}/metadata");
+    let (name, value) = STREAMING_TOKEN_QUERY;
+    let answer: Answer = client
+        .send_with_policy(
+            policy,
+            RequestKind::Read,
+            Method::GET,
+            &path,
+            &[(name, value.to_string())],
+            None,
+            "task metadata answer",
+        )
+        .await?;
+    let token = StreamingToken::from_value(&answer.streaming_token);
+    Ok((answer.metadata.into_task(client.clone(), agent_id), token))
+}
+
+/// Any task and its live-stream token, by owner.
+pub(crate) async fn read_with_token(
+    client: &Client,
+    policy: &RetryPolicy,
+    owner: &TaskOwner,
+    task_id: &str,
+) -> Result<(Task, Option<StreamingToken>)> {
+    match owner {
+        TaskOwner::Agent(agent_id) => read_agent_task(client, policy, agent_id, task_id).await,
+        TaskOwner::Workforce(workforce_id) => {
+            crate::workforce::read_task_with_token(client, policy, workforce_id, task_id).await
         }
-        let path = format!("agents/{agent_id}/tasks/{}/view", self.id);
-        let body = view_body(after);
-        let answer: Answer = self
-            .client
-            .send(Method::POST, &path, Some(&body), "task view answer")
-            .await?;
-        messages_oldest_first(answer.results)
     }
 }
 
@@ -401,7 +464,7 @@ fn view_body(after: Option<&str>) -> Value {
 }
 
 /// ISO-8601 in UTC with milliseconds and `Z`, the platform's own format.
-fn cursor_time(time: DateTime<Utc>) -> String {
+pub(crate) fn cursor_time(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
@@ -625,6 +688,16 @@ pub(crate) struct TriggerAnswer {
 }
 
 impl TriggerAnswer {
+    /// The answer a trigger would have given for a task it created, when
+    /// its real answer was lost but the task was found.
+    pub(crate) fn for_existing(task: &Task) -> TriggerAnswer {
+        TriggerAnswer {
+            conversation_id: task.id.clone(),
+            agent_id: task.agent_id().map(str::to_string),
+            state: Some(task.state.clone()),
+        }
+    }
+
     /// The task as the trigger left it: no title and no times yet. An absent
     /// state is `Unknown("")` rather than an error, so the caller still
     /// learns the id of the task that was created.

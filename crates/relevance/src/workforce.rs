@@ -19,11 +19,13 @@ use serde_json::{json, Value};
 
 use crate::agent::timestamp;
 use crate::client::{default_client, Client};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::paging::{every_item, Page};
 use crate::region::Region;
-use crate::task::{task_id_to_send, Task, TaskOwner, TaskRef, TaskStatus};
+use crate::retry::{RequestKind, RetryPolicy};
+use crate::stream::StreamingToken;
+use crate::task::{task_id_to_send, Task, TaskOwner, TaskRef, TaskStatus, STREAMING_TOKEN_QUERY};
 
 /// The workforces of the client's project, borrowed from a [`Client`].
 #[derive(Debug, Clone, Copy)]
@@ -84,7 +86,13 @@ impl<'c> Workforces<'c> {
         let path = format!("workforce/items/{workforce_id}");
         let answer: WorkforceItem = self
             .client
-            .send(Method::GET, &path, None, "workforce/items answer")
+            .send(
+                RequestKind::Read,
+                Method::GET,
+                &path,
+                None,
+                "workforce/items answer",
+            )
             .await?;
         Ok(answer.into_workforce(self.client))
     }
@@ -127,18 +135,44 @@ impl Workforce {
     }
 
     async fn trigger(&self, continued: Option<String>, text: String) -> Result<Task> {
+        let continues_a_task = continued.is_some();
         let task_id = task_id_to_send(self.client.key(), continued);
         let body = trigger_body(&self.id, task_id.as_deref(), &text);
-        let answer: TriggerAnswer = self
-            .client
-            .send(
-                Method::POST,
-                TRIGGER_PATH,
-                Some(&body),
-                "workforce/trigger answer",
-            )
-            .await?;
-        Ok(answer.into_task(self.client.clone(), &self.id))
+        let client = &self.client;
+        let workforce_id = self.id.as_str();
+        let what = "workforce/trigger answer";
+        let answer: TriggerAnswer = match task_id.as_deref() {
+            // A new task under a client-made id: after an ambiguous failure,
+            // the task existing means the trigger went through.
+            Some(task_id) if !continues_a_task => {
+                let exists = || async move {
+                    match read_task(client, workforce_id, task_id).await {
+                        Ok(_) => Ok(Some(TriggerAnswer {
+                            workforce_task_id: task_id.to_string(),
+                        })),
+                        Err(Error::NotFound { .. }) => Ok(None),
+                        Err(error) => Err(error),
+                    }
+                };
+                client
+                    .send_creating(TRIGGER_PATH, &body, what, exists)
+                    .await?
+            }
+            _ => {
+                client
+                    .send(
+                        RequestKind::Create,
+                        Method::POST,
+                        TRIGGER_PATH,
+                        Some(&body),
+                        what,
+                    )
+                    .await?
+            }
+        };
+        let task = answer.into_task(client.clone(), workforce_id);
+        client.note_sent(&task.id);
+        Ok(task)
     }
 
     /// One task of this workforce (`GET workforce/tasks/{id}/metadata`).
@@ -153,7 +187,13 @@ impl Workforce {
         let body = task_list_body(&self.id, &options);
         let answer: TaskListAnswer = self
             .client
-            .send(Method::POST, TASK_LIST_PATH, Some(&body), TASK_LIST_WHAT)
+            .send(
+                RequestKind::Read,
+                Method::POST,
+                TASK_LIST_PATH,
+                Some(&body),
+                TASK_LIST_WHAT,
+            )
             .await?;
         Ok(answer.into_page(&self.client, &self.id))
     }
@@ -213,30 +253,55 @@ impl PartialEq for Workforce {
 /// [`Workforce::get_task`]. The metadata path does not name the workforce,
 /// so the caller says which one the task belongs to.
 pub(crate) async fn read_task(client: &Client, workforce_id: &str, task_id: &str) -> Result<Task> {
+    let policy = client.retry_policy();
+    let (task, _token) = read_task_with_token(client, &policy, workforce_id, task_id).await?;
+    Ok(task)
+}
+
+/// A workforce task and its live-stream token
+/// (`GET workforce/tasks/{id}/metadata?include_streaming_token=true`).
+pub(crate) async fn read_task_with_token(
+    client: &Client,
+    policy: &RetryPolicy,
+    workforce_id: &str,
+    task_id: &str,
+) -> Result<(Task, Option<StreamingToken>)> {
+    let (name, value) = STREAMING_TOKEN_QUERY;
     let answer: MetadataAnswer = client
-        .send(
+        .send_with_policy(
+            policy,
+            RequestKind::Read,
             Method::GET,
             &metadata_path(task_id),
+            &[(name, value.to_string())],
             None,
             "workforce task metadata answer",
         )
         .await?;
-    Ok(answer
-        .metadata
-        .into_task(client.clone(), workforce_id, task_id))
+    let token = StreamingToken::from_value(&answer.streaming_token);
+    Ok((
+        answer
+            .metadata
+            .into_task(client.clone(), workforce_id, task_id),
+        token,
+    ))
 }
 
 /// A workforce task's messages, oldest first, for [`Task::messages`].
 pub(crate) async fn read_messages(
     client: &Client,
+    policy: &RetryPolicy,
     workforce_id: &str,
     task_id: &str,
 ) -> Result<Vec<Message>> {
     let body = json!({"page_size": MESSAGES_PAGE_SIZE});
     let answer: MessagesAnswer = client
-        .send(
+        .send_with_policy(
+            policy,
+            RequestKind::Read,
             Method::POST,
             &messages_path(workforce_id, task_id),
+            &[],
             Some(&body),
             "workforce task messages answer",
         )
@@ -338,6 +403,8 @@ impl TriggerAnswer {
 #[derive(Deserialize)]
 struct MetadataAnswer {
     metadata: WorkforceTaskMeta,
+    #[serde(default)]
+    streaming_token: Value,
 }
 
 /// A workforce task's metadata (PROTOCOL A6), every field loosely typed:
@@ -433,8 +500,17 @@ impl TaskListAnswer {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A workforce to act on in other modules' tests.
+    pub(crate) fn workforce_for_tests(client: &Client) -> Workforce {
+        WorkforceItem {
+            id: "w1".into(),
+            workforce_metadata: Value::Null,
+        }
+        .into_workforce(client)
+    }
     use crate::key::{EmbedTarget, Key};
     use crate::message::MessageContent;
     use crate::region::Endpoints;

@@ -1,0 +1,375 @@
+//! The live stream (PROTOCOL A8): a streaming token, the connection, and
+//! the server-sent events that carry thinking and typing tokens.
+//!
+//! Tokens are only a preview of what the agent is writing; the messages
+//! themselves always come from polling (`events`). So nothing here may
+//! ever be needed for correctness: a malformed event, an unknown type or a
+//! dropped connection is skipped, never an error of the task's events. This
+//! module never spawns anything: the connection is a stream that its owner
+//! polls and closes by dropping it.
+
+use std::fmt;
+
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::runtime::{BoxFuture, BoxStream};
+
+/// How far into a token's life it is replaced: late enough to make few
+/// metadata reads, early enough that a slow read still beats the expiry.
+const REFRESH_AT_FRACTION: (u64, u64) = (4, 5);
+
+/// The longest event kept while waiting for its end: a stream that never
+/// sends a blank line must not grow memory without bound.
+const LONGEST_EVENT_BYTES: usize = 1 << 20;
+
+/// A live-stream token from task metadata: `{"token", "expiry_time_ms"}`.
+/// It grants reading the task's stream, so its value is never shown.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct StreamingToken {
+    /// The token, pasted into the stream URL as it is.
+    pub(crate) token: String,
+    /// When it stops working, in milliseconds since the Unix epoch.
+    pub(crate) expiry_time_ms: u64,
+}
+
+impl StreamingToken {
+    /// The token of a metadata answer's `streaming_token`, when it is
+    /// usable. Only `A-Z a-z 0-9 - _ .` may go into the URL unencoded
+    /// (PROTOCOL A8), so a token with anything else is not used.
+    pub(crate) fn from_value(value: &Value) -> Option<StreamingToken> {
+        let token = value.get("token")?.as_str()?;
+        let expiry_time_ms = value.get("expiry_time_ms").and_then(|expiry| {
+            expiry
+                .as_u64()
+                .or_else(|| expiry.as_f64().filter(|ms| *ms >= 0.0).map(|ms| ms as u64))
+        })?;
+        let url_safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if token.is_empty() || !token.chars().all(url_safe) {
+            return None;
+        }
+        Some(StreamingToken {
+            token: token.to_string(),
+            expiry_time_ms,
+        })
+    }
+
+    /// When to read a fresh token (epoch ms), for a token received at
+    /// `received_ms`: at 80 % of the life it had left then; at once when it
+    /// was already expired.
+    pub(crate) fn refresh_at_ms(&self, received_ms: u64) -> u64 {
+        let life = self.expiry_time_ms.saturating_sub(received_ms);
+        let (numerator, denominator) = REFRESH_AT_FRACTION;
+        received_ms.saturating_add(
+            life / denominator * numerator + life % denominator * numerator / denominator,
+        )
+    }
+}
+
+impl fmt::Debug for StreamingToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamingToken")
+            .field("token", &"<redacted>")
+            .field("expiry_time_ms", &self.expiry_time_ms)
+            .finish()
+    }
+}
+
+/// One live token of the stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum LiveToken {
+    /// `"type": "thinking"`: the agent's reasoning.
+    Thinking {
+        text: String,
+        message_id: Option<String>,
+    },
+    /// `"type": "text"`: response text as it is typed.
+    Typing {
+        text: String,
+        message_id: Option<String>,
+    },
+}
+
+/// Splits the stream's bytes into events (PROTOCOL A8: separated by a blank
+/// line, one `data:` line each) and keeps the thinking and typing tokens.
+/// Chunks may cut an event, a line or a UTF-8 character anywhere.
+#[derive(Debug, Default)]
+pub(crate) struct SseParser {
+    buffer: Vec<u8>,
+    /// How much of `buffer` is known to hold no event end.
+    scanned: usize,
+}
+
+impl SseParser {
+    /// Feeds a chunk; returns the tokens of the events it completed.
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<LiveToken> {
+        self.buffer.extend_from_slice(chunk);
+        let mut tokens = Vec::new();
+        loop {
+            let from = self.scanned.saturating_sub(1);
+            let Some(offset) = self.buffer[from..]
+                .windows(2)
+                .position(|pair| pair == b"\n\n")
+            else {
+                break;
+            };
+            let end = from + offset;
+            if let Some(token) = parse_event(&self.buffer[..end]) {
+                tokens.push(token);
+            }
+            self.buffer.drain(..end + 2);
+            self.scanned = 0;
+        }
+        self.scanned = self.buffer.len();
+        if self.buffer.len() > LONGEST_EVENT_BYTES {
+            self.buffer.clear();
+            self.scanned = 0;
+        }
+        tokens
+    }
+}
+
+/// The event's JSON: `{"type", "content", "documentId"}`.
+#[derive(Deserialize)]
+struct WireEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    content: Value,
+    #[serde(default, rename = "documentId")]
+    document_id: Value,
+}
+
+/// One event's token: its first `data:` line, parsed; anything else (no
+/// data, bad JSON, an unknown type) is no token.
+fn parse_event(event: &[u8]) -> Option<LiveToken> {
+    let text = std::str::from_utf8(event).ok()?;
+    let data = text
+        .split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+        .find_map(|line| line.strip_prefix("data:"))?;
+    let data = data.strip_prefix(' ').unwrap_or(data);
+    let wire: WireEvent = serde_json::from_str(data).ok()?;
+    let text = match wire.content {
+        Value::String(text) => text,
+        _ => return None,
+    };
+    let message_id = match wire.document_id {
+        Value::String(id) if !id.is_empty() => Some(id),
+        _ => None,
+    };
+    match wire.kind.as_str() {
+        "thinking" => Some(LiveToken::Thinking { text, message_id }),
+        "text" => Some(LiveToken::Typing { text, message_id }),
+        _ => None,
+    }
+}
+
+/// The open stream's body: chunks of bytes as they arrive.
+pub(crate) type LiveBody = BoxStream<Result<Vec<u8>>>;
+
+/// How long one stream connection may stay open off the browser before it
+/// is closed and reopened; the client's own request timeout (30 s by
+/// default) would cut it far too often.
+#[cfg(not(target_family = "wasm"))]
+const CONNECTION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Opens the live stream at `url` (which carries the token). A non-2xx
+/// answer is the status-mapped error; the URL never appears in an error.
+pub(crate) fn connect(http: reqwest::Client, url: String) -> BoxFuture<Result<LiveBody>> {
+    Box::pin(async move {
+        let request = http
+            .get(&url)
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        #[cfg(not(target_family = "wasm"))]
+        let request = request.timeout(CONNECTION_LIFETIME);
+        let response = request.send().await.map_err(Error::network)?;
+        let status = response.status();
+        if !status.is_success() {
+            let headers = response.headers().clone();
+            let body = response
+                .bytes()
+                .await
+                .map(|b| b.to_vec())
+                .unwrap_or_default();
+            return Err(Error::from_response(status.as_u16(), &headers, &body));
+        }
+        let body: LiveBody = Box::pin(
+            response
+                .bytes_stream()
+                .map(|chunk| chunk.map(|bytes| bytes.to_vec()).map_err(Error::network)),
+        );
+        Ok(body)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn thinking(text: &str, id: Option<&str>) -> LiveToken {
+        LiveToken::Thinking {
+            text: text.into(),
+            message_id: id.map(str::to_string),
+        }
+    }
+
+    fn typing(text: &str, id: Option<&str>) -> LiveToken {
+        LiveToken::Typing {
+            text: text.into(),
+            message_id: id.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn sse_parsing_table() {
+        let think = r#"data: {"type":"thinking","content":"hm","documentId":"d1"}"#;
+        let text = r#"data: {"type":"text","content":"Hel","documentId":"d2"}"#;
+        // (chunks, expected tokens after all chunks)
+        let cases: Vec<(Vec<String>, Vec<LiveToken>)> = vec![
+            (
+                vec![format!("{think}\n\n")],
+                vec![thinking("hm", Some("d1"))],
+            ),
+            (
+                vec![format!("{think}\n\n{text}\n\n")],
+                vec![thinking("hm", Some("d1")), typing("Hel", Some("d2"))],
+            ),
+            // An event cut in three, across the separator too.
+            (
+                vec![
+                    think[..10].to_string(),
+                    format!("{}\n", &think[10..]),
+                    "\n".to_string(),
+                ],
+                vec![thinking("hm", Some("d1"))],
+            ),
+            // Junk lines, comments and other fields around the data line.
+            (
+                vec![format!(
+                    ": keep-alive\n\nevent: message\nid: 7\n{text}\nretry: 5\n\ngarbage\n\n"
+                )],
+                vec![typing("Hel", Some("d2"))],
+            ),
+            // Unknown types, bad JSON, no content, no data: ignored.
+            (
+                vec![concat!(
+                    "data: {\"type\":\"done\",\"content\":\"x\"}\n\n",
+                    "data: {not json\n\n",
+                    "data: {\"type\":\"text\"}\n\n",
+                    "data: {\"type\":\"text\",\"content\":5}\n\n",
+                    "\n\n",
+                    "data: {\"type\":\"text\",\"content\":\"ok\"}\n\n",
+                )
+                .to_string()],
+                vec![typing("ok", None)],
+            ),
+            // No leading space after `data:`, an empty documentId, CR before LF.
+            (
+                vec![
+                    "data:{\"type\":\"thinking\",\"content\":\"a b\",\"documentId\":\"\"}\r\n\n"
+                        .to_string(),
+                ],
+                vec![thinking("a b", None)],
+            ),
+            // Not finished yet: nothing.
+            (vec![think.to_string()], vec![]),
+        ];
+        for (chunks, expected) in cases {
+            let mut parser = SseParser::default();
+            let mut tokens = Vec::new();
+            for chunk in &chunks {
+                tokens.extend(parser.push(chunk.as_bytes()));
+            }
+            assert_eq!(tokens, expected, "{chunks:?}");
+        }
+    }
+
+    #[test]
+    fn a_character_split_across_chunks_survives() {
+        let event = "data: {\"type\":\"text\",\"content\":\"café ☕\"}\n\n".as_bytes();
+        for cut in 1..event.len() {
+            let mut parser = SseParser::default();
+            let mut tokens = parser.push(&event[..cut]);
+            tokens.extend(parser.push(&event[cut..]));
+            assert_eq!(tokens, vec![typing("café ☕", None)], "cut at {cut}");
+        }
+        // Byte by byte, two events.
+        let mut parser = SseParser::default();
+        let mut tokens = Vec::new();
+        for byte in [event, event].concat() {
+            tokens.extend(parser.push(&[byte]));
+        }
+        assert_eq!(tokens.len(), 2);
+    }
+
+    #[test]
+    fn an_endless_event_does_not_grow_without_bound() {
+        let mut parser = SseParser::default();
+        let junk = vec![b'x'; 64 * 1024];
+        for _ in 0..40 {
+            assert!(parser.push(&junk).is_empty());
+        }
+        assert!(parser.buffer.len() <= LONGEST_EVENT_BYTES);
+        let tokens = parser.push(b"\n\ndata: {\"type\":\"text\",\"content\":\"after\"}\n\n");
+        assert_eq!(tokens, vec![typing("after", None)]);
+    }
+
+    #[test]
+    fn streaming_tokens_are_read_leniently_and_only_when_url_safe() {
+        let cases = [
+            (
+                json!({"token": "abc-_.9", "expiry_time_ms": 1700000000000u64}),
+                true,
+            ),
+            (json!({"token": "abc", "expiry_time_ms": 1.7e12}), true),
+            (json!({"token": "a b", "expiry_time_ms": 1}), false),
+            (json!({"token": "a+b", "expiry_time_ms": 1}), false),
+            (json!({"token": "a&x=1", "expiry_time_ms": 1}), false),
+            (json!({"token": "", "expiry_time_ms": 1}), false),
+            (json!({"token": "abc"}), false),
+            (json!({"token": "abc", "expiry_time_ms": "soon"}), false),
+            (json!({"token": "abc", "expiry_time_ms": -5}), false),
+            (json!({"expiry_time_ms": 1}), false),
+            (Value::Null, false),
+        ];
+        for (value, usable) in cases {
+            assert_eq!(
+                StreamingToken::from_value(&value).is_some(),
+                usable,
+                "{value}"
+            );
+        }
+        let token =
+            StreamingToken::from_value(&json!({"token": "secret-tok", "expiry_time_ms": 5}))
+                .unwrap();
+        assert!(!format!("{token:?}").contains("secret-tok"));
+    }
+
+    #[test]
+    fn a_token_is_refreshed_at_eighty_percent_of_its_life() {
+        let token = |expiry| StreamingToken {
+            token: "t".into(),
+            expiry_time_ms: expiry,
+        };
+        // (expiry, received, refresh at)
+        let cases = [
+            (1_000_000 + 60_000, 1_000_000, 1_000_000 + 48_000),
+            (1_000_000 + 10, 1_000_000, 1_000_000 + 8),
+            (1_000_000 + 1, 1_000_000, 1_000_000),
+            (1_000_000, 1_000_000, 1_000_000),
+            (500, 1_000_000, 1_000_000),
+            (u64::MAX, 0, u64::MAX / 5 * 4),
+        ];
+        for (expiry, received, expected) in cases {
+            assert_eq!(
+                token(expiry).refresh_at_ms(received),
+                expected,
+                "{expiry} {received}"
+            );
+        }
+    }
+}
