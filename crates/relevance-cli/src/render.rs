@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use relevance::{Message, MessageContent, ToolStatus};
+use relevance::{Message, MessageContent, TaskEvent, ToolStatus};
 use serde_json::{json, Value};
 
 /// Remembers what was shown, so polling the whole history prints each change once.
@@ -192,4 +192,24 @@ pub fn message_json(task_id: &str, message: &Message) -> Value {
         _ => ("unknown", Value::Null),
     };
     json!({"task_id": task_id, "item_id": message.id, "insert_date": message.insert_date, "type": kind, "content": details})
+}
+
+/// One live event as a JSON object for `chat --json` (one per line).
+pub fn event_json(task_id: &str, event: &TaskEvent) -> Value {
+    match event {
+        TaskEvent::Message(message) => {
+            json!({"event": "message", "message": message_json(task_id, message)})
+        }
+        TaskEvent::Updated {
+            status,
+            state,
+            title,
+        } => json!({"event": "updated", "task_id": task_id,
+            "status": status.to_string(), "state": state, "title": title}),
+        TaskEvent::Thinking { text, message_id } => json!({"event": "thinking", "task_id": task_id,
+            "text": text, "message_id": message_id}),
+        TaskEvent::Typing { text, message_id } => json!({"event": "typing", "task_id": task_id,
+            "text": text, "message_id": message_id}),
+        _ => json!({"event": "unknown", "task_id": task_id}),
+    }
 }

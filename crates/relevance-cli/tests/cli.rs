@@ -378,14 +378,22 @@ async fn chat_with_nothing_configured_talks_to_the_embedded_demo_agent() {
         .collect();
     let summary: Vec<String> = events
         .iter()
+        .filter(|e| e["event"] == "message")
         .map(|e| {
+            let message = &e["message"];
             format!(
                 "{}:{}",
-                e["type"].as_str().unwrap(),
-                e["content"]["status"].as_str().unwrap_or("")
+                message["type"].as_str().unwrap(),
+                message["content"]["status"].as_str().unwrap_or("")
             )
         })
         .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "updated" && e["status"] == "idle"),
+        "{events:?}"
+    );
     assert_eq!(summary.last().map(String::as_str), Some("agent-message:"));
     let tool_statuses: Vec<_> = summary
         .iter()

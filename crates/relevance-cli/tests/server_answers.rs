@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use relevance::{AgentListOptions, Client, EmbedKeyOptions, Error, Key, Region};
+use relevance::{AgentListOptions, Client, EmbedKeyOptions, Error, Key, Region, RetryPolicy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Serves one canned HTTP answer to every connection on 127.0.0.1; returns its base URL.
@@ -34,9 +34,14 @@ async fn canned(status: &str, headers: &[&str], body: &str) -> String {
     base
 }
 
+/// A client that sends each request once: these tests are about how one answer is read.
 fn client(base_url: &str) -> Client {
     let key = Key::new("sk-secret-value-0123456789abcdef", Region::US, "proj").unwrap();
-    Client::builder(key).base_url(base_url).build().unwrap()
+    Client::builder(key)
+        .base_url(base_url)
+        .retries(RetryPolicy::none())
+        .build()
+        .unwrap()
 }
 
 /// A canned answer: status line, headers, body, the error it must become, its status code.

@@ -7,7 +7,11 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use relevance::{Agent, Attachment, Client, Key, Region, Task, Workforce};
+use futures_util::StreamExt;
+use relevance::{
+    Agent, Attachment, Client, Key, MessageContent, Region, Task, TaskEvent, TaskEvents,
+    TaskStatus, Workforce,
+};
 use relevance_emulator::{Config, Emulator};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -126,9 +130,10 @@ async fn chat(
         attachments.push(Attachment::from_path(path)?);
     }
 
+    let mut events: Option<(String, TaskEvents)> = None;
     if let Some(text) = &args.message {
         let sent = target.send(text, task.as_ref(), &attachments).await?;
-        follow(sent, &mut printer, json).await?;
+        follow(sent, &mut events, &mut printer, json).await?;
         return Ok(());
     }
 
@@ -152,7 +157,7 @@ async fn chat(
         let sent = target
             .send(text, task.as_ref(), &std::mem::take(&mut attachments))
             .await?;
-        task = Some(follow(sent, &mut printer, json).await?);
+        task = Some(follow(sent, &mut events, &mut printer, json).await?);
     }
     if let (Some(task), false) = (&task, json) {
         eprintln!("task {} (continue it with --task {})", task.id, task.id);
@@ -160,38 +165,132 @@ async fn chat(
     Ok(())
 }
 
-/// Polls the task until its run is over, printing each new message once; returns the task.
-async fn follow(mut task: Task, printer: &mut MessagePrinter, json: bool) -> Result<Task> {
-    let mut delay = Duration::from_millis(50);
-    let mut replies = 0;
-    let mut idle_polls = 0;
-    loop {
-        task.refresh().await?;
-        let messages = task.messages().await?;
-        let printed = printer.show(&task.id, &messages);
-        replies += printed;
-        if printed > 0 {
-            delay = Duration::from_millis(50);
-        }
-        if !task.is_running() {
-            idle_polls += 1;
-            // A task may read as idle for a moment before its run starts: wait for a reply or
-            // a few quiet polls before calling the turn over.
-            if replies > 0 || idle_polls >= 5 {
-                break;
-            }
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(1));
+/// Follows a task's live events until its turn is over, printing each new message once and,
+/// on a terminal, the reply as it is typed. Returns the task as it ended.
+async fn follow(
+    mut task: Task,
+    events: &mut Option<(String, TaskEvents)>,
+    printer: &mut MessagePrinter,
+    json: bool,
+) -> Result<Task> {
+    if events.as_ref().map(|(id, _)| id.as_str()) != Some(task.id.as_str()) {
+        *events = Some((task.id.clone(), task.events()));
     }
+    let Some((_, stream)) = events.as_mut() else {
+        unreachable!("set just above")
+    };
+    let mut live = LiveLine::new(json);
+    let mut replied = false;
+    let mut finished = false;
+    loop {
+        // Once the run is over, a reply that is still on its way gets a moment; a turn that
+        // produced no reply at all must not hang the prompt.
+        let next = if finished {
+            match tokio::time::timeout(Duration::from_secs(2), stream.next()).await {
+                Ok(next) => next,
+                Err(_) => break,
+            }
+        } else {
+            stream.next().await
+        };
+        let Some(event) = next else { break };
+        let event = event?;
+        if json {
+            println!("{}", crate::render::event_json(&task.id, &event));
+        }
+        match &event {
+            TaskEvent::Updated {
+                status,
+                state,
+                title,
+            } => {
+                task.status = status.clone();
+                task.state = state.clone();
+                task.title = title.clone();
+                finished = !status.is_running() && *status != TaskStatus::NotStarted;
+            }
+            TaskEvent::Typing { text, .. } => live.typing(text),
+            TaskEvent::Thinking { text, .. } => live.thinking(text),
+            TaskEvent::Message(message) => {
+                live.clear();
+                // In JSON mode every event was printed above; otherwise the printer shows
+                // each change once. Either way, an agent-side message is the turn's reply.
+                let agent_side = !matches!(message.content, MessageContent::User(_));
+                let shown = json || printer.show(&task.id, std::slice::from_ref(message)) > 0;
+                replied |= agent_side && shown;
+            }
+            _ => {}
+        }
+        if finished && replied {
+            break;
+        }
+    }
+    live.clear();
     if !json {
-        match task.status.to_string().as_str() {
-            "action" => eprintln!("(the task waits for approval: send a message to continue)"),
-            "error" => eprintln!("(the task ended in an error: {})", task.state),
+        match task.status {
+            TaskStatus::Action => {
+                eprintln!("(the task waits for approval: send a message to continue)")
+            }
+            TaskStatus::Error => eprintln!("(the task ended in an error: {})", task.state),
             _ => {}
         }
     }
     Ok(task)
+}
+
+/// The reply being typed (and the agent's thinking), redrawn in place on a terminal; nothing
+/// at all when the output is a pipe or JSON.
+struct LiveLine {
+    enabled: bool,
+    text: String,
+    active: bool,
+}
+
+impl LiveLine {
+    fn new(json: bool) -> Self {
+        use std::io::IsTerminal;
+        Self {
+            enabled: !json && std::io::stdout().is_terminal(),
+            text: String::new(),
+            active: false,
+        }
+    }
+
+    fn typing(&mut self, token: &str) {
+        // The emulator sends the whole text so far; a platform that sends chunks is appended.
+        if token.starts_with(&self.text) {
+            self.text = token.to_owned();
+        } else {
+            self.text.push_str(token);
+        }
+        self.draw(&format!("agent> {}", self.text));
+    }
+
+    fn thinking(&mut self, thought: &str) {
+        self.draw(&format!("\x1b[2m💭 {thought}\x1b[0m"));
+    }
+
+    fn draw(&mut self, line: &str) {
+        if !self.enabled {
+            return;
+        }
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = write!(out, "\r\x1b[2K{line}");
+        let _ = out.flush();
+        self.active = true;
+    }
+
+    fn clear(&mut self) {
+        if self.enabled && self.active {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = write!(out, "\r\x1b[2K");
+            let _ = out.flush();
+        }
+        self.active = false;
+        self.text.clear();
+    }
 }
 
 /// An in-memory emulator with the demo project, and a client for its API key.
