@@ -97,6 +97,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.body_limit_bytes()))
         .layer(from_fn(json_errors))
         .layer(from_fn_with_state(state.clone(), record_requests))
+        // After the layers: dashboard pages are HTML (also their errors) and are not API traffic.
+        .merge(admin::dashboard::routes(state.clone()))
         .with_state(state)
 }
 

@@ -10,12 +10,13 @@ use crate::auth::issue_api_key;
 use crate::engine::script::{Action, BehaviorConfig, Step};
 use crate::region::Region;
 use crate::seed::DEFAULT_MODEL;
-use crate::store::catalog::{self, AgentSpec, ProjectSpec, WorkforceSpec};
+use crate::store::catalog::{self, AgentSpec, ProjectSpec, WorkforceSpec, DEFAULT_EXECUTION_LIMIT};
 
 const PROJECT: &str = "demo-project";
 const PUBLIC_AGENT: &str = "demo-agent";
 const PRIVATE_AGENT: &str = "private-agent";
 const RESEARCHER_AGENT: &str = "demo-researcher";
+const TRIAGE_AGENT: &str = "demo-triage";
 const WORKFORCE: &str = "demo-workforce";
 const REGION: Region = Region::Us;
 
@@ -34,7 +35,11 @@ pub struct DemoProject {
     pub private_agent_id: String,
     /// A public scripted agent (`demo-researcher`): thinks, runs a tool, types a reply.
     pub researcher_agent_id: String,
-    /// A workforce (`demo-workforce`) whose only member is the public agent.
+    /// A public scripted agent (`demo-triage`): greets, then hands over to the researcher
+    /// inside the workforce.
+    pub triage_agent_id: String,
+    /// A workforce (`demo-workforce`): the triage agent answers first and hands the
+    /// question over to the researcher.
     pub workforce_id: String,
 }
 
@@ -47,6 +52,7 @@ impl std::fmt::Debug for DemoProject {
             .field("public_agent_id", &self.public_agent_id)
             .field("private_agent_id", &self.private_agent_id)
             .field("researcher_agent_id", &self.researcher_agent_id)
+            .field("triage_agent_id", &self.triage_agent_id)
             .field("workforce_id", &self.workforce_id)
             .finish()
     }
@@ -92,11 +98,26 @@ pub(crate) fn spec() -> ProjectSpec {
                 behavior: "script".to_string(),
                 behavior_config: researcher_script().to_json(),
             },
+            AgentSpec {
+                id: TRIAGE_AGENT.to_string(),
+                name: Some("Demo triage".to_string()),
+                description: Some(
+                    "A public scripted agent: greets, then hands the question to the researcher \
+                     (in the demo workforce)."
+                        .to_string(),
+                ),
+                emoji: Some("🧭".to_string()),
+                public: true,
+                model: DEFAULT_MODEL.to_string(),
+                behavior: "script".to_string(),
+                behavior_config: triage_script().to_json(),
+            },
         ],
         workforces: vec![WorkforceSpec {
             id: WORKFORCE.to_string(),
             name: "Demo workforce".to_string(),
-            agents: vec![PUBLIC_AGENT.to_string()],
+            agents: vec![TRIAGE_AGENT.to_string(), RESEARCHER_AGENT.to_string()],
+            execution_limit: DEFAULT_EXECUTION_LIMIT,
         }],
     }
 }
@@ -137,6 +158,30 @@ fn researcher_script() -> BehaviorConfig {
     }
 }
 
+/// The triage agent's script: a short reply, then a handover to the researcher.
+fn triage_script() -> BehaviorConfig {
+    let step = |delay_ms, action| Step { delay_ms, action };
+    BehaviorConfig {
+        script: vec![
+            step(
+                200,
+                Action::Reply {
+                    text: "Thanks! I'll ask our researcher to look into that.".to_string(),
+                },
+            ),
+            step(
+                100,
+                Action::Handover {
+                    agent_id: RESEARCHER_AGENT.to_string(),
+                    message: "{message}".to_string(),
+                },
+            ),
+        ],
+        end_state: "completed".to_string(),
+        ..BehaviorConfig::default()
+    }
+}
+
 /// Upserts the demo project and issues this run's API key.
 pub(crate) fn install(connection: &mut Connection, now: &str) -> rusqlite::Result<DemoProject> {
     let transaction = connection.transaction()?;
@@ -155,6 +200,7 @@ pub(crate) fn install(connection: &mut Connection, now: &str) -> rusqlite::Resul
         public_agent_id: PUBLIC_AGENT.to_string(),
         private_agent_id: PRIVATE_AGENT.to_string(),
         researcher_agent_id: RESEARCHER_AGENT.to_string(),
+        triage_agent_id: TRIAGE_AGENT.to_string(),
         workforce_id: WORKFORCE.to_string(),
     })
 }

@@ -329,6 +329,16 @@ impl Emulator {
         &self.admin_token
     }
 
+    /// The dashboard's one-click sign-in URL (it carries the admin token: print it
+    /// once, to the operator only). Opening it starts a dashboard session.
+    pub fn dashboard_sign_in_url(&self) -> String {
+        format!(
+            "{}{}",
+            self.base_url(),
+            admin::dashboard::sign_in_path(&self.admin_token)
+        )
+    }
+
     /// The demo project, when started without a seed file.
     pub fn demo(&self) -> Option<&DemoProject> {
         self.demo.as_ref()
@@ -339,7 +349,8 @@ impl Emulator {
         &self.projects
     }
 
-    /// Live events of one agent task (thinking, typed text, state changes, written
+    /// Live events of one agent or workforce task (thinking, typed text, state changes,
+    /// written messages; a workforce task also gets its members' thinking, typing and
     /// messages), from now on. Subscribing before the task exists is fine: events
     /// flow once a trigger creates it. A receiver that falls more than 256 events
     /// behind gets `RecvError::Lagged`; the task's messages stay readable over HTTP.

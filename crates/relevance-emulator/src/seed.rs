@@ -15,7 +15,7 @@ use toml::Spanned;
 use crate::auth::register_api_key;
 use crate::engine::script::{self, Action, BehaviorConfig, BEHAVIORS, END_STATES};
 use crate::region::Region;
-use crate::store::catalog::{self, AgentSpec, ProjectSpec, WorkforceSpec};
+use crate::store::catalog::{self, AgentSpec, ProjectSpec, WorkforceSpec, DEFAULT_EXECUTION_LIMIT};
 
 /// The model an agent reports when the seed names none.
 pub(crate) const DEFAULT_MODEL: &str = "emulated";
@@ -98,7 +98,11 @@ struct WorkforceEntry {
     name: Option<String>,
     #[serde(default)]
     agents: Vec<Spanned<String>>,
+    execution_limit: Option<Spanned<i64>>,
 }
+
+/// The most member runs a workforce seed may allow per trigger.
+const MAX_EXECUTION_LIMIT: i64 = 1000;
 
 /// 1-based line of a byte offset in `source`.
 fn line_of(source: &str, offset: usize) -> usize {
@@ -303,6 +307,8 @@ pub(crate) fn parse(source: &str) -> Result<Seed, SeedProblem> {
         let mut agents = Vec::new();
         // (calling agent, callee, where the step is) — checked once every agent is known.
         let mut sub_agent_calls: Vec<(String, String, usize)> = Vec::new();
+        // (handing agent, receiving agent, where the step is) — checked per workforce.
+        let mut handovers: Vec<(String, String, usize)> = Vec::new();
         for agent in entry.agents {
             let agent_id = check.id("agent", &agent.id)?;
             if !agent_ids.insert(agent_id.clone()) {
@@ -328,17 +334,33 @@ pub(crate) fn parse(source: &str) -> Result<Seed, SeedProblem> {
                 }
             };
             let config = check.behavior_config(&agent_id, &behavior, &agent)?;
-            for (step, table) in config
+            let steps = config.script.len();
+            for (index, (step, table)) in config
                 .script
                 .iter()
                 .zip(agent.script.iter().flat_map(|script| script.get_ref()))
+                .enumerate()
             {
-                if let Action::SubAgent {
-                    agent_id: callee, ..
-                } = &step.action
-                {
-                    let line = line_of(source, table.span().start);
-                    sub_agent_calls.push((agent_id.clone(), callee.clone(), line));
+                let line = line_of(source, table.span().start);
+                match &step.action {
+                    Action::SubAgent {
+                        agent_id: callee, ..
+                    } => sub_agent_calls.push((agent_id.clone(), callee.clone(), line)),
+                    Action::Handover {
+                        agent_id: receiver, ..
+                    } => {
+                        if index + 1 != steps {
+                            return Err(SeedProblem {
+                                line,
+                                problem: format!(
+                                    "agent {agent_id:?} has a handover step that is not its \
+                                     last step; a handover ends the agent's run, so put it last"
+                                ),
+                            });
+                        }
+                        handovers.push((agent_id.clone(), receiver.clone(), line));
+                    }
+                    _ => {}
                 }
             }
             agents.push(AgentSpec {
@@ -353,6 +375,17 @@ pub(crate) fn parse(source: &str) -> Result<Seed, SeedProblem> {
             });
         }
         check_sub_agents(&id, &agent_ids, &sub_agent_calls)?;
+        for (giver, receiver, line) in &handovers {
+            if !agent_ids.contains(receiver) {
+                return Err(SeedProblem {
+                    line: *line,
+                    problem: format!(
+                        "agent {giver:?} has a handover step naming {receiver:?}, \
+                         which is not an agent of project {id:?}"
+                    ),
+                });
+            }
+        }
         let mut workforce_ids = HashSet::new();
         let mut workforces = Vec::new();
         for workforce in entry.workforces {
@@ -376,10 +409,37 @@ pub(crate) fn parse(source: &str) -> Result<Seed, SeedProblem> {
                 }
                 members.push(member.get_ref().clone());
             }
+            for (giver, receiver, line) in &handovers {
+                if members.contains(giver) && !members.contains(receiver) {
+                    return Err(SeedProblem {
+                        line: *line,
+                        problem: format!(
+                            "agent {giver:?} hands over to {receiver:?}, which is not a member \
+                             of workforce {workforce_id:?} (whose members are {members:?})"
+                        ),
+                    });
+                }
+            }
+            let execution_limit = match &workforce.execution_limit {
+                None => DEFAULT_EXECUTION_LIMIT,
+                Some(limit) => u32::try_from(*limit.get_ref())
+                    .ok()
+                    .filter(|limit| (1..=MAX_EXECUTION_LIMIT).contains(&i64::from(*limit)))
+                    .ok_or_else(|| {
+                        check.problem(
+                            limit,
+                            format!(
+                                "execution_limit of workforce {workforce_id:?} must be 1 to \
+                                 {MAX_EXECUTION_LIMIT}"
+                            ),
+                        )
+                    })?,
+            };
             workforces.push(WorkforceSpec {
                 name: workforce.name.unwrap_or_else(|| workforce_id.clone()),
                 id: workforce_id,
                 agents: members,
+                execution_limit,
             });
         }
         projects.push(SeededProject {
@@ -530,6 +590,19 @@ script = [
             ("script = [{ think = \"a\" }]\n", 6, "set behavior"),
             ("end_state = \"done\"\n", 6, "unknown end_state"),
             ("chunk_delay_ms = -3\n", 6, "chunk_delay_ms"),
+            ("behavior = \"script\"\nscript = [\n  { handover = \"ghost\", message = \"m\" },\n]\n", 8, "\"ghost\", which is not an agent"),
+            ("behavior = \"script\"\nscript = [\n  { handover = \"x\", message = \"m\" },\n  { reply = \"r\" },\n]\n", 8, "not its last step"),
+            (
+                "behavior = \"script\"\nscript = [\n  { handover = \"y\", message = \"m\" },\n]\n\
+                 [[projects.agents]]\nid = \"y\"\n[[projects.workforces]]\nid = \"w\"\nagents = [\"x\"]\n",
+                8,
+                "not a member of workforce \"w\"",
+            ),
+            (
+                "[[projects.workforces]]\nid = \"w\"\nagents = [\"x\"]\nexecution_limit = 0\n",
+                9,
+                "execution_limit",
+            ),
         ];
         let head = "[[projects]]\nid = \"a\"\nregion = \"us\"\n[[projects.agents]]\nid = \"x\"\n";
         let owned: Vec<(String, usize, &str)> = script_cases

@@ -1,9 +1,11 @@
-//! The admin API (PROTOCOL B): projects, keys, revocation, the request log.
+//! The admin API (PROTOCOL B): projects, keys, revocation, the request log;
+//! and the HTML dashboard over the same data ([`dashboard`]).
 //!
 //! Every route here sits behind [`crate::auth::require_admin`]; nothing in
 //! this module checks credentials itself. A key's value appears in exactly one
 //! answer: the one that creates it.
 
+pub(crate) mod dashboard;
 mod request_log;
 
 pub(crate) use request_log::{record_requests, RequestLog, RequestLogSlot};

@@ -19,16 +19,23 @@ use crate::time::now_iso;
 pub(crate) const CAPACITY: usize = 10_000;
 
 /// One answered request, as the admin API shows it.
+///
+/// `latency_ms` is for the dashboard only: PROTOCOL B lists the admin API's
+/// fields exactly, so it stays off the wire.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct LoggedRequest {
-    at: String,
-    method: String,
-    path: String,
-    status: u16,
+    pub(crate) at: String,
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
-    key_id: Option<String>,
+    pub(crate) key_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    key_kind: Option<&'static str>,
+    pub(crate) key_kind: Option<&'static str>,
+    /// From the request reaching the log's middleware to the response head being ready
+    /// (a streamed body keeps flowing after that).
+    #[serde(skip)]
+    pub(crate) latency_ms: f64,
 }
 
 /// The ring buffer.
@@ -90,7 +97,9 @@ pub(crate) async fn record_requests(
     let path = request.uri().path().to_string();
     let slot = RequestLogSlot::default();
     request.extensions_mut().insert(slot.clone());
+    let started = std::time::Instant::now();
     let response = next.run(request).await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let key = slot.take();
     state.request_log().push(LoggedRequest {
         at: now_iso(),
@@ -99,6 +108,7 @@ pub(crate) async fn record_requests(
         status: response.status().as_u16(),
         key_kind: key.as_ref().map(|(_, kind)| kind.as_str()),
         key_id: key.map(|(id, _)| id),
+        latency_ms,
     });
     response
 }

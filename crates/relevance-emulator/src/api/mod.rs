@@ -10,6 +10,7 @@ mod embed_keys;
 mod files;
 mod messages;
 mod tasks;
+mod workforce_tasks;
 mod workforces;
 
 use axum::extract::DefaultBodyLimit;
@@ -37,6 +38,22 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/{region}/latest/workforce/items/{workforce_id}",
             get(workforces::get_workforce),
+        )
+        .route(
+            "/{region}/latest/workforce/trigger",
+            post(workforce_tasks::trigger),
+        )
+        .route(
+            "/{region}/latest/workforce/tasks/{task_id}/metadata",
+            get(workforce_tasks::metadata),
+        )
+        .route(
+            "/{region}/latest/workforce/items/{workforce_id}/tasks/{task_id}/messages",
+            post(workforce_tasks::messages),
+        )
+        .route(
+            "/{region}/latest/workforce/tasks/list",
+            post(workforce_tasks::list),
         )
         .route("/{region}/latest/agents/trigger", post(tasks::trigger))
         .route(

@@ -129,21 +129,22 @@ struct JobInfo {
     studio_id: String,
 }
 
-/// Task ids travel unencoded in URL paths, so they must be path-safe.
-fn check_task_id(id: &str) -> Result<(), ApiError> {
+/// Task ids travel unencoded in URL paths, so they must be path-safe; `field` names the
+/// body field the id came in.
+pub(crate) fn check_task_id(field: &str, id: &str) -> Result<(), ApiError> {
     const MAX_CHARS: usize = 256;
     if id.is_empty() || id.chars().count() > MAX_CHARS {
         return Err(ApiError::bad_request(format!(
-            "`conversation_id` must be 1 to {MAX_CHARS} characters"
+            "`{field}` must be 1 to {MAX_CHARS} characters"
         )));
     }
     if id
         .chars()
         .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | '?' | '#' | '%' | '\\'))
     {
-        return Err(ApiError::bad_request(
-            "`conversation_id` may not contain whitespace, '/', '?', '#', '%' or '\\'",
-        ));
+        return Err(ApiError::bad_request(format!(
+            "`{field}` may not contain whitespace, '/', '?', '#', '%' or '\\'"
+        )));
     }
     Ok(())
 }
@@ -173,7 +174,7 @@ pub(crate) async fn trigger(
         }
     };
     if let Some(id) = &body.conversation_id {
-        check_task_id(id)?;
+        check_task_id("conversation_id", id)?;
     }
     let attachments = match &body.message.attachments {
         Some(list) => Some(

@@ -13,6 +13,7 @@ use crate::region::Region;
 use crate::store::catalog::{self, Visibility};
 use crate::store::keys::{self, KeyKind};
 use crate::store::tasks::TaskScope;
+use crate::store::workforce_tasks::WorkforceTaskScope;
 use crate::time::now_iso;
 
 const EXPECTED_SHAPE: &str = "expected `{project}:{key}`";
@@ -76,6 +77,21 @@ impl Principal {
                 task_prefix: task_prefix.clone(),
             },
             Scope::Workforce { .. } => TaskScope::Nothing,
+        }
+    }
+
+    /// The workforce tasks this principal may read and continue.
+    pub(crate) fn workforce_tasks(&self) -> WorkforceTaskScope {
+        match &self.scope {
+            Scope::Project => WorkforceTaskScope::Project,
+            Scope::Workforce {
+                workforce_id,
+                task_prefix,
+            } => WorkforceTaskScope::Prefixed {
+                workforce_id: workforce_id.clone(),
+                task_prefix: task_prefix.clone(),
+            },
+            Scope::Agent { .. } => WorkforceTaskScope::Nothing,
         }
     }
 

@@ -33,7 +33,7 @@ pub enum LiveEvent {
     },
     /// The task's `state` changed.
     StateChanged {
-        /// The new state (PROTOCOL A5 values).
+        /// The new state (PROTOCOL A5 values for agent tasks, A6 for workforce tasks).
         state: String,
     },
     /// A message was written or updated in place.

@@ -6,6 +6,9 @@
 //! steps one at a time; each step commits its effect and its run's next due
 //! time together ([`steps::advance_first_due`]), then publishes live events.
 //! Because due times are stored, a restarted emulator resumes every run.
+//! A workforce trigger ([`workforce::accept`]) starts a run of the same kind
+//! whose one step takes member agents in turn, each in its own agent task
+//! (`steps::workforce`).
 //! The engine never checks credentials: the API did that before calling it.
 
 mod events;
@@ -13,6 +16,7 @@ mod ids;
 pub(crate) mod script;
 mod steps;
 pub(crate) mod trigger;
+pub(crate) mod workforce;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -44,6 +44,18 @@ pub(crate) enum Action {
     Approval { text: String },
     /// A tool-run of type `agent` that runs a task on another agent of the project.
     SubAgent { agent_id: String, message: String },
+    /// Ends a workforce member's run and hands the conversation to another member,
+    /// which gets `message`. Outside a workforce the run simply ends here.
+    Handover { agent_id: String, message: String },
+    /// Not a seed step: the one step of a workforce task's run, which runs members
+    /// (first `first_agent_id` with `message`, then whoever they hand over to) until
+    /// one ends without a handover, one fails, or `execution_limit` runs have started.
+    Workforce {
+        workforce_id: String,
+        first_agent_id: String,
+        message: String,
+        execution_limit: u32,
+    },
 }
 
 /// One step of a program: a pause, then an action.
@@ -166,6 +178,14 @@ fn substitute(step: Step, message: &str) -> Step {
             agent_id,
             message: fill(&text, message),
         },
+        Action::Handover {
+            agent_id,
+            message: text,
+        } => Action::Handover {
+            agent_id,
+            message: fill(&text, message),
+        },
+        workforce @ Action::Workforce { .. } => workforce,
     };
     Step { action, ..step }
 }
@@ -178,6 +198,7 @@ const ACTIONS: &[&str] = &[
     "error",
     "approval",
     "sub_agent",
+    "handover",
 ];
 
 fn text(table: &toml::Table, key: &str) -> Result<String, String> {
@@ -227,7 +248,7 @@ pub(crate) fn parse_step(table: &toml::Table) -> Result<Step, String> {
     let extras: &[&str] = match action {
         "tool" => &["input", "output", "error"],
         "error" => &["continue"],
-        "sub_agent" => &["message"],
+        "sub_agent" | "handover" => &["message"],
         _ => &[],
     };
     if let Some(unknown) = table.keys().find(|key| {
@@ -285,6 +306,10 @@ pub(crate) fn parse_step(table: &toml::Table) -> Result<Step, String> {
         "approval" => Action::Approval {
             text: text(table, "approval")?,
         },
+        "handover" => Action::Handover {
+            agent_id: text(table, "handover")?,
+            message: text(table, "message")?,
+        },
         _ => Action::SubAgent {
             agent_id: text(table, "sub_agent")?,
             message: text(table, "message")?,
@@ -322,6 +347,12 @@ mod tests {
             ("tool = \"t\"\noutput = {}\nerror = \"e\"", Err("not both")),
             ("tool = \"t\"\ninput = 3", Err("must be a table")),
             ("sub_agent = \"a\"", Err("`message` is missing")),
+            ("handover = \"b\"\nmessage = \"over\"", Ok(())),
+            ("handover = \"b\"", Err("`message` is missing")),
+            (
+                "handover = \"b\"\nmessage = \"m\"\nreply = \"x\"",
+                Err("2 actions"),
+            ),
         ];
         for (source, expected) in cases {
             let parsed = parse_step(&table(source));

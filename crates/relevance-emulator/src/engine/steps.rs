@@ -17,6 +17,8 @@ use crate::store::catalog;
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks::{self, TaskScope};
 
+mod workforce;
+
 /// How many characters each typing phase adds.
 const CHUNK_CHARS: usize = 8;
 
@@ -35,9 +37,22 @@ pub(crate) struct Progress {
     /// Thoughts waiting for the next agent message.
     #[serde(default)]
     thinking: Vec<String>,
-    /// The task a `sub_agent` step started.
+    /// The task a `sub_agent` step (or a workforce's member run) started.
     #[serde(default)]
     child_task_id: Option<String>,
+    /// A workforce run: how many member runs this trigger has started.
+    #[serde(default)]
+    member_runs: u32,
+    /// A workforce run: the handover its running member asked for, done when it ends.
+    #[serde(default)]
+    handover: Option<HandoverRequest>,
+}
+
+/// A member's `handover` step, left with the workforce run that started the member.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct HandoverRequest {
+    agent_id: String,
+    message: String,
 }
 
 impl Progress {
@@ -63,12 +78,17 @@ pub(crate) fn advance_first_due(
     let Some(run) = runs::first_due(&transaction, now)? else {
         return Ok(None);
     };
+    let is_workforce_task =
+        tasks::workforce_of_task(&transaction, &run.project, &run.task_id)?.is_some();
+    let workforce_parent = workforce::parent_workforce_run(&transaction, &run)?;
     let mut runner = Runner {
         connection: &transaction,
         progress: Progress::decode(&run.progress),
         run,
         now,
         events: Vec::new(),
+        is_workforce_task,
+        workforce_parent,
     };
     runner.advance()?;
     let events = runner.events;
@@ -82,6 +102,11 @@ struct Runner<'c> {
     progress: Progress,
     now: i64,
     events: Vec<Published>,
+    /// This run belongs to a workforce task (whose states differ from an agent task's).
+    is_workforce_task: bool,
+    /// This run is a workforce member's: the workforce run (and task) that started it,
+    /// which also gets the member's live events and its handover.
+    workforce_parent: Option<(i64, String)>,
 }
 
 impl Runner<'_> {
@@ -93,7 +118,12 @@ impl Runner<'_> {
                 self.write(json!({"type": "agent-error", "errors": [
                     {"body": "the emulator could not read this run's steps"}
                 ]}))?;
-                return self.finish("unrecoverable");
+                let failed = if self.is_workforce_task {
+                    "errored-pending-approval"
+                } else {
+                    "unrecoverable"
+                };
+                return self.finish(failed);
             }
         };
         if !self.progress.started {
@@ -149,6 +179,13 @@ impl Runner<'_> {
             Action::SubAgent { agent_id, message } => {
                 self.sub_agent(&program, step.delay_ms, &agent_id, &message)
             }
+            Action::Handover { agent_id, message } => self.hand_over(agent_id, message),
+            Action::Workforce {
+                workforce_id,
+                first_agent_id,
+                message,
+                execution_limit,
+            } => self.drive_workforce(&workforce_id, &first_agent_id, &message, execution_limit),
         }
     }
 
@@ -382,7 +419,19 @@ impl Runner<'_> {
         content
     }
 
+    /// Queues an event for this run's task; a workforce member's thinking, typing and
+    /// messages go to its workforce task too (its state changes do not: they are an
+    /// agent task's states, not the workforce's).
     fn publish(&mut self, event: LiveEvent) {
+        if let Some((_, workforce_task)) = &self.workforce_parent {
+            if !matches!(event, LiveEvent::StateChanged { .. }) {
+                self.events.push(Published {
+                    project: self.run.project.clone(),
+                    task_id: workforce_task.clone(),
+                    event: event.clone(),
+                });
+            }
+        }
         self.events.push(Published {
             project: self.run.project.clone(),
             task_id: self.run.task_id.clone(),
@@ -475,7 +524,13 @@ impl Runner<'_> {
                 next.status = RunStatus::Due;
                 next.due_at_ms = Some(self.now);
                 runs::save(self.connection, &next)?;
-                self.set_state("starting-up")?;
+                // Workforce tasks have no queued state: the next message's run keeps it running.
+                let queued = if self.is_workforce_task {
+                    "running"
+                } else {
+                    "starting-up"
+                };
+                self.set_state(queued)?;
             }
             None => self.set_state(state)?,
         }

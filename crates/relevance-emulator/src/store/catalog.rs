@@ -29,7 +29,12 @@ pub(crate) struct WorkforceSpec {
     pub(crate) id: String,
     pub(crate) name: String,
     pub(crate) agents: Vec<String>,
+    /// The most member runs one trigger may start (seed `execution_limit`).
+    pub(crate) execution_limit: u32,
 }
+
+/// How many member runs one trigger of a workforce may start unless the seed says otherwise.
+pub(crate) const DEFAULT_EXECUTION_LIMIT: u32 = 10;
 
 /// A project with everything defined inside it (API keys are handled by `keys`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +75,7 @@ pub(crate) struct AgentRecord {
 pub(crate) struct WorkforceRecord {
     pub(crate) id: String,
     pub(crate) name: String,
+    pub(crate) execution_limit: u32,
 }
 
 /// Inserts or updates a project and its agents and workforces; unchanged rows stay untouched.
@@ -115,17 +121,20 @@ pub(crate) fn upsert_project(
         let stored_members = workforce_members(transaction, &project.id, &workforce.id)?;
         let members_changed = stored_members != workforce.agents;
         transaction.execute(
-            "INSERT INTO workforces (project_id, id, name, insert_date, update_date)
-             VALUES (?1, ?2, ?3, ?4, ?4)
+            "INSERT INTO workforces (project_id, id, name, insert_date, update_date, execution_limit)
+             VALUES (?1, ?2, ?3, ?4, ?4, ?6)
              ON CONFLICT (project_id, id) DO UPDATE SET
-                name = excluded.name, update_date = excluded.update_date
-             WHERE name IS NOT excluded.name OR ?5",
+                name = excluded.name, update_date = excluded.update_date,
+                execution_limit = excluded.execution_limit
+             WHERE name IS NOT excluded.name OR execution_limit IS NOT excluded.execution_limit
+                OR ?5",
             params![
                 project.id,
                 workforce.id,
                 workforce.name,
                 now,
-                members_changed
+                members_changed,
+                workforce.execution_limit
             ],
         )?;
         if members_changed {
@@ -150,7 +159,8 @@ pub(crate) fn upsert_project(
     Ok(())
 }
 
-fn workforce_members(
+/// A workforce's member agents, in order (the first one gets the user's message).
+pub(crate) fn workforce_members(
     connection: &Connection,
     project: &str,
     workforce: &str,
@@ -282,13 +292,14 @@ pub(crate) fn find_workforce(
     };
     connection
         .query_row(
-            "SELECT id, name FROM workforces
+            "SELECT id, name, execution_limit FROM workforces
              WHERE project_id = ?1 AND id = ?2 AND (?3 IS NULL OR id = ?3)",
             params![project, workforce_id, only],
             |row| {
                 Ok(WorkforceRecord {
                     id: row.get(0)?,
                     name: row.get(1)?,
+                    execution_limit: row.get(2)?,
                 })
             },
         )
@@ -317,6 +328,7 @@ mod tests {
                 id: "w".into(),
                 name: "W".into(),
                 agents: vec!["a".into()],
+                execution_limit: DEFAULT_EXECUTION_LIMIT,
             }],
         }
     }

@@ -5,11 +5,13 @@
 //! store never sees a key's secret value: callers hash it first.
 
 pub(crate) mod catalog;
+pub(crate) mod dashboard_queries;
 pub(crate) mod files;
 pub(crate) mod keys;
 pub(crate) mod runs;
 mod schema;
 pub(crate) mod tasks;
+pub(crate) mod workforce_tasks;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

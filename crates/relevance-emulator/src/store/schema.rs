@@ -117,6 +117,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX runs_by_due ON runs(due_at_ms) WHERE due_at_ms IS NOT NULL;
     CREATE INDEX runs_by_task ON runs(project_id, task_id, id);
     ",
+    // 3: workforce tasks (rows of `tasks` with a `workforce_id`) and workforce execution limits.
+    "
+    ALTER TABLE tasks ADD COLUMN workforce_id TEXT;
+    CREATE INDEX tasks_by_workforce ON tasks(project_id, workforce_id, insert_date);
+    ALTER TABLE workforces ADD COLUMN execution_limit INTEGER NOT NULL DEFAULT 10;
+    ",
 ];
 
 /// Brings the schema to the newest version; a no-op when it is already there.

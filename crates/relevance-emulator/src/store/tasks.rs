@@ -55,8 +55,10 @@ pub(crate) struct TaskRecord {
 const TASK_COLUMNS: &str = "project_id, id, agent_id, created_by_key_id, task_prefix, title, \
                             state, insert_date, update_date";
 
-/// The scope condition: `:agent` and `:prefix` are NULL for an API key.
-const SCOPE_CONDITION: &str = "(:agent IS NULL OR (agent_id = :agent AND task_prefix = :prefix))";
+/// The scope condition: `:agent` and `:prefix` are NULL for an API key. Workforce tasks
+/// share the table (and its messages) but are never agent tasks.
+const SCOPE_CONDITION: &str = "workforce_id IS NULL \
+                               AND (:agent IS NULL OR (agent_id = :agent AND task_prefix = :prefix))";
 
 fn task_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRecord> {
     Ok(TaskRecord {
@@ -112,6 +114,22 @@ pub(crate) fn list_tasks(
         task_from_row,
     )?;
     rows.collect()
+}
+
+/// The workforce a task belongs to, or `None` for an agent task (or no such task).
+pub(crate) fn workforce_of_task(
+    connection: &Connection,
+    project: &str,
+    task_id: &str,
+) -> rusqlite::Result<Option<String>> {
+    Ok(connection
+        .query_row(
+            "SELECT workforce_id FROM tasks WHERE project_id = ?1 AND id = ?2",
+            params![project, task_id],
+            |row| row.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .flatten())
 }
 
 /// Whether any task of `project` has this id, whoever may see it (to refuse a duplicate id).
@@ -268,6 +286,26 @@ fn parse_content(text: &str, column: usize) -> rusqlite::Result<serde_json::Valu
             format!("message content is not JSON: {error}").into(),
         )
     })
+}
+
+/// Every message of a task, oldest first (the caller has checked the task's scope).
+pub(crate) fn messages_oldest_first(
+    connection: &Connection,
+    project: &str,
+    task_id: &str,
+) -> rusqlite::Result<Vec<MessageRecord>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT item_id, insert_date_, content FROM messages
+         WHERE project_id = ?1 AND task_id = ?2 ORDER BY seq",
+    )?;
+    let rows = statement.query_map(params![project, task_id], |row| {
+        Ok(MessageRecord {
+            item_id: row.get(0)?,
+            insert_date: row.get(1)?,
+            content: parse_content(&row.get::<_, String>(2)?, 2)?,
+        })
+    })?;
+    rows.collect()
 }
 
 /// The newest `limit` messages of a task inserted at or after `after_ms`, newest first.

@@ -10,3 +10,4 @@ mod persistence;
 mod seed;
 mod support;
 mod tasks;
+mod workforces;

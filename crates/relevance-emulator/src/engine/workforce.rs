@@ -1,0 +1,141 @@
+//! A user message to a workforce: write it into the workforce task and start
+//! (or queue) the workforce run, in the caller's transaction.
+//!
+//! The caller has already decided that the message may be written (scope,
+//! prefix, body). A workforce task is `running` from the moment it is
+//! triggered: workforces have no queued state (PROTOCOL A6).
+
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::events::{LiveEvent, Published};
+use super::ids::new_item_id;
+use super::script::{Action, Step};
+use super::steps::Progress;
+use super::trigger::title;
+use crate::store::catalog::{self, WorkforceRecord};
+use crate::store::runs::{self, RunRecord, RunStatus};
+use crate::store::tasks;
+use crate::store::workforce_tasks::{self, NewWorkforceTask, WorkforceTaskRecord};
+use crate::time::{iso_from_ms, now_ms};
+
+/// The workforce task a message goes to.
+#[derive(Debug, Clone)]
+pub(crate) enum WorkforceTarget {
+    /// A task of this workforce that the caller may write to.
+    Existing(WorkforceTaskRecord),
+    /// A task to create with this id.
+    New {
+        id: String,
+        created_by_key_id: String,
+        task_prefix: Option<String>,
+    },
+}
+
+/// What the workforce trigger answers with, and the events to publish after the commit.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkforceAccepted {
+    pub(crate) task_id: String,
+    pub(crate) events: Vec<Published>,
+}
+
+/// Writes the user message and starts the workforce run, or queues it behind the one going.
+pub(crate) fn accept(
+    connection: &Connection,
+    project: &str,
+    workforce: &WorkforceRecord,
+    target: WorkforceTarget,
+    text: &str,
+) -> rusqlite::Result<WorkforceAccepted> {
+    let now = now_ms();
+    let (task_id, is_new) = match target {
+        WorkforceTarget::Existing(task) => (task.id, false),
+        WorkforceTarget::New {
+            id,
+            created_by_key_id,
+            task_prefix,
+        } => {
+            workforce_tasks::insert(
+                connection,
+                &NewWorkforceTask {
+                    project,
+                    id: &id,
+                    workforce_id: &workforce.id,
+                    created_by_key_id: &created_by_key_id,
+                    task_prefix: task_prefix.as_deref(),
+                    title: &title(text),
+                    state: "running",
+                    date: &iso_from_ms(now),
+                },
+            )?;
+            (id, true)
+        }
+    };
+    let mut events = Vec::new();
+    let mut publish = |event: LiveEvent| {
+        events.push(Published {
+            project: project.to_string(),
+            task_id: task_id.clone(),
+            event,
+        });
+    };
+    let item_id = new_item_id();
+    tasks::insert_message(
+        connection,
+        project,
+        &task_id,
+        &item_id,
+        &json!({"type": "user-message", "text": text, "is_trigger_message": is_new}),
+    )?;
+    publish(LiveEvent::MessageWritten { item_id });
+
+    // Read at trigger time: a member added to the seed later serves later messages.
+    let first_agent_id = catalog::workforce_members(connection, project, &workforce.id)?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let program = vec![Step {
+        delay_ms: 0,
+        action: Action::Workforce {
+            workforce_id: workforce.id.clone(),
+            first_agent_id,
+            message: text.to_string(),
+            execution_limit: workforce.execution_limit,
+        },
+    }];
+    let program = serde_json::to_string(&program).map_err(|error| {
+        rusqlite::Error::ToSqlConversionFailure(
+            format!("cannot store a workforce run's program: {error}").into(),
+        )
+    })?;
+    let busy = runs::current_for_task(connection, project, &task_id)?.is_some();
+    let status = if busy {
+        RunStatus::Queued
+    } else {
+        RunStatus::Due
+    };
+    runs::insert(
+        connection,
+        &RunRecord {
+            id: 0,
+            project: project.to_string(),
+            task_id: task_id.clone(),
+            program,
+            end_state: "completed".to_string(),
+            chunk_delay_ms: 0,
+            step_index: 0,
+            phase: 0,
+            progress: Progress::default().encode(),
+            status,
+            due_at_ms: (status == RunStatus::Due).then_some(now),
+            parent_run_id: None,
+        },
+    )?;
+    if !busy {
+        tasks::set_task_state(connection, project, &task_id, "running")?;
+        publish(LiveEvent::StateChanged {
+            state: "running".to_string(),
+        });
+    }
+    Ok(WorkforceAccepted { task_id, events })
+}

@@ -1,0 +1,459 @@
+//! The admin dashboard over real HTTP on 127.0.0.1, as a browser with a cookie jar sees it.
+
+#[path = "browser/support.rs"]
+mod support;
+
+use reqwest::header::{LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+use support::{csrf_of, start, Running, API_KEY, PROJECT};
+
+/// A browser-like client: keeps cookies, does not follow redirects (so tests see them).
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .expect("client builds")
+}
+
+async fn get(client: &reqwest::Client, running: &Running, path: &str) -> (StatusCode, String) {
+    let answer = client
+        .get(running.url(path))
+        .send()
+        .await
+        .expect("request sent");
+    let status = answer.status();
+    (status, answer.text().await.expect("body"))
+}
+
+async fn post_form(
+    client: &reqwest::Client,
+    running: &Running,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(running.url(path))
+        .form(fields)
+        .send()
+        .await
+        .expect("request sent")
+}
+
+/// A client with a dashboard session.
+async fn signed_in(running: &Running) -> reqwest::Client {
+    let client = browser();
+    let answer = post_form(
+        &client,
+        running,
+        "/dashboard/sign-in",
+        &[("token", running.emulator.admin_token())],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers()[LOCATION], "/dashboard");
+    client
+}
+
+fn keys_path() -> String {
+    format!("/dashboard/projects/{PROJECT}/keys")
+}
+
+#[tokio::test]
+async fn without_a_session_every_page_and_form_redirects_to_sign_in() {
+    let running = start().await;
+    let client = browser();
+    let pages = [
+        "/dashboard".to_string(),
+        "/dashboard/requests".to_string(),
+        format!("/dashboard/projects/{PROJECT}"),
+        keys_path(),
+        format!("/dashboard/projects/{PROJECT}/agents/helper"),
+        format!("/dashboard/projects/{PROJECT}/workforces/wf"),
+        format!("/dashboard/projects/{PROJECT}/tasks/anything"),
+        format!("/dashboard/projects/{PROJECT}/keys/key_x/revoke"),
+    ];
+    for page in &pages {
+        let answer = client.get(running.url(page)).send().await.expect("sent");
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER, "{page}");
+        assert_eq!(answer.headers()[LOCATION], "/dashboard/sign-in", "{page}");
+    }
+    let before = running.admin_keys().await.len();
+    let answer = post_form(&client, &running, &keys_path(), &[("label", "x")]).await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers()[LOCATION], "/dashboard/sign-in");
+    assert_eq!(
+        running.admin_keys().await.len(),
+        before,
+        "no key was created"
+    );
+
+    let (status, html) = get(&client, &running, "/dashboard/sign-in").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"name="token""#), "{html}");
+}
+
+#[tokio::test]
+async fn only_the_admin_token_signs_in_never_a_project_or_embed_key() {
+    let running = start().await;
+    let (embed_key, _) = running.embed_key("helper", false).await;
+    let admin = running.emulator.admin_token().to_string();
+    let refused = [
+        String::new(),
+        "wrong".to_string(),
+        format!("{admin}x"),
+        format!("Bearer {admin}"),
+        API_KEY.to_string(),
+        format!("{PROJECT}:{API_KEY}"),
+        embed_key.clone(),
+        format!("{PROJECT}:{embed_key}"),
+    ];
+    for token in &refused {
+        for via_link in [false, true] {
+            let client = browser();
+            let answer = if via_link {
+                client
+                    .get(running.url("/dashboard/sign-in"))
+                    .query(&[("token", token)])
+                    .send()
+                    .await
+                    .expect("sent")
+            } else {
+                post_form(&client, &running, "/dashboard/sign-in", &[("token", token)]).await
+            };
+            assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "{token:?}");
+            assert!(answer.headers().get(SET_COOKIE).is_none(), "{token:?}");
+            let html = answer.text().await.expect("body");
+            assert!(html.contains(r#"id="sign-in-error""#), "{html}");
+            assert!(!html.contains(&embed_key) && !html.contains(API_KEY));
+            let (status, _) = get(&client, &running, "/dashboard").await;
+            assert_eq!(status, StatusCode::SEE_OTHER, "{token:?} opened no session");
+        }
+    }
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_strict_http_only_cookie_and_signing_out_ends_the_session() {
+    let running = start().await;
+    let client = browser();
+    let url = running.emulator.dashboard_sign_in_url();
+    assert!(
+        url.starts_with(&running.url("/dashboard/sign-in?token=")),
+        "{url}"
+    );
+    let answer = client.get(&url).send().await.expect("sent");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers()[LOCATION], "/dashboard");
+    assert_eq!(answer.headers()["referrer-policy"], "no-referrer");
+    let cookie = answer.headers()[SET_COOKIE].to_str().expect("ascii");
+    let (pair, attributes) = cookie.split_once(';').expect("attributes");
+    let id = pair
+        .strip_prefix("relevance_dashboard=")
+        .expect("cookie name");
+    assert!(
+        id.len() >= 22 && id.bytes().all(|b| b.is_ascii_alphanumeric()),
+        "{id}"
+    );
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/dashboard"] {
+        assert!(attributes.contains(attribute), "{cookie}");
+    }
+    assert!(!cookie.contains(running.emulator.admin_token()));
+
+    let (status, html) = get(&client, &running, "/dashboard").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(PROJECT) && html.contains("proj-other"),
+        "{html}"
+    );
+
+    // Signing out needs the CSRF token too, then the same cookie opens nothing.
+    let answer = post_form(&client, &running, "/dashboard/sign-out", &[]).await;
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    let csrf = csrf_of(&html);
+    let answer = post_form(&client, &running, "/dashboard/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let stale = browser();
+    let answer = stale
+        .get(running.url("/dashboard"))
+        .header("Cookie", format!("relevance_dashboard={id}"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        answer.status(),
+        StatusCode::SEE_OTHER,
+        "the session is gone"
+    );
+}
+
+#[tokio::test]
+async fn forms_without_this_sessions_csrf_token_are_refused_and_change_nothing() {
+    let running = start().await;
+    let client = signed_in(&running).await;
+    let other_session = signed_in(&running).await;
+    let (_, other_html) = get(&other_session, &running, &keys_path()).await;
+    let others_csrf = csrf_of(&other_html);
+    let (embed_key, _) = running.embed_key("helper", false).await;
+    let embed_id = running
+        .admin_keys()
+        .await
+        .iter()
+        .find(|key| key["kind"] == "embed")
+        .and_then(|key| key["id"].as_str())
+        .expect("embed key listed")
+        .to_string();
+    let keys_before = running.admin_keys().await;
+
+    let bad_tokens: [Option<&str>; 3] = [None, Some("not-the-token"), Some(&others_csrf)];
+    for token in bad_tokens {
+        let forms = [
+            (keys_path(), vec![("label", "sneaky")]),
+            (format!("{}/{embed_id}/revoke", keys_path()), vec![]),
+            (
+                format!("/dashboard/projects/{PROJECT}/agents/helper/visibility"),
+                vec![("public", "false")],
+            ),
+        ];
+        for (path, mut fields) in forms {
+            if let Some(token) = token {
+                fields.push(("csrf", token));
+            }
+            let answer = post_form(&client, &running, &path, &fields).await;
+            assert_eq!(answer.status(), StatusCode::FORBIDDEN, "{path} {token:?}");
+            let html = answer.text().await.expect("body");
+            assert!(html.contains("nothing was changed"), "{html}");
+        }
+    }
+    let keys_after = running.admin_keys().await;
+    assert_eq!(keys_after, keys_before, "no key created or revoked");
+    assert_eq!(
+        running.read_agent_with(&embed_key, "helper").await,
+        StatusCode::OK
+    );
+    let (_, html) = get(
+        &client,
+        &running,
+        &format!("/dashboard/projects/{PROJECT}/agents/helper"),
+    )
+    .await;
+    assert!(html.contains(">public<"), "still public: {html}");
+}
+
+#[tokio::test]
+async fn user_supplied_names_and_messages_are_escaped() {
+    let running = start().await;
+    let client = signed_in(&running).await;
+    let task = running
+        .trigger(
+            "xss-agent",
+            "<script>alert(2)</script> & <img src=x onerror=y>",
+        )
+        .await;
+    running.wait_for_reply("xss-agent", &task).await;
+    let pages = [
+        format!("/dashboard/projects/{PROJECT}"),
+        format!("/dashboard/projects/{PROJECT}/agents/xss-agent"),
+        format!("/dashboard/projects/{PROJECT}/tasks/{task}"),
+    ];
+    for page in &pages {
+        let (status, html) = get(&client, &running, page).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(!html.contains("<script"), "{page}: {html}");
+        assert!(!html.contains("<img"), "{page}: {html}");
+    }
+    let (_, agent_page) = get(&client, &running, &pages[1]).await;
+    assert!(agent_page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    let (_, task_page) = get(&client, &running, &pages[2]).await;
+    assert!(task_page
+        .contains("&lt;script&gt;alert(2)&lt;/script&gt; &amp; &lt;img src=x onerror=y&gt;"));
+    assert!(task_page.contains("User (started the task)"), "{task_page}");
+    assert!(
+        task_page.contains("You said: &lt;script&gt;"),
+        "{task_page}"
+    );
+    let user = task_page.find("User (started").expect("user message");
+    let agent = task_page.find("You said").expect("agent message");
+    assert!(user < agent, "messages in order");
+}
+
+#[tokio::test]
+async fn a_created_api_key_is_shown_once_works_and_is_gone_on_reload() {
+    let running = start().await;
+    let client = signed_in(&running).await;
+    let (_, keys_page) = get(&client, &running, &keys_path()).await;
+    let csrf = csrf_of(&keys_page);
+    let answer = post_form(
+        &client,
+        &running,
+        &keys_path(),
+        &[("label", "ci <robot>"), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::CREATED);
+    assert_eq!(answer.headers()["cache-control"], "no-store");
+    let html = answer.text().await.expect("body");
+    let marker = r#"id="new-key-value">"#;
+    let start = html.find(marker).expect("value shown") + marker.len();
+    let value = &html[start..start + html[start..].find('<').expect("end")];
+    assert!(value.starts_with("sk-") && value.len() > 20, "{value}");
+
+    assert_eq!(
+        running.read_agent_with(value, "helper").await,
+        StatusCode::OK
+    );
+    let (status, reloaded) = get(&client, &running, &keys_path()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!reloaded.contains(value), "the value is never shown again");
+    assert!(
+        reloaded.contains("ci &lt;robot&gt;"),
+        "label listed, escaped"
+    );
+    let hint = &value[value.len() - 4..];
+    assert!(reloaded.contains(&format!("…{hint}")), "hint listed");
+
+    let (_, log) = get(&client, &running, "/dashboard/requests").await;
+    assert!(!log.contains(value), "the log never shows a secret");
+    assert!(
+        log.contains("api <code>key_"),
+        "principal kind and id: {log}"
+    );
+    assert!(log.contains(" ms<"), "latency shown");
+}
+
+#[tokio::test]
+async fn revoking_an_embed_key_through_the_confirmation_makes_its_next_request_401() {
+    let running = start().await;
+    let client = signed_in(&running).await;
+    let (embed_key, prefix) = running.embed_key("helper", false).await;
+    assert_eq!(
+        running.read_agent_with(&embed_key, "helper").await,
+        StatusCode::OK
+    );
+
+    let (_, keys_page) = get(&client, &running, &keys_path()).await;
+    assert!(keys_page.contains(&prefix), "the embed key is listed");
+    assert!(!keys_page.contains(&embed_key));
+    let embed_table = keys_page
+        .find(r#"id="embed-keys""#)
+        .expect("embed key table");
+    let link_start = embed_table
+        + keys_page[embed_table..]
+            .find(r#"<a href="/dashboard/projects/proj-d/keys/key_"#)
+            .expect("a revoke link for the embed key");
+    let href_start = link_start + r#"<a href=""#.len();
+    let href = &keys_page[href_start..href_start + keys_page[href_start..].find('"').expect("end")];
+    let (status, confirm) = get(&client, &running, href).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(confirm.contains(r#"id="confirm-revoke""#), "{confirm}");
+    assert!(confirm.contains("embed key"), "{confirm}");
+    let answer = post_form(&client, &running, href, &[("csrf", &csrf_of(&confirm))]).await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let location = answer.headers()[LOCATION]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(
+        location.starts_with(&format!("{}?revoked=key_", keys_path())),
+        "{location}"
+    );
+
+    assert_eq!(
+        running.read_agent_with(&embed_key, "helper").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        running.read_agent_with(API_KEY, "helper").await,
+        StatusCode::OK
+    );
+    let (_, after) = get(&client, &running, &location).await;
+    assert!(after.contains(r#"id="revoked-notice""#));
+    assert!(after.contains(">revoked<"), "{after}");
+}
+
+#[tokio::test]
+async fn embed_keys_filter_by_agent_workforce_and_status() {
+    let running = start().await;
+    let client = signed_in(&running).await;
+    let (_, agent_prefix) = running.embed_key("helper", false).await;
+    let (_, workforce_prefix) = running.embed_key("wf", true).await;
+    let cases = [
+        ("", true, true),
+        ("?agent=helper", true, false),
+        ("?workforce=wf", false, true),
+        ("?status=active", true, true),
+        ("?status=revoked", false, false),
+        ("?agent=xss-agent", false, false),
+    ];
+    for (query, shows_agent_key, shows_workforce_key) in cases {
+        let (status, html) = get(&client, &running, &format!("{}{query}", keys_path())).await;
+        assert_eq!(status, StatusCode::OK, "{query}");
+        assert_eq!(html.contains(&agent_prefix), shows_agent_key, "{query}");
+        assert_eq!(
+            html.contains(&workforce_prefix),
+            shows_workforce_key,
+            "{query}"
+        );
+    }
+    let (status, _) = get(&client, &running, &format!("{}?status=bogus", keys_path())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_visibility_switch_decides_who_gets_embed_keys() {
+    let running = start().await;
+    let client = signed_in(&running).await;
+    let page = format!("/dashboard/projects/{PROJECT}/agents/helper");
+    let (_, html) = get(&client, &running, &page).await;
+    let answer = post_form(
+        &client,
+        &running,
+        &format!("{page}/visibility"),
+        &[("public", "false"), ("csrf", &csrf_of(&html))],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let refused = reqwest::Client::new()
+        .post(running.url(&format!("/{}/latest/agents/get_embed_key", support::US)))
+        .body(format!(r#"{{"agent_id":"helper","project":"{PROJECT}"}}"#))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND, "a private agent");
+    let (_, html) = get(&client, &running, &page).await;
+    assert!(html.contains(">private<"), "{html}");
+}
+
+#[tokio::test]
+async fn unknown_objects_are_html_404s_and_keys_stay_in_their_project() {
+    let running = start().await;
+    let client = signed_in(&running).await;
+    let other_key = reqwest::Client::new()
+        .get(running.url("/admin/projects/proj-other/keys"))
+        .bearer_auth(running.emulator.admin_token())
+        .send()
+        .await
+        .expect("sent")
+        .json::<serde_json::Value>()
+        .await
+        .expect("JSON")["keys"][0]["id"]
+        .as_str()
+        .expect("a key of proj-other")
+        .to_string();
+    let pages = [
+        "/dashboard/projects/nope".to_string(),
+        "/dashboard/projects/nope/keys".to_string(),
+        format!("/dashboard/projects/{PROJECT}/agents/nope"),
+        format!("/dashboard/projects/{PROJECT}/workforces/nope"),
+        format!("/dashboard/projects/{PROJECT}/tasks/nope"),
+        format!("{}/{other_key}/revoke", keys_path()),
+    ];
+    for page in &pages {
+        let answer = client.get(running.url(page)).send().await.expect("sent");
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{page}");
+        assert!(answer.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/html"));
+    }
+}

@@ -1,0 +1,245 @@
+//! The dashboard in a real headless Chromium, driven over WebDriver (chromedriver).
+//!
+//! Needs Debian's `chromium` and `chromium-driver` packages. Without them this
+//! test FAILS, naming what to install; `RELEVANCE_SKIP_BROWSER=1` skips it.
+//! Screenshots of the keys page and a task page go to `target/artifacts/`.
+
+#[path = "browser/support.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use reqwest::StatusCode;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use support::{start, PROJECT};
+
+const INSTALL_HINT: &str = "install Debian's packages with `apt-get install -y chromium \
+                            chromium-driver`, or set RELEVANCE_SKIP_BROWSER=1 to skip this test";
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Where screenshots go: `$CARGO_TARGET_DIR/artifacts` or the workspace's `target/artifacts`.
+fn artifacts_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("artifacts");
+    std::fs::create_dir_all(&dir).expect("create target/artifacts");
+    dir
+}
+
+/// Starts chromedriver on a port it picks itself and answers (process, port).
+async fn start_chromedriver(program: &Path) -> (Child, u16) {
+    let mut child = Command::new(program)
+        .arg("--port=0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|error| panic!("could not start {}: {error}", program.display()));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let marker = "started successfully on port ";
+    let port = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.expect("read chromedriver output") {
+            if let Some(at) = line.find(marker) {
+                let digits: String = line[at + marker.len()..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                return digits.parse::<u16>().ok();
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| panic!("chromedriver did not report its port; {INSTALL_HINT}"));
+    // Keep draining its output so a full pipe never blocks it.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, port)
+}
+
+async fn connect(port: u16, chromium: &Path, profile: &Path) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_string(),
+        json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    // Plain HTTP to 127.0.0.1: no TLS stack needed for WebDriver.
+    ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .unwrap_or_else(|error| panic!("chromedriver could not start Chromium: {error}"))
+}
+
+async fn text_of(browser: &Client, css: &str) -> String {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|error| panic!("no element {css}: {error}"))
+        .text()
+        .await
+        .expect("element text")
+}
+
+async fn screenshot(browser: &Client, name: &str) -> PathBuf {
+    let png = browser.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    let path = artifacts_dir().join(name);
+    std::fs::write(&path, png).expect("write screenshot");
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_flow_in_headless_chromium() {
+    if std::env::var("RELEVANCE_SKIP_BROWSER").as_deref() == Ok("1") {
+        println!("skipped: RELEVANCE_SKIP_BROWSER=1");
+        return;
+    }
+    let started = Instant::now();
+    let chromedriver = on_path("chromedriver")
+        .unwrap_or_else(|| panic!("chromedriver is not on PATH; {INSTALL_HINT}"));
+    let chromium =
+        on_path("chromium").unwrap_or_else(|| panic!("chromium is not on PATH; {INSTALL_HINT}"));
+    let profile = tempfile::TempDir::new().expect("profile dir");
+    let (_driver, port) = start_chromedriver(&chromedriver).await;
+    let browser = connect(port, &chromium, profile.path()).await;
+    let running = start().await;
+    let result = flow(&browser, &running).await;
+    let _ = browser.close().await;
+    result.unwrap_or_else(|error| panic!("{error}"));
+    println!("browser test took {:.1} s", started.elapsed().as_secs_f64());
+}
+
+async fn flow(browser: &Client, running: &support::Running) -> Result<(), String> {
+    // Signing in through the form.
+    browser
+        .goto(&running.url("/dashboard"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = browser.current_url().await.map_err(|e| e.to_string())?;
+    assert_eq!(url.path(), "/dashboard/sign-in", "redirected to sign-in");
+    browser
+        .find(Locator::Id("token"))
+        .await
+        .map_err(|e| e.to_string())?
+        .send_keys(running.emulator.admin_token())
+        .await
+        .map_err(|e| e.to_string())?;
+    browser
+        .find(Locator::Id("sign-in"))
+        .await
+        .map_err(|e| e.to_string())?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = browser.current_url().await.map_err(|e| e.to_string())?;
+    assert_eq!(url.path(), "/dashboard");
+    assert!(text_of(browser, "#projects").await.contains(PROJECT));
+
+    // Creating an API key: shown once, gone after a reload of the keys page.
+    let keys_url = running.url(&format!("/dashboard/projects/{PROJECT}/keys"));
+    browser.goto(&keys_url).await.map_err(|e| e.to_string())?;
+    browser
+        .find(Locator::Id("label"))
+        .await
+        .map_err(|e| e.to_string())?
+        .send_keys("from chromium")
+        .await
+        .map_err(|e| e.to_string())?;
+    browser
+        .find(Locator::Id("create-key"))
+        .await
+        .map_err(|e| e.to_string())?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+    let value = text_of(browser, "#new-key-value").await;
+    assert!(value.starts_with("sk-"), "{value}");
+    assert_eq!(
+        running.read_agent_with(&value, "helper").await,
+        StatusCode::OK
+    );
+    browser.goto(&keys_url).await.map_err(|e| e.to_string())?;
+    browser.refresh().await.map_err(|e| e.to_string())?;
+    let source = browser.source().await.map_err(|e| e.to_string())?;
+    assert!(
+        !source.contains(&value),
+        "the key's value is gone after reload"
+    );
+    assert!(text_of(browser, "#api-keys")
+        .await
+        .contains("from chromium"));
+
+    // Revoking an embed key by clicking through the confirmation.
+    let (embed_key, prefix) = running.embed_key("helper", false).await;
+    assert_eq!(
+        running.read_agent_with(&embed_key, "helper").await,
+        StatusCode::OK
+    );
+    browser.refresh().await.map_err(|e| e.to_string())?;
+    assert!(text_of(browser, "#embed-keys").await.contains(&prefix));
+    screenshot(browser, "dashboard-keys.png").await;
+    browser
+        .find(Locator::Css("#embed-keys a.revoke"))
+        .await
+        .map_err(|e| e.to_string())?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+    browser
+        .find(Locator::Id("confirm-revoke"))
+        .await
+        .map_err(|e| e.to_string())?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+    assert!(text_of(browser, "#revoked-notice")
+        .await
+        .contains("revoked"));
+    assert!(text_of(browser, "#embed-keys").await.contains("revoked"));
+    assert_eq!(
+        running.read_agent_with(&embed_key, "helper").await,
+        StatusCode::UNAUTHORIZED,
+        "the very next request with the revoked key"
+    );
+
+    // A task page, with markup in the message shown as text.
+    let task = running.trigger("helper", "Hello <b>there</b>").await;
+    running.wait_for_reply("helper", &task).await;
+    browser
+        .goto(&running.url(&format!("/dashboard/projects/{PROJECT}/tasks/{task}")))
+        .await
+        .map_err(|e| e.to_string())?;
+    let messages = text_of(browser, "#messages").await;
+    assert!(messages.contains("Hello <b>there</b>"), "{messages}");
+    assert!(
+        messages.contains("You said: Hello <b>there</b>"),
+        "{messages}"
+    );
+    screenshot(browser, "dashboard-task.png").await;
+    Ok(())
+}
