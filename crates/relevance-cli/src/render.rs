@@ -132,13 +132,11 @@ pub fn message_line(message: &Message) -> String {
                 .as_ref()
                 .map(|a| a.name.clone().unwrap_or_else(|| a.agent_id.clone()))
                 .unwrap_or_else(|| "an agent".to_owned());
-            let state = run
-                .task
-                .finished_state
-                .as_deref()
-                .or(run.task.current_state.as_deref())
-                .unwrap_or("started");
-            format!("  ▶ {who} is working ({state})")
+            match (&run.task.finished_state, &run.task.current_state) {
+                (Some(finished), _) => format!("  ✓ {who} finished ({finished})"),
+                (None, Some(state)) => format!("  ▶ {who} is working ({state})"),
+                (None, None) => format!("  ▶ {who} is working"),
+            }
         }
         MessageContent::WorkforceAgentHandover(handover) => {
             let who = handover

@@ -328,6 +328,26 @@ async fn the_emulator_command_prints_credentials_and_stops_on_sigterm() {
         .expect("demo API key printed");
     assert!(api_key.starts_with("sk-"));
     assert!(banner.contains("admin-token-for-tests-0123456789"));
+    let dashboard = banner
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("dashboard:"))
+        .expect("the dashboard sign-in link is printed")
+        .trim();
+    // The one-click link signs in: it answers with a session cookie and a redirect.
+    let signed_in = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(dashboard)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        signed_in.status().is_redirection(),
+        "{}",
+        signed_in.status()
+    );
+    assert!(signed_in.headers().get("set-cookie").is_some());
 
     // The printed credentials work.
     let list = run(&[
@@ -496,4 +516,94 @@ async fn chat_then_list_and_show_tasks_with_an_embed_key_file() {
     ]);
     let bad = relevance().args(&args).output().await.unwrap();
     assert_one_line_error(&bad, &["--status", "sleeping"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chat_with_the_demo_workforce_shows_each_handover() {
+    let output = run(&["chat", "--workforce", "demo-workforce", "-m", "rust sdks"]).await;
+    let stdout = text(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
+    let handover = stdout.find("handover to").expect("the handover is shown");
+    let working: Vec<_> = stdout.match_indices("is working").map(|(i, _)| i).collect();
+    assert!(working.len() >= 2, "both members' runs are shown: {stdout}");
+    assert!(
+        working[0] < handover && handover < *working.last().unwrap(),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("agent> "),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn workforce_tasks_are_listed_and_shown() {
+    let t = TestEmulator::start().await;
+    let creds = [
+        "--api-key",
+        API_KEY_A,
+        "--project",
+        "proj-a",
+        "--region",
+        "us",
+        "--base-url",
+        &t.base_url,
+    ];
+    for question in ["first question", "second question"] {
+        let chat = run(&[
+            &["chat", "--workforce", "wf-1", "-m", question][..],
+            &creds[..],
+        ]
+        .concat())
+        .await;
+        assert!(chat.status.success(), "{}", text(&chat.stderr));
+    }
+    let list = run(&[
+        &[
+            "tasks",
+            "list",
+            "--workforce",
+            "wf-1",
+            "--page-size",
+            "1",
+            "--json",
+        ][..],
+        &creds[..],
+    ]
+    .concat())
+    .await;
+    assert!(list.status.success(), "{}", text(&list.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let titles: Vec<_> = listed["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        ["second question", "first question"],
+        "every page, newest first"
+    );
+    let id = listed["tasks"][1]["id"].as_str().unwrap();
+    let show = run(&[
+        &["tasks", "show", "--workforce", "wf-1", id][..],
+        &creds[..],
+    ]
+    .concat())
+    .await;
+    let shown = text(&show.stdout);
+    assert!(
+        shown.contains("you> first question") && shown.contains("You said: first question"),
+        "{shown}"
+    );
 }

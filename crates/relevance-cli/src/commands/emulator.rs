@@ -74,6 +74,7 @@ fn print_banner(emulator: &Emulator, storage: &str, json: bool) {
         output::print_json(&json!({
             "base_url": base_url,
             "admin_token": emulator.admin_token(),
+            "dashboard": emulator.dashboard_sign_in_url(),
             "storage": storage,
             "projects": projects,
             "demo": demo,
@@ -84,6 +85,7 @@ fn print_banner(emulator: &Emulator, storage: &str, json: bool) {
     println!("  storage:     {storage}");
     println!("  admin token: {}", emulator.admin_token());
     println!("  admin API:   {base_url}/admin/projects  (Authorization: Bearer <admin token>)");
+    println!("  dashboard:   {}", emulator.dashboard_sign_in_url());
     for project in emulator.projects() {
         println!(
             "  project {} in region {}: agents [{}], workforces [{}]",
