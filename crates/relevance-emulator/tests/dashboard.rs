@@ -457,3 +457,69 @@ async fn unknown_objects_are_html_404s_and_keys_stay_in_their_project() {
             .starts_with("text/html"));
     }
 }
+
+#[tokio::test]
+async fn a_workforce_page_lists_its_tasks_and_a_task_shows_the_member_runs() {
+    let running = start().await;
+    let client = signed_in(&running).await;
+    let body = serde_json::json!({"workforce_id": "wf", "trigger": {"use_streaming": true,
+        "message": {"role": "user", "content": "<b>desk</b> question", "attachments": []}}});
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(running.url("/bcbe5a/latest/workforce/trigger"))
+        .header("Authorization", format!("{PROJECT}:{API_KEY}"))
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("trigger sent")
+        .json()
+        .await
+        .expect("JSON answer");
+    let task = answer["workforce_task_id"]
+        .as_str()
+        .expect("task id")
+        .to_owned();
+
+    let (status, page) = get(
+        &client,
+        &running,
+        &format!("/dashboard/projects/{PROJECT}/workforces/wf"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(&task), "the task is listed: {page}");
+    assert!(
+        page.contains("&lt;b&gt;desk&lt;/b&gt; question") && !page.contains("<b>desk"),
+        "titles are escaped"
+    );
+
+    // The member's reply arrives in its own time; the page shows the run as soon as it exists.
+    let path = format!("/dashboard/projects/{PROJECT}/workforces/wf/tasks/{task}");
+    let mut shown = String::new();
+    for _ in 0..400 {
+        let (status, html) = get(&client, &running, &path).await;
+        assert_eq!(status, StatusCode::OK);
+        shown = html;
+        if shown.contains("You said:") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let user = shown.find("question").expect("the user message");
+    let reply = shown
+        .find("You said:")
+        .expect("the member's reply, merged in");
+    assert!(user < reply, "messages in order");
+    assert!(
+        shown.to_lowercase().contains("helper"),
+        "the member agent is named: {shown}"
+    );
+
+    // A task of this workforce is not reachable under another workforce or as an agent task.
+    let (status, _) = get(
+        &client,
+        &running,
+        &format!("/dashboard/projects/{PROJECT}/workforces/other/tasks/{task}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

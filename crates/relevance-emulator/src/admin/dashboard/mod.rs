@@ -101,6 +101,10 @@ pub(crate) fn routes(app: AppState) -> Router<AppState> {
             "/dashboard/projects/{project}/tasks/{task_id}",
             get(pages::task),
         )
+        .route(
+            "/dashboard/projects/{project}/workforces/{workforce_id}/tasks/{task_id}",
+            get(pages::workforce_task),
+        )
         .layer(DefaultBodyLimit::max(FORM_LIMIT_BYTES))
         .layer(axum::middleware::map_response(html::security_headers))
         .with_state(state)

@@ -14,10 +14,13 @@ use super::{checked_form, messages, DashboardState, PageError};
 use crate::store::catalog::{self, Visibility};
 use crate::store::dashboard_queries::{self, set_agent_public};
 use crate::store::tasks::{self, TaskRecord, TaskScope};
+use crate::store::workforce_tasks::{self, WorkforceTaskRecord, WorkforceTaskScope};
 use crate::time::now_iso;
 
 /// How many messages a task page shows at most (the newest ones).
 const MAX_MESSAGES: i64 = 1000;
+/// How many of a workforce's tasks its page lists (newest first).
+const MAX_LISTED_TASKS: usize = 200;
 
 fn chrome(session: &SignedIn) -> Chrome<'_> {
     Chrome::SignedIn {
@@ -303,11 +306,23 @@ pub(crate) async fn workforce(
 ) -> Result<Response, PageError> {
     let Path((project, workforce_id)) =
         path.map_err(|_| PageError::not_found("no such workforce").for_session(&session))?;
-    let lookup = project.clone();
-    let workforces = state
+    let (lookup, listed) = (project.clone(), workforce_id.clone());
+    let (workforces, workforce_tasks) = state
         .app
         .store
-        .call(move |connection| dashboard_queries::all_workforces(connection, &lookup))
+        .call(move |connection| {
+            let workforces = dashboard_queries::all_workforces(connection, &lookup)?;
+            let tasks = workforce_tasks::page(
+                connection,
+                &lookup,
+                &WorkforceTaskScope::Project,
+                &listed,
+                None,
+                None,
+                MAX_LISTED_TASKS,
+            )?;
+            Ok((workforces, tasks))
+        })
         .await?;
     let Some(workforce) = workforces
         .into_iter()
@@ -337,7 +352,8 @@ pub(crate) async fn workforce(
 <dt>Agents, in order</dt><dd><ol style="margin:0;padding-left:1.2rem;list-style:none">{members}</ol></dd>
 </dl></div>
 <p><a href="{purl}/keys?workforce={seg_id}">Embed keys for this workforce</a></p>
-<h2>Tasks</h2><p class="muted">The emulator does not store workforce tasks yet; the member agents' tasks are on their pages.</p>"#,
+<h2>Tasks</h2>{tasks}"#,
+        tasks = workforce_tasks_table(&project, &workforce.id, &workforce_tasks),
         pe = esc(&project),
         id = esc(&workforce.id),
         seg_id = seg(&workforce.id),
@@ -409,6 +425,106 @@ pub(crate) async fn task(
                 " (embed key, prefix <code>{}</code>)",
                 esc(prefix)
             )),
+        created = when(&task.insert_date),
+        updated = when(&task.update_date),
+        messages = messages::render(&messages),
+    );
+    let title = if task.title.trim().is_empty() {
+        format!("Task {}", task.id)
+    } else {
+        format!("Task: {}", task.title)
+    };
+    Ok(Page::new(chrome(&session), &title, &body).into_response())
+}
+
+/// Workforce tasks, newest first (as the platform lists them).
+fn workforce_tasks_table(
+    project: &str,
+    workforce_id: &str,
+    tasks: &[WorkforceTaskRecord],
+) -> String {
+    let mut html = String::from(
+        r#"<table id="tasks"><thead><tr><th>Title</th><th>State</th><th>Started by</th><th>Created</th><th>Updated</th></tr></thead><tbody>"#,
+    );
+    if tasks.is_empty() {
+        html.push_str(r#"<tr><td colspan="5" class="muted">No tasks yet.</td></tr>"#);
+    }
+    for task in tasks {
+        let title = if task.title.trim().is_empty() {
+            task.id.as_str()
+        } else {
+            task.title.as_str()
+        };
+        html.push_str(&format!(
+            r#"<tr><td><a href="{}/workforces/{}/tasks/{}">{}</a><div class="muted"><code>{}</code></div></td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>"#,
+            project_url(project),
+            seg(workforce_id),
+            seg(&task.id),
+            esc(title),
+            esc(&task.id),
+            state_badge(&task.state),
+            esc(&task.created_by_key_id),
+            when(&task.insert_date),
+            when(&task.update_date),
+        ));
+    }
+    html.push_str("</tbody></table>");
+    html
+}
+
+/// `GET /dashboard/projects/{project}/workforces/{workforce_id}/tasks/{task_id}`: the workforce
+/// task's messages merged with its members' runs, as the platform's messages route shows them.
+pub(crate) async fn workforce_task(
+    State(state): State<DashboardState>,
+    session: SignedIn,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+) -> Result<Response, PageError> {
+    let Path((project, workforce_id, task_id)) =
+        path.map_err(|_| PageError::not_found("no such task").for_session(&session))?;
+    let (lookup_project, lookup_task) = (project.clone(), task_id.clone());
+    let found = state
+        .app
+        .store
+        .call(move |connection| {
+            let Some(task) = workforce_tasks::find(
+                connection,
+                &lookup_project,
+                &WorkforceTaskScope::Project,
+                &lookup_task,
+            )?
+            else {
+                return Ok(None);
+            };
+            let messages = workforce_tasks::merged_messages(
+                connection,
+                &lookup_project,
+                &task.id,
+                MAX_MESSAGES as usize,
+            )?;
+            Ok(Some((task, messages)))
+        })
+        .await?;
+    let Some((task, messages)) = found.filter(|(task, _)| task.workforce_id == workforce_id) else {
+        return Err(PageError::not_found("no such task in this workforce").for_session(&session));
+    };
+    let purl = project_url(&project);
+    let messages: Vec<_> = messages
+        .into_iter()
+        .map(|message| (message.item_id, message.insert_date, message.content))
+        .collect();
+    let body = format!(
+        r#"<p><a href="{purl}/workforces/{workforce_seg}">← Workforce {workforce}</a></p>
+<div class="card"><dl class="settings">
+<dt>Task</dt><dd><code>{id}</code></dd><dt>State</dt><dd>{state}</dd>
+<dt>Started by</dt><dd><code>{by}</code></dd>
+<dt>Created</dt><dd>{created}</dd><dt>Updated</dt><dd>{updated}</dd>
+</dl></div>
+<h2>Messages</h2>{messages}"#,
+        workforce_seg = seg(&task.workforce_id),
+        workforce = esc(&task.workforce_id),
+        id = esc(&task.id),
+        state = state_badge(&task.state),
+        by = esc(&task.created_by_key_id),
         created = when(&task.insert_date),
         updated = when(&task.update_date),
         messages = messages::render(&messages),
