@@ -1,11 +1,12 @@
-//! The router: `/{region code}/latest/...`, `/admin/...`, `/healthz`, and the
-//! layers every request passes through (request log, JSON errors, body limit).
+//! The router: `/{region code}/latest/...`, `/{region code}/v1/stream`,
+//! `/admin/...`, `/healthz`, and the layers every request passes through
+//! (request log, fault injection, JSON errors, body limit).
 
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, Method, Uri};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -14,9 +15,10 @@ use serde_json::json;
 
 use crate::admin::{self, record_requests, RequestLog};
 use crate::api;
-use crate::auth::require_admin;
+use crate::auth::{require_admin, StreamTokens};
 use crate::engine::Engine;
 use crate::error::{echo_id, ApiError};
+use crate::faults::{inject_faults, FaultInjector, Faults};
 use crate::rate_limit::RateLimiter;
 use crate::region::Region;
 use crate::store::Store;
@@ -34,6 +36,10 @@ struct Shared {
     rate_limiter: RateLimiter,
     request_log: RequestLog,
     body_limit_bytes: usize,
+    stream_tokens: StreamTokens,
+    faults: FaultInjector,
+    /// Flips to `true` when graceful shutdown begins: open live streams end on it.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -53,6 +59,8 @@ impl AppState {
         admin_token: String,
         embed_key_rate_limit_per_minute: u32,
         body_limit_bytes: usize,
+        streaming_token_ttl_ms: u64,
+        faults: Faults,
     ) -> AppState {
         AppState {
             store,
@@ -62,6 +70,9 @@ impl AppState {
                 rate_limiter: RateLimiter::new(embed_key_rate_limit_per_minute),
                 request_log: RequestLog::default(),
                 body_limit_bytes,
+                stream_tokens: StreamTokens::new(streaming_token_ttl_ms),
+                faults: FaultInjector::new(faults),
+                closing: tokio::sync::watch::channel(false).0,
             }),
         }
     }
@@ -81,6 +92,25 @@ impl AppState {
     pub(crate) fn body_limit_bytes(&self) -> usize {
         self.shared.body_limit_bytes
     }
+
+    pub(crate) fn stream_tokens(&self) -> &StreamTokens {
+        &self.shared.stream_tokens
+    }
+
+    pub(crate) fn faults(&self) -> &FaultInjector {
+        &self.shared.faults
+    }
+
+    /// Ends every open live stream (and every one opened later): graceful shutdown
+    /// waits for open responses, and a live stream would otherwise never end.
+    pub(crate) fn close_streams(&self) {
+        self.shared.closing.send_replace(true);
+    }
+
+    /// Becomes `true` when the server starts shutting down.
+    pub(crate) fn streams_closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.shared.closing.subscribe()
+    }
 }
 
 /// The whole application.
@@ -91,15 +121,77 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .merge(api)
         .merge(api::file_routes())
+        .merge(api::stream_routes())
         .merge(admin)
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.body_limit_bytes()))
         .layer(from_fn(json_errors))
+        // Inside the log, so a faulted request is logged with the status it got; outside
+        // authentication and every handler, so a faulted request did nothing.
+        .layer(from_fn_with_state(state.clone(), inject_faults))
         .layer(from_fn_with_state(state.clone(), record_requests))
         // After the layers: dashboard pages are HTML (also their errors) and are not API traffic.
         .merge(admin::dashboard::routes(state.clone()))
+        // Outermost, so preflights skip auth and the request log, and every answer (errors
+        // too) carries the header a page needs to read it.
+        .layer(from_fn(cors))
         .with_state(state)
+}
+
+/// CORS for the API, stream and file routes: embed keys are made for public pages, so any
+/// origin may call them, and a browser never sends credentials with a preflight, so it is
+/// answered before authentication. Admin and dashboard routes get no CORS at all: a page on
+/// another origin must never be able to read them.
+async fn cors(request: Request, next: Next) -> Response {
+    if !is_cross_origin_route(request.uri().path()) {
+        return next.run(request).await;
+    }
+    if request.method() == Method::OPTIONS {
+        let mut preflight = StatusCode::NO_CONTENT.into_response();
+        let headers = preflight.headers_mut();
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, PUT, OPTIONS"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("authorization, content-type"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        return preflight;
+    }
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    // A 429's wait must be readable by a page's client, and it is not a safelisted header.
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("retry-after"),
+    );
+    response
+}
+
+/// `/{region}/latest/...`, `/{region}/v1/stream` and `/files/...`.
+fn is_cross_origin_route(path: &str) -> bool {
+    let mut segments = path.trim_start_matches('/').split('/');
+    match (segments.next(), segments.next(), segments.next()) {
+        (Some("admin" | "dashboard"), _, _) => false,
+        (Some("files"), Some(_), _) => true,
+        (Some(_), Some("latest"), Some(_)) => true,
+        (Some(_), Some("v1"), Some("stream")) => segments.next().is_none(),
+        _ => false,
+    }
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -196,7 +288,31 @@ async fn json_errors(request: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::region_segment;
+    use super::{is_cross_origin_route, region_segment};
+
+    #[test]
+    fn cross_origin_routes_are_the_api_stream_and_files_only() {
+        let cases = [
+            ("/bcbe5a/latest/agents/list", true),
+            ("/d7b62b/latest/agents/a1/get", true),
+            ("/zzz/latest/x", true),
+            ("/bcbe5a/v1/stream", true),
+            ("/files/abc/upload", true),
+            ("/files/abc/a.pdf", true),
+            ("/admin/projects", false),
+            ("/admin/latest/x", false),
+            ("/dashboard", false),
+            ("/dashboard/latest/x", false),
+            ("/healthz", false),
+            ("/bcbe5a/latest", false),
+            ("/bcbe5a/v1/stream/x", false),
+            ("/files", false),
+            ("/", false),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(is_cross_origin_route(path), expected, "{path}");
+        }
+    }
 
     #[test]
     fn region_segment_is_the_first_segment_before_latest() {

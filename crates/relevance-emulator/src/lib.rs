@@ -14,7 +14,10 @@
 //! * `store` — SQLite schema and queries; `seed` / `demo` — what is
 //!   upserted at start-up;
 //! * `engine` — scripted agent behaviours and the one scheduler that runs
-//!   their steps, plus the per-task live events ([`LiveEvent`]);
+//!   their steps, plus the per-task live events ([`LiveEvent`]), which the
+//!   live stream (`api::stream`, authenticated by streaming tokens minted in
+//!   `auth`) turns into server-sent events;
+//! * `faults` — opt-in fault injection ([`Faults`]) for testing clients;
 //! * `error` — `ApiError`, the JSON `{"message"}` every failure answers with.
 #![deny(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
@@ -26,6 +29,7 @@ mod auth;
 mod demo;
 mod engine;
 mod error;
+mod faults;
 mod json;
 mod rate_limit;
 mod region;
@@ -44,6 +48,7 @@ use tokio::task::JoinHandle;
 
 pub use demo::DemoProject;
 pub use engine::LiveEvent;
+pub use faults::Faults;
 pub use start_error::StartError;
 pub use store::DATABASE_FILE_NAME;
 
@@ -76,7 +81,17 @@ pub struct Config {
     pub embed_key_rate_limit_per_minute: u32,
     /// Request bodies above this many bytes get 413. Default 1 MiB.
     pub body_limit_bytes: usize,
+    /// How long a streaming token (task metadata `?include_streaming_token=true`) lives.
+    /// Default 10 minutes. A seed file's `[emulator] streaming_token_ttl_ms` applies
+    /// when this is left at its default.
+    pub streaming_token_ttl_ms: u64,
+    /// Injected faults; all off by default. A seed file's `[emulator.faults]` values
+    /// apply to each field left at its default.
+    pub faults: Faults,
 }
+
+/// The default lifetime of a streaming token: 10 minutes.
+pub const DEFAULT_STREAMING_TOKEN_TTL_MS: u64 = 10 * 60 * 1000;
 
 impl Default for Config {
     fn default() -> Config {
@@ -86,6 +101,8 @@ impl Default for Config {
             admin_token: None,
             embed_key_rate_limit_per_minute: 120,
             body_limit_bytes: 1024 * 1024,
+            streaming_token_ttl_ms: DEFAULT_STREAMING_TOKEN_TTL_MS,
+            faults: Faults::default(),
         }
     }
 }
@@ -104,6 +121,8 @@ impl std::fmt::Debug for Config {
                 &self.embed_key_rate_limit_per_minute,
             )
             .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("streaming_token_ttl_ms", &self.streaming_token_ttl_ms)
+            .field("faults", &self.faults)
             .finish()
     }
 }
@@ -170,6 +189,21 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
             Some(parsed)
         }
     };
+    let (streaming_token_ttl_ms, faults) = match &seed {
+        Some(seed) => seed
+            .settings
+            .merge_into(config.streaming_token_ttl_ms, &config.faults),
+        None => (config.streaming_token_ttl_ms, config.faults.clone()),
+    };
+    if streaming_token_ttl_ms == 0 {
+        return Err(StartError::InvalidConfig(
+            "streaming_token_ttl_ms must be at least 1".to_string(),
+        ));
+    }
+    faults.validate().map_err(StartError::InvalidConfig)?;
+    if faults.is_active() {
+        tracing::warn!(?faults, "fault injection is on");
+    }
     let store = match &config.storage {
         Storage::InMemory => Store::open_in_memory()?,
         Storage::Directory(directory) => {
@@ -213,6 +247,8 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
         admin_token.clone(),
         config.embed_key_rate_limit_per_minute,
         config.body_limit_bytes,
+        streaming_token_ttl_ms,
+        faults,
     );
     Ok(Prepared {
         state,
@@ -222,8 +258,9 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
     })
 }
 
-/// Serves until `shutdown` resolves, drains open requests, stops the engine's
-/// scheduler (pending runs stay stored with their due times), then closes the database.
+/// Serves until `shutdown` resolves, ends open live streams, drains open requests,
+/// stops the engine's scheduler (pending runs stay stored with their due times), then
+/// closes the database.
 async fn serve(
     state: AppState,
     listener: TcpListener,
@@ -232,12 +269,17 @@ async fn serve(
     let store = state.store.clone();
     let engine = state.engine.clone();
     let scheduler = engine.spawn_scheduler(store.clone());
+    let streams = state.clone();
     let router = app::router(state);
     let served = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        // Graceful shutdown waits for open responses; a live stream never ends by itself.
+        streams.close_streams();
+    })
     .await
     .map_err(StartError::Serve);
     engine.stop();
@@ -350,8 +392,10 @@ impl Emulator {
     }
 
     /// Live events of one agent or workforce task (thinking, typed text, state changes,
-    /// written messages; a workforce task also gets its members' thinking, typing and
-    /// messages), from now on. Subscribing before the task exists is fine: events
+    /// written messages, and [`LiveEvent::MessageFinal`] when an agent message is
+    /// committed final; a workforce task also gets its members' thinking, typing and
+    /// messages), from now on. Every event is published after its change is committed,
+    /// so a benchmark can time "reply committed" from `MessageFinal`. Subscribing before the task exists is fine: events
     /// flow once a trigger creates it. A receiver that falls more than 256 events
     /// behind gets `RecvError::Lagged`; the task's messages stay readable over HTTP.
     pub fn task_events(&self, project: &str, task_id: &str) -> broadcast::Receiver<LiveEvent> {

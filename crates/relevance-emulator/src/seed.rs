@@ -14,6 +14,7 @@ use toml::Spanned;
 
 use crate::auth::register_api_key;
 use crate::engine::script::{self, Action, BehaviorConfig, BEHAVIORS, END_STATES};
+use crate::faults::Faults;
 use crate::region::Region;
 use crate::store::catalog::{self, AgentSpec, ProjectSpec, WorkforceSpec, DEFAULT_EXECUTION_LIMIT};
 
@@ -28,9 +29,60 @@ pub(crate) struct SeedProblem {
 }
 
 /// A validated seed: project definitions plus the API key values to register.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq)]
 pub(crate) struct Seed {
     pub(crate) projects: Vec<SeededProject>,
+    /// The optional `[emulator]` table.
+    pub(crate) settings: SeedSettings,
+}
+
+/// The seed's `[emulator]` table: server settings a test wants pinned in its seed.
+/// Each value applies only where the [`crate::Config`] field is left at its default,
+/// so an explicit setting (a CLI flag) wins over the file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct SeedSettings {
+    streaming_token_ttl_ms: Option<u64>,
+    error_rate: Option<f64>,
+    rate_limit_rate: Option<f64>,
+    drop_rate: Option<f64>,
+    added_latency_ms: Option<u64>,
+    stream_cut_every_ms: Option<u64>,
+    fault_seed: Option<u64>,
+}
+
+impl SeedSettings {
+    /// The streaming-token TTL and faults to run with, given the configured ones.
+    pub(crate) fn merge_into(&self, ttl_ms: u64, configured: &Faults) -> (u64, Faults) {
+        let defaults = Faults::default();
+        fn pick<T: PartialEq + Copy>(configured: T, default: T, seeded: Option<T>) -> T {
+            match seeded {
+                Some(seeded) if configured == default => seeded,
+                _ => configured,
+            }
+        }
+        let ttl_ms = pick(
+            ttl_ms,
+            crate::DEFAULT_STREAMING_TOKEN_TTL_MS,
+            self.streaming_token_ttl_ms,
+        );
+        let faults = Faults {
+            error_rate: pick(configured.error_rate, defaults.error_rate, self.error_rate),
+            rate_limit_rate: pick(
+                configured.rate_limit_rate,
+                defaults.rate_limit_rate,
+                self.rate_limit_rate,
+            ),
+            drop_rate: pick(configured.drop_rate, defaults.drop_rate, self.drop_rate),
+            added_latency_ms: pick(
+                configured.added_latency_ms,
+                defaults.added_latency_ms,
+                self.added_latency_ms,
+            ),
+            stream_cut_every_ms: configured.stream_cut_every_ms.or(self.stream_cut_every_ms),
+            seed: configured.seed.or(self.fault_seed),
+        };
+        (ttl_ms, faults)
+    }
 }
 
 /// One project of a seed.
@@ -51,6 +103,7 @@ impl std::fmt::Debug for Seed {
                     .map(|project| (&project.spec, project.api_keys.len()))
                     .collect::<Vec<_>>(),
             )
+            .field("settings", &self.settings)
             .finish()
     }
 }
@@ -60,6 +113,25 @@ impl std::fmt::Debug for Seed {
 struct SeedFile {
     #[serde(default)]
     projects: Vec<ProjectEntry>,
+    emulator: Option<EmulatorEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmulatorEntry {
+    streaming_token_ttl_ms: Option<Spanned<i64>>,
+    faults: Option<FaultsEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultsEntry {
+    error_rate: Option<Spanned<f64>>,
+    rate_limit_rate: Option<Spanned<f64>>,
+    drop_rate: Option<Spanned<f64>>,
+    added_latency_ms: Option<Spanned<i64>>,
+    stream_cut_every_ms: Option<Spanned<i64>>,
+    seed: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,6 +217,69 @@ impl Checker<'_> {
 }
 
 impl Checker<'_> {
+    /// A whole number in `min..`, named `what` in the problem.
+    fn at_least(
+        &self,
+        what: &str,
+        value: &Option<Spanned<i64>>,
+        min: i64,
+    ) -> Result<Option<u64>, SeedProblem> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        u64::try_from(*value.get_ref())
+            .ok()
+            .filter(|_| *value.get_ref() >= min)
+            .map(Some)
+            .ok_or_else(|| self.problem(value, format!("{what} must be a whole number >= {min}")))
+    }
+
+    /// A probability, named `what` in the problem.
+    fn rate(&self, what: &str, value: &Option<Spanned<f64>>) -> Result<Option<f64>, SeedProblem> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let rate = *value.get_ref();
+        if (0.0..=1.0).contains(&rate) {
+            Ok(Some(rate))
+        } else {
+            Err(self.problem(value, format!("{what} must be from 0.0 to 1.0")))
+        }
+    }
+
+    /// The `[emulator]` table.
+    fn settings(&self, entry: Option<&EmulatorEntry>) -> Result<SeedSettings, SeedProblem> {
+        let Some(entry) = entry else {
+            return Ok(SeedSettings::default());
+        };
+        let mut settings = SeedSettings {
+            streaming_token_ttl_ms: self.at_least(
+                "emulator.streaming_token_ttl_ms",
+                &entry.streaming_token_ttl_ms,
+                1,
+            )?,
+            ..SeedSettings::default()
+        };
+        if let Some(faults) = &entry.faults {
+            settings.error_rate = self.rate("emulator.faults.error_rate", &faults.error_rate)?;
+            settings.rate_limit_rate =
+                self.rate("emulator.faults.rate_limit_rate", &faults.rate_limit_rate)?;
+            settings.drop_rate = self.rate("emulator.faults.drop_rate", &faults.drop_rate)?;
+            settings.added_latency_ms = self.at_least(
+                "emulator.faults.added_latency_ms",
+                &faults.added_latency_ms,
+                0,
+            )?;
+            settings.stream_cut_every_ms = self.at_least(
+                "emulator.faults.stream_cut_every_ms",
+                &faults.stream_cut_every_ms,
+                1,
+            )?;
+            settings.fault_seed = self.at_least("emulator.faults.seed", &faults.seed, 0)?;
+        }
+        Ok(settings)
+    }
+
     /// The behaviour settings of one agent: `script` only with `behavior = "script"`.
     fn behavior_config(
         &self,
@@ -268,6 +403,7 @@ pub(crate) fn parse(source: &str) -> Result<Seed, SeedProblem> {
         problem: error.message().trim().to_string(),
     })?;
     let check = Checker { source };
+    let settings = check.settings(file.emulator.as_ref())?;
     let mut project_ids = HashSet::new();
     let mut key_values = HashSet::new();
     let mut projects = Vec::new();
@@ -452,7 +588,7 @@ pub(crate) fn parse(source: &str) -> Result<Seed, SeedProblem> {
             api_keys,
         });
     }
-    Ok(Seed { projects })
+    Ok(Seed { projects, settings })
 }
 
 /// Reads a seed file; I/O errors come back as they are, for the caller to name the file.
@@ -553,6 +689,47 @@ script = [
     }
 
     #[test]
+    fn the_emulator_table_applies_where_the_config_keeps_its_defaults() {
+        let seed = parse(
+            "[emulator]\nstreaming_token_ttl_ms = 200\n[emulator.faults]\nerror_rate = 0.25\n\
+             drop_rate = 1\nadded_latency_ms = 5\nstream_cut_every_ms = 50\nseed = 9\n",
+        )
+        .expect("valid seed");
+        let (ttl, faults) = seed
+            .settings
+            .merge_into(crate::DEFAULT_STREAMING_TOKEN_TTL_MS, &Faults::default());
+        assert_eq!(ttl, 200);
+        assert_eq!(
+            faults,
+            Faults {
+                error_rate: 0.25,
+                rate_limit_rate: 0.0,
+                drop_rate: 1.0,
+                added_latency_ms: 5,
+                stream_cut_every_ms: Some(50),
+                seed: Some(9),
+            }
+        );
+        let configured = Faults {
+            error_rate: 0.5,
+            seed: Some(1),
+            ..Faults::default()
+        };
+        let (ttl, faults) = seed.settings.merge_into(1234, &configured);
+        assert_eq!(ttl, 1234, "an explicit setting wins over the seed");
+        assert_eq!((faults.error_rate, faults.seed), (0.5, Some(1)));
+        assert_eq!(
+            faults.drop_rate, 1.0,
+            "fields left at default take the seed's"
+        );
+        let (ttl, faults) = parse("")
+            .expect("empty seed")
+            .settings
+            .merge_into(7, &configured);
+        assert_eq!((ttl, faults), (7, configured));
+    }
+
+    #[test]
     fn problems_name_the_line() {
         let cases: &[(&str, usize, &str)] = &[
             ("[[projects]]\nid = \"a\"\nregion = \"mars\"\n", 3, "unknown region"),
@@ -580,6 +757,13 @@ script = [
             ),
             ("[[projects]]\nid = \"a\"\nregion = \n", 3, ""),
             ("[[projects]]\nid = \"a\"\nregion = \"us\"\ncolour = 1\n", 4, "colour"),
+            ("[emulator]\nstreaming_token_ttl_ms = 0\n", 2, "streaming_token_ttl_ms"),
+            ("[emulator]\ncolour = 1\n", 2, "colour"),
+            ("[emulator.faults]\nerror_rate = 1.5\n", 2, "error_rate"),
+            ("[emulator.faults]\n\nrate_limit_rate = -1\n", 3, "rate_limit_rate"),
+            ("[emulator.faults]\nstream_cut_every_ms = 0\n", 2, "stream_cut_every_ms"),
+            ("[emulator.faults]\nadded_latency_ms = -5\n", 2, "added_latency_ms"),
+            ("[emulator.faults]\nseed = -1\n", 2, "seed"),
         ];
         let script_cases: &[(&str, usize, &str)] = &[
             ("behavior = \"script\"\nscript = [\n  { think = \"a\" },\n  { dance = \"b\" },\n]\n", 9, "exactly one action"),

@@ -153,6 +153,19 @@ pub enum Error {
     /// The process-wide default client was used in the wrong order.
     #[error(transparent)]
     DefaultClient(#[from] DefaultClientError),
+    /// A [`KeyStore`](crate::KeyStore) could not be read or written (a file
+    /// system error, `localStorage` missing or full). A stored value that is
+    /// not a key is [`Error::InvalidKey`] instead.
+    #[error("could not {action} the stored key '{name}'")]
+    KeyStore {
+        /// `read`, `write` or `remove`.
+        action: &'static str,
+        /// The name the key is stored under.
+        name: String,
+        /// What the file system or the browser said (never the stored value).
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Why a key could not be made or restored. Names the field, never a secret.

@@ -368,6 +368,48 @@ impl EmbedKeyOptions {
         self.http_client = Some(client);
         self
     }
+
+    /// The region the key is asked from.
+    pub fn region(&self) -> Region {
+        self.region
+    }
+
+    /// The project the key is for.
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    /// The agent or workforce the key is for.
+    pub fn target(&self) -> &EmbedTarget {
+        &self.target
+    }
+
+    /// Whether `key` is an embed key for exactly this region, project and
+    /// target, i.e. what generating with these options could have made.
+    pub fn matches(&self, key: &Key) -> bool {
+        let same_target = match (&self.target, key.scope()) {
+            (EmbedTarget::Agent(wanted), KeyScope::Agent(found)) => *wanted == found,
+            (EmbedTarget::Workforce(wanted), KeyScope::Workforce(found)) => *wanted == found,
+            _ => false,
+        };
+        key.is_embed()
+            && key.region() == self.region
+            && key.project() == self.project
+            && same_target
+    }
+
+    /// A client for `key` that sends where these options send: the same base
+    /// URL and HTTP client.
+    pub(crate) fn client_for(&self, key: Key) -> Result<crate::Client> {
+        let mut builder = crate::Client::builder(key);
+        if let Some(base_url) = &self.base_url {
+            builder = builder.base_url(base_url.clone());
+        }
+        if let Some(http) = &self.http_client {
+            builder = builder.http_client(http.clone());
+        }
+        builder.build()
+    }
 }
 
 fn non_empty(value: String, field: &'static str) -> Result<String> {

@@ -166,9 +166,50 @@
 //! | `attachment` | [`Attachment`]: files sent with a message, uploaded first when they are bytes |
 //! | `workforce` | [`Workforces`], [`Workforce`]: sending it messages, its tasks ([`WorkforceTaskListOptions`], [`WorkforceTaskPage`]) and their wire format |
 //! | `paging` | walking a cursor list as one stream (used by [`Workforce::all_tasks`]) |
+//! | `store` | [`KeyStore`]: keys kept by name ([`MemoryKeyStore`], `FileKeyStore`, `LocalStorageKeyStore`) |
+//! | `session` | [`EmbedSession`]: get-or-create an embed key, kept in a store, replaced when revoked |
+//!
+//! # In the browser
+//!
+//! The crate builds for `wasm32-unknown-unknown` (`cfg(target_family = "wasm")`):
+//! requests go through the browser's `fetch`, timers through `setTimeout`,
+//! and futures and streams are not `Send` there. Only embed keys belong in a
+//! page. [`EmbedSession`] makes one the first time and keeps it in a
+//! [`KeyStore`]: `LocalStorageKeyStore` (browser only) keeps it in
+//! `window.localStorage` in the official JavaScript SDK's shape, so either SDK
+//! restores a key the other saved; `FileKeyStore` (native only) keeps it in a
+//! file readable by its owner only; [`MemoryKeyStore`] is for tests.
+//! Restoring sends no request; a stored value that is not a key (or is for
+//! another agent) is reported and replaced; a revoked key is replaced once by
+//! [`EmbedSession::run`], which says so.
+//!
+//! ```no_run
+//! use relevance::{EmbedKeyOptions, EmbedSession, MemoryKeyStore, Region, SessionStart};
+//!
+//! # async fn run() -> relevance::Result<()> {
+//! // In a page: `relevance::LocalStorageKeyStore::new()` instead.
+//! let store = MemoryKeyStore::new();
+//! let options = EmbedKeyOptions::agent(Region::US, "my-project-id", "public-agent-id");
+//! let (mut session, how) = EmbedSession::start(store, "relevance-embed-key", options).await?;
+//! if let SessionStart::Replaced { reason } = &how {
+//!     eprintln!("stored key replaced: {reason}");
+//! }
+//! let (task, replaced) = session
+//!     .run(|client| async move {
+//!         let agent = client.agents().get("public-agent-id").await?;
+//!         agent.send_message("Hello from the browser").await
+//!     })
+//!     .await?;
+//! if replaced.is_some() {
+//!     eprintln!("the key was revoked: earlier conversations are gone");
+//! }
+//! # let _ = task;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! Secrets never appear in `Debug`, `Display` or errors; the `Authorization`
-//! header is marked sensitive. The crate builds for `wasm32-unknown-unknown`.
+//! header is marked sensitive.
 #![deny(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
 
@@ -185,6 +226,8 @@ mod paging;
 mod region;
 mod retry;
 mod runtime;
+mod session;
+mod store;
 mod stream;
 mod task;
 mod workforce;
@@ -205,6 +248,12 @@ pub use message::{
 };
 pub use region::{Endpoints, Region};
 pub use retry::RetryPolicy;
+pub use session::{EmbedSession, KeyReplaced, SessionStart, StoredKeyProblem};
+#[cfg(not(target_family = "wasm"))]
+pub use store::FileKeyStore;
+#[cfg(target_family = "wasm")]
+pub use store::LocalStorageKeyStore;
+pub use store::{KeyStore, MemoryKeyStore};
 pub use task::{Task, TaskListOptions, TaskOwner, TaskRef, TaskSort, TaskStatus};
 pub use workforce::{Workforce, WorkforceTaskListOptions, WorkforceTaskPage, Workforces};
 

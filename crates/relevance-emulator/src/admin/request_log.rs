@@ -12,6 +12,7 @@ use axum::response::Response;
 use serde::Serialize;
 
 use crate::app::AppState;
+use crate::faults::DroppedConnection;
 use crate::store::keys::KeyKind;
 use crate::time::now_iso;
 
@@ -101,11 +102,17 @@ pub(crate) async fn record_requests(
     let response = next.run(request).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let key = slot.take();
+    // A connection dropped by fault injection got no answer at all: status 0.
+    let status = if response.extensions().get::<DroppedConnection>().is_some() {
+        0
+    } else {
+        response.status().as_u16()
+    };
     state.request_log().push(LoggedRequest {
         at: now_iso(),
         method,
         path,
-        status: response.status().as_u16(),
+        status,
         key_kind: key.as_ref().map(|(_, kind)| kind.as_str()),
         key_id: key.map(|(id, _)| id),
         latency_ms,

@@ -4,11 +4,14 @@
 //! no credential extractor (public: embed-key generation), [`crate::auth::Principal`]
 //! (any key, scoped reads), or [`crate::auth::ProjectKey`] (API keys only, 403
 //! for embed keys). Handlers reach the store only through scoped queries.
+//! The live stream ([`stream`]) is the exception: its credential is a
+//! streaming token minted by a task's metadata route, not a key.
 
 mod agents;
 mod embed_keys;
 mod files;
 mod messages;
+mod stream;
 mod tasks;
 mod workforce_tasks;
 mod workforces;
@@ -72,6 +75,11 @@ pub(crate) fn routes() -> Router<AppState> {
             "/{region}/latest/services/get_temporary_file_upload_url",
             post(files::upload_url),
         )
+}
+
+/// The live stream: region-prefixed but outside `/latest/`, authenticated by its token.
+pub(crate) fn stream_routes() -> Router<AppState> {
+    Router::new().route("/{region}/v1/stream", get(stream::open))
 }
 
 /// The file routes: outside the region prefix and outside auth (the upload URL is signed).

@@ -11,13 +11,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::app::AppState;
-use crate::auth::Principal;
+use crate::auth::{IssuedToken, Principal};
 use crate::engine::new_item_id;
 use crate::engine::trigger::{self, Target, UserMessage};
 use crate::error::{echo_id, ApiError};
 use crate::json::{ApiPath, ApiQuery, LenientJson};
 use crate::store::catalog;
 use crate::store::tasks::{self, TaskRecord};
+use crate::time::now_ms;
 
 /// `TaskMeta` (PROTOCOL A5 + A7b).
 #[derive(Debug, Serialize)]
@@ -277,23 +278,25 @@ pub(crate) struct TaskPath {
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct MetadataQuery {
-    /// Accepted for the official clients; the live-stream issue answers it with a token.
+    /// `true` (any case) adds a streaming token for this task to the answer.
     #[serde(default)]
-    #[allow(dead_code)]
     include_streaming_token: Option<String>,
+}
+
+impl MetadataQuery {
+    pub(crate) fn wants_streaming_token(&self) -> bool {
+        self.include_streaming_token
+            .as_deref()
+            .is_some_and(|value| value.eq_ignore_ascii_case("true"))
+    }
 }
 
 #[derive(Debug, Serialize)]
 pub(crate) struct MetadataAnswer {
     metadata: TaskMeta,
-    /// `{"token", "expiry_time_ms"}` — filled by the live-stream issue; absent until then.
+    /// `{"token", "expiry_time_ms"}`, only when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
-    streaming_token: Option<Value>,
-}
-
-/// The streaming token hook: where the live-stream issue mints a token for this task.
-fn streaming_token(_principal: &Principal, _task: &TaskRecord, _wanted: bool) -> Option<Value> {
-    None
+    streaming_token: Option<IssuedToken>,
 }
 
 /// `GET agents/{agent_id}/tasks/{task_id}/metadata`.
@@ -304,11 +307,9 @@ pub(crate) async fn metadata(
     ApiQuery(query): ApiQuery<MetadataQuery>,
 ) -> Result<Json<MetadataAnswer>, ApiError> {
     let task = scoped_task(&state, &principal, agent_id, task_id).await?;
-    let wanted = query
-        .include_streaming_token
-        .as_deref()
-        .is_some_and(|value| value.eq_ignore_ascii_case("true"));
-    let streaming_token = streaming_token(&principal, &task, wanted);
+    let streaming_token = query
+        .wants_streaming_token()
+        .then(|| state.stream_tokens().issue(&principal, &task.id, now_ms()));
     Ok(Json(MetadataAnswer {
         metadata: task.into(),
         streaming_token,

@@ -10,9 +10,9 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::tasks::check_task_id;
+use super::tasks::{check_task_id, MetadataQuery};
 use crate::app::AppState;
-use crate::auth::Principal;
+use crate::auth::{IssuedToken, Principal};
 use crate::engine::new_item_id;
 use crate::engine::workforce::{self, WorkforceTarget};
 use crate::error::{echo_id, ApiError};
@@ -20,7 +20,7 @@ use crate::json::{ApiPath, ApiQuery, LenientJson};
 use crate::store::catalog::{self, WorkforceRecord};
 use crate::store::tasks;
 use crate::store::workforce_tasks::{self, PageKey, WorkforceTaskRecord};
-use crate::time::ms_at_or_after;
+use crate::time::{ms_at_or_after, now_ms};
 
 /// What a workforce task's `requested_state` is until a stop request exists (none does yet).
 const REQUESTED_STATE: &str = "continue";
@@ -228,14 +228,6 @@ pub(crate) struct TaskIdPath {
     task_id: String,
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct MetadataQuery {
-    /// Accepted for the official clients; the live-stream issue answers it with a token.
-    #[serde(default)]
-    #[allow(dead_code)]
-    include_streaming_token: Option<String>,
-}
-
 /// A workforce task's metadata (PROTOCOL A6).
 #[derive(Debug, Serialize)]
 pub(crate) struct WorkforceTaskMeta {
@@ -249,9 +241,10 @@ pub(crate) struct WorkforceTaskMeta {
 #[derive(Debug, Serialize)]
 pub(crate) struct MetadataAnswer {
     metadata: WorkforceTaskMeta,
-    /// `{"token", "expiry_time_ms"}` — filled by the live-stream issue; absent until then.
+    /// `{"token", "expiry_time_ms"}`, only when asked for; the stream carries the
+    /// members' thinking and typing too.
     #[serde(skip_serializing_if = "Option::is_none")]
-    streaming_token: Option<Value>,
+    streaming_token: Option<IssuedToken>,
 }
 
 /// `GET workforce/tasks/{task_id}/metadata`.
@@ -259,9 +252,12 @@ pub(crate) async fn metadata(
     principal: Principal,
     State(state): State<AppState>,
     ApiPath(TaskIdPath { task_id }): ApiPath<TaskIdPath>,
-    ApiQuery(_query): ApiQuery<MetadataQuery>,
+    ApiQuery(query): ApiQuery<MetadataQuery>,
 ) -> Result<Json<MetadataAnswer>, ApiError> {
     let task = scoped_task(&state, &principal, &task_id).await?;
+    let streaming_token = query
+        .wants_streaming_token()
+        .then(|| state.stream_tokens().issue(&principal, &task_id, now_ms()));
     Ok(Json(MetadataAnswer {
         metadata: WorkforceTaskMeta {
             insert_date: task.insert_date,
@@ -270,7 +266,7 @@ pub(crate) async fn metadata(
             state: task.state,
             requested_state: REQUESTED_STATE,
         },
-        streaming_token: None,
+        streaming_token,
     }))
 }
 

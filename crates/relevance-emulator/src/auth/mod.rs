@@ -5,12 +5,16 @@
 //! only in the methods that turn a principal into store [`Visibility`] and in
 //! [`ProjectKey`], which refuses embed keys with 403. Handlers never look at a
 //! header or a key themselves. Nothing here ever puts a secret into a message.
+//! The live stream's credential, a streaming token, is minted and checked in
+//! `stream_token`.
 
 mod admin;
 mod issue;
 mod principal;
 pub(crate) mod secret;
+mod stream_token;
 
 pub(crate) use admin::require_admin;
 pub(crate) use issue::{issue_api_key, issue_embed_key, register_api_key, EmbedTarget};
 pub(crate) use principal::{Principal, ProjectKey};
+pub(crate) use stream_token::{IssuedToken, StreamTokens};

@@ -40,8 +40,7 @@ pub(crate) enum Scope {
 pub(crate) struct Principal {
     pub(crate) key_id: String,
     pub(crate) project: String,
-    /// The region the key was checked against; the tasks issue derives stream URLs from it.
-    #[allow(dead_code)]
+    /// The region the key was checked against; streaming tokens are bound to it.
     pub(crate) region: Region,
     pub(crate) scope: Scope,
 }

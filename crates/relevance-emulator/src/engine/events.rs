@@ -41,6 +41,13 @@ pub enum LiveEvent {
         /// The message's `item_id`.
         item_id: String,
     },
+    /// An agent message is final (`generating` is no longer true): published right
+    /// after its last `MessageWritten`, once per message, so in-process code (a
+    /// benchmark, say) learns when a reply is committed without polling.
+    MessageFinal {
+        /// The agent message's `item_id`.
+        item_id: String,
+    },
 }
 
 /// An event addressed to a task, waiting to be published after its commit.

@@ -451,7 +451,19 @@ impl Runner<'_> {
         self.publish(LiveEvent::MessageWritten {
             item_id: item_id.clone(),
         });
+        self.publish_if_final(&item_id, &content);
         Ok(item_id)
+    }
+
+    /// `MessageFinal` when `content` is an agent message that is no longer being written.
+    fn publish_if_final(&mut self, item_id: &str, content: &Value) {
+        let is_agent_message = content["type"] == "agent-message";
+        let generating = content["generating"].as_bool().unwrap_or(false);
+        if is_agent_message && !generating {
+            self.publish(LiveEvent::MessageFinal {
+                item_id: item_id.to_string(),
+            });
+        }
     }
 
     fn edit(&mut self, item_id: &str, change: impl FnOnce(&mut Value)) -> rusqlite::Result<()> {
@@ -470,6 +482,7 @@ impl Runner<'_> {
         self.publish(LiveEvent::MessageWritten {
             item_id: item_id.to_string(),
         });
+        self.publish_if_final(item_id, &content);
         Ok(())
     }
 

@@ -126,6 +126,15 @@ pub(crate) fn find_by_hash(
         .optional()
 }
 
+/// Whether the key `key_id` exists and is not revoked (a streaming token dies with its key).
+pub(crate) fn is_active(connection: &Connection, key_id: &str) -> rusqlite::Result<bool> {
+    connection.query_row(
+        "SELECT EXISTS (SELECT 1 FROM keys WHERE id = ?1 AND revoked_at IS NULL)",
+        [key_id],
+        |row| row.get(0),
+    )
+}
+
 /// Counts one authenticated request for the key.
 pub(crate) fn record_use(connection: &Connection, key_id: &str, now: &str) -> rusqlite::Result<()> {
     connection.execute(

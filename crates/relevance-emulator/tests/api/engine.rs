@@ -391,3 +391,52 @@ async fn a_pending_run_resumes_after_a_restart() {
     assert_eq!(texts, ["restart me", "first", "second"]);
     second.emulator.shutdown().await.expect("clean shutdown");
 }
+
+#[tokio::test]
+async fn message_final_follows_the_last_write_of_each_agent_message_once() {
+    let running = start_engine_seed().await;
+    let task = "final-task";
+    let mut events = running.emulator.task_events("proj-e", task);
+    let answer = running
+        .trigger(
+            KEY_E,
+            json!({"agent_id": "thinker", "conversation_id": task,
+                   "message": {"role": "user", "content": "rust"}}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let (_, messages) = running.settle(KEY_E, "thinker", task).await;
+    let events = drain(&mut events);
+    let agent_messages: Vec<&str> = messages
+        .iter()
+        .filter(|message| message["content"]["type"] == "agent-message")
+        .map(|message| message["item_id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(agent_messages.len(), 2, "the typed answer and the reply");
+    let finals: Vec<&str> = events
+        .iter()
+        .filter_map(|event| match event {
+            LiveEvent::MessageFinal { item_id } => Some(item_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        finals, agent_messages,
+        "one MessageFinal per agent message, in order"
+    );
+    for item in agent_messages {
+        let last_write = events
+            .iter()
+            .rposition(
+                |event| matches!(event, LiveEvent::MessageWritten { item_id } if item_id == item),
+            )
+            .expect("written");
+        let final_at = events
+            .iter()
+            .position(
+                |event| matches!(event, LiveEvent::MessageFinal { item_id } if item_id == item),
+            )
+            .expect("final");
+        assert_eq!(final_at, last_write + 1, "final right after its last write");
+    }
+}

@@ -3,11 +3,14 @@
 mod admin;
 mod auth;
 mod bodies;
+mod cors;
 mod embed;
 mod engine;
+mod faults;
 mod files;
 mod persistence;
 mod seed;
+mod stream;
 mod support;
 mod tasks;
 mod workforces;
