@@ -95,11 +95,20 @@ async fn connect(port: u16, chromium: &Path, profile: &Path) -> Client {
         .unwrap_or_else(|error| panic!("chromedriver could not start Chromium: {error}"))
 }
 
-async fn text_of(browser: &Client, css: &str) -> String {
+/// Waits for an element to exist: a click that submits a form returns before the next page
+/// has loaded, so every step after a navigation waits for something only that page has.
+async fn wait_for(browser: &Client, css: &str) -> fantoccini::elements::Element {
     browser
-        .find(Locator::Css(css))
+        .wait()
+        .at_most(std::time::Duration::from_secs(30))
+        .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|error| panic!("no element {css}: {error}"))
+}
+
+async fn text_of(browser: &Client, css: &str) -> String {
+    wait_for(browser, css)
+        .await
         .text()
         .await
         .expect("element text")
@@ -156,9 +165,10 @@ async fn flow(browser: &Client, running: &support::Running) -> Result<(), String
         .click()
         .await
         .map_err(|e| e.to_string())?;
+    let projects = text_of(browser, "#projects").await;
     let url = browser.current_url().await.map_err(|e| e.to_string())?;
     assert_eq!(url.path(), "/dashboard");
-    assert!(text_of(browser, "#projects").await.contains(PROJECT));
+    assert!(projects.contains(PROJECT));
 
     // Creating an API key: shown once, gone after a reload of the keys page.
     let keys_url = running.url(&format!("/dashboard/projects/{PROJECT}/keys"));
@@ -203,17 +213,13 @@ async fn flow(browser: &Client, running: &support::Running) -> Result<(), String
     browser.refresh().await.map_err(|e| e.to_string())?;
     assert!(text_of(browser, "#embed-keys").await.contains(&prefix));
     screenshot(browser, "dashboard-keys.png").await;
-    browser
-        .find(Locator::Css("#embed-keys a.revoke"))
+    wait_for(browser, "#embed-keys a.revoke")
         .await
-        .map_err(|e| e.to_string())?
         .click()
         .await
         .map_err(|e| e.to_string())?;
-    browser
-        .find(Locator::Id("confirm-revoke"))
+    wait_for(browser, "#confirm-revoke")
         .await
-        .map_err(|e| e.to_string())?
         .click()
         .await
         .map_err(|e| e.to_string())?;
