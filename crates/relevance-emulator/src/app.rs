@@ -16,6 +16,7 @@ use serde_json::json;
 use crate::admin::{self, record_requests, RequestLog};
 use crate::api;
 use crate::auth::{require_admin, StreamTokens};
+use crate::demo_page::{self, DemoPage};
 use crate::engine::Engine;
 use crate::error::{echo_id, ApiError};
 use crate::faults::{inject_faults, FaultInjector, Faults};
@@ -113,8 +114,8 @@ impl AppState {
     }
 }
 
-/// The whole application.
-pub(crate) fn router(state: AppState) -> Router {
+/// The whole application; `demo_page` adds the demo chat page at `/demo/`.
+pub(crate) fn router(state: AppState, demo_page: Option<DemoPage>) -> Router {
     let api = api::routes().route_layer(from_fn(resolve_region));
     let admin = admin::routes().route_layer(from_fn_with_state(state.clone(), require_admin));
     Router::new()
@@ -133,6 +134,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), record_requests))
         // After the layers: dashboard pages are HTML (also their errors) and are not API traffic.
         .merge(admin::dashboard::routes(state.clone()))
+        // Static files, also after the layers: no auth, never faulted, not API traffic.
+        .merge(
+            demo_page
+                .map(demo_page::routes::<AppState>)
+                .unwrap_or_default(),
+        )
         // Outermost, so preflights skip auth and the request log, and every answer (errors
         // too) carries the header a page needs to read it.
         .layer(from_fn(cors))

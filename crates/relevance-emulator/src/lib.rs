@@ -27,6 +27,7 @@ mod api;
 mod app;
 mod auth;
 mod demo;
+mod demo_page;
 mod engine;
 mod error;
 mod faults;
@@ -47,6 +48,7 @@ use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
 pub use demo::DemoProject;
+pub use demo_page::DemoPage;
 pub use engine::LiveEvent;
 pub use faults::Faults;
 pub use start_error::StartError;
@@ -88,6 +90,8 @@ pub struct Config {
     /// Injected faults; all off by default. A seed file's `[emulator.faults]` values
     /// apply to each field left at its default.
     pub faults: Faults,
+    /// The demo chat page to serve at `/demo/` (no auth); `None` serves none.
+    pub demo_page: Option<DemoPage>,
 }
 
 /// The default lifetime of a streaming token: 10 minutes.
@@ -103,6 +107,7 @@ impl Default for Config {
             body_limit_bytes: 1024 * 1024,
             streaming_token_ttl_ms: DEFAULT_STREAMING_TOKEN_TTL_MS,
             faults: Faults::default(),
+            demo_page: None,
         }
     }
 }
@@ -123,6 +128,7 @@ impl std::fmt::Debug for Config {
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("streaming_token_ttl_ms", &self.streaming_token_ttl_ms)
             .field("faults", &self.faults)
+            .field("demo_page", &self.demo_page)
             .finish()
     }
 }
@@ -146,6 +152,7 @@ struct Prepared {
     admin_token: String,
     demo: Option<DemoProject>,
     projects: Vec<ProjectSummary>,
+    demo_page: Option<DemoPage>,
 }
 
 fn summary(spec: &store::catalog::ProjectSpec) -> ProjectSummary {
@@ -255,6 +262,7 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
         admin_token,
         demo,
         projects,
+        demo_page: config.demo_page,
     })
 }
 
@@ -263,14 +271,17 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
 /// closes the database.
 async fn serve(
     state: AppState,
+    demo_page: Option<DemoPage>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let store = state.store.clone();
     let engine = state.engine.clone();
     let scheduler = engine.spawn_scheduler(store.clone());
+    // Authentication counts key usage in memory; this writes it every second.
+    let usage_flusher = store.spawn_key_usage_flusher(std::time::Duration::from_secs(1));
     let streams = state.clone();
-    let router = app::router(state);
+    let router = app::router(state, demo_page);
     let served = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -286,6 +297,8 @@ async fn serve(
     if let Err(error) = scheduler.await {
         tracing::error!(%error, "the engine's scheduler task failed");
     }
+    usage_flusher.abort();
+    // Closing writes the usage counted since the flusher's last period.
     let closed = store.close().await.map_err(StartError::from);
     served.and(closed)
 }
@@ -302,7 +315,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let prepared = prepare(config).await?;
-    serve(prepared.state, listener, shutdown).await
+    serve(prepared.state, prepared.demo_page, listener, shutdown).await
 }
 
 /// A running emulator. Dropping it stops the server (without waiting); call
@@ -337,7 +350,7 @@ impl Emulator {
         let engine = prepared.state.engine.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         // A dropped sender also resolves the receiver: dropping the handle stops the server.
-        let server = tokio::spawn(serve(prepared.state, listener, async move {
+        let server = tokio::spawn(serve(prepared.state, prepared.demo_page, listener, async move {
             let _ = stopped.await;
         }));
         Ok(Emulator {

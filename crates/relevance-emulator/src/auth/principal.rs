@@ -1,5 +1,7 @@
 //! `Authorization: {project}:{key}` → [`Principal`].
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -11,10 +13,11 @@ use crate::app::AppState;
 use crate::error::{echo_id, ApiError};
 use crate::region::Region;
 use crate::store::catalog::{self, Visibility};
+use crate::store::key_cache::AuthKey;
 use crate::store::keys::{self, KeyKind};
 use crate::store::tasks::TaskScope;
 use crate::store::workforce_tasks::WorkforceTaskScope;
-use crate::time::now_iso;
+use crate::time::now_ms;
 
 const EXPECTED_SHAPE: &str = "expected `{project}:{key}`";
 
@@ -157,32 +160,48 @@ fn parse_header(value: Option<&HeaderValue>) -> Result<Credentials<'_>, ApiError
     Ok(Credentials { project, secret })
 }
 
-/// Checks the credentials against the store for a request under `route_region`.
+/// Checks the credentials for a request under `route_region`.
+///
+/// A key seen before is answered from the store's key cache, with no database trip; an
+/// unknown hash, a revoked key or a key presented with another project take the slow
+/// path through SQLite, which also fills the cache and words every refusal. Usage is
+/// counted in memory either way, and only for requests that get in.
 async fn authenticate(
     state: &AppState,
     route_region: Region,
     project: String,
     secret_hash: String,
 ) -> Result<Principal, ApiError> {
-    let now = now_iso();
+    let cache = state.store.key_cache();
+    if let Some(key) = cache.get(&secret_hash) {
+        if !key.revoked && key.project == project && secrets_equal(&key.sha256, &secret_hash) {
+            if key.project_region != route_region {
+                return Err(wrong_region(&project, key.project_region, route_region));
+            }
+            let principal = principal_for(&key, project, route_region)?;
+            cache.record_use(&principal.key_id, now_ms());
+            return Ok(principal);
+        }
+    }
+
     let lookup_project = project.clone();
+    let fill = Arc::clone(cache);
     let (project_region, key) = state
         .store
         .call(move |connection| {
             let Some(region) = catalog::project_region(connection, &lookup_project)? else {
                 return Ok((None, None));
             };
-            let key = keys::find_by_hash(connection, &secret_hash)?;
+            let key = keys::find_for_auth(connection, &secret_hash)?;
+            // Filled under the store's lock, so a revocation cannot slip in between.
+            if let Some(key) = &key {
+                fill.remember(key.clone());
+            }
             let key = key.filter(|key| {
                 secrets_equal(&key.sha256, &secret_hash)
                     && key.project == lookup_project
-                    && key.revoked_at.is_none()
+                    && !key.revoked
             });
-            if region == route_region {
-                if let Some(key) = &key {
-                    keys::record_use(connection, &key.id, &now)?;
-                }
-            }
             Ok((Some(region), key))
         })
         .await?;
@@ -194,10 +213,7 @@ async fn authenticate(
         )));
     };
     if project_region != route_region {
-        return Err(ApiError::unauthorized(format!(
-            "project {} lives in region {project_region}, not {route_region}: use the project's region",
-            echo_id(&project)
-        )));
+        return Err(wrong_region(&project, project_region, route_region));
     }
     let key = key.ok_or_else(|| {
         ApiError::unauthorized(format!(
@@ -205,15 +221,29 @@ async fn authenticate(
             echo_id(&project)
         ))
     })?;
-    let scope = match (key.kind, key.agent_id, key.workforce_id, key.task_prefix) {
+    let principal = principal_for(&key, project, route_region)?;
+    cache.record_use(&principal.key_id, now_ms());
+    Ok(principal)
+}
+
+fn wrong_region(project: &str, project_region: Region, route_region: Region) -> ApiError {
+    ApiError::unauthorized(format!(
+        "project {} lives in region {project_region}, not {route_region}: use the project's region",
+        echo_id(project)
+    ))
+}
+
+/// The principal of a valid key, or 500 for an embed key row that names no single target.
+fn principal_for(key: &AuthKey, project: String, region: Region) -> Result<Principal, ApiError> {
+    let scope = match (key.kind, &key.agent_id, &key.workforce_id, &key.task_prefix) {
         (KeyKind::Api, _, _, _) => Scope::Project,
         (KeyKind::Embed, Some(agent_id), None, Some(task_prefix)) => Scope::Agent {
-            agent_id,
-            task_prefix,
+            agent_id: agent_id.clone(),
+            task_prefix: task_prefix.clone(),
         },
         (KeyKind::Embed, None, Some(workforce_id), Some(task_prefix)) => Scope::Workforce {
-            workforce_id,
-            task_prefix,
+            workforce_id: workforce_id.clone(),
+            task_prefix: task_prefix.clone(),
         },
         (KeyKind::Embed, ..) => {
             tracing::error!(key_id = %key.id, "embed key row without exactly one target and a prefix");
@@ -223,9 +253,9 @@ async fn authenticate(
         }
     };
     Ok(Principal {
-        key_id: key.id,
+        key_id: key.id.clone(),
         project,
-        region: route_region,
+        region,
         scope,
     })
 }

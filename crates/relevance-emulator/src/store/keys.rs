@@ -3,9 +3,21 @@
 //! This table never holds a secret: callers pass the hash, and the admin API
 //! shows at most the stored `hint`. Revocation writes `revoked_at` once, so
 //! revoking twice keeps the first time.
+//!
+//! These functions are the only writers of keys, and they keep the store's
+//! [`KeyCache`] in step inside the same lock as the SQLite write, so a revoked
+//! key fails on the very next request. Usage counts (`request_count`,
+//! `last_used_at`) arrive in memory and are written by [`flush_usage`]; listing
+//! adds what is not written yet, so readers always see fresh values.
+
+use std::collections::HashMap;
 
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension};
+
+use super::catalog;
+use super::key_cache::{self, AuthKey, KeyCache, PendingUse};
+use crate::time::iso_from_ms;
 
 /// What a key may do: everything in its project, or one embed target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +107,24 @@ pub(crate) fn insert(connection: &Connection, key: &KeyRecord) -> rusqlite::Resu
             key.request_count
         ],
     )?;
+    // Inside a transaction the row may still roll back: leave it to the first request to load.
+    if connection.is_autocommit() {
+        if let Some(project_region) = catalog::project_region(connection, &key.project)? {
+            key_cache::in_scope(|cache| {
+                cache.remember(AuthKey {
+                    id: key.id.clone(),
+                    project: key.project.clone(),
+                    project_region,
+                    kind: key.kind,
+                    sha256: key.sha256.clone(),
+                    agent_id: key.agent_id.clone(),
+                    workforce_id: key.workforce_id.clone(),
+                    task_prefix: key.task_prefix.clone(),
+                    revoked: key.revoked_at.is_some(),
+                })
+            });
+        }
+    }
     Ok(())
 }
 
@@ -135,13 +165,110 @@ pub(crate) fn is_active(connection: &Connection, key_id: &str) -> rusqlite::Resu
     )
 }
 
-/// Counts one authenticated request for the key.
-pub(crate) fn record_use(connection: &Connection, key_id: &str, now: &str) -> rusqlite::Result<()> {
-    connection.execute(
-        "UPDATE keys SET last_used_at = ?2, request_count = request_count + 1 WHERE id = ?1",
-        params![key_id, now],
-    )?;
-    Ok(())
+/// What authentication needs of the key whose secret hashes to `sha256`, revoked or not,
+/// with its project's region.
+pub(crate) fn find_for_auth(
+    connection: &Connection,
+    sha256: &str,
+) -> rusqlite::Result<Option<AuthKey>> {
+    let found = connection
+        .prepare_cached(
+            "SELECT keys.id, keys.project_id, projects.region, keys.kind, keys.sha256,
+                    keys.agent_id, keys.workforce_id, keys.task_prefix, keys.revoked_at IS NOT NULL
+             FROM keys JOIN projects ON projects.id = keys.project_id
+             WHERE keys.sha256 = ?1",
+        )?
+        .query_row([sha256], |row| {
+            let region: String = row.get(2)?;
+            Ok((
+                AuthKey {
+                    id: row.get(0)?,
+                    project: row.get(1)?,
+                    // Replaced below; a row with an unknown region is an error, not a key.
+                    project_region: crate::region::Region::Us,
+                    kind: KeyKind::from_column(row.get(3)?, 3)?,
+                    sha256: row.get(4)?,
+                    agent_id: row.get(5)?,
+                    workforce_id: row.get(6)?,
+                    task_prefix: row.get(7)?,
+                    revoked: row.get(8)?,
+                },
+                region,
+            ))
+        })
+        .optional()?;
+    let Some((mut key, region)) = found else {
+        return Ok(None);
+    };
+    key.project_region = crate::region::Region::from_code(&region).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            2,
+            Type::Text,
+            format!("unknown region code {region:?} in table projects").into(),
+        )
+    })?;
+    Ok(Some(key))
+}
+
+/// Writes the usage counted in memory since the last flush, in one transaction.
+///
+/// Call it with the store's lock held (as every store closure is): listing reads the
+/// same counts under that lock, so a count is always either in memory or in the table.
+/// On failure the counts go back to memory for the next attempt.
+pub(crate) fn flush_usage(
+    connection: &mut Connection,
+    cache: &KeyCache,
+) -> rusqlite::Result<usize> {
+    let pending = cache.take_usage();
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    match write_usage(connection, &pending) {
+        Ok(()) => Ok(pending.len()),
+        Err(error) => {
+            cache.restore_usage(pending);
+            Err(error)
+        }
+    }
+}
+
+fn write_usage(
+    connection: &mut Connection,
+    pending: &HashMap<String, PendingUse>,
+) -> rusqlite::Result<()> {
+    let transaction = connection.transaction()?;
+    {
+        let mut update = transaction.prepare_cached(
+            "UPDATE keys SET request_count = request_count + ?2,
+                             last_used_at = MAX(COALESCE(last_used_at, ''), ?3)
+             WHERE id = ?1",
+        )?;
+        for (key_id, used) in pending {
+            update.execute(params![
+                key_id,
+                used.requests,
+                iso_from_ms(used.last_used_ms)
+            ])?;
+        }
+    }
+    transaction.commit()
+}
+
+/// Adds the usage not yet flushed to a row read from the table.
+fn with_pending_use(mut key: KeyRecord) -> KeyRecord {
+    if let Some(Some(used)) = key_cache::in_scope(|cache| cache.pending_use(&key.id)) {
+        key.request_count += used.requests;
+        let pending_at = iso_from_ms(used.last_used_ms);
+        // One timestamp format everywhere, so text order is time order.
+        let newer = match key.last_used_at.as_deref() {
+            Some(stored) => stored < pending_at.as_str(),
+            None => true,
+        };
+        if newer {
+            key.last_used_at = Some(pending_at);
+        }
+    }
+    key
 }
 
 /// Every key of a project, oldest first.
@@ -153,7 +280,7 @@ pub(crate) fn list_for_project(
         "SELECT {KEY_COLUMNS} FROM keys WHERE project_id = ?1 ORDER BY created_at, id"
     ))?;
     let rows = statement.query_map([project], key_from_row)?;
-    rows.collect()
+    rows.map(|row| row.map(with_pending_use)).collect()
 }
 
 /// How to find the key to revoke.
@@ -165,6 +292,9 @@ pub(crate) enum KeySelector<'a> {
 
 /// Revokes a key (keeping an earlier revocation time) and answers `(id, revoked_at)`,
 /// or `None` when no key matches.
+///
+/// The store's key cache learns it before this returns; with no cache in scope (a
+/// connection used outside the store) the revocation is refused, never left stale.
 pub(crate) fn revoke(
     connection: &Connection,
     selector: KeySelector<'_>,
@@ -174,15 +304,280 @@ pub(crate) fn revoke(
         KeySelector::Id(id) => ("id", id),
         KeySelector::Sha256(hash) => ("sha256", hash),
     };
+    if key_cache::in_scope(|_| ()).is_none() {
+        return Err(rusqlite::Error::ToSqlConversionFailure(
+            "keys may be revoked only through the store, which keeps its key cache in step".into(),
+        ));
+    }
     connection.execute(
         &format!("UPDATE keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE {column} = ?1"),
         params![value, now],
     )?;
-    connection
+    let revoked: Option<(String, String, String)> = connection
         .query_row(
-            &format!("SELECT id, revoked_at FROM keys WHERE {column} = ?1"),
+            &format!("SELECT id, revoked_at, sha256 FROM keys WHERE {column} = ?1"),
             [value],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
-        .optional()
+        .optional()?;
+    let Some((id, revoked_at, sha256)) = revoked else {
+        return Ok(None);
+    };
+    // Inside a transaction the revocation may still roll back: then drop the entry instead,
+    // so the next request reloads whatever was committed.
+    let committed = connection.is_autocommit();
+    key_cache::in_scope(|cache| {
+        if committed {
+            cache.mark_revoked(&sha256);
+        } else {
+            cache.forget(&sha256);
+        }
+    });
+    Ok(Some((id, revoked_at)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    const PROJECT: &str = "p1";
+
+    fn api_key(id: &str, sha256: &str) -> KeyRecord {
+        KeyRecord {
+            id: id.to_string(),
+            project: PROJECT.to_string(),
+            kind: KeyKind::Api,
+            sha256: sha256.to_string(),
+            hint: "abcd".to_string(),
+            label: None,
+            agent_id: None,
+            workforce_id: None,
+            task_prefix: None,
+            created_at: "2026-01-01T00:00:00.000Z".to_string(),
+            last_used_at: None,
+            revoked_at: None,
+            request_count: 0,
+        }
+    }
+
+    async fn store_with_project() -> Store {
+        let store = Store::open_in_memory().expect("in-memory store");
+        store
+            .call(|connection| {
+                connection.execute(
+                    "INSERT INTO projects (id, region) VALUES (?1, 'bcbe5a')",
+                    [PROJECT],
+                )
+            })
+            .await
+            .expect("project");
+        store
+    }
+
+    async fn listed(store: &Store, key_id: &str) -> KeyRecord {
+        let key_id = key_id.to_string();
+        store
+            .call(move |connection| list_for_project(connection, PROJECT))
+            .await
+            .expect("list")
+            .into_iter()
+            .find(|key| key.id == key_id)
+            .expect("the key is listed")
+    }
+
+    async fn stored_count(store: &Store, key_id: &str) -> i64 {
+        let key_id = key_id.to_string();
+        store
+            .call(move |connection| {
+                connection.query_row(
+                    "SELECT request_count FROM keys WHERE id = ?1",
+                    [key_id],
+                    |row| row.get(0),
+                )
+            })
+            .await
+            .expect("count")
+    }
+
+    #[tokio::test]
+    async fn a_new_key_is_cached_at_once_and_revoking_it_reaches_the_cache_before_returning() {
+        let store = store_with_project().await;
+        store
+            .call(|connection| insert(connection, &api_key("key_a", "hash-a")))
+            .await
+            .expect("insert");
+        let cached = store.key_cache().get("hash-a").expect("visible at once");
+        assert_eq!(
+            (cached.id.as_str(), cached.project_region, cached.revoked),
+            ("key_a", crate::region::Region::Us, false)
+        );
+
+        let now = "2026-01-02T00:00:00.000Z";
+        let answer = store
+            .call(move |connection| revoke(connection, KeySelector::Id("key_a"), now))
+            .await
+            .expect("revoke");
+        assert_eq!(answer, Some(("key_a".to_string(), now.to_string())));
+        assert!(
+            store
+                .key_cache()
+                .get("hash-a")
+                .expect("still known")
+                .revoked
+        );
+
+        // By secret hash, as `POST /admin/keys/revoke` does, for a key loaded by authentication.
+        store
+            .call(|connection| insert(connection, &api_key("key_b", "hash-b")))
+            .await
+            .expect("insert");
+        store
+            .call(move |connection| revoke(connection, KeySelector::Sha256("hash-b"), now))
+            .await
+            .expect("revoke");
+        assert!(store.key_cache().get("hash-b").expect("known").revoked);
+    }
+
+    #[tokio::test]
+    async fn writes_inside_a_transaction_leave_the_cache_to_reload_what_was_committed() {
+        let store = store_with_project().await;
+        store
+            .call(|connection| {
+                let transaction = connection.transaction()?;
+                insert(&transaction, &api_key("key_t", "hash-t"))?;
+                transaction.commit()
+            })
+            .await
+            .expect("insert");
+        assert!(
+            store.key_cache().get("hash-t").is_none(),
+            "not cached mid-transaction"
+        );
+        let loaded = store
+            .call(|connection| find_for_auth(connection, "hash-t"))
+            .await
+            .expect("load")
+            .expect("committed");
+        store.key_cache().remember(loaded);
+
+        store
+            .call(|connection| {
+                let transaction = connection.transaction()?;
+                revoke(
+                    &transaction,
+                    KeySelector::Id("key_t"),
+                    "2026-01-02T00:00:00.000Z",
+                )?;
+                // Rolled back by dropping the transaction.
+                Ok(())
+            })
+            .await
+            .expect("revoke");
+        assert!(
+            store.key_cache().get("hash-t").is_none(),
+            "a possibly rolled-back revocation drops the entry"
+        );
+        let reloaded = store
+            .call(|connection| find_for_auth(connection, "hash-t"))
+            .await
+            .expect("load")
+            .expect("still stored");
+        assert!(!reloaded.revoked, "the rollback kept the key valid");
+    }
+
+    #[test]
+    fn revoking_outside_the_store_is_refused_rather_than_left_stale() {
+        let connection = Connection::open_in_memory().expect("connection");
+        let refused = revoke(&connection, KeySelector::Id("key_a"), "now");
+        assert!(refused.is_err());
+    }
+
+    #[tokio::test]
+    async fn usage_counts_add_up_before_and_after_a_flush() {
+        let store = store_with_project().await;
+        store
+            .call(|connection| insert(connection, &api_key("key_u", "hash-u")))
+            .await
+            .expect("insert");
+        let cache = store.key_cache();
+        let first = 1_767_225_600_000; // 2026-01-01T00:00:00.000Z
+        for offset in [0, 2_000, 1_000] {
+            cache.record_use("key_u", first + offset);
+        }
+
+        let before_flush = listed(&store, "key_u").await;
+        assert_eq!(
+            before_flush.request_count, 3,
+            "listing adds unflushed usage"
+        );
+        assert_eq!(
+            before_flush.last_used_at.as_deref(),
+            Some("2026-01-01T00:00:02.000Z")
+        );
+        assert_eq!(stored_count(&store, "key_u").await, 0);
+
+        assert_eq!(store.flush_key_usage().await.expect("flush"), 1);
+        assert_eq!(stored_count(&store, "key_u").await, 3);
+        assert_eq!(
+            listed(&store, "key_u").await.request_count,
+            3,
+            "not counted twice"
+        );
+
+        cache.record_use("key_u", first - 5_000);
+        cache.record_use("key_u", first - 4_000);
+        let listed_again = listed(&store, "key_u").await;
+        assert_eq!(listed_again.request_count, 5);
+        assert_eq!(
+            listed_again.last_used_at.as_deref(),
+            Some("2026-01-01T00:00:02.000Z"),
+            "an older pending time never moves last_used_at back"
+        );
+        assert_eq!(store.flush_key_usage().await.expect("flush"), 1);
+        assert_eq!(
+            store.flush_key_usage().await.expect("flush"),
+            0,
+            "nothing left"
+        );
+        let stored = listed(&store, "key_u").await;
+        assert_eq!(
+            (stored.request_count, stored.last_used_at.as_deref()),
+            (5, Some("2026-01-01T00:00:02.000Z"))
+        );
+    }
+
+    #[tokio::test]
+    async fn closing_the_store_writes_the_usage_still_in_memory() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let store = Store::open_in_directory(directory.path()).expect("store");
+        store
+            .call(|connection| {
+                connection.execute(
+                    "INSERT INTO projects (id, region) VALUES (?1, 'bcbe5a')",
+                    [PROJECT],
+                )?;
+                insert(connection, &api_key("key_s", "hash-s"))
+            })
+            .await
+            .expect("setup");
+        for _ in 0..7 {
+            store.key_cache().record_use("key_s", 1_767_225_600_000);
+        }
+        store.close().await.expect("close");
+
+        let reopened =
+            Connection::open(directory.path().join(super::super::DATABASE_FILE_NAME)).expect("db");
+        let (count, last_used): (i64, Option<String>) = reopened
+            .query_row(
+                "SELECT request_count, last_used_at FROM keys WHERE id = 'key_s'",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .expect("row");
+        assert_eq!(
+            (count, last_used.as_deref()),
+            (7, Some("2026-01-01T00:00:00.000Z"))
+        );
+    }
 }
