@@ -272,33 +272,21 @@ impl MessageBuilder<'_> {
         );
         let agent_id = self.agent.id.as_str();
         let what = "agents/trigger answer";
-        let answer: TriggerAnswer = match conversation_id.as_deref() {
-            // A new task under a client-made id: after an ambiguous failure,
-            // the task existing means the trigger went through.
-            Some(task_id) if !continues_a_task => {
-                let exists = || async move {
-                    match Task::get_with(client, agent_id, task_id).await {
-                        Ok(task) => Ok(Some(TriggerAnswer::for_existing(&task))),
-                        Err(Error::NotFound { .. }) => Ok(None),
-                        Err(error) => Err(error),
-                    }
-                };
-                client
-                    .send_creating(TRIGGER_PATH, &body, what, exists)
-                    .await?
-            }
-            _ => {
-                client
-                    .send(
-                        RequestKind::Create,
-                        Method::POST,
-                        TRIGGER_PATH,
-                        Some(&body),
-                        what,
-                    )
-                    .await?
+        // A new task under a client-made id: the task existing means the trigger went through.
+        let new_task_id = conversation_id.as_deref().filter(|_| !continues_a_task);
+        let exists = || async move {
+            let Some(task_id) = new_task_id else {
+                return Ok(None);
+            };
+            match Task::get_with(client, agent_id, task_id).await {
+                Ok(task) => Ok(Some(TriggerAnswer::for_existing(&task))),
+                Err(Error::NotFound { .. }) => Ok(None),
+                Err(error) => Err(error),
             }
         };
+        let answer: TriggerAnswer = client
+            .send_trigger(TRIGGER_PATH, &body, what, new_task_id, exists)
+            .await?;
         let task = answer.into_task(client.clone(), agent_id);
         client.note_sent(&task.id);
         Ok(task)

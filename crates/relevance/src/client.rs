@@ -210,6 +210,38 @@ impl Client {
         .await
     }
 
+    /// Sends a trigger. A trigger that makes a NEW task under a client-made id
+    /// (`new_task_id`, embed keys) is safe to retry: after an ambiguous failure
+    /// `exists` is asked whether that task is there, and if it is, the trigger
+    /// went through. Any other trigger is a plain create, never retried blindly.
+    pub(crate) async fn send_trigger<T, C, CF>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        what: &str,
+        new_task_id: Option<&str>,
+        exists: C,
+    ) -> Result<T>
+    where
+        T: serde::de::DeserializeOwned,
+        C: FnMut() -> CF,
+        CF: std::future::Future<Output = Result<Option<T>>>,
+    {
+        match new_task_id {
+            Some(_) => self.send_creating(path, body, what, exists).await,
+            None => {
+                self.send(
+                    crate::retry::RequestKind::Create,
+                    reqwest::Method::POST,
+                    path,
+                    Some(body),
+                    what,
+                )
+                .await
+            }
+        }
+    }
+
     /// Notes that a message was sent to `task_id`, so its event streams
     /// poll fast again at once.
     pub(crate) fn note_sent(&self, task_id: &str) {

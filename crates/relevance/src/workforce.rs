@@ -141,35 +141,23 @@ impl Workforce {
         let client = &self.client;
         let workforce_id = self.id.as_str();
         let what = "workforce/trigger answer";
-        let answer: TriggerAnswer = match task_id.as_deref() {
-            // A new task under a client-made id: after an ambiguous failure,
-            // the task existing means the trigger went through.
-            Some(task_id) if !continues_a_task => {
-                let exists = || async move {
-                    match read_task(client, workforce_id, task_id).await {
-                        Ok(_) => Ok(Some(TriggerAnswer {
-                            workforce_task_id: task_id.to_string(),
-                        })),
-                        Err(Error::NotFound { .. }) => Ok(None),
-                        Err(error) => Err(error),
-                    }
-                };
-                client
-                    .send_creating(TRIGGER_PATH, &body, what, exists)
-                    .await?
-            }
-            _ => {
-                client
-                    .send(
-                        RequestKind::Create,
-                        Method::POST,
-                        TRIGGER_PATH,
-                        Some(&body),
-                        what,
-                    )
-                    .await?
+        // A new task under a client-made id: the task existing means the trigger went through.
+        let new_task_id = task_id.as_deref().filter(|_| !continues_a_task);
+        let exists = || async move {
+            let Some(task_id) = new_task_id else {
+                return Ok(None);
+            };
+            match read_task(client, workforce_id, task_id).await {
+                Ok(_) => Ok(Some(TriggerAnswer {
+                    workforce_task_id: task_id.to_string(),
+                })),
+                Err(Error::NotFound { .. }) => Ok(None),
+                Err(error) => Err(error),
             }
         };
+        let answer: TriggerAnswer = client
+            .send_trigger(TRIGGER_PATH, &body, what, new_task_id, exists)
+            .await?;
         let task = answer.into_task(client.clone(), workforce_id);
         client.note_sent(&task.id);
         Ok(task)
