@@ -161,6 +161,20 @@ pub struct EmulatorArgs {
     /// How many embed keys one client address may generate per minute.
     #[arg(long, default_value_t = 120)]
     pub embed_key_rate_limit: u32,
+
+    /// Serve the demo chat page (Rust compiled to wasm) at /demo/; it is built with
+    /// scripts/build-demo-page.sh first when missing.
+    #[arg(long)]
+    pub demo_page: bool,
+
+    /// The public agent the demo page talks to (default: the demo project's public agent;
+    /// required with --seed).
+    #[arg(long, requires = "demo_page")]
+    pub demo_agent: Option<String>,
+
+    /// Where the built demo page is (default: the workspace's target/demo-page).
+    #[arg(long, requires = "demo_page")]
+    pub demo_page_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

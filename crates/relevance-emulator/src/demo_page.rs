@@ -109,7 +109,10 @@ fn served_type(name: &str) -> Option<&'static str> {
 
 async fn serve_file(page: &DemoPage, name: &str) -> Response {
     let Some(mime) = served_type(name) else {
-        return plain(StatusCode::NOT_FOUND, "no such file in the demo page".into());
+        return plain(
+            StatusCode::NOT_FOUND,
+            "no such file in the demo page".into(),
+        );
     };
     match tokio::fs::read(page.dir.join(name)).await {
         Ok(bytes) => {
@@ -156,7 +159,10 @@ mod tests {
     fn only_plain_names_of_known_kinds_are_served() {
         let cases = [
             ("index.html", Some("text/html; charset=utf-8")),
-            ("relevance_demo_page.js", Some("text/javascript; charset=utf-8")),
+            (
+                "relevance_demo_page.js",
+                Some("text/javascript; charset=utf-8"),
+            ),
             ("relevance_demo_page_bg.wasm", Some("application/wasm")),
             ("style.css", Some("text/css; charset=utf-8")),
             ("config.toml", None),

@@ -350,9 +350,14 @@ impl Emulator {
         let engine = prepared.state.engine.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         // A dropped sender also resolves the receiver: dropping the handle stops the server.
-        let server = tokio::spawn(serve(prepared.state, prepared.demo_page, listener, async move {
-            let _ = stopped.await;
-        }));
+        let server = tokio::spawn(serve(
+            prepared.state,
+            prepared.demo_page,
+            listener,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         Ok(Emulator {
             local_addr,
             admin_token: prepared.admin_token,

@@ -1,15 +1,20 @@
 //! `relevance emulator`: run the local platform until Ctrl-C or SIGTERM.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use relevance_emulator::{Config, Emulator, Storage};
+use anyhow::{bail, Context, Result};
+use relevance_emulator::{Config, DemoPage, Emulator, Storage};
 use serde_json::json;
 
 use crate::cli::EmulatorArgs;
 use crate::output;
 
 pub async fn run(args: EmulatorArgs, json: bool) -> Result<()> {
+    let demo_page = if args.demo_page {
+        Some(demo_page(&args).await?)
+    } else {
+        None
+    };
     let storage = if args.in_memory {
         Storage::InMemory
     } else {
@@ -27,13 +32,14 @@ pub async fn run(args: EmulatorArgs, json: bool) -> Result<()> {
         seed_file: args.seed,
         admin_token: args.admin_token,
         embed_key_rate_limit_per_minute: args.embed_key_rate_limit,
+        demo_page,
         ..Config::default()
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let emulator = Emulator::start(config, listener).await?;
-    print_banner(&emulator, &storage_label, json);
+    print_banner(&emulator, &storage_label, args.demo_page, json);
 
     shutdown_signal().await;
     eprintln!("stopping: finishing open requests and closing the database…");
@@ -53,8 +59,9 @@ fn default_data_dir() -> Result<PathBuf> {
     Ok(PathBuf::from(home).join(".local/share/relevance-emulator"))
 }
 
-fn print_banner(emulator: &Emulator, storage: &str, json: bool) {
+fn print_banner(emulator: &Emulator, storage: &str, demo_page: bool, json: bool) {
     let base_url = emulator.base_url();
+    let demo_page_url = demo_page.then(|| format!("{base_url}/demo/"));
     if json {
         let demo = emulator.demo().map(|demo| {
             json!({
@@ -78,6 +85,7 @@ fn print_banner(emulator: &Emulator, storage: &str, json: bool) {
             "storage": storage,
             "projects": projects,
             "demo": demo,
+            "demo_page": demo_page_url,
         }));
         return;
     }
@@ -107,8 +115,111 @@ fn print_banner(emulator: &Emulator, storage: &str, json: bool) {
             demo.public_agent_id, demo.private_agent_id, demo.workforce_id
         );
     }
+    if let Some(url) = &demo_page_url {
+        println!();
+        println!("demo page: {url}");
+    }
     println!();
     println!("Press Ctrl-C to stop.");
+}
+
+/// The workspace this binary was built from: the demo page and its build script live there.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// What `--demo-page` serves: the built page (built now if missing) and the agent it talks
+/// to, with that agent's project and region.
+async fn demo_page(args: &crate::cli::EmulatorArgs) -> Result<DemoPage> {
+    let dir = match &args.demo_page_dir {
+        Some(dir) => dir.clone(),
+        None => workspace_root().join("target/demo-page"),
+    };
+    if !is_built(&dir) {
+        build_demo_page(&dir)?;
+    }
+    let (project, region_code, agent_id) = demo_agent(args).await?;
+    Ok(DemoPage {
+        dir,
+        project,
+        agent_id,
+        region_code,
+    })
+}
+
+fn is_built(dir: &Path) -> bool {
+    [
+        "index.html",
+        "relevance_demo_page.js",
+        "relevance_demo_page_bg.wasm",
+    ]
+    .iter()
+    .all(|file| dir.join(file).is_file())
+}
+
+fn build_demo_page(dir: &Path) -> Result<()> {
+    let script = workspace_root().join("scripts/build-demo-page.sh");
+    eprintln!(
+        "demo page: not built in {}; building it with {} (a first build takes a few minutes)…",
+        dir.display(),
+        script.display()
+    );
+    let status = std::process::Command::new("bash")
+        .arg(&script)
+        .arg(dir)
+        .current_dir(workspace_root())
+        .status()
+        .with_context(|| format!("cannot run {}", script.display()))?;
+    if !status.success() || !is_built(dir) {
+        bail!(
+            "the demo page could not be built: {} {} failed ({status}); see its output above",
+            script.display(),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// (project, region code, agent id) of the page's agent. The seed (or the demo project)
+/// says which project an agent is in; it is read by starting a throw-away in-memory
+/// emulator with the same seed, so the answer is exactly what the real one will serve.
+async fn demo_agent(args: &crate::cli::EmulatorArgs) -> Result<(String, String, String)> {
+    if args.seed.is_some() && args.demo_agent.is_none() {
+        bail!("--demo-page with --seed needs --demo-agent ID: the public agent the page talks to");
+    }
+    let probe_config = Config {
+        storage: Storage::InMemory,
+        seed_file: args.seed.clone(),
+        embed_key_rate_limit_per_minute: 0,
+        ..Config::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot listen on 127.0.0.1 to read the seed")?;
+    let probe = Emulator::start(probe_config, listener).await?;
+    let agent_id = match (&args.demo_agent, probe.demo()) {
+        (Some(agent), _) => agent.clone(),
+        (None, Some(demo)) => demo.public_agent_id.clone(),
+        (None, None) => bail!("--demo-page needs --demo-agent ID"),
+    };
+    let found = probe
+        .projects()
+        .iter()
+        .find(|project| project.agent_ids.contains(&agent_id))
+        .map(|project| (project.id.clone(), project.region_code.clone()));
+    let every_agent: Vec<String> = probe
+        .projects()
+        .iter()
+        .flat_map(|project| project.agent_ids.iter().cloned())
+        .collect();
+    probe.shutdown().await?;
+    match found {
+        Some((project, region_code)) => Ok((project, region_code, agent_id)),
+        None => bail!(
+            "--demo-agent {agent_id} is not an agent of the seed (its agents: {})",
+            every_agent.join(", ")
+        ),
+    }
 }
 
 /// Resolves on Ctrl-C, or on SIGTERM where there is one.
