@@ -175,6 +175,39 @@ pub struct EmulatorArgs {
     /// Where the built demo page is (default: the workspace's target/demo-page).
     #[arg(long, requires = "demo_page")]
     pub demo_page_dir: Option<PathBuf>,
+
+    /// Lifetime of streaming tokens in milliseconds (default: 10 minutes, or the seed's
+    /// `[emulator] streaming_token_ttl_ms`).
+    #[arg(long, value_name = "MS")]
+    pub streaming_token_ttl_ms: Option<u64>,
+
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// Fault injection for testing clients (all off by default; a seed's `[emulator.faults]`
+/// table sets the same values, and a flag wins over the file).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Fault injection")]
+pub struct FaultArgs {
+    /// Share of API and stream answers turned into 500 (0.0 to 1.0).
+    #[arg(long, value_name = "SHARE")]
+    pub fault_error_rate: Option<f64>,
+    /// Share of answers turned into 429 with Retry-After.
+    #[arg(long, value_name = "SHARE")]
+    pub fault_rate_limit_rate: Option<f64>,
+    /// Share of connections dropped without an answer.
+    #[arg(long, value_name = "SHARE")]
+    pub fault_drop_rate: Option<f64>,
+    /// Latency added to every API and stream request, in milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub fault_latency_ms: Option<u64>,
+    /// Cut every live stream after this many milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub fault_stream_cut_ms: Option<u64>,
+    /// Seed for a repeatable sequence of faults.
+    #[arg(long, value_name = "N")]
+    pub fault_seed: Option<u64>,
 }
 
 #[derive(Debug, Args)]

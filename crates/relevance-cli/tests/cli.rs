@@ -607,3 +607,45 @@ async fn workforce_tasks_are_listed_and_shown() {
         "{shown}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn emulator_fault_flags_are_checked_and_applied() {
+    let bad = run(&[
+        "emulator",
+        "--in-memory",
+        "--listen",
+        "127.0.0.1:0",
+        "--fault-error-rate",
+        "1.5",
+    ])
+    .await;
+    assert_one_line_error(&bad, &["error_rate"]);
+
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = relevance()
+        .args([
+            "emulator",
+            "--in-memory",
+            "--listen",
+            "127.0.0.1:0",
+            "--json",
+            "--fault-rate-limit-rate",
+            "1.0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let banner: serde_json::Value =
+        serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+    let base_url = banner["base_url"].as_str().unwrap();
+    let api = reqwest::get(format!("{base_url}/bcbe5a/latest/agents/demo-agent/get"))
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 429, "every API answer is a 429");
+    assert!(api.headers().get("retry-after").is_some());
+    let health = reqwest::get(format!("{base_url}/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200, "health is never faulted");
+    child.kill().await.unwrap();
+}

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use relevance_emulator::{Config, DemoPage, Emulator, Storage};
+use relevance_emulator::{Config, DemoPage, Emulator, Faults, Storage};
 use serde_json::json;
 
 use crate::cli::EmulatorArgs;
@@ -27,18 +27,50 @@ pub async fn run(args: EmulatorArgs, json: bool) -> Result<()> {
         Storage::InMemory => "in memory (nothing survives a restart)".to_owned(),
         Storage::Directory(dir) => dir.display().to_string(),
     };
+    let defaults = Config::default();
+    let faults = Faults {
+        error_rate: args
+            .faults
+            .fault_error_rate
+            .unwrap_or(defaults.faults.error_rate),
+        rate_limit_rate: args
+            .faults
+            .fault_rate_limit_rate
+            .unwrap_or(defaults.faults.rate_limit_rate),
+        drop_rate: args
+            .faults
+            .fault_drop_rate
+            .unwrap_or(defaults.faults.drop_rate),
+        added_latency_ms: args
+            .faults
+            .fault_latency_ms
+            .unwrap_or(defaults.faults.added_latency_ms),
+        stream_cut_every_ms: args
+            .faults
+            .fault_stream_cut_ms
+            .or(defaults.faults.stream_cut_every_ms),
+        seed: args.faults.fault_seed.or(defaults.faults.seed),
+    };
+    let faults_notice = faults.is_active().then(|| format!("{faults:?}"));
     let config = Config {
         storage,
         seed_file: args.seed,
         admin_token: args.admin_token,
         embed_key_rate_limit_per_minute: args.embed_key_rate_limit,
         demo_page,
-        ..Config::default()
+        streaming_token_ttl_ms: args
+            .streaming_token_ttl_ms
+            .unwrap_or(defaults.streaming_token_ttl_ms),
+        faults,
+        ..defaults
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let emulator = Emulator::start(config, listener).await?;
+    if let Some(faults) = faults_notice {
+        eprintln!("fault injection is on (API and stream routes only): {faults}");
+    }
     print_banner(&emulator, &storage_label, args.demo_page, json);
 
     shutdown_signal().await;
