@@ -1,13 +1,25 @@
 //! Live task events: every new message exactly once, status changes, and
 //! the agent's thinking and typing as it happens.
 //!
-//! Polling is the source of truth for messages (metadata, then messages);
-//! the live stream only adds the tokens and a hint of when to poll (a burst
-//! of typing just ended: the final message is near). [`TaskEvents`] is a
-//! hand-written state machine driven by its consumer's polls: it spawns
-//! nothing, owns its requests and its live connection, and dropping it
-//! stops and closes everything. What is new in a snapshot is decided by the
-//! pure `tracker`; how long to wait between polls by the pure `schedule`.
+//! Polling is the source of truth for messages; the live stream adds the
+//! tokens and says when to poll. Requests are few because each poll reads
+//! only what can have changed:
+//! - while the task runs, a poll is the messages alone (they must be read:
+//!   the platform need not touch `update_date` when it writes one); the
+//!   metadata (state, title, a fresh streaming token) is read when a final
+//!   reply or an agent error shows the run may be over, when the live
+//!   stream ends, when the token is due for refresh, and at a slow beat;
+//! - while it rests, a poll is the metadata alone, and the messages only
+//!   when the metadata changed;
+//! - while tokens flow on the live stream nothing is polled at all; when a
+//!   burst of typing ends, the messages are read at once, because the
+//!   final message is written right after the last token.
+//!
+//! [`TaskEvents`] is a hand-written state machine driven by its consumer's
+//! polls: it spawns nothing, owns its requests and its live connection,
+//! and dropping it stops and closes everything. What is new in a snapshot
+//! is decided by the pure `tracker`; how long to wait by the pure
+//! `schedule`.
 
 mod schedule;
 mod tracker;
@@ -24,20 +36,22 @@ use futures_util::Stream;
 use crate::activity::Subscription;
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::message::Message;
+use crate::message::{Message, MessageContent};
 use crate::retry::{Backoff, Failure, RetryPolicy};
 use crate::runtime::{epoch_millis, timer, BoxFuture, Instant};
 use crate::stream::{connect, LiveBody, LiveToken, SseParser, StreamingToken};
 use crate::task::{Task, TaskOwner, TaskStatus};
 
-use schedule::{PollOutcome, PollSchedule};
+use schedule::{Pace, PollOutcome, PollSchedule, QuietRule};
 use tracker::MessageTracker;
 
-/// How long without a live token ends a burst of typing (then a poll is
-/// made at once: the final message is about to be written).
-const BURST_END: Duration = Duration::from_millis(40);
-/// How long after the last live token the task counts as busy.
+/// How long after the last live token the task counts as busy, and the
+/// scheduled polls wait (the end of a burst of typing polls at once).
 const TOKENS_FLOWING_FOR: Duration = Duration::from_secs(1);
+/// How often a running task's metadata is read when nothing else asks for
+/// it: a run that ends without a reply (cancelled, a tool's error) shows
+/// only there.
+const METADATA_BEAT: Duration = Duration::from_secs(5);
 /// Backoff of a stream's failed polls and live connections: they are
 /// retried for as long as the stream is subscribed.
 const RETRY_BASE: Duration = Duration::from_millis(200);
@@ -122,15 +136,21 @@ pub struct TaskEvents {
 
     tracker: MessageTracker,
     schedule: PollSchedule,
-    /// The poll in flight.
-    poll: Option<BoxFuture<Result<PollAnswer>>>,
+    /// The poll in flight, and what it reads.
+    poll: Option<(Reads, BoxFuture<Result<PollAnswer>>)>,
+    /// When the scheduled poll is due, and what it reads.
     next_poll_at: Instant,
-    /// Poll again as soon as the one in flight is done (it may have started
-    /// before what made us want a poll).
-    poll_again: bool,
-    /// Read messages on the next poll even if the metadata did not change.
-    read_messages_next: bool,
+    scheduled_reads: Reads,
+    /// A poll asked for as soon as possible (after the one in flight, if
+    /// any), and what it must read.
+    asked: Option<Reads>,
     last_meta: Option<MetaSnapshot>,
+    /// When the metadata was last read (its beat while the task runs).
+    meta_read_at: Option<Instant>,
+    /// Metadata reads still owed since a reply or an error came while the
+    /// task ran: the run usually ends right after, and its end must be told
+    /// promptly (the first read may land just before the state changes).
+    state_checks: u8,
     last_status: Option<(TaskStatus, String, String)>,
     running: bool,
     poll_retries: u32,
@@ -146,23 +166,56 @@ pub struct TaskEvents {
     live_backoff: Backoff,
     last_token_at: Option<Instant>,
     burst_ends_at: Option<Instant>,
+    quiet: QuietRule,
 
     /// The one timer: wakes the consumer at the earliest deadline above.
     timer: Option<(Instant, BoxFuture<()>)>,
     activity: Subscription,
 }
 
+/// What a poll reads. With `metadata`, the messages are read after it
+/// when `messages` is set or the metadata changed; without, the messages
+/// alone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Reads {
+    metadata: bool,
+    messages: bool,
+}
+
+impl Reads {
+    const METADATA: Reads = Reads {
+        metadata: true,
+        messages: false,
+    };
+    const MESSAGES: Reads = Reads {
+        metadata: false,
+        messages: true,
+    };
+    const BOTH: Reads = Reads {
+        metadata: true,
+        messages: true,
+    };
+
+    fn and(self, other: Reads) -> Reads {
+        Reads {
+            metadata: self.metadata || other.metadata,
+            messages: self.messages || other.messages,
+        }
+    }
+}
+
 /// One poll's findings.
 struct PollAnswer {
-    task: Task,
+    /// `None` when the metadata was not read (a running task's beat).
+    task: Option<Task>,
     token: Option<StreamingToken>,
-    /// `None` when the messages were not read (an idle task whose metadata
-    /// did not change).
+    /// `None` when the messages were not read (a resting task whose
+    /// metadata did not change).
     messages: Option<Vec<Message>>,
     received_ms: u64,
 }
 
-/// What tells whether an idle task changed: its state, title and update time.
+/// What tells whether a resting task changed: its state, title and update time.
 #[derive(Clone, Debug, PartialEq)]
 struct MetaSnapshot {
     state: String,
@@ -202,16 +255,18 @@ enum LiveStep {
     Failed(Option<Error>),
 }
 
-/// Whether a poll must read the messages: always while the task works, a
-/// message is unfinished or something asked for it; otherwise only when
-/// the metadata changed since the last poll.
+/// Whether a poll must read the messages: always without metadata (that
+/// is a poll of the messages alone), else when asked to or when the
+/// metadata changed since the last poll.
 fn must_read_messages(
-    forced: bool,
-    running: bool,
+    reads: Reads,
     previous: Option<&MetaSnapshot>,
-    current: &MetaSnapshot,
+    current: Option<&MetaSnapshot>,
 ) -> bool {
-    forced || running || previous != Some(current)
+    match current {
+        None => true,
+        Some(current) => reads.messages || previous != Some(current),
+    }
 }
 
 /// `now + wait`, never overflowing.
@@ -219,24 +274,28 @@ fn later(now: Instant, wait: Duration) -> Instant {
     now.checked_add(wait.min(LONGEST_TIMER)).unwrap_or(now)
 }
 
-/// One poll: metadata (with a streaming token), then the messages if
-/// needed. Each request is sent once; the stream owns the retries.
+/// One poll: the metadata (with a streaming token) and/or the messages, as
+/// `reads` says. Each request is sent once; the stream owns the retries.
 async fn poll_task(
     client: Client,
     owner: TaskOwner,
     task_id: String,
     cursor: Option<String>,
-    forced: bool,
+    reads: Reads,
     previous: Option<MetaSnapshot>,
 ) -> Result<PollAnswer> {
     let once = RetryPolicy::none();
-    let (task, token) = crate::task::read_with_token(&client, &once, &owner, &task_id).await?;
+    let (task, token) = if reads.metadata {
+        let (task, token) = crate::task::read_with_token(&client, &once, &owner, &task_id).await?;
+        (Some(task), token)
+    } else {
+        (None, None)
+    };
     let received_ms = epoch_millis();
     let read = must_read_messages(
-        forced,
-        task.is_running(),
+        reads,
         previous.as_ref(),
-        &MetaSnapshot::of(&task),
+        task.as_ref().map(MetaSnapshot::of).as_ref(),
     );
     let messages = if read {
         Some(match &owner {
@@ -271,9 +330,11 @@ impl TaskEvents {
             schedule: PollSchedule::default(),
             poll: None,
             next_poll_at: Instant::now(),
-            poll_again: false,
-            read_messages_next: true,
+            scheduled_reads: Reads::BOTH,
+            asked: Some(Reads::BOTH),
             last_meta: None,
+            meta_read_at: None,
+            state_checks: 0,
             last_status: None,
             running: task.is_running(),
             poll_retries: 0,
@@ -287,32 +348,67 @@ impl TaskEvents {
             live_backoff: Backoff::new(RETRY_BASE, RETRY_CAP),
             last_token_at: None,
             burst_ends_at: None,
+            quiet: QuietRule::default(),
             timer: None,
             activity: task.client.activity().subscribe(&task.id),
         }
     }
 
-    /// Polls as soon as possible (after the one in flight, if any), reading
-    /// the messages.
-    fn poll_soon(&mut self, now: Instant) {
-        self.read_messages_next = true;
-        if self.poll.is_some() {
-            self.poll_again = true;
-        } else {
-            self.next_poll_at = now;
+    /// Asks for a poll as soon as possible (right after the one in flight,
+    /// if any) that reads at least `reads`.
+    fn ask(&mut self, reads: Reads) {
+        self.asked = Some(self.asked.map_or(reads, |asked| asked.and(reads)));
+    }
+
+    /// When the scheduled poll may start: while tokens flow on the live
+    /// stream, not before they have stopped for a while (the end of a
+    /// burst of typing asks for its own poll).
+    fn scheduled_poll_at(&self) -> Instant {
+        match (&self.live, self.last_token_at) {
+            (Live::Open(_), Some(token_at)) => {
+                self.next_poll_at.max(later(token_at, TOKENS_FLOWING_FOR))
+            }
+            _ => self.next_poll_at,
         }
     }
 
-    fn start_poll(&mut self) {
-        let forced = std::mem::take(&mut self.read_messages_next) || self.tracker.has_unfinished();
-        self.poll = Some(Box::pin(poll_task(
+    /// Whether a running task's metadata should ride along with the
+    /// scheduled poll: its beat elapsed, a reply asks to check the state, or
+    /// the streaming token is due.
+    fn metadata_due(&self, now: Instant) -> bool {
+        if self.state_checks > 0 {
+            return true;
+        }
+        let beat = self.meta_read_at.map_or(true, |at| {
+            now.saturating_duration_since(at) >= METADATA_BEAT
+        });
+        let token = self
+            .token
+            .as_ref()
+            .is_some_and(|held| epoch_millis() >= held.refresh_at_ms);
+        beat || token
+    }
+
+    fn start_poll(&mut self, now: Instant) {
+        let mut reads = self.asked.take().unwrap_or_default();
+        if now >= self.scheduled_poll_at() {
+            reads = reads.and(self.scheduled_reads);
+            if self.running && self.metadata_due(now) {
+                reads.metadata = true;
+            }
+        }
+        if self.last_meta.is_none() || self.token_refused || reads == Reads::default() {
+            reads.metadata = true;
+        }
+        let future = Box::pin(poll_task(
             self.client.clone(),
             self.owner.clone(),
             self.task_id.clone(),
             self.tracker.cursor(),
-            forced,
+            reads,
             self.last_meta.clone(),
-        )));
+        ));
+        self.poll = Some((reads, future));
     }
 
     fn tokens_flowing(&self, now: Instant) -> bool {
@@ -320,39 +416,75 @@ impl TaskEvents {
             .is_some_and(|at| now.saturating_duration_since(at) < TOKENS_FLOWING_FOR)
     }
 
+    /// Whether the live stream is (or is about to be) connected and has not
+    /// failed since it last carried a token: then its bursts say when to
+    /// poll, and the scheduled polls may be slow.
+    fn live_trusted(&self) -> bool {
+        self.wants_live() && (matches!(self.live, Live::Open(_)) || self.live_retries == 0)
+    }
+
     fn on_answer(&mut self, answer: PollAnswer, now: Instant) {
         self.poll_retries = 0;
         let mut changed = false;
+        let mut run_may_be_over = false;
         if let Some(messages) = answer.messages {
             for message in self.tracker.ingest(messages) {
+                if matches!(
+                    message.content,
+                    MessageContent::Agent(_) | MessageContent::AgentError(_)
+                ) {
+                    run_may_be_over = true;
+                }
                 self.queue.push_back(Ok(TaskEvent::Message(message)));
                 changed = true;
             }
         }
-        let task = answer.task;
-        let meta = MetaSnapshot::of(&task);
-        if self.last_meta.as_ref() != Some(&meta) {
-            changed = true;
-            self.last_meta = Some(meta);
+        if let Some(task) = answer.task {
+            self.meta_read_at = Some(now);
+            self.state_checks = self.state_checks.saturating_sub(1);
+            let meta = MetaSnapshot::of(&task);
+            if self.last_meta.as_ref() != Some(&meta) {
+                changed = true;
+                self.last_meta = Some(meta);
+            }
+            let status = (task.status.clone(), task.state.clone(), task.title.clone());
+            if self.last_status.as_ref() != Some(&status) {
+                self.queue.push_back(Ok(TaskEvent::Updated {
+                    status: task.status.clone(),
+                    state: task.state.clone(),
+                    title: task.title.clone(),
+                }));
+                self.last_status = Some(status);
+            }
+            self.running = task.is_running();
+            self.take_token(answer.token, answer.received_ms);
         }
-        let status = (task.status.clone(), task.state.clone(), task.title.clone());
-        if self.last_status.as_ref() != Some(&status) {
-            self.queue.push_back(Ok(TaskEvent::Updated {
-                status: task.status.clone(),
-                state: task.state.clone(),
-                title: task.title.clone(),
-            }));
-            self.last_status = Some(status);
+        if run_may_be_over {
+            self.quiet.reply_arrived();
+            if self.running {
+                // A reply or an error often ends the run: read the state
+                // now, and again with the next scheduled poll.
+                self.ask(Reads::METADATA);
+                self.state_checks = 2;
+            }
         }
-        self.running = task.is_running();
-        self.take_token(answer.token, answer.received_ms);
 
-        let busy = self.running || self.tokens_flowing(now);
-        let wait = self.schedule.after_poll(PollOutcome { busy, changed });
-        self.next_poll_at = if std::mem::take(&mut self.poll_again) {
-            now
+        let pace = if !(self.running || self.tokens_flowing(now)) {
+            Pace::Resting
+        } else if self.live_trusted() {
+            Pace::Watching
         } else {
-            later(now, wait)
+            Pace::Blind
+        };
+        let wait = self.schedule.after_poll(PollOutcome { pace, changed });
+        self.next_poll_at = later(now, wait);
+        self.scheduled_reads = if self.running {
+            Reads::MESSAGES
+        } else {
+            Reads {
+                metadata: true,
+                messages: self.tracker.has_unfinished(),
+            }
         };
         if self.running {
             if let Some(refresh) = self.token_refresh_at(now) {
@@ -360,6 +492,7 @@ impl TaskEvents {
             }
         } else {
             // Tokens flow only while the task works: hang up until it does again.
+            self.state_checks = 0;
             self.live = Live::Off;
             self.live_retries = 0;
             self.live_retry_at = None;
@@ -402,7 +535,9 @@ impl TaskEvents {
         Some(later(now, Duration::from_millis(wait_ms)))
     }
 
-    fn on_poll_error(&mut self, error: Error, now: Instant) {
+    /// A failed poll is retried with backoff, reading what it was to read
+    /// and whatever was asked for meanwhile.
+    fn on_poll_error(&mut self, error: Error, reads: Reads, now: Instant) {
         let failure = Failure::of(&error, None);
         if failure == Failure::Final {
             self.queue.push_back(Err(error));
@@ -414,11 +549,9 @@ impl TaskEvents {
         let wait = self
             .poll_backoff
             .delay(self.poll_retries, failure.server_wait());
-        self.next_poll_at = if std::mem::take(&mut self.poll_again) {
-            now
-        } else {
-            later(now, wait)
-        };
+        let asked = self.asked.take().unwrap_or_default();
+        self.scheduled_reads = self.scheduled_reads.and(reads).and(asked);
+        self.next_poll_at = later(now, wait);
     }
 
     fn wants_live(&self) -> bool {
@@ -431,17 +564,21 @@ impl TaskEvents {
                 LiveToken::Thinking { text, message_id } => {
                     TaskEvent::Thinking { text, message_id }
                 }
-                LiveToken::Typing { text, message_id } => TaskEvent::Typing { text, message_id },
+                LiveToken::Typing { text, message_id } => {
+                    // Typing ends with the final message: poll when it stops.
+                    self.burst_ends_at = Some(later(now, self.quiet.quiet()));
+                    TaskEvent::Typing { text, message_id }
+                }
             };
             self.queue.push_back(Ok(event));
             self.last_token_at = Some(now);
-            self.burst_ends_at = Some(later(now, BURST_END));
             self.live_retries = 0;
         }
     }
 
-    /// The connection ended or failed: reconnect later, and poll soon (the
-    /// stream often ends because the task did).
+    /// The connection ended or failed: reconnect later, and read the
+    /// metadata now (the stream often ends because the task did, or because
+    /// its token expired).
     fn on_live_ended(&mut self, error: Option<Error>, now: Instant) {
         self.live = Live::Off;
         if let Some(status) = error.as_ref().and_then(Error::status) {
@@ -452,7 +589,7 @@ impl TaskEvents {
         self.live_retries = self.live_retries.saturating_add(1);
         let wait = self.live_backoff.delay(self.live_retries, None);
         self.live_retry_at = Some(later(now, wait));
-        self.poll_soon(now);
+        self.ask(Reads::METADATA);
     }
 
     fn step_live(&mut self, cx: &mut Context<'_>, now: Instant) -> LiveStep {
@@ -491,7 +628,7 @@ impl TaskEvents {
             deadline = Some(deadline.map_or(at, |current: Instant| current.min(at)));
         };
         if self.poll.is_none() {
-            consider(self.next_poll_at);
+            consider(self.scheduled_poll_at());
         }
         if let Some(at) = self.burst_ends_at {
             consider(at);
@@ -521,20 +658,22 @@ impl Stream for TaskEvents {
 
             if this.activity.sent_since_last_check(cx.waker()) {
                 this.schedule.reset();
-                this.poll_soon(now);
+                this.quiet.reply_arrived();
+                this.ask(Reads::BOTH);
             }
 
-            if let Some(polling) = this.poll.as_mut() {
+            if let Some((reads, polling)) = this.poll.as_mut() {
                 if let Poll::Ready(answer) = polling.as_mut().poll(cx) {
+                    let reads = *reads;
                     this.poll = None;
                     match answer {
                         Ok(answer) => this.on_answer(answer, now),
-                        Err(error) => this.on_poll_error(error, now),
+                        Err(error) => this.on_poll_error(error, reads, now),
                     }
                     continue;
                 }
-            } else if now >= this.next_poll_at {
-                this.start_poll();
+            } else if this.asked.is_some() || now >= this.scheduled_poll_at() {
+                this.start_poll(now);
                 continue;
             }
 
@@ -556,9 +695,12 @@ impl Stream for TaskEvents {
 
             if let Some(end) = this.burst_ends_at {
                 if now >= end {
+                    // The typing stopped: the final message is about to be
+                    // (or was just) written.
                     this.burst_ends_at = None;
+                    this.quiet.burst_ended();
                     this.schedule.reset();
-                    this.poll_soon(now);
+                    this.ask(Reads::MESSAGES);
                     continue;
                 }
             }
@@ -618,41 +760,43 @@ mod tests {
     }
 
     #[test]
-    fn messages_are_read_when_working_forced_or_changed() {
+    fn messages_are_read_alone_when_asked_or_when_the_metadata_changed() {
         let idle = meta("idle", "t", Some(1));
-        // (forced, running, previous, current, read?)
+        // (reads, previous, current (None: metadata not read), read messages?)
         let cases = [
-            (false, false, Some(idle.clone()), idle.clone(), false),
-            (true, false, Some(idle.clone()), idle.clone(), true),
-            (false, true, Some(idle.clone()), idle.clone(), true),
-            (false, false, None, idle.clone(), true),
+            (Reads::MESSAGES, Some(idle.clone()), None, true),
             (
-                false,
-                false,
+                Reads::METADATA,
                 Some(idle.clone()),
-                meta("idle", "t", Some(2)),
+                Some(idle.clone()),
+                false,
+            ),
+            (Reads::BOTH, Some(idle.clone()), Some(idle.clone()), true),
+            (Reads::METADATA, None, Some(idle.clone()), true),
+            (
+                Reads::METADATA,
+                Some(idle.clone()),
+                Some(meta("idle", "t", Some(2))),
                 true,
             ),
             (
-                false,
-                false,
+                Reads::METADATA,
                 Some(idle.clone()),
-                meta("completed", "t", Some(1)),
+                Some(meta("completed", "t", Some(1))),
                 true,
             ),
             (
-                false,
-                false,
+                Reads::METADATA,
                 Some(idle.clone()),
-                meta("idle", "new title", Some(1)),
+                Some(meta("idle", "new title", Some(1))),
                 true,
             ),
         ];
-        for (forced, running, previous, current, expected) in cases {
+        for (reads, previous, current, expected) in cases {
             assert_eq!(
-                must_read_messages(forced, running, previous.as_ref(), &current),
+                must_read_messages(reads, previous.as_ref(), current.as_ref()),
                 expected,
-                "{forced} {running} {previous:?} {current:?}"
+                "{reads:?} {previous:?} {current:?}"
             );
         }
     }
@@ -677,10 +821,10 @@ mod tests {
         task.state = state.into();
         task.title = title.into();
         PollAnswer {
-            task,
+            task: Some(task),
             token: None,
             messages,
-            received_ms: 1_000_000,
+            received_ms: epoch_millis(),
         }
     }
 
@@ -733,21 +877,129 @@ mod tests {
         assert!(drain(&mut events).is_empty());
     }
 
+    fn token(value: &str) -> StreamingToken {
+        StreamingToken {
+            token: value.into(),
+            expiry_time_ms: epoch_millis() + 3_600_000,
+        }
+    }
+
+    fn messages_only(messages: Vec<Message>) -> PollAnswer {
+        PollAnswer {
+            task: None,
+            token: None,
+            messages: Some(messages),
+            received_ms: epoch_millis(),
+        }
+    }
+
+    /// What the poll started now reads.
+    fn reads_of_next_poll(events: &mut TaskEvents, now: Instant) -> Reads {
+        events.start_poll(now);
+        let (reads, _) = events.poll.take().expect("a poll started");
+        reads
+    }
+
     #[test]
-    fn the_next_poll_follows_the_schedule_and_a_pending_request_for_one() {
+    fn a_running_task_is_polled_by_its_messages_and_its_state_is_read_when_a_reply_comes() {
         let mut events = idle_task().events();
         let now = Instant::now();
+        assert_eq!(events.asked, Some(Reads::BOTH), "the first poll reads both");
+        events.asked = None;
+        // No streaming token: polled blind, fast, by the messages alone
+        // (whether or not the platform touches `update_date`).
         events.on_answer(answer("running", "", Some(vec![])), now);
-        assert_eq!(events.next_poll_at, now + schedule::FAST_FIRST);
-        events.on_answer(answer("idle", "", Some(vec![])), now);
-        assert_eq!(events.next_poll_at, now + schedule::IDLE_FIRST);
-        events.on_answer(answer("idle", "", None), now);
-        assert_eq!(events.next_poll_at, now + schedule::IDLE_FIRST * 2);
-        // A poll asked for while one was in flight happens right after it.
-        events.poll_again = true;
-        events.on_answer(answer("idle", "", None), now);
-        assert_eq!(events.next_poll_at, now);
-        assert!(!events.poll_again);
+        assert_eq!(drain(&mut events), ["updated running "]);
+        assert_eq!(events.next_poll_at, now + schedule::BLIND.0);
+        assert_eq!(events.scheduled_reads, Reads::MESSAGES);
+        let due = events.next_poll_at;
+        assert_eq!(reads_of_next_poll(&mut events, due), Reads::MESSAGES);
+        // Nothing new: the wait doubles.
+        events.on_answer(messages_only(vec![]), now);
+        assert_eq!(events.next_poll_at, now + schedule::BLIND.0 * 2);
+        assert!(events.asked.is_none());
+        // A final reply: the state is read at once, alone.
+        events.on_answer(
+            messages_only(vec![agent_message("m1", "Hello", false)]),
+            now,
+        );
+        assert_eq!(drain(&mut events), ["message m1"]);
+        assert_eq!(events.asked, Some(Reads::METADATA));
+        assert_eq!(reads_of_next_poll(&mut events, now), Reads::METADATA);
+        // Still running (the run ends a moment later): the next scheduled
+        // poll reads the state again.
+        events.on_answer(answer("running", "", None), now);
+        assert!(events.asked.is_none());
+        let due = events.next_poll_at;
+        assert_eq!(reads_of_next_poll(&mut events, due), Reads::BOTH);
+        // It says idle: metadata alone from now on, slowly.
+        events.on_answer(answer("idle", "Greeting", Some(vec![])), now);
+        assert_eq!(drain(&mut events), ["updated idle Greeting"]);
+        assert_eq!(events.next_poll_at, now + schedule::RESTING.0);
+        assert_eq!(events.scheduled_reads, Reads::METADATA);
+        assert!(events.asked.is_none());
+    }
+
+    #[test]
+    fn a_watched_task_is_polled_slowly_and_its_metadata_rides_along_at_its_beat() {
+        let mut events = idle_task().events();
+        events.asked = None;
+        let now = Instant::now();
+        let mut running = answer("running", "", Some(vec![]));
+        running.token = Some(token("tok"));
+        events.on_answer(running, now);
+        assert!(events.live_trusted());
+        assert_eq!(events.next_poll_at, now + schedule::WATCHING.0);
+        // The beat has not elapsed: the messages alone.
+        assert_eq!(
+            reads_of_next_poll(&mut events, now + schedule::WATCHING.0),
+            Reads::MESSAGES
+        );
+        // Once it has, the metadata too.
+        assert_eq!(
+            reads_of_next_poll(&mut events, now + METADATA_BEAT),
+            Reads::BOTH
+        );
+        // A live stream that keeps failing is not trusted: blind pace.
+        events.live_retries = 2;
+        events.on_answer(messages_only(vec![]), now);
+        assert_eq!(events.next_poll_at, now + schedule::BLIND.0);
+    }
+
+    #[test]
+    fn scheduled_polls_wait_while_tokens_flow_and_a_burst_end_polls_at_once() {
+        let mut events = idle_task().events();
+        let now = Instant::now();
+        let mut running = answer("running", "", Some(vec![]));
+        running.token = Some(token("tok"));
+        events.on_answer(running, now);
+        events.asked = None;
+        events.live = Live::Open(Box::pin(futures_util::stream::pending()));
+        let typing_at = now + Duration::from_millis(900);
+        events.on_chunk(
+            b"data: {\"type\":\"text\",\"content\":\"Hi\",\"documentId\":\"m1\"}\n\n",
+            typing_at,
+        );
+        events.queue.clear();
+        assert_eq!(events.next_poll_at, now + schedule::WATCHING.0);
+        assert_eq!(
+            events.scheduled_poll_at(),
+            typing_at + TOKENS_FLOWING_FOR,
+            "no scheduled poll while tokens flow"
+        );
+        assert_eq!(
+            events.burst_ends_at,
+            Some(typing_at + schedule::QUIET_FIRST)
+        );
+        // A thinking token holds the schedule back too, but ends no burst.
+        events.burst_ends_at = None;
+        let thinking_at = typing_at + Duration::from_millis(500);
+        events.on_chunk(
+            b"data: {\"type\":\"thinking\",\"content\":\"hm\"}\n\n",
+            thinking_at,
+        );
+        assert_eq!(events.scheduled_poll_at(), thinking_at + TOKENS_FLOWING_FOR);
+        assert_eq!(events.burst_ends_at, None);
     }
 
     #[test]
@@ -803,7 +1055,7 @@ mod tests {
                 },
             ]
         );
-        assert_eq!(events.burst_ends_at, Some(now + BURST_END));
+        assert_eq!(events.burst_ends_at, Some(now + schedule::QUIET_FIRST));
         assert!(events.tokens_flowing(now));
         assert!(!events.tokens_flowing(now + TOKENS_FLOWING_FOR));
     }
@@ -817,7 +1069,12 @@ mod tests {
                 status: 503,
                 message: None,
             },
+            Reads::MESSAGES,
             now,
+        );
+        assert!(
+            events.asked.is_none() && events.scheduled_reads.metadata,
+            "what was asked for is read by the retry, after the backoff"
         );
         assert!(events.queue.is_empty() && !events.finished);
         assert!(events.next_poll_at >= now);
@@ -828,6 +1085,7 @@ mod tests {
                     status: 500,
                     message: None,
                 },
+                Reads::MESSAGES,
                 now,
             );
         }
@@ -840,7 +1098,7 @@ mod tests {
         for status in [401u16, 403, 404] {
             let mut events = idle_task().events();
             let error = Error::from_response(status, &reqwest::header::HeaderMap::new(), b"{}");
-            events.on_poll_error(error, now);
+            events.on_poll_error(error, Reads::BOTH, now);
             assert!(events.finished);
             assert_eq!(drain(&mut events), [format!("error Some({status})")]);
         }
@@ -850,11 +1108,11 @@ mod tests {
     fn a_refused_live_connection_asks_for_a_new_token_and_backs_off() {
         let now = Instant::now();
         let mut events = idle_task().events();
+        events.asked = None;
         let refused = Error::from_response(401, &reqwest::header::HeaderMap::new(), b"{}");
         events.on_live_ended(Some(refused), now);
         assert!(events.token_refused);
-        assert!(events.read_messages_next);
-        assert_eq!(events.next_poll_at, now);
+        assert_eq!(events.asked, Some(Reads::METADATA));
         let retry_at = events.live_retry_at.unwrap();
         assert!(retry_at >= now && retry_at <= now + RETRY_BASE);
         events.on_live_ended(None, now);
@@ -874,6 +1132,7 @@ mod tests {
             events.on_answer(answer("idle", "", None), now);
         }
         events.queue.clear();
+        events.asked = None;
         assert!(events.next_poll_at > now + Duration::from_secs(30));
         // Polling once registers the stream's waker; nothing is due.
         assert!(events.next().now_or_never().is_none());

@@ -1,70 +1,120 @@
 //! How long an event stream waits between polls.
 //!
-//! Fast while the task works (a reply is near; 100 ms, easing to 250 ms
-//! while nothing changes), slow when it rests (1 s doubling to a minute), so
-//! a subscribed idle task costs one metadata read a minute once settled.
-//! A send to the task, a change, or the end of a burst of live tokens brings
-//! the fast pace back. Pure: the caller supplies what happened.
+//! Three paces. A resting task is polled slowly (1 s doubling to a minute),
+//! so a subscribed idle task costs one metadata read a minute once settled.
+//! A working task whose live stream is connected is *watched*: the stream
+//! says when a reply is being typed and its end brings the poll that finds
+//! the final message, so polling only has to catch what makes no tokens
+//! (tool runs, a reply written at once) — 1 s, then every 2 s, changes or
+//! not. A working task without a live stream is polled *blind*, faster
+//! (250 ms doubling to 2 s, and back to 250 ms on a change), because
+//! polling is then the only way to learn of a reply. Pure: the caller
+//! supplies what happened.
 
 use std::time::Duration;
 
-/// The first wait after something changed while the task works.
-pub(crate) const FAST_FIRST: Duration = Duration::from_millis(100);
-/// The longest wait while the task works.
-pub(crate) const FAST_LONGEST: Duration = Duration::from_millis(250);
-/// The first wait once the task rests.
-pub(crate) const IDLE_FIRST: Duration = Duration::from_secs(1);
-/// The longest wait while the task rests.
-pub(crate) const IDLE_LONGEST: Duration = Duration::from_secs(60);
+/// The pace of a task, from what is known of it after a poll.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pace {
+    /// Not running: nothing is expected.
+    Resting,
+    /// Running, and the live stream is connected (or about to be).
+    Watching,
+    /// Running without a live stream: polling is all there is.
+    Blind,
+}
+
+/// The first and the longest wait of each pace.
+pub(crate) const RESTING: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
+pub(crate) const WATCHING: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(2));
+pub(crate) const BLIND: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(2));
+
+impl Pace {
+    fn waits(self) -> (Duration, Duration) {
+        match self {
+            Pace::Resting => RESTING,
+            Pace::Watching => WATCHING,
+            Pace::Blind => BLIND,
+        }
+    }
+}
 
 /// What the last poll found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct PollOutcome {
-    /// The task is queued or running, live tokens are flowing, or a message
-    /// is still being written.
-    pub(crate) busy: bool,
+    /// The pace the task is in now.
+    pub(crate) pace: Pace,
     /// Something was delivered, or the task's metadata changed.
     pub(crate) changed: bool,
 }
 
 /// The pace of one event stream.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct PollSchedule {
-    busy: bool,
+    /// The pace of the last poll; `None` at the start and after a reset.
+    pace: Option<Pace>,
     wait: Duration,
-}
-
-impl Default for PollSchedule {
-    fn default() -> Self {
-        PollSchedule {
-            busy: true,
-            wait: FAST_FIRST,
-        }
-    }
 }
 
 impl PollSchedule {
     /// The wait before the next poll, after a poll that found `outcome`.
     pub(crate) fn after_poll(&mut self, outcome: PollOutcome) -> Duration {
-        let (first, longest) = if outcome.busy {
-            (FAST_FIRST, FAST_LONGEST)
-        } else {
-            (IDLE_FIRST, IDLE_LONGEST)
-        };
-        self.wait = if outcome.changed || outcome.busy != self.busy {
+        let (first, longest) = outcome.pace.waits();
+        // Watched, a change is a tool run moving on or a reply written at
+        // once: the stream, not polling, tells when a typed reply is near.
+        let snap_back = outcome.changed && outcome.pace != Pace::Watching;
+        self.wait = if snap_back || self.pace != Some(outcome.pace) {
             first
         } else {
             self.wait.saturating_mul(2).min(longest)
         };
-        self.busy = outcome.busy;
+        self.pace = Some(outcome.pace);
         self.wait
     }
 
-    /// Back to the fast pace (a message was sent to the task, or a burst of
-    /// typing just ended): the next poll should happen now.
+    /// Starts the pace over (a message was sent to the task, or a burst of
+    /// typing just ended): the next wait is the first of its pace.
     pub(crate) fn reset(&mut self) {
-        self.busy = true;
-        self.wait = FAST_FIRST;
+        self.pace = None;
+    }
+}
+
+/// How long the live stream must stay quiet after typing before a burst
+/// counts as over (and a poll is made for the final message).
+pub(crate) const QUIET_FIRST: Duration = Duration::from_millis(40);
+/// The longest quiet asked for: a platform that types with long pauses
+/// costs a few early polls per reply, never one per pause.
+pub(crate) const QUIET_LONGEST: Duration = Duration::from_millis(640);
+
+/// The end-of-burst rule. 40 ms of quiet usually means the reply is done
+/// (the final message is written right after the last token); when the
+/// poll it brings finds the reply still being written, the typing merely
+/// paused, so the next burst end waits twice as long for quiet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct QuietRule {
+    quiet: Duration,
+}
+
+impl Default for QuietRule {
+    fn default() -> Self {
+        QuietRule { quiet: QUIET_FIRST }
+    }
+}
+
+impl QuietRule {
+    /// How long without a token ends the current burst.
+    pub(crate) fn quiet(&self) -> Duration {
+        self.quiet
+    }
+
+    /// A burst ended and a poll was made for it.
+    pub(crate) fn burst_ended(&mut self) {
+        self.quiet = self.quiet.saturating_mul(2).min(QUIET_LONGEST);
+    }
+
+    /// A final reply arrived: the next burst is a new reply.
+    pub(crate) fn reply_arrived(&mut self) {
+        self.quiet = QUIET_FIRST;
     }
 }
 
@@ -72,22 +122,9 @@ impl PollSchedule {
 mod tests {
     use super::*;
 
-    const IDLE: PollOutcome = PollOutcome {
-        busy: false,
-        changed: false,
-    };
-    const BUSY: PollOutcome = PollOutcome {
-        busy: true,
-        changed: false,
-    };
-    const BUSY_CHANGED: PollOutcome = PollOutcome {
-        busy: true,
-        changed: true,
-    };
-    const IDLE_CHANGED: PollOutcome = PollOutcome {
-        busy: false,
-        changed: true,
-    };
+    fn outcome(pace: Pace, changed: bool) -> PollOutcome {
+        PollOutcome { pace, changed }
+    }
 
     fn ms(values: &[u64]) -> Vec<Duration> {
         values.iter().copied().map(Duration::from_millis).collect()
@@ -95,34 +132,77 @@ mod tests {
 
     #[test]
     fn the_pace_follows_the_task() {
-        // (outcomes in order, waits expected after each)
+        use Pace::{Blind, Resting, Watching};
+        // (name, outcomes in order, waits expected after each)
         let cases: Vec<(&str, Vec<PollOutcome>, Vec<u64>)> = vec![
             (
-                "fast, easing to 250 ms",
-                vec![BUSY; 5],
-                vec![200, 250, 250, 250, 250],
+                "blind: 250 ms doubling to 2 s",
+                vec![outcome(Blind, false); 6],
+                vec![250, 500, 1_000, 2_000, 2_000, 2_000],
             ),
             (
-                "a change while busy is fast again",
-                vec![BUSY, BUSY, BUSY_CHANGED, BUSY],
-                vec![200, 250, 100, 200],
+                "a change while blind is fast again",
+                vec![
+                    outcome(Blind, false),
+                    outcome(Blind, false),
+                    outcome(Blind, false),
+                    outcome(Blind, true),
+                    outcome(Blind, false),
+                ],
+                vec![250, 500, 1_000, 250, 500],
             ),
             (
-                "idle doubles to a minute",
-                vec![IDLE; 9],
+                "watching: 1 s easing to 2 s",
+                vec![outcome(Watching, false); 4],
+                vec![1_000, 2_000, 2_000, 2_000],
+            ),
+            (
+                "a change while watching keeps the pace",
+                vec![
+                    outcome(Watching, false),
+                    outcome(Watching, true),
+                    outcome(Watching, true),
+                    outcome(Watching, false),
+                ],
+                vec![1_000, 2_000, 2_000, 2_000],
+            ),
+            (
+                "the stream lost: blind and fast at once",
+                vec![
+                    outcome(Watching, false),
+                    outcome(Watching, false),
+                    outcome(Blind, false),
+                    outcome(Blind, false),
+                ],
+                vec![1_000, 2_000, 250, 500],
+            ),
+            (
+                "resting doubles to a minute",
+                vec![outcome(Resting, false); 9],
                 vec![
                     1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000,
                 ],
             ),
             (
-                "a change while idle starts the idle pace over",
-                vec![IDLE, IDLE, IDLE, IDLE_CHANGED, IDLE],
+                "a change while resting starts the resting pace over",
+                vec![
+                    outcome(Resting, false),
+                    outcome(Resting, false),
+                    outcome(Resting, false),
+                    outcome(Resting, true),
+                    outcome(Resting, false),
+                ],
                 vec![1_000, 2_000, 4_000, 1_000, 2_000],
             ),
             (
-                "busy again after idle is fast at once",
-                vec![IDLE, IDLE, IDLE, BUSY],
-                vec![1_000, 2_000, 4_000, 100],
+                "working again after resting is fast at once",
+                vec![
+                    outcome(Resting, false),
+                    outcome(Resting, false),
+                    outcome(Resting, false),
+                    outcome(Blind, false),
+                ],
+                vec![1_000, 2_000, 4_000, 250],
             ),
         ];
         for (name, outcomes, expected) in cases {
@@ -136,16 +216,49 @@ mod tests {
     }
 
     #[test]
-    fn a_send_resets_to_fast() {
+    fn a_reset_starts_the_pace_over() {
         let mut schedule = PollSchedule::default();
         for _ in 0..20 {
-            schedule.after_poll(IDLE);
+            schedule.after_poll(outcome(Pace::Resting, false));
         }
-        assert_eq!(schedule.after_poll(IDLE), IDLE_LONGEST);
+        assert_eq!(
+            schedule.after_poll(outcome(Pace::Resting, false)),
+            RESTING.1
+        );
         schedule.reset();
-        assert_eq!(schedule.after_poll(BUSY), Duration::from_millis(200));
+        assert_eq!(
+            schedule.after_poll(outcome(Pace::Resting, false)),
+            RESTING.0
+        );
+        schedule.after_poll(outcome(Pace::Blind, false));
+        schedule.after_poll(outcome(Pace::Blind, false));
         schedule.reset();
-        assert_eq!(schedule.after_poll(IDLE), IDLE_FIRST);
+        assert_eq!(schedule.after_poll(outcome(Pace::Blind, false)), BLIND.0);
+    }
+
+    /// How many polls a running task costs before its reply, on the
+    /// benchmark's shape of conversation (about five seconds: a tool runs
+    /// for two, then the reply is typed for one and a half): the watched
+    /// pace must stay well under the official client's one poll a second.
+    #[test]
+    fn a_watched_task_polls_far_less_than_once_a_second() {
+        let mut schedule = PollSchedule::default();
+        let mut clock = Duration::ZERO;
+        let mut polls = 0;
+        while clock < Duration::from_secs(5) {
+            clock += schedule.after_poll(outcome(Pace::Watching, false));
+            polls += 1;
+        }
+        assert!(polls <= 3, "{polls} polls in 5 s");
+        // Blind, it still beats one a second over a longer run.
+        let mut schedule = PollSchedule::default();
+        let mut clock = Duration::ZERO;
+        let mut polls = 0;
+        while clock < Duration::from_secs(20) {
+            clock += schedule.after_poll(outcome(Pace::Blind, false));
+            polls += 1;
+        }
+        assert!(polls <= 13, "{polls} polls in 20 s");
     }
 
     /// An idle task polls only metadata unless it changed: count the polls
@@ -156,7 +269,7 @@ mod tests {
         let mut clock = Duration::ZERO;
         let mut poll_times = vec![clock];
         while clock < Duration::from_secs(3600) {
-            clock += schedule.after_poll(IDLE);
+            clock += schedule.after_poll(outcome(Pace::Resting, false));
             poll_times.push(clock);
         }
         // Settled: after the first two minutes.
@@ -177,5 +290,18 @@ mod tests {
         // And it does keep polling (a minute apart).
         let last_hour = poll_times.iter().filter(|t| **t >= settled).count();
         assert!(last_hour >= 55, "{last_hour}");
+    }
+
+    #[test]
+    fn the_quiet_that_ends_a_burst_grows_while_typing_only_paused() {
+        let mut rule = QuietRule::default();
+        let mut quiets = vec![rule.quiet()];
+        for _ in 0..6 {
+            rule.burst_ended();
+            quiets.push(rule.quiet());
+        }
+        assert_eq!(quiets, ms(&[40, 80, 160, 320, 640, 640, 640]));
+        rule.reply_arrived();
+        assert_eq!(rule.quiet(), QUIET_FIRST);
     }
 }
