@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use futures_util::StreamExt;
 use relevance::{
     Agent, Attachment, Client, Key, MessageContent, Region, Task, TaskEvent, TaskEvents,
-    TaskStatus, Workforce,
+    TaskStatus, ToolStatus, Workforce,
 };
 use relevance_emulator::{Config, Emulator};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -190,6 +190,16 @@ async fn follow(
                 Ok(next) => next,
                 Err(_) => break,
             }
+        } else if live.spinning() {
+            // A tool is running: turn the spinner while waiting (reading the stream is
+            // resumable, so the tick losing the race drops nothing).
+            tokio::select! {
+                next = stream.next() => next,
+                () = tokio::time::sleep(Duration::from_millis(100)) => {
+                    live.tick();
+                    continue;
+                }
+            }
         } else {
             stream.next().await
         };
@@ -211,6 +221,7 @@ async fn follow(
             }
             TaskEvent::Typing { text, .. } => live.typing(text),
             TaskEvent::Thinking { text, .. } => live.thinking(text),
+            TaskEvent::Message(message) if live.shows_running_tool(message) => {}
             TaskEvent::Message(message) => {
                 live.clear();
                 // In JSON mode every event was printed above; otherwise the printer shows
@@ -244,7 +255,12 @@ struct LiveLine {
     enabled: bool,
     text: String,
     active: bool,
+    /// A running tool's label and the spinner's frame.
+    spinner: Option<(String, usize)>,
 }
+
+/// The spinner's frames.
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
 impl LiveLine {
     fn new(json: bool) -> Self {
@@ -253,10 +269,49 @@ impl LiveLine {
             enabled: !json && std::io::stdout().is_terminal(),
             text: String::new(),
             active: false,
+            spinner: None,
         }
     }
 
+    /// On a terminal, a tool that is pending or running is a spinner on the live line (its
+    /// final status is printed as a line); returns whether the message was shown that way.
+    fn shows_running_tool(&mut self, message: &relevance::Message) -> bool {
+        let MessageContent::ToolRun(run) = &message.content else {
+            return false;
+        };
+        let running = matches!(run.status, ToolStatus::Pending | ToolStatus::Running);
+        if !self.enabled || !running {
+            return false;
+        }
+        let name = run
+            .title
+            .as_deref()
+            .or(run.tool_id.as_deref())
+            .unwrap_or("tool");
+        let label = match run.sub_agent() {
+            Some((agent, _)) => format!("sub-agent {agent}"),
+            None => name.to_owned(),
+        };
+        self.spinner = Some((label, 0));
+        self.tick();
+        true
+    }
+
+    fn spinning(&self) -> bool {
+        self.spinner.is_some()
+    }
+
+    fn tick(&mut self) {
+        let Some((label, frame)) = self.spinner.as_mut() else {
+            return;
+        };
+        *frame = (*frame + 1) % SPINNER.len();
+        let line = format!("  {} {label}: running", SPINNER[*frame]);
+        self.draw(&line);
+    }
+
     fn typing(&mut self, token: &str) {
+        self.spinner = None;
         // The emulator sends the whole text so far; a platform that sends chunks is appended.
         if token.starts_with(&self.text) {
             self.text = token.to_owned();
@@ -290,6 +345,7 @@ impl LiveLine {
         }
         self.active = false;
         self.text.clear();
+        self.spinner = None;
     }
 }
 
