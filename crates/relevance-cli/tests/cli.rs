@@ -649,3 +649,71 @@ async fn emulator_fault_flags_are_checked_and_applied() {
     assert_eq!(health.status(), 200, "health is never faulted");
     child.kill().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chat_attaches_a_local_file_and_the_task_shows_it() {
+    let t = TestEmulator::start().await;
+    let file = t.path("notes.txt");
+    std::fs::write(&file, "attached bytes").unwrap();
+    let creds = [
+        "--api-key",
+        API_KEY_A,
+        "--project",
+        "proj-a",
+        "--region",
+        "us",
+        "--base-url",
+        &t.base_url,
+    ];
+    let chat = run(&[
+        &[
+            "chat",
+            "agent-public",
+            "-m",
+            "see the file",
+            "--attach",
+            file.to_str().unwrap(),
+        ][..],
+        &creds[..],
+    ]
+    .concat())
+    .await;
+    assert!(chat.status.success(), "{}", text(&chat.stderr));
+    let list = run(&[
+        &["tasks", "list", "--agent", "agent-public", "--json"][..],
+        &creds[..],
+    ]
+    .concat())
+    .await;
+    let listed: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let id = listed["tasks"][0]["id"].as_str().unwrap();
+    let show = run(&[
+        &["tasks", "show", "--agent", "agent-public", id, "--json"][..],
+        &creds[..],
+    ]
+    .concat())
+    .await;
+    let first: serde_json::Value =
+        serde_json::from_str(text(&show.stdout).lines().next().unwrap()).unwrap();
+    let attachment = &first["content"]["attachments"][0];
+    assert_eq!(attachment["file_name"], "notes.txt");
+    let served = reqwest::get(attachment["file_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(served.text().await.unwrap(), "attached bytes");
+
+    let missing = run(&[
+        &[
+            "chat",
+            "agent-public",
+            "-m",
+            "x",
+            "--attach",
+            "/nonexistent/file.pdf",
+        ][..],
+        &creds[..],
+    ]
+    .concat())
+    .await;
+    assert_one_line_error(&missing, &["/nonexistent/file.pdf"]);
+}

@@ -79,6 +79,11 @@ async fn chat(
     embedded: Option<&Emulator>,
     json: bool,
 ) -> Result<()> {
+    // Files first: a missing file is an error before anything is sent.
+    let mut attachments = Vec::new();
+    for path in &args.attachments {
+        attachments.push(Attachment::from_path(path)?);
+    }
     let demo = embedded.and_then(Emulator::demo);
     let target = if let Some(id) = args.workforce.as_deref() {
         Target::Workforce(client.workforces().get(id).await?)
@@ -125,10 +130,6 @@ async fn chat(
         }
         None => None,
     };
-    let mut attachments = Vec::new();
-    for path in &args.attachments {
-        attachments.push(Attachment::from_path(path)?);
-    }
 
     let mut events: Option<(String, TaskEvents)> = None;
     if let Some(text) = &args.message {
