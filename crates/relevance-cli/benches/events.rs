@@ -426,9 +426,18 @@ async fn scale(tasks: usize) {
         .buffer_unordered(32)
         .collect::<Vec<_>>()
         .await;
+    // Completed tasks, as the figure asks: wait until every run is over before subscribing.
+    let mut created = created;
+    for task in created.iter_mut() {
+        while task.is_running() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            task.refresh().await.expect("metadata");
+        }
+    }
     println!(
-        "   created in {:.1} s; subscribing to all of them…",
-        started.elapsed().as_secs_f64()
+        "   created and completed in {:.1} s (RSS {:.1} MB); subscribing to all of them…",
+        started.elapsed().as_secs_f64(),
+        rss_kib("VmRSS") as f64 / 1024.0
     );
 
     let seen: Arc<Mutex<HashMap<String, usize>>> = Arc::new(Mutex::new(HashMap::new()));

@@ -32,6 +32,13 @@ pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 #[cfg(not(target_family = "wasm"))]
 pub(crate) const DEFAULT_USER_AGENT: &str = concat!("relevance-rs/", env!("CARGO_PKG_VERSION"));
 
+/// How many requests (live streams aside) one process has open at once, off the browser.
+#[cfg(not(target_family = "wasm"))]
+pub(crate) const MAX_IN_FLIGHT: usize = 128;
+
+#[cfg(not(target_family = "wasm"))]
+static IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_IN_FLIGHT);
+
 /// A reqwest client with the SDK's defaults. On wasm the browser owns the
 /// user agent and timeouts, so both settings are ignored there.
 pub(crate) fn default_http_client(
@@ -42,6 +49,8 @@ pub(crate) fn default_http_client(
     {
         reqwest::Client::builder()
             .timeout(timeout.unwrap_or(DEFAULT_TIMEOUT))
+            // No more idle sockets kept than requests can be in flight.
+            .pool_max_idle_per_host(MAX_IN_FLIGHT)
             .user_agent(user_agent.unwrap_or_else(|| DEFAULT_USER_AGENT.to_string()))
             .build()
             .map_err(Error::network)
@@ -284,6 +293,11 @@ pub(crate) fn url_with_query(
 /// maps to. Every request of the SDK ends here, so status mapping and
 /// secret-safe transport errors live in one place.
 async fn answer_bytes(request: reqwest::RequestBuilder) -> Result<Vec<u8>, FailedAttempt> {
+    // Off the browser, at most MAX_IN_FLIGHT requests of this process are open at once (the
+    // browser has its own per-host limit). Ten thousand subscribed tasks waking together must
+    // not open ten thousand sockets: each costs memory here and a connection at the server.
+    #[cfg(not(target_family = "wasm"))]
+    let _permit = IN_FLIGHT.acquire().await.ok();
     let response = request.send().await.map_err(Error::network)?;
     let status = response.status();
     let headers = response.headers().clone();

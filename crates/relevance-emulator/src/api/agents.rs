@@ -62,12 +62,9 @@ pub(crate) async fn get_agent(
     State(state): State<AppState>,
     ApiPath(AgentPath { agent_id }): ApiPath<AgentPath>,
 ) -> Result<Json<AgentAnswer>, ApiError> {
-    let project = principal.project.clone();
-    let visibility = principal.agents();
-    let lookup = agent_id.clone();
     let agent = state
         .store
-        .call(move |connection| catalog::find_agent(connection, &project, &visibility, &lookup))
+        .find_agent(&principal.project, &principal.agents(), &agent_id)
         .await?
         .ok_or_else(|| {
             ApiError::not_found(format!(

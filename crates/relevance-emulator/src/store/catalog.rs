@@ -8,6 +8,7 @@ use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::region::Region;
+use crate::store::agent_cache;
 
 /// An agent as a seed file or the demo defines it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +57,18 @@ pub(crate) enum Visibility {
     Nothing,
 }
 
+impl Visibility {
+    /// Whether an object with this id is inside the scope; the same rule the
+    /// `find_*` queries apply in SQL, for readers of a cached row.
+    pub(crate) fn admits(&self, id: &str) -> bool {
+        match self {
+            Visibility::All => true,
+            Visibility::Only(only) => only == id,
+            Visibility::Nothing => false,
+        }
+    }
+}
+
 /// An agent as stored.
 #[derive(Debug, Clone)]
 pub(crate) struct AgentRecord {
@@ -90,6 +103,8 @@ pub(crate) fn upsert_project(
          WHERE region IS NOT excluded.region",
         params![project.id, project.region.code()],
     )?;
+    // Before the writes: whatever happens next, the next read comes from SQLite.
+    agent_cache::in_scope(|cache| cache.forget_project(&project.id));
     for agent in &project.agents {
         transaction.execute(
             "INSERT INTO agents (project_id, id, name, description, emoji, public, model, behavior,
@@ -245,6 +260,20 @@ pub(crate) fn find_agent(
             agent_from_row,
         )
         .optional()
+}
+
+/// One agent of `project` regardless of scope, read from SQLite and remembered in the
+/// agent cache of the store whose lock is held (the caller applies scope).
+pub(crate) fn load_agent(
+    connection: &Connection,
+    project: &str,
+    agent_id: &str,
+) -> rusqlite::Result<Option<AgentRecord>> {
+    let agent = find_agent(connection, project, &Visibility::All, agent_id)?;
+    if let Some(agent) = &agent {
+        agent_cache::in_scope(|cache| cache.remember(agent.clone()));
+    }
+    Ok(agent)
 }
 
 /// An agent's behaviour name and settings (JSON), if the agent exists in `project`.

@@ -10,6 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::region::Region;
 
+use super::agent_cache;
 use super::catalog::{self, AgentRecord};
 use super::keys::{self, KeyRecord};
 
@@ -146,6 +147,8 @@ pub(crate) fn set_agent_public(
         .optional()?
         .is_some();
     if exists {
+        // Before the write: whatever happens next, the next read comes from SQLite.
+        agent_cache::in_scope(|cache| cache.forget(project, agent_id));
         connection.execute(
             "UPDATE agents SET public = ?3, update_date = ?4
              WHERE project_id = ?1 AND id = ?2 AND public IS NOT ?3",

@@ -9,8 +9,10 @@
 //! Next to the connection lives the [`KeyCache`] that authentication reads
 //! without the lock; while a closure holds the connection, `keys` reaches the
 //! cache through it (see `key_cache`), and closing the store writes the usage
-//! counts the cache still holds.
+//! counts the cache still holds. The [`AgentCache`] works the same way for the
+//! agent rows `agents/{id}/get` reads (see `agent_cache`).
 
+pub(crate) mod agent_cache;
 pub(crate) mod catalog;
 pub(crate) mod dashboard_queries;
 pub(crate) mod files;
@@ -26,6 +28,8 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use rusqlite::Connection;
 
+use agent_cache::AgentCache;
+use catalog::{AgentRecord, Visibility};
 use key_cache::KeyCache;
 
 /// The database file's name inside a [`crate::Storage::Directory`].
@@ -72,6 +76,7 @@ struct StoreInner {
     connection: Mutex<Option<Connection>>,
     location: String,
     key_cache: Arc<KeyCache>,
+    agent_cache: Arc<AgentCache>,
     /// Work for the store's thread; the thread ends when the last handle is dropped.
     jobs: mpsc::Sender<Job>,
 }
@@ -148,6 +153,7 @@ impl Store {
                 connection: Mutex::new(Some(connection)),
                 location,
                 key_cache: Arc::new(KeyCache::default()),
+                agent_cache: Arc::new(AgentCache::default()),
                 jobs,
             }),
         })
@@ -161,6 +167,29 @@ impl Store {
     /// The keys authentication may trust without asking SQLite, and their unwritten usage.
     pub(crate) fn key_cache(&self) -> &Arc<KeyCache> {
         &self.inner.key_cache
+    }
+
+    /// One agent of `project`, if it exists and `visibility` lets the caller see it.
+    ///
+    /// Answered from the agent cache when the row is there, without the store's thread;
+    /// otherwise read from SQLite on that thread and cached. Scope is applied to the row
+    /// either way, so an agent outside it is `None` exactly as with `catalog::find_agent`.
+    pub(crate) async fn find_agent(
+        &self,
+        project: &str,
+        visibility: &Visibility,
+        agent_id: &str,
+    ) -> Result<Option<AgentRecord>, StoreError> {
+        if !visibility.admits(agent_id) {
+            return Ok(None);
+        }
+        if let Some(agent) = self.inner.agent_cache.get(project, agent_id) {
+            return Ok(Some(AgentRecord::clone(&agent)));
+        }
+        let project = project.to_string();
+        let lookup = agent_id.to_string();
+        self.call(move |connection| catalog::load_agent(connection, &project, &lookup))
+            .await
     }
 
     /// Writes the key usage counted in memory, in one transaction; answers how many keys.
@@ -245,6 +274,7 @@ impl StoreInner {
             location: self.location.clone(),
         })?;
         let _key_cache = self.key_cache.enter();
+        let _agent_cache = self.agent_cache.enter();
         work(connection).map_err(|source| StoreError::Sqlite {
             location: self.location.clone(),
             source,
