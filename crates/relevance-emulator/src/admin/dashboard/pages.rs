@@ -13,7 +13,7 @@ use super::session::SignedIn;
 use super::{checked_form, messages, DashboardState, PageError};
 use crate::store::catalog::{self, Visibility};
 use crate::store::dashboard_queries::{self, set_agent_public};
-use crate::store::tasks::{self, TaskRecord, TaskScope};
+use crate::store::tasks::{self, MessageRecord, TaskRecord, TaskScope};
 use crate::store::workforce_tasks::{self, WorkforceTaskRecord, WorkforceTaskScope};
 use crate::time::now_iso;
 
@@ -157,40 +157,129 @@ pub(crate) async fn project(
     Ok(Page::new(chrome(&session), &format!("Project {project}"), &body).into_response())
 }
 
-fn tasks_table(project: &str, tasks: &[TaskRecord]) -> String {
+/// What the task tables and task pages show of a task, agent or workforce alike.
+struct TaskView<'a> {
+    id: &'a str,
+    title: &'a str,
+    state: &'a str,
+    created_by_key_id: &'a str,
+    task_prefix: Option<&'a str>,
+    insert_date: &'a str,
+    update_date: &'a str,
+}
+
+impl<'a> From<&'a TaskRecord> for TaskView<'a> {
+    fn from(task: &'a TaskRecord) -> Self {
+        TaskView {
+            id: &task.id,
+            title: &task.title,
+            state: &task.state,
+            created_by_key_id: &task.created_by_key_id,
+            task_prefix: task.task_prefix.as_deref(),
+            insert_date: &task.insert_date,
+            update_date: &task.update_date,
+        }
+    }
+}
+
+impl<'a> From<&'a WorkforceTaskRecord> for TaskView<'a> {
+    fn from(task: &'a WorkforceTaskRecord) -> Self {
+        TaskView {
+            id: &task.id,
+            title: &task.title,
+            state: &task.state,
+            created_by_key_id: &task.created_by_key_id,
+            task_prefix: None,
+            insert_date: &task.insert_date,
+            update_date: &task.update_date,
+        }
+    }
+}
+
+impl TaskView<'_> {
+    /// The title, or the id when the task has none yet.
+    fn label(&self) -> &str {
+        if self.title.trim().is_empty() {
+            self.id
+        } else {
+            self.title
+        }
+    }
+
+    fn page_title(&self) -> String {
+        if self.title.trim().is_empty() {
+            format!("Task {}", self.id)
+        } else {
+            format!("Task: {}", self.title)
+        }
+    }
+}
+
+/// A table of tasks, each row linking to `{href}`.
+fn tasks_table<'a>(rows: impl IntoIterator<Item = (String, TaskView<'a>)>) -> String {
     let mut html = String::from(
         r#"<table id="tasks"><thead><tr><th>Title</th><th>State</th><th>Started by</th><th>Created</th><th>Updated</th></tr></thead><tbody>"#,
     );
-    if tasks.is_empty() {
-        html.push_str(r#"<tr><td colspan="5" class="muted">No tasks yet.</td></tr>"#);
-    }
-    for task in tasks.iter().rev() {
-        let started_by = match &task.task_prefix {
+    let mut empty = true;
+    for (href, task) in rows {
+        empty = false;
+        let started_by = match task.task_prefix {
             Some(prefix) => format!(
                 "embed key <code>{}</code> (prefix <code>{}</code>)",
-                esc(&task.created_by_key_id),
+                esc(task.created_by_key_id),
                 esc(prefix)
             ),
-            None => format!("<code>{}</code>", esc(&task.created_by_key_id)),
-        };
-        let title = if task.title.trim().is_empty() {
-            task.id.as_str()
-        } else {
-            task.title.as_str()
+            None => format!("<code>{}</code>", esc(task.created_by_key_id)),
         };
         html.push_str(&format!(
-            r#"<tr><td><a href="{}/tasks/{}">{}</a><div class="muted"><code>{}</code></div></td><td>{}</td><td>{started_by}</td><td>{}</td><td>{}</td></tr>"#,
-            project_url(project),
-            seg(&task.id),
-            esc(title),
-            esc(&task.id),
-            state_badge(&task.state),
-            when(&task.insert_date),
-            when(&task.update_date),
+            r#"<tr><td><a href="{href}">{}</a><div class="muted"><code>{}</code></div></td><td>{}</td><td>{started_by}</td><td>{}</td><td>{}</td></tr>"#,
+            esc(task.label()),
+            esc(task.id),
+            state_badge(task.state),
+            when(task.insert_date),
+            when(task.update_date),
         ));
+    }
+    if empty {
+        html.push_str(r#"<tr><td colspan="5" class="muted">No tasks yet.</td></tr>"#);
     }
     html.push_str("</tbody></table>");
     html
+}
+
+/// A task page: a link back to its agent or workforce, its settings, its messages in order.
+fn task_page(
+    session: &SignedIn,
+    back: (&str, &str),
+    task: TaskView<'_>,
+    messages: Vec<MessageRecord>,
+) -> Response {
+    let messages: Vec<_> = messages
+        .into_iter()
+        .map(|message| (message.item_id, message.insert_date, message.content))
+        .collect();
+    let (back_href, back_label) = back;
+    let body = format!(
+        r#"<p><a href="{back_href}">← {back_label}</a></p>
+<div class="card"><dl class="settings">
+<dt>Task</dt><dd><code>{id}</code></dd><dt>State</dt><dd>{state}</dd>
+<dt>Started by</dt><dd><code>{by}</code>{prefix}</dd>
+<dt>Created</dt><dd>{created}</dd><dt>Updated</dt><dd>{updated}</dd>
+</dl></div>
+<h2>Messages</h2>{messages}"#,
+        back_label = esc(back_label),
+        id = esc(task.id),
+        state = state_badge(task.state),
+        by = esc(task.created_by_key_id),
+        prefix = task.task_prefix.map_or_else(String::new, |prefix| format!(
+            " (embed key, prefix <code>{}</code>)",
+            esc(prefix)
+        )),
+        created = when(task.insert_date),
+        updated = when(task.update_date),
+        messages = messages::render(&messages),
+    );
+    Page::new(chrome(session), &task.page_title(), &body).into_response()
 }
 
 /// `GET /dashboard/projects/{project}/agents/{agent_id}`
@@ -254,7 +343,11 @@ pub(crate) async fn agent(
         updated = when(&agent.update_date),
         csrf = csrf_field(session.csrf()),
     );
-    body.push_str(&tasks_table(&project, &tasks));
+    // Newest first.
+    body.push_str(&tasks_table(tasks.iter().rev().map(|task| {
+        let href = format!("{}/tasks/{}", project_url(&project), seg(&task.id));
+        (href, TaskView::from(task))
+    })));
     let title = format!("Agent {}", agent.name.as_deref().unwrap_or(&agent.id));
     Ok(Page::new(chrome(&session), &title, &body).into_response())
 }
@@ -353,7 +446,14 @@ pub(crate) async fn workforce(
 </dl></div>
 <p><a href="{purl}/keys?workforce={seg_id}">Embed keys for this workforce</a></p>
 <h2>Tasks</h2>{tasks}"#,
-        tasks = workforce_tasks_table(&project, &workforce.id, &workforce_tasks),
+        tasks = tasks_table(workforce_tasks.iter().map(|task| {
+            let href = format!(
+                "{purl}/workforces/{}/tasks/{}",
+                seg(&workforce.id),
+                seg(&task.id)
+            );
+            (href, TaskView::from(task))
+        })),
         pe = esc(&project),
         id = esc(&workforce.id),
         seg_id = seg(&workforce.id),
@@ -400,76 +500,14 @@ pub(crate) async fn task(
     let Some((task, messages)) = found else {
         return Err(PageError::not_found("no such task in this project").for_session(&session));
     };
-    let purl = project_url(&project);
-    let messages: Vec<_> = messages
-        .into_iter()
-        .map(|message| (message.item_id, message.insert_date, message.content))
-        .collect();
-    let body = format!(
-        r#"<p><a href="{purl}/agents/{agent_seg}">← Agent {agent}</a></p>
-<div class="card"><dl class="settings">
-<dt>Task</dt><dd><code>{id}</code></dd><dt>State</dt><dd>{state}</dd>
-<dt>Started by</dt><dd><code>{by}</code>{prefix}</dd>
-<dt>Created</dt><dd>{created}</dd><dt>Updated</dt><dd>{updated}</dd>
-</dl></div>
-<h2>Messages</h2>{messages}"#,
-        agent_seg = seg(&task.agent_id),
-        agent = esc(&task.agent_id),
-        id = esc(&task.id),
-        state = state_badge(&task.state),
-        by = esc(&task.created_by_key_id),
-        prefix = task
-            .task_prefix
-            .as_deref()
-            .map_or_else(String::new, |prefix| format!(
-                " (embed key, prefix <code>{}</code>)",
-                esc(prefix)
-            )),
-        created = when(&task.insert_date),
-        updated = when(&task.update_date),
-        messages = messages::render(&messages),
-    );
-    let title = if task.title.trim().is_empty() {
-        format!("Task {}", task.id)
-    } else {
-        format!("Task: {}", task.title)
-    };
-    Ok(Page::new(chrome(&session), &title, &body).into_response())
-}
-
-/// Workforce tasks, newest first (as the platform lists them).
-fn workforce_tasks_table(
-    project: &str,
-    workforce_id: &str,
-    tasks: &[WorkforceTaskRecord],
-) -> String {
-    let mut html = String::from(
-        r#"<table id="tasks"><thead><tr><th>Title</th><th>State</th><th>Started by</th><th>Created</th><th>Updated</th></tr></thead><tbody>"#,
-    );
-    if tasks.is_empty() {
-        html.push_str(r#"<tr><td colspan="5" class="muted">No tasks yet.</td></tr>"#);
-    }
-    for task in tasks {
-        let title = if task.title.trim().is_empty() {
-            task.id.as_str()
-        } else {
-            task.title.as_str()
-        };
-        html.push_str(&format!(
-            r#"<tr><td><a href="{}/workforces/{}/tasks/{}">{}</a><div class="muted"><code>{}</code></div></td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>"#,
-            project_url(project),
-            seg(workforce_id),
-            seg(&task.id),
-            esc(title),
-            esc(&task.id),
-            state_badge(&task.state),
-            esc(&task.created_by_key_id),
-            when(&task.insert_date),
-            when(&task.update_date),
-        ));
-    }
-    html.push_str("</tbody></table>");
-    html
+    let back = format!("{}/agents/{}", project_url(&project), seg(&task.agent_id));
+    let label = format!("Agent {}", task.agent_id);
+    Ok(task_page(
+        &session,
+        (&back, &label),
+        (&task).into(),
+        messages,
+    ))
 }
 
 /// `GET /dashboard/projects/{project}/workforces/{workforce_id}/tasks/{task_id}`: the workforce
@@ -507,32 +545,16 @@ pub(crate) async fn workforce_task(
     let Some((task, messages)) = found.filter(|(task, _)| task.workforce_id == workforce_id) else {
         return Err(PageError::not_found("no such task in this workforce").for_session(&session));
     };
-    let purl = project_url(&project);
-    let messages: Vec<_> = messages
-        .into_iter()
-        .map(|message| (message.item_id, message.insert_date, message.content))
-        .collect();
-    let body = format!(
-        r#"<p><a href="{purl}/workforces/{workforce_seg}">← Workforce {workforce}</a></p>
-<div class="card"><dl class="settings">
-<dt>Task</dt><dd><code>{id}</code></dd><dt>State</dt><dd>{state}</dd>
-<dt>Started by</dt><dd><code>{by}</code></dd>
-<dt>Created</dt><dd>{created}</dd><dt>Updated</dt><dd>{updated}</dd>
-</dl></div>
-<h2>Messages</h2>{messages}"#,
-        workforce_seg = seg(&task.workforce_id),
-        workforce = esc(&task.workforce_id),
-        id = esc(&task.id),
-        state = state_badge(&task.state),
-        by = esc(&task.created_by_key_id),
-        created = when(&task.insert_date),
-        updated = when(&task.update_date),
-        messages = messages::render(&messages),
+    let back = format!(
+        "{}/workforces/{}",
+        project_url(&project),
+        seg(&task.workforce_id)
     );
-    let title = if task.title.trim().is_empty() {
-        format!("Task {}", task.id)
-    } else {
-        format!("Task: {}", task.title)
-    };
-    Ok(Page::new(chrome(&session), &title, &body).into_response())
+    let label = format!("Workforce {}", task.workforce_id);
+    Ok(task_page(
+        &session,
+        (&back, &label),
+        (&task).into(),
+        messages,
+    ))
 }
