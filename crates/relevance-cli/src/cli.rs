@@ -105,9 +105,9 @@ pub enum TasksCommand {
         #[arg(long, conflicts_with = "agent")]
         workforce: Option<String>,
         /// Only tasks with this status: idle, queued, running, action, paused, completed,
-        /// cancelled, error.
-        #[arg(long, conflicts_with = "workforce")]
-        status: Option<String>,
+        /// cancelled, error. Repeat it, or separate with commas, for several.
+        #[arg(long, conflicts_with = "workforce", value_delimiter = ',')]
+        status: Vec<String>,
         /// Only tasks whose title contains this text.
         #[arg(long)]
         search: Option<String>,

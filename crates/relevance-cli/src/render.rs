@@ -172,7 +172,8 @@ pub fn message_json(task_id: &str, message: &Message) -> Value {
         MessageContent::ToolRun(run) => (
             "tool-run",
             json!({"status": format!("{:?}", run.status).to_lowercase(), "tool": run.title.as_ref().or(run.tool_id.as_ref()),
-                   "params": run.params, "output": run.output(),
+                   "params": run.params.as_ref().and_then(|p| p.values()), "output": run.output(),
+                   "requires_confirmation": run.requires_confirmation,
                    "errors": run.errors.iter().map(|e| e.body.clone()).collect::<Vec<_>>(),
                    "sub_agent": run.sub_agent().map(|(a, t)| json!({"agent_id": a, "task_id": t}))}),
         ),
@@ -204,10 +205,18 @@ pub fn event_json(task_id: &str, event: &TaskEvent) -> Value {
             title,
         } => json!({"event": "updated", "task_id": task_id,
             "status": status.to_string(), "state": state, "title": title}),
-        TaskEvent::Thinking { text, message_id } => json!({"event": "thinking", "task_id": task_id,
-            "text": text, "message_id": message_id}),
-        TaskEvent::Typing { text, message_id } => json!({"event": "typing", "task_id": task_id,
-            "text": text, "message_id": message_id}),
+        TaskEvent::Thinking {
+            delta,
+            text,
+            message_id,
+        } => json!({"event": "thinking", "task_id": task_id,
+            "delta": delta, "text": text, "message_id": message_id}),
+        TaskEvent::Typing {
+            delta,
+            text,
+            message_id,
+        } => json!({"event": "typing", "task_id": task_id,
+            "delta": delta, "text": text, "message_id": message_id}),
         _ => json!({"event": "unknown", "task_id": task_id}),
     }
 }

@@ -166,7 +166,10 @@ async fn a_script_thinks_runs_a_tool_and_types_a_reply() {
     assert_eq!(run.status, ToolStatus::Completed);
     assert_eq!(run.kind, ToolKind::Tool);
     assert_eq!(run.output(), Some(&serde_json::json!({"hits": 3})));
-    assert_eq!(run.params, Some(serde_json::json!({"q": "rust sdks"})));
+    assert_eq!(
+        run.params.as_ref().and_then(|p| p.values()),
+        Some(&serde_json::json!({"q": "rust sdks"}))
+    );
     let MessageContent::Agent(reply) = &messages[2].content else {
         unreachable!()
     };
@@ -433,7 +436,7 @@ async fn task_lists_filter_sort_search_and_page() {
     assert_eq!(titles(page2), ["gamma report"]);
     let idle = echo
         .tasks(TaskListOptions {
-            status: Some(TaskStatus::Idle),
+            statuses: vec![TaskStatus::Idle],
             ..Default::default()
         })
         .await
@@ -441,7 +444,7 @@ async fn task_lists_filter_sort_search_and_page() {
     assert_eq!(idle.len(), 3);
     let action = echo
         .tasks(TaskListOptions {
-            status: Some(TaskStatus::Action),
+            statuses: vec![TaskStatus::Action],
             ..Default::default()
         })
         .await
@@ -452,7 +455,7 @@ async fn task_lists_filter_sort_search_and_page() {
     );
     let waiting = careful
         .tasks(TaskListOptions {
-            status: Some(TaskStatus::Action),
+            statuses: vec![TaskStatus::Action],
             ..Default::default()
         })
         .await

@@ -152,10 +152,16 @@ impl View {
                 };
                 self.show_status(&text);
             }
-            TaskEvent::Thinking { text, message_id } if !self.is_final(message_id.as_deref()) => {
+            // `text` is the whole text so far (the SDK adds the fragments up): it replaces
+            // what the live line showed.
+            TaskEvent::Thinking {
+                text, message_id, ..
+            } if !self.is_final(message_id.as_deref()) => {
                 self.show_live(THINKING, text);
             }
-            TaskEvent::Typing { text, message_id } if !self.is_final(message_id.as_deref()) => {
+            TaskEvent::Typing {
+                text, message_id, ..
+            } if !self.is_final(message_id.as_deref()) => {
                 self.show_live(TYPING, text);
             }
             _ => {}

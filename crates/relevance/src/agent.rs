@@ -7,11 +7,12 @@
 //! over time; only the agent's id is required.
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use reqwest::Method;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Deserializer};
+use serde_json::{json, Map, Value};
 
 use crate::attachment::Attachment;
 use crate::client::{default_client, Client};
@@ -72,6 +73,9 @@ pub struct Agent {
     pub created_at: Option<DateTime<Utc>>,
     /// When it was last changed.
     pub updated_at: Option<DateTime<Utc>>,
+    /// The whole `AgentConfig` as the platform sent it: an API-key trigger
+    /// sends it back as `agent_override` to turn streaming on.
+    config: Arc<Map<String, Value>>,
 }
 
 const DEFAULT_PAGE: u32 = 1;
@@ -87,7 +91,7 @@ impl<'c> Agents<'c> {
     pub async fn get(&self, agent_id: &str) -> Result<Agent> {
         #[derive(Deserialize)]
         struct Answer {
-            agent: AgentConfig,
+            agent: RawAgentConfig,
         }
         let path = format!("agents/{agent_id}/get");
         let answer: Answer = self
@@ -109,7 +113,7 @@ impl<'c> Agents<'c> {
     pub async fn list(&self, options: AgentListOptions) -> Result<AgentList> {
         #[derive(Deserialize)]
         struct Answer {
-            results: Vec<AgentConfig>,
+            results: Vec<RawAgentConfig>,
         }
         let page = options.page.unwrap_or(DEFAULT_PAGE);
         let page_size = options.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
@@ -164,6 +168,7 @@ impl Agent {
             text: text.into(),
             attachments: Vec::new(),
             task_id: None,
+            streaming: true,
         }
     }
 
@@ -233,9 +238,23 @@ pub struct MessageBuilder<'a> {
     text: String,
     attachments: Vec<Attachment>,
     task_id: Option<String>,
+    streaming: bool,
 }
 
 impl MessageBuilder<'_> {
+    /// Whether the run streams its thinking and typing live (default on).
+    ///
+    /// With an API key, streaming is asked for the way the platform's own
+    /// client does: the trigger carries `agent_override`, the agent's
+    /// configuration as read plus `"use_streaming": true`. `false` sends no
+    /// override, so the run streams only if the agent's own setting says so.
+    /// Embed keys may not send an override at all: their runs stream when
+    /// the agent's own setting says so, whatever this is.
+    pub fn streaming(mut self, streaming: bool) -> Self {
+        self.streaming = streaming;
+        self
+    }
+
     /// Adds a file. Bytes are uploaded when the message is sent.
     pub fn attach(mut self, attachment: Attachment) -> Self {
         self.attachments.push(attachment);
@@ -253,9 +272,8 @@ impl MessageBuilder<'_> {
     /// for the reply.
     ///
     /// A new task started with an embed key gets a client-made id
-    /// `{task prefix}_-_{uuid v4}`, as the platform requires. The
-    /// `agent_override` field is never sent: it only echoes the agent's own
-    /// configuration back, and embed keys may not send it at all.
+    /// `{task prefix}_-_{uuid v4}`, as the platform requires. With an API
+    /// key the trigger asks for streaming (see [`MessageBuilder::streaming`]).
     pub async fn send(self) -> Result<Task> {
         let client = &self.agent.client;
         let mut files = Vec::with_capacity(self.attachments.len());
@@ -264,9 +282,12 @@ impl MessageBuilder<'_> {
         }
         let continues_a_task = self.task_id.is_some();
         let conversation_id = task_id_to_send(client.key(), self.task_id);
+        let agent_override = (self.streaming && !client.is_embed_key())
+            .then(|| streaming_override(&self.agent.config));
         let body = trigger_body(
             &self.agent.id,
             conversation_id.as_deref(),
+            agent_override,
             &self.text,
             &files,
         );
@@ -295,10 +316,20 @@ impl MessageBuilder<'_> {
 
 const TRIGGER_PATH: &str = "agents/trigger";
 
+/// The override that turns streaming on, exactly as the official client
+/// sends it: the agent's configuration as read, unchanged, plus
+/// `"use_streaming": true`.
+fn streaming_override(config: &Map<String, Value>) -> Map<String, Value> {
+    let mut config = config.clone();
+    config.insert("use_streaming".to_owned(), Value::Bool(true));
+    config
+}
+
 /// The TriggerBody (PROTOCOL A5); unused fields are absent, never `null`.
 fn trigger_body(
     agent_id: &str,
     conversation_id: Option<&str>,
+    agent_override: Option<Map<String, Value>>,
     text: &str,
     attachments: &[AttachedFile],
 ) -> Value {
@@ -309,6 +340,9 @@ fn trigger_body(
     let mut body = json!({"agent_id": agent_id, "message": message});
     if let Some(id) = conversation_id {
         body["conversation_id"] = json!(id);
+    }
+    if let Some(config) = agent_override {
+        body["agent_override"] = Value::Object(config);
     }
     body
 }
@@ -336,9 +370,31 @@ struct AgentConfig {
     update_date_: Value,
 }
 
-impl AgentConfig {
+/// An `AgentConfig` decoded, with the whole object kept beside it.
+struct RawAgentConfig {
+    config: AgentConfig,
+    raw: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for RawAgentConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let raw = Map::<String, Value>::deserialize(deserializer)?;
+        let config = AgentConfig::deserialize(Value::Object(raw.clone()))
+            .map_err(serde::de::Error::custom)?;
+        Ok(RawAgentConfig { config, raw })
+    }
+}
+
+impl RawAgentConfig {
     fn into_agent(self, client: &Client) -> Agent {
+        self.config.into_agent(client, self.raw)
+    }
+}
+
+impl AgentConfig {
+    fn into_agent(self, client: &Client, raw: Map<String, Value>) -> Agent {
         Agent {
+            config: Arc::new(raw),
             client: client.clone(),
             id: self.agent_id,
             name: string(self.name),
@@ -388,7 +444,7 @@ mod tests {
     }
 
     fn decode(json: &str) -> serde_json::Result<Agent> {
-        serde_json::from_str::<AgentConfig>(json).map(|c| c.into_agent(&eu_client()))
+        serde_json::from_str::<RawAgentConfig>(json).map(|c| c.into_agent(&eu_client()))
     }
 
     #[test]
@@ -416,8 +472,10 @@ mod tests {
                     Utc.with_ymd_and_hms(2024, 5, 2, 9, 30, 0).unwrap()
                         + chrono::Duration::milliseconds(250)
                 ),
+                config: agent.config.clone(),
             }
         );
+        assert_eq!(agent.config["extra"], json!({"x": 1}), "kept whole");
     }
 
     #[test]
@@ -481,7 +539,7 @@ mod tests {
             ),
         ];
         for (conversation_id, files, expected) in cases {
-            let body = trigger_body("a1", conversation_id, "hi", &files);
+            let body = trigger_body("a1", conversation_id, None, "hi", &files);
             assert_eq!(body, expected);
             let text = body.to_string();
             assert!(
@@ -492,6 +550,26 @@ mod tests {
     }
 
     #[test]
+    fn the_streaming_override_is_the_config_as_read_plus_use_streaming() {
+        let agent = decode(
+            r#"{"agent_id":"a1","name":"Helper","use_streaming":false,"actions":[{"chain_id":"t"}]}"#,
+        )
+        .unwrap();
+        let config = streaming_override(&agent.config);
+        let body = trigger_body("a1", None, Some(config), "hi", &[]);
+        assert_eq!(
+            body["agent_override"],
+            json!({"agent_id": "a1", "name": "Helper", "use_streaming": true,
+                   "actions": [{"chain_id": "t"}]})
+        );
+        assert_eq!(
+            agent.config["use_streaming"],
+            json!(false),
+            "the agent is unchanged"
+        );
+    }
+
+    #[test]
     fn debug_and_equality_ignore_the_client() {
         let json = r#"{"agent_id":"a1","name":"Helper"}"#;
         let one = decode(json).unwrap();
@@ -499,7 +577,7 @@ mod tests {
             Client::builder(Key::new("sk-OTHER-SECRET", Region::EU, "client-project").unwrap())
                 .build_with_env(&|_| None)
                 .unwrap();
-        let two = serde_json::from_str::<AgentConfig>(json)
+        let two = serde_json::from_str::<RawAgentConfig>(json)
             .unwrap()
             .into_agent(&other_client);
         assert_eq!(one, two);
@@ -536,7 +614,7 @@ mod tests {
     #[test]
     fn sending_futures_are_send() {
         fn is_send<T: Send>(_: T) {}
-        let agent = serde_json::from_str::<AgentConfig>(r#"{"agent_id":"a1"}"#)
+        let agent = serde_json::from_str::<RawAgentConfig>(r#"{"agent_id":"a1"}"#)
             .unwrap()
             .into_agent(&eu_client());
         is_send(agent.send_message("hi"));

@@ -107,13 +107,29 @@ impl Attachment {
                 let upload_url =
                     parse_upload_url(client.endpoints().api_base(), &answer.upload_url)?;
                 let policy = client.retry_policy();
-                crate::http::put_without_auth(client.http(), upload_url, bytes, &policy).await?;
+                let upload = crate::http::Upload {
+                    media_type: media_type(&file_name),
+                    bytes,
+                };
+                crate::http::put_without_auth(client.http(), upload_url, upload, &policy).await?;
                 Ok(AttachedFile {
                     file_name,
                     file_url: answer.download_url,
                 })
             }
         }
+    }
+}
+
+/// The media type the upload is labelled with, from the file name's
+/// extension (`application/octet-stream` when unknown); text is marked UTF-8,
+/// as the official client does.
+fn media_type(file_name: &str) -> String {
+    let guessed = mime_guess::from_path(file_name).first_or_octet_stream();
+    if guessed.type_() == mime_guess::mime::TEXT && guessed.get_param("charset").is_none() {
+        format!("{guessed}; charset=utf-8")
+    } else {
+        guessed.to_string()
     }
 }
 
@@ -186,6 +202,21 @@ fn parse_upload_url(api_base: &str, upload_url: &str) -> Result<Url> {
 mod tests {
     use super::*;
     use std::error::Error as _;
+
+    #[test]
+    fn uploads_are_labelled_with_the_file_type() {
+        let cases = [
+            ("invoice.pdf", "application/pdf"),
+            ("photo.JPG", "image/jpeg"),
+            ("notes.txt", "text/plain; charset=utf-8"),
+            ("page.html", "text/html; charset=utf-8"),
+            ("data", "application/octet-stream"),
+            ("archive.unknownext", "application/octet-stream"),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(media_type(name), expected, "{name}");
+        }
+    }
 
     #[test]
     fn extension_is_the_text_after_the_last_dot() {

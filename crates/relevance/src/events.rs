@@ -22,6 +22,7 @@
 //! `schedule`.
 
 mod schedule;
+mod so_far;
 mod tracker;
 
 use std::collections::VecDeque;
@@ -43,6 +44,7 @@ use crate::stream::{connect, LiveBody, LiveToken, SseParser, StreamingToken};
 use crate::task::{Task, TaskOwner, TaskStatus};
 
 use schedule::{Pace, PollOutcome, PollSchedule, QuietRule};
+use so_far::{Streamed, TextSoFar};
 use tracker::MessageTracker;
 
 /// How long after the last live token the task counts as busy, and the
@@ -82,19 +84,32 @@ pub enum TaskEvent {
         /// The title.
         title: String,
     },
-    /// A live token of the agent's reasoning (PROTOCOL A8 `thinking`): a
-    /// preview, not stored; a gap loses nothing that a message carries.
+    /// The agent's reasoning as it happens: a preview, not stored; the
+    /// final agent message carries its thoughts.
+    ///
+    /// `delta` is what was just written; `text` is everything written so
+    /// far for this message (the deltas added up). Render `text`, or append
+    /// `delta` to your own buffer — never both.
     Thinking {
-        /// The token's text.
+        /// What was just written: append it to a buffer.
+        delta: String,
+        /// The reasoning so far for this message: replace what you show.
         text: String,
         /// The message being written, when the platform says.
         message_id: Option<String>,
     },
-    /// A live token of the reply as it is typed (PROTOCOL A8 `text`): a
-    /// preview of an agent message, which follows as
-    /// [`TaskEvent::Message`] once final.
+    /// The reply as it is typed: a preview of an agent message, which
+    /// follows as [`TaskEvent::Message`] once final.
+    ///
+    /// `delta` is what was just typed; `text` is everything typed so far
+    /// for this message (the deltas added up). Render `text`, or append
+    /// `delta` to your own buffer — never both. When the live connection is
+    /// renewed, a delta typed meanwhile can be missing from `text`; the
+    /// final message is always whole.
     Typing {
-        /// The token's text.
+        /// What was just typed: append it to a buffer.
+        delta: String,
+        /// The reply so far for this message: replace what you show.
         text: String,
         /// The message being written, when the platform says.
         message_id: Option<String>,
@@ -158,6 +173,8 @@ pub struct TaskEvents {
 
     live: Live,
     sse: SseParser,
+    /// The live fragments added up, per message being written.
+    so_far: TextSoFar,
     token: Option<HeldToken>,
     /// The live stream refused the token: read a new one before reconnecting.
     token_refused: bool,
@@ -341,6 +358,7 @@ impl TaskEvents {
             poll_backoff: Backoff::new(RETRY_BASE, RETRY_CAP),
             live: Live::Off,
             sse: SseParser::default(),
+            so_far: TextSoFar::default(),
             token: None,
             token_refused: false,
             live_retries: 0,
@@ -434,6 +452,9 @@ impl TaskEvents {
                     MessageContent::Agent(_) | MessageContent::AgentError(_)
                 ) {
                     run_may_be_over = true;
+                }
+                if matches!(&message.content, MessageContent::Agent(reply) if !reply.generating) {
+                    self.so_far.finished(&message.id);
                 }
                 self.queue.push_back(Ok(TaskEvent::Message(message)));
                 changed = true;
@@ -561,13 +582,31 @@ impl TaskEvents {
     fn on_chunk(&mut self, chunk: &[u8], now: Instant) {
         for token in self.sse.push(chunk) {
             let event = match token {
-                LiveToken::Thinking { text, message_id } => {
-                    TaskEvent::Thinking { text, message_id }
-                }
-                LiveToken::Typing { text, message_id } => {
+                LiveToken::Thinking {
+                    fragment,
+                    message_id,
+                } => TaskEvent::Thinking {
+                    text: self
+                        .so_far
+                        .append(Streamed::Thinking, message_id.as_deref(), &fragment),
+                    delta: fragment,
+                    message_id,
+                },
+                LiveToken::Typing {
+                    fragment,
+                    message_id,
+                } => {
                     // Typing ends with the final message: poll when it stops.
                     self.burst_ends_at = Some(later(now, self.quiet.quiet()));
-                    TaskEvent::Typing { text, message_id }
+                    TaskEvent::Typing {
+                        text: self.so_far.append(
+                            Streamed::Typing,
+                            message_id.as_deref(),
+                            &fragment,
+                        ),
+                        delta: fragment,
+                        message_id,
+                    }
                 }
             };
             self.queue.push_back(Ok(event));
@@ -1038,7 +1077,7 @@ mod tests {
         let mut events = idle_task().events();
         let now = Instant::now();
         events.on_chunk(
-            b"data: {\"type\":\"thinking\",\"content\":\"hm\"}\n\ndata: {\"type\":\"text\",\"content\":\"Hi\",\"documentId\":\"m1\"}\n\n",
+            b"data: {\"type\":\"thinking\",\"content\":\"hm\"}\n\ndata: {\"type\":\"text\",\"content\":\"Hi\",\"documentId\":\"m1\"}\n\ndata: {\"type\":\"text\",\"content\":\" there\",\"documentId\":\"m1\"}\n\n",
             now,
         );
         let drained: Vec<TaskEvent> = events.queue.drain(..).map(|e| e.unwrap()).collect();
@@ -1046,11 +1085,18 @@ mod tests {
             drained,
             [
                 TaskEvent::Thinking {
+                    delta: "hm".into(),
                     text: "hm".into(),
                     message_id: None
                 },
                 TaskEvent::Typing {
+                    delta: "Hi".into(),
                     text: "Hi".into(),
+                    message_id: Some("m1".into())
+                },
+                TaskEvent::Typing {
+                    delta: " there".into(),
+                    text: "Hi there".into(),
                     message_id: Some("m1".into())
                 },
             ]

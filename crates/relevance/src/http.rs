@@ -244,9 +244,24 @@ fn api_request(
         request = request.header(AUTHORIZATION, authorization(key)?);
     }
     if let Some(body) = body {
-        request = request.json(body);
+        request = with_json_body(request, body);
     }
     Ok(request)
+}
+
+/// A JSON body. Natively labelled `application/json`; in the browser sent as
+/// a plain string with no explicit type, as the official client does, so
+/// the unauthenticated embed-key request stays a CORS *simple* request (no
+/// preflight, which the hosted platform is not known to answer there).
+fn with_json_body(request: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuilder {
+    #[cfg(target_family = "wasm")]
+    {
+        request.body(body.to_string())
+    }
+    #[cfg(not(target_family = "wasm"))]
+    {
+        request.json(body)
+    }
 }
 
 /// Uploads raw bytes with `PUT` to a pre-signed URL.
@@ -259,18 +274,30 @@ fn api_request(
 pub(crate) async fn put_without_auth(
     http: &reqwest::Client,
     url: Url,
-    bytes: Vec<u8>,
+    upload: Upload,
     policy: &RetryPolicy,
 ) -> Result<()> {
-    let attempt = || answer_bytes(upload_request(http, url.clone(), bytes.clone()));
+    let attempt = || answer_bytes(upload_request(http, url.clone(), upload.clone()));
     with_retries(policy, RequestKind::Create, attempt, no_check())
         .await
         .map(drop)
 }
 
-/// The upload `PUT`, built but not sent: the raw bytes and no key.
-fn upload_request(http: &reqwest::Client, url: Url, bytes: Vec<u8>) -> reqwest::RequestBuilder {
-    http.put(url).body(bytes)
+/// A file to `PUT`: its bytes and its media type.
+#[derive(Clone)]
+pub(crate) struct Upload {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) media_type: String,
+}
+
+/// The upload `PUT`, built but not sent: the raw bytes, the file's media
+/// type, the storage tag that makes the temporary file expire (PROTOCOL A9:
+/// the hosted upload URL is a pre-signed storage URL), and no key.
+fn upload_request(http: &reqwest::Client, url: Url, upload: Upload) -> reqwest::RequestBuilder {
+    http.put(url)
+        .header(reqwest::header::CONTENT_TYPE, upload.media_type)
+        .header("x-amz-tagging", "Expire=true")
+        .body(upload.bytes)
 }
 
 /// The API URL of `path` with `query` appended.
@@ -564,12 +591,21 @@ mod tests {
     #[test]
     fn the_upload_put_carries_the_bytes_and_no_key() {
         let url = Url::parse("https://bucket.example/f?X-Sig=s").unwrap();
-        let request = upload_request(&reqwest::Client::new(), url.clone(), b"raw".to_vec())
+        let upload = Upload {
+            bytes: b"raw".to_vec(),
+            media_type: "text/plain; charset=utf-8".into(),
+        };
+        let request = upload_request(&reqwest::Client::new(), url.clone(), upload)
             .build()
             .unwrap();
         assert_eq!(request.method(), Method::PUT);
         assert_eq!(request.url(), &url);
         assert!(request.headers().get(AUTHORIZATION).is_none());
+        assert_eq!(
+            request.headers()[reqwest::header::CONTENT_TYPE],
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(request.headers()["x-amz-tagging"], "Expire=true");
         assert_eq!(request.body().unwrap().as_bytes(), Some(b"raw".as_slice()));
     }
 }

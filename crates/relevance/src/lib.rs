@@ -69,7 +69,7 @@
 //! }
 //!
 //! let waiting = agent
-//!     .tasks(TaskListOptions { status: Some(TaskStatus::Action), ..Default::default() })
+//!     .tasks(TaskListOptions { statuses: vec![TaskStatus::Action], ..Default::default() })
 //!     .await?;
 //! # let _ = waiting;
 //! # Ok(())
@@ -242,9 +242,9 @@ pub use error::{DefaultClientError, Error, KeyDataError, Result};
 pub use events::{TaskEvent, TaskEvents};
 pub use key::{EmbedKeyOptions, EmbedTarget, Key, KeyScope};
 pub use message::{
-    AgentErrorMessage, AgentMessage, AttachedFile, Message, MessageContent, ToolError, ToolKind,
-    ToolRun, ToolStatus, UserMessage, WorkforceAgentDetails, WorkforceAgentHandover,
-    WorkforceAgentRun, WorkforceTaskDetails,
+    ActionDetails, AgentErrorMessage, AgentMessage, AttachedFile, Confirmation, ConfirmedBy,
+    Message, MessageContent, ToolError, ToolKind, ToolParams, ToolRun, ToolStatus, UserMessage,
+    WorkforceAgentDetails, WorkforceAgentHandover, WorkforceAgentRun, WorkforceTaskDetails,
 };
 pub use region::{Endpoints, Region};
 pub use retry::RetryPolicy;

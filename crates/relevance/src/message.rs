@@ -150,6 +150,65 @@ pub enum ToolKind {
     Unknown(String),
 }
 
+/// The parameters the agent gave a tool run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ToolParams {
+    /// Valid parameters.
+    Valid {
+        /// As the agent wrote them (`params.json`).
+        json: Value,
+        /// As the tool was actually run with them (`params.resolved`), once known.
+        resolved: Option<Value>,
+    },
+    /// Parameters the platform could not read: the agent's raw text.
+    Invalid {
+        /// The text as the agent wrote it (`params.json`).
+        raw: String,
+    },
+}
+
+impl ToolParams {
+    /// The parameters the tool ran (or will run) with: the resolved ones
+    /// when known, else the agent's; `None` when they were invalid.
+    pub fn values(&self) -> Option<&Value> {
+        match self {
+            ToolParams::Valid { json, resolved } => Some(resolved.as_ref().unwrap_or(json)),
+            ToolParams::Invalid { .. } => None,
+        }
+    }
+}
+
+/// Which run of which action of the agent this is (`action_details`); the
+/// ids a decision on a waiting run must name.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct ActionDetails {
+    /// The agent's action id for this tool.
+    pub action: String,
+    /// Unique per run of the tool.
+    pub action_request_id: String,
+}
+
+/// Who decided on a run that waited for confirmation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfirmedBy {
+    /// A person.
+    User,
+    /// The agent itself.
+    Agent,
+    /// Someone newer, kept as sent.
+    Unknown(String),
+}
+
+/// The decision on a run that waited for confirmation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Confirmation {
+    /// Approved (`true`) or rejected.
+    pub confirmed: bool,
+    /// Who decided.
+    pub by: ConfirmedBy,
+}
+
 /// A tool (or sub-agent) run, updated in place as it progresses.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ToolRun {
@@ -161,10 +220,14 @@ pub struct ToolRun {
     pub title: Option<String>,
     /// Tool or sub-agent.
     pub kind: ToolKind,
-    /// The parameters as resolved by the agent.
-    pub params: Option<Value>,
-    /// Whether the parameters were valid.
-    pub params_valid: Option<bool>,
+    /// The parameters, when the platform sent them.
+    pub params: Option<ToolParams>,
+    /// Which action and which run of it this is.
+    pub action_details: Option<ActionDetails>,
+    /// Whether the run waits for a person to approve it before it runs.
+    pub requires_confirmation: bool,
+    /// The decision, once someone made it.
+    pub confirmation: Option<Confirmation>,
     /// Errors of the run.
     pub errors: Vec<ToolError>,
     output: Option<Value>,
@@ -346,9 +409,53 @@ struct WireAgentError {
 #[derive(Deserialize, Default)]
 struct WireParams {
     #[serde(default)]
+    json: Option<Value>,
+    #[serde(default)]
     resolved: Option<Value>,
     #[serde(default)]
     valid: Option<bool>,
+}
+
+impl WireParams {
+    /// `{"valid": false, "json": "<text>"}` is invalid; anything else is
+    /// valid (an older answer may carry only `resolved`).
+    fn decode(self) -> ToolParams {
+        match (self.valid, self.json) {
+            (Some(false), json) => ToolParams::Invalid {
+                raw: match json {
+                    Some(Value::String(text)) => text,
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                },
+            },
+            (_, json) => ToolParams::Valid {
+                json: json
+                    .or_else(|| self.resolved.clone())
+                    .unwrap_or(Value::Object(serde_json::Map::new())),
+                resolved: self.resolved,
+            },
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct WireConfirmation {
+    confirmed: bool,
+    #[serde(default)]
+    by: Option<String>,
+}
+
+impl WireConfirmation {
+    fn decode(self) -> Confirmation {
+        Confirmation {
+            confirmed: self.confirmed,
+            by: match self.by.as_deref() {
+                Some("user") => ConfirmedBy::User,
+                Some("agent") => ConfirmedBy::Agent,
+                other => ConfirmedBy::Unknown(other.unwrap_or_default().to_owned()),
+            },
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -372,6 +479,12 @@ struct WireToolRun {
     errors: Vec<WireErrorBody>,
     #[serde(default)]
     tool_config: Option<WireToolConfig>,
+    #[serde(default)]
+    action_details: Option<ActionDetails>,
+    #[serde(default)]
+    requires_confirmation: bool,
+    #[serde(default)]
+    confirmation: Option<WireConfirmation>,
 }
 
 #[derive(Deserialize)]
@@ -440,7 +553,6 @@ impl MessageContent {
             "tool-run" => {
                 let wire: WireToolRun = serde_json::from_value(content)?;
                 let config = wire.tool_config.unwrap_or_default();
-                let params = wire.params.unwrap_or_default();
                 MessageContent::ToolRun(ToolRun {
                     status: ToolStatus::from_wire(&wire.tool_run_state),
                     tool_id: config.id,
@@ -450,8 +562,10 @@ impl MessageContent {
                         Some("tool") | None => ToolKind::Tool,
                         Some(other) => ToolKind::Unknown(other.to_owned()),
                     },
-                    params: params.resolved,
-                    params_valid: params.valid,
+                    params: wire.params.map(WireParams::decode),
+                    action_details: wire.action_details,
+                    requires_confirmation: wire.requires_confirmation,
+                    confirmation: wire.confirmation.map(WireConfirmation::decode),
                     errors: wire
                         .errors
                         .into_iter()
@@ -491,6 +605,85 @@ mod tests {
 
     fn message(content: Value) -> Value {
         json!({"item_id": "m1", "insert_date_": "2026-11-26T10:00:00.000Z", "content": content})
+    }
+
+    #[test]
+    fn tool_runs_carry_the_platform_schema_fields() {
+        let cases = [
+            (
+                json!({"type": "tool-run", "tool_run_state": "pending",
+                    "params": {"valid": true, "json": {"to": "a@b"}},
+                    "action_details": {"action": "send_email", "action_request_id": "r1"},
+                    "requires_confirmation": true,
+                    "tool_config": {"type": "tool", "title": "Send", "id": "t1", "version": "latest"}}),
+                Some(ToolParams::Valid {
+                    json: json!({"to": "a@b"}),
+                    resolved: None,
+                }),
+                Some(ActionDetails {
+                    action: "send_email".into(),
+                    action_request_id: "r1".into(),
+                }),
+                true,
+                None,
+            ),
+            (
+                json!({"type": "tool-run", "tool_run_state": "cancelled",
+                    "params": {"valid": false, "json": "{not json"},
+                    "requires_confirmation": true,
+                    "confirmation": {"confirmed": false, "by": "user"}}),
+                Some(ToolParams::Invalid {
+                    raw: "{not json".into(),
+                }),
+                None,
+                true,
+                Some(Confirmation {
+                    confirmed: false,
+                    by: ConfirmedBy::User,
+                }),
+            ),
+            (
+                // An older answer: only `resolved`, no confirmation fields.
+                json!({"type": "tool-run", "tool_run_state": "finished",
+                    "params": {"valid": true, "resolved": {"q": 1}},
+                    "confirmation": {"confirmed": true, "by": "robot"}}),
+                Some(ToolParams::Valid {
+                    json: json!({"q": 1}),
+                    resolved: Some(json!({"q": 1})),
+                }),
+                None,
+                false,
+                Some(Confirmation {
+                    confirmed: true,
+                    by: ConfirmedBy::Unknown("robot".into()),
+                }),
+            ),
+            (
+                json!({"type": "tool-run", "tool_run_state": "running"}),
+                None,
+                None,
+                false,
+                None,
+            ),
+        ];
+        for (content, params, action, requires, confirmation) in cases {
+            let MessageContent::ToolRun(run) = Message::from_value(message(content.clone()))
+                .unwrap()
+                .content
+            else {
+                panic!("{content}: not a tool run");
+            };
+            assert_eq!(run.params, params, "{content}");
+            assert_eq!(run.action_details, action, "{content}");
+            assert_eq!(run.requires_confirmation, requires, "{content}");
+            assert_eq!(run.confirmation, confirmation, "{content}");
+        }
+        let valid = ToolParams::Valid {
+            json: json!({"a": 1}),
+            resolved: Some(json!({"a": 2})),
+        };
+        assert_eq!(valid.values(), Some(&json!({"a": 2})), "resolved wins");
+        assert_eq!(ToolParams::Invalid { raw: "x".into() }.values(), None);
     }
 
     #[test]

@@ -77,17 +77,18 @@ impl fmt::Debug for StreamingToken {
     }
 }
 
-/// One live token of the stream.
+/// One live token of the stream: a fragment, not the text so far (PROTOCOL
+/// A8; the event stream adds fragments up per message).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum LiveToken {
-    /// `"type": "thinking"`: the agent's reasoning.
+    /// `"type": "thinking"`: a fragment of the agent's reasoning.
     Thinking {
-        text: String,
+        fragment: String,
         message_id: Option<String>,
     },
-    /// `"type": "text"`: response text as it is typed.
+    /// `"type": "text"`: a fragment of the response text as it is typed.
     Typing {
-        text: String,
+        fragment: String,
         message_id: Option<String>,
     },
 }
@@ -152,8 +153,8 @@ fn parse_event(event: &[u8]) -> Option<LiveToken> {
         .find_map(|line| line.strip_prefix("data:"))?;
     let data = data.strip_prefix(' ').unwrap_or(data);
     let wire: WireEvent = serde_json::from_str(data).ok()?;
-    let text = match wire.content {
-        Value::String(text) => text,
+    let fragment = match wire.content {
+        Value::String(fragment) => fragment,
         _ => return None,
     };
     let message_id = match wire.document_id {
@@ -161,8 +162,14 @@ fn parse_event(event: &[u8]) -> Option<LiveToken> {
         _ => None,
     };
     match wire.kind.as_str() {
-        "thinking" => Some(LiveToken::Thinking { text, message_id }),
-        "text" => Some(LiveToken::Typing { text, message_id }),
+        "thinking" => Some(LiveToken::Thinking {
+            fragment,
+            message_id,
+        }),
+        "text" => Some(LiveToken::Typing {
+            fragment,
+            message_id,
+        }),
         _ => None,
     }
 }
@@ -212,14 +219,14 @@ mod tests {
 
     fn thinking(text: &str, id: Option<&str>) -> LiveToken {
         LiveToken::Thinking {
-            text: text.into(),
+            fragment: text.into(),
             message_id: id.map(str::to_string),
         }
     }
 
     fn typing(text: &str, id: Option<&str>) -> LiveToken {
         LiveToken::Typing {
-            text: text.into(),
+            fragment: text.into(),
             message_id: id.map(str::to_string),
         }
     }

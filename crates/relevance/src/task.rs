@@ -544,9 +544,11 @@ pub struct TaskListOptions {
     pub page: Option<u32>,
     /// The order (default oldest first).
     pub sort: TaskSort,
-    /// Only tasks with this status.
-    pub status: Option<TaskStatus>,
-    /// Only tasks whose title matches this text (empty means no search).
+    /// Only tasks with one of these statuses (empty: every status). All
+    /// their states go in one filter, so this is one request.
+    pub statuses: Vec<TaskStatus>,
+    /// Only tasks whose title matches this text; trimmed, as the official
+    /// client does (blank means no search).
     pub search: Option<String>,
 }
 
@@ -563,8 +565,13 @@ pub(crate) fn task_list_query(
         "conversation.agent_id",
         vec![agent_id.to_string()],
     )];
-    if let Some(status) = &options.status {
-        filters.push(exact_match("conversation.state", status.filter_states()));
+    if !options.statuses.is_empty() {
+        let states = options
+            .statuses
+            .iter()
+            .flat_map(TaskStatus::filter_states)
+            .collect();
+        filters.push(exact_match("conversation.state", states));
     }
     let mut query = vec![
         ("filters", to_json_text(&filters)),
@@ -581,7 +588,12 @@ pub(crate) fn task_list_query(
             options.page.unwrap_or(DEFAULT_LIST_PAGE).to_string(),
         ),
     ];
-    if let Some(search) = options.search.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(search) = options
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         query.push(("query", search.to_string()));
     }
     query
@@ -927,8 +939,8 @@ pub(crate) mod tests {
                     page_size: Some(5),
                     page: Some(3),
                     sort: TaskSort::UpdatedDesc,
-                    status: Some(TaskStatus::Action),
-                    search: Some("tax & fees?".into()),
+                    statuses: vec![TaskStatus::Action],
+                    search: Some("  tax & fees? ".into()),
                 },
                 format!(
                     "filters=%5B{agent_filter}%2C%7B%22field%22%3A%22conversation.state%22%2C%22filter_type%22%3A%22exact_match%22%2C%22condition%22%3A%22%3D%3D%22%2C%22condition_value%22%3A%5B%22pending-approval%22%2C%22escalated%22%5D%7D%5D&sort=%5B%7B%22update_date%22%3A%22desc%22%7D%5D&page_size=5&page=3&query=tax+%26+fees%3F"
@@ -937,7 +949,7 @@ pub(crate) mod tests {
             (
                 TaskListOptions {
                     sort: TaskSort::CreatedDesc,
-                    search: Some(String::new()),
+                    search: Some("   ".into()),
                     ..Default::default()
                 },
                 format!(
@@ -961,7 +973,7 @@ pub(crate) mod tests {
         for (sort, expected_sort) in sorts {
             let options = TaskListOptions {
                 sort,
-                status: Some(TaskStatus::Unknown("new-state".into())),
+                statuses: vec![TaskStatus::Unknown("new-state".into())],
                 ..Default::default()
             };
             let query = query_string("agent/with space", &options);
@@ -990,7 +1002,7 @@ pub(crate) mod tests {
         let query = task_list_query(
             "a1",
             &TaskListOptions {
-                status: Some(TaskStatus::Queued),
+                statuses: vec![TaskStatus::Queued],
                 ..Default::default()
             },
         );

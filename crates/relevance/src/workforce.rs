@@ -323,16 +323,27 @@ fn trigger_body(workforce_id: &str, task_id: Option<&str>, text: &str) -> Value 
 }
 
 /// The list body: `{"workforce_id", "page_size", "query"?, "cursor"?}`.
-/// An empty search or cursor is left out, as if not given.
+/// The search and the cursor are trimmed, as the official client does; an
+/// empty one is left out, as if not given.
 fn task_list_body(workforce_id: &str, options: &WorkforceTaskListOptions) -> Value {
     let mut body = json!({
         "workforce_id": workforce_id,
         "page_size": options.page_size.unwrap_or(DEFAULT_TASK_PAGE_SIZE),
     });
-    if let Some(search) = options.search.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(search) = options
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         body["query"] = json!(search);
     }
-    if let Some(cursor) = options.cursor.as_deref().filter(|c| !c.is_empty()) {
+    if let Some(cursor) = options
+        .cursor
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
         body["cursor"] = json!(cursor);
     }
     body

@@ -311,19 +311,17 @@ impl LiveLine {
         self.draw(&line);
     }
 
-    fn typing(&mut self, token: &str) {
+    /// Shows the reply typed so far (the SDK adds the stream's fragments up).
+    fn typing(&mut self, text_so_far: &str) {
         self.spinner = None;
-        // The emulator sends the whole text so far; a platform that sends chunks is appended.
-        if token.starts_with(&self.text) {
-            self.text = token.to_owned();
-        } else {
-            self.text.push_str(token);
-        }
+        self.text.clear();
+        self.text.push_str(text_so_far);
         self.draw(&format!("agent> {}", self.text));
     }
 
-    fn thinking(&mut self, thought: &str) {
-        self.draw(&format!("\x1b[2m💭 {thought}\x1b[0m"));
+    /// Shows the reasoning so far.
+    fn thinking(&mut self, thought_so_far: &str) {
+        self.draw(&format!("\x1b[2m💭 {thought_so_far}\x1b[0m"));
     }
 
     fn draw(&mut self, line: &str) {

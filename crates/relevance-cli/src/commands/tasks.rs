@@ -37,15 +37,16 @@ pub async fn run(command: TasksCommand, credentials: &CredentialArgs, json: bool
                     all
                 }
                 (Some(agent), None) => {
-                    let status = status
+                    let statuses = status
+                        .iter()
                         .map(|s| s.parse::<TaskStatus>())
-                        .transpose()
+                        .collect::<Result<Vec<_>, _>>()
                         .context("--status")?;
                     let agent = client.agents().get(&agent).await?;
                     let options = TaskListOptions {
                         page_size: Some(page_size),
                         page: Some(page),
-                        status,
+                        statuses,
                         search,
                         ..TaskListOptions::default()
                     };
