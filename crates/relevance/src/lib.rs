@@ -109,7 +109,13 @@
 //! metadata read a minute when it rests; a message sent through the same
 //! [`Client`] wakes it at once. Dropping the stream unsubscribes.
 //!
+//! Typing and thinking arrive as fragments: each [`TaskEvent::Typing`] has
+//! `delta` (what was just typed) and `text` (the whole reply so far, the
+//! deltas added up). Print `delta` as it comes, or redraw with `text`:
+//!
 //! ```no_run
+//! use std::io::Write;
+//!
 //! use futures_util::StreamExt;
 //! use relevance::{Agent, MessageContent, TaskEvent};
 //!
@@ -119,7 +125,10 @@
 //! let mut events = task.events();
 //! while let Some(event) = events.next().await {
 //!     match event? {
-//!         TaskEvent::Typing { text, .. } => print!("{text}"),
+//!         TaskEvent::Typing { delta, .. } => {
+//!             print!("{delta}");
+//!             std::io::stdout().flush().ok();
+//!         }
 //!         TaskEvent::Message(message) => {
 //!             if let MessageContent::Agent(reply) = &message.content {
 //!                 println!("\n{}", reply.text);
