@@ -167,7 +167,8 @@ async fn cors(request: Request, next: Next) -> Response {
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("authorization, content-type"),
+            // `x-amz-tagging` rides on the file PUT as on the hosted storage URL (PROTOCOL A9).
+            HeaderValue::from_static("authorization, content-type, x-amz-tagging"),
         );
         headers.insert(
             header::ACCESS_CONTROL_MAX_AGE,

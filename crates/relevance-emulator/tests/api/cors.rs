@@ -61,6 +61,8 @@ async fn preflights_on_api_stream_and_file_routes_are_204_with_the_headers_and_n
         let headers = header(&answer, "access-control-allow-headers").unwrap_or_default();
         assert!(headers.contains("authorization"), "{path}: {headers}");
         assert!(headers.contains("content-type"), "{path}: {headers}");
+        // The browser's file PUT carries the storage tag as the official client sends it.
+        assert!(headers.contains("x-amz-tagging"), "{path}: {headers}");
     }
     // Preflights are not API traffic: the request log has none of them.
     let log = running
