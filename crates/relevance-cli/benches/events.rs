@@ -337,6 +337,8 @@ impl EmulatorTimes {
         let times = EmulatorTimes::default();
         let noted = times.clone();
         tokio::spawn(async move {
+            // Typing events are fragments: the text so far (what a client shows) is their sum.
+            let mut typed: HashMap<String, String> = HashMap::new();
             loop {
                 match live.recv().await {
                     Ok(LiveEvent::MessageFinal { item_id, .. }) => {
@@ -346,7 +348,13 @@ impl EmulatorTimes {
                             .unwrap()
                             .insert(item_id, Instant::now());
                     }
-                    Ok(LiveEvent::Text { text, .. }) => {
+                    Ok(LiveEvent::Text {
+                        fragment,
+                        document_id,
+                    }) => {
+                        let text = typed.entry(document_id).or_default();
+                        text.push_str(&fragment);
+                        let text = text.clone();
                         noted
                             .emitted
                             .lock()

@@ -19,7 +19,7 @@ use crate::store::tasks::{self, TaskScope};
 
 mod workforce;
 
-/// How many characters each typing phase adds.
+/// How many characters each typing (or thinking) phase adds: the size of one stream fragment.
 const CHUNK_CHARS: usize = 8;
 
 /// Where a run is inside its current step; stored as JSON with the run.
@@ -31,12 +31,18 @@ pub(crate) struct Progress {
     /// The message the current step updates in place.
     #[serde(default)]
     item_id: Option<String>,
-    /// Characters typed so far by a `type` step.
+    /// Characters typed so far by a `type` step, or streamed so far by a `think` step.
     #[serde(default)]
     typed: usize,
     /// Thoughts waiting for the next agent message.
     #[serde(default)]
     thinking: Vec<String>,
+    /// The `item_id` the next agent message will have, made when the first thought
+    /// since the last agent message is streamed: thinking fragments carry it as their
+    /// `documentId` (PROTOCOL A8), so a client can join them to the message that keeps
+    /// the thought.
+    #[serde(default)]
+    next_message_id: Option<String>,
     /// The task a `sub_agent` step (or a workforce's member run) started.
     #[serde(default)]
     child_task_id: Option<String>,
@@ -137,18 +143,9 @@ impl Runner<'_> {
             return self.finish(&end_state);
         };
         match step.action {
-            Action::Think { text } => {
-                let document_id = new_item_id();
-                self.publish(LiveEvent::Thinking {
-                    text: text.clone(),
-                    document_id,
-                });
-                self.progress.thinking.push(text);
-                self.next_step(&program)
-            }
+            Action::Think { text } => self.think(&program, text),
             Action::Reply { text } => {
-                let content = self.agent_message(&text, false);
-                self.write(content)?;
+                self.write_agent_message(&text, false)?;
                 self.next_step(&program)
             }
             Action::Type { text } => self.type_text(&program, &text),
@@ -167,8 +164,7 @@ impl Runner<'_> {
                 }
             }
             Action::Approval { text } => {
-                let content = self.agent_message(&text, false);
-                self.write(content)?;
+                self.write_agent_message(&text, false)?;
                 self.set_state("pending-approval")?;
                 self.run.step_index += 1;
                 self.run.phase = 0;
@@ -189,6 +185,36 @@ impl Runner<'_> {
         }
     }
 
+    /// A `think` step: the thought goes out as fragments of [`CHUNK_CHARS`] characters, one
+    /// per phase, all with the next agent message's id; then it waits for that message.
+    fn think(&mut self, program: &[Step], text: String) -> rusqlite::Result<()> {
+        let total = text.chars().count();
+        let document_id = self
+            .progress
+            .next_message_id
+            .get_or_insert_with(new_item_id)
+            .clone();
+        let from = self.progress.typed;
+        let to = total.min(from + CHUNK_CHARS);
+        if from < to {
+            let fragment: String = text.chars().skip(from).take(to - from).collect();
+            self.publish(LiveEvent::Thinking {
+                fragment,
+                document_id,
+            });
+        }
+        if to < total {
+            self.progress.typed = to;
+            let chunk_delay = self.run.chunk_delay_ms;
+            return self.again_after(chunk_delay);
+        }
+        self.progress.typed = 0;
+        self.progress.thinking.push(text);
+        self.next_step(program)
+    }
+
+    /// A `type` step: the message is written with its first chunk while `generating`, grows
+    /// by one chunk per phase (each chunk published as one `text` fragment), then is final.
     fn type_text(&mut self, program: &[Step], text: &str) -> rusqlite::Result<()> {
         let total = text.chars().count();
         let chunk_delay = self.run.chunk_delay_ms;
@@ -196,26 +222,21 @@ impl Runner<'_> {
             None => {
                 self.progress.typed = total.min(CHUNK_CHARS);
                 let typed: String = text.chars().take(self.progress.typed).collect();
-                let content = self.agent_message(&typed, true);
-                let item_id = self.write(content)?;
-                self.publish(LiveEvent::Text {
-                    text: typed,
-                    document_id: item_id.clone(),
-                });
+                let item_id = self.write_agent_message(&typed, true)?;
+                self.publish_text(typed, &item_id);
                 self.progress.item_id = Some(item_id);
                 self.again_after(chunk_delay)
             }
             Some(item_id) if self.progress.typed < total => {
-                self.progress.typed = total.min(self.progress.typed + CHUNK_CHARS);
+                let from = self.progress.typed;
+                self.progress.typed = total.min(from + CHUNK_CHARS);
                 let typed: String = text.chars().take(self.progress.typed).collect();
+                let fragment: String = typed.chars().skip(from).collect();
                 self.edit(&item_id, |content| {
                     content["text"] = json!(typed);
                     content["generating"] = json!(true);
                 })?;
-                self.publish(LiveEvent::Text {
-                    text: typed,
-                    document_id: item_id,
-                });
+                self.publish_text(fragment, &item_id);
                 self.again_after(chunk_delay)
             }
             Some(item_id) => {
@@ -227,6 +248,16 @@ impl Runner<'_> {
                 self.progress.typed = 0;
                 self.next_step(program)
             }
+        }
+    }
+
+    /// One `text` fragment of the message `item_id`; an empty one is not sent.
+    fn publish_text(&mut self, fragment: String, item_id: &str) {
+        if !fragment.is_empty() {
+            self.publish(LiveEvent::Text {
+                fragment,
+                document_id: item_id.to_string(),
+            });
         }
     }
 
@@ -410,13 +441,19 @@ impl Runner<'_> {
         }
     }
 
-    /// An `agent-message`, taking the thoughts collected since the last one.
-    fn agent_message(&mut self, text: &str, generating: bool) -> Value {
+    /// Writes an `agent-message` that takes the thoughts collected since the last one, with
+    /// the id their thinking fragments announced (a fresh one when nothing was thought).
+    fn write_agent_message(&mut self, text: &str, generating: bool) -> rusqlite::Result<String> {
         let mut content = json!({"type": "agent-message", "text": text, "generating": generating});
         if !self.progress.thinking.is_empty() {
             content["thinking"] = json!(std::mem::take(&mut self.progress.thinking));
         }
-        content
+        let item_id = self
+            .progress
+            .next_message_id
+            .take()
+            .unwrap_or_else(new_item_id);
+        self.write_with_id(item_id, content)
     }
 
     /// Queues an event for this run's task; a workforce member's thinking, typing and
@@ -440,7 +477,10 @@ impl Runner<'_> {
     }
 
     fn write(&mut self, content: Value) -> rusqlite::Result<String> {
-        let item_id = new_item_id();
+        self.write_with_id(new_item_id(), content)
+    }
+
+    fn write_with_id(&mut self, item_id: String, content: Value) -> rusqlite::Result<String> {
         tasks::insert_message(
             self.connection,
             &self.run.project,

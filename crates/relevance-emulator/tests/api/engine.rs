@@ -74,23 +74,18 @@ async fn echo_types_its_reply_in_chunks_and_publishes_live_events() {
     let typed: Vec<&str> = events
         .iter()
         .filter_map(|event| match event {
-            LiveEvent::Text { text, document_id } => {
+            LiveEvent::Text {
+                fragment,
+                document_id,
+            } => {
                 assert_eq!(document_id, &reply_id);
-                Some(text.as_str())
+                Some(fragment.as_str())
             }
             _ => None,
         })
         .collect();
-    // "You said: hello there, emulator" is 31 characters: 8, 16, 24, 31.
-    assert_eq!(
-        typed,
-        [
-            "You said",
-            "You said: hello ",
-            "You said: hello there, e",
-            "You said: hello there, emulator"
-        ]
-    );
+    // "You said: hello there, emulator" is 31 characters: fragments of 8, 8, 8 and 7.
+    assert_eq!(typed, ["You said", ": hello ", "there, e", "mulator"]);
     let reply_writes = events
         .iter()
         .filter(
@@ -220,8 +215,21 @@ async fn a_script_thinks_runs_tools_types_and_replies_then_completes() {
 
     let events = drain(&mut events);
     assert_eq!(states(&events), ["starting-up", "running", "completed"]);
-    assert!(events.iter().any(|event| matches!(event,
-        LiveEvent::Thinking { text, .. } if text == "pondering rust")));
+    // The thought streams as fragments that carry the id of the message that keeps it.
+    let thought: String = events
+        .iter()
+        .filter_map(|event| match event {
+            LiveEvent::Thinking {
+                fragment,
+                document_id,
+            } => {
+                assert_eq!(document_id, &messages[3]["item_id"]);
+                Some(fragment.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(thought, "pondering rust");
     let search_id = messages[1]["item_id"].as_str().expect("id");
     let search_writes = events
         .iter()

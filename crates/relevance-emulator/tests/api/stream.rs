@@ -31,6 +31,26 @@ script = [
   { type = "A typed answer about {message}, long enough for several chunks", delay_ms = 1 },
 ]
 
+[[projects.agents]]
+id = "long"
+public = true
+behavior = "script"
+chunk_delay_ms = 1
+script = [
+  { think = "First I weigh {message} from every side, slowly and with care.", delay_ms = 1 },
+  { think = " Then I write it all down.", delay_ms = 1 },
+  { type = "LONG_REPLY", delay_ms = 1 },
+]
+
+[[projects.agents]]
+id = "paced"
+public = true
+behavior = "script"
+chunk_delay_ms = 10
+script = [
+  { type = "PACED_REPLY", delay_ms = 1 },
+]
+
 [[projects.workforces]]
 id = "desk"
 agents = ["echo"]
@@ -45,10 +65,31 @@ const KEY_S: &str = "proj-s:sk-test-s-0001";
 /// Hang guard only: every wait below ends on an event long before this.
 const GUARD: Duration = Duration::from_secs(30);
 
+/// A reply of several hundred characters whose every word is different, so a fragment
+/// can be found at exactly one place of it.
+fn numbered_words(prefix: &str, count: usize) -> String {
+    (1..=count)
+        .map(|n| format!("{prefix}{n:04}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn long_reply() -> String {
+    numbered_words("word", 60)
+}
+
+/// About 1,500 characters typed 8 at a time every 10 ms: the run outlives many 200 ms tokens.
+fn paced_reply() -> String {
+    numbered_words("paced", 150)
+}
+
 async fn start_stream_seed(settings: &str) -> Running {
     let seed_dir = TempDir::new().expect("tempdir");
+    let seed = STREAM_SEED
+        .replace("LONG_REPLY", &long_reply())
+        .replace("PACED_REPLY", &paced_reply());
     let config = Config {
-        seed_file: Some(write_seed(&seed_dir, &format!("{settings}\n{STREAM_SEED}"))),
+        seed_file: Some(write_seed(&seed_dir, &format!("{settings}\n{seed}"))),
         ..Config::default()
     };
     Running {
@@ -197,11 +238,21 @@ fn token_of(streaming_token: &Value) -> String {
         .to_string()
 }
 
+/// The fragments of `kind` (`text` or `thinking`) for `document`, joined in order.
+fn joined(events: &[Value], kind: &str, document: &Value) -> String {
+    events
+        .iter()
+        .filter(|event| event["type"] == kind && event["documentId"] == *document)
+        .map(|event| event["content"].as_str().expect("content is a string"))
+        .collect()
+}
+
+/// Whether the `text` fragments of some document add up to `text`.
 fn text_is(text: &str) -> impl Fn(&[Value]) -> bool + '_ {
     move |events: &[Value]| {
-        events
-            .iter()
-            .any(|event| event["type"] == "text" && event["content"] == text)
+        events.iter().any(|event| {
+            event["type"] == "text" && joined(events, "text", &event["documentId"]) == text
+        })
     }
 }
 
@@ -277,13 +328,14 @@ async fn the_stream_carries_thinking_then_the_typed_text_of_the_agent_message() 
 
     let reply = messages.last().expect("the typed reply");
     assert_eq!(reply["content"]["text"], final_text);
-    let reply_id = reply["item_id"].as_str().expect("item_id");
+    let reply_id = &reply["item_id"];
+    // "pondering rust" is 14 characters: two fragments, then the typed text.
     assert_eq!(events[0]["type"], "thinking", "{events:?}");
-    assert_eq!(events[0]["content"], "pondering rust");
-    assert!(events[0]["documentId"].is_string());
-    let texts: Vec<&Value> = events[1..].iter().collect();
+    assert_eq!(events[0]["content"], "ponderin");
+    assert_eq!(events[1]["content"], "g rust");
+    assert_eq!(joined(&events, "thinking", reply_id), "pondering rust");
+    let texts: Vec<&Value> = events[2..].iter().collect();
     assert!(texts.len() >= 3, "typed in several chunks: {texts:?}");
-    let mut previous = String::new();
     for event in &texts {
         assert_eq!(
             event.as_object().map(|fields| fields.len()),
@@ -291,15 +343,14 @@ async fn the_stream_carries_thinking_then_the_typed_text_of_the_agent_message() 
             "{event}"
         );
         assert_eq!(event["type"], "text");
-        assert_eq!(event["documentId"], reply_id);
+        assert_eq!(event["documentId"], *reply_id);
         let content = event["content"].as_str().expect("content");
         assert!(
-            content.starts_with(&previous) && content.len() > previous.len(),
-            "each text event is the whole text so far: {previous:?} then {content:?}"
+            !content.is_empty() && content.chars().count() <= 8,
+            "each text event is a fragment of at most 8 characters: {content:?}"
         );
-        previous = content.to_string();
     }
-    assert_eq!(previous, final_text);
+    assert_eq!(joined(&events, "text", reply_id), final_text);
     // Framing, byte for byte: the first frame is exactly `data: ` + its JSON + `\n\n`.
     let first_json = serde_json::to_string(&events[0]).expect("json");
     assert!(
@@ -314,6 +365,100 @@ async fn the_stream_carries_thinking_then_the_typed_text_of_the_agent_message() 
         .expect("json"),
         serde_json::from_str::<Value>(&first_json).expect("json")
     );
+}
+
+#[tokio::test]
+async fn fragments_read_on_one_connection_add_up_to_the_final_text_and_thinking() {
+    let running = start_stream_seed("").await;
+    let task = "t-long";
+    running.run_agent(KEY_S, "long", task, "first").await;
+    let token = token_of(&running.agent_token(KEY_S, "long", task).await);
+    let mut sse = running.stream(US, &token).await;
+
+    let messages = running.run_agent(KEY_S, "long", task, "streams").await;
+    let reply = messages.last().expect("the typed reply").clone();
+    let final_text = reply["content"]["text"].as_str().expect("text").to_string();
+    assert_eq!(final_text, long_reply());
+    assert!(final_text.len() > 500, "hundreds of characters");
+    let events = sse.read_until(text_is(&final_text)).await;
+
+    let document = &reply["item_id"];
+    assert_eq!(joined(&events, "text", document), final_text);
+    let thinking: String = reply["content"]["thinking"]
+        .as_array()
+        .expect("thinking")
+        .iter()
+        .map(|thought| thought.as_str().expect("a thought is a string"))
+        .collect();
+    assert_eq!(
+        thinking,
+        "First I weigh streams from every side, slowly and with care. Then I write it all down."
+    );
+    assert_eq!(joined(&events, "thinking", document), thinking);
+    // Every event of this run belongs to the one message.
+    for event in &events {
+        assert_eq!(event["documentId"], *document, "{event}");
+    }
+}
+
+#[tokio::test]
+async fn reconnecting_with_fresh_tokens_never_repeats_or_reorders_a_fragment() {
+    let running = start_stream_seed("[emulator]\nstreaming_token_ttl_ms = 200\n").await;
+    let task = "t-paced";
+    let answer = running
+        .trigger(
+            KEY_S,
+            json!({"agent_id": "paced", "conversation_id": task,
+                   "message": {"role": "user", "content": "go"}}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let meta_path =
+        format!("/{US}/latest/agents/paced/tasks/{task}/metadata?include_streaming_token=true");
+    let mut received = Vec::new();
+    let mut connections = 0;
+    // Each connection lasts at most one token lifetime; typing takes at least 1.9 s of
+    // scheduled pauses, so the run outlives several tokens.
+    for _ in 0..1000 {
+        let meta = running.get(&meta_path, Some(KEY_S)).await;
+        assert_eq!(meta.status, StatusCode::OK, "{}", meta.text);
+        let state = meta.body["metadata"]["conversation"]["state"]
+            .as_str()
+            .expect("state");
+        if !is_running(state) {
+            break;
+        }
+        let mut sse = running
+            .stream(US, &token_of(&meta.body["streaming_token"]))
+            .await;
+        sse.read_to_end().await;
+        connections += 1;
+        received.extend(sse.events());
+    }
+    let (_, messages) = running.settle(KEY_S, "paced", task).await;
+    let reply = messages.last().expect("the typed reply");
+    let final_text = reply["content"]["text"].as_str().expect("text");
+    assert_eq!(final_text, paced_reply());
+    assert!(
+        connections >= 4,
+        "read across at least three refreshes: {connections} connections"
+    );
+    let mut position = 0;
+    let mut covered = 0;
+    for event in &received {
+        assert_eq!(event["type"], "text", "{event}");
+        assert_eq!(event["documentId"], reply["item_id"], "{event}");
+        let fragment = event["content"].as_str().expect("content");
+        let found = final_text[position..].find(fragment).unwrap_or_else(|| {
+            panic!(
+                "fragment {fragment:?} is not after position {position}: repeated or out of order"
+            )
+        });
+        position += found + fragment.len();
+        covered += fragment.len();
+    }
+    assert!(covered > 0, "some of the text was streamed");
+    assert!(covered <= final_text.len());
 }
 
 #[tokio::test]
