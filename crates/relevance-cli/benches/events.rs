@@ -36,6 +36,7 @@ api_keys = ["{API_KEY}"]
 
 [[projects.agents]]
 id = "worker"
+use_streaming = true
 public = true
 behavior = "script"
 chunk_delay_ms = 30
@@ -47,6 +48,7 @@ script = [
 
 [[projects.agents]]
 id = "quick"
+use_streaming = true
 public = true
 behavior = "script"
 script = [ {{ reply = "ok" }} ]

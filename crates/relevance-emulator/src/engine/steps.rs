@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::events::{LiveEvent, Published};
 use super::ids::new_item_id;
 use super::script::{Action, Step};
-use super::trigger::{self, Target, UserMessage};
+use super::trigger::{self, Streaming, Target, UserMessage};
 use crate::store::catalog;
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks::{self, TaskScope};
@@ -403,6 +403,8 @@ impl Runner<'_> {
                         attachments: None,
                     },
                     Some(self.run.id),
+                    // A sub-agent's run follows the sub-agent's own setting.
+                    Streaming::AgentSetting,
                 )?;
                 self.events.extend(accepted.events);
                 self.edit(&item_id, |content| {
@@ -458,8 +460,13 @@ impl Runner<'_> {
 
     /// Queues an event for this run's task; a workforce member's thinking, typing and
     /// messages go to its workforce task too (its state changes do not: they are an
-    /// agent task's states, not the workforce's).
+    /// agent task's states, not the workforce's). A run that does not stream publishes
+    /// no thinking or typing at all (PROTOCOL A8b).
     fn publish(&mut self, event: LiveEvent) {
+        let is_stream_event = matches!(event, LiveEvent::Thinking { .. } | LiveEvent::Text { .. });
+        if is_stream_event && !self.run.streams {
+            return;
+        }
         if let Some((_, workforce_task)) = &self.workforce_parent {
             if !matches!(event, LiveEvent::StateChanged { .. }) {
                 self.events.push(Published {

@@ -39,13 +39,16 @@ pub(crate) struct WorkforceAccepted {
     pub(crate) events: Vec<Published>,
 }
 
-/// Writes the user message and starts the workforce run, or queues it behind the one going.
+/// Writes the user message and starts the workforce run, or queues it behind the one going;
+/// `use_streaming` (the trigger's `trigger.use_streaming`) decides for every member run the
+/// workforce run starts (PROTOCOL A8b).
 pub(crate) fn accept(
     connection: &Connection,
     project: &str,
     workforce: &WorkforceRecord,
     target: WorkforceTarget,
     text: &str,
+    use_streaming: bool,
 ) -> rusqlite::Result<WorkforceAccepted> {
     let now = now_ms();
     let (task_id, is_new) = match target {
@@ -129,6 +132,7 @@ pub(crate) fn accept(
             status,
             due_at_ms: (status == RunStatus::Due).then_some(now),
             parent_run_id: None,
+            streams: use_streaming,
         },
     )?;
     if !busy {

@@ -123,6 +123,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX tasks_by_workforce ON tasks(project_id, workforce_id, insert_date);
     ALTER TABLE workforces ADD COLUMN execution_limit INTEGER NOT NULL DEFAULT 10;
     ",
+    // 4: `use_streaming` (PROTOCOL A8b): the agent's own setting, off as on the platform, and
+    // each run's decision, made when it was triggered. Runs already stored were triggered
+    // when every run streamed, so they keep streaming.
+    "
+    ALTER TABLE agents ADD COLUMN use_streaming INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN streams INTEGER NOT NULL DEFAULT 1;
+    ",
 ];
 
 /// Brings the schema to the newest version; a no-op when it is already there.

@@ -18,11 +18,13 @@ api_keys = ["sk-test-s-0001"]
 
 [[projects.agents]]
 id = "echo"
+use_streaming = true
 public = true
 chunk_delay_ms = 1
 
 [[projects.agents]]
 id = "thinker"
+use_streaming = true
 public = true
 behavior = "script"
 chunk_delay_ms = 1
@@ -33,6 +35,7 @@ script = [
 
 [[projects.agents]]
 id = "long"
+use_streaming = true
 public = true
 behavior = "script"
 chunk_delay_ms = 1
@@ -44,6 +47,7 @@ script = [
 
 [[projects.agents]]
 id = "paced"
+use_streaming = true
 public = true
 behavior = "script"
 chunk_delay_ms = 10
@@ -51,9 +55,18 @@ script = [
   { type = "PACED_REPLY", delay_ms = 1 },
 ]
 
+[[projects.agents]]
+id = "quiet"
+public = true
+chunk_delay_ms = 1
+
 [[projects.workforces]]
 id = "desk"
 agents = ["echo"]
+
+[[projects.workforces]]
+id = "quiet-desk"
+agents = ["quiet"]
 
 [[projects]]
 id = "proj-s-eu"
@@ -497,7 +510,7 @@ async fn a_workforce_task_streams_its_members_typing() {
         .post(
             &path,
             Some(KEY_S),
-            r#"{"workforce_id":"desk","workforce_task_id":"wt-1","trigger":{"message":{"role":"user","content":"one"}}}"#,
+            r#"{"workforce_id":"desk","workforce_task_id":"wt-1","trigger":{"use_streaming":true,"message":{"role":"user","content":"one"}}}"#,
         )
         .await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text);
@@ -519,7 +532,7 @@ async fn a_workforce_task_streams_its_members_typing() {
         .post(
             &path,
             Some(KEY_S),
-            r#"{"workforce_id":"desk","workforce_task_id":"wt-1","trigger":{"message":{"role":"user","content":"second message"}}}"#,
+            r#"{"workforce_id":"desk","workforce_task_id":"wt-1","trigger":{"use_streaming":true,"message":{"role":"user","content":"second message"}}}"#,
         )
         .await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.text);
@@ -706,4 +719,230 @@ async fn stream_requests_are_logged_without_the_token() {
     assert_eq!(entry["path"], format!("/{US}/v1/stream"));
     assert_eq!(entry["status"], 200);
     assert_eq!(entry["key_kind"], "api");
+}
+
+/// Who triggers the run under test.
+#[derive(Debug, Clone, Copy)]
+enum Caller {
+    ApiKey,
+    EmbedKey,
+}
+
+/// What an `agent_override` carries, if the trigger sends one.
+#[derive(Debug, Clone, Copy)]
+enum Override {
+    None,
+    /// The AgentConfig read from `agents/{id}/get`, with `use_streaming` set, as the official
+    /// client sends it.
+    Config {
+        use_streaming: bool,
+    },
+}
+
+impl Running {
+    async fn agent_config(&self, agent: &str) -> Value {
+        let answer = self
+            .get(&format!("/{US}/latest/agents/{agent}/get"), Some(KEY_S))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        answer.body["agent"].clone()
+    }
+
+    /// The fragments a stream opened on `task` got for what happened before the marker: a
+    /// streaming run triggered (with an API key) once the run under test has ended, whose
+    /// own fragments close the read. Frames keep their order on one connection, so
+    /// everything the earlier run sent is in by then.
+    async fn frames_before_marker(&self, sse: &mut Sse, agent: &str, task: &str) -> Vec<Value> {
+        let mut config = self.agent_config(agent).await;
+        config["use_streaming"] = json!(true);
+        let marker = self
+            .trigger(
+                KEY_S,
+                json!({"agent_id": agent, "conversation_id": task, "agent_override": config,
+                       "message": {"role": "user", "content": "marker"}}),
+            )
+            .await;
+        assert_eq!(marker.status, StatusCode::OK, "{}", marker.text);
+        let events = sse.read_until(text_is("You said: marker")).await;
+        let marker_document = events.last().expect("the marker's fragments")["documentId"].clone();
+        events
+            .into_iter()
+            .filter(|event| event["documentId"] != marker_document)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_run_streams_only_when_its_override_or_the_agents_own_setting_says_so() {
+    let running = start_stream_seed("").await;
+    // (caller, agent, override, whether the run streams)
+    let cases = [
+        (Caller::ApiKey, "quiet", Override::None, false),
+        (Caller::ApiKey, "echo", Override::None, true),
+        (
+            Caller::ApiKey,
+            "quiet",
+            Override::Config {
+                use_streaming: true,
+            },
+            true,
+        ),
+        (
+            Caller::ApiKey,
+            "echo",
+            Override::Config {
+                use_streaming: false,
+            },
+            false,
+        ),
+        (Caller::EmbedKey, "echo", Override::None, true),
+        (Caller::EmbedKey, "quiet", Override::None, false),
+    ];
+    for (index, (caller, agent, agent_override, streams)) in cases.into_iter().enumerate() {
+        let label = format!("{caller:?} {agent} {agent_override:?}");
+        let (auth, task) = match caller {
+            Caller::ApiKey => (KEY_S.to_string(), format!("t-choice-{index}")),
+            Caller::EmbedKey => {
+                let answer = running
+                    .post(
+                        &format!("/{US}/latest/agents/get_embed_key"),
+                        None,
+                        &format!(r#"{{"agent_id":"{agent}","project":"proj-s"}}"#),
+                    )
+                    .await;
+                assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+                let key = answer.body["embed_key"].as_str().expect("key");
+                let prefix = answer.body["conversation_prefix"].as_str().expect("prefix");
+                (
+                    format!("proj-s:{key}"),
+                    format!("{prefix}_-_2f1c5a44-7a3b-4d7e-9a35-0c6f1b2d3e{index:02}"),
+                )
+            }
+        };
+        running.run_agent(&auth, agent, &task, "first").await;
+        let token = token_of(&running.agent_token(&auth, agent, &task).await);
+        let mut sse = running.stream(US, &token).await;
+
+        let mut body = json!({"agent_id": agent, "conversation_id": task,
+                              "message": {"role": "user", "content": "the run under test"}});
+        if let Override::Config { use_streaming } = agent_override {
+            let mut config = running.agent_config(agent).await;
+            config["use_streaming"] = json!(use_streaming);
+            body["agent_override"] = config;
+        }
+        let answer = running.trigger(&auth, body).await;
+        assert_eq!(answer.status, StatusCode::OK, "{label}: {}", answer.text);
+        let (_, messages) = running.settle(&auth, agent, &task).await;
+        let reply = messages.last().expect("the reply");
+        assert_eq!(reply["content"]["text"], "You said: the run under test");
+
+        let frames = running.frames_before_marker(&mut sse, agent, &task).await;
+        if streams {
+            assert_eq!(
+                joined(&frames, "text", &reply["item_id"]),
+                "You said: the run under test",
+                "{label}: {frames:?}"
+            );
+            assert!(frames.iter().all(|f| f["documentId"] == reply["item_id"]));
+        } else {
+            assert!(frames.is_empty(), "{label}: no frames at all: {frames:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_workforce_triggers_use_streaming_decides_for_its_members_runs() {
+    let running = start_stream_seed("").await;
+    let trigger_path = format!("/{US}/latest/workforce/trigger");
+    // (workforce, its member's own setting, trigger.use_streaming): the trigger decides.
+    let cases = [
+        ("quiet-desk", "quiet", Some(true), true),
+        ("desk", "echo", Some(false), false),
+        ("desk", "echo", None, false),
+    ];
+    for (index, (workforce, member, use_streaming, streams)) in cases.into_iter().enumerate() {
+        let label = format!("{workforce} use_streaming={use_streaming:?}");
+        let task = format!("wt-choice-{index}");
+        let send = |text: &str, use_streaming: Option<bool>| {
+            let mut trigger = json!({"message": {"role": "user", "content": text}});
+            if let Some(flag) = use_streaming {
+                trigger["use_streaming"] = json!(flag);
+            }
+            json!({"workforce_id": workforce, "workforce_task_id": task, "trigger": trigger})
+                .to_string()
+        };
+        let meta_path =
+            format!("/{US}/latest/workforce/tasks/{task}/metadata?include_streaming_token=true");
+        let wait_until_done = || async {
+            for _ in 0..1000 {
+                let meta = running.get(&meta_path, Some(KEY_S)).await;
+                assert_eq!(meta.status, StatusCode::OK, "{}", meta.text);
+                if meta.body["metadata"]["state"] != "running" {
+                    return token_of(&meta.body["streaming_token"]);
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("workforce task {task} never ended");
+        };
+        let first = running
+            .post(&trigger_path, Some(KEY_S), &send("first", None))
+            .await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+        let token = wait_until_done().await;
+        let mut sse = running.stream(US, &token).await;
+
+        let tested = running
+            .post(&trigger_path, Some(KEY_S), &send("tested", use_streaming))
+            .await;
+        assert_eq!(tested.status, StatusCode::OK, "{label}: {}", tested.text);
+        wait_until_done().await;
+        let marker = running
+            .post(&trigger_path, Some(KEY_S), &send("marker", Some(true)))
+            .await;
+        assert_eq!(marker.status, StatusCode::OK, "{}", marker.text);
+        let events = sse.read_until(text_is("You said: marker")).await;
+        let marker_document = events.last().expect("marker")["documentId"].clone();
+        let frames: Vec<Value> = events
+            .into_iter()
+            .filter(|event| event["documentId"] != marker_document)
+            .collect();
+        if streams {
+            assert!(
+                text_is("You said: tested")(&frames),
+                "{label} ({member}): {frames:?}"
+            );
+        } else {
+            assert!(frames.is_empty(), "{label} ({member}): {frames:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn agent_config_shows_use_streaming_and_a_bad_override_is_400() {
+    let running = start_stream_seed("").await;
+    assert_eq!(running.agent_config("echo").await["use_streaming"], true);
+    assert_eq!(running.agent_config("quiet").await["use_streaming"], false);
+    for (agent_override, needle) in [
+        (json!("on"), "must be an object"),
+        (json!({"use_streaming": "yes"}), "must be true or false"),
+    ] {
+        let answer = running
+            .trigger(
+                KEY_S,
+                json!({"agent_id": "echo", "agent_override": agent_override,
+                       "message": {"role": "user", "content": "x"}}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+        assert!(answer.message().contains(needle), "{}", answer.text);
+    }
+    let bad_workforce = running
+        .post(
+            &format!("/{US}/latest/workforce/trigger"),
+            Some(KEY_S),
+            r#"{"workforce_id":"desk","trigger":{"use_streaming":1,"message":{"role":"user","content":"x"}}}"#,
+        )
+        .await;
+    assert_eq!(bad_workforce.status, StatusCode::BAD_REQUEST);
+    assert!(bad_workforce.message().contains("use_streaming"));
 }

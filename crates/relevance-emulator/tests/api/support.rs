@@ -210,11 +210,13 @@ api_keys = ["sk-test-e-0001"]
 
 [[projects.agents]]
 id = "echo"
+use_streaming = true
 public = true
 chunk_delay_ms = 1
 
 [[projects.agents]]
 id = "thinker"
+use_streaming = true
 behavior = "script"
 end_state = "completed"
 chunk_delay_ms = 1
