@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::events::{LiveEvent, Published};
-use super::ids::new_item_id;
+use super::ids::{action_id, new_item_id, stamp_original_ids};
 use super::script::{Action, Step};
 use super::trigger::{self, Streaming, Target, UserMessage};
 use crate::store::catalog;
@@ -278,7 +278,41 @@ impl Runner<'_> {
             "region": region,
             "project": self.run.project,
             "id": id,
+            "version": "latest",
             "params_schema": {},
+        }))
+    }
+
+    /// The fields of a new tool run of `kind` (`tool` / `agent`) `tool_id` with `input` that
+    /// the platform's schema asks for (PROTOCOL A7c): `action_details` (the agent's stable
+    /// action id and a fresh request id), `requires_confirmation` and the parsed `params`.
+    fn new_tool_run(
+        &self,
+        kind: &str,
+        tool_id: &str,
+        input: Value,
+        tool_config: Value,
+    ) -> rusqlite::Result<Value> {
+        let agent_id = tasks::find_task(
+            self.connection,
+            &self.run.project,
+            &TaskScope::Project,
+            &self.run.task_id,
+        )?
+        .map(|task| task.agent_id)
+        .unwrap_or_default();
+        Ok(json!({
+            "type": "tool-run",
+            "tool_run_state": "pending",
+            "output": {},
+            "params": {"valid": true, "json": input, "resolved": input},
+            "errors": [],
+            "tool_config": tool_config,
+            "action_details": {
+                "action": action_id(&agent_id, kind, tool_id),
+                "action_request_id": new_item_id(),
+            },
+            "requires_confirmation": false,
         }))
     }
 
@@ -296,14 +330,8 @@ impl Runner<'_> {
             (0, _) | (_, None) => {
                 let tool_config =
                     self.tool_config("tool", name, name, &format!("Emulated tool `{name}`"))?;
-                let item_id = self.write(json!({
-                    "type": "tool-run",
-                    "tool_run_state": "pending",
-                    "output": {},
-                    "params": {"resolved": input, "valid": true},
-                    "errors": [],
-                    "tool_config": tool_config,
-                }))?;
+                let content = self.new_tool_run("tool", name, input, tool_config)?;
+                let item_id = self.write(content)?;
                 self.progress.item_id = Some(item_id);
                 self.run.phase = 0;
                 self.again_after(delay)
@@ -319,10 +347,12 @@ impl Runner<'_> {
                     Some(text) => {
                         content["tool_run_state"] = json!("error");
                         content["errors"] = json!([{"body": text, "raw": text, "step_name": name}]);
+                        ended_in(content, "action-error");
                     }
                     None => {
                         content["tool_run_state"] = json!("finished");
                         content["output"] = output.clone();
+                        ended_in(content, "action-response");
                     }
                 })?;
                 self.progress.item_id = None;
@@ -359,14 +389,9 @@ impl Runner<'_> {
                 if let Some(emoji) = agent.as_ref().and_then(|agent| agent.emoji.clone()) {
                     tool_config["emoji"] = json!(emoji);
                 }
-                let item_id = self.write(json!({
-                    "type": "tool-run",
-                    "tool_run_state": "pending",
-                    "output": {},
-                    "params": {"resolved": {"message": message}, "valid": true},
-                    "errors": [],
-                    "tool_config": tool_config,
-                }))?;
+                let content =
+                    self.new_tool_run("agent", agent_id, json!({"message": message}), tool_config)?;
+                let item_id = self.write(content)?;
                 self.progress.item_id = Some(item_id);
                 self.run.phase = 0;
                 self.again_after(delay)
@@ -384,6 +409,7 @@ impl Runner<'_> {
                         content["tool_run_state"] = json!("error");
                         content["errors"] =
                             json!([{"body": problem, "raw": problem, "step_name": agent_id}]);
+                        ended_in(content, "action-error");
                     })?;
                     self.progress.item_id = None;
                     return self.next_step(program);
@@ -432,8 +458,10 @@ impl Runner<'_> {
                         content["tool_run_state"] = json!("error");
                         content["errors"] =
                             json!([{"body": problem, "raw": problem, "step_name": agent_id}]);
+                        ended_in(content, "action-error");
                     } else {
                         content["tool_run_state"] = json!("finished");
+                        ended_in(content, "action-response");
                     }
                 })?;
                 self.progress.item_id = None;
@@ -487,7 +515,8 @@ impl Runner<'_> {
         self.write_with_id(new_item_id(), content)
     }
 
-    fn write_with_id(&mut self, item_id: String, content: Value) -> rusqlite::Result<String> {
+    fn write_with_id(&mut self, item_id: String, mut content: Value) -> rusqlite::Result<String> {
+        stamp_original_ids(&mut content);
         tasks::insert_message(
             self.connection,
             &self.run.project,
@@ -603,4 +632,13 @@ impl Runner<'_> {
         }
         Ok(())
     }
+}
+
+/// Names the platform message a tool run's end came from (`action-response` when it
+/// finished, `action-error` when it failed) in its `original_message_ids` (PROTOCOL A7c).
+fn ended_in(content: &mut Value, key: &str) {
+    if !content["original_message_ids"].is_object() {
+        stamp_original_ids(content);
+    }
+    content["original_message_ids"][key] = json!(new_item_id());
 }

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use super::events::{LiveEvent, Published};
-use super::ids::new_item_id;
+use super::ids::{new_item_id, stamp_original_ids};
 use super::script::{self, BehaviorConfig};
 use super::steps::Progress;
 use crate::store::catalog::{self, AgentBehavior};
@@ -140,6 +140,7 @@ pub(crate) fn accept(
     if let Some(attachments) = &message.attachments {
         content["attachments"] = attachments.clone();
     }
+    stamp_original_ids(&mut content);
     tasks::insert_message(connection, project, &task.id, &item_id, &content)?;
     publish(&mut events, LiveEvent::MessageWritten { item_id });
 

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use serde_json::json;
 
 use super::events::{LiveEvent, Published};
-use super::ids::new_item_id;
+use super::ids::{new_item_id, stamp_original_ids};
 use super::script::{Action, Step};
 use super::steps::Progress;
 use super::trigger::title;
@@ -83,13 +83,9 @@ pub(crate) fn accept(
         });
     };
     let item_id = new_item_id();
-    tasks::insert_message(
-        connection,
-        project,
-        &task_id,
-        &item_id,
-        &json!({"type": "user-message", "text": text, "is_trigger_message": is_new}),
-    )?;
+    let mut content = json!({"type": "user-message", "text": text, "is_trigger_message": is_new});
+    stamp_original_ids(&mut content);
+    tasks::insert_message(connection, project, &task_id, &item_id, &content)?;
     publish(LiveEvent::MessageWritten { item_id });
 
     // Read at trigger time: a member added to the seed later serves later messages.

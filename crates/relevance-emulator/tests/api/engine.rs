@@ -186,7 +186,21 @@ async fn a_script_thinks_runs_tools_types_and_replies_then_completes() {
     assert_eq!(search["output"], json!({"hits": 2}));
     assert_eq!(
         search["params"],
-        json!({"resolved": {"q": "rust"}, "valid": true})
+        json!({"valid": true, "json": {"q": "rust"}, "resolved": {"q": "rust"}})
+    );
+    // The platform's schema (PROTOCOL A7c): action details, confirmation, message ids.
+    assert_eq!(search["action_details"]["action"], "thinker:tool:search");
+    let request_id = search["action_details"]["action_request_id"]
+        .as_str()
+        .expect("action_request_id");
+    assert_eq!(search["requires_confirmation"], false);
+    assert_eq!(search["tool_config"]["version"], "latest");
+    let ids = search["original_message_ids"]
+        .as_object()
+        .expect("original_message_ids");
+    assert_eq!(
+        ids.keys().collect::<Vec<_>>(),
+        ["action-request", "action-response"]
     );
     assert_eq!(search["errors"], json!([]));
     let config = &search["tool_config"];
@@ -198,18 +212,25 @@ async fn a_script_thinks_runs_tools_types_and_replies_then_completes() {
     assert!(config["description"].is_string() && config["id"].is_string());
 
     let fetch = &messages[2]["content"];
+    assert_ne!(fetch["action_details"]["action_request_id"], request_id);
+    assert_eq!(fetch["action_details"]["action"], "thinker:tool:fetch");
+    assert!(fetch["original_message_ids"]["action-error"].is_string());
+    assert!(fetch["original_message_ids"]
+        .get("action-response")
+        .is_none());
     assert_eq!(fetch["tool_run_state"], "error");
     assert_eq!(
         fetch["errors"],
         json!([{"body": "timeout", "raw": "timeout", "step_name": "fetch"}])
     );
 
+    let replies = contents(&messages[3..]);
     assert_eq!(
-        messages[3]["content"],
+        replies[0],
         json!({"type": "agent-message", "text": "Typed answer about rust", "generating": false, "thinking": ["pondering rust"]})
     );
     assert_eq!(
-        messages[4]["content"],
+        replies[1],
         json!({"type": "agent-message", "text": "done", "generating": false})
     );
 
