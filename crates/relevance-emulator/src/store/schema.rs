@@ -195,6 +195,11 @@ const MIGRATIONS: &[&str] = &[
       AND json_type(content, '$.original_message_ids.\"action-error\"') IS NULL;
     "
     ),
+    // 6: the media type a file's `PUT` named in its `Content-Type` (PROTOCOL A9), served
+    // back with the file; NULL (older uploads, or none named) serves by extension.
+    "
+    ALTER TABLE files ADD COLUMN media_type TEXT;
+    ",
 ];
 
 /// Brings the schema to the newest version; a no-op when it is already there.
