@@ -469,3 +469,55 @@ async fn message_final_follows_the_last_write_of_each_agent_message_once() {
         assert_eq!(final_at, last_write + 1, "final right after its last write");
     }
 }
+
+/// PROTOCOL A9: a status filter sends all its states in one `condition_value`; the list
+/// answers every task in any of them, in one request.
+#[tokio::test]
+async fn the_state_filter_takes_several_states_in_one_condition_value() {
+    let running = start_engine_seed().await;
+    let mut by_state = Vec::new();
+    for agent in ["echo", "thinker", "failing"] {
+        let task = start_task(&running, agent, "states").await;
+        let (meta, _) = running.settle(KEY_E, agent, &task).await;
+        let state = meta["conversation"]["state"]
+            .as_str()
+            .expect("state")
+            .to_string();
+        by_state.push((state, task));
+    }
+    let states: Vec<&str> = by_state.iter().map(|(state, _)| state.as_str()).collect();
+    assert_eq!(states, ["idle", "completed", "unrecoverable"]);
+    // (states in the one filter, the tasks expected)
+    let cases: [(&[&str], &[usize]); 4] = [
+        (&["idle", "unrecoverable"], &[0, 2]),
+        (&["completed", "idle"], &[0, 1]),
+        (&["completed"], &[1]),
+        (&["running", "pending-approval"], &[]),
+    ];
+    for (states, expected) in cases {
+        let filters = json!([{"field": "conversation.state", "filter_type": "exact_match",
+                              "condition": "==", "condition_value": states}]);
+        let answer = running
+            .get_query(
+                &format!("/{US}/latest/agents/conversations/list"),
+                Some(KEY_E),
+                &[
+                    ("filters", &filters.to_string()),
+                    ("sort", r#"[{"insert_date":"asc"}]"#),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        let found: Vec<&str> = answer.body["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|item| item["knowledge_set"].as_str().expect("id"))
+            .collect();
+        let wanted: Vec<&str> = expected
+            .iter()
+            .map(|index| by_state[*index].1.as_str())
+            .collect();
+        assert_eq!(found, wanted, "{states:?}");
+    }
+}
