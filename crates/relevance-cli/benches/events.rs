@@ -36,6 +36,7 @@ api_keys = ["{API_KEY}"]
 
 [[projects.agents]]
 id = "worker"
+use_streaming = true
 public = true
 behavior = "script"
 chunk_delay_ms = 30
@@ -47,6 +48,7 @@ script = [
 
 [[projects.agents]]
 id = "quick"
+use_streaming = true
 public = true
 behavior = "script"
 script = [ {{ reply = "ok" }} ]
@@ -337,6 +339,8 @@ impl EmulatorTimes {
         let times = EmulatorTimes::default();
         let noted = times.clone();
         tokio::spawn(async move {
+            // Typing events are fragments: the text so far (what a client shows) is their sum.
+            let mut typed: HashMap<String, String> = HashMap::new();
             loop {
                 match live.recv().await {
                     Ok(LiveEvent::MessageFinal { item_id, .. }) => {
@@ -346,7 +350,13 @@ impl EmulatorTimes {
                             .unwrap()
                             .insert(item_id, Instant::now());
                     }
-                    Ok(LiveEvent::Text { text, .. }) => {
+                    Ok(LiveEvent::Text {
+                        fragment,
+                        document_id,
+                    }) => {
+                        let text = typed.entry(document_id).or_default();
+                        text.push_str(&fragment);
+                        let text = text.clone();
                         noted
                             .emitted
                             .lock()

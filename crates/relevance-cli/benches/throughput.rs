@@ -35,6 +35,7 @@ api_keys = ["sk-bench-0001"]
 
 [[projects.agents]]
 id = "agent-public"
+use_streaming = true
 name = "Bench"
 public = true
 "#;

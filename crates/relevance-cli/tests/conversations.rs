@@ -19,12 +19,14 @@ api_keys = ["sk-test-tasks-0001-tttttttttttttttt"]
 
 [[projects.agents]]
 id = "echo"
+use_streaming = true
 name = "Echo"
 public = true
 behavior = "echo"
 
 [[projects.agents]]
 id = "researcher"
+use_streaming = true
 name = "Researcher"
 public = true
 behavior = "script"
@@ -37,6 +39,7 @@ script = [
 
 [[projects.agents]]
 id = "clumsy"
+use_streaming = true
 public = true
 behavior = "script"
 script = [
@@ -46,6 +49,7 @@ script = [
 
 [[projects.agents]]
 id = "broken"
+use_streaming = true
 public = true
 behavior = "script"
 script = [
@@ -55,6 +59,7 @@ script = [
 
 [[projects.agents]]
 id = "careful"
+use_streaming = true
 public = true
 behavior = "script"
 script = [
@@ -64,6 +69,7 @@ script = [
 
 [[projects.agents]]
 id = "manager"
+use_streaming = true
 public = true
 behavior = "script"
 script = [

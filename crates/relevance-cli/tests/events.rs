@@ -15,11 +15,13 @@ api_keys = ["sk-test-events-0001-eeeeeeeeeeeeeeee"]
 
 [[projects.agents]]
 id = "echo"
+use_streaming = true
 public = true
 behavior = "echo"
 
 [[projects.agents]]
 id = "researcher"
+use_streaming = true
 public = true
 behavior = "script"
 end_state = "completed"

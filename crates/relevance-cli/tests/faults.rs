@@ -30,6 +30,7 @@ api_keys = ["sk-test-faults-0001-ffffffffffffffff"]
 
 [[projects.agents]]
 id = "worker"
+use_streaming = true
 public = true
 behavior = "script"
 chunk_delay_ms = 5
@@ -180,6 +181,7 @@ api_keys = ["sk-test-faults-0001-ffffffffffffffff"]
 
 [[projects.agents]]
 id = "slow"
+use_streaming = true
 public = true
 behavior = "script"
 chunk_delay_ms = 200
@@ -233,6 +235,7 @@ api_keys = ["sk-test-faults-0001-ffffffffffffffff"]
 
 [[projects.agents]]
 id = "quiet"
+use_streaming = true
 public = true
 behavior = "script"
 script = [

@@ -20,6 +20,7 @@ api_keys = ["sk-test-workforce-0001-wwwwwwwwwwwwwww"]
 
 [[projects.agents]]
 id = "triage"
+use_streaming = true
 name = "Triage"
 public = true
 behavior = "script"
@@ -30,6 +31,7 @@ script = [
 
 [[projects.agents]]
 id = "researcher"
+use_streaming = true
 name = "Researcher"
 public = true
 behavior = "script"
@@ -40,12 +42,14 @@ script = [
 
 [[projects.agents]]
 id = "ping"
+use_streaming = true
 public = true
 behavior = "script"
 script = [ { handover = "pong", message = "ping" } ]
 
 [[projects.agents]]
 id = "pong"
+use_streaming = true
 public = true
 behavior = "script"
 script = [ { handover = "ping", message = "pong" } ]

@@ -75,6 +75,7 @@ pub(crate) fn spec() -> ProjectSpec {
                 model: DEFAULT_MODEL.to_string(),
                 behavior: "echo".to_string(),
                 behavior_config: BehaviorConfig::default().to_json(),
+                use_streaming: true,
             },
             AgentSpec {
                 id: PRIVATE_AGENT.to_string(),
@@ -85,6 +86,7 @@ pub(crate) fn spec() -> ProjectSpec {
                 model: DEFAULT_MODEL.to_string(),
                 behavior: "echo".to_string(),
                 behavior_config: BehaviorConfig::default().to_json(),
+                use_streaming: false,
             },
             AgentSpec {
                 id: RESEARCHER_AGENT.to_string(),
@@ -97,6 +99,7 @@ pub(crate) fn spec() -> ProjectSpec {
                 model: DEFAULT_MODEL.to_string(),
                 behavior: "script".to_string(),
                 behavior_config: researcher_script().to_json(),
+                use_streaming: true,
             },
             AgentSpec {
                 id: TRIAGE_AGENT.to_string(),
@@ -111,6 +114,7 @@ pub(crate) fn spec() -> ProjectSpec {
                 model: DEFAULT_MODEL.to_string(),
                 behavior: "script".to_string(),
                 behavior_config: triage_script().to_json(),
+                use_streaming: true,
             },
         ],
         workforces: vec![WorkforceSpec {

@@ -156,6 +156,9 @@ struct AgentEntry {
     emoji: Option<String>,
     #[serde(default)]
     public: bool,
+    /// The agent's own `use_streaming` (PROTOCOL A8b); off by default, as on the platform.
+    #[serde(default)]
+    use_streaming: bool,
     model: Option<String>,
     behavior: Option<Spanned<String>>,
     script: Option<Spanned<Vec<Spanned<toml::Table>>>>,
@@ -508,6 +511,7 @@ pub(crate) fn parse(source: &str) -> Result<Seed, SeedProblem> {
                 model: agent.model.unwrap_or_else(|| DEFAULT_MODEL.to_string()),
                 behavior,
                 behavior_config: config.to_json(),
+                use_streaming: agent.use_streaming,
             });
         }
         check_sub_agents(&id, &agent_ids, &sub_agent_calls)?;
@@ -629,6 +633,7 @@ api_keys = ["sk-test-a-0001"]
 id = "agent-public"
 name = "Support"
 public = true
+use_streaming = true
 
 [[projects.agents]]
 id = "agent-private"
@@ -646,6 +651,11 @@ agents = ["agent-public", "agent-private"]
         assert_eq!(project.spec.agents.len(), 2);
         assert!(project.spec.agents[0].public);
         assert!(!project.spec.agents[1].public);
+        assert!(project.spec.agents[0].use_streaming);
+        assert!(
+            !project.spec.agents[1].use_streaming,
+            "off by default, as on the platform"
+        );
         assert_eq!(project.spec.agents[1].model, "emulated");
         assert_eq!(project.spec.agents[1].behavior, "echo");
         assert_eq!(project.spec.workforces[0].agents.len(), 2);

@@ -23,6 +23,7 @@ api_keys = ["sk-test-a-0001-aaaaaaaaaaaaaaaaaaaa"]
 
 [[projects.agents]]
 id = "agent-public"
+use_streaming = true
 name = "Support"
 description = "Answers questions"
 emoji = "🤖"
@@ -30,11 +31,13 @@ public = true
 
 [[projects.agents]]
 id = "agent-other-public"
+use_streaming = true
 name = "Sales"
 public = true
 
 [[projects.agents]]
 id = "agent-private"
+use_streaming = true
 name = "Internal"
 public = false
 
@@ -55,6 +58,7 @@ api_keys = ["sk-test-b-0001-bbbbbbbbbbbbbbbbbbbb"]
 
 [[projects.agents]]
 id = "agent-b"
+use_streaming = true
 public = true
 
 [[projects]]
@@ -64,6 +68,7 @@ api_keys = ["sk-test-c-0001-cccccccccccccccccccc"]
 
 [[projects.agents]]
 id = "agent-c"
+use_streaming = true
 public = true
 "#;
 

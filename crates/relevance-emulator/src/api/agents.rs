@@ -27,6 +27,9 @@ pub(crate) struct AgentConfig {
     insert_date_: String,
     update_date_: String,
     model: String,
+    /// The agent's own setting (PROTOCOL A8b): the official client sends it back in
+    /// `agent_override`, switched on, to make a run stream.
+    use_streaming: bool,
 }
 
 impl From<AgentRecord> for AgentConfig {
@@ -42,6 +45,7 @@ impl From<AgentRecord> for AgentConfig {
             insert_date_: agent.insert_date,
             update_date_: agent.update_date,
             model: agent.model,
+            use_streaming: agent.use_streaming,
         }
     }
 }

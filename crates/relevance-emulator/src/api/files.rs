@@ -148,7 +148,43 @@ fn bad_signature() -> ApiError {
     ApiError::forbidden("this upload URL's signature is missing or invalid")
 }
 
-/// `PUT /files/{id}/upload?sig=...`: stores (or replaces) the bytes, up to 25 MiB.
+/// The longest `Content-Type` an upload may name.
+const MAX_MEDIA_TYPE_CHARS: usize = 255;
+
+/// The media type a `PUT` names in `Content-Type` (PROTOCOL A9: the official client sends
+/// the file's type), checked as `type/subtype` with optional `; parameters`; `None` when
+/// the header is absent. Anything else is 400, so only a well-formed type is served back.
+fn upload_media_type(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::bad_request(format!(
+            "`Content-Type` must be a media type like `application/pdf` (type/subtype, \
+             optional `; parameters`, at most {MAX_MEDIA_TYPE_CHARS} characters)"
+        ))
+    };
+    let text = value.to_str().map_err(|_| bad())?.trim();
+    if text.is_empty() || text.len() > MAX_MEDIA_TYPE_CHARS {
+        return Err(bad());
+    }
+    let essence = text.split(';').next().unwrap_or_default().trim();
+    let is_token = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    match essence.split_once('/') {
+        Some((kind, subtype)) if is_token(kind) && is_token(subtype) => Ok(Some(text.to_string())),
+        _ => Err(bad()),
+    }
+}
+
+/// `PUT /files/{id}/upload?sig=...`: stores (or replaces) the bytes, up to 25 MiB, with the
+/// media type of its `Content-Type`. `x-amz-tagging: Expire=true`, which the official
+/// client sends to a storage URL (PROTOCOL A9), is accepted and has no effect: the
+/// emulator's files last as long as its data.
 pub(crate) async fn upload(
     State(state): State<AppState>,
     ApiPath(FilePath { id, name }): ApiPath<FilePath>,
@@ -170,6 +206,7 @@ pub(crate) async fn upload(
     if !secrets_equal(&stored, &hash_secret(&signature)) {
         return Err(bad_signature());
     }
+    let media_type = upload_media_type(request.headers())?;
     let bytes = Bytes::from_request(request, &state)
         .await
         .map_err(|rejection| {
@@ -185,12 +222,15 @@ pub(crate) async fn upload(
     let now = now_iso();
     state
         .store
-        .call(move |connection| files::store_bytes(connection, &id, &bytes, &now))
+        .call(move |connection| {
+            files::store_bytes(connection, &id, &bytes, media_type.as_deref(), &now)
+        })
         .await?;
     Ok(Json(json!({})))
 }
 
-/// `GET /files/{id}/{name}`: the uploaded bytes, typed by the file's extension.
+/// `GET /files/{id}/{name}`: the uploaded bytes, typed as the upload said, or by the file's
+/// extension when it said nothing.
 pub(crate) async fn download(
     State(state): State<AppState>,
     ApiPath(FilePath { id, name }): ApiPath<FilePath>,
@@ -199,11 +239,15 @@ pub(crate) async fn download(
         .store
         .call(move |connection| files::download(connection, &id))
         .await?
-        .filter(|(file_name, _, _)| *file_name == name);
-    let Some((_, extension, bytes)) = found else {
+        .filter(|file| file.file_name == name);
+    let Some(file) = found else {
         return Err(ApiError::not_found("no uploaded file at this URL"));
     };
-    Ok(([(header::CONTENT_TYPE, content_type(&extension))], bytes).into_response())
+    let served = match &file.media_type {
+        Some(media_type) => media_type.clone(),
+        None => content_type(&file.extension).to_string(),
+    };
+    Ok(([(header::CONTENT_TYPE, served)], file.bytes).into_response())
 }
 
 #[cfg(test)]
@@ -218,5 +262,40 @@ mod tests {
         assert_eq!(normalise_extension(Some(""), "noext"), "");
         assert_eq!(content_type("pdf"), "application/pdf");
         assert_eq!(content_type(""), "application/octet-stream");
+    }
+
+    #[test]
+    fn upload_media_types_are_checked() {
+        let cases = [
+            (Some("application/pdf"), Ok(Some("application/pdf"))),
+            (
+                Some("text/plain; charset=utf-8"),
+                Ok(Some("text/plain; charset=utf-8")),
+            ),
+            (
+                Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+                Ok(Some(
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                )),
+            ),
+            (None, Ok(None)),
+            (Some("pdf"), Err(())),
+            (Some("/pdf"), Err(())),
+            (Some("text/"), Err(())),
+            (Some("text/html<script>"), Err(())),
+            (Some(""), Err(())),
+        ];
+        for (value, expected) in cases {
+            let mut headers = HeaderMap::new();
+            if let Some(value) = value {
+                headers.insert(header::CONTENT_TYPE, value.parse().expect("a header value"));
+            }
+            let got = upload_media_type(&headers).map_err(|_| ());
+            assert_eq!(
+                got,
+                expected.map(|found| found.map(str::to_string)),
+                "{value:?}"
+            );
+        }
     }
 }

@@ -3,7 +3,11 @@
 //! The streaming token is the whole credential (browsers cannot set headers on
 //! an `EventSource`): it names one task, so a stream carries that task's
 //! events only. Each `thinking` / `text` live event of the task becomes one
-//! `data: {json}\n\n` frame; a `: ping\n\n` comment every 15 s keeps proxies
+//! `data: {json}\n\n` frame whose `content` is a fragment, only the characters new
+//! since the previous frame of its `documentId` (PROTOCOL A8). A connection gets
+//! the events published after it connected, never a replay, so it never gets a
+//! fragment twice; a client that reconnects misses what was typed in between and
+//! reads it from the messages; a `: ping\n\n` comment every 15 s keeps proxies
 //! from closing an idle stream. A stream ends when the client goes away, when
 //! its token expires, when `faults.stream_cut_every_ms` elapses, or when the
 //! server starts shutting down — graceful shutdown waits for open responses,
@@ -143,8 +147,9 @@ impl LiveStream {
                             return Some(frame);
                         }
                     }
-                    // `text` carries the whole text so far: the next event makes a
-                    // lagging client whole again, so skipping is safe.
+                    // The skipped fragments are lost to this client (they are never sent
+                    // again, or its text would repeat); the messages in the store stay
+                    // the truth, and the client reads them when the reply is final.
                     Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
@@ -157,8 +162,14 @@ impl LiveStream {
 /// The `data:` frame of a live event; `None` for events the stream does not carry.
 fn frame(event: &LiveEvent) -> Option<Bytes> {
     let (kind, content, document_id) = match event {
-        LiveEvent::Thinking { text, document_id } => ("thinking", text, document_id),
-        LiveEvent::Text { text, document_id } => ("text", text, document_id),
+        LiveEvent::Thinking {
+            fragment,
+            document_id,
+        } => ("thinking", fragment, document_id),
+        LiveEvent::Text {
+            fragment,
+            document_id,
+        } => ("text", fragment, document_id),
         _ => return None,
     };
     let data = serde_json::to_string(&StreamEvent {
@@ -187,7 +198,7 @@ mod tests {
     #[test]
     fn frames_are_one_data_line_and_a_blank_line() {
         let event = LiveEvent::Text {
-            text: "line one\nline \"two\"".to_string(),
+            fragment: "line one\nline \"two\"".to_string(),
             document_id: "doc-1".to_string(),
         };
         let text_frame = frame(&event).expect("text is streamed");
@@ -196,7 +207,7 @@ mod tests {
             "data: {\"type\":\"text\",\"content\":\"line one\\nline \\\"two\\\"\",\"documentId\":\"doc-1\"}\n\n"
         );
         let thinking = LiveEvent::Thinking {
-            text: "hm".to_string(),
+            fragment: "hm".to_string(),
             document_id: "t-1".to_string(),
         };
         assert!(std::str::from_utf8(&frame_or_panic(&thinking))

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::app::AppState;
 use crate::auth::{IssuedToken, Principal};
 use crate::engine::new_item_id;
-use crate::engine::trigger::{self, Target, UserMessage};
+use crate::engine::trigger::{self, Streaming, Target, UserMessage};
 use crate::error::{echo_id, ApiError};
 use crate::json::{ApiPath, ApiQuery, LenientJson};
 use crate::store::catalog;
@@ -154,8 +154,10 @@ pub(crate) fn check_task_id(field: &str, id: &str) -> Result<(), ApiError> {
 ///
 /// With an API key, a `conversation_id` this project does not know creates a task with
 /// that id (the official client only sends ids it got back; embed-key clients must make
-/// the id themselves as `{task_prefix}_-_{uuid}`). `agent_override` is accepted and
-/// ignored for API keys and refused (403) for embed keys.
+/// the id themselves as `{task_prefix}_-_{uuid}`). `agent_override` is refused (403) for
+/// embed keys; for API keys only its `use_streaming` is honoured (PROTOCOL A8b): the run
+/// streams when the override says `true`, and without an override when the agent's own
+/// setting does. The rest of the override is ignored: emulated agents are scripted.
 pub(crate) async fn trigger(
     principal: Principal,
     State(state): State<AppState>,
@@ -166,6 +168,7 @@ pub(crate) async fn trigger(
             "`agent_override` needs a project API key; embed keys may not send it",
         ));
     }
+    let streaming = override_streaming(body.agent_override.as_ref())?;
     let text = match &body.message.content {
         Some(Value::String(text)) if !text.trim().is_empty() => text.clone(),
         _ => {
@@ -204,7 +207,8 @@ pub(crate) async fn trigger(
                 Ok(target) => target,
                 Err(refusal) => return Ok(Err(refusal)),
             };
-            let accepted = trigger::accept(&transaction, &project, target, &message, None)?;
+            let accepted =
+                trigger::accept(&transaction, &project, target, &message, None, streaming)?;
             transaction.commit()?;
             Ok(Ok(accepted))
         })
@@ -220,6 +224,27 @@ pub(crate) async fn trigger(
         },
         agent_id: outcome.agent_id,
     }))
+}
+
+/// What an `agent_override` says about streaming: nothing without one (the agent's own
+/// setting decides); with one, its `use_streaming` (absent = off, as in an AgentConfig).
+fn override_streaming(agent_override: Option<&Value>) -> Result<Streaming, ApiError> {
+    let Some(agent_override) = agent_override else {
+        return Ok(Streaming::AgentSetting);
+    };
+    let Value::Object(fields) = agent_override else {
+        return Err(ApiError::bad_request(
+            "`agent_override` must be an object: the agent's AgentConfig, e.g. with \
+             \"use_streaming\": true",
+        ));
+    };
+    match fields.get("use_streaming") {
+        None | Some(Value::Null) => Ok(Streaming::Decided(false)),
+        Some(Value::Bool(streams)) => Ok(Streaming::Decided(*streams)),
+        Some(_) => Err(ApiError::bad_request(
+            "`agent_override.use_streaming` must be true or false",
+        )),
+    }
 }
 
 /// Which task a trigger writes to, or why it may not (checked before anything is written).

@@ -82,6 +82,10 @@ pub(crate) struct TriggerBody {
 struct TriggerSpec {
     #[serde(default)]
     message: Option<TriggerMessage>,
+    /// Whether the members' runs stream (PROTOCOL A8b); absent = off. The official client
+    /// always sends `true`.
+    #[serde(default)]
+    use_streaming: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -136,6 +140,15 @@ pub(crate) async fn trigger(
     LenientJson(body): LenientJson<TriggerBody>,
 ) -> Result<Json<TriggerAnswer>, ApiError> {
     let text = trigger_text(&body)?;
+    let use_streaming = match body.trigger.as_ref().and_then(|t| t.use_streaming.as_ref()) {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(streams)) => *streams,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "`trigger.use_streaming` must be true or false",
+            ))
+        }
+    };
     if let Some(id) = &body.workforce_task_id {
         check_task_id("workforce_task_id", id)?;
     }
@@ -163,7 +176,14 @@ pub(crate) async fn trigger(
                     Ok(target) => target,
                     Err(refusal) => return Ok(Err(refusal)),
                 };
-            let accepted = workforce::accept(&transaction, &project, &workforce, target, &text)?;
+            let accepted = workforce::accept(
+                &transaction,
+                &project,
+                &workforce,
+                target,
+                &text,
+                use_streaming,
+            )?;
             transaction.commit()?;
             Ok(Ok(accepted))
         })

@@ -3,7 +3,8 @@
 //! One `tokio::sync::broadcast` channel per task, created on first
 //! subscription; publishing to a task nobody watches costs a map lookup.
 //! Events are a convenience for watchers: the store stays the truth, so a
-//! lagging subscriber loses events, never data.
+//! lagging subscriber loses events (typing and thinking fragments included, which
+//! are never sent again), never data.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,17 +18,22 @@ const CHANNEL_CAPACITY: usize = 256;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LiveEvent {
-    /// The agent's reasoning (stream type `thinking`).
+    /// A piece of the agent's reasoning (stream type `thinking`, PROTOCOL A8).
     Thinking {
-        /// The thought.
-        text: String,
-        /// Identifies the thought (stream field `documentId`).
+        /// Only the characters new since the previous `Thinking` of this document, not
+        /// the thought so far: the fragments of one `document_id`, joined in order, are
+        /// the message's `thinking` entries joined.
+        fragment: String,
+        /// The `item_id` of the agent message that will carry the thought in its
+        /// `thinking` (stream field `documentId`); that message may not be written yet.
         document_id: String,
     },
-    /// Response text as it is being typed (stream type `text`): the whole text so far.
+    /// A piece of response text as it is being typed (stream type `text`, PROTOCOL A8).
     Text {
-        /// The text typed so far.
-        text: String,
+        /// Only the characters new since the previous `Text` of this document, not the
+        /// text so far: the fragments of one `document_id`, joined in order, are exactly
+        /// the final message's `text`.
+        fragment: String,
         /// The `item_id` of the agent message being typed (stream field `documentId`).
         document_id: String,
     },

@@ -10,16 +10,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::events::{LiveEvent, Published};
-use super::ids::new_item_id;
+use super::ids::{action_id, new_item_id, stamp_original_ids};
 use super::script::{Action, Step};
-use super::trigger::{self, Target, UserMessage};
+use super::trigger::{self, Streaming, Target, UserMessage};
 use crate::store::catalog;
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks::{self, TaskScope};
 
 mod workforce;
 
-/// How many characters each typing phase adds.
+/// How many characters each typing (or thinking) phase adds: the size of one stream fragment.
 const CHUNK_CHARS: usize = 8;
 
 /// Where a run is inside its current step; stored as JSON with the run.
@@ -31,12 +31,18 @@ pub(crate) struct Progress {
     /// The message the current step updates in place.
     #[serde(default)]
     item_id: Option<String>,
-    /// Characters typed so far by a `type` step.
+    /// Characters typed so far by a `type` step, or streamed so far by a `think` step.
     #[serde(default)]
     typed: usize,
     /// Thoughts waiting for the next agent message.
     #[serde(default)]
     thinking: Vec<String>,
+    /// The `item_id` the next agent message will have, made when the first thought
+    /// since the last agent message is streamed: thinking fragments carry it as their
+    /// `documentId` (PROTOCOL A8), so a client can join them to the message that keeps
+    /// the thought.
+    #[serde(default)]
+    next_message_id: Option<String>,
     /// The task a `sub_agent` step (or a workforce's member run) started.
     #[serde(default)]
     child_task_id: Option<String>,
@@ -137,18 +143,9 @@ impl Runner<'_> {
             return self.finish(&end_state);
         };
         match step.action {
-            Action::Think { text } => {
-                let document_id = new_item_id();
-                self.publish(LiveEvent::Thinking {
-                    text: text.clone(),
-                    document_id,
-                });
-                self.progress.thinking.push(text);
-                self.next_step(&program)
-            }
+            Action::Think { text } => self.think(&program, text),
             Action::Reply { text } => {
-                let content = self.agent_message(&text, false);
-                self.write(content)?;
+                self.write_agent_message(&text, false)?;
                 self.next_step(&program)
             }
             Action::Type { text } => self.type_text(&program, &text),
@@ -167,8 +164,7 @@ impl Runner<'_> {
                 }
             }
             Action::Approval { text } => {
-                let content = self.agent_message(&text, false);
-                self.write(content)?;
+                self.write_agent_message(&text, false)?;
                 self.set_state("pending-approval")?;
                 self.run.step_index += 1;
                 self.run.phase = 0;
@@ -189,6 +185,36 @@ impl Runner<'_> {
         }
     }
 
+    /// A `think` step: the thought goes out as fragments of [`CHUNK_CHARS`] characters, one
+    /// per phase, all with the next agent message's id; then it waits for that message.
+    fn think(&mut self, program: &[Step], text: String) -> rusqlite::Result<()> {
+        let total = text.chars().count();
+        let document_id = self
+            .progress
+            .next_message_id
+            .get_or_insert_with(new_item_id)
+            .clone();
+        let from = self.progress.typed;
+        let to = total.min(from + CHUNK_CHARS);
+        if from < to {
+            let fragment: String = text.chars().skip(from).take(to - from).collect();
+            self.publish(LiveEvent::Thinking {
+                fragment,
+                document_id,
+            });
+        }
+        if to < total {
+            self.progress.typed = to;
+            let chunk_delay = self.run.chunk_delay_ms;
+            return self.again_after(chunk_delay);
+        }
+        self.progress.typed = 0;
+        self.progress.thinking.push(text);
+        self.next_step(program)
+    }
+
+    /// A `type` step: the message is written with its first chunk while `generating`, grows
+    /// by one chunk per phase (each chunk published as one `text` fragment), then is final.
     fn type_text(&mut self, program: &[Step], text: &str) -> rusqlite::Result<()> {
         let total = text.chars().count();
         let chunk_delay = self.run.chunk_delay_ms;
@@ -196,26 +222,21 @@ impl Runner<'_> {
             None => {
                 self.progress.typed = total.min(CHUNK_CHARS);
                 let typed: String = text.chars().take(self.progress.typed).collect();
-                let content = self.agent_message(&typed, true);
-                let item_id = self.write(content)?;
-                self.publish(LiveEvent::Text {
-                    text: typed,
-                    document_id: item_id.clone(),
-                });
+                let item_id = self.write_agent_message(&typed, true)?;
+                self.publish_text(typed, &item_id);
                 self.progress.item_id = Some(item_id);
                 self.again_after(chunk_delay)
             }
             Some(item_id) if self.progress.typed < total => {
-                self.progress.typed = total.min(self.progress.typed + CHUNK_CHARS);
+                let from = self.progress.typed;
+                self.progress.typed = total.min(from + CHUNK_CHARS);
                 let typed: String = text.chars().take(self.progress.typed).collect();
+                let fragment: String = typed.chars().skip(from).collect();
                 self.edit(&item_id, |content| {
                     content["text"] = json!(typed);
                     content["generating"] = json!(true);
                 })?;
-                self.publish(LiveEvent::Text {
-                    text: typed,
-                    document_id: item_id,
-                });
+                self.publish_text(fragment, &item_id);
                 self.again_after(chunk_delay)
             }
             Some(item_id) => {
@@ -227,6 +248,16 @@ impl Runner<'_> {
                 self.progress.typed = 0;
                 self.next_step(program)
             }
+        }
+    }
+
+    /// One `text` fragment of the message `item_id`; an empty one is not sent.
+    fn publish_text(&mut self, fragment: String, item_id: &str) {
+        if !fragment.is_empty() {
+            self.publish(LiveEvent::Text {
+                fragment,
+                document_id: item_id.to_string(),
+            });
         }
     }
 
@@ -247,7 +278,41 @@ impl Runner<'_> {
             "region": region,
             "project": self.run.project,
             "id": id,
+            "version": "latest",
             "params_schema": {},
+        }))
+    }
+
+    /// The fields of a new tool run of `kind` (`tool` / `agent`) `tool_id` with `input` that
+    /// the platform's schema asks for (PROTOCOL A7c): `action_details` (the agent's stable
+    /// action id and a fresh request id), `requires_confirmation` and the parsed `params`.
+    fn new_tool_run(
+        &self,
+        kind: &str,
+        tool_id: &str,
+        input: Value,
+        tool_config: Value,
+    ) -> rusqlite::Result<Value> {
+        let agent_id = tasks::find_task(
+            self.connection,
+            &self.run.project,
+            &TaskScope::Project,
+            &self.run.task_id,
+        )?
+        .map(|task| task.agent_id)
+        .unwrap_or_default();
+        Ok(json!({
+            "type": "tool-run",
+            "tool_run_state": "pending",
+            "output": {},
+            "params": {"valid": true, "json": input, "resolved": input},
+            "errors": [],
+            "tool_config": tool_config,
+            "action_details": {
+                "action": action_id(&agent_id, kind, tool_id),
+                "action_request_id": new_item_id(),
+            },
+            "requires_confirmation": false,
         }))
     }
 
@@ -265,14 +330,8 @@ impl Runner<'_> {
             (0, _) | (_, None) => {
                 let tool_config =
                     self.tool_config("tool", name, name, &format!("Emulated tool `{name}`"))?;
-                let item_id = self.write(json!({
-                    "type": "tool-run",
-                    "tool_run_state": "pending",
-                    "output": {},
-                    "params": {"resolved": input, "valid": true},
-                    "errors": [],
-                    "tool_config": tool_config,
-                }))?;
+                let content = self.new_tool_run("tool", name, input, tool_config)?;
+                let item_id = self.write(content)?;
                 self.progress.item_id = Some(item_id);
                 self.run.phase = 0;
                 self.again_after(delay)
@@ -288,10 +347,12 @@ impl Runner<'_> {
                     Some(text) => {
                         content["tool_run_state"] = json!("error");
                         content["errors"] = json!([{"body": text, "raw": text, "step_name": name}]);
+                        ended_in(content, "action-error");
                     }
                     None => {
                         content["tool_run_state"] = json!("finished");
                         content["output"] = output.clone();
+                        ended_in(content, "action-response");
                     }
                 })?;
                 self.progress.item_id = None;
@@ -328,14 +389,9 @@ impl Runner<'_> {
                 if let Some(emoji) = agent.as_ref().and_then(|agent| agent.emoji.clone()) {
                     tool_config["emoji"] = json!(emoji);
                 }
-                let item_id = self.write(json!({
-                    "type": "tool-run",
-                    "tool_run_state": "pending",
-                    "output": {},
-                    "params": {"resolved": {"message": message}, "valid": true},
-                    "errors": [],
-                    "tool_config": tool_config,
-                }))?;
+                let content =
+                    self.new_tool_run("agent", agent_id, json!({"message": message}), tool_config)?;
+                let item_id = self.write(content)?;
                 self.progress.item_id = Some(item_id);
                 self.run.phase = 0;
                 self.again_after(delay)
@@ -353,6 +409,7 @@ impl Runner<'_> {
                         content["tool_run_state"] = json!("error");
                         content["errors"] =
                             json!([{"body": problem, "raw": problem, "step_name": agent_id}]);
+                        ended_in(content, "action-error");
                     })?;
                     self.progress.item_id = None;
                     return self.next_step(program);
@@ -372,6 +429,8 @@ impl Runner<'_> {
                         attachments: None,
                     },
                     Some(self.run.id),
+                    // A sub-agent's run follows the sub-agent's own setting.
+                    Streaming::AgentSetting,
                 )?;
                 self.events.extend(accepted.events);
                 self.edit(&item_id, |content| {
@@ -399,8 +458,10 @@ impl Runner<'_> {
                         content["tool_run_state"] = json!("error");
                         content["errors"] =
                             json!([{"body": problem, "raw": problem, "step_name": agent_id}]);
+                        ended_in(content, "action-error");
                     } else {
                         content["tool_run_state"] = json!("finished");
+                        ended_in(content, "action-response");
                     }
                 })?;
                 self.progress.item_id = None;
@@ -410,19 +471,30 @@ impl Runner<'_> {
         }
     }
 
-    /// An `agent-message`, taking the thoughts collected since the last one.
-    fn agent_message(&mut self, text: &str, generating: bool) -> Value {
+    /// Writes an `agent-message` that takes the thoughts collected since the last one, with
+    /// the id their thinking fragments announced (a fresh one when nothing was thought).
+    fn write_agent_message(&mut self, text: &str, generating: bool) -> rusqlite::Result<String> {
         let mut content = json!({"type": "agent-message", "text": text, "generating": generating});
         if !self.progress.thinking.is_empty() {
             content["thinking"] = json!(std::mem::take(&mut self.progress.thinking));
         }
-        content
+        let item_id = self
+            .progress
+            .next_message_id
+            .take()
+            .unwrap_or_else(new_item_id);
+        self.write_with_id(item_id, content)
     }
 
     /// Queues an event for this run's task; a workforce member's thinking, typing and
     /// messages go to its workforce task too (its state changes do not: they are an
-    /// agent task's states, not the workforce's).
+    /// agent task's states, not the workforce's). A run that does not stream publishes
+    /// no thinking or typing at all (PROTOCOL A8b).
     fn publish(&mut self, event: LiveEvent) {
+        let is_stream_event = matches!(event, LiveEvent::Thinking { .. } | LiveEvent::Text { .. });
+        if is_stream_event && !self.run.streams {
+            return;
+        }
         if let Some((_, workforce_task)) = &self.workforce_parent {
             if !matches!(event, LiveEvent::StateChanged { .. }) {
                 self.events.push(Published {
@@ -440,7 +512,11 @@ impl Runner<'_> {
     }
 
     fn write(&mut self, content: Value) -> rusqlite::Result<String> {
-        let item_id = new_item_id();
+        self.write_with_id(new_item_id(), content)
+    }
+
+    fn write_with_id(&mut self, item_id: String, mut content: Value) -> rusqlite::Result<String> {
+        stamp_original_ids(&mut content);
         tasks::insert_message(
             self.connection,
             &self.run.project,
@@ -556,4 +632,13 @@ impl Runner<'_> {
         }
         Ok(())
     }
+}
+
+/// Names the platform message a tool run's end came from (`action-response` when it
+/// finished, `action-error` when it failed) in its `original_message_ids` (PROTOCOL A7c).
+fn ended_in(content: &mut Value, key: &str) {
+    if !content["original_message_ids"].is_object() {
+        stamp_original_ids(content);
+    }
+    content["original_message_ids"][key] = json!(new_item_id());
 }

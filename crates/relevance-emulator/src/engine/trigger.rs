@@ -9,9 +9,10 @@ use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use super::events::{LiveEvent, Published};
-use super::ids::new_item_id;
+use super::ids::{new_item_id, stamp_original_ids};
 use super::script::{self, BehaviorConfig};
 use super::steps::Progress;
+use crate::store::catalog::{self, AgentBehavior};
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks::{self, TaskRecord};
 use crate::time::{iso_from_ms, now_ms};
@@ -41,6 +42,26 @@ pub(crate) struct UserMessage {
     pub(crate) attachments: Option<Value>,
 }
 
+/// Whether the run a message starts streams its thinking and typing (PROTOCOL A8b).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Streaming {
+    /// As the agent's own `use_streaming` says: a trigger without `agent_override`
+    /// (every embed-key trigger), and a sub-agent's run.
+    AgentSetting,
+    /// As the trigger decided: its `agent_override.use_streaming`, or a workforce
+    /// trigger's `trigger.use_streaming` for its members' runs.
+    Decided(bool),
+}
+
+impl Streaming {
+    fn resolve(self, agent_setting: bool) -> bool {
+        match self {
+            Streaming::AgentSetting => agent_setting,
+            Streaming::Decided(streams) => streams,
+        }
+    }
+}
+
 /// What the trigger answers with.
 #[derive(Debug, Clone)]
 pub(crate) struct Accepted {
@@ -66,13 +87,15 @@ fn config_error(problem: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, problem.into())
 }
 
-/// Writes the user message and schedules its run (see the module docs).
+/// Writes the user message and schedules its run (see the module docs); `streaming` decides
+/// whether that run (or the paused run it resumes) streams.
 pub(crate) fn accept(
     connection: &Connection,
     project: &str,
     target: Target,
     message: &UserMessage,
     parent_run_id: Option<i64>,
+    streaming: Streaming,
 ) -> rusqlite::Result<Accepted> {
     let now = now_ms();
     let mut events = Vec::new();
@@ -117,6 +140,7 @@ pub(crate) fn accept(
     if let Some(attachments) = &message.attachments {
         content["attachments"] = attachments.clone();
     }
+    stamp_original_ids(&mut content);
     tasks::insert_message(connection, project, &task.id, &item_id, &content)?;
     publish(&mut events, LiveEvent::MessageWritten { item_id });
 
@@ -127,13 +151,24 @@ pub(crate) fn accept(
             let mut progress = Progress::decode(&paused.progress);
             progress.started = false;
             paused.progress = progress.encode();
+            // The rest of the run is the resuming trigger's: it decides about streaming.
+            let agent = agent_behavior(connection, project, &task)?;
+            paused.streams = streaming.resolve(agent.use_streaming);
             paused.status = RunStatus::Due;
             paused.due_at_ms = Some(now);
             runs::save(connection, &paused)?;
             (Some("starting-up"), paused.id)
         }
         Some(_) => {
-            let queued = new_run(connection, project, &task, message, RunStatus::Queued, None)?;
+            let queued = new_run(
+                connection,
+                project,
+                &task,
+                message,
+                RunStatus::Queued,
+                None,
+                streaming,
+            )?;
             (None, queued)
         }
         None => {
@@ -144,6 +179,7 @@ pub(crate) fn accept(
                 message,
                 RunStatus::Due,
                 parent_run_id,
+                streaming,
             )?;
             (Some("starting-up"), run)
         }
@@ -170,6 +206,20 @@ pub(crate) fn accept(
     })
 }
 
+/// The task's agent as the engine needs it; an error when it is gone.
+fn agent_behavior(
+    connection: &Connection,
+    project: &str,
+    task: &TaskRecord,
+) -> rusqlite::Result<AgentBehavior> {
+    catalog::agent_behavior(connection, project, &task.agent_id)?.ok_or_else(|| {
+        config_error(format!(
+            "agent {:?} of task {:?} is gone",
+            task.agent_id, task.id
+        ))
+    })
+}
+
 fn new_run(
     connection: &Connection,
     project: &str,
@@ -177,17 +227,12 @@ fn new_run(
     message: &UserMessage,
     status: RunStatus,
     parent_run_id: Option<i64>,
+    streaming: Streaming,
 ) -> rusqlite::Result<i64> {
-    let (behavior, config) =
-        crate::store::catalog::agent_behavior(connection, project, &task.agent_id)?.ok_or_else(
-            || {
-                config_error(format!(
-                    "agent {:?} of task {:?} is gone",
-                    task.agent_id, task.id
-                ))
-            },
-        )?;
-    let config: BehaviorConfig = serde_json::from_str(&config).map_err(|error| {
+    let agent = agent_behavior(connection, project, task)?;
+    let streams = streaming.resolve(agent.use_streaming);
+    let behavior = agent.behavior;
+    let config: BehaviorConfig = serde_json::from_str(&agent.config).map_err(|error| {
         config_error(format!(
             "agent {:?} has unreadable behaviour settings: {error}",
             task.agent_id
@@ -211,6 +256,7 @@ fn new_run(
             status,
             due_at_ms: (status == RunStatus::Due).then(now_ms),
             parent_run_id,
+            streams,
         },
     )
 }

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use serde_json::json;
 
 use super::events::{LiveEvent, Published};
-use super::ids::new_item_id;
+use super::ids::{new_item_id, stamp_original_ids};
 use super::script::{Action, Step};
 use super::steps::Progress;
 use super::trigger::title;
@@ -39,13 +39,16 @@ pub(crate) struct WorkforceAccepted {
     pub(crate) events: Vec<Published>,
 }
 
-/// Writes the user message and starts the workforce run, or queues it behind the one going.
+/// Writes the user message and starts the workforce run, or queues it behind the one going;
+/// `use_streaming` (the trigger's `trigger.use_streaming`) decides for every member run the
+/// workforce run starts (PROTOCOL A8b).
 pub(crate) fn accept(
     connection: &Connection,
     project: &str,
     workforce: &WorkforceRecord,
     target: WorkforceTarget,
     text: &str,
+    use_streaming: bool,
 ) -> rusqlite::Result<WorkforceAccepted> {
     let now = now_ms();
     let (task_id, is_new) = match target {
@@ -80,13 +83,9 @@ pub(crate) fn accept(
         });
     };
     let item_id = new_item_id();
-    tasks::insert_message(
-        connection,
-        project,
-        &task_id,
-        &item_id,
-        &json!({"type": "user-message", "text": text, "is_trigger_message": is_new}),
-    )?;
+    let mut content = json!({"type": "user-message", "text": text, "is_trigger_message": is_new});
+    stamp_original_ids(&mut content);
+    tasks::insert_message(connection, project, &task_id, &item_id, &content)?;
     publish(LiveEvent::MessageWritten { item_id });
 
     // Read at trigger time: a member added to the seed later serves later messages.
@@ -129,6 +128,7 @@ pub(crate) fn accept(
             status,
             due_at_ms: (status == RunStatus::Due).then_some(now),
             parent_run_id: None,
+            streams: use_streaming,
         },
     )?;
     if !busy {

@@ -139,6 +139,7 @@ mod tests {
             emoji: None,
             public: false,
             model: "emulated".to_string(),
+            use_streaming: false,
             insert_date: "2026-01-01T00:00:00.000Z".to_string(),
             update_date: "2026-01-01T00:00:00.000Z".to_string(),
         }
@@ -177,6 +178,7 @@ mod tests {
                 model: "emulated".into(),
                 behavior: "echo".into(),
                 behavior_config: "{}".into(),
+                use_streaming: false,
             }],
             workforces: vec![],
         }

@@ -22,6 +22,9 @@ pub(crate) struct AgentSpec {
     pub(crate) behavior: String,
     /// The behaviour's settings as JSON (`engine::BehaviorConfig`), compared as text on upsert.
     pub(crate) behavior_config: String,
+    /// The agent's own `use_streaming` (PROTOCOL A8b): whether its runs stream when the
+    /// trigger carries no `agent_override`.
+    pub(crate) use_streaming: bool,
 }
 
 /// A workforce and its member agents, in order.
@@ -79,6 +82,7 @@ pub(crate) struct AgentRecord {
     pub(crate) emoji: Option<String>,
     pub(crate) public: bool,
     pub(crate) model: String,
+    pub(crate) use_streaming: bool,
     pub(crate) insert_date: String,
     pub(crate) update_date: String,
 }
@@ -108,16 +112,18 @@ pub(crate) fn upsert_project(
     for agent in &project.agents {
         transaction.execute(
             "INSERT INTO agents (project_id, id, name, description, emoji, public, model, behavior,
-                                 insert_date, update_date, behavior_config)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)
+                                 insert_date, update_date, behavior_config, use_streaming)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)
              ON CONFLICT (project_id, id) DO UPDATE SET
                 name = excluded.name, description = excluded.description, emoji = excluded.emoji,
                 public = excluded.public, model = excluded.model, behavior = excluded.behavior,
-                behavior_config = excluded.behavior_config, update_date = excluded.update_date
+                behavior_config = excluded.behavior_config, use_streaming = excluded.use_streaming,
+                update_date = excluded.update_date
              WHERE name IS NOT excluded.name OR description IS NOT excluded.description
                 OR emoji IS NOT excluded.emoji OR public IS NOT excluded.public
                 OR model IS NOT excluded.model OR behavior IS NOT excluded.behavior
-                OR behavior_config IS NOT excluded.behavior_config",
+                OR behavior_config IS NOT excluded.behavior_config
+                OR use_streaming IS NOT excluded.use_streaming",
             params![
                 project.id,
                 agent.id,
@@ -128,7 +134,8 @@ pub(crate) fn upsert_project(
                 agent.model,
                 agent.behavior,
                 now,
-                agent.behavior_config
+                agent.behavior_config,
+                agent.use_streaming
             ],
         )?;
     }
@@ -221,8 +228,8 @@ pub(crate) fn list_projects(connection: &Connection) -> rusqlite::Result<Vec<(St
     rows.collect()
 }
 
-const AGENT_COLUMNS: &str =
-    "project_id, id, name, description, emoji, public, model, insert_date, update_date";
+const AGENT_COLUMNS: &str = "project_id, id, name, description, emoji, public, model, \
+                             insert_date, update_date, use_streaming";
 
 fn agent_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRecord> {
     Ok(AgentRecord {
@@ -235,6 +242,7 @@ fn agent_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRecord> {
         model: row.get(6)?,
         insert_date: row.get(7)?,
         update_date: row.get(8)?,
+        use_streaming: row.get(9)?,
     })
 }
 
@@ -276,19 +284,35 @@ pub(crate) fn load_agent(
     Ok(agent)
 }
 
-/// An agent's behaviour name and settings (JSON), if the agent exists in `project`.
+/// What the engine needs of an agent to start a run.
+#[derive(Debug, Clone)]
+pub(crate) struct AgentBehavior {
+    pub(crate) behavior: String,
+    /// `engine::BehaviorConfig` as JSON.
+    pub(crate) config: String,
+    pub(crate) use_streaming: bool,
+}
+
+/// An agent's behaviour, its settings and its own `use_streaming`, if it exists in `project`.
 ///
 /// Only the engine calls this, after the caller's access to the agent was checked.
 pub(crate) fn agent_behavior(
     connection: &Connection,
     project: &str,
     agent_id: &str,
-) -> rusqlite::Result<Option<(String, String)>> {
+) -> rusqlite::Result<Option<AgentBehavior>> {
     connection
         .query_row(
-            "SELECT behavior, behavior_config FROM agents WHERE project_id = ?1 AND id = ?2",
+            "SELECT behavior, behavior_config, use_streaming FROM agents
+             WHERE project_id = ?1 AND id = ?2",
             params![project, agent_id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| {
+                Ok(AgentBehavior {
+                    behavior: row.get(0)?,
+                    config: row.get(1)?,
+                    use_streaming: row.get(2)?,
+                })
+            },
         )
         .optional()
 }
@@ -352,6 +376,7 @@ mod tests {
                 model: "emulated".into(),
                 behavior: "echo".into(),
                 behavior_config: "{}".into(),
+                use_streaming: false,
             }],
             workforces: vec![WorkforceSpec {
                 id: "w".into(),
@@ -397,6 +422,17 @@ mod tests {
         assert_eq!(agent.name.as_deref(), Some("B"));
         assert_eq!(agent.insert_date, "2026-01-01T00:00:00.000Z");
         assert_eq!(agent.update_date, "2026-01-03T00:00:00.000Z");
+
+        // `use_streaming` is part of the compare: turning it on is an edit.
+        let mut streaming = edited.clone();
+        streaming.agents[0].use_streaming = true;
+        apply(&mut connection, &streaming, "2026-01-04T00:00:00.000Z");
+        apply(&mut connection, &streaming, "2026-01-05T00:00:00.000Z");
+        let agent = find_agent(&connection, "p", &Visibility::All, "a")
+            .expect("query")
+            .expect("agent exists");
+        assert!(agent.use_streaming);
+        assert_eq!(agent.update_date, "2026-01-04T00:00:00.000Z");
     }
 
     #[test]

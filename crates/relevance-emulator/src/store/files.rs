@@ -41,30 +41,47 @@ pub(crate) fn sig_hash(connection: &Connection, id: &str) -> rusqlite::Result<Op
         .optional()
 }
 
-/// Stores (or replaces) a file's bytes.
+/// Stores (or replaces) a file's bytes with the media type its upload named, if any (a
+/// replacing upload replaces the type too).
 pub(crate) fn store_bytes(
     connection: &Connection,
     id: &str,
     bytes: &[u8],
+    media_type: Option<&str>,
     now: &str,
 ) -> rusqlite::Result<()> {
     connection.execute(
-        "UPDATE files SET bytes = ?2, uploaded_at = ?3 WHERE id = ?1",
-        params![id, bytes, now],
+        "UPDATE files SET bytes = ?2, uploaded_at = ?3, media_type = ?4 WHERE id = ?1",
+        params![id, bytes, now, media_type],
     )?;
     Ok(())
 }
 
-/// An uploaded file: `(file_name, extension, bytes)`; `None` if unknown or not uploaded yet.
-pub(crate) fn download(
-    connection: &Connection,
-    id: &str,
-) -> rusqlite::Result<Option<(String, String, Vec<u8>)>> {
+/// An uploaded file, as served.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredFile {
+    pub(crate) file_name: String,
+    pub(crate) extension: String,
+    /// The `Content-Type` its upload carried, if any.
+    pub(crate) media_type: Option<String>,
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// An uploaded file; `None` if unknown or not uploaded yet.
+pub(crate) fn download(connection: &Connection, id: &str) -> rusqlite::Result<Option<StoredFile>> {
     connection
         .query_row(
-            "SELECT file_name, extension, bytes FROM files WHERE id = ?1 AND bytes IS NOT NULL",
+            "SELECT file_name, extension, media_type, bytes FROM files
+             WHERE id = ?1 AND bytes IS NOT NULL",
             [id],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            |row| {
+                Ok(StoredFile {
+                    file_name: row.get(0)?,
+                    extension: row.get(1)?,
+                    media_type: row.get(2)?,
+                    bytes: row.get(3)?,
+                })
+            },
         )
         .optional()
 }

@@ -60,10 +60,14 @@ pub(crate) struct RunRecord {
     pub(crate) status: RunStatus,
     pub(crate) due_at_ms: Option<i64>,
     pub(crate) parent_run_id: Option<i64>,
+    /// Whether the run publishes thinking and typing (PROTOCOL A8b), decided when it was
+    /// triggered and stored, so a queued run and a restarted emulator keep the decision.
+    pub(crate) streams: bool,
 }
 
 const RUN_COLUMNS: &str = "id, project_id, task_id, program, end_state, chunk_delay_ms, \
-                           step_index, phase, progress, status, due_at_ms, parent_run_id";
+                           step_index, phase, progress, status, due_at_ms, parent_run_id, \
+                           streams";
 
 fn run_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
     Ok(RunRecord {
@@ -79,6 +83,7 @@ fn run_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
         status: RunStatus::from_column(&row.get::<_, String>(9)?, 9)?,
         due_at_ms: row.get(10)?,
         parent_run_id: row.get(11)?,
+        streams: row.get(12)?,
     })
 }
 
@@ -86,8 +91,8 @@ fn run_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
 pub(crate) fn insert(connection: &Connection, run: &RunRecord) -> rusqlite::Result<i64> {
     connection.execute(
         "INSERT INTO runs (project_id, task_id, program, end_state, chunk_delay_ms, step_index,
-                           phase, progress, status, due_at_ms, parent_run_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                           phase, progress, status, due_at_ms, parent_run_id, streams)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             run.project,
             run.task_id,
@@ -99,16 +104,18 @@ pub(crate) fn insert(connection: &Connection, run: &RunRecord) -> rusqlite::Resu
             run.progress,
             run.status.as_str(),
             run.due_at_ms,
-            run.parent_run_id
+            run.parent_run_id,
+            run.streams
         ],
     )?;
     Ok(connection.last_insert_rowid())
 }
 
-/// Saves where a run stands.
+/// Saves where a run stands (and whether it streams: a resumed run takes its resumer's).
 pub(crate) fn save(connection: &Connection, run: &RunRecord) -> rusqlite::Result<()> {
     connection.execute(
-        "UPDATE runs SET step_index = ?2, phase = ?3, progress = ?4, status = ?5, due_at_ms = ?6
+        "UPDATE runs SET step_index = ?2, phase = ?3, progress = ?4, status = ?5, due_at_ms = ?6,
+                         streams = ?7
          WHERE id = ?1",
         params![
             run.id,
@@ -116,7 +123,8 @@ pub(crate) fn save(connection: &Connection, run: &RunRecord) -> rusqlite::Result
             run.phase,
             run.progress,
             run.status.as_str(),
-            run.due_at_ms
+            run.due_at_ms,
+            run.streams
         ],
     )?;
     Ok(())

@@ -5,6 +5,16 @@
 
 use rusqlite::Connection;
 
+/// A fresh UUID v4 in SQL, evaluated anew for every row and every use (as
+/// `engine::new_item_id` makes them in Rust).
+macro_rules! fresh_id {
+    () => {
+        "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || \
+         substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random() % 4), 1) || \
+         substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))"
+    };
+}
+
 /// Each entry moves the schema from version `index` to `index + 1`.
 const MIGRATIONS: &[&str] = &[
     // 1: projects, keys, agents, workforces.
@@ -123,6 +133,73 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX tasks_by_workforce ON tasks(project_id, workforce_id, insert_date);
     ALTER TABLE workforces ADD COLUMN execution_limit INTEGER NOT NULL DEFAULT 10;
     ",
+    // 4: `use_streaming` (PROTOCOL A8b): the agent's own setting, off as on the platform, and
+    // each run's decision, made when it was triggered. Runs already stored were triggered
+    // when every run streamed, so they keep streaming.
+    "
+    ALTER TABLE agents ADD COLUMN use_streaming INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN streams INTEGER NOT NULL DEFAULT 1;
+    ",
+    // 5: the platform's message schema (PROTOCOL A7c) for messages stored before the engine
+    // wrote it: tool runs get `tool_config.version`, `action_details` (the same stable
+    // action id as `engine::ids::action_id`, a fresh request id), `requires_confirmation`
+    // and `params.json`; every message gets `original_message_ids` with a fresh id under
+    // its type's key (`engine::ids::origin_key`), and a finished / failed tool run its
+    // `action-response` / `action-error`. Messages that already have the fields are left
+    // alone, and so is content that is not a JSON object with a `type`.
+    concat!(
+        "
+    UPDATE messages SET content = json_set(content,
+        '$.tool_config.version', 'latest',
+        '$.requires_confirmation', json('false'),
+        '$.action_details', json_object(
+            'action',
+            coalesce((SELECT agent_id FROM tasks
+                      WHERE tasks.project_id = messages.project_id
+                        AND tasks.id = messages.task_id), '')
+                || ':' || coalesce(json_extract(content, '$.tool_config.type'), 'tool')
+                || ':' || coalesce(json_extract(content, '$.tool_config.id'), ''),
+            'action_request_id', ",
+        fresh_id!(),
+        "),
+        '$.params', json_object(
+            'valid', json('true'),
+            'json', json(coalesce(json_extract(content, '$.params.resolved'), '{}')),
+            'resolved', json(coalesce(json_extract(content, '$.params.resolved'), '{}'))))
+    WHERE json_valid(content) AND json_extract(content, '$.type') = 'tool-run'
+      AND json_type(content, '$.action_details') IS NULL;
+    UPDATE messages SET content = json_set(content, '$.original_message_ids', json_object(
+        CASE json_extract(content, '$.type')
+            WHEN 'user-message' THEN 'user'
+            WHEN 'agent-message' THEN 'agent'
+            WHEN 'tool-run' THEN 'action-request'
+            ELSE json_extract(content, '$.type')
+        END, ",
+        fresh_id!(),
+        "))
+    WHERE json_valid(content) AND json_type(content, '$.type') = 'text'
+      AND json_type(content, '$.original_message_ids') IS NULL;
+    UPDATE messages
+    SET content = json_set(content, '$.original_message_ids.\"action-response\"', ",
+        fresh_id!(),
+        ")
+    WHERE json_valid(content) AND json_extract(content, '$.type') = 'tool-run'
+      AND json_extract(content, '$.tool_run_state') = 'finished'
+      AND json_type(content, '$.original_message_ids.\"action-response\"') IS NULL;
+    UPDATE messages
+    SET content = json_set(content, '$.original_message_ids.\"action-error\"', ",
+        fresh_id!(),
+        ")
+    WHERE json_valid(content) AND json_extract(content, '$.type') = 'tool-run'
+      AND json_extract(content, '$.tool_run_state') = 'error'
+      AND json_type(content, '$.original_message_ids.\"action-error\"') IS NULL;
+    "
+    ),
+    // 6: the media type a file's `PUT` named in its `Content-Type` (PROTOCOL A9), served
+    // back with the file; NULL (older uploads, or none named) serves by extension.
+    "
+    ALTER TABLE files ADD COLUMN media_type TEXT;
+    ",
 ];
 
 /// Brings the schema to the newest version; a no-op when it is already there.
@@ -159,5 +236,119 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM schema_version", [], |row| row.get(0))
             .expect("count");
         assert_eq!(versions, MIGRATIONS.len() as i64);
+    }
+
+    /// Migration 5 gives messages stored by an older emulator the platform's schema.
+    #[test]
+    fn older_messages_are_backfilled_with_the_platforms_message_fields() {
+        let mut connection = Connection::open_in_memory().expect("in-memory database opens");
+        let transaction = connection.transaction().expect("transaction");
+        transaction
+            .execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL);")
+            .expect("version table");
+        for (index, migration) in MIGRATIONS.iter().take(4).enumerate() {
+            transaction
+                .execute_batch(migration)
+                .expect("older migration");
+            transaction
+                .execute(
+                    "INSERT INTO schema_version (version) VALUES (?1)",
+                    [index + 1],
+                )
+                .expect("version");
+        }
+        transaction
+            .execute_batch(
+                "INSERT INTO projects VALUES ('p', 'bcbe5a');
+                 INSERT INTO tasks (project_id, id, agent_id, created_by_key_id, title, state,
+                                    insert_date, update_date)
+                 VALUES ('p', 't', 'boss', 'k', 'x', 'idle', 'd', 'd');",
+            )
+            .expect("a task");
+        let old = [
+            r#"{"type":"user-message","text":"hi","is_trigger_message":true}"#,
+            r#"{"type":"agent-message","text":"yo","generating":false}"#,
+            r#"{"type":"agent-error","errors":[{"body":"x"}]}"#,
+            r#"{"type":"tool-run","tool_run_state":"finished","output":{},"errors":[],
+                "params":{"resolved":{"q":"rust"},"valid":true},
+                "tool_config":{"type":"tool","id":"search","title":"search"}}"#,
+            r#"{"type":"tool-run","tool_run_state":"error","output":{},"errors":[],
+                "params":{"resolved":{"message":"m"},"valid":true},
+                "tool_config":{"type":"agent","id":"helper","title":"Helper"}}"#,
+            r#"{"type":"workforce-agent-run","task_details":{}}"#,
+            r#"not json"#,
+        ];
+        for (seq, content) in old.iter().enumerate() {
+            transaction
+                .execute(
+                    "INSERT INTO messages (item_id, project_id, task_id, seq, insert_ms,
+                                           insert_date_, content, update_date)
+                     VALUES (?1, 'p', 't', ?2, 0, 'd', ?3, 'd')",
+                    rusqlite::params![format!("m{seq}"), seq, content],
+                )
+                .expect("an old message");
+        }
+        transaction.commit().expect("commit");
+        migrate(&mut connection).expect("upgrade");
+
+        let content = |id: &str| -> serde_json::Value {
+            let text: String = connection
+                .query_row(
+                    "SELECT content FROM messages WHERE item_id = ?1",
+                    [id],
+                    |row| row.get(0),
+                )
+                .expect("message");
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+        };
+        let id_keys = |id: &str| -> Vec<String> {
+            let ids = content(id)["original_message_ids"].clone();
+            let ids = ids.as_object().expect("original_message_ids");
+            assert!(ids
+                .values()
+                .all(|v| v.as_str().is_some_and(|s| s.len() == 36)));
+            ids.keys().cloned().collect()
+        };
+        assert_eq!(id_keys("m0"), ["user"]);
+        assert_eq!(id_keys("m1"), ["agent"]);
+        assert_eq!(id_keys("m2"), ["agent-error"]);
+        assert_eq!(id_keys("m3"), ["action-request", "action-response"]);
+        assert_eq!(id_keys("m4"), ["action-error", "action-request"]);
+        assert_eq!(id_keys("m5"), ["workforce-agent-run"]);
+        let search = content("m3");
+        assert_eq!(search["action_details"]["action"], "boss:tool:search");
+        assert_eq!(
+            search["action_details"]["action_request_id"]
+                .as_str()
+                .map(str::len),
+            Some(36)
+        );
+        assert_eq!(search["requires_confirmation"], false);
+        assert_eq!(search["tool_config"]["version"], "latest");
+        assert_eq!(
+            search["params"],
+            serde_json::json!({"valid": true, "json": {"q": "rust"}, "resolved": {"q": "rust"}})
+        );
+        assert_eq!(
+            content("m4")["action_details"]["action"],
+            "boss:agent:helper"
+        );
+        let user = content("m0");
+        assert_eq!(user["text"], "hi", "the rest of the message is kept");
+        let text: String = connection
+            .query_row(
+                "SELECT content FROM messages WHERE item_id = 'm6'",
+                [],
+                |row| row.get(0),
+            )
+            .expect("message");
+        assert_eq!(text, "not json", "content that is not JSON is left alone");
+        // The ids are fresh: no two messages share one.
+        let first = content("m0")["original_message_ids"]["user"].clone();
+        assert_ne!(first, content("m1")["original_message_ids"]["agent"]);
+        assert_ne!(
+            content("m3")["original_message_ids"]["action-request"],
+            content("m3")["original_message_ids"]["action-response"]
+        );
     }
 }

@@ -74,23 +74,18 @@ async fn echo_types_its_reply_in_chunks_and_publishes_live_events() {
     let typed: Vec<&str> = events
         .iter()
         .filter_map(|event| match event {
-            LiveEvent::Text { text, document_id } => {
+            LiveEvent::Text {
+                fragment,
+                document_id,
+            } => {
                 assert_eq!(document_id, &reply_id);
-                Some(text.as_str())
+                Some(fragment.as_str())
             }
             _ => None,
         })
         .collect();
-    // "You said: hello there, emulator" is 31 characters: 8, 16, 24, 31.
-    assert_eq!(
-        typed,
-        [
-            "You said",
-            "You said: hello ",
-            "You said: hello there, e",
-            "You said: hello there, emulator"
-        ]
-    );
+    // "You said: hello there, emulator" is 31 characters: fragments of 8, 8, 8 and 7.
+    assert_eq!(typed, ["You said", ": hello ", "there, e", "mulator"]);
     let reply_writes = events
         .iter()
         .filter(
@@ -191,7 +186,21 @@ async fn a_script_thinks_runs_tools_types_and_replies_then_completes() {
     assert_eq!(search["output"], json!({"hits": 2}));
     assert_eq!(
         search["params"],
-        json!({"resolved": {"q": "rust"}, "valid": true})
+        json!({"valid": true, "json": {"q": "rust"}, "resolved": {"q": "rust"}})
+    );
+    // The platform's schema (PROTOCOL A7c): action details, confirmation, message ids.
+    assert_eq!(search["action_details"]["action"], "thinker:tool:search");
+    let request_id = search["action_details"]["action_request_id"]
+        .as_str()
+        .expect("action_request_id");
+    assert_eq!(search["requires_confirmation"], false);
+    assert_eq!(search["tool_config"]["version"], "latest");
+    let ids = search["original_message_ids"]
+        .as_object()
+        .expect("original_message_ids");
+    assert_eq!(
+        ids.keys().collect::<Vec<_>>(),
+        ["action-request", "action-response"]
     );
     assert_eq!(search["errors"], json!([]));
     let config = &search["tool_config"];
@@ -203,25 +212,45 @@ async fn a_script_thinks_runs_tools_types_and_replies_then_completes() {
     assert!(config["description"].is_string() && config["id"].is_string());
 
     let fetch = &messages[2]["content"];
+    assert_ne!(fetch["action_details"]["action_request_id"], request_id);
+    assert_eq!(fetch["action_details"]["action"], "thinker:tool:fetch");
+    assert!(fetch["original_message_ids"]["action-error"].is_string());
+    assert!(fetch["original_message_ids"]
+        .get("action-response")
+        .is_none());
     assert_eq!(fetch["tool_run_state"], "error");
     assert_eq!(
         fetch["errors"],
         json!([{"body": "timeout", "raw": "timeout", "step_name": "fetch"}])
     );
 
+    let replies = contents(&messages[3..]);
     assert_eq!(
-        messages[3]["content"],
+        replies[0],
         json!({"type": "agent-message", "text": "Typed answer about rust", "generating": false, "thinking": ["pondering rust"]})
     );
     assert_eq!(
-        messages[4]["content"],
+        replies[1],
         json!({"type": "agent-message", "text": "done", "generating": false})
     );
 
     let events = drain(&mut events);
     assert_eq!(states(&events), ["starting-up", "running", "completed"]);
-    assert!(events.iter().any(|event| matches!(event,
-        LiveEvent::Thinking { text, .. } if text == "pondering rust")));
+    // The thought streams as fragments that carry the id of the message that keeps it.
+    let thought: String = events
+        .iter()
+        .filter_map(|event| match event {
+            LiveEvent::Thinking {
+                fragment,
+                document_id,
+            } => {
+                assert_eq!(document_id, &messages[3]["item_id"]);
+                Some(fragment.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(thought, "pondering rust");
     let search_id = messages[1]["item_id"].as_str().expect("id");
     let search_writes = events
         .iter()
@@ -438,5 +467,57 @@ async fn message_final_follows_the_last_write_of_each_agent_message_once() {
             )
             .expect("final");
         assert_eq!(final_at, last_write + 1, "final right after its last write");
+    }
+}
+
+/// PROTOCOL A9: a status filter sends all its states in one `condition_value`; the list
+/// answers every task in any of them, in one request.
+#[tokio::test]
+async fn the_state_filter_takes_several_states_in_one_condition_value() {
+    let running = start_engine_seed().await;
+    let mut by_state = Vec::new();
+    for agent in ["echo", "thinker", "failing"] {
+        let task = start_task(&running, agent, "states").await;
+        let (meta, _) = running.settle(KEY_E, agent, &task).await;
+        let state = meta["conversation"]["state"]
+            .as_str()
+            .expect("state")
+            .to_string();
+        by_state.push((state, task));
+    }
+    let states: Vec<&str> = by_state.iter().map(|(state, _)| state.as_str()).collect();
+    assert_eq!(states, ["idle", "completed", "unrecoverable"]);
+    // (states in the one filter, the tasks expected)
+    let cases: [(&[&str], &[usize]); 4] = [
+        (&["idle", "unrecoverable"], &[0, 2]),
+        (&["completed", "idle"], &[0, 1]),
+        (&["completed"], &[1]),
+        (&["running", "pending-approval"], &[]),
+    ];
+    for (states, expected) in cases {
+        let filters = json!([{"field": "conversation.state", "filter_type": "exact_match",
+                              "condition": "==", "condition_value": states}]);
+        let answer = running
+            .get_query(
+                &format!("/{US}/latest/agents/conversations/list"),
+                Some(KEY_E),
+                &[
+                    ("filters", &filters.to_string()),
+                    ("sort", r#"[{"insert_date":"asc"}]"#),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        let found: Vec<&str> = answer.body["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|item| item["knowledge_set"].as_str().expect("id"))
+            .collect();
+        let wanted: Vec<&str> = expected
+            .iter()
+            .map(|index| by_state[*index].1.as_str())
+            .collect();
+        assert_eq!(found, wanted, "{states:?}");
     }
 }

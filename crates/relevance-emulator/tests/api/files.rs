@@ -143,3 +143,80 @@ async fn upload_url_bodies_are_checked_and_unknown_extensions_are_octet_streams(
     let got = running.http.get(download).send().await.expect("sent");
     assert_eq!(got.headers()["content-type"], "application/octet-stream");
 }
+
+/// PROTOCOL A9: the official client's `PUT` names the file's media type and tags the
+/// object `Expire=true`; the file is served back with that type.
+#[tokio::test]
+async fn the_put_names_the_media_type_the_file_is_served_with() {
+    let running = start_seeded().await;
+    let answer = running
+        .post(
+            &format!("/{US}/latest/services/get_temporary_file_upload_url"),
+            Some(&format!("proj-a:{KEY_A}")),
+            r#"{"filename":"export.bin","extension":"bin"}"#,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let upload_url = answer.body["upload_url"].as_str().expect("upload_url");
+    let download_url = answer.body["download_url"].as_str().expect("download_url");
+    let served_type = |response: &reqwest::Response| {
+        response.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .to_string()
+    };
+
+    let put = running
+        .http
+        .put(upload_url)
+        .header("Content-Type", "text/csv; charset=utf-8")
+        .header("x-amz-tagging", "Expire=true")
+        .body("a,b\n1,2\n")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(put.status(), StatusCode::OK);
+    let got = running.http.get(download_url).send().await.expect("sent");
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(
+        served_type(&got),
+        "text/csv; charset=utf-8",
+        "the stored type, not the extension's"
+    );
+    assert_eq!(got.text().await.expect("body"), "a,b\n1,2\n");
+
+    // A malformed type is a 400 naming the header, and the stored file is unchanged.
+    for bad in ["csv", "text/", "text/csv<x>"] {
+        let refused = crate::support::answer(
+            running
+                .http
+                .put(upload_url)
+                .header("Content-Type", bad)
+                .body("evil")
+                .send()
+                .await
+                .expect("sent"),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(
+            refused.message().contains("Content-Type"),
+            "{}",
+            refused.text
+        );
+    }
+    let got = running.http.get(download_url).send().await.expect("sent");
+    assert_eq!(served_type(&got), "text/csv; charset=utf-8");
+
+    // An upload that names no type is served by its extension.
+    let put = running
+        .http
+        .put(upload_url)
+        .body("raw")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(put.status(), StatusCode::OK);
+    let got = running.http.get(download_url).send().await.expect("sent");
+    assert_eq!(served_type(&got), "application/octet-stream");
+}

@@ -18,11 +18,13 @@ api_keys = ["sk-test-s-0001"]
 
 [[projects.agents]]
 id = "echo"
+use_streaming = true
 public = true
 chunk_delay_ms = 1
 
 [[projects.agents]]
 id = "thinker"
+use_streaming = true
 public = true
 behavior = "script"
 chunk_delay_ms = 1
@@ -31,9 +33,40 @@ script = [
   { type = "A typed answer about {message}, long enough for several chunks", delay_ms = 1 },
 ]
 
+[[projects.agents]]
+id = "long"
+use_streaming = true
+public = true
+behavior = "script"
+chunk_delay_ms = 1
+script = [
+  { think = "First I weigh {message} from every side, slowly and with care.", delay_ms = 1 },
+  { think = " Then I write it all down.", delay_ms = 1 },
+  { type = "LONG_REPLY", delay_ms = 1 },
+]
+
+[[projects.agents]]
+id = "paced"
+use_streaming = true
+public = true
+behavior = "script"
+chunk_delay_ms = 10
+script = [
+  { type = "PACED_REPLY", delay_ms = 1 },
+]
+
+[[projects.agents]]
+id = "quiet"
+public = true
+chunk_delay_ms = 1
+
 [[projects.workforces]]
 id = "desk"
 agents = ["echo"]
+
+[[projects.workforces]]
+id = "quiet-desk"
+agents = ["quiet"]
 
 [[projects]]
 id = "proj-s-eu"
@@ -45,10 +78,31 @@ const KEY_S: &str = "proj-s:sk-test-s-0001";
 /// Hang guard only: every wait below ends on an event long before this.
 const GUARD: Duration = Duration::from_secs(30);
 
+/// A reply of several hundred characters whose every word is different, so a fragment
+/// can be found at exactly one place of it.
+fn numbered_words(prefix: &str, count: usize) -> String {
+    (1..=count)
+        .map(|n| format!("{prefix}{n:04}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn long_reply() -> String {
+    numbered_words("word", 60)
+}
+
+/// About 1,500 characters typed 8 at a time every 10 ms: the run outlives many 200 ms tokens.
+fn paced_reply() -> String {
+    numbered_words("paced", 150)
+}
+
 async fn start_stream_seed(settings: &str) -> Running {
     let seed_dir = TempDir::new().expect("tempdir");
+    let seed = STREAM_SEED
+        .replace("LONG_REPLY", &long_reply())
+        .replace("PACED_REPLY", &paced_reply());
     let config = Config {
-        seed_file: Some(write_seed(&seed_dir, &format!("{settings}\n{STREAM_SEED}"))),
+        seed_file: Some(write_seed(&seed_dir, &format!("{settings}\n{seed}"))),
         ..Config::default()
     };
     Running {
@@ -197,11 +251,21 @@ fn token_of(streaming_token: &Value) -> String {
         .to_string()
 }
 
+/// The fragments of `kind` (`text` or `thinking`) for `document`, joined in order.
+fn joined(events: &[Value], kind: &str, document: &Value) -> String {
+    events
+        .iter()
+        .filter(|event| event["type"] == kind && event["documentId"] == *document)
+        .map(|event| event["content"].as_str().expect("content is a string"))
+        .collect()
+}
+
+/// Whether the `text` fragments of some document add up to `text`.
 fn text_is(text: &str) -> impl Fn(&[Value]) -> bool + '_ {
     move |events: &[Value]| {
-        events
-            .iter()
-            .any(|event| event["type"] == "text" && event["content"] == text)
+        events.iter().any(|event| {
+            event["type"] == "text" && joined(events, "text", &event["documentId"]) == text
+        })
     }
 }
 
@@ -277,13 +341,14 @@ async fn the_stream_carries_thinking_then_the_typed_text_of_the_agent_message() 
 
     let reply = messages.last().expect("the typed reply");
     assert_eq!(reply["content"]["text"], final_text);
-    let reply_id = reply["item_id"].as_str().expect("item_id");
+    let reply_id = &reply["item_id"];
+    // "pondering rust" is 14 characters: two fragments, then the typed text.
     assert_eq!(events[0]["type"], "thinking", "{events:?}");
-    assert_eq!(events[0]["content"], "pondering rust");
-    assert!(events[0]["documentId"].is_string());
-    let texts: Vec<&Value> = events[1..].iter().collect();
+    assert_eq!(events[0]["content"], "ponderin");
+    assert_eq!(events[1]["content"], "g rust");
+    assert_eq!(joined(&events, "thinking", reply_id), "pondering rust");
+    let texts: Vec<&Value> = events[2..].iter().collect();
     assert!(texts.len() >= 3, "typed in several chunks: {texts:?}");
-    let mut previous = String::new();
     for event in &texts {
         assert_eq!(
             event.as_object().map(|fields| fields.len()),
@@ -291,15 +356,14 @@ async fn the_stream_carries_thinking_then_the_typed_text_of_the_agent_message() 
             "{event}"
         );
         assert_eq!(event["type"], "text");
-        assert_eq!(event["documentId"], reply_id);
+        assert_eq!(event["documentId"], *reply_id);
         let content = event["content"].as_str().expect("content");
         assert!(
-            content.starts_with(&previous) && content.len() > previous.len(),
-            "each text event is the whole text so far: {previous:?} then {content:?}"
+            !content.is_empty() && content.chars().count() <= 8,
+            "each text event is a fragment of at most 8 characters: {content:?}"
         );
-        previous = content.to_string();
     }
-    assert_eq!(previous, final_text);
+    assert_eq!(joined(&events, "text", reply_id), final_text);
     // Framing, byte for byte: the first frame is exactly `data: ` + its JSON + `\n\n`.
     let first_json = serde_json::to_string(&events[0]).expect("json");
     assert!(
@@ -314,6 +378,100 @@ async fn the_stream_carries_thinking_then_the_typed_text_of_the_agent_message() 
         .expect("json"),
         serde_json::from_str::<Value>(&first_json).expect("json")
     );
+}
+
+#[tokio::test]
+async fn fragments_read_on_one_connection_add_up_to_the_final_text_and_thinking() {
+    let running = start_stream_seed("").await;
+    let task = "t-long";
+    running.run_agent(KEY_S, "long", task, "first").await;
+    let token = token_of(&running.agent_token(KEY_S, "long", task).await);
+    let mut sse = running.stream(US, &token).await;
+
+    let messages = running.run_agent(KEY_S, "long", task, "streams").await;
+    let reply = messages.last().expect("the typed reply").clone();
+    let final_text = reply["content"]["text"].as_str().expect("text").to_string();
+    assert_eq!(final_text, long_reply());
+    assert!(final_text.len() > 500, "hundreds of characters");
+    let events = sse.read_until(text_is(&final_text)).await;
+
+    let document = &reply["item_id"];
+    assert_eq!(joined(&events, "text", document), final_text);
+    let thinking: String = reply["content"]["thinking"]
+        .as_array()
+        .expect("thinking")
+        .iter()
+        .map(|thought| thought.as_str().expect("a thought is a string"))
+        .collect();
+    assert_eq!(
+        thinking,
+        "First I weigh streams from every side, slowly and with care. Then I write it all down."
+    );
+    assert_eq!(joined(&events, "thinking", document), thinking);
+    // Every event of this run belongs to the one message.
+    for event in &events {
+        assert_eq!(event["documentId"], *document, "{event}");
+    }
+}
+
+#[tokio::test]
+async fn reconnecting_with_fresh_tokens_never_repeats_or_reorders_a_fragment() {
+    let running = start_stream_seed("[emulator]\nstreaming_token_ttl_ms = 200\n").await;
+    let task = "t-paced";
+    let answer = running
+        .trigger(
+            KEY_S,
+            json!({"agent_id": "paced", "conversation_id": task,
+                   "message": {"role": "user", "content": "go"}}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let meta_path =
+        format!("/{US}/latest/agents/paced/tasks/{task}/metadata?include_streaming_token=true");
+    let mut received = Vec::new();
+    let mut connections = 0;
+    // Each connection lasts at most one token lifetime; typing takes at least 1.9 s of
+    // scheduled pauses, so the run outlives several tokens.
+    for _ in 0..1000 {
+        let meta = running.get(&meta_path, Some(KEY_S)).await;
+        assert_eq!(meta.status, StatusCode::OK, "{}", meta.text);
+        let state = meta.body["metadata"]["conversation"]["state"]
+            .as_str()
+            .expect("state");
+        if !is_running(state) {
+            break;
+        }
+        let mut sse = running
+            .stream(US, &token_of(&meta.body["streaming_token"]))
+            .await;
+        sse.read_to_end().await;
+        connections += 1;
+        received.extend(sse.events());
+    }
+    let (_, messages) = running.settle(KEY_S, "paced", task).await;
+    let reply = messages.last().expect("the typed reply");
+    let final_text = reply["content"]["text"].as_str().expect("text");
+    assert_eq!(final_text, paced_reply());
+    assert!(
+        connections >= 4,
+        "read across at least three refreshes: {connections} connections"
+    );
+    let mut position = 0;
+    let mut covered = 0;
+    for event in &received {
+        assert_eq!(event["type"], "text", "{event}");
+        assert_eq!(event["documentId"], reply["item_id"], "{event}");
+        let fragment = event["content"].as_str().expect("content");
+        let found = final_text[position..].find(fragment).unwrap_or_else(|| {
+            panic!(
+                "fragment {fragment:?} is not after position {position}: repeated or out of order"
+            )
+        });
+        position += found + fragment.len();
+        covered += fragment.len();
+    }
+    assert!(covered > 0, "some of the text was streamed");
+    assert!(covered <= final_text.len());
 }
 
 #[tokio::test]
@@ -352,7 +510,7 @@ async fn a_workforce_task_streams_its_members_typing() {
         .post(
             &path,
             Some(KEY_S),
-            r#"{"workforce_id":"desk","workforce_task_id":"wt-1","trigger":{"message":{"role":"user","content":"one"}}}"#,
+            r#"{"workforce_id":"desk","workforce_task_id":"wt-1","trigger":{"use_streaming":true,"message":{"role":"user","content":"one"}}}"#,
         )
         .await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text);
@@ -374,7 +532,7 @@ async fn a_workforce_task_streams_its_members_typing() {
         .post(
             &path,
             Some(KEY_S),
-            r#"{"workforce_id":"desk","workforce_task_id":"wt-1","trigger":{"message":{"role":"user","content":"second message"}}}"#,
+            r#"{"workforce_id":"desk","workforce_task_id":"wt-1","trigger":{"use_streaming":true,"message":{"role":"user","content":"second message"}}}"#,
         )
         .await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.text);
@@ -561,4 +719,230 @@ async fn stream_requests_are_logged_without_the_token() {
     assert_eq!(entry["path"], format!("/{US}/v1/stream"));
     assert_eq!(entry["status"], 200);
     assert_eq!(entry["key_kind"], "api");
+}
+
+/// Who triggers the run under test.
+#[derive(Debug, Clone, Copy)]
+enum Caller {
+    ApiKey,
+    EmbedKey,
+}
+
+/// What an `agent_override` carries, if the trigger sends one.
+#[derive(Debug, Clone, Copy)]
+enum Override {
+    None,
+    /// The AgentConfig read from `agents/{id}/get`, with `use_streaming` set, as the official
+    /// client sends it.
+    Config {
+        use_streaming: bool,
+    },
+}
+
+impl Running {
+    async fn agent_config(&self, agent: &str) -> Value {
+        let answer = self
+            .get(&format!("/{US}/latest/agents/{agent}/get"), Some(KEY_S))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        answer.body["agent"].clone()
+    }
+
+    /// The fragments a stream opened on `task` got for what happened before the marker: a
+    /// streaming run triggered (with an API key) once the run under test has ended, whose
+    /// own fragments close the read. Frames keep their order on one connection, so
+    /// everything the earlier run sent is in by then.
+    async fn frames_before_marker(&self, sse: &mut Sse, agent: &str, task: &str) -> Vec<Value> {
+        let mut config = self.agent_config(agent).await;
+        config["use_streaming"] = json!(true);
+        let marker = self
+            .trigger(
+                KEY_S,
+                json!({"agent_id": agent, "conversation_id": task, "agent_override": config,
+                       "message": {"role": "user", "content": "marker"}}),
+            )
+            .await;
+        assert_eq!(marker.status, StatusCode::OK, "{}", marker.text);
+        let events = sse.read_until(text_is("You said: marker")).await;
+        let marker_document = events.last().expect("the marker's fragments")["documentId"].clone();
+        events
+            .into_iter()
+            .filter(|event| event["documentId"] != marker_document)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_run_streams_only_when_its_override_or_the_agents_own_setting_says_so() {
+    let running = start_stream_seed("").await;
+    // (caller, agent, override, whether the run streams)
+    let cases = [
+        (Caller::ApiKey, "quiet", Override::None, false),
+        (Caller::ApiKey, "echo", Override::None, true),
+        (
+            Caller::ApiKey,
+            "quiet",
+            Override::Config {
+                use_streaming: true,
+            },
+            true,
+        ),
+        (
+            Caller::ApiKey,
+            "echo",
+            Override::Config {
+                use_streaming: false,
+            },
+            false,
+        ),
+        (Caller::EmbedKey, "echo", Override::None, true),
+        (Caller::EmbedKey, "quiet", Override::None, false),
+    ];
+    for (index, (caller, agent, agent_override, streams)) in cases.into_iter().enumerate() {
+        let label = format!("{caller:?} {agent} {agent_override:?}");
+        let (auth, task) = match caller {
+            Caller::ApiKey => (KEY_S.to_string(), format!("t-choice-{index}")),
+            Caller::EmbedKey => {
+                let answer = running
+                    .post(
+                        &format!("/{US}/latest/agents/get_embed_key"),
+                        None,
+                        &format!(r#"{{"agent_id":"{agent}","project":"proj-s"}}"#),
+                    )
+                    .await;
+                assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+                let key = answer.body["embed_key"].as_str().expect("key");
+                let prefix = answer.body["conversation_prefix"].as_str().expect("prefix");
+                (
+                    format!("proj-s:{key}"),
+                    format!("{prefix}_-_2f1c5a44-7a3b-4d7e-9a35-0c6f1b2d3e{index:02}"),
+                )
+            }
+        };
+        running.run_agent(&auth, agent, &task, "first").await;
+        let token = token_of(&running.agent_token(&auth, agent, &task).await);
+        let mut sse = running.stream(US, &token).await;
+
+        let mut body = json!({"agent_id": agent, "conversation_id": task,
+                              "message": {"role": "user", "content": "the run under test"}});
+        if let Override::Config { use_streaming } = agent_override {
+            let mut config = running.agent_config(agent).await;
+            config["use_streaming"] = json!(use_streaming);
+            body["agent_override"] = config;
+        }
+        let answer = running.trigger(&auth, body).await;
+        assert_eq!(answer.status, StatusCode::OK, "{label}: {}", answer.text);
+        let (_, messages) = running.settle(&auth, agent, &task).await;
+        let reply = messages.last().expect("the reply");
+        assert_eq!(reply["content"]["text"], "You said: the run under test");
+
+        let frames = running.frames_before_marker(&mut sse, agent, &task).await;
+        if streams {
+            assert_eq!(
+                joined(&frames, "text", &reply["item_id"]),
+                "You said: the run under test",
+                "{label}: {frames:?}"
+            );
+            assert!(frames.iter().all(|f| f["documentId"] == reply["item_id"]));
+        } else {
+            assert!(frames.is_empty(), "{label}: no frames at all: {frames:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_workforce_triggers_use_streaming_decides_for_its_members_runs() {
+    let running = start_stream_seed("").await;
+    let trigger_path = format!("/{US}/latest/workforce/trigger");
+    // (workforce, its member's own setting, trigger.use_streaming): the trigger decides.
+    let cases = [
+        ("quiet-desk", "quiet", Some(true), true),
+        ("desk", "echo", Some(false), false),
+        ("desk", "echo", None, false),
+    ];
+    for (index, (workforce, member, use_streaming, streams)) in cases.into_iter().enumerate() {
+        let label = format!("{workforce} use_streaming={use_streaming:?}");
+        let task = format!("wt-choice-{index}");
+        let send = |text: &str, use_streaming: Option<bool>| {
+            let mut trigger = json!({"message": {"role": "user", "content": text}});
+            if let Some(flag) = use_streaming {
+                trigger["use_streaming"] = json!(flag);
+            }
+            json!({"workforce_id": workforce, "workforce_task_id": task, "trigger": trigger})
+                .to_string()
+        };
+        let meta_path =
+            format!("/{US}/latest/workforce/tasks/{task}/metadata?include_streaming_token=true");
+        let wait_until_done = || async {
+            for _ in 0..1000 {
+                let meta = running.get(&meta_path, Some(KEY_S)).await;
+                assert_eq!(meta.status, StatusCode::OK, "{}", meta.text);
+                if meta.body["metadata"]["state"] != "running" {
+                    return token_of(&meta.body["streaming_token"]);
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("workforce task {task} never ended");
+        };
+        let first = running
+            .post(&trigger_path, Some(KEY_S), &send("first", None))
+            .await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+        let token = wait_until_done().await;
+        let mut sse = running.stream(US, &token).await;
+
+        let tested = running
+            .post(&trigger_path, Some(KEY_S), &send("tested", use_streaming))
+            .await;
+        assert_eq!(tested.status, StatusCode::OK, "{label}: {}", tested.text);
+        wait_until_done().await;
+        let marker = running
+            .post(&trigger_path, Some(KEY_S), &send("marker", Some(true)))
+            .await;
+        assert_eq!(marker.status, StatusCode::OK, "{}", marker.text);
+        let events = sse.read_until(text_is("You said: marker")).await;
+        let marker_document = events.last().expect("marker")["documentId"].clone();
+        let frames: Vec<Value> = events
+            .into_iter()
+            .filter(|event| event["documentId"] != marker_document)
+            .collect();
+        if streams {
+            assert!(
+                text_is("You said: tested")(&frames),
+                "{label} ({member}): {frames:?}"
+            );
+        } else {
+            assert!(frames.is_empty(), "{label} ({member}): {frames:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn agent_config_shows_use_streaming_and_a_bad_override_is_400() {
+    let running = start_stream_seed("").await;
+    assert_eq!(running.agent_config("echo").await["use_streaming"], true);
+    assert_eq!(running.agent_config("quiet").await["use_streaming"], false);
+    for (agent_override, needle) in [
+        (json!("on"), "must be an object"),
+        (json!({"use_streaming": "yes"}), "must be true or false"),
+    ] {
+        let answer = running
+            .trigger(
+                KEY_S,
+                json!({"agent_id": "echo", "agent_override": agent_override,
+                       "message": {"role": "user", "content": "x"}}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+        assert!(answer.message().contains(needle), "{}", answer.text);
+    }
+    let bad_workforce = running
+        .post(
+            &format!("/{US}/latest/workforce/trigger"),
+            Some(KEY_S),
+            r#"{"workforce_id":"desk","trigger":{"use_streaming":1,"message":{"role":"user","content":"x"}}}"#,
+        )
+        .await;
+    assert_eq!(bad_workforce.status, StatusCode::BAD_REQUEST);
+    assert!(bad_workforce.message().contains("use_streaming"));
 }

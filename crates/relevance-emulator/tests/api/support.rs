@@ -210,11 +210,13 @@ api_keys = ["sk-test-e-0001"]
 
 [[projects.agents]]
 id = "echo"
+use_streaming = true
 public = true
 chunk_delay_ms = 1
 
 [[projects.agents]]
 id = "thinker"
+use_streaming = true
 behavior = "script"
 end_state = "completed"
 chunk_delay_ms = 1
@@ -359,10 +361,22 @@ impl Running {
     }
 }
 
-/// The `content` of each message.
+/// The `content` of each message, without its `original_message_ids` (PROTOCOL A7c), which
+/// are fresh random ids: this checks that every message has them, as an object of string
+/// ids, and takes them out so tests can compare the rest exactly.
 pub fn contents(messages: &[Value]) -> Vec<Value> {
     messages
         .iter()
-        .map(|message| message["content"].clone())
+        .map(|message| {
+            let mut content = message["content"].clone();
+            let ids = content
+                .as_object_mut()
+                .and_then(|fields| fields.remove("original_message_ids"))
+                .unwrap_or_else(|| panic!("no original_message_ids: {message}"));
+            let ids = ids.as_object().expect("original_message_ids is an object");
+            assert!(!ids.is_empty(), "{message}");
+            assert!(ids.values().all(Value::is_string), "{message}");
+            content
+        })
         .collect()
 }

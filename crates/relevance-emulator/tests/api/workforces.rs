@@ -550,7 +550,7 @@ async fn a_handover_runs_both_members_in_order_and_completes() {
     }
     assert!(
         seen.iter().any(|event| matches!(event,
-            LiveEvent::Thinking { text, .. } if text == "closing please finish: hi")),
+            LiveEvent::Thinking { document_id, .. } if *document_id == messages[5]["item_id"])),
         "{seen:?}"
     );
     assert!(

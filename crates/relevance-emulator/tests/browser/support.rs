@@ -21,12 +21,14 @@ api_keys = ["sk-dash-0001"]
 
 [[projects.agents]]
 id = "xss-agent"
+use_streaming = true
 name = "<script>alert(1)</script>"
 public = true
 chunk_delay_ms = 1
 
 [[projects.agents]]
 id = "helper"
+use_streaming = true
 name = "Helper"
 emoji = "🤖"
 public = true
@@ -34,6 +36,7 @@ chunk_delay_ms = 1
 
 [[projects.agents]]
 id = "secret-agent"
+use_streaming = true
 
 [[projects.workforces]]
 id = "wf"

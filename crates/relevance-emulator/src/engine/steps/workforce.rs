@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::{HandoverRequest, Progress, Runner};
 use crate::engine::ids::new_item_id;
-use crate::engine::trigger::{self, Target, UserMessage};
+use crate::engine::trigger::{self, Streaming, Target, UserMessage};
 use crate::store::catalog::{self, Visibility};
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks;
@@ -173,6 +173,8 @@ impl Runner<'_> {
                 attachments: None,
             },
             Some(self.run.id),
+            // The workforce run keeps its trigger's `use_streaming` for its members.
+            Streaming::Decided(self.run.streams),
         )?;
         self.events.extend(accepted.events);
         let run_item = self.write(run_message(&project, region, &member_task, agent_details))?;
