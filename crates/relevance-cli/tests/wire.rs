@@ -53,7 +53,10 @@ fn client(base_url: &str) -> Client {
 /// The `AgentConfig` exactly as the emulator answers it.
 async fn agent_config(t: &TestEmulator, agent_id: &str) -> Value {
     let answer: Value = reqwest::Client::new()
-        .get(format!("{}/us/latest/agents/{agent_id}/get", t.base_url))
+        .get(format!(
+            "{}/bcbe5a/latest/agents/{agent_id}/get",
+            t.base_url
+        ))
         .header("Authorization", format!("{PROJECT}:{API_KEY}"))
         .send()
         .await
