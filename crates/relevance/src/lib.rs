@@ -177,8 +177,12 @@
 //! page. [`EmbedSession`] makes one the first time and keeps it in a
 //! [`KeyStore`]: `LocalStorageKeyStore` (browser only) keeps it in
 //! `window.localStorage` in the official JavaScript SDK's shape, so either SDK
-//! restores a key the other saved; `FileKeyStore` (native only) keeps it in a
-//! file readable by its owner only; [`MemoryKeyStore`] is for tests.
+//! restores a key the other saved; `CookieKeyStore` (browser only) keeps the
+//! same JSON, URL-encoded, in a `Secure; SameSite=Strict` cookie that is also
+//! sent to your own host; [`KeyCookie`] puts it in a server's own `HttpOnly`
+//! cookie; `FileKeyStore` (native only) keeps it in a file readable by its
+//! owner only; [`MemoryKeyStore`] is for tests. A cleared store (or an
+//! expired cookie) means a new key: [`SessionStart::Generated`].
 //! Restoring sends no request; a stored value that is not a key (or is for
 //! another agent) is reported and replaced; a revoked key is replaced once by
 //! [`EmbedSession::run`], which says so.
