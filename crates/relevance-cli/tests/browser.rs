@@ -21,10 +21,10 @@ use serde_json::Value;
 /// A test-only value: it guards an emulator that lives as long as this test.
 const ADMIN_TOKEN: &str = "browser-test-admin-token-0001";
 /// `#[wasm_bindgen_test]` functions in `crates/relevance/tests/browser.rs`.
-const BROWSER_TESTS: usize = 7;
+const BROWSER_TESTS: usize = 13;
 /// Embed keys that suite generates (its `EMBED_KEYS_GENERATED`): a restore that sent a
 /// request, or a generation too many, shows here.
-const EMBED_KEYS_GENERATED: usize = 4;
+const EMBED_KEYS_GENERATED: usize = 7;
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

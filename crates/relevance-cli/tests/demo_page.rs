@@ -554,3 +554,165 @@ async fn flow(browser: &Browser, public: &Emulator, private: &Emulator) {
         .expect("read #send");
     assert_eq!(send_disabled, json!(true), "nothing can be sent");
 }
+
+// --- `?store=cookie`: the key in a `Secure` cookie instead of localStorage ------------
+
+/// The page's key cookie as the browser keeps it, or `None`.
+async fn key_cookie(browser: &Browser) -> Option<fantoccini::cookies::Cookie<'static>> {
+    browser
+        .get_all_cookies()
+        .await
+        .expect("read the cookies")
+        .into_iter()
+        .find(|cookie| cookie.name() == KEY_NAME)
+}
+
+/// A cookie value decoded by the browser's own `decodeURIComponent`, checked to be what
+/// `encodeURIComponent` gives back (the JavaScript side reads and writes the same value).
+async fn decode_in_browser(browser: &Browser, value: &str) -> String {
+    let decoded = browser
+        .execute(
+            "const d = decodeURIComponent(arguments[0]); return encodeURIComponent(d) === arguments[0] ? d : null;",
+            vec![json!(value)],
+        )
+        .await
+        .expect("decode in the page");
+    decoded
+        .as_str()
+        .unwrap_or_else(|| panic!("the cookie value is not encodeURIComponent's: {value}"))
+        .to_string()
+}
+
+/// The key cookie's attributes checked; answers (secret, task prefix) of the key in it.
+async fn check_key_cookie(browser: &Browser) -> (String, String) {
+    let cookie = key_cookie(browser).await.expect("the key cookie is set");
+    assert_eq!(cookie.secure(), Some(true), "Secure");
+    assert_ne!(cookie.http_only(), Some(true), "the page itself wrote it");
+    assert_eq!(
+        cookie.same_site().map(|same_site| same_site.to_string()),
+        Some("Strict".to_string())
+    );
+    assert_eq!(cookie.path(), Some("/"));
+    let expires = cookie
+        .expires_datetime()
+        .map(|at| at.unix_timestamp())
+        .expect("a persistent cookie (Max-Age), not a session cookie");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    assert!(
+        expires > now + 399 * 24 * 3600,
+        "Max-Age is the default 400 days"
+    );
+    let stored = decode_in_browser(browser, cookie.value()).await;
+    check_stored_key(&stored)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_page_keeps_its_key_in_a_secure_cookie_with_store_cookie() {
+    let missing = missing_tools();
+    if !missing.is_empty() {
+        let missing = missing.join(", ");
+        if is_ci() {
+            panic!("the demo page test cannot run under CI: missing {missing}");
+        }
+        println!("skipped: missing {missing}");
+        return;
+    }
+    let dir = page_dir();
+    if !is_built(&dir) {
+        if is_ci() {
+            panic!(
+                "the demo page is not built in {}: CI must run `bash scripts/build-demo-page.sh` first",
+                dir.display()
+            );
+        }
+        build_page(&dir);
+    }
+    let chromedriver = on_path("chromedriver").expect("checked above");
+    let chromium = on_path("chromium").expect("checked above");
+    let profile = tempfile::TempDir::new().expect("profile dir");
+    let (_driver, port) = start_chromedriver(&chromedriver).await;
+    let browser = connect(port, &chromium, profile.path()).await;
+    let public = start_emulator(PUBLIC_AGENT).await;
+    let outcome = tokio::spawn({
+        let browser = browser.clone();
+        async move { cookie_flow(&browser, &public).await }
+    })
+    .await;
+    let _ = browser.close().await;
+    if let Err(failure) = outcome {
+        std::panic::resume_unwind(failure.into_panic());
+    }
+}
+
+async fn cookie_flow(browser: &Browser, public: &Emulator) {
+    let page = format!("{}/demo/?store=cookie", public.base_url());
+
+    // 1. First load: one key, kept in a Secure; SameSite=Strict cookie (on plain
+    //    http://127.0.0.1, which Chromium treats as a secure context), not in localStorage.
+    browser.goto(&page).await.expect("open the page");
+    wait_for_text(browser, "#agent-name", AGENT_NAME).await;
+    wait_until_ready(browser).await;
+    assert_eq!(embed_key_statuses(public).await, vec![200], "one key made");
+    assert_eq!(local_storage(browser, KEY_NAME).await, None);
+    let (first_secret, first_prefix) = check_key_cookie(browser).await;
+    send(browser, "hello cookie").await;
+    wait_for_text(browser, ".agent-message", "You said: hello cookie").await;
+    let task_id = local_storage(browser, TASK_NAME)
+        .await
+        .expect("the task id is stored");
+    assert!(
+        task_id.starts_with(&format!("{first_prefix}_-_")),
+        "{task_id}"
+    );
+
+    // 2. Reload: the key comes back from the cookie without a request.
+    browser.refresh().await.expect("reload");
+    wait_until_ready(browser).await;
+    wait_for_text(browser, ".agent-message", "You said: hello cookie").await;
+    assert_eq!(
+        embed_key_statuses(public).await,
+        vec![200],
+        "a reload restores the key from the cookie without a request"
+    );
+    assert_eq!(check_key_cookie(browser).await.0, first_secret);
+
+    // 3. A cookie that is not a key: reported, replaced by one new key.
+    browser
+        .execute(
+            "document.cookie = arguments[0] + '=garbage; Secure; SameSite=Strict; Path=/'; return null;",
+            vec![json!(KEY_NAME)],
+        )
+        .await
+        .expect("write a garbage cookie");
+    browser.refresh().await.expect("reload");
+    wait_for_text(browser, "#notice", "The stored key could not be used").await;
+    wait_until_ready(browser).await;
+    assert_eq!(embed_key_statuses(public).await, vec![200, 200]);
+    let (second_secret, _) = check_key_cookie(browser).await;
+    assert_ne!(second_secret, first_secret);
+
+    // 4. The cookie is cleared (as "clear site data" does): a new key on the next load,
+    //    and nothing of the old conversation.
+    browser
+        .delete_cookie(KEY_NAME)
+        .await
+        .expect("delete the cookie");
+    assert!(key_cookie(browser).await.is_none());
+    browser.refresh().await.expect("reload");
+    wait_until_ready(browser).await;
+    assert_eq!(embed_key_statuses(public).await, vec![200, 200, 200]);
+    let (third_secret, _) = check_key_cookie(browser).await;
+    assert_ne!(third_secret, second_secret);
+    assert!(texts(browser, "#messages > *").await.is_empty());
+
+    // 5. An unknown storage is refused by name, and no key is made for it.
+    browser
+        .goto(&format!("{}/demo/?store=sessionStorage", public.base_url()))
+        .await
+        .expect("open the page");
+    wait_for_text(browser, "#notice", "is not a key storage").await;
+    assert_eq!(embed_key_statuses(public).await, vec![200, 200, 200]);
+}

@@ -2,7 +2,8 @@
 //! after a reload, following it live, and replacing a revoked key.
 //!
 //! Everything the page knows between loads is in `localStorage`: the key
-//! (under [`KEY_NAME`], in the official JavaScript SDK's shape) and the
+//! (under [`KEY_NAME`], in the official JavaScript SDK's shape; in a
+//! `Secure` cookie of that name instead with `?store=cookie`) and the
 //! current task id (under [`TASK_NAME`]). Drawing is left to [`View`].
 
 use std::cell::{Cell, RefCell};
@@ -11,8 +12,7 @@ use std::rc::Rc;
 use futures_util::future::{AbortHandle, Abortable};
 use futures_util::StreamExt;
 use relevance::{
-    Agent, EmbedKeyOptions, EmbedSession, Error, LocalStorageKeyStore, Region, SessionStart, Task,
-    TaskEvents,
+    Agent, EmbedKeyOptions, EmbedSession, Error, Region, SessionStart, Task, TaskEvents,
 };
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -71,23 +71,30 @@ pub(crate) async fn run() {
             return;
         }
     };
+    let storage = match config::key_storage() {
+        Ok(storage) => storage,
+        Err(problem) => {
+            view.show_status("not configured");
+            view.show_notice(&problem);
+            return;
+        }
+    };
     view.show_status("getting a key…");
     let options = EmbedKeyOptions::agent(region, &config.project, &config.agent_id)
         .base_url(&config.base_url);
-    let (session, how) =
-        match EmbedSession::start(LocalStorageKeyStore::new(), KEY_NAME, options).await {
-            Ok(started) => started,
-            Err(Error::NotFound { .. }) => {
-                view.show_status("no key");
-                view.show_notice(PRIVATE_AGENT);
-                return;
-            }
-            Err(error) => {
-                view.show_status("no key");
-                view.show_notice(&format!("No embed key could be made: {error}"));
-                return;
-            }
-        };
+    let (session, how) = match EmbedSession::start(storage.store(), KEY_NAME, options).await {
+        Ok(started) => started,
+        Err(Error::NotFound { .. }) => {
+            view.show_status("no key");
+            view.show_notice(PRIVATE_AGENT);
+            return;
+        }
+        Err(error) => {
+            view.show_status("no key");
+            view.show_notice(&format!("No embed key could be made: {error}"));
+            return;
+        }
+    };
     if let SessionStart::Replaced { reason } = &how {
         view.show_notice(&format!(
             "The stored key could not be used ({reason}); a new one was made."

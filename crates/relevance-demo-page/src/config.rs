@@ -1,7 +1,8 @@
-//! `config.json`: what the page talks to, served next to it.
+//! `config.json`: what the page talks to, served next to it; and the page's
+//! own query parameters (`?store=cookie`).
 //!
-//! The emulator writes it per request (its `base_url` is the origin the page
-//! was loaded from), so the same build works on any port.
+//! The emulator writes `config.json` per request (its `base_url` is the
+//! origin the page was loaded from), so the same build works on any port.
 
 use serde::Deserialize;
 use wasm_bindgen::JsCast;
@@ -64,4 +65,55 @@ fn parse(text: &str) -> Result<PageConfig, String> {
         }
     }
     Ok(config)
+}
+
+/// Where the page keeps its embed key, chosen by the query parameter
+/// `store`: `?store=local` (the default) or `?store=cookie`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyStorage {
+    /// `window.localStorage`, as the official documentation's example does.
+    LocalStorage,
+    /// A `Secure; SameSite=Strict` cookie (`relevance::CookieKeyStore`).
+    Cookie,
+}
+
+impl KeyStorage {
+    /// The store for this choice.
+    pub(crate) fn store(self) -> Box<dyn relevance::KeyStore> {
+        match self {
+            KeyStorage::LocalStorage => Box::new(relevance::LocalStorageKeyStore::new()),
+            KeyStorage::Cookie => Box::new(relevance::CookieKeyStore::new()),
+        }
+    }
+}
+
+/// The key storage the page's URL asks for; an unknown `store` value is an
+/// error naming the valid ones, rather than a silent default.
+pub(crate) fn key_storage() -> Result<KeyStorage, String> {
+    let search = web_sys::window()
+        .and_then(|window| window.location().search().ok())
+        .unwrap_or_default();
+    key_storage_from(&search)
+}
+
+fn key_storage_from(search: &str) -> Result<KeyStorage, String> {
+    let query = search.strip_prefix('?').unwrap_or(search);
+    let mut choice = KeyStorage::LocalStorage;
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if name != "store" {
+            continue;
+        }
+        choice = match value {
+            "local" | "localStorage" => KeyStorage::LocalStorage,
+            "cookie" => KeyStorage::Cookie,
+            other => {
+                let shown: String = other.chars().take(40).collect();
+                return Err(format!(
+                    "?store={shown} is not a key storage (use store=local or store=cookie)"
+                ));
+            }
+        };
+    }
+    Ok(choice)
 }

@@ -3,7 +3,8 @@
 //!
 //! The page is what the official documentation describes for a browser: it
 //! makes an embed key once ([`relevance::EmbedSession`] over
-//! `LocalStorageKeyStore`), restores it on the next load without a request,
+//! `LocalStorageKeyStore`, or `CookieKeyStore` with `?store=cookie`),
+//! restores it on the next load without a request,
 //! keeps its conversation's task id so a reload continues it, follows the
 //! task live ([`relevance::Task::events`]) and replaces a revoked key once,
 //! saying so. Its settings (emulator origin, region, project, agent) come

@@ -166,6 +166,48 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A key cookie could not be written as asked: too large for a browser
+    /// to keep, an unusable cookie name or attribute. A cookie *value* that is
+    /// not a key is [`Error::InvalidKey`] instead, as for every store.
+    #[error(transparent)]
+    Cookie(#[from] CookieError),
+}
+
+/// Why a key cookie was refused before anything was written. Names the
+/// cookie and the rule, never the value (it holds the secret).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CookieError {
+    /// The cookie's name and encoded value together are over the browsers'
+    /// limit (RFC 6265bis and Chromium: 4096 bytes); a browser would drop
+    /// the cookie without a word, so it is refused here instead.
+    #[error("cookie '{name}': name and encoded value are {size} bytes, over the {limit}-byte limit browsers keep")]
+    TooLarge {
+        /// The cookie name.
+        name: String,
+        /// Bytes of name plus encoded value.
+        size: usize,
+        /// The limit, [`COOKIE_SIZE_LIMIT`](crate::COOKIE_SIZE_LIMIT).
+        limit: usize,
+    },
+    /// The name is not an RFC 6265 token (empty, or with a space, a control
+    /// character or one of `()<>@,;:\"/[]?={}`).
+    #[error("'{name}' is not a valid cookie name: {reason}")]
+    InvalidName {
+        /// The name given (a name, never a secret).
+        name: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+    /// An attribute value that cannot be written (a `Path` that does not
+    /// start with `/` or holds `;`, a `Max-Age` of zero, ...).
+    #[error("cookie attribute {attribute}: {reason}")]
+    InvalidAttribute {
+        /// `Path`, `Max-Age`, `Secure`.
+        attribute: &'static str,
+        /// Why it was refused.
+        reason: String,
+    },
 }
 
 /// Why a key could not be made or restored. Names the field, never a secret.
@@ -227,6 +269,10 @@ pub enum KeyDataError {
         "key: the secret or project contains characters that cannot be sent in an HTTP header"
     )]
     NotHeaderSafe,
+    /// A stored value that had to be percent-decoded (a cookie) does not
+    /// decode to UTF-8 text, so it cannot be the persisted JSON.
+    #[error("persisted key: the stored value is not percent-encoded UTF-8")]
+    InvalidEncoding,
 }
 
 /// Misuse of the process-wide default client.

@@ -175,7 +175,7 @@
 //! | `attachment` | [`Attachment`]: files sent with a message, uploaded first when they are bytes |
 //! | `workforce` | [`Workforces`], [`Workforce`]: sending it messages, its tasks ([`WorkforceTaskListOptions`], [`WorkforceTaskPage`]) and their wire format |
 //! | `paging` | walking a cursor list as one stream (used by [`Workforce::all_tasks`]) |
-//! | `store` | [`KeyStore`]: keys kept by name ([`MemoryKeyStore`], `FileKeyStore`, `LocalStorageKeyStore`) |
+//! | `store` | [`KeyStore`]: keys kept by name ([`MemoryKeyStore`], `FileKeyStore`, `LocalStorageKeyStore`, `CookieKeyStore`); [`KeyCookie`], a key in a server's own `HttpOnly` cookie |
 //! | `session` | [`EmbedSession`]: get-or-create an embed key, kept in a store, replaced when revoked |
 //!
 //! # In the browser
@@ -186,8 +186,12 @@
 //! page. [`EmbedSession`] makes one the first time and keeps it in a
 //! [`KeyStore`]: `LocalStorageKeyStore` (browser only) keeps it in
 //! `window.localStorage` in the official JavaScript SDK's shape, so either SDK
-//! restores a key the other saved; `FileKeyStore` (native only) keeps it in a
-//! file readable by its owner only; [`MemoryKeyStore`] is for tests.
+//! restores a key the other saved; `CookieKeyStore` (browser only) keeps the
+//! same JSON, URL-encoded, in a `Secure; SameSite=Strict` cookie that is also
+//! sent to your own host; [`KeyCookie`] puts it in a server's own `HttpOnly`
+//! cookie; `FileKeyStore` (native only) keeps it in a file readable by its
+//! owner only; [`MemoryKeyStore`] is for tests. A cleared store (or an
+//! expired cookie) means a new key: [`SessionStart::Generated`].
 //! Restoring sends no request; a stored value that is not a key (or is for
 //! another agent) is reported and replaced; a revoked key is replaced once by
 //! [`EmbedSession::run`], which says so.
@@ -247,7 +251,7 @@ pub use client::{
     create_client, default_client, set_default_client, ApiKeyOptions, Client, ClientBuilder,
     Credentials,
 };
-pub use error::{DefaultClientError, Error, KeyDataError, Result};
+pub use error::{CookieError, DefaultClientError, Error, KeyDataError, Result};
 pub use events::{TaskEvent, TaskEvents};
 pub use key::{EmbedKeyOptions, EmbedTarget, Key, KeyScope};
 pub use message::{
@@ -258,11 +262,15 @@ pub use message::{
 pub use region::{Endpoints, Region};
 pub use retry::RetryPolicy;
 pub use session::{EmbedSession, KeyReplaced, SessionStart, StoredKeyProblem};
+#[cfg(target_family = "wasm")]
+pub use store::CookieKeyStore;
 #[cfg(not(target_family = "wasm"))]
 pub use store::FileKeyStore;
 #[cfg(target_family = "wasm")]
 pub use store::LocalStorageKeyStore;
-pub use store::{KeyStore, MemoryKeyStore};
+pub use store::{
+    CookieAttributes, CookieSameSite, KeyCookie, KeyStore, MemoryKeyStore, COOKIE_SIZE_LIMIT,
+};
 pub use task::{Task, TaskListOptions, TaskOwner, TaskRef, TaskSort, TaskStatus};
 pub use workforce::{Workforce, WorkforceTaskListOptions, WorkforceTaskPage, Workforces};
 

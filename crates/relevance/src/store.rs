@@ -1,4 +1,6 @@
-//! Key persistence: where a key lives between two starts of a program.
+//! Key persistence: where a key lives between two starts of a program:
+//! `localStorage` and cookies in a browser (`cookie` holds the cookie store
+//! and the server-side `Set-Cookie` helper), files natively, memory in tests.
 //!
 //! Generating an embed key is a network request that makes a *new* key with a
 //! new task prefix, so a page that generated one on every load would lose its
@@ -134,6 +136,12 @@ fn store_error(action: &'static str, name: &str, source: std::io::Error) -> Erro
         source,
     }
 }
+
+mod cookie;
+
+#[cfg(target_family = "wasm")]
+pub use cookie::CookieKeyStore;
+pub use cookie::{CookieAttributes, CookieSameSite, KeyCookie, COOKIE_SIZE_LIMIT};
 
 #[cfg(not(target_family = "wasm"))]
 pub use file::FileKeyStore;

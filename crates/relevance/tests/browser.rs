@@ -1,6 +1,7 @@
 //! The SDK in a real headless Chromium, against a running emulator: keys kept in
-//! `localStorage` in the official JavaScript SDK's shape, [`EmbedSession`] get-or-create,
-//! and messages and live events over the browser's `fetch` and timers.
+//! `localStorage` and in a `Secure` cookie in the official JavaScript SDK's shape,
+//! [`EmbedSession`] get-or-create, and messages and live events over the browser's `fetch`
+//! and timers.
 //!
 //! Run by `crates/relevance-cli/tests/browser.rs`, which starts the emulator from
 //! `crates/relevance-cli/tests/browser_seed.toml` and passes its URL and admin token at
@@ -12,9 +13,11 @@
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use relevance::{
-    EmbedKeyOptions, EmbedSession, EmbedTarget, Key, KeyDataError, KeyScope, KeyStore,
-    LocalStorageKeyStore, MessageContent, Region, SessionStart, StoredKeyProblem, TaskEvent,
+    CookieError, CookieKeyStore, EmbedKeyOptions, EmbedSession, EmbedTarget, Error, Key,
+    KeyDataError, KeyScope, KeyStore, LocalStorageKeyStore, MessageContent, Region, SessionStart,
+    StoredKeyProblem, TaskEvent,
 };
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -36,7 +39,7 @@ const NOWHERE: &str = "http://127.0.0.1:9";
 /// How many embed keys the tests below generate, one per test that says so. The native
 /// driver holds the emulator's request log to this number (documentation only here).
 #[allow(dead_code)]
-const EMBED_KEYS_GENERATED: usize = 4;
+const EMBED_KEYS_GENERATED: usize = 7;
 
 fn storage() -> web_sys::Storage {
     web_sys::window()
@@ -296,4 +299,206 @@ async fn the_admin_api_is_closed_to_pages_even_with_the_token() {
         .await
         .expect("the API answers a page");
     assert_eq!(api.status().as_u16(), 401);
+}
+
+// --- Keys in a cookie (`CookieKeyStore`) ---------------------------------------------
+
+fn html_document() -> web_sys::HtmlDocument {
+    web_sys::window()
+        .expect("a page has a window")
+        .document()
+        .expect("a page has a document")
+        .dyn_into()
+        .expect("an HTML document")
+}
+
+/// Runs `code` as the page's own JavaScript would.
+fn run_js(code: &str) {
+    js_sys::Function::new_no_args(code)
+        .call0(&JsValue::NULL)
+        .expect("the script runs");
+}
+
+/// The raw value of the cookie `name` as the page's scripts see it.
+fn raw_cookie(name: &str) -> Option<String> {
+    let cookies = html_document().cookie().expect("document.cookie");
+    cookies
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(cookie_name, _)| *cookie_name == name)
+        .map(|(_, value)| value.to_string())
+}
+
+/// Deletes the cookie `name` as a JavaScript app (or "clear site data") would.
+fn clear_cookie(name: &str) {
+    run_js(&format!(
+        "document.cookie = '{name}=; Max-Age=0; Path=/; Secure; SameSite=Strict';"
+    ));
+    assert_eq!(raw_cookie(name), None, "the cookie is gone");
+}
+
+#[wasm_bindgen_test]
+fn chromium_keeps_a_secure_cookie_on_plain_http_127_0_0_1() {
+    // What this suite runs on: the test runner's plain-HTTP page on 127.0.0.1, which
+    // Chromium counts as a secure context (like localhost), so `Secure` cookies set there
+    // are kept — and the CookieKeyStore needs no "insecure" switch for local development.
+    let window = web_sys::window().expect("window");
+    let location = window.location();
+    assert_eq!(location.protocol().unwrap(), "http:");
+    assert_eq!(location.hostname().unwrap(), "127.0.0.1");
+    assert!(window.is_secure_context(), "127.0.0.1 is a secure context");
+    let name = "relevance-test-secure-probe";
+    run_js(&format!(
+        "document.cookie = '{name}=kept; Secure; SameSite=Strict; Path=/; Max-Age=60';"
+    ));
+    assert_eq!(raw_cookie(name).as_deref(), Some("kept"));
+    clear_cookie(name);
+}
+
+#[wasm_bindgen_test]
+fn a_cookie_keeps_exactly_the_persisted_form_url_encoded() {
+    let name = "relevance-test-cookie-round-trip";
+    let store = CookieKeyStore::new();
+    let keys = [
+        Key::embed(
+            "embed-secret-0001",
+            Region::US,
+            PROJECT,
+            EmbedTarget::Agent("a1".into()),
+            "pfx-a",
+        )
+        .unwrap(),
+        Key::embed(
+            "embed-secret-0002",
+            Region::EU,
+            "project; with = odd, chars",
+            EmbedTarget::Workforce("w1".into()),
+            "pfx-w",
+        )
+        .unwrap(),
+        Key::new("sk-test-0003", Region::AU, "other-project").unwrap(),
+    ];
+    for key in keys {
+        store.save(name, &key).unwrap();
+        // What `encodeURIComponent(JSON.stringify(key.toJSON()))` gives, byte for byte.
+        let expected = String::from(js_sys::encode_uri_component(&key.to_json()));
+        assert_eq!(raw_cookie(name), Some(expected));
+        let loaded = store.load(name).unwrap().expect("a saved key loads");
+        assert_eq!(loaded.to_json(), key.to_json());
+        assert_eq!(loaded.scope(), key.scope());
+    }
+    store.remove(name).unwrap();
+    assert_eq!(raw_cookie(name), None);
+    assert!(store.load(name).unwrap().is_none());
+    store.remove(name).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_cookie_written_by_a_js_app_restores_without_a_request() {
+    let name = "relevance-test-cookie-official";
+    // What a JavaScript app using the official SDK writes.
+    run_js(&format!(
+        "const key = {{key: 'embed-official-0002', region: 'bcbe5a', project: 'proj-browser', agentId: 'echo', taskPrefix: 'official-cookie'}};
+         document.cookie = '{name}=' + encodeURIComponent(JSON.stringify(key)) + '; Secure; SameSite=Strict; Path=/; Max-Age=3600';"
+    ));
+    let official = r#"{"key":"embed-official-0002","region":"bcbe5a","project":"proj-browser","agentId":"echo","taskPrefix":"official-cookie"}"#;
+    let before = raw_cookie(name).expect("the app's cookie is there");
+
+    let (session, how) = EmbedSession::start(CookieKeyStore::new(), name, options(NOWHERE))
+        .await
+        .expect("a stored key restores with no server at all");
+    assert_eq!(how, SessionStart::Restored);
+    assert_eq!(session.key().to_json(), official);
+    assert_eq!(session.key().task_prefix(), Some("official-cookie"));
+    assert_eq!(raw_cookie(name), Some(before), "restoring rewrites nothing");
+    clear_cookie(name);
+}
+
+/// Generates one embed key.
+#[wasm_bindgen_test]
+async fn a_garbage_cookie_is_reported_and_replaced() {
+    let name = "relevance-test-cookie-garbage";
+    run_js(&format!(
+        "document.cookie = '{name}=%7Bnot%20json; Secure; SameSite=Strict; Path=/';"
+    ));
+    let (session, how) = EmbedSession::start(CookieKeyStore::new(), name, options(BASE_URL))
+        .await
+        .expect("start");
+    match how {
+        SessionStart::Replaced {
+            reason: StoredKeyProblem::Invalid(KeyDataError::InvalidJson { .. }),
+        } => {}
+        other => panic!("expected a replaced invalid value, got {other:?}"),
+    }
+    assert!(session.key().is_embed());
+    assert_eq!(session.key().scope(), KeyScope::Agent(AGENT.into()));
+    let stored = raw_cookie(name).expect("the new key is stored");
+    assert_eq!(
+        stored,
+        String::from(js_sys::encode_uri_component(&session.key().to_json()))
+    );
+    clear_cookie(name);
+}
+
+/// Generates two embed keys.
+#[wasm_bindgen_test]
+async fn a_cleared_cookie_leads_to_a_new_key() {
+    let name = "relevance-test-cookie-cleared";
+    let (first, how) = EmbedSession::start(CookieKeyStore::new(), name, options(BASE_URL))
+        .await
+        .expect("first start");
+    assert_eq!(how, SessionStart::Generated);
+    let first_prefix = first.key().task_prefix().expect("embed").to_string();
+    // No server behind NOWHERE: the restore sends nothing.
+    let (restored, how) = EmbedSession::start(CookieKeyStore::new(), name, options(NOWHERE))
+        .await
+        .expect("restores");
+    assert_eq!(how, SessionStart::Restored);
+    assert_eq!(restored.key().to_json(), first.key().to_json());
+
+    clear_cookie(name);
+    let (second, how) = EmbedSession::start(CookieKeyStore::new(), name, options(BASE_URL))
+        .await
+        .expect("start after clearing");
+    assert_eq!(how, SessionStart::Generated);
+    let second_prefix = second.key().task_prefix().expect("embed");
+    assert_ne!(
+        second_prefix, first_prefix,
+        "a new key has a new task prefix"
+    );
+    assert_eq!(
+        raw_cookie(name),
+        Some(String::from(js_sys::encode_uri_component(
+            &second.key().to_json()
+        )))
+    );
+    let agent = second
+        .client()
+        .agents()
+        .get(AGENT)
+        .await
+        .expect("own agent");
+    assert_eq!(agent.id, AGENT);
+    clear_cookie(name);
+}
+
+#[wasm_bindgen_test]
+fn a_key_too_large_for_a_cookie_is_refused_and_nothing_is_written() {
+    let name = "relevance-test-cookie-too-large";
+    let key = Key::embed(
+        "x".repeat(5000),
+        Region::US,
+        PROJECT,
+        EmbedTarget::Agent(AGENT.into()),
+        "pfx",
+    )
+    .unwrap();
+    match CookieKeyStore::new().save(name, &key) {
+        Err(Error::Cookie(CookieError::TooLarge { size, limit, .. })) => {
+            assert_eq!(limit, 4096);
+            assert!(size > limit);
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    assert_eq!(raw_cookie(name), None);
 }
