@@ -9,9 +9,6 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "relevance", version, about, long_about = None)]
 pub struct Cli {
-    #[command(flatten)]
-    pub credentials: CredentialArgs,
-
     /// Print machine-readable JSON instead of human-readable text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -21,7 +18,12 @@ pub struct Cli {
 }
 
 /// Where credentials come from: flags, the `RELEVANCE_*` variables, or a persisted key.
-#[derive(Debug, Args)]
+///
+/// Flattened into each command that talks to the platform (and nowhere else), so the help
+/// of `emulator`, `key inspect` or `demo` does not list flags they would ignore. `global`
+/// lets them follow a nested sub-command too (`relevance agents list --api-key …`).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Credentials")]
 pub struct CredentialArgs {
     /// Project API key (`sk-...`) from the dashboard's project settings.
     #[arg(long, env = "RELEVANCE_API_KEY", hide_env_values = true, global = true)]
@@ -57,16 +59,20 @@ pub enum Command {
     },
     /// List or read agents.
     Agents {
+        #[command(flatten)]
+        credentials: CredentialArgs,
         #[command(subcommand)]
         command: AgentsCommand,
     },
     /// Walk through the whole key system against an embedded emulator.
     Demo,
     /// Chat with an agent (or a workforce). With no credentials configured, an embedded
-    /// emulator with the demo agent is started.
+    /// emulator with the demo project is started and the chat opens on its researcher.
     Chat(ChatArgs),
     /// List an agent's tasks or show one task's messages.
     Tasks {
+        #[command(flatten)]
+        credentials: CredentialArgs,
         #[command(subcommand)]
         command: TasksCommand,
     },
@@ -74,11 +80,15 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ChatArgs {
-    /// The agent to talk to (default: the embed key's agent, or the demo agent).
+    /// The agent to talk to (default: the embed key's agent, or the demo researcher).
     pub agent: Option<String>,
 
+    /// The agent to talk to, as a flag (the same as the argument, as in `tasks --agent`).
+    #[arg(long = "agent", value_name = "ID", conflicts_with = "agent")]
+    pub agent_flag: Option<String>,
+
     /// Talk to this workforce instead of an agent.
-    #[arg(long, conflicts_with = "agent")]
+    #[arg(long, conflicts_with_all = ["agent", "agent_flag"])]
     pub workforce: Option<String>,
 
     /// Send this one message, print the replies and exit (otherwise: an interactive prompt).
@@ -92,14 +102,24 @@ pub struct ChatArgs {
     /// Attach a file to the first message (repeatable; agents only).
     #[arg(long = "attach", value_name = "FILE", conflicts_with = "workforce")]
     pub attachments: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+}
+
+impl ChatArgs {
+    /// The agent named on the command line, by argument or by `--agent`.
+    pub fn agent(&self) -> Option<&str> {
+        self.agent.as_deref().or(self.agent_flag.as_deref())
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TasksCommand {
     /// List tasks, oldest first.
     List {
-        /// The agent whose tasks to list.
-        #[arg(long, required_unless_present = "workforce")]
+        /// The agent whose tasks to list (default: an embed key's agent or workforce).
+        #[arg(long)]
         agent: Option<String>,
         /// List a workforce's tasks instead (newest first, paged with a cursor).
         #[arg(long, conflicts_with = "agent")]
@@ -120,8 +140,8 @@ pub enum TasksCommand {
     },
     /// Show a task's messages, oldest first.
     Show {
-        /// The agent the task belongs to.
-        #[arg(long, required_unless_present = "workforce")]
+        /// The agent the task belongs to (default: an embed key's agent or workforce).
+        #[arg(long)]
         agent: Option<String>,
         /// The workforce the task belongs to.
         #[arg(long, conflicts_with = "agent")]
@@ -230,6 +250,9 @@ pub struct EmbedKeyArgs {
     /// Also write the key to this file (readable by its owner only).
     #[arg(long)]
     pub save: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,13 +2,18 @@
 //!
 //! Every error here says which input is missing or wrong, because that is what a user who
 //! pasted a key from the dashboard needs to know: is it the region, the project or the key?
+//! And it says all of them at once: fixing one flag only to be told about the next is the
+//! slowest way to learn what a command needs.
 
 use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
-use relevance::{Client, Key, Region};
+use anyhow::{anyhow, bail, Context, Result};
+use relevance::{Client, Key, KeyScope, Region};
 
 use crate::cli::CredentialArgs;
+
+/// How an embed key's secret starts (PROTOCOL A3); an API key starts with `sk-`.
+const EMBED_KEY_PREFIX: &str = "ek-";
 
 impl CredentialArgs {
     /// The region, required: from `--region` or `RELEVANCE_REGION`.
@@ -23,35 +28,94 @@ impl CredentialArgs {
 
     /// The project id, required: from `--project` or `RELEVANCE_PROJECT`.
     pub fn project(&self) -> Result<String> {
-        match self.project.as_deref().map(str::trim) {
-            Some(project) if !project.is_empty() => Ok(project.to_owned()),
-            _ => Err(anyhow!(
+        match self.project_text() {
+            Some(project) => Ok(project),
+            None => Err(anyhow!(
                 "missing project: pass --project or set RELEVANCE_PROJECT (the project id from the dashboard)"
             )),
         }
     }
 
-    /// Whether any credentials were given at all (a key file, or an API key).
-    pub fn is_configured(&self) -> bool {
-        self.key_file.is_some()
-            || self
-                .api_key
-                .as_deref()
-                .is_some_and(|k| !k.trim().is_empty())
+    fn project_text(&self) -> Option<String> {
+        self.project
+            .as_deref()
+            .map(str::trim)
+            .filter(|project| !project.is_empty())
+            .map(str::to_owned)
     }
 
-    /// The key to use: a persisted key file wins over an API key from flags or variables.
+    /// Project and region together; when both are missing the error names both.
+    pub fn project_and_region(&self) -> Result<(String, Region)> {
+        match (self.project_text(), self.region.is_some()) {
+            (Some(project), true) => Ok((project, self.region()?)),
+            (Some(_), false) => Err(self.region().unwrap_err()),
+            (None, true) => {
+                // A bad region is worth knowing about in the same breath.
+                let region = self.region().err().map(|e| format!("; and {e:#}"));
+                Err(anyhow!(
+                    "{}{}",
+                    self.project().unwrap_err(),
+                    region.unwrap_or_default()
+                ))
+            }
+            (None, false) => Err(anyhow!(
+                "missing project and region: pass --project and --region, or set RELEVANCE_PROJECT and RELEVANCE_REGION (us, eu or au)"
+            )),
+        }
+    }
+
+    fn api_key_text(&self) -> Option<&str> {
+        self.api_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|key| !key.is_empty())
+    }
+
+    /// Whether any credentials were given at all (a key file, or an API key).
+    pub fn is_configured(&self) -> bool {
+        self.key_file.is_some() || self.api_key_text().is_some()
+    }
+
+    /// The key to use: a persisted key file or an API key with its project and region.
+    /// Both at once is an error: silently preferring one would make a stale
+    /// `RELEVANCE_API_KEY` in the shell decide which project a command talks to.
     pub fn key(&self) -> Result<Key> {
-        if let Some(path) = &self.key_file {
-            return read_key_file(path);
+        match (&self.key_file, self.api_key_text()) {
+            (Some(_), Some(_)) => bail!(
+                "both a key file (--key-file / RELEVANCE_KEY_FILE) and an API key (--api-key / RELEVANCE_API_KEY) are set: use one of them"
+            ),
+            (Some(path), None) => read_key_file(path),
+            (None, Some(secret)) => {
+                let (project, region) = self.project_and_region()?;
+                Ok(Key::new(secret, region, project)?)
+            }
+            (None, None) => {
+                let mut missing = vec!["an API key (--api-key / RELEVANCE_API_KEY)"];
+                if self.project_text().is_none() {
+                    missing.push("a project (--project / RELEVANCE_PROJECT)");
+                }
+                if self.region.is_none() {
+                    missing.push("a region (--region / RELEVANCE_REGION: us, eu or au)");
+                }
+                bail!(
+                    "missing credentials: {}; or pass --key-file FILE",
+                    missing.join(", ")
+                )
+            }
         }
-        let secret = self.api_key.as_deref().map(str::trim).unwrap_or_default();
-        if secret.is_empty() {
-            return Err(anyhow!(
-                "missing credentials: pass --api-key (or set RELEVANCE_API_KEY) with --project and --region, or --key-file FILE"
-            ));
+    }
+
+    /// What an embed key reaches ("agent demo-agent"), when the credentials are one.
+    pub fn embed_scope(&self) -> Option<String> {
+        let key = self.key().ok()?;
+        if !key.is_embed() {
+            return None;
         }
-        Ok(Key::new(secret, self.region()?, self.project()?)?)
+        match key.scope() {
+            KeyScope::Agent(id) => Some(format!("agent {id}")),
+            KeyScope::Workforce(id) => Some(format!("workforce {id}")),
+            KeyScope::Project => None,
+        }
     }
 
     /// A client for the resolved key, pointed at `--base-url` when one is given.
@@ -65,10 +129,33 @@ impl CredentialArgs {
 }
 
 /// Reads a persisted key (PROTOCOL A4 JSON); the error names the file and the bad field.
+///
+/// An `ek-…` secret without `agentId` or `workforceId` is refused here: the SDK would take
+/// it for a project API key, and every request would then fail far from the real cause.
 pub fn read_key_file(path: &Path) -> Result<Key> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read key file {}", path.display()))?;
-    Key::from_json(&text).with_context(|| format!("key file {}", path.display()))
+    let key = Key::from_json(&text).with_context(|| format!("key file {}", path.display()))?;
+    if !key.is_embed() && is_embed_secret(&text) {
+        bail!(
+            "key file {}: an embed key (ek-…) without `agentId` or `workforceId`; an embed key is scoped to one agent or workforce, so the file must name it",
+            path.display()
+        );
+    }
+    Ok(key)
+}
+
+/// Whether the persisted `key` field holds an embed key's secret (the value is not kept).
+fn is_embed_secret(json: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(json)
+        .ok()
+        .and_then(|value| {
+            value
+                .get("key")
+                .and_then(|key| key.as_str())
+                .map(|key| key.trim_start().starts_with(EMBED_KEY_PREFIX))
+        })
+        .unwrap_or(false)
 }
 
 /// Writes a persisted key so only its owner can read it: an embed key is scoped, but it is

@@ -17,11 +17,12 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    let json = cli.json;
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // One line, whole cause chain: the user sees what failed and why.
-            eprintln!("error: {error:#}");
+            output::print_error(&error, json);
             ExitCode::FAILURE
         }
     }

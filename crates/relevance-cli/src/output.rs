@@ -95,3 +95,154 @@ pub fn print_agent(agent: &Agent) {
         println!("model:       {model}");
     }
 }
+
+/// How many words of a foreign answer the error line quotes: enough to recognise the
+/// server ("404 Not Found nginx"), never a page.
+const FOREIGN_WORDS: usize = 12;
+
+/// Prints a failed command's error: one line `error: …` on stderr, or with `--json` one
+/// JSON object `{"error": …, "kind": …}` there (stdout stays for results, so a script that
+/// reads stdout never mistakes an error for an answer).
+pub fn print_error(error: &anyhow::Error, json: bool) {
+    let (message, kind) = describe_error(error);
+    if json {
+        eprintln!("{}", json!({ "error": message, "kind": kind }));
+    } else {
+        eprintln!("error: {message}");
+    }
+}
+
+/// The error's one-line text and its kind. Causes that only repeat what an outer one said
+/// (reqwest and std::io both tend to) are left out, line breaks are folded, and an answer
+/// that did not come from the platform (another server's HTML page on that port) is
+/// summarised instead of dumped.
+pub fn describe_error(error: &anyhow::Error) -> (String, &'static str) {
+    let mut kind = None;
+    let mut parts: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let sdk = cause.downcast_ref::<relevance::Error>();
+        if let Some(sdk) = sdk {
+            kind.get_or_insert(sdk_kind(sdk));
+        } else if kind.is_none() && cause.downcast_ref::<std::io::Error>().is_some() {
+            kind = Some("io");
+        }
+        let text = match sdk.and_then(foreign_answer) {
+            Some(summary) => {
+                kind = Some("not_the_platform");
+                // The summary says all there is: the SDK's wording would repeat the page.
+                parts.push(summary);
+                break;
+            }
+            None => one_line(&cause.to_string()),
+        };
+        if text.is_empty() || parts.iter().any(|part| part.contains(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    (parts.join(": "), kind.unwrap_or("cli"))
+}
+
+/// A stable name for each kind of SDK failure, for scripts to branch on.
+fn sdk_kind(error: &relevance::Error) -> &'static str {
+    use relevance::Error;
+    match error {
+        Error::Unauthorized { .. } => "unauthorized",
+        Error::Forbidden { .. } => "forbidden",
+        Error::NotFound { .. } => "not_found",
+        Error::BadRequest { .. } => "bad_request",
+        Error::RateLimited { .. } => "rate_limited",
+        Error::Server { .. } => "server",
+        Error::Http { .. } => "http",
+        Error::Network(_) => "network",
+        Error::Decode { .. } => "decode",
+        Error::InvalidKey(_) => "invalid_key",
+        Error::InvalidRegion { .. } => "invalid_region",
+        Error::InvalidBaseUrl { .. } => "invalid_base_url",
+        Error::ReadFile { .. } => "io",
+        _ => "sdk",
+    }
+}
+
+/// A refused request whose body is an HTML page: not the platform (which answers JSON), so
+/// most likely another server on that address. One line: status, what it was, first words.
+///
+/// The SDK's error keeps a snippet of the body but not the `Content-Type`, so "HTML" is
+/// read from the body itself (the CLI does not change the SDK for this).
+fn foreign_answer(error: &relevance::Error) -> Option<String> {
+    let status = error.status()?;
+    let body = error.server_message()?;
+    let start = body.trim_start().to_ascii_lowercase();
+    let is_html = start.starts_with("<!doctype html")
+        || start.starts_with("<html")
+        || start.starts_with("<head")
+        || start.starts_with("<body")
+        || start.starts_with("<?xml");
+    if !is_html {
+        return None;
+    }
+    let words = first_words(body, FOREIGN_WORDS);
+    Some(format!(
+        "the server answered {status} with an HTML page (text/html), not the platform's JSON: is the base URL right? It says: \"{words}\""
+    ))
+}
+
+/// The first `count` words of an HTML text, tags and entities left out.
+fn first_words(html: &str, count: usize) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                text.push(' ');
+            }
+            '>' => in_tag = false,
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .filter(|word| !word.starts_with('&'))
+        .collect();
+    let mut summary = words
+        .iter()
+        .take(count)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if words.len() > count || html.ends_with('…') {
+        summary.push('…');
+    }
+    summary
+}
+
+/// Folds line breaks and runs of spaces: an error is one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_that_repeats_the_outer_text_is_left_out() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file (os error 2)");
+        let error = anyhow::Error::new(io)
+            .context("cannot read key file k.json: No such file (os error 2)");
+        let (message, kind) = describe_error(&error);
+        assert_eq!(
+            message,
+            "cannot read key file k.json: No such file (os error 2)"
+        );
+        assert_eq!(kind, "io");
+    }
+
+    #[test]
+    fn html_words_skip_tags() {
+        let page = "<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1>\n<p>nginx</p></body></html>";
+        assert_eq!(first_words(page, 12), "404 Not Found Not Found nginx");
+    }
+}

@@ -1,8 +1,14 @@
 //! How task messages look on a terminal and as JSON lines. A message is shown when it is new
 //! or when what a reader cares about changed (a tool run's status, an agent message becoming
 //! final); partial agent text is not shown here (live tokens come from the event stream).
+//!
+//! The transcript keeps the order in which things happened, which is not always the order
+//! of the message list: an agent's thought is stored on its final reply, after the tool runs
+//! it led to, and a workforce member's run is marked finished before its reply is listed.
+//! So thoughts go before the tool runs of their turn and a "finished" line waits for the
+//! member's reply.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use relevance::{Message, MessageContent, TaskEvent, ToolStatus};
 use serde_json::{json, Value};
@@ -13,6 +19,13 @@ pub struct MessagePrinter {
     shown: HashMap<String, String>,
     json: bool,
     show_user: bool,
+    /// Thoughts already printed from the live stream: the final reply repeats them.
+    printed_thoughts: HashSet<String>,
+    /// "finished" lines of workforce members, printed after the member's reply.
+    finished_runs: Vec<String>,
+    /// History views: tool-run lines of the current turn, printed after that turn's
+    /// thoughts (which the list only has on the reply that comes after them).
+    held_tools: Vec<String>,
 }
 
 impl MessagePrinter {
@@ -22,6 +35,28 @@ impl MessagePrinter {
             shown: HashMap::new(),
             json,
             show_user,
+            ..Self::default()
+        }
+    }
+
+    /// Prints a thought as soon as the agent moves on from it (to a tool or to typing), so
+    /// it comes before what it led to; the final reply does not print it again.
+    pub fn thought(&mut self, text: &str) {
+        let text = text.trim();
+        if self.json || text.is_empty() || !self.printed_thoughts.insert(text.to_owned()) {
+            return;
+        }
+        println!("  💭 {text}");
+    }
+
+    /// Prints what was held back for order's sake: the turn is over.
+    pub fn flush(&mut self) {
+        for line in self
+            .held_tools
+            .drain(..)
+            .chain(self.finished_runs.drain(..))
+        {
+            println!("{line}");
         }
     }
 
@@ -49,14 +84,43 @@ impl MessagePrinter {
             if is_user && !self.show_user {
                 continue;
             }
-            if self.json {
-                println!("{}", message_json(task_id, message));
-            } else {
-                println!("{}", message_line(message));
-            }
             if !is_user {
                 printed += 1;
             }
+            if self.json {
+                println!("{}", message_json(task_id, message));
+                continue;
+            }
+            match &message.content {
+                MessageContent::Agent(agent) => {
+                    for thought in &agent.thoughts {
+                        self.thought(thought);
+                    }
+                    for line in self.held_tools.drain(..) {
+                        println!("{line}");
+                    }
+                    println!("agent> {}", agent.text);
+                }
+                MessageContent::ToolRun(_) if self.show_user => {
+                    self.held_tools.push(message_line(message));
+                }
+                MessageContent::ToolRun(_) | MessageContent::AgentError(_) => {
+                    println!("{}", message_line(message));
+                }
+                MessageContent::WorkforceAgentRun(run) if run.task.finished_state.is_some() => {
+                    for line in self.held_tools.drain(..) {
+                        println!("{line}");
+                    }
+                    self.finished_runs.push(message_line(message));
+                }
+                _ => {
+                    self.flush();
+                    println!("{}", message_line(message));
+                }
+            }
+        }
+        if self.show_user {
+            self.flush();
         }
         printed
     }

@@ -384,7 +384,8 @@ async fn the_emulator_command_prints_credentials_and_stops_on_sigterm() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn chat_with_nothing_configured_talks_to_the_embedded_demo_agent() {
-    let output = run(&["chat", "-m", "hello world"]).await;
+    // The echo agent by name: with no agent the chat opens on the researcher (first_hour.rs).
+    let output = run(&["chat", "demo-agent", "-m", "hello world"]).await;
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(text(&output.stdout).trim(), "agent> You said: hello world");
     assert!(text(&output.stderr).contains("embedded emulator"));
@@ -432,7 +433,7 @@ async fn chat_with_nothing_configured_talks_to_the_embedded_demo_agent() {
 async fn interactive_chat_reads_lines_and_keeps_one_task() {
     use tokio::io::AsyncWriteExt;
     let mut child = relevance()
-        .args(["chat"])
+        .args(["chat", "demo-agent"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -446,7 +447,8 @@ async fn interactive_chat_reads_lines_and_keeps_one_task() {
     let stdout = text(&output.stdout);
     assert!(stdout.contains("agent> You said: first"), "{stdout}");
     assert!(stdout.contains("agent> You said: second"), "{stdout}");
-    assert!(text(&output.stderr).contains("continue it with --task"));
+    // The embedded emulator keeps nothing, so no `--task` hint (first_hour.rs has the test).
+    assert!(!text(&output.stderr).contains("continue it with --task"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -534,15 +536,10 @@ async fn chat_with_the_demo_workforce_shows_each_handover() {
         working[0] < handover && handover < *working.last().unwrap(),
         "{stdout}"
     );
-    assert!(
-        stdout
-            .trim_end()
-            .lines()
-            .last()
-            .unwrap()
-            .starts_with("agent> "),
-        "{stdout}"
-    );
+    // The researcher's reply, then its "finished" line (the platform's order).
+    let lines: Vec<&str> = stdout.trim_end().lines().collect();
+    assert!(lines[lines.len() - 2].starts_with("agent> "), "{stdout}");
+    assert!(lines[lines.len() - 1].contains("finished"), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -144,14 +144,7 @@ impl View {
     pub(crate) fn show_event(&self, event: &TaskEvent) {
         match event {
             TaskEvent::Message(message) => self.show_message(message),
-            TaskEvent::Updated { status, .. } => {
-                let text = if status.is_running() {
-                    format!("{status}…")
-                } else {
-                    status.to_string()
-                };
-                self.show_status(&text);
-            }
+            TaskEvent::Updated { status, .. } => self.show_status(&status_words(status)),
             // `text` is the whole text so far (the SDK adds the fragments up): it replaces
             // what the live line showed.
             TaskEvent::Thinking {
@@ -301,4 +294,22 @@ impl View {
     fn scroll_to_end(&self) {
         self.messages.set_scroll_top(self.messages.scroll_height());
     }
+}
+
+/// A task status in the words a visitor reads ("Thinking…", "Done"): the wire names
+/// (`idle`, `running`) mean something to a developer, not to someone trying the chat.
+fn status_words(status: &relevance::TaskStatus) -> String {
+    use relevance::TaskStatus;
+    match status {
+        TaskStatus::NotStarted => "Starting…",
+        TaskStatus::Queued => "Waiting for the agent…",
+        TaskStatus::Running => "Thinking…",
+        TaskStatus::Action => "Waiting for your approval",
+        TaskStatus::Paused => "Paused",
+        TaskStatus::Idle | TaskStatus::Completed => "Done",
+        TaskStatus::Cancelled => "Cancelled",
+        TaskStatus::Error => "Something went wrong",
+        TaskStatus::Unknown(state) => return state.clone(),
+    }
+    .to_string()
 }

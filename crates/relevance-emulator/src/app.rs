@@ -118,6 +118,7 @@ impl AppState {
 pub(crate) fn router(state: AppState, demo_page: Option<DemoPage>) -> Router {
     let api = api::routes().route_layer(from_fn(resolve_region));
     let admin = admin::routes().route_layer(from_fn_with_state(state.clone(), require_admin));
+    let has_demo_page = demo_page.is_some();
     Router::new()
         .route("/healthz", get(healthz))
         .merge(api)
@@ -134,6 +135,10 @@ pub(crate) fn router(state: AppState, demo_page: Option<DemoPage>) -> Router {
         .layer(from_fn_with_state(state.clone(), record_requests))
         // After the layers: dashboard pages are HTML (also their errors) and are not API traffic.
         .merge(admin::dashboard::routes(state.clone()))
+        // The landing page and the browser's icon request: after the layers too, so a
+        // browser tab on the emulator leaves no noise in the request log.
+        .route("/", get(move |headers| landing(headers, has_demo_page)))
+        .route("/favicon.ico", get(favicon))
         // Static files, also after the layers: no auth, never faulted, not API traffic.
         .merge(
             demo_page
@@ -200,6 +205,76 @@ fn is_cross_origin_route(path: &str) -> bool {
         (Some(_), Some("v1"), Some("stream")) => segments.next().is_none(),
         _ => false,
     }
+}
+
+/// `GET /`: what this server is and where to go, for whoever opens the base URL in a
+/// browser (a JSON 404 there says nothing). The host comes from the request, so it is
+/// escaped like everything else that is not a literal here.
+async fn landing(headers: axum::http::HeaderMap, has_demo_page: bool) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("localhost");
+    let base = format!("http://{host}");
+    let mut regions = String::new();
+    for region in Region::ALL {
+        let api = format!("{base}/{}/latest", region.code());
+        regions.push_str(&format!(
+            "<li>{} ({}): <code>{}</code></li>",
+            esc(region.name()),
+            esc(region.code()),
+            esc(&api)
+        ));
+    }
+    let demo_page = if has_demo_page {
+        r#"<li><a href="/demo/">demo chat page</a> (an embed key in the browser)</li>"#
+    } else {
+        "<li>demo chat page: off (start with <code>--demo-page</code>)</li>"
+    };
+    let page = format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Relevance AI emulator</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto">
+<h1>Relevance AI emulator</h1>
+<p>A local stand-in for the Relevance AI platform: the same API, keys and tasks, on this machine.</p>
+<ul>
+<li><a href="/dashboard">dashboard</a> (sign in with the link the emulator printed at start-up)</li>
+{demo_page}
+<li><a href="/healthz">health</a></li>
+</ul>
+<p>API base per region (point <code>RELEVANCE_BASE_URL</code> at <code>{base}</code>):</p>
+<ul>{regions}</ul>
+</body></html>
+"#,
+        base = esc(&base),
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
+}
+
+/// HTML-escapes text for the landing page (its own copy: the dashboard's is private to it).
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// `GET /favicon.ico`: nothing to show, but an answer, so a browser stops asking and no
+/// 404 turns up for it.
+async fn favicon() -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [(header::CACHE_CONTROL, "public, max-age=86400")],
+    )
+        .into_response()
 }
 
 async fn healthz() -> Json<serde_json::Value> {

@@ -1,16 +1,21 @@
 //! The demo project, created when the emulator starts without a seed file.
 //!
 //! Its definitions are upserted like a seed (a reused data directory keeps
-//! its keys and tasks); a new API key is issued on every start, because the
-//! value of an earlier one cannot be shown again.
+//! its keys and tasks). The store keeps only hashes of keys, so the value of an
+//! earlier API key cannot be read back from it: with a data directory the demo
+//! key's secret is kept beside the database (owner-only file, see
+//! [`DEMO_KEY_FILE`]) and reused while it is still active, so restarting does not
+//! hand out a new key every time. In memory a key is issued on every start.
 
 use rusqlite::Connection;
 
 use crate::auth::issue_api_key;
+use crate::auth::secret::hash_secret;
 use crate::engine::script::{Action, BehaviorConfig, Step};
 use crate::region::Region;
 use crate::seed::DEFAULT_MODEL;
 use crate::store::catalog::{self, AgentSpec, ProjectSpec, WorkforceSpec, DEFAULT_EXECUTION_LIMIT};
+use crate::store::keys::{self, KeyKind};
 
 const PROJECT: &str = "demo-project";
 const PUBLIC_AGENT: &str = "demo-agent";
@@ -20,6 +25,9 @@ const TRIAGE_AGENT: &str = "demo-triage";
 const WORKFORCE: &str = "demo-workforce";
 const REGION: Region = Region::Us;
 
+/// The file in the data directory that keeps the demo API key's secret (mode 0600).
+pub(crate) const DEMO_KEY_FILE: &str = "demo-api-key";
+
 /// The demo project and its credentials for this run.
 #[derive(Clone)]
 pub struct DemoProject {
@@ -27,8 +35,13 @@ pub struct DemoProject {
     pub project: String,
     /// The region code, `bcbe5a` (US).
     pub region_code: &'static str,
-    /// An API key issued at this start-up (label "generated at start-up").
+    /// The demo API key (label "generated at start-up"): issued at this start-up, or the
+    /// one a data directory kept from an earlier start while it is not revoked.
     pub api_key: String,
+    /// Whether the demo project was already in the data directory (loaded, not created).
+    pub loaded: bool,
+    /// Whether `api_key` was kept from an earlier start rather than issued now.
+    pub key_reused: bool,
     /// A public agent (`demo-agent`) that embed keys can be made for.
     pub public_agent_id: String,
     /// A private agent (`private-agent`): embed-key requests for it get 404.
@@ -49,6 +62,8 @@ impl std::fmt::Debug for DemoProject {
             .field("project", &self.project)
             .field("region_code", &self.region_code)
             .field("api_key", &"<redacted>")
+            .field("loaded", &self.loaded)
+            .field("key_reused", &self.key_reused)
             .field("public_agent_id", &self.public_agent_id)
             .field("private_agent_id", &self.private_agent_id)
             .field("researcher_agent_id", &self.researcher_agent_id)
@@ -186,25 +201,76 @@ fn triage_script() -> BehaviorConfig {
     }
 }
 
-/// Upserts the demo project and issues this run's API key.
-pub(crate) fn install(connection: &mut Connection, now: &str) -> rusqlite::Result<DemoProject> {
+/// Upserts the demo project; reuses `kept_key` (the secret a data directory kept) when it
+/// is still an active API key of the demo project, else issues a new one.
+pub(crate) fn install(
+    connection: &mut Connection,
+    now: &str,
+    kept_key: Option<String>,
+) -> rusqlite::Result<DemoProject> {
     let transaction = connection.transaction()?;
-    catalog::upsert_project(&transaction, &spec(), now)?;
-    let issued = issue_api_key(
-        &transaction,
-        PROJECT,
-        Some("generated at start-up".to_string()),
-        now,
+    let loaded: bool = transaction.query_row(
+        "SELECT EXISTS (SELECT 1 FROM projects WHERE id = ?1)",
+        [PROJECT],
+        |row| row.get(0),
     )?;
+    catalog::upsert_project(&transaction, &spec(), now)?;
+    let mut reusable = None;
+    if let Some(secret) = kept_key {
+        let record = keys::find_by_hash(&transaction, &hash_secret(&secret))?;
+        if record.is_some_and(|key| {
+            key.project == PROJECT && key.kind == KeyKind::Api && key.revoked_at.is_none()
+        }) {
+            reusable = Some(secret);
+        }
+    }
+    let key_reused = reusable.is_some();
+    let api_key = match reusable {
+        Some(secret) => secret,
+        None => {
+            issue_api_key(
+                &transaction,
+                PROJECT,
+                Some("generated at start-up".to_string()),
+                now,
+            )?
+            .secret
+        }
+    };
     transaction.commit()?;
     Ok(DemoProject {
         project: PROJECT.to_string(),
         region_code: REGION.code(),
-        api_key: issued.secret,
+        api_key,
+        loaded,
+        key_reused,
         public_agent_id: PUBLIC_AGENT.to_string(),
         private_agent_id: PRIVATE_AGENT.to_string(),
         researcher_agent_id: RESEARCHER_AGENT.to_string(),
         triage_agent_id: TRIAGE_AGENT.to_string(),
         workforce_id: WORKFORCE.to_string(),
     })
+}
+
+/// The demo key kept by an earlier start, if the file is there and holds one.
+pub(crate) fn read_kept_key(path: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let secret = text.trim();
+    (!secret.is_empty()).then(|| secret.to_string())
+}
+
+/// Keeps the demo key's secret for the next start, readable by its owner only: it is a
+/// credential of the demo project.
+pub(crate) fn keep_key(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(secret.as_bytes())?;
+    file.write_all(b"\n")
 }

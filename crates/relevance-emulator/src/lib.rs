@@ -237,9 +237,20 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
             (None, projects)
         }
         None => {
+            let key_file = match &config.storage {
+                Storage::Directory(directory) => Some(directory.join(demo::DEMO_KEY_FILE)),
+                Storage::InMemory => None,
+            };
+            let kept_key = key_file.as_deref().and_then(demo::read_kept_key);
             let demo = store
-                .call(move |connection| demo::install(connection, &now))
+                .call(move |connection| demo::install(connection, &now, kept_key))
                 .await?;
+            if let (Some(path), false) = (&key_file, demo.key_reused) {
+                // Not fatal: the key works this run, it is only not kept for the next.
+                if let Err(error) = demo::keep_key(path, &demo.api_key) {
+                    tracing::warn!(path = %path.display(), %error, "cannot keep the demo API key");
+                }
+            }
             (Some(demo), vec![summary(&demo::spec())])
         }
     };

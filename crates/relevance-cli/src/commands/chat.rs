@@ -2,7 +2,12 @@
 //!
 //! Replies are followed by polling the task (metadata + messages), backing off while nothing
 //! changes. With no credentials configured it starts an embedded emulator with the demo
-//! project, so the command works on a fresh machine.
+//! project, so the command works on a fresh machine; it opens on the scripted researcher,
+//! which thinks, runs a tool and types, because that shows what the platform does (the
+//! echo agent shows nothing but the wire).
+//!
+//! On a terminal the prompt is a line editor (arrow keys, history); piped input is read
+//! line by line, so scripts and tests can feed it.
 
 use std::time::Duration;
 
@@ -13,9 +18,9 @@ use relevance::{
     TaskStatus, ToolStatus, Workforce,
 };
 use relevance_emulator::{Config, Emulator};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines, Stdin};
 
-use crate::cli::{ChatArgs, CredentialArgs};
+use crate::cli::ChatArgs;
 use crate::render::MessagePrinter;
 
 /// What the chat talks to.
@@ -57,7 +62,8 @@ impl Target {
     }
 }
 
-pub async fn run(args: ChatArgs, credentials: &CredentialArgs, json: bool) -> Result<()> {
+pub async fn run(args: ChatArgs, json: bool) -> Result<()> {
+    let credentials = &args.credentials;
     // Keep the embedded emulator alive for the whole chat.
     let (client, embedded) = match credentials.is_configured() {
         true => (credentials.client()?, None),
@@ -88,10 +94,10 @@ async fn chat(
     let target = if let Some(id) = args.workforce.as_deref() {
         Target::Workforce(client.workforces().get(id).await?)
     } else {
-        let id = match (&args.agent, client.key().agent_id(), demo) {
-            (Some(id), _, _) => id.clone(),
+        let id = match (args.agent(), client.key().agent_id(), demo) {
+            (Some(id), _, _) => id.to_owned(),
             (None, Some(id), _) if client.is_embed_key() => id.to_owned(),
-            (None, _, Some(demo)) => demo.public_agent_id.clone(),
+            (None, _, Some(demo)) => demo.researcher_agent_id.clone(),
             _ => bail!("which agent? pass AGENT_ID (see `relevance agents list`)"),
         };
         Target::Agent(client.agents().get(&id).await?)
@@ -114,6 +120,13 @@ async fn chat(
                 workforce.name.as_deref().unwrap_or(&workforce.id),
                 workforce.id
             ),
+        }
+        // Only when the chat opened on the default: someone who named a target knows.
+        if let (Some(demo), None, None) = (demo, args.agent(), &args.workforce) {
+            eprintln!(
+                "also here: --workforce {} (triage hands over to the researcher), --agent {} (echo), --agent {}; `relevance agents list` against a running `relevance emulator` lists them all",
+                demo.workforce_id, demo.public_agent_id, demo.triage_agent_id
+            );
         }
     }
 
@@ -138,14 +151,9 @@ async fn chat(
         return Ok(());
     }
 
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut prompt = Prompt::new(json)?;
     loop {
-        if !json {
-            let mut stdout = tokio::io::stdout();
-            stdout.write_all(b"you> ").await?;
-            stdout.flush().await?;
-        }
-        let Some(line) = lines.next_line().await.context("reading the prompt")? else {
+        let Some(line) = prompt.next_line().await? else {
             break;
         };
         let text = line.trim();
@@ -160,10 +168,82 @@ async fn chat(
             .await?;
         task = Some(follow(sent, &mut events, &mut printer, json).await?);
     }
-    if let (Some(task), false) = (&task, json) {
-        eprintln!("task {} (continue it with --task {})", task.id, task.id);
+    match (&task, json, embedded) {
+        (Some(task), false, None) => {
+            eprintln!("task {} (continue it with --task {})", task.id, task.id)
+        }
+        // The embedded emulator keeps nothing: a `--task` hint would point at a task that
+        // is gone the moment this process ends.
+        (Some(_), false, Some(_)) => eprintln!(
+            "(the embedded emulator forgets this conversation now; to keep tasks, run `relevance emulator` and point the CLI at it)"
+        ),
+        _ => {}
     }
     Ok(())
+}
+
+/// Where the interactive chat reads its lines.
+enum Prompt {
+    /// A terminal: a line editor with arrow keys and an in-memory history.
+    Terminal {
+        editor: Box<rustyline::DefaultEditor>,
+        prompt: &'static str,
+    },
+    /// A pipe or a file: plain lines, as a script writes them.
+    Piped {
+        lines: Lines<BufReader<Stdin>>,
+        json: bool,
+    },
+}
+
+impl Prompt {
+    fn new(json: bool) -> Result<Prompt> {
+        use std::io::IsTerminal;
+        if std::io::stdin().is_terminal() {
+            let editor = rustyline::DefaultEditor::new().context("cannot set up the prompt")?;
+            return Ok(Prompt::Terminal {
+                editor: Box::new(editor),
+                // JSON output stays JSON: no prompt text between the objects.
+                prompt: if json { "" } else { "you> " },
+            });
+        }
+        Ok(Prompt::Piped {
+            lines: BufReader::new(tokio::io::stdin()).lines(),
+            json,
+        })
+    }
+
+    /// The next line, or `None` at the end of input (Ctrl-D, Ctrl-C, or the pipe's end).
+    async fn next_line(&mut self) -> Result<Option<String>> {
+        match self {
+            Prompt::Terminal { editor, prompt } => {
+                // The editor blocks on the terminal; the runtime has other threads.
+                let read = tokio::task::block_in_place(|| editor.readline(*prompt));
+                match read {
+                    Ok(line) => {
+                        if !line.trim().is_empty() {
+                            // History is a convenience: a failure to record is not an error.
+                            let _ = editor.add_history_entry(line.as_str());
+                        }
+                        Ok(Some(line))
+                    }
+                    Err(
+                        rustyline::error::ReadlineError::Eof
+                        | rustyline::error::ReadlineError::Interrupted,
+                    ) => Ok(None),
+                    Err(error) => Err(error).context("reading the prompt"),
+                }
+            }
+            Prompt::Piped { lines, json } => {
+                if !*json {
+                    let mut stdout = tokio::io::stdout();
+                    stdout.write_all(b"you> ").await?;
+                    stdout.flush().await?;
+                }
+                lines.next_line().await.context("reading the prompt")
+            }
+        }
+    }
 }
 
 /// Follows a task's live events until its turn is over, printing each new message once and,
@@ -181,6 +261,8 @@ async fn follow(
         unreachable!("set just above")
     };
     let mut live = LiveLine::new(json);
+    // The thought being streamed: printed once the agent acts on it (a tool, typing).
+    let mut thought: Option<String> = None;
     let mut replied = false;
     let mut finished = false;
     loop {
@@ -220,10 +302,28 @@ async fn follow(
                 task.title = title.clone();
                 finished = !status.is_running() && *status != TaskStatus::NotStarted;
             }
-            TaskEvent::Typing { text, .. } => live.typing(text),
-            TaskEvent::Thinking { text, .. } => live.thinking(text),
-            TaskEvent::Message(message) if live.shows_running_tool(message) => {}
+            TaskEvent::Typing { text, .. } => {
+                if let Some(thought) = thought.take() {
+                    live.clear();
+                    printer.thought(&thought);
+                }
+                live.typing(text)
+            }
+            TaskEvent::Thinking { text, .. } => {
+                thought = Some(text.clone());
+                live.thinking(text)
+            }
             TaskEvent::Message(message) => {
+                // A reply prints its own thoughts; only a tool run is "what it led to".
+                if matches!(message.content, MessageContent::ToolRun(_)) {
+                    if let Some(thought) = thought.take() {
+                        live.clear();
+                        printer.thought(&thought);
+                    }
+                }
+                if live.shows_running_tool(message) {
+                    continue;
+                }
                 live.clear();
                 // In JSON mode every event was printed above; otherwise the printer shows
                 // each change once. Either way, an agent-side message is the turn's reply.
@@ -238,6 +338,7 @@ async fn follow(
         }
     }
     live.clear();
+    printer.flush();
     if !json {
         match task.status {
             TaskStatus::Action => {

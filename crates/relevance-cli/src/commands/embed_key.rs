@@ -3,12 +3,12 @@
 use anyhow::Result;
 use relevance::{EmbedKeyOptions, Key};
 
-use crate::cli::{CredentialArgs, EmbedKeyArgs};
+use crate::cli::EmbedKeyArgs;
 use crate::credentials::write_key_file;
 
-pub async fn run(args: EmbedKeyArgs, credentials: &CredentialArgs, json: bool) -> Result<()> {
-    let region = credentials.region()?;
-    let project = credentials.project()?;
+pub async fn run(args: EmbedKeyArgs, json: bool) -> Result<()> {
+    let credentials = &args.credentials;
+    let (project, region) = credentials.project_and_region()?;
     let mut options = match (args.target.agent, args.target.workforce) {
         (Some(agent), _) => EmbedKeyOptions::agent(region, project, agent),
         (None, Some(workforce)) => EmbedKeyOptions::workforce(region, project, workforce),

@@ -100,6 +100,8 @@ fn print_banner(emulator: &Emulator, storage: &str, demo_page: bool, json: bool)
                 "project": demo.project,
                 "region": demo.region_code,
                 "api_key": demo.api_key,
+                "loaded": demo.loaded,
+                "key_reused": demo.key_reused,
                 "public_agent_id": demo.public_agent_id,
                 "private_agent_id": demo.private_agent_id,
                 "workforce_id": demo.workforce_id,
@@ -137,7 +139,14 @@ fn print_banner(emulator: &Emulator, storage: &str, demo_page: bool, json: bool)
     }
     if let Some(demo) = emulator.demo() {
         println!();
-        println!("No seed file: a demo project was created. Point the SDK or the CLI at it with:");
+        let (what, key) = match (demo.loaded, demo.key_reused) {
+            (false, _) => ("created", "a new API key"),
+            (true, true) => ("loaded from the data directory", "its API key, as before"),
+            (true, false) => ("loaded from the data directory", "a new API key"),
+        };
+        println!(
+            "No seed file: demo project {what}, with {key}. Point the SDK or the CLI at it with:"
+        );
         println!("  export RELEVANCE_BASE_URL={base_url}");
         println!("  export RELEVANCE_PROJECT={}", demo.project);
         println!("  export RELEVANCE_REGION={}", demo.region_code);

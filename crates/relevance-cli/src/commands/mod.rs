@@ -10,27 +10,55 @@ mod tasks;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, CredentialArgs};
 
 /// Runs the parsed command line to completion.
 pub fn run(cli: Cli) -> Result<()> {
-    let Cli {
-        credentials,
-        json,
-        command,
-    } = cli;
+    let Cli { json, command } = cli;
     match command {
         // The demo sets up its environment before any runtime thread exists.
         Command::Demo => demo::run(json),
         Command::Key { command } => key::run(command, json),
         Command::Emulator(args) => runtime()?.block_on(emulator::run(args, json)),
-        Command::EmbedKey(args) => runtime()?.block_on(embed_key::run(args, &credentials, json)),
-        Command::Agents { command } => {
-            runtime()?.block_on(agents::run(command, &credentials, json))
+        Command::EmbedKey(args) => runtime()?.block_on(embed_key::run(args, json)),
+        Command::Agents {
+            credentials,
+            command,
+        } => runtime()?
+            .block_on(agents::run(command, &credentials, json))
+            .map_err(|error| with_scope_hint(error, &credentials)),
+        Command::Chat(args) => {
+            let credentials = args.credentials.clone();
+            runtime()?
+                .block_on(chat::run(args, json))
+                .map_err(|error| with_scope_hint(error, &credentials))
         }
-        Command::Chat(args) => runtime()?.block_on(chat::run(args, &credentials, json)),
-        Command::Tasks { command } => runtime()?.block_on(tasks::run(command, &credentials, json)),
+        Command::Tasks {
+            credentials,
+            command,
+        } => runtime()?
+            .block_on(tasks::run(command, &credentials, json))
+            .map_err(|error| with_scope_hint(error, &credentials)),
     }
+}
+
+/// A refusal (403) or a "not found" (404) met with an embed key is most often the key's
+/// scope, not a missing object: the platform cannot say so (a 404 must not reveal what
+/// exists), but the CLI knows the key and says what it does reach.
+fn with_scope_hint(error: anyhow::Error, credentials: &CredentialArgs) -> anyhow::Error {
+    let refused = error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<relevance::Error>())
+        .any(|cause| matches!(cause.status(), Some(403 | 404)));
+    if !refused {
+        return error;
+    }
+    let Some(scope) = credentials.embed_scope() else {
+        return error;
+    };
+    error.context(format!(
+        "this embed key is for {scope} only; anything else needs an API key"
+    ))
 }
 
 /// The async runtime every networked command runs on.

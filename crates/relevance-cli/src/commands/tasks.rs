@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
-use relevance::{Task, TaskListOptions, TaskStatus, WorkforceTaskListOptions};
+use relevance::{Client, KeyScope, Task, TaskListOptions, TaskStatus, WorkforceTaskListOptions};
 use serde_json::json;
 
 use crate::cli::{CredentialArgs, TasksCommand};
@@ -20,7 +20,7 @@ pub async fn run(command: TasksCommand, credentials: &CredentialArgs, json: bool
             page_size,
             page,
         } => {
-            let tasks = match (agent, workforce) {
+            let tasks = match default_target(&client, agent, workforce) {
                 (_, Some(workforce)) => {
                     let workforce = client.workforces().get(&workforce).await?;
                     let options = WorkforceTaskListOptions {
@@ -52,7 +52,9 @@ pub async fn run(command: TasksCommand, credentials: &CredentialArgs, json: bool
                     };
                     agent.tasks(options).await?
                 }
-                (None, None) => anyhow::bail!("pass --agent ID or --workforce ID"),
+                (None, None) => anyhow::bail!(
+                    "which tasks? pass --agent ID or --workforce ID (see `relevance agents list`)"
+                ),
             };
             if json {
                 let tasks: Vec<_> = tasks.iter().map(task_json).collect();
@@ -60,17 +62,7 @@ pub async fn run(command: TasksCommand, credentials: &CredentialArgs, json: bool
             } else if tasks.is_empty() {
                 println!("no tasks");
             } else {
-                for task in &tasks {
-                    println!(
-                        "{:<52} {:<10} {:<24} {}",
-                        task.id,
-                        task.status.to_string(),
-                        task.created_at
-                            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-                            .unwrap_or_default(),
-                        task.title
-                    );
-                }
+                print_task_table(&tasks);
             }
         }
         TasksCommand::Show {
@@ -78,7 +70,7 @@ pub async fn run(command: TasksCommand, credentials: &CredentialArgs, json: bool
             workforce,
             task,
         } => {
-            let task = match (agent, workforce) {
+            let task = match default_target(&client, agent, workforce) {
                 (_, Some(workforce)) => {
                     client
                         .workforces()
@@ -88,7 +80,9 @@ pub async fn run(command: TasksCommand, credentials: &CredentialArgs, json: bool
                         .await?
                 }
                 (Some(agent), None) => client.agents().get(&agent).await?.get_task(&task).await?,
-                (None, None) => anyhow::bail!("pass --agent ID or --workforce ID"),
+                (None, None) => anyhow::bail!(
+                    "which tasks? pass --agent ID or --workforce ID (see `relevance agents list`)"
+                ),
             };
             let messages = task.messages().await?;
             if !json {
@@ -98,6 +92,53 @@ pub async fn run(command: TasksCommand, credentials: &CredentialArgs, json: bool
         }
     }
     Ok(())
+}
+
+/// Like `chat`, an embed key needs no `--agent`: it reaches one agent or one workforce, so
+/// that is the only sensible default. An explicit flag always wins.
+fn default_target(
+    client: &Client,
+    agent: Option<String>,
+    workforce: Option<String>,
+) -> (Option<String>, Option<String>) {
+    if agent.is_some() || workforce.is_some() || !client.is_embed_key() {
+        return (agent, workforce);
+    }
+    match client.key().scope() {
+        KeyScope::Agent(id) => (Some(id.to_owned()), None),
+        KeyScope::Workforce(id) => (None, Some(id.to_owned())),
+        KeyScope::Project => (None, None),
+    }
+}
+
+/// One line per task, each column as wide as its longest value, so a long (prefixed or
+/// imported) task id does not push the rest of its row out of line.
+fn print_task_table(tasks: &[Task]) {
+    let rows: Vec<[String; 4]> = tasks
+        .iter()
+        .map(|task| {
+            [
+                task.id.clone(),
+                task.status.to_string(),
+                task.created_at
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_default(),
+                task.title.clone(),
+            ]
+        })
+        .collect();
+    let width = |column: usize| {
+        rows.iter()
+            .map(|row| row[column].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (id, status, created) = (width(0), width(1), width(2));
+    for [task_id, task_status, task_created, title] in &rows {
+        let line =
+            format!("{task_id:<id$}  {task_status:<status$}  {task_created:<created$}  {title}");
+        println!("{}", line.trim_end());
+    }
 }
 
 fn task_json(task: &Task) -> serde_json::Value {

@@ -159,30 +159,41 @@ async fn an_edited_seed_updates_the_agent_on_restart() {
     second.emulator.shutdown().await.expect("clean shutdown");
 }
 
+/// A data directory keeps the demo key's secret (the store has only hashes) and reuses it,
+/// so a restart prints the key the user already exported; one that is not (or no longer) an
+/// active demo key is replaced.
 #[tokio::test]
-async fn the_demo_keeps_its_keys_across_restarts_and_issues_a_new_one_each_start() {
+async fn the_demo_keeps_its_key_across_restarts_and_replaces_one_it_cannot_verify() {
     let data_dir = TempDir::new().expect("tempdir");
     let data = data_dir.path().join("data");
     let first = start(config(&data, None)).await;
-    let first_key = first.demo().expect("demo").api_key.clone();
+    let first_demo = first.demo().expect("demo").clone();
+    assert!(!first_demo.loaded && !first_demo.key_reused);
     first.shutdown().await.expect("clean shutdown");
 
     let second = running(
         start(config(&data, None)).await,
         TempDir::new().expect("tempdir"),
     );
-    let second_key = second.emulator.demo().expect("demo").api_key.clone();
-    assert_ne!(first_key, second_key);
-    for key in [&first_key, &second_key] {
-        let answer = second
-            .get(
-                "/bcbe5a/latest/agents/demo-agent/get",
-                Some(&format!("demo-project:{key}")),
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::OK);
-    }
+    let second_demo = second.emulator.demo().expect("demo").clone();
+    assert!(second_demo.loaded && second_demo.key_reused);
+    assert_eq!(first_demo.api_key, second_demo.api_key);
+    let answer = second
+        .get(
+            "/bcbe5a/latest/agents/demo-agent/get",
+            Some(&format!("demo-project:{}", second_demo.api_key)),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
     second.emulator.shutdown().await.expect("clean shutdown");
+
+    // A kept secret that is no key of the demo project is not trusted: a new key is issued.
+    std::fs::write(data.join("demo-api-key"), "sk-not-a-demo-key\n").expect("overwrite");
+    let third = start(config(&data, None)).await;
+    let third_demo = third.demo().expect("demo").clone();
+    assert!(third_demo.loaded && !third_demo.key_reused);
+    assert_ne!(third_demo.api_key, "sk-not-a-demo-key");
+    third.shutdown().await.expect("clean shutdown");
 }
 
 #[tokio::test]
