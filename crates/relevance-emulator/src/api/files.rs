@@ -7,7 +7,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -200,10 +200,66 @@ pub(crate) async fn download(
         .call(move |connection| files::download(connection, &id))
         .await?
         .filter(|(file_name, _, _)| *file_name == name);
-    let Some((_, extension, bytes)) = found else {
+    let Some((file_name, extension, bytes)) = found else {
         return Err(ApiError::not_found("no uploaded file at this URL"));
     };
-    Ok(([(header::CONTENT_TYPE, content_type(&extension))], bytes).into_response())
+    let mut response = bytes.into_response();
+    add_serving_headers(response.headers_mut(), content_type(&extension), &file_name);
+    Ok(response)
+}
+
+/// Types a browser may show inline: they cannot run script in the page's origin.
+/// Everything else (HTML, SVG, XML, JSON, Markdown, unknown bytes) is a download.
+fn is_safe_inline(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "application/pdf" | "text/plain"
+    )
+}
+
+/// The headers of a served upload.
+///
+/// Uploads are written by anyone holding an embed key of a public agent and are served
+/// from the emulator's own origin — the dashboard's. So an upload must never run as a
+/// page of that origin: a download (`attachment`) unless its type is a safe image, PDF or
+/// plain text; never sniffed into something else (`nosniff`); and even when a browser does
+/// render it, `sandbox` gives it an opaque origin with no script, no cookies, no storage.
+fn add_serving_headers(headers: &mut HeaderMap, content_type: &'static str, file_name: &str) {
+    let disposition = if is_safe_inline(content_type) {
+        "inline"
+    } else {
+        "attachment"
+    };
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // RFC 6266 / 8187: the UTF-8 name percent-encoded, so no name can break the header.
+    let value = format!(
+        "{disposition}; filename*=UTF-8''{}",
+        encode_segment(file_name)
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("attachment")),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'",
+        ),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
 }
 
 #[cfg(test)]
@@ -218,5 +274,33 @@ mod tests {
         assert_eq!(normalise_extension(Some(""), "noext"), "");
         assert_eq!(content_type("pdf"), "application/pdf");
         assert_eq!(content_type(""), "application/octet-stream");
+    }
+
+    #[test]
+    fn only_images_pdf_and_plain_text_are_inline() {
+        for (extension, inline) in [
+            ("png", true),
+            ("pdf", true),
+            ("txt", true),
+            ("html", false),
+            ("htm", false),
+            ("svg", false),
+            ("json", false),
+            ("md", false),
+            ("", false),
+        ] {
+            let mut headers = HeaderMap::new();
+            add_serving_headers(&mut headers, content_type(extension), "a\"b.x");
+            let disposition = headers[header::CONTENT_DISPOSITION]
+                .to_str()
+                .expect("ascii");
+            assert_eq!(disposition.starts_with("inline"), inline, "{extension}");
+            assert!(disposition.ends_with("a%22b.x"), "{disposition}");
+            assert!(headers[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .expect("ascii")
+                .starts_with("sandbox"));
+            assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        }
     }
 }
