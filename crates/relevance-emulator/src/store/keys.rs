@@ -332,6 +332,7 @@ pub(crate) fn revoke(
         } else {
             cache.forget(&sha256);
         }
+        cache.announce_revocation();
     });
     Ok(Some((id, revoked_at)))
 }

@@ -491,6 +491,62 @@ async fn a_revoked_keys_tokens_are_refused() {
     assert!(refused.message().contains("revoked"), "{}", refused.text);
 }
 
+/// PROTOCOL B: a revoked key fails on the very next request, and an open stream is one
+/// long request. The token would live 10 minutes; the stream ends long before the guard.
+#[tokio::test]
+async fn revoking_a_key_ends_its_open_streams_and_only_those() {
+    let running = start_stream_seed("").await;
+    let answer = running
+        .post(
+            &format!("/{US}/latest/agents/get_embed_key"),
+            None,
+            r#"{"agent_id":"echo","project":"proj-s"}"#,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let key = answer.body["embed_key"].as_str().expect("key").to_string();
+    let prefix = answer.body["conversation_prefix"].as_str().expect("prefix");
+    let auth = format!("proj-s:{key}");
+    let task = format!("{prefix}_-_6b1d0c2e-8f3a-4c5d-9e7f-1a2b3c4d5e6f");
+    running.run_agent(&auth, "echo", &task, "hi").await;
+    let token = token_of(&running.agent_token(&auth, "echo", &task).await);
+    let mut revoked_stream = running.stream(US, &token).await;
+    // Another key's stream must keep flowing.
+    running.run_agent(KEY_S, "echo", "t-keeps", "hi").await;
+    let other_token = token_of(&running.agent_token(KEY_S, "echo", "t-keeps").await);
+    let mut other_stream = running.stream(US, &other_token).await;
+
+    let revoked = running
+        .post(
+            "/admin/keys/revoke",
+            Some(&running.admin()),
+            &json!({ "key": key }).to_string(),
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text);
+    revoked_stream.read_to_end().await;
+    assert!(revoked_stream.ended, "the revoked key's stream is closed");
+
+    let answer = running
+        .trigger(
+            KEY_S,
+            json!({"agent_id": "echo", "conversation_id": "t-keeps",
+                   "message": {"role": "user", "content": "still here"}}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let events = other_stream
+        .read_until(|events| {
+            events.iter().any(|event| {
+                event["content"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("still here"))
+            })
+        })
+        .await;
+    assert!(!events.is_empty());
+}
+
 #[tokio::test]
 async fn an_expired_token_is_refused_and_its_open_stream_is_closed() {
     let running = start_stream_seed("[emulator]\nstreaming_token_ttl_ms = 200\n").await;
