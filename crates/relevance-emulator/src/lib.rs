@@ -150,6 +150,7 @@ pub struct ProjectSummary {
 struct Prepared {
     state: AppState,
     admin_token: String,
+    admin_token_generated: bool,
     demo: Option<DemoProject>,
     projects: Vec<ProjectSummary>,
     demo_page: Option<DemoPage>,
@@ -169,6 +170,7 @@ fn summary(spec: &store::catalog::ProjectSpec) -> ProjectSummary {
 }
 
 async fn prepare(config: Config) -> Result<Prepared, StartError> {
+    let admin_token_generated = config.admin_token.is_none();
     let admin_token = match config.admin_token {
         Some(token)
             if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) =>
@@ -243,6 +245,10 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
             (Some(demo), vec![summary(&demo::spec())])
         }
     };
+    // Every key in memory: redaction asks "is this a key?" of each path segment.
+    store
+        .call(|connection| store::keys::preload_cache(connection))
+        .await?;
     tracing::info!(
         database = store.location(),
         projects = projects.len(),
@@ -260,6 +266,7 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
     Ok(Prepared {
         state,
         admin_token,
+        admin_token_generated,
         demo,
         projects,
         demo_page: config.demo_page,
@@ -323,6 +330,7 @@ pub async fn run(
 pub struct Emulator {
     local_addr: SocketAddr,
     admin_token: String,
+    admin_token_generated: bool,
     demo: Option<DemoProject>,
     projects: Vec<ProjectSummary>,
     engine: Engine,
@@ -361,6 +369,7 @@ impl Emulator {
         Ok(Emulator {
             local_addr,
             admin_token: prepared.admin_token,
+            admin_token_generated: prepared.admin_token_generated,
             demo: prepared.demo,
             projects: prepared.projects,
             engine,
@@ -387,6 +396,13 @@ impl Emulator {
     /// The admin API's bearer token.
     pub fn admin_token(&self) -> &str {
         &self.admin_token
+    }
+
+    /// Whether the admin token was generated (no [`Config::admin_token`]). Only a generated
+    /// token needs printing: one the operator supplied is already theirs, and printing it
+    /// would copy a secret into terminal scroll-back and logs for nothing.
+    pub fn admin_token_generated(&self) -> bool {
+        self.admin_token_generated
     }
 
     /// The dashboard's one-click sign-in URL (it carries the admin token: print it

@@ -110,10 +110,13 @@ fn print_banner(emulator: &Emulator, storage: &str, demo_page: bool, json: bool)
             .iter()
             .map(|p| json!({"id": p.id, "region": p.region_code, "agents": p.agent_ids, "workforces": p.workforce_ids}))
             .collect();
+        // A token the operator supplied is theirs already: never print it (nor the
+        // sign-in link, which carries it).
+        let generated = emulator.admin_token_generated();
         output::print_json(&json!({
             "base_url": base_url,
-            "admin_token": emulator.admin_token(),
-            "dashboard": emulator.dashboard_sign_in_url(),
+            "admin_token": generated.then(|| emulator.admin_token()),
+            "dashboard": dashboard_url(emulator),
             "storage": storage,
             "projects": projects,
             "demo": demo,
@@ -123,9 +126,13 @@ fn print_banner(emulator: &Emulator, storage: &str, demo_page: bool, json: bool)
     }
     println!("relevance emulator listening on {base_url}");
     println!("  storage:     {storage}");
-    println!("  admin token: {}", emulator.admin_token());
+    if emulator.admin_token_generated() {
+        println!("  admin token: {}", emulator.admin_token());
+    } else {
+        println!("  admin token: the one you supplied (not shown)");
+    }
     println!("  admin API:   {base_url}/admin/projects  (Authorization: Bearer <admin token>)");
-    println!("  dashboard:   {}", emulator.dashboard_sign_in_url());
+    println!("  dashboard:   {}", dashboard_url(emulator));
     for project in emulator.projects() {
         println!(
             "  project {} in region {}: agents [{}], workforces [{}]",
@@ -153,6 +160,15 @@ fn print_banner(emulator: &Emulator, storage: &str, demo_page: bool, json: bool)
     }
     println!();
     println!("Press Ctrl-C to stop.");
+}
+
+/// The one-click sign-in link when the token was generated; the sign-in form otherwise.
+fn dashboard_url(emulator: &Emulator) -> String {
+    if emulator.admin_token_generated() {
+        emulator.dashboard_sign_in_url()
+    } else {
+        format!("{}/dashboard", emulator.base_url())
+    }
 }
 
 /// The workspace this binary was built from: the demo page and its build script live there.

@@ -11,6 +11,7 @@
 mod admin;
 mod issue;
 mod principal;
+pub(crate) mod redact;
 pub(crate) mod secret;
 mod stream_token;
 

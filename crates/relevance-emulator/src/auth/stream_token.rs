@@ -94,6 +94,16 @@ impl StreamTokens {
         }
     }
 
+    /// Whether `token` is a token this server minted and has not yet forgotten.
+    pub(crate) fn is_known(&self, token: &str) -> bool {
+        is_well_formed(token)
+            && self
+                .grants
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .contains_key(&hash_secret(token))
+    }
+
     /// The grant of `token` for a stream opened under `region` at `now_ms`, or 401 naming
     /// why (the key's revocation is checked by the caller, against the store).
     pub(crate) fn check(
