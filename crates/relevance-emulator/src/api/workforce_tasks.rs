@@ -253,7 +253,8 @@ pub(crate) async fn metadata(
     let task = scoped_task(&state, &principal, &task_id).await?;
     let streaming_token = query
         .wants_streaming_token()
-        .then(|| state.stream_tokens().issue(&principal, &task_id, now_ms()));
+        .then(|| state.stream_tokens().issue(&principal, &task_id, now_ms()))
+        .transpose()?;
     Ok(Json(MetadataAnswer {
         metadata: WorkforceTaskMeta {
             insert_date: task.insert_date,
