@@ -42,6 +42,7 @@ struct Shared {
     /// Flips to `true` when graceful shutdown begins: open live streams end on it.
     closing: tokio::sync::watch::Sender<bool>,
     policy: Policy,
+    uploads: crate::api::files::UploadCounter,
 }
 
 /// Settings that change what answers say and what keys may hold.
@@ -89,6 +90,7 @@ impl AppState {
                 faults: FaultInjector::new(faults),
                 closing: tokio::sync::watch::channel(false).0,
                 policy,
+                uploads: Default::default(),
             }),
         }
     }
@@ -119,6 +121,10 @@ impl AppState {
 
     pub(crate) fn policy(&self) -> &Policy {
         &self.shared.policy
+    }
+
+    pub(crate) fn upload_counter(&self) -> &crate::api::files::UploadCounter {
+        &self.shared.uploads
     }
 
     /// Ends every open live stream (and every one opened later): graceful shutdown

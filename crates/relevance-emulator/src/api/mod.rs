@@ -9,7 +9,7 @@
 
 mod agents;
 mod embed_keys;
-mod files;
+pub(crate) mod files;
 mod messages;
 mod stream;
 mod tasks;

@@ -618,3 +618,52 @@ async fn stream_requests_are_logged_without_the_token() {
     assert_eq!(entry["status"], 200);
     assert_eq!(entry["key_kind"], "api");
 }
+
+#[tokio::test]
+async fn live_streaming_tokens_are_capped_per_task_and_per_key() {
+    let seed_dir = TempDir::new().expect("tempdir");
+    let mut config = Config {
+        seed_file: Some(write_seed(&seed_dir, STREAM_SEED)),
+        ..Config::default()
+    };
+    config.quotas.max_streaming_tokens_per_task = 2;
+    config.quotas.max_streaming_tokens_per_key = 3;
+    let running = Running {
+        emulator: start(config).await,
+        http: reqwest::Client::new(),
+        seed_dir,
+    };
+    for task in ["t-cap-1", "t-cap-2"] {
+        running.run_agent(KEY_S, "echo", task, "hi").await;
+    }
+    let path = |task: &str| {
+        format!("/{US}/latest/agents/echo/tasks/{task}/metadata?include_streaming_token=true")
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            running.get(&path("t-cap-1"), Some(KEY_S)).await.status,
+            StatusCode::OK
+        );
+    }
+    let refused = running.get(&path("t-cap-1"), Some(KEY_S)).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.text
+    );
+    assert!(refused.message().contains("this task"), "{}", refused.text);
+    assert!(refused.headers.contains_key("retry-after"));
+    assert_eq!(
+        running.get(&path("t-cap-2"), Some(KEY_S)).await.status,
+        StatusCode::OK
+    );
+    let refused = running.get(&path("t-cap-2"), Some(KEY_S)).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.text
+    );
+    assert!(refused.message().contains("this key"), "{}", refused.text);
+}
