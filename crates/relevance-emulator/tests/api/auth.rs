@@ -265,3 +265,43 @@ async fn credentials_pasted_into_paths_are_redacted_from_errors_and_the_request_
     }
     assert!(log.text.contains("(redacted)"));
 }
+
+/// The helpful 401 wording is the default; `generic_auth_errors` makes every 401 one message.
+#[tokio::test]
+async fn generic_auth_errors_make_every_401_the_same() {
+    let helpful = start_seeded().await;
+    let generic = start_seeded_with(|config| config.generic_auth_errors = true).await;
+    let cases = [
+        format!("/{US}/latest/agents/agent-public/get"),
+        format!("/{EU}/latest/agents/agent-public/get"),
+    ];
+    let headers = [
+        "nocolon".to_string(),
+        "proj-nope:sk-whatever".to_string(),
+        format!("proj-a:{KEY_B}"),
+    ];
+    let mut messages = std::collections::BTreeSet::new();
+    for path in &cases {
+        for header in &headers {
+            let answer = generic.get(path, Some(header)).await;
+            assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{path} {header}");
+            messages.insert(answer.message().to_string());
+        }
+    }
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    // The default keeps the wording the SDK relies on.
+    let wrong_region = helpful
+        .get(&cases[1], Some(&format!("proj-a:{KEY_A}")))
+        .await;
+    assert!(
+        wrong_region.message().contains("lives in region"),
+        "{}",
+        wrong_region.text
+    );
+    let unknown = helpful.get(&cases[0], Some("proj-nope:sk-x")).await;
+    assert!(
+        unknown.message().contains("unknown project"),
+        "{}",
+        unknown.text
+    );
+}
