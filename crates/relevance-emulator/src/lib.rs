@@ -32,6 +32,8 @@ mod engine;
 mod error;
 mod faults;
 mod json;
+#[cfg(test)]
+mod proptests;
 mod rate_limit;
 mod region;
 mod seed;

@@ -12,8 +12,8 @@ mod embed_keys;
 pub(crate) mod files;
 mod messages;
 mod stream;
-mod tasks;
-mod workforce_tasks;
+pub(crate) mod tasks;
+pub(crate) mod workforce_tasks;
 mod workforces;
 
 use axum::extract::DefaultBodyLimit;

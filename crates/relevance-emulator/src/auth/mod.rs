@@ -17,5 +17,7 @@ mod stream_token;
 
 pub(crate) use admin::require_admin;
 pub(crate) use issue::{issue_api_key, issue_embed_key, register_api_key, EmbedTarget};
+#[cfg(test)]
+pub(crate) use principal::parse_authorization_for_tests;
 pub(crate) use principal::{Principal, ProjectKey};
 pub(crate) use stream_token::{IssuedToken, StreamTokens};
