@@ -47,7 +47,7 @@ pub struct CredentialArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the local emulator of the platform.
-    Emulator(EmulatorArgs),
+    Emulator(Box<EmulatorArgs>),
     /// Generate an embed key for a public agent or a workforce and print it as JSON.
     EmbedKey(EmbedKeyArgs),
     /// Work with persisted keys.

@@ -50,6 +50,8 @@ struct Shared {
 pub(crate) struct Policy {
     /// Every 401 says the same thing (see `Config::generic_auth_errors`).
     pub(crate) generic_auth_errors: bool,
+    /// How long a streaming token lives.
+    pub(crate) streaming_token_ttl_ms: u64,
     pub(crate) quotas: crate::Quotas,
 }
 
@@ -70,7 +72,6 @@ impl AppState {
         admin_token: String,
         embed_key_rate_limit_per_minute: u32,
         body_limit_bytes: usize,
-        streaming_token_ttl_ms: u64,
         faults: Faults,
         policy: Policy,
     ) -> AppState {
@@ -83,7 +84,7 @@ impl AppState {
                 request_log: RequestLog::default(),
                 body_limit_bytes,
                 stream_tokens: StreamTokens::new(
-                    streaming_token_ttl_ms,
+                    policy.streaming_token_ttl_ms,
                     policy.quotas.max_streaming_tokens_per_key,
                     policy.quotas.max_streaming_tokens_per_task,
                 ),

@@ -357,10 +357,10 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
         admin_token.clone(),
         config.embed_key_rate_limit_per_minute,
         config.body_limit_bytes,
-        streaming_token_ttl_ms,
         faults,
         app::Policy {
             generic_auth_errors: config.generic_auth_errors,
+            streaming_token_ttl_ms,
             quotas: config.quotas.clone(),
         },
     );

@@ -63,7 +63,7 @@ pub(crate) async fn serve(
             drop(stream);
             shed_since_log += 1;
             let now = Instant::now();
-            if last_shed_log.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1)) {
+            if last_shed_log.map_or(true, |at| now.duration_since(at) >= Duration::from_secs(1)) {
                 tracing::warn!(
                     max_connections = limits.max_connections,
                     shed = shed_since_log,
