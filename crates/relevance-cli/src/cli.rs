@@ -221,10 +221,10 @@ pub struct LimitArgs {
     /// Unexpired upload URLs one project may hold (default 1024).
     #[arg(long, value_name = "N")]
     pub max_uploads_per_project: Option<usize>,
-    /// Live streaming tokens one key may hold (default 1000).
+    /// Live streaming tokens one key may hold; past it the oldest is forgotten (default 1000).
     #[arg(long, value_name = "N")]
     pub max_streaming_tokens_per_key: Option<usize>,
-    /// Live streaming tokens of one task (default 100).
+    /// Live streaming tokens of one task; past it the oldest is forgotten (default 100).
     #[arg(long, value_name = "N")]
     pub max_streaming_tokens_per_task: Option<usize>,
     /// Answer every 401 with one generic message instead of naming what failed.

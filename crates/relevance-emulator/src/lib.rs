@@ -159,9 +159,11 @@ pub struct Quotas {
     pub max_uploads_per_key: usize,
     /// Upload URLs one project may hold at once (unexpired), all keys together. Default 1024.
     pub max_uploads_per_project: usize,
-    /// Live streaming tokens one key may hold. Default 1000.
+    /// Live streaming tokens one key may hold; past it the key's oldest is forgotten.
+    /// Default 1000.
     pub max_streaming_tokens_per_key: usize,
-    /// Live streaming tokens of one task, all keys together. Default 100.
+    /// Live streaming tokens of one task, all keys together; past it the task's oldest is
+    /// forgotten. Default 100.
     pub max_streaming_tokens_per_task: usize,
 }
 

@@ -338,8 +338,7 @@ pub(crate) async fn metadata(
     let task = scoped_task(&state, &principal, agent_id, task_id).await?;
     let streaming_token = query
         .wants_streaming_token()
-        .then(|| state.stream_tokens().issue(&principal, &task.id, now_ms()))
-        .transpose()?;
+        .then(|| state.stream_tokens().issue(&principal, &task.id, now_ms()));
     Ok(Json(MetadataAnswer {
         metadata: task.into(),
         streaming_token,

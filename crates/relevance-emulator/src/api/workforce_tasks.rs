@@ -253,8 +253,7 @@ pub(crate) async fn metadata(
     let task = scoped_task(&state, &principal, &task_id).await?;
     let streaming_token = query
         .wants_streaming_token()
-        .then(|| state.stream_tokens().issue(&principal, &task_id, now_ms()))
-        .transpose()?;
+        .then(|| state.stream_tokens().issue(&principal, &task_id, now_ms()));
     Ok(Json(MetadataAnswer {
         metadata: WorkforceTaskMeta {
             insert_date: task.insert_date,

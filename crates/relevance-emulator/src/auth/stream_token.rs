@@ -64,16 +64,21 @@ pub(crate) struct StreamTokens {
 
 /// The tokens and their expiry order.
 ///
-/// Why a queue: every token lives the same TTL, so issue order is expiry order, and
-/// forgetting the expired ones is popping the front — amortised O(1) per mint instead of
-/// scanning every live token under the lock.
+/// Why queues: every token lives the same TTL, so issue order is expiry order, and
+/// forgetting the expired ones is popping fronts — amortised O(1) per mint instead of
+/// scanning every live token under the lock. Past a cap, the key's (or task's) oldest
+/// token is forgotten: a client that asks for a token on every poll keeps working, and
+/// the map stays bounded.
 #[derive(Debug, Default)]
 struct Live {
     grants: HashMap<String, StreamGrant>,
-    /// `(expires_at_ms, hash)` in issue order.
+    /// `(expires_at_ms, hash)` in issue order; entries of evicted tokens linger until their
+    /// expiry (or a compaction) and are skipped.
     expiry: VecDeque<(i64, String)>,
-    per_key: HashMap<String, usize>,
-    per_task: HashMap<(String, String), usize>,
+    /// Hashes of each key's live tokens, oldest first.
+    per_key: HashMap<String, VecDeque<String>>,
+    /// Hashes of each `(project, task)`'s live tokens, oldest first.
+    per_task: HashMap<(String, String), VecDeque<String>>,
 }
 
 impl Live {
@@ -85,19 +90,38 @@ impl Live {
             let Some((_, hash)) = self.expiry.pop_front() else {
                 break;
             };
-            if let Some(grant) = self.grants.remove(&hash) {
-                decrement(&mut self.per_key, &grant.key_id);
-                decrement(&mut self.per_task, &(grant.project, grant.task_id));
-            }
+            self.forget(&hash);
         }
+        // Evicted entries would otherwise pile up for a whole TTL under heavy minting.
+        if self.expiry.len() > 2 * self.grants.len() + 1024 {
+            let grants = &self.grants;
+            self.expiry.retain(|(_, hash)| grants.contains_key(hash));
+        }
+    }
+
+    /// Drops one token everywhere; O(cap) at worst, O(1) for the oldest.
+    fn forget(&mut self, hash: &str) {
+        let Some(grant) = self.grants.remove(hash) else {
+            return;
+        };
+        remove_from(&mut self.per_key, &grant.key_id, hash);
+        remove_from(&mut self.per_task, &(grant.project, grant.task_id), hash);
     }
 }
 
-fn decrement<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: &K) {
-    if let Some(count) = counts.get_mut(key) {
-        *count -= 1;
-        if *count == 0 {
-            counts.remove(key);
+fn remove_from<K: std::hash::Hash + Eq>(
+    queues: &mut HashMap<K, VecDeque<String>>,
+    key: &K,
+    hash: &str,
+) {
+    if let Some(queue) = queues.get_mut(key) {
+        if queue.front().is_some_and(|front| front == hash) {
+            queue.pop_front();
+        } else {
+            queue.retain(|queued| queued != hash);
+        }
+        if queue.is_empty() {
+            queues.remove(key);
         }
     }
 }
@@ -108,20 +132,16 @@ impl StreamTokens {
     pub(crate) fn new(ttl_ms: u64, max_per_key: usize, max_per_task: usize) -> StreamTokens {
         StreamTokens {
             ttl_ms: i64::try_from(ttl_ms).unwrap_or(i64::MAX),
-            max_per_key,
-            max_per_task,
+            max_per_key: max_per_key.max(1),
+            max_per_task: max_per_task.max(1),
             live: Mutex::new(Live::default()),
         }
     }
 
     /// A new token for `task_id` of the principal's project, valid from `now_ms` for the
-    /// TTL; 429 when the key or the task already holds its cap of live tokens.
-    pub(crate) fn issue(
-        &self,
-        principal: &Principal,
-        task_id: &str,
-        now_ms: i64,
-    ) -> Result<IssuedToken, ApiError> {
+    /// TTL. When the key or the task already holds its cap of live tokens, its oldest is
+    /// forgotten first (a stream already open with it keeps flowing).
+    pub(crate) fn issue(&self, principal: &Principal, task_id: &str, now_ms: i64) -> IssuedToken {
         // A poisoned map only means a panic elsewhere mid-insert; the grants are still valid.
         let mut live = self
             .live
@@ -129,24 +149,21 @@ impl StreamTokens {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         live.prune(now_ms);
         let task = (principal.project.clone(), task_id.to_string());
-        let key_count = live.per_key.get(&principal.key_id).copied().unwrap_or(0);
-        let task_count = live.per_task.get(&task).copied().unwrap_or(0);
-        if key_count >= self.max_per_key || task_count >= self.max_per_task {
-            // The oldest live token expires first: then there is room again (for this key
-            // or task, at the latest when its own oldest expires).
-            let wait_ms = live
-                .expiry
-                .front()
-                .map_or(self.ttl_ms, |(expires_at_ms, _)| expires_at_ms - now_ms);
-            let which = if key_count >= self.max_per_key {
-                format!("this key holds {key_count} live streaming tokens (the limit)")
-            } else {
-                format!("this task has {task_count} live streaming tokens (the limit)")
-            };
-            return Err(ApiError::too_many_requests(
-                format!("{which}: reuse a token until its `expiry_time_ms` instead of asking for a new one"),
-                u64::try_from(wait_ms.max(0) / 1000 + 1).unwrap_or(1),
-            ));
+        while let Some(oldest) = live
+            .per_key
+            .get(&principal.key_id)
+            .filter(|queue| queue.len() >= self.max_per_key)
+            .and_then(|queue| queue.front().cloned())
+        {
+            live.forget(&oldest);
+        }
+        while let Some(oldest) = live
+            .per_task
+            .get(&task)
+            .filter(|queue| queue.len() >= self.max_per_task)
+            .and_then(|queue| queue.front().cloned())
+        {
+            live.forget(&oldest);
         }
         let token = format!("{TOKEN_PREFIX}{}", random_token(TOKEN_RANDOM_CHARS));
         let expires_at_ms = now_ms.saturating_add(self.ttl_ms);
@@ -159,14 +176,20 @@ impl StreamTokens {
             expires_at_ms,
         };
         let hash = hash_secret(&token);
-        *live.per_key.entry(principal.key_id.clone()).or_insert(0) += 1;
-        *live.per_task.entry(task).or_insert(0) += 1;
+        live.per_key
+            .entry(principal.key_id.clone())
+            .or_default()
+            .push_back(hash.clone());
+        live.per_task
+            .entry(task)
+            .or_default()
+            .push_back(hash.clone());
         live.expiry.push_back((expires_at_ms, hash.clone()));
         live.grants.insert(hash, grant);
-        Ok(IssuedToken {
+        IssuedToken {
             token,
             expiry_time_ms: expires_at_ms,
-        })
+        }
     }
 
     /// Whether `token` is a token this server minted and has not yet forgotten.
@@ -246,12 +269,8 @@ mod tests {
     #[test]
     fn tokens_are_url_safe_unique_and_bound_to_their_task_and_region() {
         let tokens = StreamTokens::new(1000, 100, 100);
-        let issued = tokens
-            .issue(&principal(Region::Us), "t1", 5_000)
-            .expect("issued");
-        let other = tokens
-            .issue(&principal(Region::Us), "t2", 5_000)
-            .expect("issued");
+        let issued = tokens.issue(&principal(Region::Us), "t1", 5_000);
+        let other = tokens.issue(&principal(Region::Us), "t2", 5_000);
         assert_ne!(issued.token, other.token);
         assert_eq!(issued.expiry_time_ms, 6_000);
         assert_eq!(issued.token.len(), TOKEN_PREFIX.len() + TOKEN_RANDOM_CHARS);
@@ -306,12 +325,8 @@ mod tests {
     #[test]
     fn issuing_forgets_expired_tokens() {
         let tokens = StreamTokens::new(10, 100, 100);
-        let old = tokens
-            .issue(&principal(Region::Us), "t1", 0)
-            .expect("issued");
-        let _new = tokens
-            .issue(&principal(Region::Us), "t1", 100)
-            .expect("issued");
+        let old = tokens.issue(&principal(Region::Us), "t1", 0);
+        let _new = tokens.issue(&principal(Region::Us), "t1", 100);
         let error = tokens
             .check(&old.token, Region::Us, 100)
             .expect_err("pruned");
@@ -319,21 +334,35 @@ mod tests {
     }
 
     #[test]
-    fn live_tokens_are_capped_per_key_and_per_task_until_they_expire() {
+    fn past_a_cap_the_oldest_token_of_the_key_or_task_is_forgotten() {
         let tokens = StreamTokens::new(1_000, 3, 2);
         let key = principal(Region::Us);
-        tokens.issue(&key, "a", 0).expect("1st of task a");
-        tokens.issue(&key, "a", 0).expect("2nd of task a");
-        let error = tokens.issue(&key, "a", 10).expect_err("task cap");
-        assert!(format!("{error:?}").contains("429"), "{error:?}");
-        tokens.issue(&key, "b", 10).expect("3rd of the key");
-        let error = tokens.issue(&key, "c", 10).expect_err("key cap");
-        assert!(format!("{error:?}").contains("this key"), "{error:?}");
-        // Expiry frees both caps.
-        tokens.issue(&key, "a", 1_000).expect("task a again");
+        let a1 = tokens.issue(&key, "a", 0);
+        let a2 = tokens.issue(&key, "a", 1);
+        let a3 = tokens.issue(&key, "a", 2);
+        assert!(
+            tokens.check(&a1.token, Region::Us, 3).is_err(),
+            "task cap: oldest gone"
+        );
+        assert!(tokens.check(&a2.token, Region::Us, 3).is_ok());
+        assert!(tokens.check(&a3.token, Region::Us, 3).is_ok());
+        let b1 = tokens.issue(&key, "b", 3);
+        let c1 = tokens.issue(&key, "c", 4);
+        assert!(
+            tokens.check(&a2.token, Region::Us, 5).is_err(),
+            "key cap: oldest gone"
+        );
+        for live in [&a3, &b1, &c1] {
+            assert!(tokens.check(&live.token, Region::Us, 5).is_ok());
+        }
         let live = tokens.live.lock().expect("lock");
-        assert_eq!(live.grants.len(), 2, "the two expired at 1000 were pruned");
-        assert_eq!(live.expiry.len(), 2);
-        assert_eq!(live.per_key.get("key_1"), Some(&2));
+        assert_eq!(live.grants.len(), 3);
+        assert_eq!(live.per_key.get("key_1").map(VecDeque::len), Some(3));
+        drop(live);
+        // Expiry empties everything.
+        let _ = tokens.issue(&key, "d", 5_000);
+        let live = tokens.live.lock().expect("lock");
+        assert_eq!(live.grants.len(), 1);
+        assert_eq!(live.per_task.len(), 1);
     }
 }
