@@ -49,7 +49,7 @@ pub struct CredentialArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the local emulator of the platform.
-    Emulator(EmulatorArgs),
+    Emulator(Box<EmulatorArgs>),
     /// Generate an embed key for a public agent or a workforce and print it as JSON.
     EmbedKey(EmbedKeyArgs),
     /// Work with persisted keys.
@@ -203,6 +203,53 @@ pub struct EmulatorArgs {
 
     #[command(flatten)]
     pub faults: FaultArgs,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Connection limits, quotas and security settings (defaults in the emulator's README).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Limits and security")]
+pub struct LimitArgs {
+    /// Close a connection whose request headers have not all arrived within this
+    /// (default 30000; also bounds a keep-alive connection's wait for its next request).
+    #[arg(long, value_name = "MS")]
+    pub header_read_timeout_ms: Option<u64>,
+    /// Fail a request whose body stalls this long between chunks (default 30000).
+    #[arg(long, value_name = "MS")]
+    pub body_read_timeout_ms: Option<u64>,
+    /// Close a connection with no bytes moving for this long (default 60000).
+    #[arg(long, value_name = "MS")]
+    pub idle_timeout_ms: Option<u64>,
+    /// At most this many open connections; more are closed at once (default 512).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// After Ctrl-C / SIGTERM, give open requests this long, then close (default 5000).
+    #[arg(long, value_name = "MS")]
+    pub shutdown_grace_ms: Option<u64>,
+    /// How long a database statement waits for a lock held elsewhere (default 5000).
+    #[arg(long, value_name = "MS")]
+    pub database_busy_timeout_ms: Option<u64>,
+    /// Temporary files and their URLs expire this long after the URL was made
+    /// (default 86400000, a day).
+    #[arg(long, value_name = "MS")]
+    pub temporary_file_ttl_ms: Option<u64>,
+    /// Unexpired upload URLs one key may hold (default 32).
+    #[arg(long, value_name = "N")]
+    pub max_uploads_per_key: Option<usize>,
+    /// Unexpired upload URLs one project may hold (default 1024).
+    #[arg(long, value_name = "N")]
+    pub max_uploads_per_project: Option<usize>,
+    /// Live streaming tokens one key may hold; past it the oldest is forgotten (default 1000).
+    #[arg(long, value_name = "N")]
+    pub max_streaming_tokens_per_key: Option<usize>,
+    /// Live streaming tokens of one task; past it the oldest is forgotten (default 100).
+    #[arg(long, value_name = "N")]
+    pub max_streaming_tokens_per_task: Option<usize>,
+    /// Answer every 401 with one generic message instead of naming what failed.
+    #[arg(long)]
+    pub generic_auth_errors: bool,
 }
 
 /// Fault injection for testing clients (all off by default; a seed's `[emulator.faults]`

@@ -18,6 +18,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let json = cli.json;
+    install_logging(matches!(cli.command, cli::Command::Emulator(_)));
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -26,4 +27,22 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Sends `tracing` events to stderr, filtered by `RUST_LOG`.
+///
+/// Why: the emulator reports what went wrong (a locked database, a failed write) only
+/// through `tracing`; without a subscriber a 500 said "see the emulator's log" and there was
+/// none. `relevance emulator` logs at `info` by default (start-up, shed connections,
+/// errors); the client commands at `warn`, so their output stays theirs.
+fn install_logging(serving: bool) {
+    let default = if serving { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Fails only if a subscriber is already set, which then keeps logging.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }

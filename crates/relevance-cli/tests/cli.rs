@@ -327,18 +327,25 @@ async fn the_emulator_command_prints_credentials_and_stops_on_sigterm() {
         .find_map(|l| l.trim().strip_prefix("export RELEVANCE_API_KEY="))
         .expect("demo API key printed");
     assert!(api_key.starts_with("sk-"));
-    assert!(banner.contains("admin-token-for-tests-0123456789"));
+    // A supplied token is the operator's already: neither it nor a link carrying it is printed.
+    assert!(
+        !banner.contains("admin-token-for-tests-0123456789"),
+        "{banner}"
+    );
     let dashboard = banner
         .lines()
         .find_map(|l| l.trim().strip_prefix("dashboard:"))
-        .expect("the dashboard sign-in link is printed")
+        .expect("the dashboard URL is printed")
         .trim();
-    // The one-click link signs in: it answers with a session cookie and a redirect.
+    assert_eq!(dashboard, format!("{base_url}/dashboard"));
+    // The one-click link made from the supplied token signs in: a session cookie and a redirect.
     let signed_in = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-        .get(dashboard)
+        .get(format!(
+            "{base_url}/dashboard/sign-in?token=admin-token-for-tests-0123456789"
+        ))
         .send()
         .await
         .unwrap();

@@ -347,7 +347,8 @@ async fn two_embed_keys_of_one_agent_never_see_each_others_tasks() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+    // The same 400 as for an id that exists nowhere (PROTOCOL C): no existence oracle.
+    assert!(matches!(error, Error::BadRequest { .. }), "{error:?}");
     // Alice's task is untouched by the refused write.
     assert_eq!(alice_task.messages().await.unwrap().len(), 2);
 

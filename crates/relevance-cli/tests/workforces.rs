@@ -294,7 +294,8 @@ async fn a_workforce_embed_key_sees_only_its_own_tasks() {
     let error = bob_wf.get_task(&task.id).await.unwrap_err();
     assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
     let error = bob_wf.send_message_in(&task, "hijack").await.unwrap_err();
-    assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+    // The same 400 as for an id that exists nowhere (PROTOCOL C): no existence oracle.
+    assert!(matches!(error, Error::BadRequest { .. }), "{error:?}");
     let error = alice.workforces().get("support").await.unwrap_err();
     assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
 }

@@ -41,6 +41,18 @@ struct Shared {
     faults: FaultInjector,
     /// Flips to `true` when graceful shutdown begins: open live streams end on it.
     closing: tokio::sync::watch::Sender<bool>,
+    policy: Policy,
+    uploads: crate::api::files::UploadCounter,
+}
+
+/// Settings that change what answers say and what keys may hold.
+#[derive(Debug, Clone)]
+pub(crate) struct Policy {
+    /// Every 401 says the same thing (see `Config::generic_auth_errors`).
+    pub(crate) generic_auth_errors: bool,
+    /// How long a streaming token lives.
+    pub(crate) streaming_token_ttl_ms: u64,
+    pub(crate) quotas: crate::Quotas,
 }
 
 impl std::fmt::Debug for AppState {
@@ -60,8 +72,8 @@ impl AppState {
         admin_token: String,
         embed_key_rate_limit_per_minute: u32,
         body_limit_bytes: usize,
-        streaming_token_ttl_ms: u64,
         faults: Faults,
+        policy: Policy,
     ) -> AppState {
         AppState {
             store,
@@ -71,9 +83,15 @@ impl AppState {
                 rate_limiter: RateLimiter::new(embed_key_rate_limit_per_minute),
                 request_log: RequestLog::default(),
                 body_limit_bytes,
-                stream_tokens: StreamTokens::new(streaming_token_ttl_ms),
+                stream_tokens: StreamTokens::new(
+                    policy.streaming_token_ttl_ms,
+                    policy.quotas.max_streaming_tokens_per_key,
+                    policy.quotas.max_streaming_tokens_per_task,
+                ),
                 faults: FaultInjector::new(faults),
                 closing: tokio::sync::watch::channel(false).0,
+                policy,
+                uploads: Default::default(),
             }),
         }
     }
@@ -102,6 +120,14 @@ impl AppState {
         &self.shared.faults
     }
 
+    pub(crate) fn policy(&self) -> &Policy {
+        &self.shared.policy
+    }
+
+    pub(crate) fn upload_counter(&self) -> &crate::api::files::UploadCounter {
+        &self.shared.uploads
+    }
+
     /// Ends every open live stream (and every one opened later): graceful shutdown
     /// waits for open responses, and a live stream would otherwise never end.
     pub(crate) fn close_streams(&self) {
@@ -128,6 +154,7 @@ pub(crate) fn router(state: AppState, demo_page: Option<DemoPage>) -> Router {
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.body_limit_bytes()))
+        .layer(from_fn_with_state(state.clone(), generic_auth_errors))
         .layer(from_fn(json_errors))
         // Inside the log, so a faulted request is logged with the status it got; outside
         // authentication and every handler, so a faulted request did nothing.
@@ -338,6 +365,20 @@ async fn unknown_route(method: Method, uri: Uri) -> ApiError {
 
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::method_not_allowed(format!("{method} is not allowed on {}", uri.path()))
+}
+
+/// With `generic_auth_errors`, every 401 answers one message: what failed (unknown project,
+/// wrong region, revoked key) stays on the server. Off by default (README, Security notes).
+async fn generic_auth_errors(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    if state.policy().generic_auth_errors && response.status() == StatusCode::UNAUTHORIZED {
+        return ApiError::unauthorized("invalid credentials").into_response();
+    }
+    response
 }
 
 /// Safety net: any error answer that is not JSON yet (an axum rejection we did not wrap)

@@ -32,9 +32,12 @@ mod engine;
 mod error;
 mod faults;
 mod json;
+#[cfg(test)]
+mod proptests;
 mod rate_limit;
 mod region;
 mod seed;
+mod server;
 mod start_error;
 mod store;
 mod time;
@@ -92,6 +95,88 @@ pub struct Config {
     pub faults: Faults,
     /// The demo chat page to serve at `/demo/` (no auth); `None` serves none.
     pub demo_page: Option<DemoPage>,
+    /// Every 401 answers one generic message (`invalid credentials`) instead of naming what
+    /// failed (unknown project, wrong region, revoked key...). Default `false`: the helpful
+    /// wording is what the SDK's errors promise; see the README's Security notes.
+    pub generic_auth_errors: bool,
+    /// How long a database statement waits for another connection's lock. Default 5 s.
+    pub database_busy_timeout_ms: u64,
+    /// Connection limits and timeouts.
+    pub connections: ConnectionLimits,
+    /// Limits on what keys may store and mint.
+    pub quotas: Quotas,
+}
+
+/// How long a connection may take, and how many may be open.
+///
+/// Why: without these a client that sends its headers slowly, never sends its body, or
+/// idles on keep-alive holds a connection (and a file descriptor) forever; enough of them
+/// and even `/healthz` stops answering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// A request's headers must arrive within this; otherwise the connection is closed.
+    /// The timer also runs while a keep-alive connection waits for its next request.
+    /// Default 30 s.
+    pub header_read_timeout_ms: u64,
+    /// Each chunk of a request body must arrive within this of the previous one; a body
+    /// that stalls gets 408. Default 30 s.
+    pub body_read_timeout_ms: u64,
+    /// A connection with no bytes read or written for this long is closed (a live stream
+    /// pings every 15 s, so it stays open). Default 60 s.
+    pub idle_timeout_ms: u64,
+    /// At most this many connections at once; a connection past it is closed at once and
+    /// the shedding is logged. Keep it below the process's file limit (`ulimit -n`).
+    /// Default 512.
+    pub max_connections: usize,
+    /// After shutdown is signalled, open requests get this long to finish; then every
+    /// connection is closed. Default 5 s.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> ConnectionLimits {
+        ConnectionLimits {
+            header_read_timeout_ms: 30_000,
+            body_read_timeout_ms: 30_000,
+            idle_timeout_ms: 60_000,
+            max_connections: 512,
+            shutdown_grace_ms: 5_000,
+        }
+    }
+}
+
+/// What keys may store and mint.
+///
+/// Why: uploads and streaming tokens are free to anyone holding an embed key of a public
+/// agent, and embed keys are free to anyone; without caps one key fills the disk or the
+/// token map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quotas {
+    /// Temporary files and their upload URLs expire this long after the URL was made:
+    /// the URL is refused, the download is 404, and the bytes are deleted. Default 24 h.
+    pub temporary_file_ttl_ms: u64,
+    /// Upload URLs one key may hold at once (unexpired). Default 32.
+    pub max_uploads_per_key: usize,
+    /// Upload URLs one project may hold at once (unexpired), all keys together. Default 1024.
+    pub max_uploads_per_project: usize,
+    /// Live streaming tokens one key may hold; past it the key's oldest is forgotten.
+    /// Default 1000.
+    pub max_streaming_tokens_per_key: usize,
+    /// Live streaming tokens of one task, all keys together; past it the task's oldest is
+    /// forgotten. Default 100.
+    pub max_streaming_tokens_per_task: usize,
+}
+
+impl Default for Quotas {
+    fn default() -> Quotas {
+        Quotas {
+            temporary_file_ttl_ms: 24 * 60 * 60 * 1000,
+            max_uploads_per_key: 32,
+            max_uploads_per_project: 1024,
+            max_streaming_tokens_per_key: 1000,
+            max_streaming_tokens_per_task: 100,
+        }
+    }
 }
 
 /// The default lifetime of a streaming token: 10 minutes.
@@ -108,6 +193,10 @@ impl Default for Config {
             streaming_token_ttl_ms: DEFAULT_STREAMING_TOKEN_TTL_MS,
             faults: Faults::default(),
             demo_page: None,
+            generic_auth_errors: false,
+            database_busy_timeout_ms: store::DEFAULT_BUSY_TIMEOUT_MS,
+            connections: ConnectionLimits::default(),
+            quotas: Quotas::default(),
         }
     }
 }
@@ -129,6 +218,10 @@ impl std::fmt::Debug for Config {
             .field("streaming_token_ttl_ms", &self.streaming_token_ttl_ms)
             .field("faults", &self.faults)
             .field("demo_page", &self.demo_page)
+            .field("generic_auth_errors", &self.generic_auth_errors)
+            .field("database_busy_timeout_ms", &self.database_busy_timeout_ms)
+            .field("connections", &self.connections)
+            .field("quotas", &self.quotas)
             .finish()
     }
 }
@@ -150,9 +243,11 @@ pub struct ProjectSummary {
 struct Prepared {
     state: AppState,
     admin_token: String,
+    admin_token_generated: bool,
     demo: Option<DemoProject>,
     projects: Vec<ProjectSummary>,
     demo_page: Option<DemoPage>,
+    connections: ConnectionLimits,
 }
 
 fn summary(spec: &store::catalog::ProjectSpec) -> ProjectSummary {
@@ -169,6 +264,7 @@ fn summary(spec: &store::catalog::ProjectSpec) -> ProjectSummary {
 }
 
 async fn prepare(config: Config) -> Result<Prepared, StartError> {
+    let admin_token_generated = config.admin_token.is_none();
     let admin_token = match config.admin_token {
         Some(token)
             if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) =>
@@ -208,6 +304,7 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
         ));
     }
     faults.validate().map_err(StartError::InvalidConfig)?;
+    validate_limits(&config.connections, &config.quotas)?;
     if faults.is_active() {
         tracing::warn!(?faults, "fault injection is on");
     }
@@ -254,6 +351,14 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
             (Some(demo), vec![summary(&demo::spec())])
         }
     };
+    let busy_timeout = std::time::Duration::from_millis(config.database_busy_timeout_ms);
+    store
+        .call(move |connection| connection.busy_timeout(busy_timeout))
+        .await?;
+    // Every key in memory: redaction asks "is this a key?" of each path segment.
+    store
+        .call(|connection| store::keys::preload_cache(connection))
+        .await?;
     tracing::info!(
         database = store.location(),
         projects = projects.len(),
@@ -265,16 +370,52 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
         admin_token.clone(),
         config.embed_key_rate_limit_per_minute,
         config.body_limit_bytes,
-        streaming_token_ttl_ms,
         faults,
+        app::Policy {
+            generic_auth_errors: config.generic_auth_errors,
+            streaming_token_ttl_ms,
+            quotas: config.quotas.clone(),
+        },
     );
     Ok(Prepared {
         state,
         admin_token,
+        admin_token_generated,
         demo,
         projects,
         demo_page: config.demo_page,
+        connections: config.connections,
     })
+}
+
+/// Refuses limits that would make the server unusable (a zero timeout or cap).
+fn validate_limits(limits: &ConnectionLimits, quotas: &Quotas) -> Result<(), StartError> {
+    let checks = [
+        ("header_read_timeout_ms", limits.header_read_timeout_ms == 0),
+        ("body_read_timeout_ms", limits.body_read_timeout_ms == 0),
+        ("idle_timeout_ms", limits.idle_timeout_ms == 0),
+        ("max_connections", limits.max_connections == 0),
+        ("temporary_file_ttl_ms", quotas.temporary_file_ttl_ms == 0),
+        ("max_uploads_per_key", quotas.max_uploads_per_key == 0),
+        (
+            "max_uploads_per_project",
+            quotas.max_uploads_per_project == 0,
+        ),
+        (
+            "max_streaming_tokens_per_key",
+            quotas.max_streaming_tokens_per_key == 0,
+        ),
+        (
+            "max_streaming_tokens_per_task",
+            quotas.max_streaming_tokens_per_task == 0,
+        ),
+    ];
+    match checks.iter().find(|(_, zero)| *zero) {
+        Some((name, _)) => Err(StartError::InvalidConfig(format!(
+            "{name} must be at least 1"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Serves until `shutdown` resolves, ends open live streams, drains open requests,
@@ -283,6 +424,7 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
 async fn serve(
     state: AppState,
     demo_page: Option<DemoPage>,
+    connections: ConnectionLimits,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
@@ -293,11 +435,7 @@ async fn serve(
     let usage_flusher = store.spawn_key_usage_flusher(std::time::Duration::from_secs(1));
     let streams = state.clone();
     let router = app::router(state, demo_page);
-    let served = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let served = server::serve(listener, router, connections, async move {
         shutdown.await;
         // Graceful shutdown waits for open responses; a live stream never ends by itself.
         streams.close_streams();
@@ -326,7 +464,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let prepared = prepare(config).await?;
-    serve(prepared.state, prepared.demo_page, listener, shutdown).await
+    serve(
+        prepared.state,
+        prepared.demo_page,
+        prepared.connections,
+        listener,
+        shutdown,
+    )
+    .await
 }
 
 /// A running emulator. Dropping it stops the server (without waiting); call
@@ -334,6 +479,7 @@ pub async fn run(
 pub struct Emulator {
     local_addr: SocketAddr,
     admin_token: String,
+    admin_token_generated: bool,
     demo: Option<DemoProject>,
     projects: Vec<ProjectSummary>,
     engine: Engine,
@@ -364,6 +510,7 @@ impl Emulator {
         let server = tokio::spawn(serve(
             prepared.state,
             prepared.demo_page,
+            prepared.connections,
             listener,
             async move {
                 let _ = stopped.await;
@@ -372,6 +519,7 @@ impl Emulator {
         Ok(Emulator {
             local_addr,
             admin_token: prepared.admin_token,
+            admin_token_generated: prepared.admin_token_generated,
             demo: prepared.demo,
             projects: prepared.projects,
             engine,
@@ -398,6 +546,13 @@ impl Emulator {
     /// The admin API's bearer token.
     pub fn admin_token(&self) -> &str {
         &self.admin_token
+    }
+
+    /// Whether the admin token was generated (no [`Config::admin_token`]). Only a generated
+    /// token needs printing: one the operator supplied is already theirs, and printing it
+    /// would copy a secret into terminal scroll-back and logs for nothing.
+    pub fn admin_token_generated(&self) -> bool {
+        self.admin_token_generated
     }
 
     /// The dashboard's one-click sign-in URL (it carries the admin token: print it

@@ -403,7 +403,11 @@ pub(crate) fn parse(source: &str) -> Result<Seed, SeedProblem> {
             .span()
             .map(|span| line_of(source, span.start))
             .unwrap_or(1),
-        problem: error.message().trim().to_string(),
+        // Some TOML errors (a lone `\r`, found by the property tests) carry no message.
+        problem: match error.message().trim() {
+            "" => "invalid TOML syntax".to_string(),
+            message => message.to_string(),
+        },
     })?;
     let check = Checker { source };
     let settings = check.settings(file.emulator.as_ref())?;

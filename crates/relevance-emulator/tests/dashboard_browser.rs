@@ -249,3 +249,166 @@ async fn flow(browser: &Client, running: &support::Running) -> Result<(), String
     screenshot(browser, "dashboard-task.png").await;
     Ok(())
 }
+
+/// What the uploaded page tries once it runs: leave markers the dashboard's origin can read
+/// (storage and a cookie), and read a signed-in dashboard page with the operator's session.
+const HOSTILE_HTML: &str = r#"<!doctype html><html><body><h1>Invoice</h1><script>
+try { localStorage.setItem("pwned", "storage"); } catch (e) {}
+try { document.cookie = "pwned=cookie; path=/"; } catch (e) {}
+fetch("/dashboard", { credentials: "include" })
+  .then(function (r) { return r.text(); })
+  .then(function (t) {
+    if (t.indexOf("proj-d") >= 0) {
+      try { localStorage.setItem("pwned-read", "dashboard"); } catch (e) {}
+      document.cookie = "pwned-read=dashboard; path=/";
+    }
+  });
+</script></body></html>"#;
+
+/// The stored-XSS attack of the issue: a public agent's embed key asks for an upload URL
+/// for `invoice.html`, uploads a script, attaches the file to a message; the operator,
+/// signed in, opens the attachment from the task page. The script must not run with access
+/// to the dashboard's origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_html_file_cannot_script_the_dashboard() {
+    if std::env::var("RELEVANCE_SKIP_BROWSER").as_deref() == Ok("1") {
+        println!("skipped: RELEVANCE_SKIP_BROWSER=1");
+        return;
+    }
+    let chromedriver = on_path("chromedriver")
+        .unwrap_or_else(|| panic!("chromedriver is not on PATH; {INSTALL_HINT}"));
+    let chromium =
+        on_path("chromium").unwrap_or_else(|| panic!("chromium is not on PATH; {INSTALL_HINT}"));
+    let profile = tempfile::TempDir::new().expect("profile dir");
+    let (_driver, port) = start_chromedriver(&chromedriver).await;
+    let browser = connect(port, &chromium, profile.path()).await;
+    let running = start().await;
+    let result = hostile_upload(&browser, &running).await;
+    let _ = browser.close().await;
+    result.unwrap_or_else(|error| panic!("{error}"));
+}
+
+async fn hostile_upload(browser: &Client, running: &support::Running) -> Result<(), String> {
+    let http = reqwest::Client::new();
+    // The attacker: an embed key of a public agent, an upload URL, the script.
+    let (embed_key, _) = running.embed_key("helper", false).await;
+    let answer: serde_json::Value = http
+        .post(running.url(&format!(
+            "/{}/latest/services/get_temporary_file_upload_url",
+            support::US
+        )))
+        .header("Authorization", format!("{PROJECT}:{embed_key}"))
+        .body(r#"{"filename":"invoice.html"}"#)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let upload_url = answer["upload_url"]
+        .as_str()
+        .ok_or("upload_url")?
+        .to_string();
+    let download_url = answer["download_url"]
+        .as_str()
+        .ok_or("download_url")?
+        .to_string();
+    let put = http
+        .put(&upload_url)
+        .body(HOSTILE_HTML)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    assert_eq!(put.status(), StatusCode::OK);
+    let served = http
+        .get(&download_url)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let headers = served.headers().clone();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        header("content-disposition").starts_with("attachment"),
+        "{headers:?}"
+    );
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert!(
+        header("content-security-policy").starts_with("sandbox"),
+        "{headers:?}"
+    );
+
+    // The operator signs in and opens the task page that shows the attachment.
+    browser
+        .goto(&running.emulator.dashboard_sign_in_url())
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_for(browser, "#projects").await;
+    let task = running.trigger("helper", "see attached").await;
+    let attach = serde_json::json!({
+        "agent_id": "helper",
+        "conversation_id": task,
+        "message": {"role": "user", "content": "the invoice",
+                    "attachments": [{"file_name": "invoice.html", "file_url": download_url}]},
+    });
+    let continued = http
+        .post(running.url(&format!("/{}/latest/agents/trigger", support::US)))
+        .header("Authorization", format!("{PROJECT}:{}", support::API_KEY))
+        .body(attach.to_string())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    assert_eq!(continued.status(), StatusCode::OK);
+    running.wait_for_reply("helper", &task).await;
+    browser
+        .goto(&running.url(&format!("/dashboard/projects/{PROJECT}/tasks/{task}")))
+        .await
+        .map_err(|e| e.to_string())?;
+    let link = wait_for(browser, "#messages a[href$='invoice.html']").await;
+    let rel = link
+        .attr("rel")
+        .await
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    assert!(
+        rel.contains("noopener") && rel.contains("noreferrer"),
+        "{rel}"
+    );
+    link.click().await.map_err(|e| e.to_string())?;
+    // And, the worst case, straight to the file's URL in the signed-in tab.
+    let _ = tokio::time::timeout(Duration::from_secs(20), browser.goto(&download_url)).await;
+    // Give a script that did run the time to finish its fetch: a bounded number of looks.
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Back on the dashboard's origin: no marker may be readable there.
+    browser
+        .goto(&running.url("/dashboard"))
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_for(browser, "#projects").await;
+    let markers = browser
+        .execute(
+            "return [localStorage.getItem('pwned'), localStorage.getItem('pwned-read'), \
+             document.cookie];",
+            vec![],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let text = markers.to_string();
+    assert!(
+        !text.contains("storage") && !text.contains("dashboard"),
+        "the upload's script ran in the dashboard's origin: {text}"
+    );
+    assert!(
+        !text.contains("pwned"),
+        "the upload's script set a cookie: {text}"
+    );
+    Ok(())
+}

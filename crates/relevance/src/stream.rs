@@ -380,3 +380,50 @@ mod tests {
         }
     }
 }
+
+/// The SSE parser under arbitrary bytes and arbitrary chunking: never a panic, and how the
+/// bytes are cut never changes what comes out. Bounded: 256 cases, shrinking on failure.
+#[cfg(all(test, not(target_family = "wasm")))]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Streams made of plausible pieces (frames, comments, junk, CRs, split UTF-8).
+    fn stream_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            Just(
+                b"data: {\"type\":\"text\",\"content\":\"h\xc3\xa9\",\"documentId\":\"d\"}\n\n"
+                    .to_vec()
+            ),
+            Just(b"data: {\"type\":\"thinking\",\"content\":\"x\"}\r\n\r\n".to_vec()),
+            Just(b": ping\n\n".to_vec()),
+            Just(b"data: not json\n\n".to_vec()),
+            Just(b"\n".to_vec()),
+            prop::collection::vec(any::<u8>(), 0..40),
+        ];
+        prop::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_bytes_in_any_chunks_never_panic_and_chunking_changes_nothing(
+            bytes in stream_bytes(),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+        ) {
+            let mut whole = SseParser::default();
+            let expected = whole.push(&bytes);
+            let mut points: Vec<usize> = cuts.iter().map(|cut| cut.index(bytes.len() + 1)).collect();
+            points.sort_unstable();
+            let mut chunked = SseParser::default();
+            let mut got = Vec::new();
+            let mut from = 0;
+            for point in points.into_iter().chain(std::iter::once(bytes.len())) {
+                got.extend(chunked.push(&bytes[from..point]));
+                from = point;
+            }
+            prop_assert_eq!(got, expected);
+        }
+    }
+}

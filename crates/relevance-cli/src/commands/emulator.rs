@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use relevance_emulator::{Config, DemoPage, Emulator, Faults, Storage};
+use relevance_emulator::{Config, ConnectionLimits, DemoPage, Emulator, Faults, Quotas, Storage};
 use serde_json::json;
 
 use crate::cli::EmulatorArgs;
@@ -52,6 +52,41 @@ pub async fn run(args: EmulatorArgs, json: bool) -> Result<()> {
         seed: args.faults.fault_seed.or(defaults.faults.seed),
     };
     let faults_notice = faults.is_active().then(|| format!("{faults:?}"));
+    let limits = &args.limits;
+    let connections = ConnectionLimits {
+        header_read_timeout_ms: limits
+            .header_read_timeout_ms
+            .unwrap_or(defaults.connections.header_read_timeout_ms),
+        body_read_timeout_ms: limits
+            .body_read_timeout_ms
+            .unwrap_or(defaults.connections.body_read_timeout_ms),
+        idle_timeout_ms: limits
+            .idle_timeout_ms
+            .unwrap_or(defaults.connections.idle_timeout_ms),
+        max_connections: limits
+            .max_connections
+            .unwrap_or(defaults.connections.max_connections),
+        shutdown_grace_ms: limits
+            .shutdown_grace_ms
+            .unwrap_or(defaults.connections.shutdown_grace_ms),
+    };
+    let quotas = Quotas {
+        temporary_file_ttl_ms: limits
+            .temporary_file_ttl_ms
+            .unwrap_or(defaults.quotas.temporary_file_ttl_ms),
+        max_uploads_per_key: limits
+            .max_uploads_per_key
+            .unwrap_or(defaults.quotas.max_uploads_per_key),
+        max_uploads_per_project: limits
+            .max_uploads_per_project
+            .unwrap_or(defaults.quotas.max_uploads_per_project),
+        max_streaming_tokens_per_key: limits
+            .max_streaming_tokens_per_key
+            .unwrap_or(defaults.quotas.max_streaming_tokens_per_key),
+        max_streaming_tokens_per_task: limits
+            .max_streaming_tokens_per_task
+            .unwrap_or(defaults.quotas.max_streaming_tokens_per_task),
+    };
     let config = Config {
         storage,
         seed_file: args.seed,
@@ -62,6 +97,12 @@ pub async fn run(args: EmulatorArgs, json: bool) -> Result<()> {
             .streaming_token_ttl_ms
             .unwrap_or(defaults.streaming_token_ttl_ms),
         faults,
+        generic_auth_errors: limits.generic_auth_errors,
+        database_busy_timeout_ms: limits
+            .database_busy_timeout_ms
+            .unwrap_or(defaults.database_busy_timeout_ms),
+        connections,
+        quotas,
         ..defaults
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -112,10 +153,13 @@ fn print_banner(emulator: &Emulator, storage: &str, demo_page: bool, json: bool)
             .iter()
             .map(|p| json!({"id": p.id, "region": p.region_code, "agents": p.agent_ids, "workforces": p.workforce_ids}))
             .collect();
+        // A token the operator supplied is theirs already: never print it (nor the
+        // sign-in link, which carries it).
+        let generated = emulator.admin_token_generated();
         output::print_json(&json!({
             "base_url": base_url,
-            "admin_token": emulator.admin_token(),
-            "dashboard": emulator.dashboard_sign_in_url(),
+            "admin_token": generated.then(|| emulator.admin_token()),
+            "dashboard": dashboard_url(emulator),
             "storage": storage,
             "projects": projects,
             "demo": demo,
@@ -125,9 +169,13 @@ fn print_banner(emulator: &Emulator, storage: &str, demo_page: bool, json: bool)
     }
     println!("relevance emulator listening on {base_url}");
     println!("  storage:     {storage}");
-    println!("  admin token: {}", emulator.admin_token());
+    if emulator.admin_token_generated() {
+        println!("  admin token: {}", emulator.admin_token());
+    } else {
+        println!("  admin token: the one you supplied (not shown)");
+    }
     println!("  admin API:   {base_url}/admin/projects  (Authorization: Bearer <admin token>)");
-    println!("  dashboard:   {}", emulator.dashboard_sign_in_url());
+    println!("  dashboard:   {}", dashboard_url(emulator));
     for project in emulator.projects() {
         println!(
             "  project {} in region {}: agents [{}], workforces [{}]",
@@ -162,6 +210,15 @@ fn print_banner(emulator: &Emulator, storage: &str, demo_page: bool, json: bool)
     }
     println!();
     println!("Press Ctrl-C to stop.");
+}
+
+/// The one-click sign-in link when the token was generated; the sign-in form otherwise.
+fn dashboard_url(emulator: &Emulator) -> String {
+    if emulator.admin_token_generated() {
+        emulator.dashboard_sign_in_url()
+    } else {
+        format!("{}/dashboard", emulator.base_url())
+    }
 }
 
 /// The workspace this binary was built from: the demo page and its build script live there.

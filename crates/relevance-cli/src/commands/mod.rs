@@ -19,7 +19,7 @@ pub fn run(cli: Cli) -> Result<()> {
         // The demo sets up its environment before any runtime thread exists.
         Command::Demo => demo::run(json),
         Command::Key { command } => key::run(command, json),
-        Command::Emulator(args) => runtime()?.block_on(emulator::run(args, json)),
+        Command::Emulator(args) => runtime()?.block_on(emulator::run(*args, json)),
         Command::EmbedKey(args) => runtime()?.block_on(embed_key::run(args, json)),
         Command::Agents {
             credentials,

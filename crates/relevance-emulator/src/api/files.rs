@@ -7,7 +7,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -19,7 +19,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::json::{ApiPath, ApiQuery, LenientJson};
 use crate::store::files::{self, NewFile};
-use crate::time::now_iso;
+use crate::time::{iso_from_ms, now_iso, now_ms};
 
 /// The largest file the `PUT` route takes: 25 MiB.
 pub(crate) const UPLOAD_LIMIT_BYTES: usize = 25 * 1024 * 1024;
@@ -108,6 +108,32 @@ pub(crate) async fn upload_url(
             ApiError::bad_request("a valid `Host` header is needed to build the file URLs")
         })?
         .to_string();
+    let quotas = state.policy().quotas.clone();
+    let cutoff = expiry_cutoff(quotas.temporary_file_ttl_ms);
+    let project = principal.project.clone();
+    let project_uploads = state
+        .store
+        .call(move |connection| {
+            // Expired slots go first, so they never count against a cap.
+            files::delete_created_before(connection, &cutoff)?;
+            files::count_for_project(connection, &project, &cutoff)
+        })
+        .await?;
+    if project_uploads >= quotas.max_uploads_per_project {
+        return Err(ApiError::too_many_requests(
+            format!(
+                "this project holds {project_uploads} unexpired upload URLs (the limit); \
+                 they expire {} ms after they were made",
+                quotas.temporary_file_ttl_ms
+            ),
+            retry_after_seconds(quotas.temporary_file_ttl_ms),
+        ));
+    }
+    state.upload_counter().admit(
+        &principal.key_id,
+        quotas.max_uploads_per_key,
+        quotas.temporary_file_ttl_ms,
+    )?;
     let id = random_token(24);
     let signature = random_token(32);
     let extension = normalise_extension(body.extension.as_deref(), &body.filename);
@@ -142,6 +168,58 @@ pub(crate) struct FilePath {
 pub(crate) struct SignatureQuery {
     #[serde(default)]
     sig: Option<String>,
+}
+
+/// The creation time before which a file slot has expired.
+fn expiry_cutoff(ttl_ms: u64) -> String {
+    iso_from_ms(now_ms().saturating_sub(i64::try_from(ttl_ms).unwrap_or(i64::MAX)))
+}
+
+fn retry_after_seconds(ttl_ms: u64) -> u64 {
+    (ttl_ms / 1000).clamp(1, 3600)
+}
+
+/// Upload URLs each key made within the files' lifetime, in memory.
+///
+/// Why in memory: it is a rate (one key's URLs in the TTL window), the table has no key
+/// column, and a restart forgetting it only gives a key its allowance back.
+#[derive(Debug, Default)]
+pub(crate) struct UploadCounter {
+    by_key: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<i64>>>,
+}
+
+impl UploadCounter {
+    /// Counts one upload URL for `key_id`, or 429 when it made `max` within `ttl_ms`.
+    pub(crate) fn admit(&self, key_id: &str, max: usize, ttl_ms: u64) -> Result<(), ApiError> {
+        let now = now_ms();
+        let window = i64::try_from(ttl_ms).unwrap_or(i64::MAX);
+        let mut by_key = self
+            .by_key
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Forget keys whose every URL has expired, so the map stays as small as the traffic.
+        if by_key.len() > 4096 {
+            by_key.retain(|_, times| times.back().is_some_and(|last| now - last < window));
+        }
+        let times = by_key.entry(key_id.to_string()).or_default();
+        while times.front().is_some_and(|first| now - first >= window) {
+            times.pop_front();
+        }
+        if times.len() >= max {
+            let oldest = times.front().copied().unwrap_or(now);
+            let wait_ms = u64::try_from(window - (now - oldest)).unwrap_or(1000);
+            return Err(ApiError::too_many_requests(
+                format!(
+                    "this key made {} upload URLs within the files' lifetime of {ttl_ms} ms \
+                     (the limit)",
+                    times.len()
+                ),
+                (wait_ms / 1000).max(1),
+            ));
+        }
+        times.push_back(now);
+        Ok(())
+    }
 }
 
 fn bad_signature() -> ApiError {
@@ -198,9 +276,10 @@ pub(crate) async fn upload(
     }
     let signature = query.sig.ok_or_else(bad_signature)?;
     let lookup = id.clone();
+    let cutoff = expiry_cutoff(state.policy().quotas.temporary_file_ttl_ms);
     let stored = state
         .store
-        .call(move |connection| files::sig_hash(connection, &lookup))
+        .call(move |connection| files::sig_hash(connection, &lookup, &cutoff))
         .await?
         .ok_or_else(bad_signature)?;
     if !secrets_equal(&stored, &hash_secret(&signature)) {
@@ -235,19 +314,100 @@ pub(crate) async fn download(
     State(state): State<AppState>,
     ApiPath(FilePath { id, name }): ApiPath<FilePath>,
 ) -> Result<Response, ApiError> {
+    let cutoff = expiry_cutoff(state.policy().quotas.temporary_file_ttl_ms);
     let found = state
         .store
-        .call(move |connection| files::download(connection, &id))
+        .call(move |connection| files::download(connection, &id, &cutoff))
         .await?
         .filter(|file| file.file_name == name);
     let Some(file) = found else {
         return Err(ApiError::not_found("no uploaded file at this URL"));
     };
+    // The type the upload named, else one from the extension; either way neutralised below.
     let served = match &file.media_type {
         Some(media_type) => media_type.clone(),
         None => content_type(&file.extension).to_string(),
     };
-    Ok(([(header::CONTENT_TYPE, served)], file.bytes).into_response())
+    let mut response = file.bytes.into_response();
+    add_serving_headers(response.headers_mut(), &served, &file.file_name);
+    Ok(response)
+}
+
+/// Types a browser may show inline: they cannot run script in the page's origin.
+/// Everything else (HTML, SVG, XML, JSON, Markdown, unknown bytes) is a download.
+fn is_safe_inline(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "application/pdf" | "text/plain"
+    )
+}
+
+/// HTML, SVG and XML: types a browser renders as a scriptable document.
+fn is_active_document(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "text/html"
+        || essence.ends_with("+xml")
+        || essence.ends_with("/xml")
+        || essence.contains("svg")
+}
+
+/// The headers of a served upload.
+///
+/// Uploads are written by anyone holding an embed key of a public agent and are served
+/// from the emulator's own origin — the dashboard's. So an upload must never run as a
+/// page of that origin: a download (`attachment`) unless its type is a safe image, PDF or
+/// plain text; never sniffed into something else (`nosniff`); and even when a browser does
+/// render it, `sandbox` gives it an opaque origin with no script, no cookies, no storage.
+fn add_serving_headers(headers: &mut HeaderMap, content_type: &str, file_name: &str) {
+    let disposition = if is_safe_inline(content_type) {
+        "inline"
+    } else {
+        "attachment"
+    };
+    // A type a browser would run as a document never goes out, even as a download: a
+    // client that ignores `Content-Disposition` then still sees only bytes.
+    let octets = HeaderValue::from_static("application/octet-stream");
+    let served_type = if is_active_document(content_type) {
+        octets
+    } else {
+        // Upload types were checked when stored; anything unrepresentable is bytes.
+        HeaderValue::from_str(content_type).unwrap_or(octets)
+    };
+    headers.insert(header::CONTENT_TYPE, served_type);
+    // RFC 6266 / 8187: the UTF-8 name percent-encoded, so no name can break the header.
+    let value = format!(
+        "{disposition}; filename*=UTF-8''{}",
+        encode_segment(file_name)
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("attachment")),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'",
+        ),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
 }
 
 #[cfg(test)]
@@ -296,6 +456,34 @@ mod tests {
                 expected.map(|found| found.map(str::to_string)),
                 "{value:?}"
             );
+        }
+    }
+
+    #[test]
+    fn only_images_pdf_and_plain_text_are_inline() {
+        for (extension, inline) in [
+            ("png", true),
+            ("pdf", true),
+            ("txt", true),
+            ("html", false),
+            ("htm", false),
+            ("svg", false),
+            ("json", false),
+            ("md", false),
+            ("", false),
+        ] {
+            let mut headers = HeaderMap::new();
+            add_serving_headers(&mut headers, content_type(extension), "a\"b.x");
+            let disposition = headers[header::CONTENT_DISPOSITION]
+                .to_str()
+                .expect("ascii");
+            assert_eq!(disposition.starts_with("inline"), inline, "{extension}");
+            assert!(disposition.ends_with("a%22b.x"), "{disposition}");
+            assert!(headers[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .expect("ascii")
+                .starts_with("sandbox"));
+            assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         }
     }
 }

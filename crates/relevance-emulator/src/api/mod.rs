@@ -9,11 +9,11 @@
 
 mod agents;
 mod embed_keys;
-mod files;
+pub(crate) mod files;
 mod messages;
 mod stream;
-mod tasks;
-mod workforce_tasks;
+pub(crate) mod tasks;
+pub(crate) mod workforce_tasks;
 mod workforces;
 
 use axum::extract::DefaultBodyLimit;

@@ -9,7 +9,8 @@
 //! fragment twice; a client that reconnects misses what was typed in between and
 //! reads it from the messages; a `: ping\n\n` comment every 15 s keeps proxies
 //! from closing an idle stream. A stream ends when the client goes away, when
-//! its token expires, when `faults.stream_cut_every_ms` elapses, or when the
+//! its token expires, when the key the token was issued to is revoked (at once:
+//! PROTOCOL B), when `faults.stream_cut_every_ms` elapses, or when the
 //! server starts shutting down — graceful shutdown waits for open responses,
 //! so a stream that never ended would block it forever.
 
@@ -105,6 +106,9 @@ pub(crate) async fn open(
         None => until_expiry,
     };
     let live = LiveStream {
+        revocations: state.store.key_cache().revocations(),
+        state: state.clone(),
+        key_id: grant.key_id.clone(),
         events,
         closing: state.streams_closing(),
         ends_at: Instant::now() + Duration::from_millis(lifetime),
@@ -126,6 +130,10 @@ pub(crate) async fn open(
 
 /// One open stream's sources.
 struct LiveStream {
+    /// Moves on every revocation: then the stream checks its own key (PROTOCOL B).
+    revocations: watch::Receiver<u64>,
+    state: AppState,
+    key_id: String,
     events: broadcast::Receiver<LiveEvent>,
     closing: watch::Receiver<bool>,
     ends_at: Instant,
@@ -136,11 +144,19 @@ impl LiveStream {
     /// The next bytes to send, or `None` when the stream must end.
     async fn next_frame(&mut self) -> Option<Bytes> {
         loop {
+            let mut recheck = false;
             tokio::select! {
                 biased;
                 // A dropped sender means the server is gone: end as well.
                 _ = self.closing.wait_for(|closing| *closing) => return None,
                 _ = tokio::time::sleep_until(self.ends_at) => return None,
+                changed = self.revocations.changed() => {
+                    if changed.is_err() {
+                        return None;
+                    }
+                    // Checked after the `select!`: its futures must be gone before awaiting.
+                    recheck = true;
+                }
                 received = self.events.recv() => match received {
                     Ok(event) => {
                         if let Some(frame) = frame(&event) {
@@ -155,8 +171,21 @@ impl LiveStream {
                 },
                 _ = self.ping.tick() => return Some(Bytes::from_static(PING_FRAME)),
             }
+            if recheck && !key_still_active(&self.state, &self.key_id).await {
+                return None;
+            }
         }
     }
+}
+
+/// Whether a stream's key survived the latest revocation; a failing store ends it too.
+async fn key_still_active(state: &AppState, key_id: &str) -> bool {
+    let key_id = key_id.to_string();
+    state
+        .store
+        .call(move |connection| keys::is_active(connection, &key_id))
+        .await
+        .unwrap_or(false)
 }
 
 /// The `data:` frame of a live event; `None` for events the stream does not carry.

@@ -130,24 +130,57 @@ struct JobInfo {
     studio_id: String,
 }
 
-/// Task ids travel unencoded in URL paths, so they must be path-safe; `field` names the
-/// body field the id came in.
+/// Task ids travel unencoded in URL paths (the official clients paste them in), so only
+/// RFC 3986 unreserved ASCII is allowed: anything else — `/`, `%`, `..`, zero-width or
+/// full-width look-alikes — would make the path mean another route or another id. `field`
+/// names the body field the id came in.
 pub(crate) fn check_task_id(field: &str, id: &str) -> Result<(), ApiError> {
     const MAX_CHARS: usize = 256;
-    if id.is_empty() || id.chars().count() > MAX_CHARS {
+    if id.is_empty() || id.len() > MAX_CHARS {
         return Err(ApiError::bad_request(format!(
             "`{field}` must be 1 to {MAX_CHARS} characters"
         )));
     }
-    if id
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | '?' | '#' | '%' | '\\'))
-    {
+    let path_safe = id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'));
+    if !path_safe || id.bytes().all(|b| b == b'.') {
         return Err(ApiError::bad_request(format!(
-            "`{field}` may not contain whitespace, '/', '?', '#', '%' or '\\'"
+            "`{field}` may contain only ASCII letters, digits, '-', '_', '.' and '~', and may \
+             not be made of dots only"
         )));
     }
     Ok(())
+}
+
+/// Whether `id` is `{prefix}_-_{uuid v4}`, the only new task id an embed key may make.
+pub(crate) fn is_prefixed_uuid_v4(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix("_-_"))
+        .is_some_and(is_uuid_v4)
+}
+
+/// `xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx` in hex, either case.
+fn is_uuid_v4(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(at, &b)| match at {
+            8 | 13 | 18 | 23 => b == b'-',
+            14 => b == b'4',
+            19 => matches!(b.to_ascii_lowercase(), b'8' | b'9' | b'a' | b'b'),
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// The 400 for a new embed-key task id that is not `{prefix}_-_{uuid v4}`. It is the answer
+/// whether or not a task with that id exists elsewhere, so it tells a key nothing about
+/// other scopes (PROTOCOL C).
+pub(crate) fn not_a_prefixed_uuid(field: &str, prefix: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "a new task's `{field}` must be `{prefix}_-_{{uuid v4}}`: it must start with this \
+         embed key's task prefix and `_-_`, then a UUID v4 such as \
+         `{prefix}_-_3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d`"
+    ))
 }
 
 /// `POST agents/trigger`: a user message that creates or continues a task.
@@ -278,21 +311,17 @@ fn resolve_target(
             Err(task_not_found(agent_id, &id))
         });
     }
-    // Not visible: either absent, or outside the caller's scope (another prefix).
+    // Not visible: absent, or outside the caller's scope (another prefix). The shape is
+    // checked first, so an id of another scope gets the same 400 as an absent one.
+    if let Some(prefix) = &prefix {
+        if !is_prefixed_uuid_v4(&id, prefix) {
+            return Ok(Err(not_a_prefixed_uuid("conversation_id", prefix)));
+        }
+    }
     if tasks::task_id_taken(connection, project, &id)? {
         return Ok(Err(task_not_found(agent_id, &id)));
     }
-    Ok(match &prefix {
-        Some(prefix)
-            if !id.starts_with(&format!("{prefix}_-_")) || id.len() == prefix.len() + 3 =>
-        {
-            Err(ApiError::bad_request(format!(
-                "a new task's `conversation_id` must be `{prefix}_-_{{uuid v4}}`: it must start \
-                 with this embed key's task prefix and `_-_`"
-            )))
-        }
-        _ => Ok(new_task(id)),
-    })
+    Ok(Ok(new_task(id)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -542,4 +571,59 @@ pub(crate) async fn list(
         })
         .collect();
     Ok(Json(ListAnswer { results }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embed_task_ids_are_the_prefix_then_a_uuid_v4() {
+        let uuid = "3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+        assert!(is_prefixed_uuid_v4(&format!("pre_-_{uuid}"), "pre"));
+        assert!(is_prefixed_uuid_v4(
+            &format!("pre_-_{}", uuid.to_uppercase()),
+            "pre"
+        ));
+        for id in [
+            "pre_-_".to_string(),
+            "pre_-_x".to_string(),
+            format!("other_-_{uuid}"),
+            format!("pre_-_{uuid}0"),
+            "pre_-_3f2b1c4d-5e6f-1a7b-8c9d-0e1f2a3b4c5d".to_string(),
+            "pre_-_3f2b1c4d-5e6f-4a7b-7c9d-0e1f2a3b4c5d".to_string(),
+            "pre_-_3f2b1c4d05e6f-4a7b-8c9d-0e1f2a3b4c5d".to_string(),
+            format!("pre-{uuid}"),
+        ] {
+            assert!(!is_prefixed_uuid_v4(&id, "pre"), "{id}");
+        }
+    }
+
+    #[test]
+    fn task_ids_are_unreserved_ascii_and_not_dots() {
+        for ok in [
+            "t-1",
+            "a.b",
+            "x_y~z",
+            "...a",
+            "00000000-0000-4000-8000-000000000001",
+        ] {
+            assert!(check_task_id("id", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            ".",
+            "..",
+            "...",
+            "a/b",
+            "a%2e",
+            "a\u{200b}b",
+            "ｔａｓｋ",
+            "a b",
+            "",
+            "é",
+            "a:b",
+        ] {
+            assert!(check_task_id("id", bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -11,10 +11,13 @@
 mod admin;
 mod issue;
 mod principal;
+pub(crate) mod redact;
 pub(crate) mod secret;
 mod stream_token;
 
 pub(crate) use admin::require_admin;
 pub(crate) use issue::{issue_api_key, issue_embed_key, register_api_key, EmbedTarget};
+#[cfg(test)]
+pub(crate) use principal::parse_authorization_for_tests;
 pub(crate) use principal::{Principal, ProjectKey};
 pub(crate) use stream_token::{IssuedToken, StreamTokens};

@@ -160,6 +160,19 @@ fn parse_header(value: Option<&HeaderValue>) -> Result<Credentials<'_>, ApiError
     Ok(Credentials { project, secret })
 }
 
+/// The header's (project, key), owned, for the property tests.
+#[cfg(test)]
+pub(crate) fn parse_authorization_for_tests(
+    value: Option<&HeaderValue>,
+) -> Result<(String, String), ApiError> {
+    parse_header(value).map(|credentials| {
+        (
+            credentials.project.to_string(),
+            credentials.secret.to_string(),
+        )
+    })
+}
+
 /// Checks the credentials for a request under `route_region`.
 ///
 /// A key seen before is answered from the store's key cache, with no database trip; an

@@ -4,6 +4,28 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+/// Deletes every file slot created before `cutoff` (ISO, the one format: string order is
+/// time order), with its bytes; answers how many went.
+pub(crate) fn delete_created_before(
+    connection: &Connection,
+    cutoff: &str,
+) -> rusqlite::Result<usize> {
+    connection.execute("DELETE FROM files WHERE created_at < ?1", [cutoff])
+}
+
+/// Unexpired file slots of a project (created at or after `cutoff`).
+pub(crate) fn count_for_project(
+    connection: &Connection,
+    project: &str,
+    cutoff: &str,
+) -> rusqlite::Result<usize> {
+    connection.query_row(
+        "SELECT COUNT(*) FROM files WHERE project_id = ?1 AND created_at >= ?2",
+        [project, cutoff],
+        |row| row.get(0),
+    )
+}
+
 /// A file slot as created by `get_temporary_file_upload_url`.
 #[derive(Debug, Clone)]
 pub(crate) struct NewFile {
@@ -32,12 +54,19 @@ pub(crate) fn insert(connection: &Connection, file: &NewFile) -> rusqlite::Resul
     Ok(())
 }
 
-/// The stored signature hash of a file slot.
-pub(crate) fn sig_hash(connection: &Connection, id: &str) -> rusqlite::Result<Option<String>> {
+/// The stored signature hash of a file slot created at or after `cutoff` (an expired
+/// slot has no signature any more).
+pub(crate) fn sig_hash(
+    connection: &Connection,
+    id: &str,
+    cutoff: &str,
+) -> rusqlite::Result<Option<String>> {
     connection
-        .query_row("SELECT sig_hash FROM files WHERE id = ?1", [id], |row| {
-            row.get(0)
-        })
+        .query_row(
+            "SELECT sig_hash FROM files WHERE id = ?1 AND created_at >= ?2",
+            [id, cutoff],
+            |row| row.get(0),
+        )
         .optional()
 }
 
@@ -67,13 +96,18 @@ pub(crate) struct StoredFile {
     pub(crate) bytes: Vec<u8>,
 }
 
-/// An uploaded file; `None` if unknown or not uploaded yet.
-pub(crate) fn download(connection: &Connection, id: &str) -> rusqlite::Result<Option<StoredFile>> {
+/// An uploaded file created at or after `cutoff` (older ones have expired); `None` if
+/// unknown, expired or not uploaded yet.
+pub(crate) fn download(
+    connection: &Connection,
+    id: &str,
+    cutoff: &str,
+) -> rusqlite::Result<Option<StoredFile>> {
     connection
         .query_row(
             "SELECT file_name, extension, media_type, bytes FROM files
-             WHERE id = ?1 AND bytes IS NOT NULL",
-            [id],
+             WHERE id = ?1 AND bytes IS NOT NULL AND created_at >= ?2",
+            [id, cutoff],
             |row| {
                 Ok(StoredFile {
                     file_name: row.get(0)?,

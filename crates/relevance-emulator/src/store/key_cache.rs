@@ -54,6 +54,22 @@ pub(crate) struct PendingUse {
 pub(crate) struct KeyCache {
     by_hash: RwLock<HashMap<String, Arc<AuthKey>>>,
     usage: Mutex<HashMap<String, PendingUse>>,
+    revocations: Revocations,
+}
+
+/// A counter bumped on every revocation.
+///
+/// Why: a request is checked once, when it starts, but a live stream is one request that
+/// lasts; PROTOCOL B says a revoked key fails on the very next request, so a stream opened
+/// before the revocation must not outlive it. Every open stream waits on this and, when it
+/// moves, asks the store whether its own key is still active.
+#[derive(Debug)]
+struct Revocations(tokio::sync::watch::Sender<u64>);
+
+impl Default for Revocations {
+    fn default() -> Revocations {
+        Revocations(tokio::sync::watch::channel(0).0)
+    }
 }
 
 impl KeyCache {
@@ -85,6 +101,19 @@ impl KeyCache {
             }
             Err(_) => self.forget_all(),
         }
+    }
+
+    /// Announces a revocation to every open stream. Only under the store's lock, after the
+    /// write, so a stream's check (a later store call) sees it.
+    pub(crate) fn announce_revocation(&self) {
+        self.revocations
+            .0
+            .send_modify(|count| *count = count.wrapping_add(1));
+    }
+
+    /// Changes after every revocation from now on.
+    pub(crate) fn revocations(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.revocations.0.subscribe()
     }
 
     /// Drops one key, so the next request reloads it from SQLite.

@@ -171,43 +171,54 @@ pub(crate) fn find_for_auth(
     connection: &Connection,
     sha256: &str,
 ) -> rusqlite::Result<Option<AuthKey>> {
-    let found = connection
-        .prepare_cached(
-            "SELECT keys.id, keys.project_id, projects.region, keys.kind, keys.sha256,
-                    keys.agent_id, keys.workforce_id, keys.task_prefix, keys.revoked_at IS NOT NULL
-             FROM keys JOIN projects ON projects.id = keys.project_id
-             WHERE keys.sha256 = ?1",
-        )?
-        .query_row([sha256], |row| {
-            let region: String = row.get(2)?;
-            Ok((
-                AuthKey {
-                    id: row.get(0)?,
-                    project: row.get(1)?,
-                    // Replaced below; a row with an unknown region is an error, not a key.
-                    project_region: crate::region::Region::Us,
-                    kind: KeyKind::from_column(row.get(3)?, 3)?,
-                    sha256: row.get(4)?,
-                    agent_id: row.get(5)?,
-                    workforce_id: row.get(6)?,
-                    task_prefix: row.get(7)?,
-                    revoked: row.get(8)?,
-                },
-                region,
-            ))
-        })
-        .optional()?;
-    let Some((mut key, region)) = found else {
-        return Ok(None);
-    };
-    key.project_region = crate::region::Region::from_code(&region).ok_or_else(|| {
+    connection
+        .prepare_cached(&format!("{AUTH_SELECT} WHERE keys.sha256 = ?1"))?
+        .query_row([sha256], auth_key_of)
+        .optional()
+}
+
+/// The columns [`auth_key_of`] reads, for every key with its project's region.
+const AUTH_SELECT: &str =
+    "SELECT keys.id, keys.project_id, projects.region, keys.kind, keys.sha256,
+        keys.agent_id, keys.workforce_id, keys.task_prefix, keys.revoked_at IS NOT NULL
+ FROM keys JOIN projects ON projects.id = keys.project_id";
+
+/// One row of [`AUTH_SELECT`]; a row with an unknown region is an error, not a key.
+fn auth_key_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuthKey> {
+    let region: String = row.get(2)?;
+    let project_region = crate::region::Region::from_code(&region).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             2,
             Type::Text,
             format!("unknown region code {region:?} in table projects").into(),
         )
     })?;
-    Ok(Some(key))
+    Ok(AuthKey {
+        id: row.get(0)?,
+        project: row.get(1)?,
+        project_region,
+        kind: KeyKind::from_column(row.get(3)?, 3)?,
+        sha256: row.get(4)?,
+        agent_id: row.get(5)?,
+        workforce_id: row.get(6)?,
+        task_prefix: row.get(7)?,
+        revoked: row.get(8)?,
+    })
+}
+
+/// Loads every key (revoked too) into the key cache in scope, so that "is this value a
+/// key?" can be answered from memory: redacting paths and messages asks it of every path
+/// segment of every request, which must not cost a database trip.
+pub(crate) fn preload_cache(connection: &Connection) -> rusqlite::Result<usize> {
+    let mut statement = connection.prepare(&format!("{AUTH_SELECT} ORDER BY keys.id"))?;
+    let mut rows = statement.query([])?;
+    let mut loaded = 0;
+    while let Some(row) = rows.next()? {
+        let key = auth_key_of(row)?;
+        key_cache::in_scope(|cache| cache.remember(key));
+        loaded += 1;
+    }
+    Ok(loaded)
 }
 
 /// Writes the usage counted in memory since the last flush, in one transaction.
@@ -332,6 +343,7 @@ pub(crate) fn revoke(
         } else {
             cache.forget(&sha256);
         }
+        cache.announce_revocation();
     });
     Ok(Some((id, revoked_at)))
 }

@@ -84,6 +84,10 @@ struct StoreInner {
 /// One operation for the store's thread.
 type Job = Box<dyn FnOnce() + Send>;
 
+/// How long a statement waits for another connection's (or process's) lock before it
+/// fails with SQLITE_BUSY, unless the emulator's config says otherwise: 5 seconds.
+pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
+
 /// Runs jobs in arrival order until every sender is gone. A panicking job is caught so
 /// the thread lives on; its caller sees the dropped answer, later callers the poison.
 fn run_jobs(jobs: mpsc::Receiver<Job>) {
@@ -128,12 +132,17 @@ impl Store {
         wal: bool,
     ) -> Result<Store, StoreError> {
         let setup = |connection: &mut Connection| -> rusqlite::Result<()> {
+            // First, so that even switching to WAL waits for another process's lock.
+            connection.busy_timeout(std::time::Duration::from_millis(DEFAULT_BUSY_TIMEOUT_MS))?;
+            // Every `transaction()` takes the write lock at BEGIN: a deferred transaction that
+            // reads, then writes, fails at once with SQLITE_BUSY when another connection wrote
+            // meanwhile, without waiting for the busy timeout.
+            connection.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
             if wal {
                 connection.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
                 connection.pragma_update(None, "synchronous", "NORMAL")?;
             }
             connection.pragma_update(None, "foreign_keys", "ON")?;
-            connection.busy_timeout(std::time::Duration::from_secs(5))?;
             schema::migrate(connection)
         };
         setup(&mut connection).map_err(|source| StoreError::Sqlite {

@@ -192,3 +192,116 @@ async fn agents_list_is_ordered_by_id_and_paged() {
         .await;
     assert!(ids(&beyond).is_empty());
 }
+
+/// A credential pasted into a path (as an agent or task id) never comes back: not in the
+/// error, not in the request log. Checked with values that do not look like keys — a seeded
+/// key without a prefix, the admin token, a streaming token — since a prefix test is not enough.
+#[tokio::test]
+async fn credentials_pasted_into_paths_are_redacted_from_errors_and_the_request_log() {
+    let seed = SEED.replace(
+        r#"api_keys = ["sk-test-a-0001"]"#,
+        r#"api_keys = ["sk-test-a-0001", "plainvalue-0123456789"]"#,
+    );
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let running = Running {
+        emulator: start(relevance_emulator::Config {
+            seed_file: Some(write_seed(&dir, &seed)),
+            ..relevance_emulator::Config::default()
+        })
+        .await,
+        http: reqwest::Client::new(),
+        seed_dir: dir,
+    };
+    let api = format!("proj-a:{KEY_A}");
+    let trigger = running
+        .post(
+            &format!("/{US}/latest/agents/trigger"),
+            Some(&api),
+            r#"{"agent_id":"agent-public","message":{"role":"user","content":"hi"}}"#,
+        )
+        .await;
+    let task = trigger.body["conversation_id"].as_str().expect("task id");
+    let meta = running
+        .get(
+            &format!("/{US}/latest/agents/agent-public/tasks/{task}/metadata?include_streaming_token=true"),
+            Some(&api),
+        )
+        .await;
+    let token = meta.body["streaming_token"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let admin_token = running.emulator.admin_token().to_string();
+    for secret in [
+        "plainvalue-0123456789",
+        admin_token.as_str(),
+        token.as_str(),
+    ] {
+        for path in [
+            format!("/{US}/latest/agents/{secret}/get"),
+            format!("/{US}/latest/agents/agent-public/tasks/{secret}/metadata"),
+            format!("/{US}/latest/nothing/{secret}"),
+        ] {
+            let answer = running.get(&path, Some(&api)).await;
+            assert_eq!(
+                answer.status,
+                StatusCode::NOT_FOUND,
+                "{path}: {}",
+                answer.text
+            );
+            assert!(!answer.text.contains(secret), "{path}: {}", answer.text);
+            assert!(answer.message().contains("(redacted)"), "{}", answer.text);
+        }
+    }
+    let log = running
+        .get("/admin/requests?limit=100", Some(&running.admin()))
+        .await;
+    for secret in [
+        "plainvalue-0123456789",
+        admin_token.as_str(),
+        token.as_str(),
+    ] {
+        assert!(!log.text.contains(secret), "the request log holds a secret");
+    }
+    assert!(log.text.contains("(redacted)"));
+}
+
+/// The helpful 401 wording is the default; `generic_auth_errors` makes every 401 one message.
+#[tokio::test]
+async fn generic_auth_errors_make_every_401_the_same() {
+    let helpful = start_seeded().await;
+    let generic = start_seeded_with(|config| config.generic_auth_errors = true).await;
+    let cases = [
+        format!("/{US}/latest/agents/agent-public/get"),
+        format!("/{EU}/latest/agents/agent-public/get"),
+    ];
+    let headers = [
+        "nocolon".to_string(),
+        "proj-nope:sk-whatever".to_string(),
+        format!("proj-a:{KEY_B}"),
+    ];
+    let mut messages = std::collections::BTreeSet::new();
+    for path in &cases {
+        for header in &headers {
+            let answer = generic.get(path, Some(header)).await;
+            assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{path} {header}");
+            messages.insert(answer.message().to_string());
+        }
+    }
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    // The default keeps the wording the SDK relies on.
+    let wrong_region = helpful
+        .get(&cases[1], Some(&format!("proj-a:{KEY_A}")))
+        .await;
+    assert!(
+        wrong_region.message().contains("lives in region"),
+        "{}",
+        wrong_region.text
+    );
+    let unknown = helpful.get(&cases[0], Some("proj-nope:sk-x")).await;
+    assert!(
+        unknown.message().contains("unknown project"),
+        "{}",
+        unknown.text
+    );
+}

@@ -144,6 +144,146 @@ async fn upload_url_bodies_are_checked_and_unknown_extensions_are_octet_streams(
     assert_eq!(got.headers()["content-type"], "application/octet-stream");
 }
 
+async fn upload_url(running: &Running, auth: &str, name: &str) -> Answer {
+    running
+        .post(
+            &format!("/{US}/latest/services/get_temporary_file_upload_url"),
+            Some(auth),
+            &format!(r#"{{"filename":"{name}"}}"#),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn upload_urls_are_capped_per_key_and_per_project() {
+    let running = start_seeded_with(|config| {
+        config.quotas.max_uploads_per_key = 2;
+        config.quotas.max_uploads_per_project = 3;
+    })
+    .await;
+    let (embed, _) = running.agent_embed_key("agent-public").await;
+    let embed = format!("proj-a:{embed}");
+    for name in ["a.txt", "b.txt"] {
+        assert_eq!(
+            upload_url(&running, &embed, name).await.status,
+            StatusCode::OK
+        );
+    }
+    let refused = upload_url(&running, &embed, "c.txt").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.text
+    );
+    assert!(refused.headers.contains_key("retry-after"));
+    assert!(refused.message().contains("this key"), "{}", refused.text);
+    // Another key of the project has its own allowance, up to the project's cap.
+    let api = format!("proj-a:{KEY_A}");
+    assert_eq!(
+        upload_url(&running, &api, "d.txt").await.status,
+        StatusCode::OK
+    );
+    let refused = upload_url(&running, &api, "e.txt").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.text
+    );
+    assert!(refused.message().contains("project"), "{}", refused.text);
+}
+
+#[tokio::test]
+async fn temporary_files_and_their_urls_expire() {
+    let running = start_seeded_with(|config| config.quotas.temporary_file_ttl_ms = 300).await;
+    let api = format!("proj-a:{KEY_A}");
+    let answer = upload_url(&running, &api, "a.txt").await;
+    let upload = answer.body["upload_url"]
+        .as_str()
+        .expect("upload_url")
+        .to_string();
+    let download = answer.body["download_url"]
+        .as_str()
+        .expect("download_url")
+        .to_string();
+    let put = running
+        .http
+        .put(&upload)
+        .body("x")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(put.status(), StatusCode::OK);
+    let mut gone = false;
+    for _ in 0..200 {
+        let got = running.http.get(&download).send().await.expect("sent");
+        if got.status() == StatusCode::NOT_FOUND {
+            gone = true;
+            break;
+        }
+        assert_eq!(got.status(), StatusCode::OK);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(gone, "the download expires");
+    let put = running
+        .http
+        .put(&upload)
+        .body("y")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        put.status(),
+        StatusCode::FORBIDDEN,
+        "the upload URL expired too"
+    );
+}
+
+#[tokio::test]
+async fn uploaded_files_are_attachments_unless_safe_and_always_sandboxed() {
+    let running = start_seeded().await;
+    let api = format!("proj-a:{KEY_A}");
+    for (name, disposition) in [
+        ("page.html", "attachment"),
+        ("image.svg", "attachment"),
+        ("data.json", "attachment"),
+        ("photo.png", "inline"),
+        ("notes.txt", "inline"),
+        ("paper.pdf", "inline"),
+    ] {
+        let answer = upload_url(&running, &api, name).await;
+        let upload = answer.body["upload_url"].as_str().expect("upload_url");
+        let download = answer.body["download_url"].as_str().expect("download_url");
+        running
+            .http
+            .put(upload)
+            .body("<script>alert(1)</script>")
+            .send()
+            .await
+            .expect("sent");
+        let got = running.http.get(download).send().await.expect("sent");
+        let header = |name: &str| {
+            got.headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert!(
+            header("content-disposition").starts_with(disposition),
+            "{name}"
+        );
+        assert!(!header("content-type").starts_with("text/html"), "{name}");
+        assert!(!header("content-type").contains("svg"), "{name}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{name}");
+        assert!(
+            header("content-security-policy").starts_with("sandbox"),
+            "{name}"
+        );
+    }
+}
+
 /// PROTOCOL A9: the official client's `PUT` names the file's media type and tags the
 /// object `Expire=true`; the file is served back with that type.
 #[tokio::test]

@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod bodies;
+mod connections;
 mod cors;
 mod embed;
 mod engine;

@@ -207,3 +207,45 @@ async fn graceful_shutdown_returns_and_the_port_stops_answering() {
         "nothing listens after shutdown"
     );
 }
+
+/// Another process holding the write lock makes a trigger wait (up to the busy timeout)
+/// instead of failing at once with 500: write transactions begin IMMEDIATE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_waits_for_a_lock_held_by_another_connection() {
+    let data = TempDir::new().expect("data dir");
+    let seed_dir = TempDir::new().expect("seed dir");
+    let seed = write_seed(&seed_dir, SEED);
+    let emulator = start(config(data.path(), Some(seed))).await;
+    let running = running(emulator, seed_dir);
+    let auth = format!("proj-a:{KEY_A}");
+    let body = r#"{"agent_id":"agent-public","message":{"role":"user","content":"hi"}}"#;
+    // Warm up: the agent and key are cached, the connection has read the database.
+    let first = running
+        .post(&format!("/{US}/latest/agents/trigger"), Some(&auth), body)
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+
+    let database = data.path().join(relevance_emulator::DATABASE_FILE_NAME);
+    let (locked, is_locked) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let mut other = rusqlite::Connection::open(&database).expect("open the database");
+        let transaction = other
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .expect("take the write lock");
+        transaction
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS lock_probe (x); INSERT INTO lock_probe VALUES (1);",
+            )
+            .expect("write while holding the lock");
+        locked.send(()).expect("tell the test");
+        // Held well below the 5 s busy timeout, then committed (a newer snapshot).
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        transaction.commit().expect("commit");
+    });
+    is_locked.recv().expect("the lock is held");
+    let waited = running
+        .post(&format!("/{US}/latest/agents/trigger"), Some(&auth), body)
+        .await;
+    holder.join().expect("holder thread");
+    assert_eq!(waited.status, StatusCode::OK, "{}", waited.text);
+}

@@ -946,3 +946,105 @@ async fn agent_config_shows_use_streaming_and_a_bad_override_is_400() {
     assert_eq!(bad_workforce.status, StatusCode::BAD_REQUEST);
     assert!(bad_workforce.message().contains("use_streaming"));
 }
+
+/// PROTOCOL B: a revoked key fails on the very next request, and an open stream is one
+/// long request. The token would live 10 minutes; the stream ends long before the guard.
+#[tokio::test]
+async fn revoking_a_key_ends_its_open_streams_and_only_those() {
+    let running = start_stream_seed("").await;
+    let answer = running
+        .post(
+            &format!("/{US}/latest/agents/get_embed_key"),
+            None,
+            r#"{"agent_id":"echo","project":"proj-s"}"#,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let key = answer.body["embed_key"].as_str().expect("key").to_string();
+    let prefix = answer.body["conversation_prefix"].as_str().expect("prefix");
+    let auth = format!("proj-s:{key}");
+    let task = format!("{prefix}_-_6b1d0c2e-8f3a-4c5d-9e7f-1a2b3c4d5e6f");
+    running.run_agent(&auth, "echo", &task, "hi").await;
+    let token = token_of(&running.agent_token(&auth, "echo", &task).await);
+    let mut revoked_stream = running.stream(US, &token).await;
+    // Another key's stream must keep flowing.
+    running.run_agent(KEY_S, "echo", "t-keeps", "hi").await;
+    let other_token = token_of(&running.agent_token(KEY_S, "echo", "t-keeps").await);
+    let mut other_stream = running.stream(US, &other_token).await;
+
+    let revoked = running
+        .post(
+            "/admin/keys/revoke",
+            Some(&running.admin()),
+            &json!({ "key": key }).to_string(),
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text);
+    revoked_stream.read_to_end().await;
+    assert!(revoked_stream.ended, "the revoked key's stream is closed");
+
+    let answer = running
+        .trigger(
+            KEY_S,
+            json!({"agent_id": "echo", "conversation_id": "t-keeps",
+                   "message": {"role": "user", "content": "still here"}}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    // Contents are fragments (PROTOCOL A8): the reply shows once they are added up.
+    let typed = |events: &[serde_json::Value]| {
+        events
+            .iter()
+            .filter_map(|event| event["content"].as_str())
+            .collect::<String>()
+    };
+    let events = other_stream
+        .read_until(|events| typed(events).contains("still here"))
+        .await;
+    assert!(typed(&events).contains("still here"));
+}
+
+#[tokio::test]
+async fn past_the_caps_the_oldest_streaming_token_is_forgotten() {
+    let seed_dir = TempDir::new().expect("tempdir");
+    let mut config = Config {
+        seed_file: Some(write_seed(&seed_dir, STREAM_SEED)),
+        ..Config::default()
+    };
+    config.quotas.max_streaming_tokens_per_task = 2;
+    config.quotas.max_streaming_tokens_per_key = 3;
+    let running = Running {
+        emulator: start(config).await,
+        http: reqwest::Client::new(),
+        seed_dir,
+    };
+    for task in ["t-cap-1", "t-cap-2"] {
+        running.run_agent(KEY_S, "echo", task, "hi").await;
+    }
+    let mut tokens = Vec::new();
+    for task in ["t-cap-1", "t-cap-1", "t-cap-1", "t-cap-2", "t-cap-2"] {
+        tokens.push(token_of(&running.agent_token(KEY_S, "echo", task).await));
+    }
+    // Task cap 2: the first of t-cap-1 went when the third came; key cap 3: the second
+    // and third of t-cap-1 went as t-cap-2's two came.
+    assert_eq!(
+        running.open_stream(US, &tokens[0]).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        running.open_stream(US, &tokens[1]).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        running.open_stream(US, &tokens[2]).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        running.open_stream(US, &tokens[3]).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        running.open_stream(US, &tokens[4]).await.status(),
+        StatusCode::OK
+    );
+}

@@ -158,7 +158,8 @@ async fn authorisation_matrix_over_every_task_endpoint() {
             label: "agent embed key, own agent, another key's prefix",
             auth: Some(format!("proj-a:{k2}")),
             new_task_prefix: Some(k1_prefix.clone()),
-            expected: [400, 404, 404, 404, 200, 200],
+            // Triggering another prefix's task answers as for an absent id: 400, no oracle.
+            expected: [400, 400, 404, 404, 200, 200],
         },
         Principal {
             label: "agent embed key of another agent",
@@ -728,4 +729,100 @@ async fn bad_bodies_name_the_field_and_unknown_tasks_are_404() {
         messages[0]["content"]["attachments"],
         json!([{"file_name": "a.pdf", "file_url": "http://127.0.0.1/files/x/a.pdf"}])
     );
+}
+
+/// PROTOCOL C: a key cannot probe other scopes. Triggering a task id that exists under
+/// another embed key's prefix answers exactly as triggering one that exists nowhere.
+#[tokio::test]
+async fn an_embed_key_cannot_tell_a_foreign_task_id_from_an_absent_one() {
+    let running = start_seeded().await;
+    let (k1, p1) = running.agent_embed_key(AGENT).await;
+    let (k2, _) = running.agent_embed_key(AGENT).await;
+    let existing = format!("{p1}_-_11111111-1111-4111-8111-111111111111");
+    let absent = format!("{p1}_-_99999999-9999-4999-8999-999999999999");
+    let created = running
+        .trigger(&format!("proj-a:{k1}"), json!({"agent_id": AGENT, "conversation_id": existing, "message": {"role": "user", "content": "mine"}}))
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    let k2_auth = format!("proj-a:{k2}");
+    let mut answers = Vec::new();
+    for id in [&existing, &absent] {
+        let answer = running
+            .trigger(&k2_auth, json!({"agent_id": AGENT, "conversation_id": id, "message": {"role": "user", "content": "probe"}}))
+            .await;
+        answers.push((answer.status, answer.message().to_string()));
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "same answer for a foreign and an absent id"
+    );
+    assert_eq!(answers[0].0, StatusCode::BAD_REQUEST);
+
+    // The same for workforce tasks.
+    let (w1, wp1) = running.workforce_embed_key("wf-1").await;
+    let (w2, _) = running.workforce_embed_key("wf-1").await;
+    let existing = format!("{wp1}_-_11111111-1111-4111-8111-111111111111");
+    let absent = format!("{wp1}_-_99999999-9999-4999-8999-999999999999");
+    let path = format!("/{US}/latest/workforce/trigger");
+    let body = |id: &str| {
+        json!({"workforce_id": "wf-1", "workforce_task_id": id,
+               "trigger": {"message": {"role": "user", "content": "hi"}}})
+        .to_string()
+    };
+    let created = running
+        .post(&path, Some(&format!("proj-a:{w1}")), &body(&existing))
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    let w2_auth = format!("proj-a:{w2}");
+    let foreign = running.post(&path, Some(&w2_auth), &body(&existing)).await;
+    let missing = running.post(&path, Some(&w2_auth), &body(&absent)).await;
+    assert_eq!(
+        (foreign.status, foreign.message()),
+        (missing.status, missing.message())
+    );
+}
+
+/// Task ids go into URL paths unencoded, so a new id must be unreserved ASCII (not `..`,
+/// not zero-width or full-width look-alikes), and an embed key's must end in a UUID v4.
+#[tokio::test]
+async fn task_ids_that_are_not_url_path_safe_are_refused() {
+    let running = start_seeded().await;
+    let api = format!("proj-a:{KEY_A}");
+    for id in ["..", ".", "a\u{200b}b", "ｔａｓｋ", "a/b", "é", "a:b"] {
+        let before = all_task_ids(&running).await;
+        let answer = running
+            .trigger(&api, json!({"agent_id": AGENT, "conversation_id": id, "message": {"role": "user", "content": "odd"}}))
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{id:?}: {}",
+            answer.text
+        );
+        assert!(
+            answer.message().contains("ASCII letters, digits"),
+            "{id:?}: {}",
+            answer.message()
+        );
+        assert_eq!(
+            all_task_ids(&running).await,
+            before,
+            "{id:?} created nothing"
+        );
+    }
+    let (key, prefix) = running.agent_embed_key(AGENT).await;
+    let embed = format!("proj-a:{key}");
+    for suffix in ["x", "not-a-uuid", "11111111-1111-1111-8111-111111111111"] {
+        let id = format!("{prefix}_-_{suffix}");
+        let answer = running
+            .trigger(&embed, json!({"agent_id": AGENT, "conversation_id": id, "message": {"role": "user", "content": "odd"}}))
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{id}: {}",
+            answer.text
+        );
+        assert!(answer.message().contains("UUID v4"), "{}", answer.message());
+    }
 }
