@@ -46,6 +46,12 @@ fn locked_wasm_bindgen_version() -> Option<String> {
     None
 }
 
+/// Says so past the test harness's capture (which takes `println!`), so a person sees it.
+fn skipped(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipped: {why}");
+}
+
 /// The first line a tool prints for `--version`, or `None` when it does not run.
 fn version_of(program: &str) -> Option<String> {
     let output = Command::new(program).arg("--version").output().ok()?;
@@ -163,9 +169,7 @@ async fn the_sdk_passes_its_tests_in_headless_chromium() {
         if std::env::var_os("CI").is_some() {
             panic!("browser tests cannot run under CI: missing {missing}; install with: {install}");
         }
-        let message = format!("browser tests skipped: missing {missing}; install with: {install}");
-        println!("{message}");
-        eprintln!("{message}");
+        skipped(&format!("browser tests: missing {missing}; install with `bash scripts/install-test-tools.sh` or: {install}"));
         return;
     }
 
