@@ -230,6 +230,7 @@ mod activity;
 mod agent;
 mod attachment;
 mod client;
+mod embed;
 mod error;
 mod events;
 mod http;
@@ -239,28 +240,33 @@ mod paging;
 mod region;
 mod retry;
 mod runtime;
+mod sending;
 mod session;
 mod store;
 mod stream;
 mod task;
+mod wire;
 mod workforce;
 
-pub use agent::{Agent, AgentList, AgentListOptions, Agents, MessageBuilder};
+pub use agent::{Agent, AgentList, AgentListOptions, Agents};
 pub use attachment::Attachment;
 pub use client::{
     create_client, default_client, set_default_client, ApiKeyOptions, Client, ClientBuilder,
     Credentials,
 };
+pub use embed::EmbedKeyOptions;
 pub use error::{CookieError, DefaultClientError, Error, KeyDataError, Result};
 pub use events::{TaskEvent, TaskEvents};
-pub use key::{EmbedKeyOptions, EmbedTarget, Key, KeyScope};
+pub use key::{EmbedTarget, Key, KeyScope};
 pub use message::{
     ActionDetails, AgentErrorMessage, AgentMessage, AttachedFile, Confirmation, ConfirmedBy,
     Message, MessageContent, ToolError, ToolKind, ToolParams, ToolRun, ToolStatus, UserMessage,
     WorkforceAgentDetails, WorkforceAgentHandover, WorkforceAgentRun, WorkforceTaskDetails,
 };
+pub use paging::Page;
 pub use region::{Endpoints, Region};
 pub use retry::RetryPolicy;
+pub use sending::MessageBuilder;
 pub use session::{EmbedSession, KeyReplaced, SessionStart, StoredKeyProblem};
 #[cfg(target_family = "wasm")]
 pub use store::CookieKeyStore;
@@ -272,7 +278,7 @@ pub use store::{
     CookieAttributes, CookieSameSite, KeyCookie, KeyStore, MemoryKeyStore, COOKIE_SIZE_LIMIT,
 };
 pub use task::{Task, TaskListOptions, TaskOwner, TaskRef, TaskSort, TaskStatus};
-pub use workforce::{Workforce, WorkforceTaskListOptions, WorkforceTaskPage, Workforces};
+pub use workforce::{Workforce, WorkforceTaskListOptions, Workforces};
 
 /// The workspace README's Rust examples, compiled as doctests so the first thing a user
 /// copies keeps building.
