@@ -6,7 +6,6 @@
 //! in `wire::agents` (decoded leniently: only the agent's id is required);
 //! sending a message is the shared [`MessageBuilder`].
 
-use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -195,39 +194,18 @@ impl Agent {
     }
 }
 
-impl fmt::Debug for Agent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Agent")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .field("description", &self.description)
-            .field("avatar", &self.avatar)
-            .field("project", &self.project)
-            .field("region", &self.region)
-            .field("public", &self.public)
-            .field("model", &self.model)
-            .field("created_at", &self.created_at)
-            .field("updated_at", &self.updated_at)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Two agents are equal when their data is; the client they were read
-/// through does not matter.
-impl PartialEq for Agent {
-    fn eq(&self, other: &Self) -> bool {
-        self.id == other.id
-            && self.name == other.name
-            && self.description == other.description
-            && self.avatar == other.avatar
-            && self.project == other.project
-            && self.region == other.region
-            && self.public == other.public
-            && self.model == other.model
-            && self.created_at == other.created_at
-            && self.updated_at == other.updated_at
-    }
-}
+crate::client::handle_debug_and_eq!(Agent {
+    id,
+    name,
+    description,
+    avatar,
+    project,
+    region,
+    public,
+    model,
+    created_at,
+    updated_at,
+});
 
 impl Agent {
     /// An agent from its `AgentConfig`, read through `client`.

@@ -352,35 +352,16 @@ pub(crate) async fn read_with_token(
     owner.read_task(client, Some(*policy), task_id).await
 }
 
-impl fmt::Debug for Task {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Task")
-            .field("id", &self.id)
-            .field("owner", &self.owner)
-            .field("title", &self.title)
-            .field("status", &self.status)
-            .field("state", &self.state)
-            .field("requested_state", &self.requested_state)
-            .field("created_at", &self.created_at)
-            .field("updated_at", &self.updated_at)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Two snapshots are equal when their data is; the client they came
-/// through does not matter.
-impl PartialEq for Task {
-    fn eq(&self, other: &Self) -> bool {
-        self.id == other.id
-            && self.owner == other.owner
-            && self.title == other.title
-            && self.status == other.status
-            && self.state == other.state
-            && self.requested_state == other.requested_state
-            && self.created_at == other.created_at
-            && self.updated_at == other.updated_at
-    }
-}
+crate::client::handle_debug_and_eq!(Task {
+    id,
+    owner,
+    title,
+    status,
+    state,
+    requested_state,
+    created_at,
+    updated_at,
+});
 
 /// ISO-8601 in UTC with milliseconds and `Z`, the platform's own format.
 pub(crate) fn cursor_time(time: DateTime<Utc>) -> String {

@@ -8,8 +8,6 @@
 //! something (`workforce_task_id`, `results`, `metadata`) are required and
 //! their absence is a decode error that names them.
 
-use std::fmt;
-
 use futures_util::stream::Stream;
 use serde_json::Value;
 
@@ -177,27 +175,12 @@ impl Workforce {
     }
 }
 
-impl fmt::Debug for Workforce {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Workforce")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .field("project", &self.project)
-            .field("region", &self.region)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Two workforces are equal when their data is; the client they were read
-/// through does not matter.
-impl PartialEq for Workforce {
-    fn eq(&self, other: &Self) -> bool {
-        self.id == other.id
-            && self.name == other.name
-            && self.project == other.project
-            && self.region == other.region
-    }
-}
+crate::client::handle_debug_and_eq!(Workforce {
+    id,
+    name,
+    project,
+    region
+});
 
 /// A workforce task's messages, oldest first. Kept for the event stream;
 /// the same as `TaskOwner::Workforce(..).read_messages(client, Some(policy), task_id, None)`.
