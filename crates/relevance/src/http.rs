@@ -878,4 +878,64 @@ mod tests {
         assert!(live.headers().get(AUTHORIZATION).is_none());
         assert_eq!(live.headers()[ACCEPT], "text/event-stream");
     }
+
+    /// Records every span's fields as text.
+    #[derive(Clone, Default)]
+    struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+    struct Fields<'a>(&'a mut String);
+
+    impl tracing::field::Visit for Fields<'_> {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            self.0.push_str(&format!("{}={:?} ", field.name(), value));
+        }
+    }
+
+    impl tracing::Subscriber for Recorder {
+        fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            let mut text = format!("{} ", span.metadata().name());
+            span.record(&mut Fields(&mut text));
+            self.0.lock().unwrap().push(text);
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+            let mut text = String::new();
+            values.record(&mut Fields(&mut text));
+            self.0.lock().unwrap().push(text);
+        }
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, _: &tracing::Event<'_>) {}
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    #[test]
+    fn request_spans_name_the_path_and_never_a_token_or_a_key() {
+        let recorder = Recorder::default();
+        let endpoints = Endpoints::with_base_url("http://127.0.0.1:8787", Region::EU).unwrap();
+        tracing::subscriber::with_default(recorder.clone(), || {
+            let live = Url::parse(
+                "http://127.0.0.1:8787/d7b62b/v1/stream?authorization=Bearer+tok-SECRET",
+            )
+            .unwrap();
+            drop(span(None, &Request::live_stream(live), 1));
+            let read = Request::get("agents/a1/get").query(vec![("q", "query-SECRET".into())]);
+            drop(span(Some(&endpoints), &read, 2));
+        });
+        let recorded = recorder.0.lock().unwrap().join("\n");
+        assert!(recorded.contains("relevance.request"), "{recorded}");
+        assert!(recorded.contains("path=/d7b62b/v1/stream"), "{recorded}");
+        assert!(
+            recorded.contains("path=/d7b62b/latest/agents/a1/get"),
+            "{recorded}"
+        );
+        assert!(
+            recorded.contains("method=GET") && recorded.contains("attempt=2"),
+            "{recorded}"
+        );
+        assert!(!recorded.contains("SECRET"), "{recorded}");
+    }
 }

@@ -20,7 +20,6 @@ use crate::task::{Task, TaskOwner, TaskRef};
 /// A message on its way to an agent or a workforce; made by
 /// [`Agent::message`](crate::Agent::message) or
 /// [`Workforce::message`](crate::Workforce::message).
-#[derive(Debug)]
 #[must_use = "a message is only sent by .send().await"]
 pub struct MessageBuilder<'a> {
     client: &'a Client,
@@ -31,6 +30,20 @@ pub struct MessageBuilder<'a> {
     pub(crate) attachments: Vec<Attachment>,
     pub(crate) task_id: Option<String>,
     streaming: bool,
+}
+
+/// Shows where the message goes and what it carries, not the agent's whole
+/// configuration.
+impl std::fmt::Debug for MessageBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageBuilder")
+            .field("owner", &self.owner)
+            .field("text", &self.text)
+            .field("attachments", &self.attachments)
+            .field("task_id", &self.task_id)
+            .field("streaming", &self.streaming)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> MessageBuilder<'a> {

@@ -50,3 +50,91 @@ pub(crate) fn timestamp(value: &Value) -> Option<DateTime<Utc>> {
 pub(crate) struct Results<T> {
     pub(crate) results: Vec<T>,
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Map, Value};
+
+    use super::*;
+    use crate::message::AttachedFile;
+    use crate::wire::messages::UserMessageBody;
+
+    /// The bodies are byte for byte what the `json!` maps these types
+    /// replaced wrote (serde_json without `preserve_order` sorts map keys).
+    #[test]
+    fn request_bodies_keep_their_bytes() {
+        let files = [AttachedFile {
+            file_name: "a.pdf".into(),
+            file_url: "https://cdn/a.pdf".into(),
+        }];
+        let mut config = Map::new();
+        config.insert("name".into(), json!("Helper"));
+        let cases: Vec<(String, Value)> = vec![
+            (
+                serde_json::to_string(&agents::TriggerBody {
+                    agent_id: "a1",
+                    agent_override: Some(agents::streaming_override(&config)),
+                    conversation_id: Some("t1"),
+                    message: UserMessageBody::new("hi", Some(&files)),
+                })
+                .unwrap(),
+                json!({"agent_id": "a1", "conversation_id": "t1",
+                       "agent_override": {"name": "Helper", "use_streaming": true},
+                       "message": {"role": "user", "content": "hi",
+                                   "attachments": [{"file_name": "a.pdf", "file_url": "https://cdn/a.pdf"}]}}),
+            ),
+            (
+                serde_json::to_string(&workforces::TriggerBody {
+                    trigger: workforces::Trigger {
+                        message: UserMessageBody::new("hi", Some(&[])),
+                        use_streaming: true,
+                    },
+                    workforce_id: "w1",
+                    workforce_task_id: Some("t1"),
+                })
+                .unwrap(),
+                json!({"workforce_id": "w1", "workforce_task_id": "t1",
+                       "trigger": {"use_streaming": true,
+                                   "message": {"role": "user", "content": "hi", "attachments": []}}}),
+            ),
+            (
+                serde_json::to_string(&workforces::TaskListBody {
+                    cursor: Some("c"),
+                    page_size: 5,
+                    query: Some("q"),
+                    workforce_id: "w1",
+                })
+                .unwrap(),
+                json!({"workforce_id": "w1", "page_size": 5, "query": "q", "cursor": "c"}),
+            ),
+            (
+                serde_json::to_string(&tasks::ViewBody::after(Some("2026-01-01T00:00:00Z")))
+                    .unwrap(),
+                json!({"page_size": 1000, "cursor": {"after": "2026-01-01T00:00:00Z"}}),
+            ),
+            (
+                serde_json::to_string(&agents::ListBody {
+                    page: 1,
+                    page_size: 20,
+                })
+                .unwrap(),
+                json!({"page_size": 20, "page": 1}),
+            ),
+            (
+                serde_json::to_string(&embed_keys::WorkforceBody {
+                    project: "p",
+                    workforce_id: "w1",
+                })
+                .unwrap(),
+                json!({"workforce_id": "w1", "project": "p"}),
+            ),
+            (
+                serde_json::to_string(&files::UploadUrlBody::for_file("a.tar.gz")).unwrap(),
+                json!({"filename": "a.tar.gz", "extension": "gz"}),
+            ),
+        ];
+        for (sent, before) in cases {
+            assert_eq!(sent, before.to_string());
+        }
+    }
+}
