@@ -10,12 +10,11 @@
 
 use std::fmt;
 
-use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
-use crate::runtime::{BoxFuture, BoxStream};
+use crate::error::Result;
+use crate::runtime::BoxFuture;
 
 /// How far into a token's life it is replaced: late enough to make few
 /// metadata reads, early enough that a slow read still beats the expiry.
@@ -174,42 +173,16 @@ fn parse_event(event: &[u8]) -> Option<LiveToken> {
     }
 }
 
-/// The open stream's body: chunks of bytes as they arrive.
-pub(crate) type LiveBody = BoxStream<Result<Vec<u8>>>;
+/// The body of an open live stream (defined with the request layer that opens it).
+pub(crate) use crate::http::LiveBody;
 
-/// How long one stream connection may stay open off the browser before it
-/// is closed and reopened; the client's own request timeout (30 s by
-/// default) would cut it far too often.
-#[cfg(not(target_family = "wasm"))]
-const CONNECTION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(600);
-
-/// Opens the live stream at `url` (which carries the token). A non-2xx
-/// answer is the status-mapped error; the URL never appears in an error.
+/// Opens the live stream at `url` through the request layer
+/// (`http::open_live_stream`: the in-flight limit, the error mapping, a span
+/// with the path but never the token). Kept for the event stream, which
+/// passes the client's HTTP client and the stream URL; new code calls
+/// `Client::open_live_stream(token)`.
 pub(crate) fn connect(http: reqwest::Client, url: String) -> BoxFuture<Result<LiveBody>> {
-    Box::pin(async move {
-        let request = http
-            .get(&url)
-            .header(reqwest::header::ACCEPT, "text/event-stream");
-        #[cfg(not(target_family = "wasm"))]
-        let request = request.timeout(CONNECTION_LIFETIME);
-        let response = request.send().await.map_err(Error::network)?;
-        let status = response.status();
-        if !status.is_success() {
-            let headers = response.headers().clone();
-            let body = response
-                .bytes()
-                .await
-                .map(|b| b.to_vec())
-                .unwrap_or_default();
-            return Err(Error::from_response(status.as_u16(), &headers, &body));
-        }
-        let body: LiveBody = Box::pin(
-            response
-                .bytes_stream()
-                .map(|chunk| chunk.map(|bytes| bytes.to_vec()).map_err(Error::network)),
-        );
-        Ok(body)
-    })
+    crate::http::open_live_stream(&http, &url)
 }
 
 #[cfg(test)]
