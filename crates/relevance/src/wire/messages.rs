@@ -564,3 +564,94 @@ mod tests {
         }
     }
 }
+
+/// Property tests: whatever JSON arrives, decoding a message is a typed answer, never a
+/// panic. Bounded: 256 cases per property, shrinking on failure.
+#[cfg(all(test, not(target_family = "wasm")))]
+mod proptests {
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    use crate::message::Message;
+
+    /// Any JSON value, a few levels deep.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|f| json!(f)),
+            ".{0,24}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(".{0,12}", inner, 0..6)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    const KINDS: [&str; 8] = [
+        "user-message",
+        "agent-message",
+        "agent-error",
+        "tool-run",
+        "workforce-agent-run",
+        "workforce-agent-handover",
+        "something-new",
+        "",
+    ];
+
+    /// A message item of a given kind whose fields hold any JSON.
+    fn message_like() -> impl Strategy<Value = Value> {
+        (
+            prop::sample::select(KINDS.to_vec()),
+            prop::collection::btree_map(
+                prop::sample::select(vec![
+                    "text",
+                    "generating",
+                    "thinking",
+                    "is_trigger_message",
+                    "attachments",
+                    "errors",
+                    "tool_run_state",
+                    "output",
+                    "params",
+                    "requires_confirmation",
+                    "agent_id",
+                    "conversation_id",
+                    "tool_config",
+                    "agent_details",
+                    "status",
+                ]),
+                any_json(),
+                0..8,
+            ),
+            any_json(),
+            any_json(),
+        )
+            .prop_map(|(kind, fields, item_id, date)| {
+                let mut content: serde_json::Map<String, Value> = fields
+                    .into_iter()
+                    .map(|(name, value)| (name.to_string(), value))
+                    .collect();
+                content.insert("type".to_string(), json!(kind));
+                json!({"item_id": item_id, "insert_date_": date, "content": content})
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn message_from_value_never_panics_for_any_kind(value in message_like()) {
+            let _ = Message::from_value(value);
+        }
+
+        #[test]
+        fn message_from_value_never_panics_on_any_json(value in any_json()) {
+            let _ = Message::from_value(value);
+        }
+    }
+}
