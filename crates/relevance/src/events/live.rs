@@ -33,7 +33,8 @@ struct HeldToken {
 enum Conn {
     Off,
     Connecting(BoxFuture<Result<LiveBody>>),
-    Open(LiveEvents),
+    /// Boxed: the parser's state is far larger than the other variants.
+    Open(Box<LiveEvents>),
 }
 
 /// What the live connection tells the poller.
@@ -254,7 +255,7 @@ impl LiveConnection {
         if let Conn::Connecting(opening) = &mut self.conn {
             return match opening.as_mut().poll(cx) {
                 Poll::Ready(Ok(body)) => {
-                    self.conn = Conn::Open(LiveEvents::new(body));
+                    self.conn = Conn::Open(Box::new(LiveEvents::new(body)));
                     Ok(LiveStep::Opened)
                 }
                 Poll::Ready(Err(error)) => Err(Some(error)),
@@ -264,7 +265,7 @@ impl LiveConnection {
         let Conn::Open(events) = &mut self.conn else {
             return Ok(LiveStep::Idle);
         };
-        match std::pin::Pin::new(events).poll_next(cx) {
+        match std::pin::Pin::new(events.as_mut()).poll_next(cx) {
             Poll::Ready(Some(Ok(token))) => Ok(LiveStep::Token(token)),
             Poll::Ready(Some(Err(error))) => Err(Some(error)),
             Poll::Ready(None) => Err(None),
@@ -320,7 +321,9 @@ mod tests {
 
     /// A connection that is open and silent.
     fn open() -> Conn {
-        Conn::Open(LiveEvents::new(Box::pin(futures_util::stream::pending())))
+        Conn::Open(Box::new(LiveEvents::new(Box::pin(
+            futures_util::stream::pending(),
+        ))))
     }
 
     #[test]
@@ -448,7 +451,7 @@ mod tests {
         let mut live = LiveConnection::new(true);
         let chunk = b"data: {\"type\":\"text\",\"content\":\"a\"}\n\ndata: {\"type\":\"text\",\"content\":\"b\"}\n\n";
         let body: LiveBody = Box::pin(futures_util::stream::iter([Ok(chunk.to_vec())]));
-        live.conn = Conn::Open(LiveEvents::new(body));
+        live.conn = Conn::Open(Box::new(LiveEvents::new(body)));
         for expected in ["a", "b"] {
             match live.poll(&mut cx, &task, now) {
                 LiveStep::Token(LiveToken::Typing { fragment, .. }) => {
