@@ -486,6 +486,24 @@ mod tests {
     }
 
     #[test]
+    fn the_end_of_the_live_stream_reads_the_metadata_at_once() {
+        let mut events = idle_task().events();
+        events.poller.forget_asked();
+        let body: LiveBody = Box::pin(futures_util::stream::iter([Ok(
+            b"data: {\"type\":\"thinking\",\"content\":\"hm\"}\n\n".to_vec(),
+        )]));
+        events.live.open_on(body);
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let now = Instant::now();
+        assert!(events.step_live(&mut cx, now), "a token");
+        assert!(events.poller.asked().is_none());
+        assert!(events.step_live(&mut cx, now), "the end");
+        assert_eq!(events.poller.asked(), Some(Reads::METADATA));
+        assert_eq!(drain(&mut events).len(), 1, "the thinking");
+    }
+
+    #[test]
     fn a_final_error_is_the_last_item_and_closes_everything() {
         let mut events = idle_task().events();
         let waker = futures_util::task::noop_waker();

@@ -300,6 +300,14 @@ impl LiveConnection {
 }
 
 #[cfg(test)]
+impl LiveConnection {
+    /// Pretends the connection opened on `body`.
+    pub(super) fn open_on(&mut self, body: LiveBody) {
+        self.conn = Conn::Open(Box::new(LiveEvents::new(body)));
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::events::schedule;
