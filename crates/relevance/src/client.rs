@@ -154,12 +154,6 @@ impl Client {
     pub(crate) fn activity(&self) -> &Arc<ActivityHub> {
         &self.inner.activity
     }
-
-    /// The HTTP client (the event stream opens its live stream with it; see
-    /// `stream::connect`).
-    pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.inner.http
-    }
 }
 
 impl fmt::Debug for Client {

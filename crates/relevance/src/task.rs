@@ -21,8 +21,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use crate::client::{default_client, Client};
 use crate::error::{Error, Result};
 use crate::message::Message;
-use crate::retry::RetryPolicy;
-use crate::stream::StreamingToken;
 
 pub(crate) mod owner;
 
@@ -322,34 +320,6 @@ impl Task {
             .read_messages(&self.client, None, &self.id, after)
             .await
     }
-}
-
-/// An agent task's messages at or after `after` (inclusive), oldest first.
-/// Kept for the event stream; the same as
-/// `TaskOwner::Agent(..).read_messages(client, Some(policy), task_id, after)`.
-pub(crate) async fn view_messages(
-    client: &Client,
-    policy: &RetryPolicy,
-    agent_id: &str,
-    task_id: &str,
-    after: Option<&str>,
-) -> Result<Vec<Message>> {
-    let owner = TaskOwner::Agent(agent_id.to_string());
-    let after = after.map(After::Verbatim);
-    owner
-        .read_messages(client, Some(*policy), task_id, after)
-        .await
-}
-
-/// Any task and its live-stream token, by owner. Kept for the event stream;
-/// the same as `owner.read_task(client, Some(policy), task_id)`.
-pub(crate) async fn read_with_token(
-    client: &Client,
-    policy: &RetryPolicy,
-    owner: &TaskOwner,
-    task_id: &str,
-) -> Result<(Task, Option<StreamingToken>)> {
-    owner.read_task(client, Some(*policy), task_id).await
 }
 
 crate::client::handle_debug_and_eq!(Task {

@@ -14,10 +14,8 @@ use serde_json::Value;
 use crate::client::{default_client, Client};
 use crate::error::Result;
 use crate::http::Request;
-use crate::message::Message;
 use crate::paging::{every_item, Page};
 use crate::region::Region;
-use crate::retry::RetryPolicy;
 use crate::sending::MessageBuilder;
 use crate::task::owner::workforce_task;
 use crate::task::{Task, TaskOwner, TaskRef};
@@ -182,20 +180,6 @@ crate::client::handle_debug_and_eq!(Workforce {
     region
 });
 
-/// A workforce task's messages, oldest first. Kept for the event stream;
-/// the same as `TaskOwner::Workforce(..).read_messages(client, Some(policy), task_id, None)`.
-pub(crate) async fn read_messages(
-    client: &Client,
-    policy: &RetryPolicy,
-    workforce_id: &str,
-    task_id: &str,
-) -> Result<Vec<Message>> {
-    let owner = TaskOwner::Workforce(workforce_id.to_string());
-    owner
-        .read_messages(client, Some(*policy), task_id, None)
-        .await
-}
-
 /// The list body. The search and the cursor are trimmed, as the official
 /// client does; an empty one is left out, as if not given.
 fn task_list_body<'a>(
@@ -236,6 +220,7 @@ fn task_page(answer: TaskListAnswer, client: &Client, workforce_id: &str) -> Pag
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::message::Message;
 
     /// A workforce to act on in other modules' tests.
     pub(crate) fn workforce_for_tests(client: &Client) -> Workforce {
