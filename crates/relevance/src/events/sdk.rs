@@ -60,7 +60,13 @@ impl TaskHandle {
     /// all of them for a workforce task; sent once.
     pub(super) async fn read_messages(&self, cursor: Option<&str>) -> Result<Vec<Message>> {
         let once = Some(RetryPolicy::none());
-        let after = cursor.map(After::Verbatim);
+        // A workforce task's messages have no cursor on the platform: all of them are read,
+        // and the tracker picks what is new (members' runs are updated in place long after
+        // they were inserted).
+        let after = match &self.owner {
+            TaskOwner::Agent(_) => cursor.map(After::Verbatim),
+            TaskOwner::Workforce(_) => None,
+        };
         self.owner
             .read_messages(&self.client, once, &self.task_id, after)
             .await
