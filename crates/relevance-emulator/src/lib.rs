@@ -357,7 +357,7 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
         .await?;
     // Every key in memory: redaction asks "is this a key?" of each path segment.
     store
-        .call(|connection| store::keys::preload_cache(connection))
+        .call(|db| store::keys::preload_cache(db, db.key_cache()))
         .await?;
     tracing::info!(
         database = store.location(),
