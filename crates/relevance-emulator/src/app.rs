@@ -235,9 +235,7 @@ fn trace_layer(
     impl Fn(&Request) -> tracing::Span + Clone,
 > {
     TraceLayer::new_for_http().make_span_with(move |request: &Request| {
-        let path = request.uri().path();
-        let secrets = crate::auth::redact::secret_segments(&state, path);
-        let path = crate::auth::redact::redact_all(path, &secrets);
+        let path = admin::redacted_path(&state, request.uri().path());
         tracing::debug_span!("request", method = %request.method(), %path)
     })
 }

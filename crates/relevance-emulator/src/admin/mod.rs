@@ -8,7 +8,7 @@
 pub(crate) mod dashboard;
 mod request_log;
 
-pub(crate) use request_log::{record_requests, RequestLog, RequestLogSlot};
+pub(crate) use request_log::{record_requests, redacted_path, RequestLog, RequestLogSlot};
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;

@@ -906,8 +906,9 @@ async fn a_handover_to_a_non_member_stops_start_up_naming_file_and_line() {
                 { handover = \"b\", message = \"m\" },\n]\n\
                 [[projects.agents]]\nid = \"b\"\n\
                 [[projects.workforces]]\nid = \"w\"\nagents = [\"a\"]\n";
+    let dir = TempDir::new().expect("tempdir");
     let config = Config {
-        seed: Some(SeedSource::Text(seed.to_string())),
+        seed: Some(SeedSource::File(write_seed(&dir, seed))),
         ..Config::default()
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
