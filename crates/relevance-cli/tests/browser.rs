@@ -15,7 +15,7 @@ use std::process::Command;
 
 use common::recorder::Recorder;
 
-use relevance_emulator::{Config, Emulator, Storage};
+use relevance_emulator::{Config, Emulator, SeedSource, Storage};
 use serde_json::Value;
 
 /// A test-only value: it guards an emulator that lives as long as this test.
@@ -123,7 +123,7 @@ async fn start_emulator(seed: PathBuf) -> Emulator {
         .expect("bind 127.0.0.1:0");
     let config = Config {
         storage: Storage::InMemory,
-        seed_file: Some(seed),
+        seed: Some(SeedSource::File(seed)),
         admin_token: Some(ADMIN_TOKEN.to_string()),
         ..Config::default()
     };

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use relevance_emulator::{Config, Emulator};
+use relevance_emulator::{Config, Emulator, SeedSource};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -243,7 +243,7 @@ async fn every_answer_the_python_client_reads_passes_the_platforms_models() {
     std::fs::write(&seed_path, SEED).expect("seed");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let config = Config {
-        seed_file: Some(seed_path),
+        seed: Some(SeedSource::File(seed_path)),
         ..Config::default()
     };
     let emulator = Emulator::start(config, listener).await.expect("start");

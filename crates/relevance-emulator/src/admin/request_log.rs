@@ -89,6 +89,12 @@ impl RequestLogSlot {
     }
 }
 
+/// `path` as the request log shows it: every segment that is a secret redacted. Request
+/// tracing (`app::trace_layer`) logs paths through this too.
+pub(crate) fn redacted_path(state: &AppState, path: &str) -> String {
+    redact::redact_all(path, &redact::secret_segments(state, path))
+}
+
 /// An error answer whose body may echo a path segment that is a secret, with it redacted.
 /// Success bodies are left alone: they are streams and files, and never echo the path.
 async fn redact_error_body(response: Response, secrets: &[String]) -> Response {
