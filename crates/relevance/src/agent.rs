@@ -239,7 +239,7 @@ mod tests {
     use chrono::TimeZone;
     use serde_json::json;
 
-    /// The TriggerBody as sent (PROTOCOL A5).
+    /// The TriggerBody as sent.
     fn trigger_body(
         agent_id: &str,
         conversation_id: Option<&str>,

@@ -1,6 +1,6 @@
 //! Files sent with a message.
 //!
-//! The trigger body only carries `{"file_name", "file_url"}` (PROTOCOL A5), so
+//! The trigger body only carries `{"file_name", "file_url"}`, so
 //! bytes must live somewhere the platform can fetch them first: the platform
 //! hands out a pre-signed upload URL, the bytes are `PUT` there **without**
 //! the project key, and the download URL becomes the attachment. An

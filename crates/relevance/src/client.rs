@@ -134,7 +134,7 @@ impl Client {
         self.transport().send(request).await
     }
 
-    /// Opens the live stream for a streaming `token` (PROTOCOL A8) through
+    /// Opens the live stream for a streaming `token` through
     /// the request layer: the in-flight limit, the error mapping, a span that
     /// logs the stream's path but never its token. What the event stream
     /// should call instead of `stream::connect(client.http().clone(), url)`.

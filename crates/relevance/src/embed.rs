@@ -1,4 +1,4 @@
-//! Making embed keys (PROTOCOL A3): the one unauthenticated request.
+//! Making embed keys: the one unauthenticated request.
 //!
 //! Above the request layer and beside `client`, so `key` stays plain data.
 //! [`Key::generate_embed_key`] is defined here.
@@ -13,7 +13,7 @@ use crate::wire::embed_keys;
 
 impl Key {
     /// Asks the platform for a new embed key for a public agent or a
-    /// workforce (PROTOCOL A3). This is exactly one unauthenticated request;
+    /// workforce. This is exactly one unauthenticated request;
     /// persist the result with [`Key::to_json`] rather than calling this on
     /// every start, since each call makes a new key with a new task prefix.
     pub async fn generate_embed_key(options: EmbedKeyOptions) -> Result<Key> {

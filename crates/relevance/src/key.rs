@@ -6,7 +6,7 @@
 //! The secret lives in a [`SecretString`] and never appears in `Debug`,
 //! `Display` or an error. A key is not `Serialize`: persisting it is the
 //! explicit [`Key::to_json`] / [`Key::from_json`] pair, in the official
-//! client's shape (PROTOCOL A4), so a key saved by either SDK restores in the
+//! client's shape, so a key saved by either SDK restores in the
 //! other and a key never lands in a log by accident.
 
 use std::fmt;
@@ -141,7 +141,7 @@ impl Key {
         SecretString::from(format!("{}:{}", self.project, self.secret.expose_secret()))
     }
 
-    /// The persisted form (PROTOCOL A4), byte-compatible with the official
+    /// The persisted form, byte-compatible with the official
     /// client's `toJSON`: fields in the order `key`, `region` (the code),
     /// `project`, then `agentId`, `workforceId`, `taskPrefix` when present.
     ///

@@ -182,7 +182,7 @@
 //! Under them, layers you never touch: `http` (the request layer: every
 //! request is one `Request` value executed in one place — headers, the
 //! in-flight limit, error mapping, retries, a `tracing` span per attempt),
-//! `wire` (the platform's request and answer shapes, one module per PROTOCOL
+//! `wire` (the platform's request and answer shapes, one module per platform API
 //! section), `task::owner` (everything that differs between an agent's and a
 //! workforce's task), `stream` (the live stream's tokens and SSE parsing),
 //! `activity` (the "a message was just sent" signal) and `runtime` (timers

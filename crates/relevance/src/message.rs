@@ -1,4 +1,4 @@
-//! Task messages (PROTOCOL A7): one enum over every kind the platform writes.
+//! Task messages: one enum over every kind the platform writes.
 //!
 //! Plain data: decoding from the wire is `wire::messages`, the one place
 //! messages are decoded.

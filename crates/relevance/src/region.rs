@@ -84,7 +84,7 @@ impl FromStr for Region {
 /// The API and streaming URLs of one region.
 ///
 /// Hosted by default; [`Endpoints::with_base_url`] points at one host that
-/// serves every region under `/{code}/` (the emulator, PROTOCOL B), so the same
+/// serves every region under `/{code}/` (the emulator), so the same
 /// code runs against either without other changes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Endpoints {
@@ -176,7 +176,7 @@ impl Endpoints {
     }
 
     /// The live stream URL for a streaming token. The token is pasted as it
-    /// is: `+` is the space of `Bearer {token}` (PROTOCOL A8).
+    /// is: `+` is the space of `Bearer {token}`.
     pub fn stream_url(&self, token: &str) -> String {
         format!("{}?authorization=Bearer+{token}", self.stream_base)
     }

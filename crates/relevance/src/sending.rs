@@ -2,7 +2,7 @@
 //! for both.
 //!
 //! What is the same for both owners lives here: the id rule for a new task
-//! (PROTOCOL A2), uploading attachments first, the activity signal that
+//!, uploading attachments first, the activity signal that
 //! wakes the task's event streams, `streaming(bool)`. What differs (paths,
 //! bodies, answers) is `TaskOwner::trigger` in `task::owner`.
 
@@ -127,7 +127,7 @@ impl<'a> MessageBuilder<'a> {
 /// The id a trigger sends for its task: the one continued, a fresh prefixed
 /// id for a new task of an embed key (the platform refuses an embed key's
 /// new task without one), or none (the platform makes one for API keys).
-/// Agents and workforces follow the same rule (PROTOCOL A2).
+/// Agents and workforces follow the same rule.
 pub(crate) fn task_id_to_send(key: &Key, continued: Option<String>) -> Option<String> {
     continued.or_else(|| {
         key.task_prefix()
@@ -136,7 +136,7 @@ pub(crate) fn task_id_to_send(key: &Key, continued: Option<String>) -> Option<St
     })
 }
 
-/// `{task_prefix}_-_{uuid v4}` (PROTOCOL A2).
+/// `{task_prefix}_-_{uuid v4}`.
 fn new_task_id(task_prefix: &str) -> String {
     format!("{task_prefix}_-_{}", uuid::Uuid::new_v4())
 }

@@ -5,7 +5,7 @@
 //! Generating an embed key is a network request that makes a *new* key with a
 //! new task prefix, so a page that generated one on every load would lose its
 //! earlier tasks. A [`KeyStore`] keeps the key under a name instead. The
-//! stored value is exactly [`Key::to_json`] (PROTOCOL A4), so a key saved by
+//! stored value is exactly [`Key::to_json`], so a key saved by
 //! the official JavaScript SDK under the same `localStorage` name restores
 //! here, and the reverse. Loading never sends a request.
 //!

@@ -1,7 +1,7 @@
 //! Tasks: a task is one conversation thread with an agent or a workforce.
 //!
 //! Agent and workforce tasks live under different paths and speak different
-//! state vocabularies (PROTOCOL A5, A6), but a caller — and later the live
+//! state vocabularies, but a caller — and later the live
 //! events — should treat them alike. So there is one [`Task`] type that
 //! knows its [`TaskOwner`]; everything that differs by owner is in one
 //! place, `task::owner`, and the wire shapes are in `wire::tasks` and
@@ -26,7 +26,7 @@ pub(crate) mod owner;
 
 use owner::After;
 
-/// The simplified status a client shows for a task (PROTOCOL A5 table).
+/// The simplified status a client shows for a task.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TaskStatus {
     /// Made on the client, not sent yet (`not-started`).
@@ -97,7 +97,7 @@ impl TaskStatus {
         }
     }
 
-    /// The status a *workforce* task's `state` stands for (PROTOCOL A6).
+    /// The status a *workforce* task's `state` stands for.
     ///
     /// Separate from [`TaskStatus::from_state`] because the two vocabularies
     /// differ: `execution-limit-reached` exists only for workforces, and an

@@ -3,7 +3,7 @@
 //!
 //! A workforce task is the same [`Task`] as an agent task, owned by
 //! [`TaskOwner::Workforce`]; sending is the shared [`MessageBuilder`], and
-//! what differs by owner is `task::owner`. The wire shapes (PROTOCOL A6) are
+//! what differs by owner is `task::owner`. The wire shapes are
 //! in `wire::workforces`: decoded leniently, but the fields that identify
 //! something (`workforce_task_id`, `results`, `metadata`) are required and
 //! their absence is a decode error that names them.
@@ -278,7 +278,7 @@ pub(crate) mod tests {
         }
     }
 
-    /// The trigger body as sent (PROTOCOL A6).
+    /// The trigger body as sent.
     fn trigger_body(workforce_id: &str, task_id: Option<&str>, text: &str) -> Value {
         serde_json::to_value(TriggerBody {
             trigger: Trigger {

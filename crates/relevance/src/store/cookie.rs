@@ -4,7 +4,7 @@
 //! request header (every target, no web framework needed).
 //!
 //! Both write one cookie per key: its value is exactly [`Key::to_json`]
-//! (PROTOCOL A4) percent-encoded as JavaScript's `encodeURIComponent` does,
+//! percent-encoded as JavaScript's `encodeURIComponent` does,
 //! so a cookie a JavaScript app wrote with
 //! `encodeURIComponent(JSON.stringify(key.toJSON()))` restores here without a
 //! request, and a JavaScript app's `JSON.parse(decodeURIComponent(value))`
@@ -293,7 +293,7 @@ fn find_value(header: &str, name: &str) -> Option<String> {
 /// For servers (or server-rendered apps) that keep a visitor's embed key on
 /// their side of the wire: the cookie is `HttpOnly`, so no script on the
 /// page can read it, and it comes back with every request to the server.
-/// The value has the same shape as [`CookieKeyStore`]'s (A4 JSON,
+/// The value has the same shape as `CookieKeyStore`'s (the persisted key JSON,
 /// URL-encoded); only `HttpOnly` differs. Plain strings in and out, so it
 /// fits any web framework.
 ///
@@ -342,7 +342,7 @@ impl KeyCookie {
     }
 
     /// The `Set-Cookie` header value that stores `key`:
-    /// `name=<URL-encoded A4 JSON>; HttpOnly; SameSite=Strict; Secure; Path=/; Max-Age=...`.
+    /// `name=<URL-encoded key JSON>; HttpOnly; SameSite=Strict; Secure; Path=/; Max-Age=...`.
     ///
     /// The answer holds the secret: send it, never log it. A cookie over
     /// [`COOKIE_SIZE_LIMIT`] is [`CookieError::TooLarge`]; a bad name or
