@@ -38,7 +38,9 @@ mod rate_limit;
 mod region;
 mod seed;
 mod server;
+mod service;
 mod start_error;
+mod state;
 mod store;
 mod time;
 
@@ -57,8 +59,8 @@ pub use faults::Faults;
 pub use start_error::StartError;
 pub use store::DATABASE_FILE_NAME;
 
-use app::AppState;
 use engine::Engine;
+use state::AppState;
 use store::Store;
 
 /// Where the emulator keeps its data.
@@ -371,7 +373,7 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
         config.embed_key_rate_limit_per_minute,
         config.body_limit_bytes,
         faults,
-        app::Policy {
+        state::Settings {
             generic_auth_errors: config.generic_auth_errors,
             streaming_token_ttl_ms,
             quotas: config.quotas.clone(),

@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::tasks::{scoped_task, TaskPath};
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::json::{ApiPath, LenientJson};
+use crate::state::AppState;
 use crate::store::tasks;
 use crate::time::ms_at_or_after;
 

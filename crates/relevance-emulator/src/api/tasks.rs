@@ -10,12 +10,12 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::app::AppState;
 use crate::auth::{IssuedToken, Principal};
 use crate::engine::new_item_id;
 use crate::engine::trigger::{self, Streaming, Target, UserMessage};
 use crate::error::{echo_id, ApiError};
 use crate::json::{ApiPath, ApiQuery, LenientJson};
+use crate::state::AppState;
 use crate::store::catalog;
 use crate::store::tasks::{self, TaskRecord};
 use crate::time::now_ms;

@@ -11,12 +11,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::tasks::{check_task_id, is_prefixed_uuid_v4, not_a_prefixed_uuid, MetadataQuery};
-use crate::app::AppState;
 use crate::auth::{IssuedToken, Principal};
 use crate::engine::new_item_id;
 use crate::engine::workforce::{self, WorkforceTarget};
 use crate::error::{echo_id, ApiError};
 use crate::json::{ApiPath, ApiQuery, LenientJson};
+use crate::state::AppState;
 use crate::store::catalog::{self, WorkforceRecord};
 use crate::store::tasks;
 use crate::store::workforce_tasks::{self, PageKey, WorkforceTaskRecord};

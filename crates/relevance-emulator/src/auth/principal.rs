@@ -9,9 +9,9 @@ use axum::http::HeaderValue;
 
 use super::secret::{hash_secret, secrets_equal};
 use crate::admin::RequestLogSlot;
-use crate::app::AppState;
 use crate::error::{echo_id, ApiError};
 use crate::region::Region;
+use crate::state::AppState;
 use crate::store::catalog::{self, Visibility};
 use crate::store::key_cache::AuthKey;
 use crate::store::keys::{self, KeyKind};
@@ -273,47 +273,61 @@ fn principal_for(key: &AuthKey, project: String, region: Region) -> Result<Princ
     })
 }
 
-impl FromRequestParts<AppState> for Principal {
+/// Authentication: the request's `Authorization` header, under the region its route
+/// resolved, → the [`Principal`], or 401 naming what failed. The request log learns the
+/// key's id and kind. Called only by the route guards in `policy`.
+pub(crate) async fn authenticate_request(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Result<Principal, ApiError> {
+    let route_region = extensions.get::<Region>().copied().ok_or_else(|| {
+        tracing::error!("authenticated route without a region");
+        ApiError::internal("route is missing its region; this is an emulator bug")
+    })?;
+    let (project, secret_hash) = {
+        let credentials = parse_header(headers.get(AUTHORIZATION))?;
+        (
+            credentials.project.to_string(),
+            hash_secret(credentials.secret),
+        )
+    };
+    let principal = authenticate(state, route_region, project, secret_hash).await?;
+    if let Some(slot) = extensions.get::<RequestLogSlot>() {
+        slot.set(principal.key_id.clone(), principal.kind());
+    }
+    Ok(principal)
+}
+
+/// The caller, as the route's guard put it into the request; a handler of a route whose
+/// policy authenticates nobody gets a 500 (an emulator bug, never a way in).
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(principal) = parts.extensions.get::<Principal>() {
-            return Ok(principal.clone());
-        }
-        let route_region = parts.extensions.get::<Region>().copied().ok_or_else(|| {
-            tracing::error!(path = %parts.uri.path(), "authenticated route without a region");
-            ApiError::internal("route is missing its region; this is an emulator bug")
-        })?;
-        let (project, secret_hash) = {
-            let credentials = parse_header(parts.headers.get(AUTHORIZATION))?;
-            (
-                credentials.project.to_string(),
-                hash_secret(credentials.secret),
-            )
-        };
-        let principal = authenticate(state, route_region, project, secret_hash).await?;
-        if let Some(slot) = parts.extensions.get::<RequestLogSlot>() {
-            slot.set(principal.key_id.clone(), principal.kind());
-        }
-        parts.extensions.insert(principal.clone());
-        Ok(principal)
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        parts.extensions.get::<Principal>().cloned().ok_or_else(|| {
+            tracing::error!(path = %parts.uri.path(), "handler wants a principal its route's policy does not provide");
+            ApiError::internal("route has no key policy; this is an emulator bug")
+        })
     }
 }
 
-/// A principal holding a project API key; an embed key gets 403 (PROTOCOL C).
+/// A principal holding a project API key; an embed key gets 403 (PROTOCOL C). The
+/// [`super::Policy::ProjectKey`] guard has refused embed keys already; this states it in
+/// the handler's signature too.
 #[derive(Debug, Clone)]
 pub(crate) struct ProjectKey(pub(crate) Principal);
 
-impl FromRequestParts<AppState> for ProjectKey {
+impl<S: Send + Sync> FromRequestParts<S> for ProjectKey {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let principal = Principal::from_request_parts(parts, state).await?;
         match principal.scope {
             Scope::Project => Ok(ProjectKey(principal)),
-            Scope::Agent { .. } | Scope::Workforce { .. } => Err(ApiError::forbidden(
-                "this operation needs a project API key; embed keys may not use it",
-            )),
+            Scope::Agent { .. } | Scope::Workforce { .. } => {
+                Err(super::policy::embed_key_refused())
+            }
         }
     }
 }

@@ -1,0 +1,1 @@
+//! The use cases, between the handlers and the store (abacus's `domain/`).
