@@ -39,6 +39,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for LenientJson<T> {
     }
 }
 
+/// The byte a JSON object starts with (`{`).
+const OPEN_BRACE: u8 = 0x7B;
+
 /// Parses a body, naming the offending field (never echoing a value) when it does not fit `T`.
 pub(crate) fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -48,7 +51,7 @@ pub(crate) fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     };
     // serde would read a struct from an array positionally (`[20, 1]`); the platform's
     // bodies are objects, so anything else is refused before it can be misread.
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&OPEN_BRACE) {
         let message = match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
             Err(error) => format!("request body is not valid JSON: {error}"),
             Ok(_) => "request body must be a JSON object".to_string(),

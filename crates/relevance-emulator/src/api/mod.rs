@@ -22,6 +22,8 @@ use crate::auth::{route, Policy, Route};
 
 /// The region-prefixed API routes (`/{region}/latest/...`), each with its policy; the app
 /// adds the region resolver around them.
+///
+/// Long on purpose: one row per route, so the whole table reads in one place.
 pub(crate) fn routes() -> Vec<Route> {
     use Method as M;
     use Policy::{AnyKey, ProjectKey, Public};

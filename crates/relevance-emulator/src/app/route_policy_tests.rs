@@ -70,7 +70,7 @@ fn concrete(path: &str) -> String {
             "{region}" => "bcbe5a",
             // The file route answers 405 to any name but `upload` for a PUT.
             "{name}" => "upload",
-            s if s.starts_with('{') => "x",
+            s if s.starts_with("{") => "x",
             s => s,
         })
         .collect::<Vec<_>>()

@@ -25,7 +25,9 @@ pub(crate) mod stream_token;
 pub(crate) use issue::{issue_api_key, issue_embed_key, register_api_key, EmbedTarget};
 pub(crate) use policy::{into_router, route, Policy, Route};
 #[cfg(test)]
+pub(crate) use principal::is_prefixed_uuid_v4;
+#[cfg(test)]
 pub(crate) use principal::parse_authorization_for_tests;
-pub(crate) use principal::{Principal, ProjectKey};
+pub(crate) use principal::{Principal, ProjectKey, TaskIdRefusal};
 pub(crate) use stream_auth::key_still_active;
 pub(crate) use stream_token::{IssuedToken, StreamGrant};
