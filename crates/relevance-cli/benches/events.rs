@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use relevance::{Client, Key, MessageContent, Region, TaskEvent};
-use relevance_emulator::{Config, Emulator, LiveEvent, Storage};
+use relevance_emulator::{Config, Emulator, LiveEvent, SeedSource, Storage};
 
 const API_KEY: &str = "sk-bench-0001-bbbbbbbbbbbbbbbbbbbbbbbb";
 const PROJECT: &str = "proj-bench";
@@ -108,7 +108,7 @@ impl Bench {
             .expect("bind");
         let config = Config {
             storage: Storage::Directory(dir.path().join("data")),
-            seed_file: Some(seed_path),
+            seed: Some(SeedSource::File(seed_path)),
             ..Config::default()
         };
         let emulator = Emulator::start(config, listener).await.expect("emulator");

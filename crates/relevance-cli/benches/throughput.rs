@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use relevance_emulator::{Config, Emulator, Storage};
+use relevance_emulator::{Config, Emulator, SeedSource, Storage};
 use reqwest::header::AUTHORIZATION;
 use reqwest::StatusCode;
 
@@ -109,7 +109,7 @@ async fn measure(
     std::fs::write(&seed, SEED)?;
     let config = Config {
         storage: Storage::Directory(dir.path().join("data")),
-        seed_file: Some(seed),
+        seed: Some(SeedSource::File(seed)),
         ..Config::default()
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -306,7 +306,7 @@ pub struct EmbedKeyArgs {
 pub enum KeyCommand {
     /// Show what a persisted key is: kind, scope, region, project, redacted secret.
     Inspect {
-        /// The persisted key (PROTOCOL A4 JSON).
+        /// The persisted key: the JSON `toJSON` writes (`{"key","region","project",...}`).
         file: PathBuf,
     },
 }

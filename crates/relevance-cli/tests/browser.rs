@@ -15,7 +15,7 @@ use std::process::Command;
 
 use common::recorder::Recorder;
 
-use relevance_emulator::{Config, Emulator, Storage};
+use relevance_emulator::{Config, Emulator, SeedSource, Storage};
 use serde_json::Value;
 
 /// A test-only value: it guards an emulator that lives as long as this test.
@@ -44,6 +44,12 @@ fn locked_wasm_bindgen_version() -> Option<String> {
         }
     }
     None
+}
+
+/// Says so past the test harness's capture (which takes `println!`), so a person sees it.
+fn skipped(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipped: {why}");
 }
 
 /// The first line a tool prints for `--version`, or `None` when it does not run.
@@ -117,7 +123,7 @@ async fn start_emulator(seed: PathBuf) -> Emulator {
         .expect("bind 127.0.0.1:0");
     let config = Config {
         storage: Storage::InMemory,
-        seed_file: Some(seed),
+        seed: Some(SeedSource::File(seed)),
         admin_token: Some(ADMIN_TOKEN.to_string()),
         ..Config::default()
     };
@@ -163,9 +169,7 @@ async fn the_sdk_passes_its_tests_in_headless_chromium() {
         if std::env::var_os("CI").is_some() {
             panic!("browser tests cannot run under CI: missing {missing}; install with: {install}");
         }
-        let message = format!("browser tests skipped: missing {missing}; install with: {install}");
-        println!("{message}");
-        eprintln!("{message}");
+        skipped(&format!("browser tests: missing {missing}; install with `bash scripts/install-test-tools.sh` or: {install}"));
         return;
     }
 

@@ -148,10 +148,7 @@ async fn an_echo_conversation_starts_at_once_and_replies() {
     let since = messages[2].inserted_at.unwrap();
     let later = task.messages_after(since).await.unwrap();
     assert_eq!(kinds(&later), ["user", "agent"]);
-    let pinned = task
-        .messages_after_raw(&messages[3].insert_date)
-        .await
-        .unwrap();
+    let pinned = task.messages_since(&messages[3]).await.unwrap();
     assert_eq!(pinned.len(), 1);
     assert_eq!(pinned[0].id, messages[3].id);
 }
@@ -408,8 +405,9 @@ async fn task_lists_filter_sort_search_and_page() {
     }
     settle(&mut careful.send_message("needs approval").await.unwrap()).await;
 
-    let titles =
-        |tasks: Vec<relevance::Task>| tasks.into_iter().map(|t| t.title).collect::<Vec<_>>();
+    let titles = |tasks: relevance::Page<relevance::Task>| {
+        tasks.into_iter().map(|t| t.title).collect::<Vec<_>>()
+    };
     let all = echo.tasks(TaskListOptions::default()).await.unwrap();
     assert_eq!(
         titles(all),

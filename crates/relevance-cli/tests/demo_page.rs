@@ -58,6 +58,12 @@ fn is_ci() -> bool {
     std::env::var_os("CI").is_some()
 }
 
+/// Says so past the test harness's capture (which takes `println!`), so a person sees it.
+fn skipped(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipped: {why}");
+}
+
 fn page_dir() -> PathBuf {
     std::env::var_os("RELEVANCE_DEMO_PAGE_DIR")
         .map(PathBuf::from)
@@ -389,7 +395,9 @@ async fn the_demo_page_keeps_its_key_and_conversation_and_recovers_from_a_revoca
         if is_ci() {
             panic!("the demo page test cannot run under CI: missing {missing}");
         }
-        println!("skipped: missing {missing}");
+        skipped(&format!(
+            "missing {missing}; install with `bash scripts/install-test-tools.sh`"
+        ));
         return;
     }
     let dir = page_dir();
@@ -617,7 +625,9 @@ async fn the_demo_page_keeps_its_key_in_a_secure_cookie_with_store_cookie() {
         if is_ci() {
             panic!("the demo page test cannot run under CI: missing {missing}");
         }
-        println!("skipped: missing {missing}");
+        skipped(&format!(
+            "missing {missing}; install with `bash scripts/install-test-tools.sh`"
+        ));
         return;
     }
     let dir = page_dir();

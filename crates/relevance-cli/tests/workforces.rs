@@ -231,7 +231,7 @@ async fn paging_with_the_cursor_sees_every_task_once_while_more_arrive() {
             })
             .await
             .unwrap();
-        seen.extend(page.tasks.into_iter().map(|t| t.id));
+        seen.extend(page.items.into_iter().map(|t| t.id));
         workforce.send_message("added while paging").await.unwrap();
         match page.next_cursor {
             Some(next) => cursor = Some(next),
@@ -285,7 +285,7 @@ async fn a_workforce_embed_key_sees_only_its_own_tasks() {
         .unwrap();
     assert_eq!(
         alice_list
-            .tasks
+            .items
             .iter()
             .map(|t| t.id.as_str())
             .collect::<Vec<_>>(),

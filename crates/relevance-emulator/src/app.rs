@@ -6,12 +6,14 @@
 mod layers;
 
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, Method, StatusCode, Uri};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
 
 use crate::admin;
 use crate::api;
@@ -72,6 +74,7 @@ pub(crate) fn router(state: AppState, demo_page: Option<DemoPage>) -> Router {
         // Outermost, so preflights skip auth and the request log, and every answer (errors
         // too) carries the header a page needs to read it.
         .layer(from_fn(cors))
+        .layer(trace_layer(state.clone()))
         .with_state(state)
 }
 
@@ -79,44 +82,63 @@ pub(crate) fn router(state: AppState, demo_page: Option<DemoPage>) -> Router {
 /// origin may call them, and a browser never sends credentials with a preflight, so it is
 /// answered before authentication. Admin and dashboard routes get no CORS at all: a page on
 /// another origin must never be able to read them.
+///
+/// The rules are tower-http's [`CorsLayer`] ([`cors_rules`]); this function only decides
+/// which routes they apply to, and answers a preflight `204 No Content` as before.
 async fn cors(request: Request, next: Next) -> Response {
+    use tower::{Layer, ServiceExt};
     if !is_cross_origin_route(request.uri().path()) {
         return next.run(request).await;
     }
-    if request.method() == Method::OPTIONS {
-        let mut preflight = StatusCode::NO_CONTENT.into_response();
-        let headers = preflight.headers_mut();
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        );
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST, PUT, OPTIONS"),
-        );
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            // `x-amz-tagging` rides on the file PUT as on the hosted storage URL (PROTOCOL A9).
-            HeaderValue::from_static("authorization, content-type, x-amz-tagging"),
-        );
-        headers.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
-        return preflight;
+    let preflight = request.method() == Method::OPTIONS;
+    let inner = tower::service_fn(move |request: Request| {
+        let next = next.clone();
+        async move { Ok::<_, std::convert::Infallible>(next.run(request).await) }
+    });
+    let Ok(mut response) = cors_rules().clone().layer(inner).oneshot(request).await;
+    if preflight && response.status() == StatusCode::OK {
+        *response.status_mut() = StatusCode::NO_CONTENT;
     }
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    // A 429's wait must be readable by a page's client, and it is not a safelisted header.
-    headers.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("retry-after"),
-    );
     response
+}
+
+/// `*` origin; methods GET, POST, PUT, OPTIONS; the headers a client sends (`x-amz-tagging`
+/// rides on the file PUT as on the hosted storage URL, PROTOCOL A9); preflights kept 10
+/// minutes; `retry-after` readable (a 429's wait must be readable by a page's client, and it
+/// is not a safelisted header). No `Vary`: the answer is the same for every origin.
+fn cors_rules() -> &'static CorsLayer {
+    static RULES: std::sync::OnceLock<CorsLayer> = std::sync::OnceLock::new();
+    RULES.get_or_init(|| {
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::any())
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::OPTIONS])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::HeaderName::from_static("x-amz-tagging"),
+            ])
+            .max_age(std::time::Duration::from_secs(600))
+            .expose_headers([header::RETRY_AFTER])
+            .vary([])
+    })
+}
+
+/// Request tracing (`tower_http::trace`) at `debug`: method, path and status. The path
+/// may hold a key (`/keys/{key}`), so it is redacted as the request log redacts it.
+fn trace_layer(
+    state: AppState,
+) -> TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    impl Fn(&Request) -> tracing::Span + Clone,
+> {
+    TraceLayer::new_for_http().make_span_with(move |request: &Request| {
+        // Redacting costs a hash per path segment: only when the span is recorded at all.
+        if !tracing::enabled!(tracing::Level::DEBUG) {
+            return tracing::Span::none();
+        }
+        let path = admin::redacted_path(&state, request.uri().path());
+        tracing::debug_span!("request", method = %request.method(), %path)
+    })
 }
 
 /// `/{region}/latest/...`, `/{region}/v1/stream` and `/files/...`.

@@ -7,7 +7,7 @@
 //! [`DEMO_KEY_FILE`]) and reused while it is still active, so restarting does not
 //! hand out a new key every time. In memory a key is issued on every start.
 
-use rusqlite::Connection;
+use crate::store::Db;
 
 use crate::auth::issue_api_key;
 use crate::auth::secret::hash_secret;
@@ -204,17 +204,18 @@ fn triage_script() -> BehaviorConfig {
 /// Upserts the demo project; reuses `kept_key` (the secret a data directory kept) when it
 /// is still an active API key of the demo project, else issues a new one.
 pub(crate) fn install(
-    connection: &mut Connection,
+    db: &mut Db,
     now: &str,
     kept_key: Option<String>,
 ) -> rusqlite::Result<DemoProject> {
+    let (connection, caches) = db.split();
     let transaction = connection.transaction()?;
     let loaded: bool = transaction.query_row(
         "SELECT EXISTS (SELECT 1 FROM projects WHERE id = ?1)",
         [PROJECT],
         |row| row.get(0),
     )?;
-    catalog::upsert_project(&transaction, &spec(), now)?;
+    catalog::upsert_project(&transaction, &caches.agents, &spec(), now)?;
     let mut reusable = None;
     if let Some(secret) = kept_key {
         let record = keys::find_by_hash(&transaction, &hash_secret(&secret))?;
@@ -230,6 +231,7 @@ pub(crate) fn install(
         None => {
             issue_api_key(
                 &transaction,
+                &caches.keys,
                 PROJECT,
                 Some("generated at start-up".to_string()),
                 now,

@@ -78,13 +78,23 @@ pub enum Storage {
     Directory(PathBuf),
 }
 
+/// Where a seed comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeedSource {
+    /// A TOML file; errors name it.
+    File(PathBuf),
+    /// TOML text, e.g. a test's constant; errors say "seed text".
+    Text(String),
+}
+
 /// How to start the emulator.
 #[derive(Clone)]
 pub struct Config {
     /// Where data lives; [`Storage::InMemory`] by default.
     pub storage: Storage,
-    /// A TOML seed file (format in the README); `None` creates the demo project.
-    pub seed_file: Option<PathBuf>,
+    /// The TOML seed (format in the README), from a file or as text; `None` creates the
+    /// demo project.
+    pub seed: Option<SeedSource>,
     /// The admin API's bearer token; `None` generates one (32 base62 characters).
     pub admin_token: Option<String>,
     /// Embed keys one client IP may request per minute (both `get_embed_key` routes
@@ -192,7 +202,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             storage: Storage::InMemory,
-            seed_file: None,
+            seed: None,
             admin_token: None,
             embed_key_rate_limit_per_minute: 120,
             body_limit_bytes: 1024 * 1024,
@@ -211,7 +221,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("storage", &self.storage)
-            .field("seed_file", &self.seed_file)
+            .field("seed", &self.seed)
             .field(
                 "admin_token",
                 &self.admin_token.as_ref().map(|_| "<redacted>"),
@@ -229,6 +239,27 @@ impl std::fmt::Debug for Config {
             .field("connections", &self.connections)
             .field("quotas", &self.quotas)
             .finish()
+    }
+}
+
+/// Reads and parses a seed; errors name the file (or say it was text) and the line.
+fn load_seed(source: &SeedSource) -> Result<seed::Seed, StartError> {
+    match source {
+        SeedSource::File(file) => {
+            let text = seed::read(file).map_err(|source| StartError::SeedRead {
+                file: file.clone(),
+                source,
+            })?;
+            seed::parse(&text).map_err(|problem| StartError::Seed {
+                file: file.clone(),
+                line: problem.line,
+                problem: problem.problem,
+            })
+        }
+        SeedSource::Text(text) => seed::parse(text).map_err(|problem| StartError::SeedText {
+            line: problem.line,
+            problem: problem.problem,
+        }),
     }
 }
 
@@ -283,21 +314,7 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
         None => auth::secret::new_admin_token(),
     };
     // Parse the seed before touching storage, so a typo creates no data directory.
-    let seed = match &config.seed_file {
-        None => None,
-        Some(file) => {
-            let source = seed::read(file).map_err(|source| StartError::SeedRead {
-                file: file.clone(),
-                source,
-            })?;
-            let parsed = seed::parse(&source).map_err(|problem| StartError::Seed {
-                file: file.clone(),
-                line: problem.line,
-                problem: problem.problem,
-            })?;
-            Some(parsed)
-        }
-    };
+    let seed = config.seed.as_ref().map(load_seed).transpose()?;
     let (streaming_token_ttl_ms, faults) = match &seed {
         Some(seed) => seed
             .settings
@@ -363,7 +380,7 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
         .await?;
     // Every key in memory: redaction asks "is this a key?" of each path segment.
     store
-        .call(|connection| store::keys::preload_cache(connection))
+        .call(|db| store::keys::preload_cache(db, db.key_cache()))
         .await?;
     tracing::info!(
         database = store.location(),

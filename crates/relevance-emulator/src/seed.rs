@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use rusqlite::Connection;
+use crate::store::Db;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -605,12 +605,20 @@ pub(crate) fn read(path: &Path) -> std::io::Result<String> {
 }
 
 /// Upserts the seed in one transaction.
-pub(crate) fn apply(connection: &mut Connection, seed: &Seed, now: &str) -> rusqlite::Result<()> {
+pub(crate) fn apply(db: &mut Db, seed: &Seed, now: &str) -> rusqlite::Result<()> {
+    let (connection, caches) = db.split();
     let transaction = connection.transaction()?;
     for project in &seed.projects {
-        catalog::upsert_project(&transaction, &project.spec, now)?;
+        catalog::upsert_project(&transaction, &caches.agents, &project.spec, now)?;
         for key in &project.api_keys {
-            register_api_key(&transaction, &project.spec.id, key, "seed", now)?;
+            register_api_key(
+                &transaction,
+                &caches.keys,
+                &project.spec.id,
+                key,
+                "seed",
+                now,
+            )?;
         }
     }
     transaction.commit()

@@ -30,6 +30,14 @@ pub enum StartError {
         /// What is wrong.
         problem: String,
     },
+    /// Seed text (not a file) is not valid; as [`StartError::Seed`].
+    #[error("seed text, line {line}: {problem}")]
+    SeedText {
+        /// The 1-based line of the problem.
+        line: usize,
+        /// What is wrong.
+        problem: String,
+    },
     /// The data directory could not be created.
     #[error("cannot create data directory {}: {source}", path.display())]
     CreateDataDirectory {

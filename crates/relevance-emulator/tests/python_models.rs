@@ -5,7 +5,8 @@
 //! kind the emulator has, over real HTTP, saves the raw JSON answers the Python client
 //! reads, and has `tests/python/check_models.py` validate them with those models.
 //!
-//! The interpreter is `$RELEVANCE_TEST_PYTHON` (default `python3`). Without it, or without
+//! The interpreter is `$RELEVANCE_TEST_PYTHON`, else the venv `scripts/install-test-tools.sh`
+//! makes (`target/test-venv`), else `python3`. Without it, or without
 //! `relevanceai==10.2.2` in it, the test says so on stderr and passes, unless `CI=true`,
 //! where a missing judge is a failure (`.ci/run` installs it).
 
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use relevance_emulator::{Config, Emulator};
+use relevance_emulator::{Config, Emulator, SeedSource};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -24,7 +25,8 @@ const REGION: &str = "bcbe5a";
 const AUTH: &str = "proj-py:sk-test-py-0001";
 const RELEVANCEAI_VERSION: &str = "10.2.2";
 const SKIPPED: &str =
-    "skipped: python_models needs relevanceai==10.2.2 (set RELEVANCE_TEST_PYTHON)";
+    "skipped: python_models needs relevanceai==10.2.2 (bash scripts/install-test-tools.sh, \
+     or set RELEVANCE_TEST_PYTHON)";
 
 /// Every behaviour and step kind: echo; a script with think, tool, a failing tool, type,
 /// reply, an error it goes on after, an approval and a sub-agent; a hard error; and a
@@ -175,7 +177,14 @@ impl Client {
 
 /// The interpreter to use, if it has the judge; `Err` says why not.
 fn judge() -> Result<String, String> {
-    let python = std::env::var("RELEVANCE_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-venv/bin/python");
+    let python = std::env::var("RELEVANCE_TEST_PYTHON").unwrap_or_else(|_| {
+        if venv.is_file() {
+            venv.display().to_string()
+        } else {
+            "python3".into()
+        }
+    });
     let output = Command::new(&python)
         .args([
             "-c",
@@ -234,7 +243,7 @@ async fn every_answer_the_python_client_reads_passes_the_platforms_models() {
     std::fs::write(&seed_path, SEED).expect("seed");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let config = Config {
-        seed_file: Some(seed_path),
+        seed: Some(SeedSource::File(seed_path)),
         ..Config::default()
     };
     let emulator = Emulator::start(config, listener).await.expect("start");

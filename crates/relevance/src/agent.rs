@@ -2,25 +2,30 @@
 //! message (which makes or continues a task) and reading its tasks.
 //!
 //! An [`Agent`] keeps a clone of the [`Client`] it was read with, so it can
-//! act without the caller threading the client through. Answers are decoded leniently — unknown fields are ignored and a missing or
-//! ill-typed optional field becomes `None` — because the platform adds fields
-//! over time; only the agent's id is required.
+//! act without the caller threading the client through. The wire shapes are
+//! in `wire::agents` (decoded leniently: only the agent's id is required);
+//! sending a message is the shared [`MessageBuilder`].
 
-use std::fmt;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
-use reqwest::Method;
-use serde::{Deserialize, Deserializer};
-use serde_json::{json, Map, Value};
+use chrono::{DateTime, Utc};
+use futures_util::stream::Stream;
+use serde_json::{Map, Value};
 
-use crate::attachment::Attachment;
 use crate::client::{default_client, Client};
-use crate::error::{Error, Result};
-use crate::message::AttachedFile;
+use crate::error::Result;
+use crate::http::Request;
+use crate::paging::{every_item, Page};
 use crate::region::Region;
-use crate::retry::RequestKind;
-use crate::task::{task_id_to_send, Task, TaskListAnswer, TaskListOptions, TaskRef, TriggerAnswer};
+use crate::sending::MessageBuilder;
+use crate::task::owner::agent_task_list;
+use crate::task::{task_list_query, Task, TaskListOptions, TaskOwner};
+use crate::wire::agents::{GetAnswer, ListAnswer, ListBody, RawAgentConfig};
+use crate::wire::string;
+use crate::wire::tasks::{ListAnswer as TaskListAnswer, LIST_PATH as TASK_LIST_PATH};
+
+/// Kept where the event stream finds it; the lenient time parser is `wire::timestamp`.
+pub(crate) use crate::wire::timestamp;
 
 /// The agents of the client's project, borrowed from a [`Client`].
 #[derive(Debug, Clone, Copy)]
@@ -81,58 +86,37 @@ pub struct Agent {
 const DEFAULT_PAGE: u32 = 1;
 const DEFAULT_PAGE_SIZE: u32 = 20;
 
-impl<'c> Agents<'c> {
-    pub(crate) fn new(client: &'c Client) -> Self {
-        Agents { client }
+impl Client {
+    /// The agents of the project.
+    pub fn agents(&self) -> Agents<'_> {
+        Agents { client: self }
     }
+}
 
+impl Agents<'_> {
     /// One agent by id (`GET agents/{id}/get`). An embed key may read only
     /// its own agent; any other id is `NotFound`.
     pub async fn get(&self, agent_id: &str) -> Result<Agent> {
-        #[derive(Deserialize)]
-        struct Answer {
-            agent: RawAgentConfig,
-        }
-        let path = format!("agents/{agent_id}/get");
-        let answer: Answer = self
-            .client
-            .send(
-                RequestKind::Read,
-                Method::GET,
-                &path,
-                None,
-                "agents/get answer",
-            )
-            .await?;
-        Ok(answer.agent.into_agent(self.client))
+        let request =
+            Request::get(crate::wire::agents::get_path(agent_id)).answer("agents/get answer");
+        let answer: GetAnswer = self.client.send(request).await?;
+        Ok(Agent::from_wire(answer.agent, self.client))
     }
 
     /// One page of the project's agents (`POST agents/list`). The page and
     /// page size are always sent, defaulting to 1 and 20. Embed keys may not
     /// list agents (`Forbidden`).
     pub async fn list(&self, options: AgentListOptions) -> Result<AgentList> {
-        #[derive(Deserialize)]
-        struct Answer {
-            results: Vec<RawAgentConfig>,
-        }
         let page = options.page.unwrap_or(DEFAULT_PAGE);
         let page_size = options.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
-        let body = serde_json::json!({"page_size": page_size, "page": page});
-        let answer: Answer = self
-            .client
-            .send(
-                RequestKind::Read,
-                Method::POST,
-                "agents/list",
-                Some(&body),
-                "agents/list answer",
-            )
-            .await?;
+        let request =
+            Request::read_post(crate::wire::agents::LIST_PATH).json(&ListBody { page, page_size });
+        let answer: ListAnswer = self.client.send(request).await?;
         Ok(AgentList {
             agents: answer
                 .results
                 .into_iter()
-                .map(|config| config.into_agent(self.client))
+                .map(|config| Agent::from_wire(config, self.client))
                 .collect(),
             page,
             page_size,
@@ -163,13 +147,8 @@ impl Agent {
     /// A message to send: add attachments and a task, then
     /// [`MessageBuilder::send`].
     pub fn message(&self, text: impl Into<String>) -> MessageBuilder<'_> {
-        MessageBuilder {
-            agent: self,
-            text: text.into(),
-            attachments: Vec::new(),
-            task_id: None,
-            streaming: true,
-        }
+        let owner = TaskOwner::Agent(self.id.clone());
+        MessageBuilder::new(&self.client, owner, Some(self.config.clone()), text.into())
     }
 
     /// One task of this agent.
@@ -179,262 +158,104 @@ impl Agent {
 
     /// One page of this agent's tasks
     /// (`GET agents/conversations/list`, filtered to this agent).
-    pub async fn tasks(&self, options: TaskListOptions) -> Result<Vec<Task>> {
-        let query = crate::task::task_list_query(&self.id, &options);
-        let answer: TaskListAnswer = self
-            .client
-            .send_with_query(
-                RequestKind::Read,
-                Method::GET,
-                crate::task::TASK_LIST_PATH,
-                &query,
-                None,
-                "agents/conversations/list answer",
-            )
-            .await?;
-        Ok(answer.into_tasks(&self.client, &self.id))
-    }
-}
-
-impl fmt::Debug for Agent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Agent")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .field("description", &self.description)
-            .field("avatar", &self.avatar)
-            .field("project", &self.project)
-            .field("region", &self.region)
-            .field("public", &self.public)
-            .field("model", &self.model)
-            .field("created_at", &self.created_at)
-            .field("updated_at", &self.updated_at)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Two agents are equal when their data is; the client they were read
-/// through does not matter.
-impl PartialEq for Agent {
-    fn eq(&self, other: &Self) -> bool {
-        self.id == other.id
-            && self.name == other.name
-            && self.description == other.description
-            && self.avatar == other.avatar
-            && self.project == other.project
-            && self.region == other.region
-            && self.public == other.public
-            && self.model == other.model
-            && self.created_at == other.created_at
-            && self.updated_at == other.updated_at
-    }
-}
-
-/// A message on its way to an agent; made by [`Agent::message`].
-#[derive(Debug)]
-#[must_use = "a message is only sent by .send().await"]
-pub struct MessageBuilder<'a> {
-    agent: &'a Agent,
-    text: String,
-    attachments: Vec<Attachment>,
-    task_id: Option<String>,
-    streaming: bool,
-}
-
-impl MessageBuilder<'_> {
-    /// Whether the run streams its thinking and typing live (default on).
     ///
-    /// With an API key, streaming is asked for the way the platform's own
-    /// client does: the trigger carries `agent_override`, the agent's
-    /// configuration as read plus `"use_streaming": true`. `false` sends no
-    /// override, so the run streams only if the agent's own setting says so.
-    /// Embed keys may not send an override at all: their runs stream when
-    /// the agent's own setting says so, whatever this is.
-    pub fn streaming(mut self, streaming: bool) -> Self {
-        self.streaming = streaming;
-        self
+    /// The agent API pages by number: a full page's
+    /// [`next_cursor`](Page::next_cursor) is the next page's number (as
+    /// text), a shorter page is the last one.
+    pub async fn tasks(&self, options: TaskListOptions) -> Result<Page<Task>> {
+        let page = options.page.unwrap_or(1);
+        let page_size = options
+            .page_size
+            .unwrap_or(crate::task::DEFAULT_LIST_PAGE_SIZE);
+        let request = Request::get(TASK_LIST_PATH)
+            .query(task_list_query(&self.id, &options))
+            .answer("agents/conversations/list answer");
+        let answer: TaskListAnswer = self.client.send(request).await?;
+        let items = agent_task_list(answer, &self.client, &self.id);
+        let full = page_size > 0 && items.len() >= page_size as usize;
+        let next_cursor = full.then(|| page.saturating_add(1).to_string());
+        Ok(Page { items, next_cursor })
     }
 
-    /// Adds a file. Bytes are uploaded when the message is sent.
-    pub fn attach(mut self, attachment: Attachment) -> Self {
-        self.attachments.push(attachment);
-        self
-    }
-
-    /// Continues this task instead of starting a new one.
-    pub fn in_task<'t>(mut self, task: impl Into<TaskRef<'t>>) -> Self {
-        self.task_id = Some(task.into().id().to_string());
-        self
-    }
-
-    /// Uploads the attachments that are bytes, then triggers the agent
-    /// (`POST agents/trigger`) and returns the task at once, without waiting
-    /// for the reply.
-    ///
-    /// A new task started with an embed key gets a client-made id
-    /// `{task prefix}_-_{uuid v4}`, as the platform requires. With an API
-    /// key the trigger asks for streaming (see [`MessageBuilder::streaming`]).
-    pub async fn send(self) -> Result<Task> {
-        let client = &self.agent.client;
-        let mut files = Vec::with_capacity(self.attachments.len());
-        for attachment in self.attachments {
-            files.push(attachment.resolve(client).await?);
-        }
-        let continues_a_task = self.task_id.is_some();
-        let conversation_id = task_id_to_send(client.key(), self.task_id);
-        let agent_override = (self.streaming && !client.is_embed_key())
-            .then(|| streaming_override(&self.agent.config));
-        let body = trigger_body(
-            &self.agent.id,
-            conversation_id.as_deref(),
-            agent_override,
-            &self.text,
-            &files,
-        );
-        let agent_id = self.agent.id.as_str();
-        let what = "agents/trigger answer";
-        // A new task under a client-made id: the task existing means the trigger went through.
-        let new_task_id = conversation_id.as_deref().filter(|_| !continues_a_task);
-        let exists = || async move {
-            let Some(task_id) = new_task_id else {
-                return Ok(None);
+    /// Every task of this agent from `options.page` on, page by page as the
+    /// stream is polled; ends after the last page, or right after yielding
+    /// the first error. `Unpin`, and `Send` off the browser.
+    pub fn all_tasks(&self, options: TaskListOptions) -> impl Stream<Item = Result<Task>> + Unpin {
+        let agent = self.clone();
+        let first = options.page.map(|page| page.to_string());
+        every_item(first, "agents/conversations/list answer", move |cursor| {
+            let agent = agent.clone();
+            let options = TaskListOptions {
+                page: cursor.and_then(|page| page.parse().ok()),
+                ..options.clone()
             };
-            match Task::get_with(client, agent_id, task_id).await {
-                Ok(task) => Ok(Some(TriggerAnswer::for_existing(&task))),
-                Err(Error::NotFound { .. }) => Ok(None),
-                Err(error) => Err(error),
-            }
-        };
-        let answer: TriggerAnswer = client
-            .send_trigger(TRIGGER_PATH, &body, what, new_task_id, exists)
-            .await?;
-        let task = answer.into_task(client.clone(), agent_id);
-        client.note_sent(&task.id);
-        Ok(task)
+            async move { agent.tasks(options).await }
+        })
     }
 }
 
-const TRIGGER_PATH: &str = "agents/trigger";
+crate::client::handle_debug_and_eq!(Agent {
+    id,
+    name,
+    description,
+    avatar,
+    project,
+    region,
+    public,
+    model,
+    created_at,
+    updated_at,
+});
 
-/// The override that turns streaming on, exactly as the official client
-/// sends it: the agent's configuration as read, unchanged, plus
-/// `"use_streaming": true`.
-fn streaming_override(config: &Map<String, Value>) -> Map<String, Value> {
-    let mut config = config.clone();
-    config.insert("use_streaming".to_owned(), Value::Bool(true));
-    config
-}
-
-/// The TriggerBody (PROTOCOL A5); unused fields are absent, never `null`.
-fn trigger_body(
-    agent_id: &str,
-    conversation_id: Option<&str>,
-    agent_override: Option<Map<String, Value>>,
-    text: &str,
-    attachments: &[AttachedFile],
-) -> Value {
-    let mut message = json!({"role": "user", "content": text});
-    if !attachments.is_empty() {
-        message["attachments"] = json!(attachments);
-    }
-    let mut body = json!({"agent_id": agent_id, "message": message});
-    if let Some(id) = conversation_id {
-        body["conversation_id"] = json!(id);
-    }
-    if let Some(config) = agent_override {
-        body["agent_override"] = Value::Object(config);
-    }
-    body
-}
-
-/// The wire shape (PROTOCOL A5 `AgentConfig`); everything but the id is
-/// taken as loosely typed.
-#[derive(Deserialize)]
-struct AgentConfig {
-    agent_id: String,
-    #[serde(default)]
-    name: Value,
-    #[serde(default)]
-    description: Value,
-    #[serde(default)]
-    emoji: Value,
-    #[serde(default)]
-    project: Value,
-    #[serde(default)]
-    public: Value,
-    #[serde(default)]
-    model: Value,
-    #[serde(default)]
-    insert_date_: Value,
-    #[serde(default)]
-    update_date_: Value,
-}
-
-/// An `AgentConfig` decoded, with the whole object kept beside it.
-struct RawAgentConfig {
-    config: AgentConfig,
-    raw: Map<String, Value>,
-}
-
-impl<'de> Deserialize<'de> for RawAgentConfig {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let raw = Map::<String, Value>::deserialize(deserializer)?;
-        let config = AgentConfig::deserialize(Value::Object(raw.clone()))
-            .map_err(serde::de::Error::custom)?;
-        Ok(RawAgentConfig { config, raw })
-    }
-}
-
-impl RawAgentConfig {
-    fn into_agent(self, client: &Client) -> Agent {
-        self.config.into_agent(client, self.raw)
-    }
-}
-
-impl AgentConfig {
-    fn into_agent(self, client: &Client, raw: Map<String, Value>) -> Agent {
+impl Agent {
+    /// An agent from its `AgentConfig`, read through `client`.
+    pub(crate) fn from_wire(wire: RawAgentConfig, client: &Client) -> Agent {
+        let config = wire.config;
         Agent {
-            config: Arc::new(raw),
+            config: Arc::new(wire.raw),
             client: client.clone(),
-            id: self.agent_id,
-            name: string(self.name),
-            description: string(self.description),
-            avatar: string(self.emoji),
-            project: string(self.project).unwrap_or_else(|| client.project().to_string()),
+            id: config.agent_id,
+            name: string(config.name),
+            description: string(config.description),
+            avatar: string(config.emoji),
+            project: string(config.project).unwrap_or_else(|| client.project().to_string()),
             region: client.region(),
-            public: self.public.as_bool().unwrap_or(false),
-            model: string(self.model),
-            created_at: timestamp(&self.insert_date_),
-            updated_at: timestamp(&self.update_date_),
+            public: config.public.as_bool().unwrap_or(false),
+            model: string(config.model),
+            created_at: timestamp(&config.insert_date_),
+            updated_at: timestamp(&config.update_date_),
         }
     }
-}
-
-fn string(value: Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text),
-        _ => None,
-    }
-}
-
-/// ISO-8601 with an offset, or without one (the platform's Python side
-/// writes naive UTC times).
-pub(crate) fn timestamp(value: &Value) -> Option<DateTime<Utc>> {
-    let text = value.as_str()?.trim();
-    if let Ok(parsed) = DateTime::parse_from_rfc3339(text) {
-        return Some(parsed.with_timezone(&Utc));
-    }
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-        .map(|naive| naive.and_utc())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attachment::Attachment;
     use crate::key::Key;
+    use crate::message::AttachedFile;
+    use crate::wire::agents::{streaming_override, TriggerBody};
+    use crate::wire::messages::UserMessageBody;
     use chrono::TimeZone;
+    use serde_json::json;
+
+    /// The TriggerBody as sent (PROTOCOL A5).
+    fn trigger_body(
+        agent_id: &str,
+        conversation_id: Option<&str>,
+        agent_override: Option<Map<String, Value>>,
+        text: &str,
+        files: &[AttachedFile],
+    ) -> Value {
+        let attachments = Some(files).filter(|files| !files.is_empty());
+        serde_json::to_value(TriggerBody {
+            agent_id,
+            agent_override,
+            conversation_id,
+            message: UserMessageBody::new(text, attachments),
+        })
+        .unwrap()
+    }
 
     fn eu_client() -> Client {
         Client::builder(Key::new("sk-test", Region::EU, "client-project").unwrap())
@@ -444,7 +265,7 @@ mod tests {
     }
 
     fn decode(json: &str) -> serde_json::Result<Agent> {
-        serde_json::from_str::<RawAgentConfig>(json).map(|c| c.into_agent(&eu_client()))
+        serde_json::from_str::<RawAgentConfig>(json).map(|c| Agent::from_wire(c, &eu_client()))
     }
 
     #[test]
@@ -577,9 +398,10 @@ mod tests {
             Client::builder(Key::new("sk-OTHER-SECRET", Region::EU, "client-project").unwrap())
                 .build_with_env(&|_| None)
                 .unwrap();
-        let two = serde_json::from_str::<RawAgentConfig>(json)
-            .unwrap()
-            .into_agent(&other_client);
+        let two = Agent::from_wire(
+            serde_json::from_str::<RawAgentConfig>(json).unwrap(),
+            &other_client,
+        );
         assert_eq!(one, two);
         let debug = format!("{two:?}");
         assert!(
@@ -614,9 +436,10 @@ mod tests {
     #[test]
     fn sending_futures_are_send() {
         fn is_send<T: Send>(_: T) {}
-        let agent = serde_json::from_str::<RawAgentConfig>(r#"{"agent_id":"a1"}"#)
-            .unwrap()
-            .into_agent(&eu_client());
+        let agent = Agent::from_wire(
+            serde_json::from_str::<RawAgentConfig>(r#"{"agent_id":"a1"}"#).unwrap(),
+            &eu_client(),
+        );
         is_send(agent.send_message("hi"));
         is_send(agent.message("hi").in_task("t1").send());
         is_send(agent.client().agents().get("a1"));

@@ -8,15 +8,13 @@
 
 use std::fmt;
 
-use reqwest::Method;
-use serde::Deserialize;
-use serde_json::json;
 use url::Url;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::http::Request;
 use crate::message::AttachedFile;
-use crate::retry::RequestKind;
+use crate::wire::files::{UploadUrlAnswer, UploadUrlBody, UPLOAD_URL_PATH};
 
 /// A file to send with a message.
 #[derive(Clone, PartialEq, Eq)]
@@ -94,24 +92,14 @@ impl Attachment {
                 file_url,
             }),
             Attachment::Bytes { file_name, bytes } => {
-                let body = upload_url_request(&file_name);
-                let answer: UploadUrlAnswer = client
-                    .send(
-                        RequestKind::Create,
-                        Method::POST,
-                        UPLOAD_URL_PATH,
-                        Some(&body),
-                        "file upload URL answer",
-                    )
-                    .await?;
+                let request = Request::create(UPLOAD_URL_PATH)
+                    .json(&UploadUrlBody::for_file(&file_name))
+                    .answer("file upload URL answer");
+                let answer: UploadUrlAnswer = client.send(request).await?;
                 let upload_url =
                     parse_upload_url(client.endpoints().api_base(), &answer.upload_url)?;
-                let policy = client.retry_policy();
-                let upload = crate::http::Upload {
-                    media_type: media_type(&file_name),
-                    bytes,
-                };
-                crate::http::put_without_auth(client.http(), upload_url, upload, &policy).await?;
+                let upload = Request::upload(upload_url, bytes, media_type(&file_name));
+                client.transport().send_ignoring_answer(upload).await?;
                 Ok(AttachedFile {
                     file_name,
                     file_url: answer.download_url,
@@ -121,9 +109,6 @@ impl Attachment {
     }
 }
 
-/// The media type the upload is labelled with, from the file name's
-/// extension (`application/octet-stream` when unknown); text is marked UTF-8,
-/// as the official client does.
 fn media_type(file_name: &str) -> String {
     let guessed = mime_guess::from_path(file_name).first_or_octet_stream();
     if guessed.type_() == mime_guess::mime::TEXT && guessed.get_param("charset").is_none() {
@@ -155,31 +140,6 @@ impl fmt::Debug for Attachment {
     }
 }
 
-const UPLOAD_URL_PATH: &str = "services/get_temporary_file_upload_url";
-
-/// `{"upload_url", "download_url"}`; both required.
-#[derive(Deserialize)]
-struct UploadUrlAnswer {
-    upload_url: String,
-    download_url: String,
-}
-
-/// The body asking for an upload URL: `{"filename", "extension"}`.
-fn upload_url_request(file_name: &str) -> serde_json::Value {
-    json!({"filename": file_name, "extension": extension(file_name)})
-}
-
-/// The text after the last '.', or "" when there is none.
-fn extension(file_name: &str) -> &str {
-    file_name
-        .rsplit_once('.')
-        .map(|(_, extension)| extension)
-        .unwrap_or("")
-}
-
-/// The upload URL as given, or joined onto the API base when the server
-/// gives a path. The value itself is never put in the error: a pre-signed
-/// URL is a credential for that one file.
 fn parse_upload_url(api_base: &str, upload_url: &str) -> Result<Url> {
     let problem = |reason: &str| Error::Decode {
         what: "file upload URL answer".to_string(),
@@ -201,7 +161,13 @@ fn parse_upload_url(api_base: &str, upload_url: &str) -> Result<Url> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::files::extension;
+    use serde_json::json;
     use std::error::Error as _;
+
+    fn upload_url_request(file_name: &str) -> serde_json::Value {
+        serde_json::to_value(UploadUrlBody::for_file(file_name)).unwrap()
+    }
 
     #[test]
     fn uploads_are_labelled_with_the_file_type() {

@@ -1,7 +1,8 @@
 //! The client: one key, its region's endpoints and an HTTP connection pool.
 //!
 //! [`Client`] is a cheap clone (an `Arc` inside) and hands out borrowed
-//! resource handles (`client.agents()`). Construction never reads the
+//! resource handles (`client.agents()`, defined beside the handles in
+//! `agent` and `workforce`, so this module knows no resource). Construction never reads the
 //! environment implicitly except `RELEVANCE_BASE_URL` in
 //! [`ClientBuilder::build`] (documented there), never spawns a task and never
 //! needs a runtime. The process-wide default client lives here too.
@@ -11,13 +12,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::activity::ActivityHub;
-use crate::agent::Agents;
 use crate::error::{DefaultClientError, Error, Result};
-use crate::http::Retry;
+use crate::http::{LiveBody, Request, Transport};
 use crate::key::{redact, Key};
 use crate::region::{Endpoints, Region};
-use crate::retry::{RequestKind, RetryPolicy};
-use crate::workforce::Workforces;
+use crate::retry::RetryPolicy;
+use crate::runtime::BoxFuture;
 
 /// Points every client at one host serving all regions (the emulator).
 pub(crate) const BASE_URL_VARIABLE: &str = "RELEVANCE_BASE_URL";
@@ -112,134 +112,36 @@ impl Client {
         &self.inner.endpoints
     }
 
-    /// The agents of the project.
-    pub fn agents(&self) -> Agents<'_> {
-        Agents::new(self)
-    }
-
-    /// The workforces of the project.
-    pub fn workforces(&self) -> Workforces<'_> {
-        Workforces::new(self)
-    }
-
     /// How failed requests are retried.
     pub fn retry_policy(&self) -> RetryPolicy {
         self.inner.retries
     }
 
-    /// Sends an authenticated request, retried as its `kind` allows, and
-    /// decodes its answer.
-    pub(crate) async fn send<T: serde::de::DeserializeOwned>(
-        &self,
-        kind: RequestKind,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&serde_json::Value>,
-        what: &str,
-    ) -> Result<T> {
-        self.send_with_query(kind, method, path, &[], body, what)
-            .await
-    }
-
-    /// [`Client::send`] with query pairs, percent-encoded by the URL builder.
-    pub(crate) async fn send_with_query<T: serde::de::DeserializeOwned>(
-        &self,
-        kind: RequestKind,
-        method: reqwest::Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<&serde_json::Value>,
-        what: &str,
-    ) -> Result<T> {
-        self.send_with_policy(&self.inner.retries, kind, method, path, query, body, what)
-            .await
-    }
-
-    /// [`Client::send_with_query`] under another retry policy (the event
-    /// streams send each request once and own their backoff).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn send_with_policy<T: serde::de::DeserializeOwned>(
-        &self,
-        policy: &RetryPolicy,
-        kind: RequestKind,
-        method: reqwest::Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<&serde_json::Value>,
-        what: &str,
-    ) -> Result<T> {
-        crate::http::send(
-            &self.inner.http,
-            &self.inner.endpoints,
-            Some(&self.inner.key),
-            method,
-            path,
-            query,
-            body,
-            what,
-            Retry { policy, kind },
-        )
-        .await
-    }
-
-    /// Sends a request that creates a task under an id the client made; see
-    /// [`crate::http::send_creating`].
-    pub(crate) async fn send_creating<T, C, CF>(
-        &self,
-        path: &str,
-        body: &serde_json::Value,
-        what: &str,
-        exists: C,
-    ) -> Result<T>
-    where
-        T: serde::de::DeserializeOwned,
-        C: FnMut() -> CF,
-        CF: std::future::Future<Output = Result<Option<T>>>,
-    {
-        crate::http::send_creating(
-            &self.inner.http,
-            &self.inner.endpoints,
-            Some(&self.inner.key),
-            reqwest::Method::POST,
-            path,
-            Some(body),
-            what,
-            &self.inner.retries,
-            exists,
-        )
-        .await
-    }
-
-    /// Sends a trigger. A trigger that makes a NEW task under a client-made id
-    /// (`new_task_id`, embed keys) is safe to retry: after an ambiguous failure
-    /// `exists` is asked whether that task is there, and if it is, the trigger
-    /// went through. Any other trigger is a plain create, never retried blindly.
-    pub(crate) async fn send_trigger<T, C, CF>(
-        &self,
-        path: &str,
-        body: &serde_json::Value,
-        what: &str,
-        new_task_id: Option<&str>,
-        exists: C,
-    ) -> Result<T>
-    where
-        T: serde::de::DeserializeOwned,
-        C: FnMut() -> CF,
-        CF: std::future::Future<Output = Result<Option<T>>>,
-    {
-        match new_task_id {
-            Some(_) => self.send_creating(path, body, what, exists).await,
-            None => {
-                self.send(
-                    crate::retry::RequestKind::Create,
-                    reqwest::Method::POST,
-                    path,
-                    Some(body),
-                    what,
-                )
-                .await
-            }
+    /// What this client sends requests with: its HTTP client, endpoints,
+    /// key and retry policy.
+    pub(crate) fn transport(&self) -> Transport<'_> {
+        Transport {
+            http: &self.inner.http,
+            endpoints: &self.inner.endpoints,
+            key: Some(&self.inner.key),
+            policy: &self.inner.retries,
         }
+    }
+
+    /// Sends `request` with this client's key and decodes the answer; see
+    /// [`Transport::send`].
+    pub(crate) async fn send<T: serde::de::DeserializeOwned>(&self, request: Request) -> Result<T> {
+        self.transport().send(request).await
+    }
+
+    /// Opens the live stream for a streaming `token` (PROTOCOL A8) through
+    /// the request layer: the in-flight limit, the error mapping, a span that
+    /// logs the stream's path but never its token. What the event stream
+    /// should call instead of `stream::connect(client.http().clone(), url)`.
+    #[allow(dead_code)] // the event stream (branch events17) moves to it at merge
+    pub(crate) fn open_live_stream(&self, token: &str) -> BoxFuture<Result<LiveBody>> {
+        let url = self.inner.endpoints.stream_url(token);
+        crate::http::open_live_stream(&self.inner.http, &url)
     }
 
     /// Notes that a message was sent to `task_id`, so its event streams
@@ -251,12 +153,6 @@ impl Client {
     /// The hub event streams subscribe to.
     pub(crate) fn activity(&self) -> &Arc<ActivityHub> {
         &self.inner.activity
-    }
-
-    /// The HTTP client, for the one request that must go without the key
-    /// (the file upload `PUT`).
-    pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.inner.http
     }
 }
 
@@ -273,6 +169,29 @@ impl fmt::Debug for Client {
             .finish()
     }
 }
+
+/// `Debug` and `PartialEq` for a handle that holds a [`Client`] (an agent,
+/// a workforce, a task): both look at the listed data fields only, so the
+/// client it was read through (and its key) never shows and never matters.
+macro_rules! handle_debug_and_eq {
+    ($handle:ident { $($field:ident),+ $(,)? }) => {
+        impl std::fmt::Debug for $handle {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($handle))
+                    $(.field(stringify!($field), &self.$field))+
+                    .finish_non_exhaustive()
+            }
+        }
+
+        /// Equal when the data is; the client it came through does not matter.
+        impl PartialEq for $handle {
+            fn eq(&self, other: &Self) -> bool {
+                $(self.$field == other.$field)&&+
+            }
+        }
+    };
+}
+pub(crate) use handle_debug_and_eq;
 
 /// Settings for a [`Client`]; made by [`Client::builder`].
 #[derive(Debug)]

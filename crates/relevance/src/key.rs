@@ -1,4 +1,5 @@
-//! Keys: what they may reach, how they are persisted, how embed keys are made.
+//! Keys: what they may reach and how they are persisted. Plain data: this
+//! module sends nothing (embed keys are *made* in `embed`).
 //!
 //! A [`Key`] is an API key (the whole project) or an embed key (one public
 //! agent or one workforce, plus the task prefix its new tasks must carry).
@@ -14,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, KeyDataError, Result};
-use crate::region::{Endpoints, Region};
+use crate::region::Region;
 
 /// What a key may reach.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,8 +135,9 @@ impl Key {
         &self.secret
     }
 
-    /// The value of the `Authorization` header: `{project}:{key}`.
-    pub fn authorization_header(&self) -> SecretString {
+    /// The value of the `Authorization` header: `{project}:{key}`; only the
+    /// request layer (`http`) sends it.
+    pub(crate) fn authorization_header(&self) -> SecretString {
         SecretString::from(format!("{}:{}", self.project, self.secret.expose_secret()))
     }
 
@@ -201,61 +203,6 @@ impl Key {
         })
     }
 
-    /// Asks the platform for a new embed key for a public agent or a
-    /// workforce (PROTOCOL A3). This is exactly one unauthenticated request;
-    /// persist the result with [`Key::to_json`] rather than calling this on
-    /// every start, since each call makes a new key with a new task prefix.
-    pub async fn generate_embed_key(options: EmbedKeyOptions) -> Result<Key> {
-        let endpoints = match &options.base_url {
-            Some(base) => Endpoints::with_base_url(base, options.region)?,
-            None => {
-                crate::client::endpoints_from_env(options.region, &|name| std::env::var(name).ok())?
-            }
-        };
-        let http = match options.http_client {
-            Some(client) => client,
-            None => crate::http::default_http_client(None, None)?,
-        };
-        let (path, body) = match &options.target {
-            EmbedTarget::Agent(id) => (
-                "agents/get_embed_key",
-                serde_json::json!({"agent_id": id, "project": options.project}),
-            ),
-            EmbedTarget::Workforce(id) => (
-                "workforce/get_embed_key",
-                serde_json::json!({"workforce_id": id, "project": options.project}),
-            ),
-        };
-        #[derive(serde::Deserialize)]
-        struct EmbedKeyAnswer {
-            embed_key: String,
-            conversation_prefix: String,
-        }
-        let what = format!("{path} answer");
-        let answer: EmbedKeyAnswer = crate::http::send(
-            &http,
-            &endpoints,
-            None,
-            reqwest::Method::POST,
-            path,
-            &[],
-            Some(&body),
-            &what,
-            crate::http::Retry {
-                policy: &crate::retry::RetryPolicy::default(),
-                kind: crate::retry::RequestKind::Create,
-            },
-        )
-        .await?;
-        Key::embed(
-            answer.embed_key,
-            options.region,
-            options.project,
-            options.target,
-            answer.conversation_prefix,
-        )
-    }
-
     /// The secret as it may be shown: `…` and its last four characters when it is long
     /// enough for that to reveal nothing useful, `****` otherwise. For telling keys apart in a
     /// UI or a log; never the value.
@@ -314,101 +261,6 @@ impl fmt::Display for Key {
             )?,
         }
         write!(f, " in {}", self.region)
-    }
-}
-
-/// What [`Key::generate_embed_key`] needs.
-#[derive(Debug, Clone)]
-pub struct EmbedKeyOptions {
-    region: Region,
-    project: String,
-    target: EmbedTarget,
-    base_url: Option<String>,
-    http_client: Option<reqwest::Client>,
-}
-
-impl EmbedKeyOptions {
-    /// An embed key for a public agent.
-    pub fn agent(region: Region, project: impl Into<String>, agent_id: impl Into<String>) -> Self {
-        Self::new(region, project.into(), EmbedTarget::Agent(agent_id.into()))
-    }
-
-    /// An embed key for a workforce.
-    pub fn workforce(
-        region: Region,
-        project: impl Into<String>,
-        workforce_id: impl Into<String>,
-    ) -> Self {
-        Self::new(
-            region,
-            project.into(),
-            EmbedTarget::Workforce(workforce_id.into()),
-        )
-    }
-
-    fn new(region: Region, project: String, target: EmbedTarget) -> Self {
-        EmbedKeyOptions {
-            region,
-            project,
-            target,
-            base_url: None,
-            http_client: None,
-        }
-    }
-
-    /// A host serving all regions (the emulator). Without it,
-    /// `RELEVANCE_BASE_URL` is used when set, else the hosted platform.
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
-        self
-    }
-
-    /// The HTTP client to send the request with (its timeouts and proxies).
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
-        self
-    }
-
-    /// The region the key is asked from.
-    pub fn region(&self) -> Region {
-        self.region
-    }
-
-    /// The project the key is for.
-    pub fn project(&self) -> &str {
-        &self.project
-    }
-
-    /// The agent or workforce the key is for.
-    pub fn target(&self) -> &EmbedTarget {
-        &self.target
-    }
-
-    /// Whether `key` is an embed key for exactly this region, project and
-    /// target, i.e. what generating with these options could have made.
-    pub fn matches(&self, key: &Key) -> bool {
-        let same_target = match (&self.target, key.scope()) {
-            (EmbedTarget::Agent(wanted), KeyScope::Agent(found)) => *wanted == found,
-            (EmbedTarget::Workforce(wanted), KeyScope::Workforce(found)) => *wanted == found,
-            _ => false,
-        };
-        key.is_embed()
-            && key.region() == self.region
-            && key.project() == self.project
-            && same_target
-    }
-
-    /// A client for `key` that sends where these options send: the same base
-    /// URL and HTTP client.
-    pub(crate) fn client_for(&self, key: Key) -> Result<crate::Client> {
-        let mut builder = crate::Client::builder(key);
-        if let Some(base_url) = &self.base_url {
-            builder = builder.base_url(base_url.clone());
-        }
-        if let Some(http) = &self.http_client {
-            builder = builder.http_client(http.clone());
-        }
-        builder.build()
     }
 }
 

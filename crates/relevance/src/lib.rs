@@ -157,26 +157,41 @@
 //!
 //! # Where things live
 //!
+//! Every module is private; what you use is re-exported at the crate root.
+//! The public types, by the module that holds them:
+//!
 //! | module | holds |
 //! |---|---|
+//! | `client` | [`Client`] (a cheap clone), [`ClientBuilder`], `from_env`, the default client ([`create_client`], [`default_client`]) |
 //! | `region` | [`Region`], [`Endpoints`] |
-//! | `key` | [`Key`], its scope, the persisted form, embed-key generation |
-//! | `client` | [`Client`], [`ClientBuilder`], `from_env`, the default client |
+//! | `key` | [`Key`] and its [`KeyScope`]: plain data, the persisted form ([`Key::to_json`], [`Key::from_json`]) |
+//! | `embed` | making embed keys: [`Key::generate_embed_key`], [`EmbedKeyOptions`] |
 //! | `error` | [`Error`], the one error type |
-//! | `http` | sending a request, error mapping, decoding, the retry loop |
 //! | `retry` | [`RetryPolicy`]: which failures are retried, and the backoff |
-//! | `runtime` | timers, clock and `Send` bounds that differ in a browser |
-//! | `activity` | the per-client signal "a message was just sent to this task" |
-//! | `events` | [`Task::events`]: [`TaskEvents`], [`TaskEvent`]; exactly-once delivery and the polling pace |
-//! | `stream` | the live stream: streaming tokens, the connection, SSE parsing |
-//! | `agent` | [`Agents`], [`Agent`] and sending it a message ([`MessageBuilder`]) |
-//! | `task` | [`Task`] of an agent or a workforce ([`TaskOwner`]), [`TaskStatus`] and the platform states, agent task listing ([`TaskListOptions`]) |
-//! | `message` | [`Message`] and every [`MessageContent`] kind |
+//! | `agent` | `client.agents()` → [`Agents`]; an [`Agent`], its tasks |
+//! | `workforce` | `client.workforces()` → [`Workforces`]; a [`Workforce`], its tasks ([`WorkforceTaskListOptions`]) |
+//! | `sending` | [`MessageBuilder`]: one message to an agent or a workforce (`agent.message(..)`, `workforce.message(..)`) |
 //! | `attachment` | [`Attachment`]: files sent with a message, uploaded first when they are bytes |
-//! | `workforce` | [`Workforces`], [`Workforce`]: sending it messages, its tasks ([`WorkforceTaskListOptions`], [`WorkforceTaskPage`]) and their wire format |
-//! | `paging` | walking a cursor list as one stream (used by [`Workforce::all_tasks`]) |
-//! | `store` | [`KeyStore`]: keys kept by name ([`MemoryKeyStore`], `FileKeyStore`, `LocalStorageKeyStore`, `CookieKeyStore`); [`KeyCookie`], a key in a server's own `HttpOnly` cookie |
+//! | `task` | [`Task`] of an agent or a workforce ([`TaskOwner`]), [`TaskStatus`], agent task listing ([`TaskListOptions`], [`TaskSort`]) |
+//! | `paging` | [`Page`]: one page of any task list; `all_tasks` walks every page as a stream |
+//! | `message` | [`Message`] and every [`MessageContent`] kind |
+//! | `events` | [`Task::events`]: [`TaskEvents`], [`TaskEvent`]; exactly-once delivery and the polling pace |
+//! | `store` | [`KeyStore`]: keys kept by name ([`MemoryKeyStore`], `FileKeyStore`, `LocalStorageKeyStore`, `CookieKeyStore`); [`KeyCookie`] |
 //! | `session` | [`EmbedSession`]: get-or-create an embed key, kept in a store, replaced when revoked |
+//!
+//! Under them, layers you never touch: `http` (the request layer: every
+//! request is one `Request` value executed in one place — headers, the
+//! in-flight limit, error mapping, retries, a `tracing` span per attempt),
+//! `wire` (the platform's request and answer shapes, one module per PROTOCOL
+//! section), `task::owner` (everything that differs between an agent's and a
+//! workforce's task), `stream` (the live stream's tokens and SSE parsing),
+//! `activity` (the "a message was just sent" signal) and `runtime` (timers
+//! and `Send` bounds that differ in a browser). Imports go one way: handles →
+//! `task::owner` → `wire` and `http` → `key`, `region`, `error`.
+//!
+//! Each request is a `tracing` span named `relevance.request` with `method`,
+//! `path`, `attempt`, `status` and `latency_ms` (at `DEBUG`); no key, query
+//! string or streaming token is ever recorded.
 //!
 //! # In the browser
 //!
@@ -230,6 +245,7 @@ mod activity;
 mod agent;
 mod attachment;
 mod client;
+mod embed;
 mod error;
 mod events;
 mod http;
@@ -239,28 +255,33 @@ mod paging;
 mod region;
 mod retry;
 mod runtime;
+mod sending;
 mod session;
 mod store;
 mod stream;
 mod task;
+mod wire;
 mod workforce;
 
-pub use agent::{Agent, AgentList, AgentListOptions, Agents, MessageBuilder};
+pub use agent::{Agent, AgentList, AgentListOptions, Agents};
 pub use attachment::Attachment;
 pub use client::{
     create_client, default_client, set_default_client, ApiKeyOptions, Client, ClientBuilder,
     Credentials,
 };
+pub use embed::EmbedKeyOptions;
 pub use error::{CookieError, DefaultClientError, Error, KeyDataError, Result};
 pub use events::{TaskEvent, TaskEvents};
-pub use key::{EmbedKeyOptions, EmbedTarget, Key, KeyScope};
+pub use key::{EmbedTarget, Key, KeyScope};
 pub use message::{
     ActionDetails, AgentErrorMessage, AgentMessage, AttachedFile, Confirmation, ConfirmedBy,
     Message, MessageContent, ToolError, ToolKind, ToolParams, ToolRun, ToolStatus, UserMessage,
     WorkforceAgentDetails, WorkforceAgentHandover, WorkforceAgentRun, WorkforceTaskDetails,
 };
+pub use paging::Page;
 pub use region::{Endpoints, Region};
 pub use retry::RetryPolicy;
+pub use sending::MessageBuilder;
 pub use session::{EmbedSession, KeyReplaced, SessionStart, StoredKeyProblem};
 #[cfg(target_family = "wasm")]
 pub use store::CookieKeyStore;
@@ -272,7 +293,7 @@ pub use store::{
     CookieAttributes, CookieSameSite, KeyCookie, KeyStore, MemoryKeyStore, COOKIE_SIZE_LIMIT,
 };
 pub use task::{Task, TaskListOptions, TaskOwner, TaskRef, TaskSort, TaskStatus};
-pub use workforce::{Workforce, WorkforceTaskListOptions, WorkforceTaskPage, Workforces};
+pub use workforce::{Workforce, WorkforceTaskListOptions, Workforces};
 
 /// The workspace README's Rust examples, compiled as doctests so the first thing a user
 /// copies keeps building.

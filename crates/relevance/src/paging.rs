@@ -1,4 +1,5 @@
-//! Cursor paging as one stream of items.
+//! Paging: one [`Page`] type for every list of tasks, and walking a list
+//! page by page as one stream of items.
 //!
 //! The platform's cursor lists hand back a `next_cursor` until the last
 //! page. Walking them is the same loop whatever is listed, so it lives here
@@ -16,16 +17,47 @@ use futures_util::stream::{self, Stream};
 
 use crate::error::{Error, Result};
 
-/// One page of a cursor list.
-#[derive(Debug)]
-pub(crate) struct Page<T> {
-    /// The items of this page, in the server's order.
-    pub(crate) items: Vec<T>,
-    /// Where the next page starts; `None` on the last page.
-    pub(crate) next_cursor: Option<String>,
+/// One page of a list: its items and where the next page starts. Every
+/// list of tasks pages this way (agents' by page number, workforces' by
+/// cursor); each has an `all_tasks` stream that walks every page.
+///
+/// A page derefs to its items (`page.len()`, `page[0]`, `page.iter()`) and
+/// iterates over them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    /// The items on this page.
+    pub items: Vec<T>,
+    /// Where the next page starts (pass it back in the list options); `None`
+    /// on the last page.
+    pub next_cursor: Option<String>,
 }
 
-/// The walk's state between two items.
+impl<T> std::ops::Deref for Page<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        &self.items
+    }
+}
+
+impl<T> IntoIterator for Page<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+impl<'p, T> IntoIterator for &'p Page<T> {
+    type Item = &'p T;
+    type IntoIter = std::slice::Iter<'p, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
 struct Walk<T, F> {
     fetch: F,
     /// Items fetched but not yielded yet.

@@ -81,19 +81,6 @@ impl FromStr for Region {
     }
 }
 
-/// Every accepted spelling, for error messages.
-pub(crate) fn valid_region_values() -> String {
-    let codes: Vec<String> = Region::ALL
-        .iter()
-        .map(|region| format!("{} ({})", region.code(), region.constant()))
-        .collect();
-    let short: Vec<String> = Region::ALL
-        .iter()
-        .map(|region| region.constant().to_ascii_lowercase())
-        .collect();
-    format!("{}, or {}", codes.join(", "), short.join(", "))
-}
-
 /// The API and streaming URLs of one region.
 ///
 /// Hosted by default; [`Endpoints::with_base_url`] points at one host that
@@ -198,6 +185,24 @@ impl Endpoints {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every accepted value, from `Region::ALL`.
+    fn valid_region_values() -> String {
+        let codes: Vec<String> = Region::ALL
+            .iter()
+            .map(|region| format!("{} ({})", region.code(), region.constant()))
+            .collect();
+        let short: Vec<String> = Region::ALL
+            .iter()
+            .map(|region| region.constant().to_ascii_lowercase())
+            .collect();
+        format!("{}, or {}", codes.join(", "), short.join(", "))
+    }
+
+    #[test]
+    fn the_errors_list_every_region() {
+        assert_eq!(valid_region_values(), crate::error::VALID_REGION_VALUES);
+    }
 
     #[test]
     fn region_parse_table() {

@@ -12,8 +12,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::client::Client;
+use crate::embed::EmbedKeyOptions;
 use crate::error::{Error, KeyDataError, Result};
-use crate::key::{EmbedKeyOptions, Key, KeyScope};
+use crate::key::{Key, KeyScope};
 use crate::runtime::BoxFuture;
 use crate::store::KeyStore;
 

@@ -9,13 +9,15 @@
 //! polls and closes by dropping it.
 
 use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use futures_util::StreamExt;
+use eventsource_stream::{EventStream, EventStreamError};
+use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
-use crate::runtime::{BoxFuture, BoxStream};
+use crate::error::Result;
 
 /// How far into a token's life it is replaced: late enough to make few
 /// metadata reads, early enough that a slow read still beats the expiry.
@@ -93,42 +95,152 @@ pub(crate) enum LiveToken {
     },
 }
 
-/// Splits the stream's bytes into events (PROTOCOL A8: separated by a blank
-/// line, one `data:` line each) and keeps the thinking and typing tokens.
-/// Chunks may cut an event, a line or a UTF-8 character anywhere.
-#[derive(Debug, Default)]
-pub(crate) struct SseParser {
-    buffer: Vec<u8>,
-    /// How much of `buffer` is known to hold no event end.
-    scanned: usize,
+/// The live body's events (PROTOCOL A8), parsed by `eventsource-stream`,
+/// as thinking and typing tokens. Chunks may cut an event, a line or a
+/// UTF-8 character anywhere. Only the first `data:` line of an event
+/// counts; an event without a usable token is skipped, never an error.
+pub(crate) struct LiveEvents {
+    events: EventStream<Guarded>,
 }
 
-impl SseParser {
-    /// Feeds a chunk; returns the tokens of the events it completed.
-    pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<LiveToken> {
-        self.buffer.extend_from_slice(chunk);
-        let mut tokens = Vec::new();
+impl LiveEvents {
+    /// Reads the tokens of an open connection's body.
+    pub(crate) fn new(body: LiveBody) -> LiveEvents {
+        LiveEvents {
+            events: EventStream::new(Guarded::new(body)),
+        }
+    }
+}
+
+impl Stream for LiveEvents {
+    /// A token, or the connection's failure. The stream ends with the
+    /// connection.
+    type Item = Result<LiveToken>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
         loop {
-            let from = self.scanned.saturating_sub(1);
-            let Some(offset) = self.buffer[from..]
-                .windows(2)
-                .position(|pair| pair == b"\n\n")
-            else {
-                break;
+            return match Pin::new(&mut this.events).poll_next(cx) {
+                Poll::Ready(Some(Ok(event))) => match parse_data(&event.data) {
+                    Some(token) => Poll::Ready(Some(Ok(token))),
+                    None => continue,
+                },
+                Poll::Ready(Some(Err(EventStreamError::Transport(error)))) => {
+                    Poll::Ready(Some(Err(error)))
+                }
+                // The guard hands on valid UTF-8 only, and every line
+                // parses; should either fail, the parser would repeat it
+                // forever: count the connection as ended.
+                Poll::Ready(Some(Err(_))) | Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
             };
-            let end = from + offset;
-            if let Some(token) = parse_event(&self.buffer[..end]) {
-                tokens.push(token);
+        }
+    }
+}
+
+impl fmt::Debug for LiveEvents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LiveEvents").finish_non_exhaustive()
+    }
+}
+
+/// The body as the SSE parser gets it: valid UTF-8 (a byte sequence that
+/// is not becomes NUL, which no JSON string may hold, so an event with one
+/// in its data is skipped), and never an event longer than
+/// [`LONGEST_EVENT_BYTES`] (a blank line is put in after that many bytes
+/// without one, so a stream that never ends an event cannot grow memory).
+struct Guarded {
+    body: LiveBody,
+    /// The start of a UTF-8 character cut by the end of the last chunk.
+    carry: Vec<u8>,
+    /// Bytes since the last blank line.
+    pending: usize,
+    /// The line so far is empty.
+    line_empty: bool,
+    /// The last byte handed on was a CR (a LF right after it ends the same line).
+    after_cr: bool,
+}
+
+impl Guarded {
+    fn new(body: LiveBody) -> Guarded {
+        Guarded {
+            body,
+            carry: Vec::new(),
+            pending: 0,
+            line_empty: true,
+            after_cr: false,
+        }
+    }
+
+    /// The chunk as valid UTF-8, the cut character's start kept for the next.
+    fn decode(&mut self, chunk: &[u8]) -> Vec<u8> {
+        let mut input = std::mem::take(&mut self.carry);
+        input.extend_from_slice(chunk);
+        let mut out = Vec::with_capacity(input.len());
+        let mut rest = &input[..];
+        while !rest.is_empty() {
+            match std::str::from_utf8(rest) {
+                Ok(valid) => {
+                    out.extend_from_slice(valid.as_bytes());
+                    break;
+                }
+                Err(error) => {
+                    let (valid, after) = rest.split_at(error.valid_up_to());
+                    out.extend_from_slice(valid);
+                    match error.error_len() {
+                        Some(bad) => {
+                            out.push(0);
+                            rest = &after[bad..];
+                        }
+                        None => {
+                            self.carry = after.to_vec();
+                            break;
+                        }
+                    }
+                }
             }
-            self.buffer.drain(..end + 2);
-            self.scanned = 0;
         }
-        self.scanned = self.buffer.len();
-        if self.buffer.len() > LONGEST_EVENT_BYTES {
-            self.buffer.clear();
-            self.scanned = 0;
+        out
+    }
+
+    /// Counts the bytes of the current event and ends one that grew too long.
+    fn bound(&mut self, mut bytes: Vec<u8>) -> Vec<u8> {
+        for &byte in &bytes {
+            match byte {
+                b'\n' if self.after_cr => {}
+                b'\n' | b'\r' => {
+                    if self.line_empty {
+                        self.pending = 0;
+                    }
+                    self.line_empty = true;
+                }
+                _ => self.line_empty = false,
+            }
+            self.after_cr = byte == b'\r';
+            self.pending += 1;
         }
-        tokens
+        if self.pending > LONGEST_EVENT_BYTES {
+            bytes.extend_from_slice(b"\n\n");
+            self.pending = 0;
+            self.line_empty = true;
+            self.after_cr = false;
+        }
+        bytes
+    }
+}
+
+impl Stream for Guarded {
+    type Item = Result<Vec<u8>>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        match this.body.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                let decoded = this.decode(&chunk);
+                Poll::Ready(Some(Ok(this.bound(decoded))))
+            }
+            other => other,
+        }
     }
 }
 
@@ -143,16 +255,12 @@ struct WireEvent {
     document_id: Value,
 }
 
-/// One event's token: its first `data:` line, parsed; anything else (no
-/// data, bad JSON, an unknown type) is no token.
-fn parse_event(event: &[u8]) -> Option<LiveToken> {
-    let text = std::str::from_utf8(event).ok()?;
-    let data = text
-        .split('\n')
-        .map(|line| line.strip_suffix('\r').unwrap_or(line))
-        .find_map(|line| line.strip_prefix("data:"))?;
-    let data = data.strip_prefix(' ').unwrap_or(data);
-    let wire: WireEvent = serde_json::from_str(data).ok()?;
+/// One event's token, from its data (the `data:` lines joined by LF): the
+/// first line, parsed; anything else (bad JSON, no content, an unknown
+/// type) is no token.
+fn parse_data(data: &str) -> Option<LiveToken> {
+    let first = data.split('\n').next()?;
+    let wire: WireEvent = serde_json::from_str(first).ok()?;
     let fragment = match wire.content {
         Value::String(fragment) => fragment,
         _ => return None,
@@ -174,47 +282,14 @@ fn parse_event(event: &[u8]) -> Option<LiveToken> {
     }
 }
 
-/// The open stream's body: chunks of bytes as they arrive.
-pub(crate) type LiveBody = BoxStream<Result<Vec<u8>>>;
-
-/// How long one stream connection may stay open off the browser before it
-/// is closed and reopened; the client's own request timeout (30 s by
-/// default) would cut it far too often.
-#[cfg(not(target_family = "wasm"))]
-const CONNECTION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(600);
-
-/// Opens the live stream at `url` (which carries the token). A non-2xx
-/// answer is the status-mapped error; the URL never appears in an error.
-pub(crate) fn connect(http: reqwest::Client, url: String) -> BoxFuture<Result<LiveBody>> {
-    Box::pin(async move {
-        let request = http
-            .get(&url)
-            .header(reqwest::header::ACCEPT, "text/event-stream");
-        #[cfg(not(target_family = "wasm"))]
-        let request = request.timeout(CONNECTION_LIFETIME);
-        let response = request.send().await.map_err(Error::network)?;
-        let status = response.status();
-        if !status.is_success() {
-            let headers = response.headers().clone();
-            let body = response
-                .bytes()
-                .await
-                .map(|b| b.to_vec())
-                .unwrap_or_default();
-            return Err(Error::from_response(status.as_u16(), &headers, &body));
-        }
-        let body: LiveBody = Box::pin(
-            response
-                .bytes_stream()
-                .map(|chunk| chunk.map(|bytes| bytes.to_vec()).map_err(Error::network)),
-        );
-        Ok(body)
-    })
-}
+/// The body of an open live stream (defined with the request layer that opens it).
+pub(crate) use crate::http::LiveBody;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
+    use futures_util::{FutureExt, StreamExt};
     use serde_json::json;
 
     fn thinking(text: &str, id: Option<&str>) -> LiveToken {
@@ -229,6 +304,19 @@ mod tests {
             fragment: text.into(),
             message_id: id.map(str::to_string),
         }
+    }
+
+    fn body_of(chunks: Vec<Vec<u8>>) -> LiveBody {
+        Box::pin(futures_util::stream::iter(chunks.into_iter().map(Ok)))
+    }
+
+    /// The tokens of a body made of `chunks`, read to its end.
+    fn tokens_of(chunks: Vec<Vec<u8>>) -> Vec<LiveToken> {
+        LiveEvents::new(body_of(chunks))
+            .map(|token| token.expect("no transport error"))
+            .collect::<Vec<_>>()
+            .now_or_never()
+            .expect("the body is all there")
     }
 
     #[test]
@@ -282,16 +370,17 @@ mod tests {
                 ],
                 vec![thinking("a b", None)],
             ),
+            // Only the first `data:` line counts: later ones are not joined to it.
+            (
+                vec![format!("{text}\n{think}\n\ndata: {{\"type\":\n{text}\n\n")],
+                vec![typing("Hel", Some("d2"))],
+            ),
             // Not finished yet: nothing.
             (vec![think.to_string()], vec![]),
         ];
         for (chunks, expected) in cases {
-            let mut parser = SseParser::default();
-            let mut tokens = Vec::new();
-            for chunk in &chunks {
-                tokens.extend(parser.push(chunk.as_bytes()));
-            }
-            assert_eq!(tokens, expected, "{chunks:?}");
+            let bytes = chunks.iter().map(|c| c.as_bytes().to_vec()).collect();
+            assert_eq!(tokens_of(bytes), expected, "{chunks:?}");
         }
     }
 
@@ -299,30 +388,63 @@ mod tests {
     fn a_character_split_across_chunks_survives() {
         let event = "data: {\"type\":\"text\",\"content\":\"café ☕\"}\n\n".as_bytes();
         for cut in 1..event.len() {
-            let mut parser = SseParser::default();
-            let mut tokens = parser.push(&event[..cut]);
-            tokens.extend(parser.push(&event[cut..]));
+            let tokens = tokens_of(vec![event[..cut].to_vec(), event[cut..].to_vec()]);
             assert_eq!(tokens, vec![typing("café ☕", None)], "cut at {cut}");
         }
         // Byte by byte, two events.
-        let mut parser = SseParser::default();
-        let mut tokens = Vec::new();
-        for byte in [event, event].concat() {
-            tokens.extend(parser.push(&[byte]));
-        }
+        let bytes = [event, event].concat();
+        let tokens = tokens_of(bytes.iter().map(|byte| vec![*byte]).collect());
         assert_eq!(tokens.len(), 2);
     }
 
     #[test]
+    fn an_event_that_is_not_utf8_is_skipped_and_the_next_one_read() {
+        let good = b"data: {\"type\":\"text\",\"content\":\"ok\"}\n\n".to_vec();
+        let bad = b"data: {\"type\":\"text\",\"content\":\"b\xffd\"}\n\n".to_vec();
+        let cut = b"data: {\"type\":\"text\",\"content\":\"\xe2\x98".to_vec();
+        let tokens = tokens_of(vec![bad, good.clone(), cut, b"\n\n".to_vec(), good]);
+        assert_eq!(tokens, vec![typing("ok", None), typing("ok", None)]);
+    }
+
+    #[test]
     fn an_endless_event_does_not_grow_without_bound() {
-        let mut parser = SseParser::default();
+        let mut guard = Guarded::new(body_of(vec![]));
         let junk = vec![b'x'; 64 * 1024];
+        let mut ends = 0;
         for _ in 0..40 {
-            assert!(parser.push(&junk).is_empty());
+            let out = guard.bound(junk.clone());
+            ends += usize::from(out.ends_with(b"\n\n"));
+            assert!(guard.pending <= LONGEST_EVENT_BYTES);
         }
-        assert!(parser.buffer.len() <= LONGEST_EVENT_BYTES);
-        let tokens = parser.push(b"\n\ndata: {\"type\":\"text\",\"content\":\"after\"}\n\n");
-        assert_eq!(tokens, vec![typing("after", None)]);
+        assert!(ends >= 2, "a blank line is put in every megabyte");
+        // Events that end are never cut.
+        let mut guard = Guarded::new(body_of(vec![]));
+        let event = b"data: {\"type\":\"text\",\"content\":\"x\"}\r\n\r\n".to_vec();
+        for _ in 0..40_000 {
+            assert_eq!(guard.bound(event.clone()), event);
+        }
+        let mut chunks = vec![junk; 40];
+        chunks.push(b"\n\ndata: {\"type\":\"text\",\"content\":\"after\"}\n\n".to_vec());
+        assert_eq!(tokens_of(chunks), vec![typing("after", None)]);
+    }
+
+    #[test]
+    fn a_transport_error_is_yielded_and_the_end_of_the_body_ends_the_stream() {
+        let error = Error::Server {
+            status: 502,
+            message: None,
+        };
+        let body: LiveBody = Box::pin(futures_util::stream::iter(vec![
+            Ok(b"data: {\"type\":\"text\",\"content\":\"a\"}\n\n".to_vec()),
+            Err(error),
+        ]));
+        let items = LiveEvents::new(body)
+            .collect::<Vec<_>>()
+            .now_or_never()
+            .unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].as_ref().unwrap(), &typing("a", None));
+        assert_eq!(items[1].as_ref().unwrap_err().status(), Some(502));
     }
 
     #[test]
@@ -386,7 +508,18 @@ mod tests {
 #[cfg(all(test, not(target_family = "wasm")))]
 mod proptests {
     use super::*;
+    use futures_util::{FutureExt, StreamExt};
     use proptest::prelude::*;
+
+    /// The tokens of a body made of `chunks`, read to its end.
+    fn tokens_of(chunks: Vec<Vec<u8>>) -> Vec<LiveToken> {
+        let body: LiveBody = Box::pin(futures_util::stream::iter(chunks.into_iter().map(Ok)));
+        LiveEvents::new(body)
+            .map(|token| token.expect("no transport error"))
+            .collect::<Vec<_>>()
+            .now_or_never()
+            .expect("the body is all there")
+    }
 
     /// Streams made of plausible pieces (frames, comments, junk, CRs, split UTF-8).
     fn stream_bytes() -> impl Strategy<Value = Vec<u8>> {
@@ -412,17 +545,16 @@ mod proptests {
             bytes in stream_bytes(),
             cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
         ) {
-            let mut whole = SseParser::default();
-            let expected = whole.push(&bytes);
+            let expected = tokens_of(vec![bytes.clone()]);
             let mut points: Vec<usize> = cuts.iter().map(|cut| cut.index(bytes.len() + 1)).collect();
             points.sort_unstable();
-            let mut chunked = SseParser::default();
-            let mut got = Vec::new();
+            let mut chunks = Vec::new();
             let mut from = 0;
             for point in points.into_iter().chain(std::iter::once(bytes.len())) {
-                got.extend(chunked.push(&bytes[from..point]));
+                chunks.push(bytes[from..point].to_vec());
                 from = point;
             }
+            let got = tokens_of(chunks);
             prop_assert_eq!(got, expected);
         }
     }

@@ -3,9 +3,9 @@
 //! Agent and workforce tasks live under different paths and speak different
 //! state vocabularies (PROTOCOL A5, A6), but a caller — and later the live
 //! events — should treat them alike. So there is one [`Task`] type that
-//! knows its [`TaskOwner`], and every method dispatches on it; the
-//! owner-specific wire details stay in this module (agents) and in
-//! `workforce` (workforces).
+//! knows its [`TaskOwner`]; everything that differs by owner is in one
+//! place, `task::owner`, and the wire shapes are in `wire::tasks` and
+//! `wire::workforces`.
 //!
 //! The agent API calls a task's id `conversation_id` in requests and
 //! `knowledge_set` in metadata. A [`Task`] is a snapshot taken when it was
@@ -17,17 +17,14 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use reqwest::Method;
-use serde::Deserialize;
-use serde_json::{json, Value};
 
-use crate::agent::timestamp;
 use crate::client::{default_client, Client};
 use crate::error::{Error, Result};
-use crate::key::Key;
 use crate::message::Message;
-use crate::retry::{RequestKind, RetryPolicy};
-use crate::stream::StreamingToken;
+
+pub(crate) mod owner;
+
+use owner::After;
 
 /// The simplified status a client shows for a task (PROTOCOL A5 table).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -80,7 +77,7 @@ impl TaskStatus {
 
     /// The platform states this status stands for, e.g. for a list filter.
     /// `Unknown` stands for no listed state (its raw state is in the variant).
-    pub fn states(&self) -> &'static [&'static str] {
+    pub(crate) fn states(&self) -> &'static [&'static str] {
         match self {
             TaskStatus::NotStarted => &["not-started"],
             TaskStatus::Idle => &["idle"],
@@ -240,9 +237,6 @@ impl<'t> From<&'t String> for TaskRef<'t> {
     }
 }
 
-/// How many messages one `view` request asks for.
-const VIEW_PAGE_SIZE: u32 = 1000;
-
 impl Task {
     /// A task of an agent, read with the default client (see
     /// [`create_client`](crate::create_client)).
@@ -253,8 +247,8 @@ impl Task {
     /// A task of an agent, read with `client`
     /// (`GET agents/{agent_id}/tasks/{task_id}/metadata`).
     pub async fn get_with(client: &Client, agent_id: &str, task_id: &str) -> Result<Task> {
-        let (task, _token) =
-            read_agent_task(client, &client.retry_policy(), agent_id, task_id).await?;
+        let owner = TaskOwner::Agent(agent_id.to_string());
+        let (task, _token) = owner.read_task(client, None, task_id).await?;
         Ok(task)
     }
 
@@ -276,8 +270,7 @@ impl Task {
 
     /// Reads the task again and updates every field.
     pub async fn refresh(&mut self) -> Result<()> {
-        let policy = self.client.retry_policy();
-        let (task, _token) = read_with_token(&self.client, &policy, &self.owner, &self.id).await?;
+        let (task, _token) = self.owner.read_task(&self.client, None, &self.id).await?;
         *self = task;
         Ok(())
     }
@@ -294,13 +287,9 @@ impl Task {
 
     /// Every message, oldest first.
     pub async fn messages(&self) -> Result<Vec<Message>> {
-        match &self.owner {
-            TaskOwner::Agent(agent_id) => self.view(agent_id, None).await,
-            TaskOwner::Workforce(workforce_id) => {
-                let policy = self.client.retry_policy();
-                crate::workforce::read_messages(&self.client, &policy, workforce_id, &self.id).await
-            }
-        }
+        self.owner
+            .read_messages(&self.client, None, &self.id, None)
+            .await
     }
 
     /// The messages inserted at or after `time` (inclusive), oldest first.
@@ -310,172 +299,43 @@ impl Task {
     /// message is read and filtered here; a message whose `insert_date_`
     /// cannot be parsed is kept, since it cannot be shown to be older.
     pub async fn messages_after(&self, time: DateTime<Utc>) -> Result<Vec<Message>> {
-        match &self.owner {
-            TaskOwner::Agent(agent_id) => self.view(agent_id, Some(&cursor_time(time))).await,
-            TaskOwner::Workforce(_) => Ok(messages_at_or_after(self.messages().await?, time)),
-        }
+        let after = Some(After::Time(time));
+        self.owner
+            .read_messages(&self.client, None, &self.id, after)
+            .await
     }
 
-    /// The messages inserted at or after a message's verbatim
-    /// [`Message::insert_date`], oldest first. Pinning the cursor to the
-    /// exact string re-reads a message still being written (its
-    /// `insert_date_` never changes when it is updated in place), with no
-    /// rounding on the way.
+    /// `message` and every message inserted after it, oldest first. The
+    /// cursor is the message's verbatim [`Message::insert_date`], so a
+    /// message still being written (its `insert_date_` never changes when it
+    /// is updated in place) is read again, with no rounding on the way.
     ///
     /// For a workforce task the filter runs here (see
-    /// [`Task::messages_after`]), so `insert_date` must be an ISO-8601 time;
-    /// anything else is [`Error::InvalidTimestamp`], before any request.
-    pub async fn messages_after_raw(&self, insert_date: &str) -> Result<Vec<Message>> {
-        match &self.owner {
-            TaskOwner::Agent(agent_id) => self.view(agent_id, Some(insert_date)).await,
-            TaskOwner::Workforce(_) => {
-                let time = timestamp(&Value::from(insert_date)).ok_or_else(|| {
-                    Error::InvalidTimestamp {
-                        value: insert_date.to_string(),
-                    }
-                })?;
-                Ok(messages_at_or_after(self.messages().await?, time))
-            }
-        }
-    }
-
-    /// An agent task's messages (`POST agents/{id}/tasks/{id}/view`).
-    async fn view(&self, agent_id: &str, after: Option<&str>) -> Result<Vec<Message>> {
-        let policy = self.client.retry_policy();
-        view_messages(&self.client, &policy, agent_id, &self.id, after).await
+    /// [`Task::messages_after`]), so the message's `insert_date` must be an
+    /// ISO-8601 time; anything else is [`Error::InvalidTimestamp`], before
+    /// any request.
+    pub async fn messages_since(&self, message: &Message) -> Result<Vec<Message>> {
+        let after = Some(After::Verbatim(&message.insert_date));
+        self.owner
+            .read_messages(&self.client, None, &self.id, after)
+            .await
     }
 }
 
-/// An agent task's messages at or after `after` (inclusive), oldest first
-/// (`POST agents/{id}/tasks/{id}/view`).
-pub(crate) async fn view_messages(
-    client: &Client,
-    policy: &RetryPolicy,
-    agent_id: &str,
-    task_id: &str,
-    after: Option<&str>,
-) -> Result<Vec<Message>> {
-    #[derive(Deserialize)]
-    struct Answer {
-        results: Vec<Value>,
-    }
-    let path = format!("agents/{agent_id}/tasks/{task_id}/view");
-    let body = view_body(after);
-    let answer: Answer = client
-        .send_with_policy(
-            policy,
-            RequestKind::Read,
-            Method::POST,
-            &path,
-            &[],
-            Some(&body),
-            "task view answer",
-        )
-        .await?;
-    messages_oldest_first(answer.results)
-}
-
-/// The query that makes a metadata read carry a live-stream token (PROTOCOL A5, A6).
-pub(crate) const STREAMING_TOKEN_QUERY: (&str, &str) = ("include_streaming_token", "true");
-
-/// An agent task and its live-stream token
-/// (`GET agents/{agent_id}/tasks/{task_id}/metadata?include_streaming_token=true`).
-pub(crate) async fn read_agent_task(
-    client: &Client,
-    policy: &RetryPolicy,
-    agent_id: &str,
-    task_id: &str,
-) -> Result<(Task, Option<StreamingToken>)> {
-    #[derive(Deserialize)]
-    struct Answer {
-        metadata: TaskMeta,
-        #[serde(default)]
-        streaming_token: Value,
-    }
-    let path = format!("agents/{agent_id}/tasks/{task_id}/metadata");
-    let (name, value) = STREAMING_TOKEN_QUERY;
-    let answer: Answer = client
-        .send_with_policy(
-            policy,
-            RequestKind::Read,
-            Method::GET,
-            &path,
-            &[(name, value.to_string())],
-            None,
-            "task metadata answer",
-        )
-        .await?;
-    let token = StreamingToken::from_value(&answer.streaming_token);
-    Ok((answer.metadata.into_task(client.clone(), agent_id), token))
-}
-
-/// Any task and its live-stream token, by owner.
-pub(crate) async fn read_with_token(
-    client: &Client,
-    policy: &RetryPolicy,
-    owner: &TaskOwner,
-    task_id: &str,
-) -> Result<(Task, Option<StreamingToken>)> {
-    match owner {
-        TaskOwner::Agent(agent_id) => read_agent_task(client, policy, agent_id, task_id).await,
-        TaskOwner::Workforce(workforce_id) => {
-            crate::workforce::read_task_with_token(client, policy, workforce_id, task_id).await
-        }
-    }
-}
-
-impl fmt::Debug for Task {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Task")
-            .field("id", &self.id)
-            .field("owner", &self.owner)
-            .field("title", &self.title)
-            .field("status", &self.status)
-            .field("state", &self.state)
-            .field("requested_state", &self.requested_state)
-            .field("created_at", &self.created_at)
-            .field("updated_at", &self.updated_at)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Two snapshots are equal when their data is; the client they came
-/// through does not matter.
-impl PartialEq for Task {
-    fn eq(&self, other: &Self) -> bool {
-        self.id == other.id
-            && self.owner == other.owner
-            && self.title == other.title
-            && self.status == other.status
-            && self.state == other.state
-            && self.requested_state == other.requested_state
-            && self.created_at == other.created_at
-            && self.updated_at == other.updated_at
-    }
-}
-
-/// The `view` body: `{"page_size": 1000, "cursor"?: {"after": ...}}`.
-fn view_body(after: Option<&str>) -> Value {
-    let mut body = json!({"page_size": VIEW_PAGE_SIZE});
-    if let Some(after) = after {
-        body["cursor"] = json!({"after": after});
-    }
-    body
-}
+crate::client::handle_debug_and_eq!(Task {
+    id,
+    owner,
+    title,
+    status,
+    state,
+    requested_state,
+    created_at,
+    updated_at,
+});
 
 /// ISO-8601 in UTC with milliseconds and `Z`, the platform's own format.
 pub(crate) fn cursor_time(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// Decodes a `view` answer's messages (newest first) and reverses them.
-fn messages_oldest_first(results: Vec<Value>) -> Result<Vec<Message>> {
-    let mut messages = results
-        .into_iter()
-        .map(Message::from_value)
-        .collect::<Result<Vec<_>>>()?;
-    messages.reverse();
-    Ok(messages)
 }
 
 /// The messages inserted at or after `time`, in their order. A message
@@ -489,23 +349,6 @@ pub(crate) fn messages_at_or_after(messages: Vec<Message>, time: DateTime<Utc>) 
             None => true,
         })
         .collect()
-}
-
-/// The id a trigger sends for its task: the one continued, a fresh prefixed
-/// id for a new task of an embed key (the platform refuses an embed key's
-/// new task without one), or none (the platform makes one for API keys).
-/// Shared by agents and workforces, which follow the same rule (PROTOCOL A2).
-pub(crate) fn task_id_to_send(key: &Key, continued: Option<String>) -> Option<String> {
-    continued.or_else(|| {
-        key.task_prefix()
-            .filter(|_| key.is_embed())
-            .map(new_task_id)
-    })
-}
-
-/// `{task_prefix}_-_{uuid v4}` (PROTOCOL A2).
-fn new_task_id(task_prefix: &str) -> String {
-    format!("{task_prefix}_-_{}", uuid::Uuid::new_v4())
 }
 
 /// The order of a task list.
@@ -523,15 +366,14 @@ pub enum TaskSort {
 }
 
 impl TaskSort {
-    /// The `sort` query value: `[{"insert_date":"asc"}]` and so on.
-    fn to_query_value(self) -> String {
-        let (field, direction) = match self {
+    /// The `sort` query value's field and direction: `("insert_date", "asc")` and so on.
+    fn wire(self) -> (&'static str, &'static str) {
+        match self {
             TaskSort::CreatedAsc => ("insert_date", "asc"),
             TaskSort::CreatedDesc => ("insert_date", "desc"),
             TaskSort::UpdatedAsc => ("update_date", "asc"),
             TaskSort::UpdatedDesc => ("update_date", "desc"),
-        };
-        format!(r#"[{{"{field}":"{direction}"}}]"#)
+        }
     }
 }
 
@@ -553,180 +395,30 @@ pub struct TaskListOptions {
 }
 
 const DEFAULT_LIST_PAGE: u32 = 1;
-const DEFAULT_LIST_PAGE_SIZE: u32 = 100;
-pub(crate) const TASK_LIST_PATH: &str = "agents/conversations/list";
+pub(crate) const DEFAULT_LIST_PAGE_SIZE: u32 = 100;
 
 /// The query of `agents/conversations/list`, in the order sent.
 pub(crate) fn task_list_query(
     agent_id: &str,
     options: &TaskListOptions,
 ) -> Vec<(&'static str, String)> {
-    let mut filters = vec![exact_match(
-        "conversation.agent_id",
-        vec![agent_id.to_string()],
-    )];
-    if !options.statuses.is_empty() {
-        let states = options
+    crate::wire::tasks::ListQuery {
+        agent_id,
+        states: options
             .statuses
             .iter()
             .flat_map(TaskStatus::filter_states)
-            .collect();
-        filters.push(exact_match("conversation.state", states));
+            .collect(),
+        sort: options.sort.wire(),
+        page_size: options.page_size.unwrap_or(DEFAULT_LIST_PAGE_SIZE),
+        page: options.page.unwrap_or(DEFAULT_LIST_PAGE),
+        search: options
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty()),
     }
-    let mut query = vec![
-        ("filters", to_json_text(&filters)),
-        ("sort", options.sort.to_query_value()),
-        (
-            "page_size",
-            options
-                .page_size
-                .unwrap_or(DEFAULT_LIST_PAGE_SIZE)
-                .to_string(),
-        ),
-        (
-            "page",
-            options.page.unwrap_or(DEFAULT_LIST_PAGE).to_string(),
-        ),
-    ];
-    if let Some(search) = options
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        query.push(("query", search.to_string()));
-    }
-    query
-}
-
-/// One `filters` entry. A struct rather than a `json!` map so the field
-/// order on the wire is the protocol's whatever serde_json features the
-/// workspace enables.
-#[derive(serde::Serialize)]
-struct ExactMatch<'a> {
-    field: &'a str,
-    filter_type: &'static str,
-    condition: &'static str,
-    condition_value: Vec<String>,
-}
-
-fn exact_match(field: &str, values: Vec<String>) -> ExactMatch<'_> {
-    ExactMatch {
-        field,
-        filter_type: "exact_match",
-        condition: "==",
-        condition_value: values,
-    }
-}
-
-/// Serialising plain strings and a plain struct cannot fail.
-fn to_json_text(value: &impl serde::Serialize) -> String {
-    serde_json::to_string(value).expect("plain strings always serialise")
-}
-
-/// A conversation-list answer: `{"results": [{"knowledge_set", "metadata"}]}`.
-#[derive(Deserialize)]
-pub(crate) struct TaskListAnswer {
-    results: Vec<TaskListItem>,
-}
-
-#[derive(Deserialize)]
-struct TaskListItem {
-    knowledge_set: String,
-    metadata: TaskMeta,
-}
-
-impl TaskListAnswer {
-    pub(crate) fn into_tasks(self, client: &Client, agent_id: &str) -> Vec<Task> {
-        self.results
-            .into_iter()
-            .map(|item| {
-                let mut task = item.metadata.into_task(client.clone(), agent_id);
-                task.id = item.knowledge_set;
-                task
-            })
-            .collect()
-    }
-}
-
-/// TaskMeta (PROTOCOL A5/A7b). Only the task id is required; the rest is
-/// read leniently so that a field the platform changes does not break
-/// reading a task.
-#[derive(Deserialize)]
-struct TaskMeta {
-    knowledge_set: String,
-    #[serde(default)]
-    insert_date: Value,
-    #[serde(default)]
-    update_date: Value,
-    #[serde(default)]
-    conversation: Value,
-}
-
-impl TaskMeta {
-    /// `agent_id` is the agent that was asked about; the platform's
-    /// `conversation.agent_id` wins when it sends one.
-    fn into_task(self, client: Client, agent_id: &str) -> Task {
-        let text = |field: &str| {
-            self.conversation
-                .get(field)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        let state = text("state").unwrap_or_default();
-        Task {
-            client,
-            id: self.knowledge_set.clone(),
-            owner: TaskOwner::Agent(text("agent_id").unwrap_or_else(|| agent_id.to_string())),
-            title: text("title").unwrap_or_default(),
-            status: TaskStatus::from_state(&state),
-            state,
-            requested_state: None,
-            created_at: timestamp(&self.insert_date),
-            updated_at: timestamp(&self.update_date),
-        }
-    }
-}
-
-/// The trigger answer (PROTOCOL A7b):
-/// `{"conversation_id", "agent_id", "state", "job_info"}`.
-#[derive(Deserialize)]
-pub(crate) struct TriggerAnswer {
-    conversation_id: String,
-    #[serde(default)]
-    agent_id: Option<String>,
-    #[serde(default)]
-    state: Option<String>,
-}
-
-impl TriggerAnswer {
-    /// The answer a trigger would have given for a task it created, when
-    /// its real answer was lost but the task was found.
-    pub(crate) fn for_existing(task: &Task) -> TriggerAnswer {
-        TriggerAnswer {
-            conversation_id: task.id.clone(),
-            agent_id: task.agent_id().map(str::to_string),
-            state: Some(task.state.clone()),
-        }
-    }
-
-    /// The task as the trigger left it: no title and no times yet. An absent
-    /// state is `Unknown("")` rather than an error, so the caller still
-    /// learns the id of the task that was created.
-    pub(crate) fn into_task(self, client: Client, agent_id: &str) -> Task {
-        let state = self.state.unwrap_or_default();
-        Task {
-            client,
-            id: self.conversation_id,
-            owner: TaskOwner::Agent(self.agent_id.unwrap_or_else(|| agent_id.to_string())),
-            title: String::new(),
-            status: TaskStatus::from_state(&state),
-            state,
-            requested_state: None,
-            created_at: None,
-            updated_at: None,
-        }
-    }
+    .pairs()
 }
 
 #[cfg(test)]
@@ -737,6 +429,23 @@ pub(crate) mod tests {
     use crate::Error;
     use chrono::TimeZone;
     use std::error::Error as _;
+
+    use crate::message::Message;
+    use crate::task::owner::{agent_task_list, agent_trigger_task};
+    use crate::wire::agents::TriggerAnswer;
+    use crate::wire::tasks::{ListAnswer as TaskListAnswer, ViewBody, LIST_PATH as TASK_LIST_PATH};
+    use crate::wire::timestamp;
+    use serde_json::{json, Value};
+
+    fn view_body(after: Option<&str>) -> Value {
+        serde_json::to_value(ViewBody::after(after)).unwrap()
+    }
+
+    fn messages_oldest_first(results: Vec<Value>) -> Result<Vec<Message>> {
+        let mut messages = crate::wire::messages::decode_all(results)?;
+        messages.reverse();
+        Ok(messages)
+    }
 
     pub(crate) fn test_client() -> Client {
         Client::builder(Key::new("sk-test", Region::US, "p1").unwrap())
@@ -1030,7 +739,7 @@ pub(crate) mod tests {
             ],"next":null}"#,
         )
         .unwrap();
-        let tasks = answer.into_tasks(&test_client(), "a1");
+        let tasks = agent_task_list(answer, &test_client(), "a1");
         assert_eq!(tasks.len(), 2);
         assert_eq!(tasks[0].id, "t1");
         assert_eq!(tasks[0].agent_id(), Some("a1"));
@@ -1080,7 +789,7 @@ pub(crate) mod tests {
                 "job_info":{"job_id":"j","studio_id":"s"}}"#,
         )
         .unwrap();
-        let task = answer.into_task(test_client(), "asked");
+        let task = agent_trigger_task(answer, &test_client(), "asked");
         assert_eq!(task.id, "pre_-_1");
         assert_eq!(task.owner, TaskOwner::Agent("a1".into()));
         assert_eq!(task.status, TaskStatus::Queued);
@@ -1088,7 +797,7 @@ pub(crate) mod tests {
         assert_eq!(task.title, "");
 
         let bare: TriggerAnswer = serde_json::from_str(r#"{"conversation_id":"c"}"#).unwrap();
-        let task = bare.into_task(test_client(), "asked");
+        let task = agent_trigger_task(bare, &test_client(), "asked");
         assert_eq!(task.agent_id(), Some("asked"));
         assert_eq!(task.status, TaskStatus::Unknown(String::new()));
 
@@ -1142,38 +851,6 @@ pub(crate) mod tests {
         assert!(matches!(error, Error::Decode { .. }));
         let text = format!("{error} {:?}", error.source());
         assert!(text.contains("item_id"), "{text}");
-    }
-
-    #[test]
-    fn which_task_id_is_sent() {
-        let api = Key::new("sk-1", Region::US, "p").unwrap();
-        let embed = Key::embed(
-            "ek-1",
-            Region::US,
-            "p",
-            crate::key::EmbedTarget::Agent("a1".into()),
-            "pre9",
-        )
-        .unwrap();
-        // (key, continued task, expectation)
-        assert_eq!(task_id_to_send(&api, None), None);
-        assert_eq!(
-            task_id_to_send(&api, Some("t1".into())).as_deref(),
-            Some("t1")
-        );
-        assert_eq!(
-            task_id_to_send(&embed, Some("pre9_-_old".into())).as_deref(),
-            Some("pre9_-_old")
-        );
-        let first = task_id_to_send(&embed, None).unwrap();
-        let second = task_id_to_send(&embed, None).unwrap();
-        assert_ne!(first, second, "each new task gets a fresh id");
-        for id in [first, second] {
-            let uuid = id.strip_prefix("pre9_-_").expect("prefixed");
-            let parsed = uuid::Uuid::parse_str(uuid).unwrap();
-            assert_eq!(parsed.get_version_num(), 4, "{id}");
-            assert_eq!(uuid, parsed.hyphenated().to_string(), "{id}");
-        }
     }
 
     #[test]

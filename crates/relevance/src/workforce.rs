@@ -2,30 +2,28 @@
 //! workforce task) and listing its tasks.
 //!
 //! A workforce task is the same [`Task`] as an agent task, owned by
-//! [`TaskOwner::Workforce`]; this module holds the workforce side of the
-//! wire (PROTOCOL A6) that [`Task`]'s methods dispatch to, so a caller never
-//! needs to know which API a task came from. Answers are decoded leniently —
-//! unknown fields are ignored and an ill-typed optional field is treated as
-//! absent — but the fields that identify something (`workforce_task_id`,
-//! `results`, `metadata`) are required and their absence is a decode error
-//! that names them.
-
-use std::fmt;
+//! [`TaskOwner::Workforce`]; sending is the shared [`MessageBuilder`], and
+//! what differs by owner is `task::owner`. The wire shapes (PROTOCOL A6) are
+//! in `wire::workforces`: decoded leniently, but the fields that identify
+//! something (`workforce_task_id`, `results`, `metadata`) are required and
+//! their absence is a decode error that names them.
 
 use futures_util::stream::Stream;
-use reqwest::Method;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::agent::timestamp;
 use crate::client::{default_client, Client};
-use crate::error::{Error, Result};
-use crate::message::Message;
+use crate::error::Result;
+use crate::http::Request;
 use crate::paging::{every_item, Page};
 use crate::region::Region;
-use crate::retry::{RequestKind, RetryPolicy};
-use crate::stream::StreamingToken;
-use crate::task::{task_id_to_send, Task, TaskOwner, TaskRef, TaskStatus, STREAMING_TOKEN_QUERY};
+use crate::sending::MessageBuilder;
+use crate::task::owner::workforce_task;
+use crate::task::{Task, TaskOwner, TaskRef};
+use crate::wire::string;
+use crate::wire::workforces::{
+    item_path, TaskListAnswer, TaskListBody, WorkforceItem, DEFAULT_TASK_PAGE_SIZE, TASK_LIST_PATH,
+    TASK_LIST_WHAT,
+};
 
 /// The workforces of the client's project, borrowed from a [`Client`].
 #[derive(Debug, Clone, Copy)]
@@ -55,46 +53,24 @@ pub struct WorkforceTaskListOptions {
     pub page_size: Option<u32>,
     /// Only tasks whose title matches this text (empty means no search).
     pub search: Option<String>,
-    /// Where to start: a [`WorkforceTaskPage::next_cursor`] (empty or `None`
+    /// Where to start: a [`Page::next_cursor`] (empty or `None`
     /// means the first page).
     pub cursor: Option<String>,
 }
 
-/// One page of workforce tasks.
-#[derive(Clone, Debug, PartialEq)]
-pub struct WorkforceTaskPage {
-    /// The tasks on this page.
-    pub tasks: Vec<Task>,
-    /// The cursor of the next page; `None` on the last page.
-    pub next_cursor: Option<String>,
+impl Client {
+    /// The workforces of the project.
+    pub fn workforces(&self) -> Workforces<'_> {
+        Workforces { client: self }
+    }
 }
 
-const DEFAULT_TASK_PAGE_SIZE: u32 = 100;
-/// How many messages one messages request asks for.
-const MESSAGES_PAGE_SIZE: u32 = 1000;
-const TRIGGER_PATH: &str = "workforce/trigger";
-const TASK_LIST_PATH: &str = "workforce/tasks/list";
-const TASK_LIST_WHAT: &str = "workforce/tasks/list answer";
-
-impl<'c> Workforces<'c> {
-    pub(crate) fn new(client: &'c Client) -> Self {
-        Workforces { client }
-    }
-
+impl Workforces<'_> {
     /// One workforce by id (`GET workforce/items/{id}`).
     pub async fn get(&self, workforce_id: &str) -> Result<Workforce> {
-        let path = format!("workforce/items/{workforce_id}");
-        let answer: WorkforceItem = self
-            .client
-            .send(
-                RequestKind::Read,
-                Method::GET,
-                &path,
-                None,
-                "workforce/items answer",
-            )
-            .await?;
-        Ok(answer.into_workforce(self.client))
+        let request = Request::get(item_path(workforce_id)).answer("workforce/items answer");
+        let answer: WorkforceItem = self.client.send(request).await?;
+        Ok(Workforce::from_wire(answer, self.client))
     }
 }
 
@@ -112,15 +88,16 @@ impl Workforce {
     }
 
     /// Sends `text` in a new task and returns the task at once, without
-    /// waiting for the reply (`POST workforce/trigger`).
+    /// waiting for the reply (`POST workforce/trigger`); to continue a task,
+    /// use [`Workforce::message`] or [`Workforce::send_message_in`].
     ///
     /// The platform answers only with the task's id and starts the task at
     /// once, so the returned task is `Running` (state `"running"`) with no
     /// title or times until [`Task::refresh`]. A new task started with an
     /// embed key gets a client-made id `{task prefix}_-_{uuid v4}`, as the
-    /// platform requires. Workforce messages take no attachments.
+    /// platform requires.
     pub async fn send_message(&self, text: impl Into<String>) -> Result<Task> {
-        self.trigger(None, text.into()).await
+        self.message(text).send().await
     }
 
     /// Sends `text` in an existing task (a [`Task`] or a task id); otherwise
@@ -130,60 +107,31 @@ impl Workforce {
         task: impl Into<TaskRef<'t>>,
         text: impl Into<String>,
     ) -> Result<Task> {
-        let task_id = task.into().id().to_string();
-        self.trigger(Some(task_id), text.into()).await
+        self.message(text).in_task(task).send().await
     }
 
-    async fn trigger(&self, continued: Option<String>, text: String) -> Result<Task> {
-        let continues_a_task = continued.is_some();
-        let task_id = task_id_to_send(self.client.key(), continued);
-        let body = trigger_body(&self.id, task_id.as_deref(), &text);
-        let client = &self.client;
-        let workforce_id = self.id.as_str();
-        let what = "workforce/trigger answer";
-        // A new task under a client-made id: the task existing means the trigger went through.
-        let new_task_id = task_id.as_deref().filter(|_| !continues_a_task);
-        let exists = || async move {
-            let Some(task_id) = new_task_id else {
-                return Ok(None);
-            };
-            match read_task(client, workforce_id, task_id).await {
-                Ok(_) => Ok(Some(TriggerAnswer {
-                    workforce_task_id: task_id.to_string(),
-                })),
-                Err(Error::NotFound { .. }) => Ok(None),
-                Err(error) => Err(error),
-            }
-        };
-        let answer: TriggerAnswer = client
-            .send_trigger(TRIGGER_PATH, &body, what, new_task_id, exists)
-            .await?;
-        let task = answer.into_task(client.clone(), workforce_id);
-        client.note_sent(&task.id);
-        Ok(task)
+    /// A message to send: choose a task, then [`MessageBuilder::send`].
+    pub fn message(&self, text: impl Into<String>) -> MessageBuilder<'_> {
+        let owner = TaskOwner::Workforce(self.id.clone());
+        MessageBuilder::new(&self.client, owner, None, text.into())
     }
 
     /// One task of this workforce (`GET workforce/tasks/{id}/metadata`).
     pub async fn get_task(&self, task_id: &str) -> Result<Task> {
-        read_task(&self.client, &self.id, task_id).await
+        let owner = TaskOwner::Workforce(self.id.clone());
+        let (task, _token) = owner.read_task(&self.client, None, task_id).await?;
+        Ok(task)
     }
 
     /// One page of this workforce's tasks (`POST workforce/tasks/list`).
-    /// Follow [`WorkforceTaskPage::next_cursor`] for the next page, or use
+    /// Follow [`Page::next_cursor`] for the next page, or use
     /// [`Workforce::all_tasks`].
-    pub async fn tasks(&self, options: WorkforceTaskListOptions) -> Result<WorkforceTaskPage> {
-        let body = task_list_body(&self.id, &options);
-        let answer: TaskListAnswer = self
-            .client
-            .send(
-                RequestKind::Read,
-                Method::POST,
-                TASK_LIST_PATH,
-                Some(&body),
-                TASK_LIST_WHAT,
-            )
-            .await?;
-        Ok(answer.into_page(&self.client, &self.id))
+    pub async fn tasks(&self, options: WorkforceTaskListOptions) -> Result<Page<Task>> {
+        let request = Request::read_post(TASK_LIST_PATH)
+            .json(&task_list_body(&self.id, &options))
+            .answer(TASK_LIST_WHAT);
+        let answer: TaskListAnswer = self.client.send(request).await?;
+        Ok(task_page(answer, &self.client, &self.id))
     }
 
     /// Every task of this workforce from `options.cursor` on, page by page
@@ -204,169 +152,20 @@ impl Workforce {
                 cursor,
                 ..options.clone()
             };
-            async move {
-                let page = workforce.tasks(options).await?;
-                Ok(Page {
-                    items: page.tasks,
-                    next_cursor: page.next_cursor,
-                })
-            }
+            async move { workforce.tasks(options).await }
         })
     }
-}
 
-impl fmt::Debug for Workforce {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Workforce")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .field("project", &self.project)
-            .field("region", &self.region)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Two workforces are equal when their data is; the client they were read
-/// through does not matter.
-impl PartialEq for Workforce {
-    fn eq(&self, other: &Self) -> bool {
-        self.id == other.id
-            && self.name == other.name
-            && self.project == other.project
-            && self.region == other.region
-    }
-}
-
-/// A workforce task by id, for [`Task::refresh`] and
-/// [`Workforce::get_task`]. The metadata path does not name the workforce,
-/// so the caller says which one the task belongs to.
-pub(crate) async fn read_task(client: &Client, workforce_id: &str, task_id: &str) -> Result<Task> {
-    let policy = client.retry_policy();
-    let (task, _token) = read_task_with_token(client, &policy, workforce_id, task_id).await?;
-    Ok(task)
-}
-
-/// A workforce task and its live-stream token
-/// (`GET workforce/tasks/{id}/metadata?include_streaming_token=true`).
-pub(crate) async fn read_task_with_token(
-    client: &Client,
-    policy: &RetryPolicy,
-    workforce_id: &str,
-    task_id: &str,
-) -> Result<(Task, Option<StreamingToken>)> {
-    let (name, value) = STREAMING_TOKEN_QUERY;
-    let answer: MetadataAnswer = client
-        .send_with_policy(
-            policy,
-            RequestKind::Read,
-            Method::GET,
-            &metadata_path(task_id),
-            &[(name, value.to_string())],
-            None,
-            "workforce task metadata answer",
-        )
-        .await?;
-    let token = StreamingToken::from_value(&answer.streaming_token);
-    Ok((
-        answer
-            .metadata
-            .into_task(client.clone(), workforce_id, task_id),
-        token,
-    ))
-}
-
-/// A workforce task's messages, oldest first, for [`Task::messages`].
-pub(crate) async fn read_messages(
-    client: &Client,
-    policy: &RetryPolicy,
-    workforce_id: &str,
-    task_id: &str,
-) -> Result<Vec<Message>> {
-    let body = json!({"page_size": MESSAGES_PAGE_SIZE});
-    let answer: MessagesAnswer = client
-        .send_with_policy(
-            policy,
-            RequestKind::Read,
-            Method::POST,
-            &messages_path(workforce_id, task_id),
-            &[],
-            Some(&body),
-            "workforce task messages answer",
-        )
-        .await?;
-    answer.into_messages()
-}
-
-fn metadata_path(task_id: &str) -> String {
-    format!("workforce/tasks/{task_id}/metadata")
-}
-
-fn messages_path(workforce_id: &str, task_id: &str) -> String {
-    format!("workforce/items/{workforce_id}/tasks/{task_id}/messages")
-}
-
-/// The trigger body (PROTOCOL A6); `workforce_task_id` is absent, never
-/// `null`, for a new task of an API key. `attachments` is always the empty
-/// list: the platform takes none, but its own client sends the field.
-fn trigger_body(workforce_id: &str, task_id: Option<&str>, text: &str) -> Value {
-    let mut body = json!({
-        "workforce_id": workforce_id,
-        "trigger": {
-            "use_streaming": true,
-            "message": {"role": "user", "content": text, "attachments": []},
-        },
-    });
-    if let Some(task_id) = task_id {
-        body["workforce_task_id"] = json!(task_id);
-    }
-    body
-}
-
-/// The list body: `{"workforce_id", "page_size", "query"?, "cursor"?}`.
-/// The search and the cursor are trimmed, as the official client does; an
-/// empty one is left out, as if not given.
-fn task_list_body(workforce_id: &str, options: &WorkforceTaskListOptions) -> Value {
-    let mut body = json!({
-        "workforce_id": workforce_id,
-        "page_size": options.page_size.unwrap_or(DEFAULT_TASK_PAGE_SIZE),
-    });
-    if let Some(search) = options
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        body["query"] = json!(search);
-    }
-    if let Some(cursor) = options
-        .cursor
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        body["cursor"] = json!(cursor);
-    }
-    body
-}
-
-/// The wire shape (PROTOCOL A6): `{"id", "workforce_metadata": {"name"}}`.
-#[derive(Deserialize)]
-struct WorkforceItem {
-    id: String,
-    #[serde(default)]
-    workforce_metadata: Value,
-}
-
-impl WorkforceItem {
-    fn into_workforce(self, client: &Client) -> Workforce {
-        let name = self
+    /// A workforce from its item, read through `client`.
+    pub(crate) fn from_wire(item: WorkforceItem, client: &Client) -> Workforce {
+        let name = item
             .workforce_metadata
             .get("name")
             .and_then(Value::as_str)
             .map(str::to_string);
         Workforce {
             client: client.clone(),
-            id: self.id,
+            id: item.id,
             name,
             project: client.project().to_string(),
             region: client.region(),
@@ -374,133 +173,54 @@ impl WorkforceItem {
     }
 }
 
-/// The trigger answer: `{"workforce_task_id"}`.
-#[derive(Deserialize)]
-struct TriggerAnswer {
-    workforce_task_id: String,
-}
+crate::client::handle_debug_and_eq!(Workforce {
+    id,
+    name,
+    project,
+    region
+});
 
-impl TriggerAnswer {
-    /// The platform starts a workforce task at once and says nothing else,
-    /// so the task is `running` until it is refreshed.
-    fn into_task(self, client: Client, workforce_id: &str) -> Task {
-        Task {
-            client,
-            id: self.workforce_task_id,
-            owner: TaskOwner::Workforce(workforce_id.to_string()),
-            title: String::new(),
-            status: TaskStatus::Running,
-            state: "running".to_string(),
-            requested_state: None,
-            created_at: None,
-            updated_at: None,
-        }
+/// The list body. The search and the cursor are trimmed, as the official
+/// client does; an empty one is left out, as if not given.
+fn task_list_body<'a>(
+    workforce_id: &'a str,
+    options: &'a WorkforceTaskListOptions,
+) -> TaskListBody<'a> {
+    let trimmed = |text: &'a Option<String>| {
+        text.as_deref()
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+    };
+    TaskListBody {
+        cursor: trimmed(&options.cursor),
+        page_size: options.page_size.unwrap_or(DEFAULT_TASK_PAGE_SIZE),
+        query: trimmed(&options.search),
+        workforce_id,
     }
 }
 
-/// `{"metadata": {...}, "streaming_token"?: {...}}`.
-#[derive(Deserialize)]
-struct MetadataAnswer {
-    metadata: WorkforceTaskMeta,
-    #[serde(default)]
-    streaming_token: Value,
-}
-
-/// A workforce task's metadata (PROTOCOL A6), every field loosely typed:
-/// it carries no id (the id is in the path or the list item).
-#[derive(Deserialize)]
-struct WorkforceTaskMeta {
-    #[serde(default)]
-    insert_date: Value,
-    #[serde(default)]
-    update_date: Value,
-    #[serde(default)]
-    title: Value,
-    #[serde(default)]
-    state: Value,
-    #[serde(default)]
-    requested_state: Value,
-}
-
-impl WorkforceTaskMeta {
-    fn into_task(self, client: Client, workforce_id: &str, task_id: &str) -> Task {
-        let state = string(self.state).unwrap_or_default();
-        Task {
-            client,
-            id: task_id.to_string(),
-            owner: TaskOwner::Workforce(workforce_id.to_string()),
-            title: string(self.title).unwrap_or_default(),
-            status: TaskStatus::from_workforce_state(&state),
-            state,
-            requested_state: string(self.requested_state),
-            created_at: timestamp(&self.insert_date),
-            updated_at: timestamp(&self.update_date),
-        }
-    }
-}
-
-fn string(value: Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text),
-        _ => None,
-    }
-}
-
-/// `{"results": [Message]}`, already oldest first.
-#[derive(Deserialize)]
-struct MessagesAnswer {
-    results: Vec<Value>,
-}
-
-impl MessagesAnswer {
-    /// Keeps the server's order: unlike the agent `view`, this list is
-    /// oldest first already.
-    fn into_messages(self) -> Result<Vec<Message>> {
-        self.results.into_iter().map(Message::from_value).collect()
-    }
-}
-
-/// `{"results": [item], "next_cursor"?}`.
-#[derive(Deserialize)]
-struct TaskListAnswer {
-    results: Vec<TaskListItem>,
-    #[serde(default)]
-    next_cursor: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct TaskListItem {
-    workforce_task_id: String,
-    #[serde(default)]
-    workforce_id: Value,
-    #[serde(flatten)]
-    meta: WorkforceTaskMeta,
-}
-
-impl TaskListAnswer {
-    /// `workforce_id` is the workforce that was asked about; the item's own
-    /// `workforce_id` wins when it has one. An empty `next_cursor` ends the
-    /// list like an absent one.
-    fn into_page(self, client: &Client, workforce_id: &str) -> WorkforceTaskPage {
-        let tasks = self
-            .results
-            .into_iter()
-            .map(|item| {
-                let owner = string(item.workforce_id).unwrap_or_else(|| workforce_id.to_string());
-                item.meta
-                    .into_task(client.clone(), &owner, &item.workforce_task_id)
-            })
-            .collect();
-        WorkforceTaskPage {
-            tasks,
-            next_cursor: self.next_cursor.filter(|cursor| !cursor.is_empty()),
-        }
+/// A task-list answer as a page. `workforce_id` is the workforce that was
+/// asked about; the item's own `workforce_id` wins when it has one. An empty
+/// `next_cursor` ends the list like an absent one.
+fn task_page(answer: TaskListAnswer, client: &Client, workforce_id: &str) -> Page<Task> {
+    let items = answer
+        .results
+        .into_iter()
+        .map(|item| {
+            let owner = string(item.workforce_id).unwrap_or_else(|| workforce_id.to_string());
+            workforce_task(item.meta, client, &owner, &item.workforce_task_id)
+        })
+        .collect();
+    Page {
+        items,
+        next_cursor: answer.next_cursor.filter(|cursor| !cursor.is_empty()),
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::message::Message;
 
     /// A workforce to act on in other modules' tests.
     pub(crate) fn workforce_for_tests(client: &Client) -> Workforce {
@@ -513,7 +233,63 @@ pub(crate) mod tests {
     use crate::key::{EmbedTarget, Key};
     use crate::message::MessageContent;
     use crate::region::Endpoints;
+    use crate::sending::task_id_to_send;
+    use crate::task::owner::workforce_trigger_task;
+    use crate::task::TaskStatus;
+    use crate::wire::messages::{decode_all, UserMessageBody};
+    use crate::wire::workforces::{
+        messages_path, metadata_path, Trigger, TriggerAnswer, TriggerBody, WorkforceTaskMeta,
+        TRIGGER_PATH,
+    };
+    use crate::wire::Results;
     use chrono::{TimeZone, Utc};
+    use serde_json::json;
+
+    type MetadataAnswer = crate::wire::tasks::MetadataAnswer<WorkforceTaskMeta>;
+    type MessagesAnswer = Results<Value>;
+
+    impl WorkforceItem {
+        fn into_workforce(self, client: &Client) -> Workforce {
+            Workforce::from_wire(self, client)
+        }
+    }
+
+    impl TriggerAnswer {
+        fn into_task(self, client: Client, workforce_id: &str) -> Task {
+            workforce_trigger_task(self.workforce_task_id, &client, workforce_id)
+        }
+    }
+
+    impl WorkforceTaskMeta {
+        fn into_task(self, client: Client, workforce_id: &str, task_id: &str) -> Task {
+            workforce_task(self, &client, workforce_id, task_id)
+        }
+    }
+
+    impl Results<Value> {
+        fn into_messages(self) -> Result<Vec<Message>> {
+            decode_all(self.results)
+        }
+    }
+
+    impl TaskListAnswer {
+        fn into_page(self, client: &Client, workforce_id: &str) -> Page<Task> {
+            task_page(self, client, workforce_id)
+        }
+    }
+
+    /// The trigger body as sent (PROTOCOL A6).
+    fn trigger_body(workforce_id: &str, task_id: Option<&str>, text: &str) -> Value {
+        serde_json::to_value(TriggerBody {
+            trigger: Trigger {
+                message: UserMessageBody::new(text, Some(&[])),
+                use_streaming: true,
+            },
+            workforce_id,
+            workforce_task_id: task_id,
+        })
+        .unwrap()
+    }
 
     fn au_client() -> Client {
         Client::builder(Key::new("sk-test", Region::AU, "p").unwrap())
@@ -769,7 +545,11 @@ pub(crate) mod tests {
             ),
         ];
         for (options, expected) in cases {
-            assert_eq!(task_list_body("w1", &options), expected, "{options:?}");
+            assert_eq!(
+                serde_json::to_value(task_list_body("w1", &options)).unwrap(),
+                expected,
+                "{options:?}"
+            );
         }
     }
 
@@ -795,8 +575,8 @@ pub(crate) mod tests {
                 .unwrap()
                 .into_page(&au_client(), "asked");
             assert_eq!(page.next_cursor.as_deref(), cursor, "{json}");
-            assert_eq!(page.tasks.len(), 1);
-            let task = &page.tasks[0];
+            assert_eq!(page.items.len(), 1);
+            let task = &page.items[0];
             assert_eq!(task.id, "wt1");
             assert_eq!(task.workforce_id(), Some("w1"));
             assert_eq!(task.title, "One");
@@ -812,8 +592,8 @@ pub(crate) mod tests {
         let bare = decode::<TaskListAnswer>(r#"{"results":[{"workforce_task_id":"wt2"}]}"#)
             .unwrap()
             .into_page(&au_client(), "asked");
-        assert_eq!(bare.tasks[0].owner, TaskOwner::Workforce("asked".into()));
-        assert_eq!(bare.tasks[0].status, TaskStatus::Unknown(String::new()));
+        assert_eq!(bare.items[0].owner, TaskOwner::Workforce("asked".into()));
+        assert_eq!(bare.items[0].status, TaskStatus::Unknown(String::new()));
 
         let missing = [
             (r#"{"tasks":[]}"#, "results"),

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use relevance_emulator::{Config, ConnectionLimits, DemoPage, Emulator, Faults, Quotas, Storage};
+use relevance_emulator::{
+    Config, ConnectionLimits, DemoPage, Emulator, Faults, Quotas, SeedSource, Storage,
+};
 use serde_json::json;
 
 use crate::cli::EmulatorArgs;
@@ -89,7 +91,7 @@ pub async fn run(args: EmulatorArgs, json: bool) -> Result<()> {
     };
     let config = Config {
         storage,
-        seed_file: args.seed,
+        seed: args.seed.map(SeedSource::File),
         admin_token: args.admin_token,
         embed_key_rate_limit_per_minute: args.embed_key_rate_limit,
         demo_page,
@@ -287,7 +289,7 @@ async fn demo_agent(args: &crate::cli::EmulatorArgs) -> Result<(String, String, 
     }
     let probe_config = Config {
         storage: Storage::InMemory,
-        seed_file: args.seed.clone(),
+        seed: args.seed.clone().map(SeedSource::File),
         embed_key_rate_limit_per_minute: 0,
         ..Config::default()
     };

@@ -50,7 +50,7 @@ pub async fn run(command: TasksCommand, credentials: &CredentialArgs, json: bool
                         search,
                         ..TaskListOptions::default()
                     };
-                    agent.tasks(options).await?
+                    agent.tasks(options).await?.items
                 }
                 (None, None) => anyhow::bail!(
                     "which tasks? pass --agent ID or --workforce ID (see `relevance agents list`)"

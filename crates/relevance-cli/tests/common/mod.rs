@@ -7,7 +7,7 @@ pub mod recorder;
 use std::path::PathBuf;
 
 use relevance::{Client, Key, Region};
-use relevance_emulator::{Config, Emulator, Storage};
+use relevance_emulator::{Config, Emulator, SeedSource, Storage};
 use serde_json::{json, Value};
 
 pub const API_KEY_A: &str = "sk-test-a-0001-aaaaaaaaaaaaaaaaaaaa";
@@ -110,11 +110,9 @@ impl TestEmulator {
         dir: tempfile::TempDir,
         seed_text: &str,
     ) -> TestEmulator {
-        let seed = dir.path().join("seed.toml");
-        std::fs::write(&seed, seed_text).expect("write seed");
         let config = Config {
             storage: Storage::Directory(dir.path().join("data")),
-            seed_file: Some(seed),
+            seed: Some(SeedSource::Text(seed_text.to_string())),
             ..Config::default()
         };
         listener

@@ -8,7 +8,7 @@
 pub(crate) mod dashboard;
 pub(crate) mod request_log;
 
-pub(crate) use request_log::RequestLogSlot;
+pub(crate) use request_log::{redacted_path, RequestLogSlot};
 
 use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
@@ -109,7 +109,7 @@ async fn list_keys(
             if catalog::project_region(connection, &lookup)?.is_none() {
                 return Ok(None);
             }
-            keys::list_for_project(connection, &lookup).map(Some)
+            keys::list_for_project(connection, connection.key_cache(), &lookup).map(Some)
         })
         .await?
         .ok_or_else(|| unknown_project(&project))?;
@@ -149,7 +149,14 @@ async fn create_api_key(
             if catalog::project_region(connection, &lookup)?.is_none() {
                 return Ok(None);
             }
-            issue_api_key(connection, &lookup, body.label, &now).map(Some)
+            issue_api_key(
+                connection,
+                connection.key_cache(),
+                &lookup,
+                body.label,
+                &now,
+            )
+            .map(Some)
         })
         .await?
         .ok_or_else(|| unknown_project(&project))?;
@@ -172,7 +179,14 @@ async fn revoke_by_id(
     let now = now_iso();
     let (id, revoked_at) = state
         .store
-        .call(move |connection| keys::revoke(connection, KeySelector::Id(&lookup), &now))
+        .call(move |connection| {
+            keys::revoke(
+                connection,
+                connection.key_cache(),
+                KeySelector::Id(&lookup),
+                &now,
+            )
+        })
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no key with id {}", echo_id(&key_id))))?;
     Ok(Json(json!({ "id": id, "revoked_at": revoked_at })))
@@ -191,7 +205,14 @@ async fn revoke_by_secret(
     let now = now_iso();
     let (id, revoked_at) = state
         .store
-        .call(move |connection| keys::revoke(connection, KeySelector::Sha256(&hash), &now))
+        .call(move |connection| {
+            keys::revoke(
+                connection,
+                connection.key_cache(),
+                KeySelector::Sha256(&hash),
+                &now,
+            )
+        })
         .await?
         .ok_or_else(|| ApiError::not_found("no key with that value"))?;
     Ok(Json(json!({ "id": id, "revoked_at": revoked_at })))

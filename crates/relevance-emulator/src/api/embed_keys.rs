@@ -77,7 +77,7 @@ async fn issue_if_allowed(
             if !allowed {
                 return Ok(None);
             }
-            issue_embed_key(connection, &project, &target, &now).map(Some)
+            issue_embed_key(connection, connection.key_cache(), &project, &target, &now).map(Some)
         })
         .await?;
     Ok(issued.and_then(|issued| {

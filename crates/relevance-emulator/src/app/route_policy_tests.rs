@@ -100,15 +100,12 @@ async fn embed_key(http: &reqwest::Client, base: &str, kind: &str, id: &str) -> 
 
 #[tokio::test]
 async fn every_route_of_the_table_answers_each_caller_as_its_policy_says() {
-    let dir = tempfile::TempDir::new().expect("tempdir");
-    let seed = dir.path().join("seed.toml");
-    std::fs::write(&seed, SEED).expect("seed");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let emulator = Emulator::start(
         Config {
-            seed_file: Some(seed),
+            seed: Some(crate::SeedSource::Text(SEED.to_string())),
             ..Config::default()
         },
         listener,

@@ -4,6 +4,7 @@
 use rusqlite::Connection;
 
 use super::secret::{hash_secret, hint, new_api_key, new_embed_key, new_key_id, new_task_prefix};
+use crate::store::key_cache::KeyCache;
 use crate::store::keys::{self, KeyKind, KeyRecord};
 
 /// A freshly issued key; the only place its secret exists after this request.
@@ -57,13 +58,14 @@ fn record(
 /// A new random API key for `project`.
 pub(crate) fn issue_api_key(
     connection: &Connection,
+    cache: &KeyCache,
     project: &str,
     label: Option<String>,
     now: &str,
 ) -> rusqlite::Result<IssuedKey> {
     let secret = new_api_key();
     let key = record(project, KeyKind::Api, &secret, label, now);
-    keys::insert(connection, &key)?;
+    keys::insert(connection, cache, &key)?;
     Ok(IssuedKey {
         id: key.id,
         secret,
@@ -74,18 +76,20 @@ pub(crate) fn issue_api_key(
 /// Stores an API key whose value the operator chose (a seed file); idempotent.
 pub(crate) fn register_api_key(
     connection: &Connection,
+    cache: &KeyCache,
     project: &str,
     secret: &str,
     label: &str,
     now: &str,
 ) -> rusqlite::Result<()> {
     let key = record(project, KeyKind::Api, secret, Some(label.to_string()), now);
-    keys::insert_if_absent(connection, &key)
+    keys::insert_if_absent(connection, cache, &key)
 }
 
 /// A new embed key with a new task prefix. The caller has checked that the target may have one.
 pub(crate) fn issue_embed_key(
     connection: &Connection,
+    cache: &KeyCache,
     project: &str,
     target: &EmbedTarget,
     now: &str,
@@ -98,7 +102,7 @@ pub(crate) fn issue_embed_key(
         EmbedTarget::Workforce(workforce_id) => key.workforce_id = Some(workforce_id.clone()),
     }
     key.task_prefix = Some(task_prefix.clone());
-    keys::insert(connection, &key)?;
+    keys::insert(connection, cache, &key)?;
     Ok(IssuedKey {
         id: key.id,
         secret,

@@ -3,7 +3,6 @@
 
 use rand::rngs::OsRng;
 use rand::RngCore;
-use serde_json::{json, Value};
 
 /// A random UUID v4, e.g. `0b7e3e1c-58f1-4c83-9d2b-3c2f2a4f7a10`: task and message ids.
 pub(crate) fn new_item_id() -> String {
@@ -35,18 +34,6 @@ pub(crate) fn origin_key(kind: &str) -> &str {
     }
 }
 
-/// Gives a new message's content its `original_message_ids` with a fresh id, unless it
-/// has them. In-place updates keep the content's ids, so they are stable.
-pub(crate) fn stamp_original_ids(content: &mut Value) {
-    if content.get("original_message_ids").is_some() {
-        return;
-    }
-    let Some(kind) = content["type"].as_str().map(str::to_string) else {
-        return;
-    };
-    content["original_message_ids"] = json!({ origin_key(&kind): new_item_id() });
-}
-
 /// The stable action id of one tool (`kind` `tool` or `agent`, `tool_id` its name or the
 /// sub-agent's id) of one agent: `action_details.action` of its tool runs (PROTOCOL A7c).
 /// Readable rather than random so that migration 5 can compute the same id in SQL.
@@ -63,25 +50,5 @@ mod tests {
         assert_eq!(&id[14..15], "4");
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
         assert_ne!(id, super::new_item_id());
-    }
-
-    #[test]
-    fn new_messages_get_their_own_original_id_once() {
-        for (kind, key) in [
-            ("user-message", "user"),
-            ("agent-message", "agent"),
-            ("agent-error", "agent-error"),
-            ("tool-run", "action-request"),
-            ("workforce-agent-run", "workforce-agent-run"),
-            ("workforce-agent-handover", "workforce-agent-handover"),
-        ] {
-            let mut content = serde_json::json!({ "type": kind });
-            super::stamp_original_ids(&mut content);
-            let ids = content["original_message_ids"].clone();
-            assert_eq!(ids.as_object().map(|ids| ids.len()), Some(1), "{kind}");
-            assert_eq!(ids[key].as_str().map(str::len), Some(36), "{kind}");
-            super::stamp_original_ids(&mut content);
-            assert_eq!(content["original_message_ids"], ids, "kept: {kind}");
-        }
     }
 }

@@ -11,8 +11,10 @@
 //! (`steps::workforce`).
 //! The engine never checks credentials: the API did that before calling it.
 
+mod content;
 mod events;
 mod ids;
+mod progress;
 pub(crate) mod script;
 mod steps;
 pub(crate) mod trigger;

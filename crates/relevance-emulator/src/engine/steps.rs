@@ -6,11 +6,12 @@
 //! time, and hands back the live events to publish after the commit.
 
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::content::{Content, TaskDetails, ToolConfig, ToolRun, ToolRunState};
 use super::events::{LiveEvent, Published};
-use super::ids::{action_id, new_item_id, stamp_original_ids};
+use super::ids::{action_id, new_item_id};
+pub(crate) use super::progress::{HandoverRequest, Progress};
 use super::script::{Action, Step};
 use super::trigger::{self, Streaming, Target, UserMessage};
 use crate::store::catalog;
@@ -21,59 +22,6 @@ mod workforce;
 
 /// How many characters each typing (or thinking) phase adds: the size of one stream fragment.
 const CHUNK_CHARS: usize = 8;
-
-/// Where a run is inside its current step; stored as JSON with the run.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-pub(crate) struct Progress {
-    /// Whether this (or, after an approval, the resumed) run has set the task `running`.
-    #[serde(default)]
-    pub(crate) started: bool,
-    /// The message the current step updates in place.
-    #[serde(default)]
-    item_id: Option<String>,
-    /// Characters typed so far by a `type` step, or streamed so far by a `think` step.
-    #[serde(default)]
-    typed: usize,
-    /// Thoughts waiting for the next agent message.
-    #[serde(default)]
-    thinking: Vec<String>,
-    /// The `item_id` the next agent message will have, made when the first thought
-    /// since the last agent message is streamed: thinking fragments carry it as their
-    /// `documentId` (PROTOCOL A8), so a client can join them to the message that keeps
-    /// the thought.
-    #[serde(default)]
-    next_message_id: Option<String>,
-    /// The task a `sub_agent` step (or a workforce's member run) started.
-    #[serde(default)]
-    child_task_id: Option<String>,
-    /// A workforce run: how many member runs this trigger has started.
-    #[serde(default)]
-    member_runs: u32,
-    /// A workforce run: the handover its running member asked for, done when it ends.
-    #[serde(default)]
-    handover: Option<HandoverRequest>,
-}
-
-/// A member's `handover` step, left with the workforce run that started the member.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct HandoverRequest {
-    agent_id: String,
-    message: String,
-}
-
-impl Progress {
-    /// Reads stored progress; unreadable progress starts the step over rather than failing.
-    pub(crate) fn decode(text: &str) -> Progress {
-        serde_json::from_str(text).unwrap_or_else(|error| {
-            tracing::error!(%error, "unreadable run progress; restarting the step");
-            Progress::default()
-        })
-    }
-
-    pub(crate) fn encode(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_string())
-    }
-}
 
 /// Executes the phase of the run due soonest, if one is due by `now`.
 pub(crate) fn advance_first_due(
@@ -121,9 +69,9 @@ impl Runner<'_> {
             Ok(program) => program,
             Err(error) => {
                 tracing::error!(%error, task = %self.run.task_id, "unreadable run program");
-                self.write(json!({"type": "agent-error", "errors": [
-                    {"body": "the emulator could not read this run's steps"}
-                ]}))?;
+                self.write(Content::agent_error(
+                    "the emulator could not read this run's steps",
+                ))?;
                 let failed = if self.is_workforce_task {
                     "errored-pending-approval"
                 } else {
@@ -156,7 +104,7 @@ impl Runner<'_> {
                 error,
             } => self.tool(&program, step.delay_ms, &name, input, output, error),
             Action::Error { text, continue_run } => {
-                self.write(json!({"type": "agent-error", "errors": [{"body": text}]}))?;
+                self.write(Content::agent_error(&text))?;
                 if continue_run {
                     self.next_step(&program)
                 } else {
@@ -233,16 +181,20 @@ impl Runner<'_> {
                 let typed: String = text.chars().take(self.progress.typed).collect();
                 let fragment: String = typed.chars().skip(from).collect();
                 self.edit(&item_id, |content| {
-                    content["text"] = json!(typed);
-                    content["generating"] = json!(true);
+                    if let Content::AgentMessage(message) = content {
+                        message.text = typed;
+                        message.generating = true;
+                    }
                 })?;
                 self.publish_text(fragment, &item_id);
                 self.again_after(chunk_delay)
             }
             Some(item_id) => {
                 self.edit(&item_id, |content| {
-                    content["text"] = json!(text);
-                    content["generating"] = json!(false);
+                    if let Content::AgentMessage(message) = content {
+                        message.text = text.to_string();
+                        message.generating = false;
+                    }
                 })?;
                 self.progress.item_id = None;
                 self.progress.typed = 0;
@@ -267,20 +219,21 @@ impl Runner<'_> {
         id: &str,
         title: &str,
         description: &str,
-    ) -> rusqlite::Result<Value> {
+    ) -> rusqlite::Result<ToolConfig> {
         let region = catalog::project_region(self.connection, &self.run.project)?
             .map(|region| region.code())
             .unwrap_or_default();
-        Ok(json!({
-            "type": kind,
-            "title": title,
-            "description": description,
-            "region": region,
-            "project": self.run.project,
-            "id": id,
-            "version": "latest",
-            "params_schema": {},
-        }))
+        Ok(ToolConfig {
+            kind: kind.to_string(),
+            title: title.to_string(),
+            description: description.to_string(),
+            region: region.to_string(),
+            project: self.run.project.clone(),
+            id: id.to_string(),
+            emoji: None,
+            version: "latest".to_string(),
+            params_schema: json!({}),
+        })
     }
 
     /// The fields of a new tool run of `kind` (`tool` / `agent`) `tool_id` with `input` that
@@ -291,8 +244,8 @@ impl Runner<'_> {
         kind: &str,
         tool_id: &str,
         input: Value,
-        tool_config: Value,
-    ) -> rusqlite::Result<Value> {
+        tool_config: ToolConfig,
+    ) -> rusqlite::Result<Content> {
         let agent_id = tasks::find_task(
             self.connection,
             &self.run.project,
@@ -301,19 +254,11 @@ impl Runner<'_> {
         )?
         .map(|task| task.agent_id)
         .unwrap_or_default();
-        Ok(json!({
-            "type": "tool-run",
-            "tool_run_state": "pending",
-            "output": {},
-            "params": {"valid": true, "json": input, "resolved": input},
-            "errors": [],
-            "tool_config": tool_config,
-            "action_details": {
-                "action": action_id(&agent_id, kind, tool_id),
-                "action_request_id": new_item_id(),
-            },
-            "requires_confirmation": false,
-        }))
+        Ok(Content::tool_run(
+            tool_config,
+            action_id(&agent_id, kind, tool_id),
+            input,
+        ))
     }
 
     fn tool(
@@ -337,22 +282,15 @@ impl Runner<'_> {
                 self.again_after(delay)
             }
             (1, Some(item_id)) => {
-                self.edit(&item_id, |content| {
-                    content["tool_run_state"] = json!("running")
-                })?;
+                self.edit_tool_run(&item_id, |run| run.tool_run_state = ToolRunState::Running)?;
                 self.again_after(delay)
             }
             (_, Some(item_id)) => {
-                self.edit(&item_id, |content| match &error {
-                    Some(text) => {
-                        content["tool_run_state"] = json!("error");
-                        content["errors"] = json!([{"body": text, "raw": text, "step_name": name}]);
-                        ended_in(content, "action-error");
-                    }
+                self.edit_tool_run(&item_id, |run| match &error {
+                    Some(text) => run.fail(text, name),
                     None => {
-                        content["tool_run_state"] = json!("finished");
-                        content["output"] = output.clone();
-                        ended_in(content, "action-response");
+                        run.output = output.clone();
+                        run.finish();
                     }
                 })?;
                 self.progress.item_id = None;
@@ -386,9 +324,7 @@ impl Runner<'_> {
                     .and_then(|agent| agent.description.clone())
                     .unwrap_or_default();
                 let mut tool_config = self.tool_config("agent", agent_id, &title, &description)?;
-                if let Some(emoji) = agent.as_ref().and_then(|agent| agent.emoji.clone()) {
-                    tool_config["emoji"] = json!(emoji);
-                }
+                tool_config.emoji = agent.as_ref().and_then(|agent| agent.emoji.clone());
                 let content =
                     self.new_tool_run("agent", agent_id, json!({"message": message}), tool_config)?;
                 let item_id = self.write(content)?;
@@ -405,12 +341,7 @@ impl Runner<'_> {
                 )?;
                 let (Some(_), Some(parent)) = (agent, parent) else {
                     let problem = format!("agent {agent_id} is not an agent of this project");
-                    self.edit(&item_id, |content| {
-                        content["tool_run_state"] = json!("error");
-                        content["errors"] =
-                            json!([{"body": problem, "raw": problem, "step_name": agent_id}]);
-                        ended_in(content, "action-error");
-                    })?;
+                    self.edit_tool_run(&item_id, |run| run.fail(&problem, agent_id))?;
                     self.progress.item_id = None;
                     return self.next_step(program);
                 };
@@ -433,9 +364,9 @@ impl Runner<'_> {
                     Streaming::AgentSetting,
                 )?;
                 self.events.extend(accepted.events);
-                self.edit(&item_id, |content| {
-                    content["tool_run_state"] = json!("running");
-                    content["output"] = json!({"_agent_conversation_details": {
+                self.edit_tool_run(&item_id, |run| {
+                    run.tool_run_state = ToolRunState::Running;
+                    run.output = json!({"_agent_conversation_details": {
                         "agent_id": agent_id, "conversation_id": child_id,
                     }});
                 })?;
@@ -452,16 +383,11 @@ impl Runner<'_> {
                 };
                 let failed =
                     !matches!(child_state.as_deref(), Some(state) if state != "unrecoverable");
-                self.edit(&item_id, |content| {
+                self.edit_tool_run(&item_id, |run| {
                     if failed {
-                        let problem = "the sub-agent's task ended in an error";
-                        content["tool_run_state"] = json!("error");
-                        content["errors"] =
-                            json!([{"body": problem, "raw": problem, "step_name": agent_id}]);
-                        ended_in(content, "action-error");
+                        run.fail("the sub-agent's task ended in an error", agent_id);
                     } else {
-                        content["tool_run_state"] = json!("finished");
-                        ended_in(content, "action-response");
+                        run.finish();
                     }
                 })?;
                 self.progress.item_id = None;
@@ -474,10 +400,8 @@ impl Runner<'_> {
     /// Writes an `agent-message` that takes the thoughts collected since the last one, with
     /// the id their thinking fragments announced (a fresh one when nothing was thought).
     fn write_agent_message(&mut self, text: &str, generating: bool) -> rusqlite::Result<String> {
-        let mut content = json!({"type": "agent-message", "text": text, "generating": generating});
-        if !self.progress.thinking.is_empty() {
-            content["thinking"] = json!(std::mem::take(&mut self.progress.thinking));
-        }
+        let thinking = std::mem::take(&mut self.progress.thinking);
+        let content = Content::agent_message(text, generating, thinking);
         let item_id = self
             .progress
             .next_message_id
@@ -511,18 +435,17 @@ impl Runner<'_> {
         });
     }
 
-    fn write(&mut self, content: Value) -> rusqlite::Result<String> {
+    fn write(&mut self, content: Content) -> rusqlite::Result<String> {
         self.write_with_id(new_item_id(), content)
     }
 
-    fn write_with_id(&mut self, item_id: String, mut content: Value) -> rusqlite::Result<String> {
-        stamp_original_ids(&mut content);
+    fn write_with_id(&mut self, item_id: String, content: Content) -> rusqlite::Result<String> {
         tasks::insert_message(
             self.connection,
             &self.run.project,
             &self.run.task_id,
             &item_id,
-            &content,
+            &content.to_json(),
         )?;
         self.publish(LiveEvent::MessageWritten {
             item_id: item_id.clone(),
@@ -532,19 +455,25 @@ impl Runner<'_> {
     }
 
     /// `MessageFinal` when `content` is an agent message that is no longer being written.
-    fn publish_if_final(&mut self, item_id: &str, content: &Value) {
-        let is_agent_message = content["type"] == "agent-message";
-        let generating = content["generating"].as_bool().unwrap_or(false);
-        if is_agent_message && !generating {
+    fn publish_if_final(&mut self, item_id: &str, content: &Content) {
+        if content.is_final_agent_message() {
             self.publish(LiveEvent::MessageFinal {
                 item_id: item_id.to_string(),
             });
         }
     }
 
-    fn edit(&mut self, item_id: &str, change: impl FnOnce(&mut Value)) -> rusqlite::Result<()> {
-        let Some(mut content) = tasks::message_content(self.connection, item_id)? else {
+    /// Updates the message `item_id` in place: reads its content, applies `change`, stores it.
+    fn edit(&mut self, item_id: &str, change: impl FnOnce(&mut Content)) -> rusqlite::Result<()> {
+        let Some(stored) = tasks::message_content(self.connection, item_id)? else {
             tracing::error!(item_id, "a run's message is gone; skipping the update");
+            return Ok(());
+        };
+        let Some(mut content) = Content::from_json(stored) else {
+            tracing::error!(
+                item_id,
+                "a run's message is not one the engine wrote; skipping the update"
+            );
             return Ok(());
         };
         change(&mut content);
@@ -553,13 +482,37 @@ impl Runner<'_> {
             &self.run.project,
             &self.run.task_id,
             item_id,
-            &content,
+            &content.to_json(),
         )?;
         self.publish(LiveEvent::MessageWritten {
             item_id: item_id.to_string(),
         });
         self.publish_if_final(item_id, &content);
         Ok(())
+    }
+
+    /// [`Runner::edit`] of a `tool-run`; another kind of message is left as it is.
+    fn edit_tool_run(
+        &mut self,
+        item_id: &str,
+        change: impl FnOnce(&mut ToolRun),
+    ) -> rusqlite::Result<()> {
+        self.edit(item_id, |content| match content {
+            Content::ToolRun(run) => change(run),
+            _ => tracing::error!("a tool step's message is not a tool run; left as it is"),
+        })
+    }
+
+    /// [`Runner::edit`] of a `workforce-agent-run`'s `task_details`.
+    fn edit_task_details(
+        &mut self,
+        item_id: &str,
+        change: impl FnOnce(&mut TaskDetails),
+    ) -> rusqlite::Result<()> {
+        self.edit(item_id, |content| match content {
+            Content::WorkforceAgentRun(run) => change(&mut run.task_details),
+            _ => tracing::error!("a member's run message is not a workforce agent run"),
+        })
     }
 
     fn set_state(&mut self, state: &str) -> rusqlite::Result<()> {
@@ -632,13 +585,4 @@ impl Runner<'_> {
         }
         Ok(())
     }
-}
-
-/// Names the platform message a tool run's end came from (`action-response` when it
-/// finished, `action-error` when it failed) in its `original_message_ids` (PROTOCOL A7c).
-fn ended_in(content: &mut Value, key: &str) {
-    if !content["original_message_ids"].is_object() {
-        stamp_original_ids(content);
-    }
-    content["original_message_ids"][key] = json!(new_item_id());
 }

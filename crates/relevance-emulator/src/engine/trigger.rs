@@ -6,12 +6,13 @@
 //! message and its run both exist or neither does.
 
 use rusqlite::Connection;
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::content::Content;
 use super::events::{LiveEvent, Published};
-use super::ids::{new_item_id, stamp_original_ids};
+use super::ids::new_item_id;
+use super::progress::Progress;
 use super::script::{self, BehaviorConfig};
-use super::steps::Progress;
 use crate::store::catalog::{self, AgentBehavior};
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks::{self, TaskRecord};
@@ -132,16 +133,8 @@ pub(crate) fn accept(
     };
 
     let item_id = new_item_id();
-    let mut content = json!({
-        "type": "user-message",
-        "text": message.text,
-        "is_trigger_message": is_new,
-    });
-    if let Some(attachments) = &message.attachments {
-        content["attachments"] = attachments.clone();
-    }
-    stamp_original_ids(&mut content);
-    tasks::insert_message(connection, project, &task.id, &item_id, &content)?;
+    let content = Content::user_message(&message.text, is_new, message.attachments.clone());
+    tasks::insert_message(connection, project, &task.id, &item_id, &content.to_json())?;
     publish(&mut events, LiveEvent::MessageWritten { item_id });
 
     let current = runs::current_for_task(connection, project, &task.id)?;

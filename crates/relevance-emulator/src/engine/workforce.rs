@@ -6,12 +6,12 @@
 //! triggered: workforces have no queued state (PROTOCOL A6).
 
 use rusqlite::Connection;
-use serde_json::json;
 
+use super::content::Content;
 use super::events::{LiveEvent, Published};
-use super::ids::{new_item_id, stamp_original_ids};
+use super::ids::new_item_id;
+use super::progress::Progress;
 use super::script::{Action, Step};
-use super::steps::Progress;
 use super::trigger::title;
 use crate::store::catalog::{self, WorkforceRecord};
 use crate::store::runs::{self, RunRecord, RunStatus};
@@ -83,9 +83,8 @@ pub(crate) fn accept(
         });
     };
     let item_id = new_item_id();
-    let mut content = json!({"type": "user-message", "text": text, "is_trigger_message": is_new});
-    stamp_original_ids(&mut content);
-    tasks::insert_message(connection, project, &task_id, &item_id, &content)?;
+    let content = Content::user_message(text, is_new, None);
+    tasks::insert_message(connection, project, &task_id, &item_id, &content.to_json())?;
     publish(LiveEvent::MessageWritten { item_id });
 
     // Read at trigger time: a member added to the seed later serves later messages.

@@ -6,25 +6,23 @@
 //! on the request's own task.
 //!
 //! Coherence rules, which every change must keep:
-//! * The cache is only filled and changed on the store's thread while its connection
-//!   lock is held, so a fill (a read of the committed row) can never interleave with a
-//!   write and bring back a row that a write just replaced.
+//! * The cache is only filled and changed on the store's thread, which owns it beside
+//!   the connection, so a fill (a read of the committed row) can never interleave
+//!   with a write and bring back a row that a write just replaced.
 //! * Every function that writes the `agents` table (`catalog::upsert_project`,
-//!   `dashboard_queries::set_agent_public`) forgets the rows it touches through
-//!   [`in_scope`], inside the same store call as the write: the very next read
-//!   reloads from SQLite. A write with no store around it (a bare connection in a
-//!   test or before the store opens) has no cache to make stale.
+//!   `dashboard_queries::set_agent_public`) takes this cache as an argument (a store
+//!   closure gets it from its `Db`) and forgets the rows it touches inside the same
+//!   store call as the write: the very next read reloads from SQLite.
 //! * Entries hold the full row; scope ([`Visibility`]) is applied by the reader, to
 //!   the cached row, exactly as the SQL query applies it.
 //!
 //! Only rows that exist are cached: a lookup of an unknown id goes to SQLite each
 //! time, which bounds the cache by the size of the catalog.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use crate::store::catalog::AgentRecord;
+use super::records::AgentRecord;
 
 /// Agent rows by project id, then agent id.
 #[derive(Debug, Default)]
@@ -45,7 +43,7 @@ impl AgentCache {
             .cloned()
     }
 
-    /// Caches a row as just read from SQLite. Only under the store's lock.
+    /// Caches a row as just read from SQLite. Only on the store's thread.
     pub(crate) fn remember(&self, agent: AgentRecord) {
         match self.by_project.write() {
             Ok(mut projects) => {
@@ -58,7 +56,7 @@ impl AgentCache {
         }
     }
 
-    /// Drops one agent, so the next read reloads it. Only under the store's lock.
+    /// Drops one agent, so the next read reloads it. Only on the store's thread.
     pub(crate) fn forget(&self, project: &str, agent_id: &str) {
         match self.by_project.write() {
             Ok(mut projects) => {
@@ -70,7 +68,7 @@ impl AgentCache {
         }
     }
 
-    /// Drops every agent of `project`. Only under the store's lock.
+    /// Drops every agent of `project`. Only on the store's thread.
     pub(crate) fn forget_project(&self, project: &str) {
         match self.by_project.write() {
             Ok(mut projects) => {
@@ -89,38 +87,6 @@ impl AgentCache {
         projects.clear();
         self.by_project.clear_poison();
     }
-
-    /// Makes this cache the one `catalog` writes reach on this thread until the guard drops.
-    /// The store calls it right after taking its connection lock.
-    pub(crate) fn enter(self: &Arc<AgentCache>) -> InScope {
-        let previous = CURRENT.with(|current| current.replace(Some(Arc::clone(self))));
-        InScope { previous }
-    }
-}
-
-thread_local! {
-    /// The agent cache of the store whose connection this thread holds, if any.
-    static CURRENT: RefCell<Option<Arc<AgentCache>>> = const { RefCell::new(None) };
-}
-
-/// While alive, [`in_scope`] on this thread reaches the cache it was made from.
-#[derive(Debug)]
-pub(crate) struct InScope {
-    previous: Option<Arc<AgentCache>>,
-}
-
-impl Drop for InScope {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        CURRENT.with(|current| current.replace(previous));
-    }
-}
-
-/// Runs `work` with the agent cache of the store whose lock this thread holds; `None`
-/// when none is (then nothing is cached that the caller could make stale).
-pub(crate) fn in_scope<R>(work: impl FnOnce(&AgentCache) -> R) -> Option<R> {
-    let cache = CURRENT.with(|current| current.borrow().clone())?;
-    Some(work(&cache))
 }
 
 #[cfg(test)]
@@ -186,9 +152,10 @@ mod tests {
 
     async fn upsert(store: &Store, spec: ProjectSpec, now: &'static str) {
         store
-            .call(move |connection| {
+            .call(move |db| {
+                let (connection, caches) = db.split();
                 let transaction = connection.transaction()?;
-                catalog::upsert_project(&transaction, &spec, now)?;
+                catalog::upsert_project(&transaction, &caches.agents, &spec, now)?;
                 transaction.commit()
             })
             .await
@@ -212,9 +179,10 @@ mod tests {
 
         // The dashboard's switch.
         let changed = store
-            .call(|connection| {
+            .call(|db| {
                 dashboard_queries::set_agent_public(
-                    connection,
+                    db,
+                    db.agent_cache(),
                     "p",
                     "a",
                     false,
@@ -264,18 +232,5 @@ mod tests {
             .await
             .expect("find")
             .is_none());
-    }
-
-    #[test]
-    fn the_scope_is_the_entered_cache_and_ends_with_its_guard() {
-        let cache = Arc::new(AgentCache::default());
-        cache.remember(agent("p", "a"));
-        assert!(in_scope(|_| ()).is_none());
-        {
-            let _guard = cache.enter();
-            in_scope(|cache| cache.forget("p", "a"));
-        }
-        assert!(in_scope(|_| ()).is_none());
-        assert!(cache.get("p", "a").is_none());
     }
 }

@@ -7,8 +7,9 @@
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
+use super::agent_cache::AgentCache;
+pub(crate) use super::records::AgentRecord;
 use crate::region::Region;
-use crate::store::agent_cache;
 
 /// An agent as a seed file or the demo defines it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,21 +73,6 @@ impl Visibility {
     }
 }
 
-/// An agent as stored.
-#[derive(Debug, Clone)]
-pub(crate) struct AgentRecord {
-    pub(crate) project: String,
-    pub(crate) id: String,
-    pub(crate) name: Option<String>,
-    pub(crate) description: Option<String>,
-    pub(crate) emoji: Option<String>,
-    pub(crate) public: bool,
-    pub(crate) model: String,
-    pub(crate) use_streaming: bool,
-    pub(crate) insert_date: String,
-    pub(crate) update_date: String,
-}
-
 /// A workforce as stored.
 #[derive(Debug, Clone)]
 pub(crate) struct WorkforceRecord {
@@ -98,6 +84,7 @@ pub(crate) struct WorkforceRecord {
 /// Inserts or updates a project and its agents and workforces; unchanged rows stay untouched.
 pub(crate) fn upsert_project(
     transaction: &Transaction<'_>,
+    agent_cache: &AgentCache,
     project: &ProjectSpec,
     now: &str,
 ) -> rusqlite::Result<()> {
@@ -108,7 +95,7 @@ pub(crate) fn upsert_project(
         params![project.id, project.region.code()],
     )?;
     // Before the writes: whatever happens next, the next read comes from SQLite.
-    agent_cache::in_scope(|cache| cache.forget_project(&project.id));
+    agent_cache.forget_project(&project.id);
     for agent in &project.agents {
         transaction.execute(
             "INSERT INTO agents (project_id, id, name, description, emoji, public, model, behavior,
@@ -271,15 +258,16 @@ pub(crate) fn find_agent(
 }
 
 /// One agent of `project` regardless of scope, read from SQLite and remembered in the
-/// agent cache of the store whose lock is held (the caller applies scope).
+/// store's agent cache (the caller applies scope).
 pub(crate) fn load_agent(
     connection: &Connection,
+    agent_cache: &AgentCache,
     project: &str,
     agent_id: &str,
 ) -> rusqlite::Result<Option<AgentRecord>> {
     let agent = find_agent(connection, project, &Visibility::All, agent_id)?;
     if let Some(agent) = &agent {
-        agent_cache::in_scope(|cache| cache.remember(agent.clone()));
+        agent_cache.remember(agent.clone());
     }
     Ok(agent)
 }
@@ -398,7 +386,7 @@ mod tests {
 
     fn apply(connection: &mut Connection, spec: &ProjectSpec, now: &str) {
         let transaction = connection.transaction().expect("transaction");
-        upsert_project(&transaction, spec, now).expect("upsert");
+        upsert_project(&transaction, &AgentCache::default(), spec, now).expect("upsert");
         transaction.commit().expect("commit");
     }
 

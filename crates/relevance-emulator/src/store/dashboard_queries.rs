@@ -10,8 +10,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::region::Region;
 
-use super::agent_cache;
+use super::agent_cache::AgentCache;
 use super::catalog::{self, AgentRecord};
+use super::key_cache::KeyCache;
 use super::keys::{self, KeyRecord};
 
 /// One row of the dashboard's project table.
@@ -119,10 +120,11 @@ pub(crate) fn all_workforces(
 /// One key of `project` by id; a key of another project is not found.
 pub(crate) fn find_key_in_project(
     connection: &Connection,
+    cache: &KeyCache,
     project: &str,
     key_id: &str,
 ) -> rusqlite::Result<Option<KeyRecord>> {
-    Ok(keys::list_for_project(connection, project)?
+    Ok(keys::list_for_project(connection, cache, project)?
         .into_iter()
         .find(|key| key.id == key_id))
 }
@@ -133,6 +135,7 @@ pub(crate) fn find_key_in_project(
 /// otherwise sets it back (seeding is an upsert).
 pub(crate) fn set_agent_public(
     connection: &Connection,
+    agent_cache: &AgentCache,
     project: &str,
     agent_id: &str,
     public: bool,
@@ -148,7 +151,7 @@ pub(crate) fn set_agent_public(
         .is_some();
     if exists {
         // Before the write: whatever happens next, the next read comes from SQLite.
-        agent_cache::in_scope(|cache| cache.forget(project, agent_id));
+        agent_cache.forget(project, agent_id);
         connection.execute(
             "UPDATE agents SET public = ?3, update_date = ?4
              WHERE project_id = ?1 AND id = ?2 AND public IS NOT ?3",

@@ -7,24 +7,22 @@
 //! by [`crate::store::Store::flush_key_usage`] (every second, and on close).
 //!
 //! Coherence rules, which every change must keep:
-//! * The cache is only filled and changed while the store's connection lock is held
-//!   (the slow path of authentication, and `store::keys` writes), so a fill can never
-//!   race a revocation and resurrect a revoked key.
-//! * `store::keys` is the one place that writes keys. It reaches this cache through the
-//!   [`InScope`] guard that the store sets while its lock is held, so callers of
-//!   `keys::insert` / `keys::revoke` need not know the cache exists. A revocation with no
-//!   cache in scope is refused rather than silently left stale.
+//! * The cache is only filled and changed on the store's thread, which owns it beside
+//!   the connection (the slow path of authentication, and `store::keys` writes), so a
+//!   fill can never race a revocation and resurrect a revoked key.
+//! * `store::keys` is the one place that writes keys. Its writers take the cache as an
+//!   argument, which a store closure gets from its `Db`: a revocation cannot be written
+//!   without the cache it must keep in step.
 //! * A project's region is cached with its keys: regions change only when the seed is
 //!   applied, which happens before the first request.
 //!
 //! Never holds a secret: entries are keyed by the SHA-256 the table stores.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use super::records::KeyKind;
 use crate::region::Region;
-use crate::store::keys::KeyKind;
 
 /// The fields of a key row that decide whether a request is let in, and as whom.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +78,7 @@ impl KeyCache {
         self.by_hash.read().ok()?.get(sha256).cloned()
     }
 
-    /// Caches a key as loaded from (or just committed to) SQLite. Only under the store's lock.
+    /// Caches a key as loaded from (or just committed to) SQLite. Only on the store's thread.
     pub(crate) fn remember(&self, key: AuthKey) {
         if let Ok(mut entries) = self.by_hash.write() {
             entries.insert(key.sha256.clone(), Arc::new(key));
@@ -89,7 +87,7 @@ impl KeyCache {
         }
     }
 
-    /// Marks a cached key revoked (a no-op when it was never loaded). Only under the store's lock.
+    /// Marks a cached key revoked (a no-op when it was never loaded). Only on the store's thread.
     pub(crate) fn mark_revoked(&self, sha256: &str) {
         match self.by_hash.write() {
             Ok(mut entries) => {
@@ -103,7 +101,7 @@ impl KeyCache {
         }
     }
 
-    /// Announces a revocation to every open stream. Only under the store's lock, after the
+    /// Announces a revocation to every open stream. Only on the store's thread, after the
     /// write, so a stream's check (a later store call) sees it.
     pub(crate) fn announce_revocation(&self) {
         self.revocations
@@ -193,37 +191,6 @@ impl KeyCache {
             entry.last_used_ms = entry.last_used_ms.max(pending.last_used_ms);
         }
     }
-
-    /// Makes this cache the one `store::keys` reaches on this thread until the guard drops.
-    /// The store calls it right after taking its connection lock.
-    pub(crate) fn enter(self: &Arc<KeyCache>) -> InScope {
-        let previous = CURRENT.with(|current| current.replace(Some(Arc::clone(self))));
-        InScope { previous }
-    }
-}
-
-thread_local! {
-    /// The cache of the store whose connection this thread holds, if any.
-    static CURRENT: RefCell<Option<Arc<KeyCache>>> = const { RefCell::new(None) };
-}
-
-/// While alive, [`in_scope`] on this thread reaches the cache it was made from.
-#[derive(Debug)]
-pub(crate) struct InScope {
-    previous: Option<Arc<KeyCache>>,
-}
-
-impl Drop for InScope {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        CURRENT.with(|current| current.replace(previous));
-    }
-}
-
-/// Runs `work` with the cache of the store whose lock this thread holds; `None` when none is.
-pub(crate) fn in_scope<R>(work: impl FnOnce(&KeyCache) -> R) -> Option<R> {
-    let cache = CURRENT.with(|current| current.borrow().clone())?;
-    Some(work(&cache))
 }
 
 #[cfg(test)]
@@ -288,22 +255,5 @@ mod tests {
             }),
             "a failed flush puts its counts back next to new ones"
         );
-    }
-
-    #[test]
-    fn the_scope_is_the_entered_cache_and_ends_with_its_guard() {
-        let outer = Arc::new(KeyCache::default());
-        let inner = Arc::new(KeyCache::default());
-        assert!(in_scope(|_| ()).is_none());
-        let outer_guard = outer.enter();
-        {
-            let _inner_guard = inner.enter();
-            in_scope(|cache| cache.record_use("k", 1));
-        }
-        in_scope(|cache| cache.record_use("k", 2));
-        drop(outer_guard);
-        assert!(in_scope(|_| ()).is_none());
-        assert_eq!(inner.pending_use("k").map(|p| p.last_used_ms), Some(1));
-        assert_eq!(outer.pending_use("k").map(|p| p.last_used_ms), Some(2));
     }
 }

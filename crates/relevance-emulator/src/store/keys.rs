@@ -5,8 +5,8 @@
 //! revoking twice keeps the first time.
 //!
 //! These functions are the only writers of keys, and they keep the store's
-//! [`KeyCache`] in step inside the same lock as the SQLite write, so a revoked
-//! key fails on the very next request. Usage counts (`request_count`,
+//! [`KeyCache`] (passed in by the caller, from the store's `Db`) in step inside the
+//! same store call as the SQLite write, so a revoked key fails on the very next request. Usage counts (`request_count`,
 //! `last_used_at`) arrive in memory and are written by [`flush_usage`]; listing
 //! adds what is not written yet, so readers always see fresh values.
 
@@ -16,37 +16,9 @@ use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::catalog;
-use super::key_cache::{self, AuthKey, KeyCache, PendingUse};
+use super::key_cache::{AuthKey, KeyCache, PendingUse};
+pub(crate) use super::records::KeyKind;
 use crate::time::iso_from_ms;
-
-/// What a key may do: everything in its project, or one embed target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum KeyKind {
-    Api,
-    Embed,
-}
-
-impl KeyKind {
-    /// The wire and column spelling: `api` | `embed`.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            KeyKind::Api => "api",
-            KeyKind::Embed => "embed",
-        }
-    }
-
-    fn from_column(value: String, column: usize) -> rusqlite::Result<KeyKind> {
-        match value.as_str() {
-            "api" => Ok(KeyKind::Api),
-            "embed" => Ok(KeyKind::Embed),
-            other => Err(rusqlite::Error::FromSqlConversionFailure(
-                column,
-                Type::Text,
-                format!("unknown key kind {other:?} in table keys").into(),
-            )),
-        }
-    }
-}
 
 /// A key row; `sha256` is the only trace of the secret.
 #[derive(Debug, Clone)]
@@ -88,7 +60,11 @@ fn key_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRecord> {
 }
 
 /// Stores a new key. Fails (UNIQUE) if the same secret is already stored.
-pub(crate) fn insert(connection: &Connection, key: &KeyRecord) -> rusqlite::Result<()> {
+pub(crate) fn insert(
+    connection: &Connection,
+    cache: &KeyCache,
+    key: &KeyRecord,
+) -> rusqlite::Result<()> {
     connection.execute(
         &format!("INSERT INTO keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
         params![
@@ -110,18 +86,16 @@ pub(crate) fn insert(connection: &Connection, key: &KeyRecord) -> rusqlite::Resu
     // Inside a transaction the row may still roll back: leave it to the first request to load.
     if connection.is_autocommit() {
         if let Some(project_region) = catalog::project_region(connection, &key.project)? {
-            key_cache::in_scope(|cache| {
-                cache.remember(AuthKey {
-                    id: key.id.clone(),
-                    project: key.project.clone(),
-                    project_region,
-                    kind: key.kind,
-                    sha256: key.sha256.clone(),
-                    agent_id: key.agent_id.clone(),
-                    workforce_id: key.workforce_id.clone(),
-                    task_prefix: key.task_prefix.clone(),
-                    revoked: key.revoked_at.is_some(),
-                })
+            cache.remember(AuthKey {
+                id: key.id.clone(),
+                project: key.project.clone(),
+                project_region,
+                kind: key.kind,
+                sha256: key.sha256.clone(),
+                agent_id: key.agent_id.clone(),
+                workforce_id: key.workforce_id.clone(),
+                task_prefix: key.task_prefix.clone(),
+                revoked: key.revoked_at.is_some(),
             });
         }
     }
@@ -130,7 +104,11 @@ pub(crate) fn insert(connection: &Connection, key: &KeyRecord) -> rusqlite::Resu
 
 /// Stores a key unless its secret is already stored: seeding twice keeps the first row
 /// (and so its id, usage and revocation).
-pub(crate) fn insert_if_absent(connection: &Connection, key: &KeyRecord) -> rusqlite::Result<()> {
+pub(crate) fn insert_if_absent(
+    connection: &Connection,
+    cache: &KeyCache,
+    key: &KeyRecord,
+) -> rusqlite::Result<()> {
     let exists: bool = connection.query_row(
         "SELECT EXISTS (SELECT 1 FROM keys WHERE sha256 = ?1)",
         [&key.sha256],
@@ -139,7 +117,7 @@ pub(crate) fn insert_if_absent(connection: &Connection, key: &KeyRecord) -> rusq
     if exists {
         return Ok(());
     }
-    insert(connection, key)
+    insert(connection, cache, key)
 }
 
 /// The key whose secret hashes to `sha256`, revoked or not.
@@ -206,16 +184,16 @@ fn auth_key_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuthKey> {
     })
 }
 
-/// Loads every key (revoked too) into the key cache in scope, so that "is this value a
+/// Loads every key (revoked too) into the key cache, so that "is this value a
 /// key?" can be answered from memory: redacting paths and messages asks it of every path
 /// segment of every request, which must not cost a database trip.
-pub(crate) fn preload_cache(connection: &Connection) -> rusqlite::Result<usize> {
+pub(crate) fn preload_cache(connection: &Connection, cache: &KeyCache) -> rusqlite::Result<usize> {
     let mut statement = connection.prepare(&format!("{AUTH_SELECT} ORDER BY keys.id"))?;
     let mut rows = statement.query([])?;
     let mut loaded = 0;
     while let Some(row) = rows.next()? {
         let key = auth_key_of(row)?;
-        key_cache::in_scope(|cache| cache.remember(key));
+        cache.remember(key);
         loaded += 1;
     }
     Ok(loaded)
@@ -223,8 +201,8 @@ pub(crate) fn preload_cache(connection: &Connection) -> rusqlite::Result<usize> 
 
 /// Writes the usage counted in memory since the last flush, in one transaction.
 ///
-/// Call it with the store's lock held (as every store closure is): listing reads the
-/// same counts under that lock, so a count is always either in memory or in the table.
+/// Call it on the store's thread (as every store closure runs): listing reads the
+/// same counts there, so a count is always either in memory or in the table.
 /// On failure the counts go back to memory for the next attempt.
 pub(crate) fn flush_usage(
     connection: &mut Connection,
@@ -266,8 +244,8 @@ fn write_usage(
 }
 
 /// Adds the usage not yet flushed to a row read from the table.
-fn with_pending_use(mut key: KeyRecord) -> KeyRecord {
-    if let Some(Some(used)) = key_cache::in_scope(|cache| cache.pending_use(&key.id)) {
+fn with_pending_use(cache: &KeyCache, mut key: KeyRecord) -> KeyRecord {
+    if let Some(used) = cache.pending_use(&key.id) {
         key.request_count += used.requests;
         let pending_at = iso_from_ms(used.last_used_ms);
         // One timestamp format everywhere, so text order is time order.
@@ -285,13 +263,15 @@ fn with_pending_use(mut key: KeyRecord) -> KeyRecord {
 /// Every key of a project, oldest first.
 pub(crate) fn list_for_project(
     connection: &Connection,
+    cache: &KeyCache,
     project: &str,
 ) -> rusqlite::Result<Vec<KeyRecord>> {
     let mut statement = connection.prepare_cached(&format!(
         "SELECT {KEY_COLUMNS} FROM keys WHERE project_id = ?1 ORDER BY created_at, id"
     ))?;
     let rows = statement.query_map([project], key_from_row)?;
-    rows.map(|row| row.map(with_pending_use)).collect()
+    rows.map(|row| row.map(|key| with_pending_use(cache, key)))
+        .collect()
 }
 
 /// How to find the key to revoke.
@@ -304,10 +284,10 @@ pub(crate) enum KeySelector<'a> {
 /// Revokes a key (keeping an earlier revocation time) and answers `(id, revoked_at)`,
 /// or `None` when no key matches.
 ///
-/// The store's key cache learns it before this returns; with no cache in scope (a
-/// connection used outside the store) the revocation is refused, never left stale.
+/// `cache` (the store's key cache) learns it before this returns.
 pub(crate) fn revoke(
     connection: &Connection,
+    cache: &KeyCache,
     selector: KeySelector<'_>,
     now: &str,
 ) -> rusqlite::Result<Option<(String, String)>> {
@@ -315,11 +295,6 @@ pub(crate) fn revoke(
         KeySelector::Id(id) => ("id", id),
         KeySelector::Sha256(hash) => ("sha256", hash),
     };
-    if key_cache::in_scope(|_| ()).is_none() {
-        return Err(rusqlite::Error::ToSqlConversionFailure(
-            "keys may be revoked only through the store, which keeps its key cache in step".into(),
-        ));
-    }
     connection.execute(
         &format!("UPDATE keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE {column} = ?1"),
         params![value, now],
@@ -337,14 +312,12 @@ pub(crate) fn revoke(
     // Inside a transaction the revocation may still roll back: then drop the entry instead,
     // so the next request reloads whatever was committed.
     let committed = connection.is_autocommit();
-    key_cache::in_scope(|cache| {
-        if committed {
-            cache.mark_revoked(&sha256);
-        } else {
-            cache.forget(&sha256);
-        }
-        cache.announce_revocation();
-    });
+    if committed {
+        cache.mark_revoked(&sha256);
+    } else {
+        cache.forget(&sha256);
+    }
+    cache.announce_revocation();
     Ok(Some((id, revoked_at)))
 }
 
@@ -390,7 +363,7 @@ mod tests {
     async fn listed(store: &Store, key_id: &str) -> KeyRecord {
         let key_id = key_id.to_string();
         store
-            .call(move |connection| list_for_project(connection, PROJECT))
+            .call(move |connection| list_for_project(connection, connection.key_cache(), PROJECT))
             .await
             .expect("list")
             .into_iter()
@@ -416,7 +389,13 @@ mod tests {
     async fn a_new_key_is_cached_at_once_and_revoking_it_reaches_the_cache_before_returning() {
         let store = store_with_project().await;
         store
-            .call(|connection| insert(connection, &api_key("key_a", "hash-a")))
+            .call(|connection| {
+                insert(
+                    connection,
+                    connection.key_cache(),
+                    &api_key("key_a", "hash-a"),
+                )
+            })
             .await
             .expect("insert");
         let cached = store.key_cache().get("hash-a").expect("visible at once");
@@ -427,7 +406,14 @@ mod tests {
 
         let now = "2026-01-02T00:00:00.000Z";
         let answer = store
-            .call(move |connection| revoke(connection, KeySelector::Id("key_a"), now))
+            .call(move |connection| {
+                revoke(
+                    connection,
+                    connection.key_cache(),
+                    KeySelector::Id("key_a"),
+                    now,
+                )
+            })
             .await
             .expect("revoke");
         assert_eq!(answer, Some(("key_a".to_string(), now.to_string())));
@@ -441,11 +427,24 @@ mod tests {
 
         // By secret hash, as `POST /admin/keys/revoke` does, for a key loaded by authentication.
         store
-            .call(|connection| insert(connection, &api_key("key_b", "hash-b")))
+            .call(|connection| {
+                insert(
+                    connection,
+                    connection.key_cache(),
+                    &api_key("key_b", "hash-b"),
+                )
+            })
             .await
             .expect("insert");
         store
-            .call(move |connection| revoke(connection, KeySelector::Sha256("hash-b"), now))
+            .call(move |connection| {
+                revoke(
+                    connection,
+                    connection.key_cache(),
+                    KeySelector::Sha256("hash-b"),
+                    now,
+                )
+            })
             .await
             .expect("revoke");
         assert!(store.key_cache().get("hash-b").expect("known").revoked);
@@ -455,9 +454,10 @@ mod tests {
     async fn writes_inside_a_transaction_leave_the_cache_to_reload_what_was_committed() {
         let store = store_with_project().await;
         store
-            .call(|connection| {
+            .call(|db| {
+                let (connection, caches) = db.split();
                 let transaction = connection.transaction()?;
-                insert(&transaction, &api_key("key_t", "hash-t"))?;
+                insert(&transaction, &caches.keys, &api_key("key_t", "hash-t"))?;
                 transaction.commit()
             })
             .await
@@ -474,10 +474,12 @@ mod tests {
         store.key_cache().remember(loaded);
 
         store
-            .call(|connection| {
+            .call(|db| {
+                let (connection, caches) = db.split();
                 let transaction = connection.transaction()?;
                 revoke(
                     &transaction,
+                    &caches.keys,
                     KeySelector::Id("key_t"),
                     "2026-01-02T00:00:00.000Z",
                 )?;
@@ -498,18 +500,17 @@ mod tests {
         assert!(!reloaded.revoked, "the rollback kept the key valid");
     }
 
-    #[test]
-    fn revoking_outside_the_store_is_refused_rather_than_left_stale() {
-        let connection = Connection::open_in_memory().expect("connection");
-        let refused = revoke(&connection, KeySelector::Id("key_a"), "now");
-        assert!(refused.is_err());
-    }
-
     #[tokio::test]
     async fn usage_counts_add_up_before_and_after_a_flush() {
         let store = store_with_project().await;
         store
-            .call(|connection| insert(connection, &api_key("key_u", "hash-u")))
+            .call(|connection| {
+                insert(
+                    connection,
+                    connection.key_cache(),
+                    &api_key("key_u", "hash-u"),
+                )
+            })
             .await
             .expect("insert");
         let cache = store.key_cache();
@@ -569,7 +570,11 @@ mod tests {
                     "INSERT INTO projects (id, region) VALUES (?1, 'bcbe5a')",
                     [PROJECT],
                 )?;
-                insert(connection, &api_key("key_s", "hash-s"))
+                insert(
+                    connection,
+                    connection.key_cache(),
+                    &api_key("key_s", "hash-s"),
+                )
             })
             .await
             .expect("setup");

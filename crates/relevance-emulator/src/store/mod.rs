@@ -6,11 +6,13 @@
 //! connection's lock and cost more than the queries (see the throughput bench in
 //! `relevance-cli`). The store never sees a key's secret value: callers hash it first.
 //!
-//! Next to the connection lives the [`KeyCache`] that authentication reads
-//! without the lock; while a closure holds the connection, `keys` reaches the
-//! cache through it (see `key_cache`), and closing the store writes the usage
-//! counts the cache still holds. The [`AgentCache`] works the same way for the
-//! agent rows `agents/{id}/get` reads (see `agent_cache`).
+//! The thread owns a [`Db`]: the connection and the two caches beside it, the
+//! [`KeyCache`] that authentication reads and the [`AgentCache`] of the agent rows
+//! `agents/{id}/get` reads. Readers get shared handles to the caches and read them
+//! without the thread; every change to a cache happens on the thread, through the
+//! `Db` a store closure receives, so the repository functions that write keys or
+//! agents take the cache they keep in step as an argument. Closing the store
+//! writes the usage counts the key cache still holds.
 
 pub(crate) mod agent_cache;
 pub(crate) mod catalog;
@@ -18,19 +20,21 @@ pub(crate) mod dashboard_queries;
 pub(crate) mod files;
 pub(crate) mod key_cache;
 pub(crate) mod keys;
+pub(crate) mod records;
 pub(crate) mod runs;
 mod schema;
 pub(crate) mod tasks;
 pub(crate) mod workforce_tasks;
 
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 
 use rusqlite::Connection;
 
 use agent_cache::AgentCache;
-use catalog::{AgentRecord, Visibility};
+use catalog::Visibility;
 use key_cache::KeyCache;
+use records::AgentRecord;
 
 /// The database file's name inside a [`crate::Storage::Directory`].
 pub const DATABASE_FILE_NAME: &str = "emulator.sqlite3";
@@ -71,28 +75,86 @@ pub(crate) struct Store {
 }
 
 struct StoreInner {
-    /// Locked only by the store's thread, so never contended; the lock keeps a panic
-    /// in one operation (poison) from passing unnoticed to the next.
-    connection: Mutex<Option<Connection>>,
     location: String,
+    /// Shared with the [`Db`] the thread owns: readers read, only the thread writes.
     key_cache: Arc<KeyCache>,
     agent_cache: Arc<AgentCache>,
     /// Work for the store's thread; the thread ends when the last handle is dropped.
     jobs: mpsc::Sender<Job>,
 }
 
+/// What the store's thread owns: the connection and the caches kept in step with it.
+///
+/// A store closure receives `&mut Db`; it dereferences to the [`Connection`], so plain
+/// queries read as before, and [`Db::key_cache`] / [`Db::agent_cache`] (or
+/// [`Db::split`] around a transaction) hand the caches to the functions that change them.
+#[derive(Debug)]
+pub(crate) struct Db {
+    connection: Connection,
+    caches: Caches,
+}
+
+/// The caches a [`Db`] keeps in step with its connection.
+#[derive(Debug)]
+pub(crate) struct Caches {
+    pub(crate) keys: Arc<KeyCache>,
+    pub(crate) agents: Arc<AgentCache>,
+}
+
+impl Db {
+    /// The key cache, for `keys` functions that write or list keys.
+    pub(crate) fn key_cache(&self) -> &KeyCache {
+        &self.caches.keys
+    }
+
+    /// The agent cache, for `catalog` / `dashboard_queries` functions that write agents.
+    pub(crate) fn agent_cache(&self) -> &AgentCache {
+        &self.caches.agents
+    }
+
+    /// The connection (e.g. to open a transaction) and, beside it, the caches.
+    pub(crate) fn split(&mut self) -> (&mut Connection, &Caches) {
+        (&mut self.connection, &self.caches)
+    }
+}
+
+impl std::ops::Deref for Db {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.connection
+    }
+}
+
+impl std::ops::DerefMut for Db {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.connection
+    }
+}
+
+/// The thread's state: the open database, or why there is none.
+enum Owned {
+    Open(Db),
+    Closed,
+    /// An operation panicked: what it left half done must not pass unnoticed to the next.
+    Poisoned,
+}
+
 /// One operation for the store's thread.
-type Job = Box<dyn FnOnce() + Send>;
+type Job = Box<dyn FnOnce(&mut Owned) + Send>;
 
 /// How long a statement waits for another connection's (or process's) lock before it
 /// fails with SQLITE_BUSY, unless the emulator's config says otherwise: 5 seconds.
 pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
 
-/// Runs jobs in arrival order until every sender is gone. A panicking job is caught so
-/// the thread lives on; its caller sees the dropped answer, later callers the poison.
-fn run_jobs(jobs: mpsc::Receiver<Job>) {
+/// Runs jobs in arrival order until every sender is gone, then closes what is still open.
+/// A panicking job is caught so the thread lives on; its caller sees the dropped answer,
+/// later callers the poison.
+fn run_jobs(mut owned: Owned, jobs: mpsc::Receiver<Job>) {
     while let Ok(job) = jobs.recv() {
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+        let state = &mut owned;
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(state))).is_err() {
+            owned = Owned::Poisoned;
+        }
     }
 }
 
@@ -149,20 +211,28 @@ impl Store {
             location: location.clone(),
             source,
         })?;
+        let key_cache = Arc::new(KeyCache::default());
+        let agent_cache = Arc::new(AgentCache::default());
+        let db = Db {
+            connection,
+            caches: Caches {
+                keys: Arc::clone(&key_cache),
+                agents: Arc::clone(&agent_cache),
+            },
+        };
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("emulator-store".to_string())
-            .spawn(move || run_jobs(queue))
+            .spawn(move || run_jobs(Owned::Open(db), queue))
             .map_err(|error| StoreError::Task {
                 location: location.clone(),
                 reason: format!("cannot start the database thread: {error}"),
             })?;
         Ok(Store {
             inner: Arc::new(StoreInner {
-                connection: Mutex::new(Some(connection)),
                 location,
-                key_cache: Arc::new(KeyCache::default()),
-                agent_cache: Arc::new(AgentCache::default()),
+                key_cache,
+                agent_cache,
                 jobs,
             }),
         })
@@ -197,15 +267,17 @@ impl Store {
         }
         let project = project.to_string();
         let lookup = agent_id.to_string();
-        self.call(move |connection| catalog::load_agent(connection, &project, &lookup))
+        self.call(move |db| catalog::load_agent(db, db.agent_cache(), &project, &lookup))
             .await
     }
 
     /// Writes the key usage counted in memory, in one transaction; answers how many keys.
     pub(crate) async fn flush_key_usage(&self) -> Result<usize, StoreError> {
-        let cache = Arc::clone(&self.inner.key_cache);
-        self.call(move |connection| keys::flush_usage(connection, &cache))
-            .await
+        self.call(|db| {
+            let (connection, caches) = db.split();
+            keys::flush_usage(connection, &caches.keys)
+        })
+        .await
     }
 
     /// Flushes key usage every `period` until the returned task is aborted; closing the
@@ -232,32 +304,37 @@ impl Store {
         })
     }
 
-    /// Runs `work` on the connection, on the store's thread.
+    /// Runs `work` on the database the store's thread owns, on that thread.
     pub(crate) async fn call<R, F>(&self, work: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
+        F: FnOnce(&mut Db) -> rusqlite::Result<R> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        self.on_store_thread(move || inner.with_connection(work))
-            .await
+        let location = self.inner.location.clone();
+        self.on_store_thread(move |owned| {
+            let db = open_db(owned, &location)?;
+            work(db).map_err(|source| StoreError::Sqlite { location, source })
+        })
+        .await
     }
 
-    /// Checkpoints the WAL into the main file and closes the connection.
+    /// Writes the usage still counted in memory, checkpoints the WAL into the main file
+    /// and closes the connection.
     ///
     /// Later calls fail with [`StoreError::Closed`] instead of touching a closed file.
     pub(crate) async fn close(&self) -> Result<(), StoreError> {
-        let inner = Arc::clone(&self.inner);
-        self.on_store_thread(move || inner.close()).await
+        let location = self.inner.location.clone();
+        self.on_store_thread(move |owned| close_db(owned, &location))
+            .await
     }
 
     async fn on_store_thread<R: Send + 'static>(
         &self,
-        work: impl FnOnce() -> Result<R, StoreError> + Send + 'static,
+        work: impl FnOnce(&mut Owned) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
-            let _ = answer.send(work());
+        let job: Job = Box::new(move |owned| {
+            let _ = answer.send(work(owned));
         });
         let location = || self.inner.location.clone();
         self.inner.jobs.send(job).map_err(|_| StoreError::Task {
@@ -271,42 +348,37 @@ impl Store {
     }
 }
 
-impl StoreInner {
-    fn with_connection<R>(
-        &self,
-        work: impl FnOnce(&mut Connection) -> rusqlite::Result<R>,
-    ) -> Result<R, StoreError> {
-        let mut guard = self.connection.lock().map_err(|_| StoreError::Poisoned {
-            location: self.location.clone(),
-        })?;
-        let connection = guard.as_mut().ok_or_else(|| StoreError::Closed {
-            location: self.location.clone(),
-        })?;
-        let _key_cache = self.key_cache.enter();
-        let _agent_cache = self.agent_cache.enter();
-        work(connection).map_err(|source| StoreError::Sqlite {
-            location: self.location.clone(),
-            source,
-        })
+/// The open database, or the error that says why there is none.
+fn open_db<'a>(owned: &'a mut Owned, location: &str) -> Result<&'a mut Db, StoreError> {
+    match owned {
+        Owned::Open(db) => Ok(db),
+        Owned::Closed => Err(StoreError::Closed {
+            location: location.to_string(),
+        }),
+        Owned::Poisoned => Err(StoreError::Poisoned {
+            location: location.to_string(),
+        }),
     }
+}
 
-    fn close(&self) -> Result<(), StoreError> {
-        let mut guard = self.connection.lock().map_err(|_| StoreError::Poisoned {
-            location: self.location.clone(),
-        })?;
-        let Some(mut connection) = guard.take() else {
-            return Ok(());
-        };
-        let sqlite = |source| StoreError::Sqlite {
-            location: self.location.clone(),
-            source,
-        };
-        // The last requests' usage, counted in memory since the last periodic flush.
-        keys::flush_usage(&mut connection, &self.key_cache).map_err(sqlite)?;
-        // Harmless on an in-memory database (it is not in WAL mode).
-        connection
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            .map_err(sqlite)?;
-        connection.close().map_err(|(_, source)| sqlite(source))
+fn close_db(owned: &mut Owned, location: &str) -> Result<(), StoreError> {
+    if matches!(owned, Owned::Closed) {
+        return Ok(());
     }
+    open_db(owned, location)?;
+    let Owned::Open(mut db) = std::mem::replace(owned, Owned::Closed) else {
+        unreachable!("checked open just above");
+    };
+    let sqlite = |source| StoreError::Sqlite {
+        location: location.to_string(),
+        source,
+    };
+    // The last requests' usage, counted in memory since the last periodic flush.
+    let (connection, caches) = db.split();
+    keys::flush_usage(connection, &caches.keys).map_err(sqlite)?;
+    // Harmless on an in-memory database (it is not in WAL mode).
+    db.connection
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .map_err(sqlite)?;
+    db.connection.close().map_err(|(_, source)| sqlite(source))
 }

@@ -205,7 +205,7 @@ async fn credentials_pasted_into_paths_are_redacted_from_errors_and_the_request_
     let dir = tempfile::TempDir::new().expect("tempdir");
     let running = Running {
         emulator: start(relevance_emulator::Config {
-            seed_file: Some(write_seed(&dir, &seed)),
+            seed: Some(relevance_emulator::SeedSource::Text(seed.to_string())),
             ..relevance_emulator::Config::default()
         })
         .await,

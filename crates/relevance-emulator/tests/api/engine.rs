@@ -1,7 +1,7 @@
 //! The scripted-agent engine, driven over HTTP: one conversation per behaviour,
 //! live events subscribed in-process, and a run that survives a restart.
 
-use relevance_emulator::{Config, LiveEvent, Storage};
+use relevance_emulator::{Config, LiveEvent, SeedSource, Storage};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -368,7 +368,7 @@ async fn a_pending_run_resumes_after_a_restart() {
     let data_dir = TempDir::new().expect("tempdir");
     let config = || Config {
         storage: Storage::Directory(data_dir.path().join("data")),
-        seed_file: Some(seed_file.clone()),
+        seed: Some(SeedSource::File(seed_file.clone())),
         ..Config::default()
     };
     let first = Running {

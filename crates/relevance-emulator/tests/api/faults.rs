@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use relevance_emulator::{Config, Faults, Storage};
+use relevance_emulator::{Config, Faults, SeedSource, Storage};
 use reqwest::StatusCode;
 use serde_json::json;
 use tempfile::TempDir;
@@ -43,7 +43,7 @@ async fn with_error_rate_one_every_api_request_is_500_and_nothing_is_written() {
     let seed = write_seed(&seed_dir, SEED);
     let config = |faults: Faults| Config {
         storage: Storage::Directory(data.path().to_path_buf()),
-        seed_file: Some(seed.clone()),
+        seed: Some(SeedSource::File(seed.clone())),
         faults,
         ..Config::default()
     };
@@ -200,7 +200,7 @@ async fn stream_cut_from_the_seed_closes_live_streams() {
     let seed = format!("[emulator.faults]\nstream_cut_every_ms = 50\n{ENGINE_SEED}");
     let running = Running {
         emulator: start(Config {
-            seed_file: Some(write_seed(&seed_dir, &seed)),
+            seed: Some(SeedSource::Text(seed.to_string())),
             ..Config::default()
         })
         .await,
@@ -271,7 +271,7 @@ async fn invalid_fault_settings_stop_start_up_naming_the_field() {
         .expect("bind");
     let error = relevance_emulator::Emulator::start(
         Config {
-            seed_file: Some(seed),
+            seed: Some(SeedSource::File(seed)),
             ..Config::default()
         },
         listener,

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use relevance_emulator::{Config, Storage};
+use relevance_emulator::{Config, SeedSource, Storage};
 use reqwest::StatusCode;
 use tempfile::TempDir;
 
@@ -11,7 +11,7 @@ use crate::support::*;
 fn config(data: &Path, seed_file: Option<std::path::PathBuf>) -> Config {
     Config {
         storage: Storage::Directory(data.to_path_buf()),
-        seed_file,
+        seed: seed_file.map(SeedSource::File),
         admin_token: Some("persisted-admin-token-0123456789".into()),
         ..Config::default()
     }

@@ -1,6 +1,6 @@
 //! Seed files: bad ones stop start-up naming file and line; good ones define projects.
 
-use relevance_emulator::{Config, Emulator, ProjectSummary, StartError};
+use relevance_emulator::{Config, Emulator, ProjectSummary, SeedSource, StartError};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 
@@ -11,7 +11,7 @@ async fn start_with_seed(text: &str) -> (TempDir, Result<Emulator, StartError>) 
     let seed_file = write_seed(&dir, text);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let config = Config {
-        seed_file: Some(seed_file),
+        seed: Some(SeedSource::File(seed_file)),
         storage: relevance_emulator::Storage::Directory(dir.path().join("data")),
         ..Config::default()
     };
@@ -81,7 +81,7 @@ async fn a_bad_seed_file_stops_start_up_naming_the_file_and_the_line() {
 async fn a_missing_seed_file_is_named() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let config = Config {
-        seed_file: Some("/nonexistent/seed-file.toml".into()),
+        seed: Some(SeedSource::File("/nonexistent/seed-file.toml".into())),
         ..Config::default()
     };
     let error = Emulator::start(config, listener)

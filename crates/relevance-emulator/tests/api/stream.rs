@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use relevance_emulator::Config;
+use relevance_emulator::{Config, SeedSource};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -102,7 +102,7 @@ async fn start_stream_seed(settings: &str) -> Running {
         .replace("LONG_REPLY", &long_reply())
         .replace("PACED_REPLY", &paced_reply());
     let config = Config {
-        seed_file: Some(write_seed(&seed_dir, &format!("{settings}\n{seed}"))),
+        seed: Some(SeedSource::Text(format!("{settings}\n{seed}"))),
         ..Config::default()
     };
     Running {
@@ -1008,7 +1008,7 @@ async fn revoking_a_key_ends_its_open_streams_and_only_those() {
 async fn past_the_caps_the_oldest_streaming_token_is_forgotten() {
     let seed_dir = TempDir::new().expect("tempdir");
     let mut config = Config {
-        seed_file: Some(write_seed(&seed_dir, STREAM_SEED)),
+        seed: Some(SeedSource::Text(STREAM_SEED.to_string())),
         ..Config::default()
     };
     config.quotas.max_streaming_tokens_per_task = 2;

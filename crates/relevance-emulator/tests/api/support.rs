@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use relevance_emulator::{Config, Emulator};
+use relevance_emulator::{Config, Emulator, SeedSource};
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -91,7 +91,7 @@ pub async fn start(config: Config) -> Emulator {
 pub async fn start_seeded_with(adjust: impl FnOnce(&mut Config)) -> Running {
     let seed_dir = TempDir::new().expect("tempdir");
     let mut config = Config {
-        seed_file: Some(write_seed(&seed_dir, SEED)),
+        seed: Some(SeedSource::Text(SEED.to_string())),
         ..Config::default()
     };
     adjust(&mut config);
@@ -267,7 +267,7 @@ pub const KEY_E: &str = "proj-e:sk-test-e-0001";
 pub async fn start_engine_seed() -> Running {
     let seed_dir = TempDir::new().expect("tempdir");
     let config = Config {
-        seed_file: Some(write_seed(&seed_dir, ENGINE_SEED)),
+        seed: Some(SeedSource::Text(ENGINE_SEED.to_string())),
         ..Config::default()
     };
     Running {

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use relevance_emulator::{Config, Emulator, LiveEvent};
+use relevance_emulator::{Config, Emulator, LiveEvent, SeedSource};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -90,7 +90,7 @@ const KEY_W: &str = "proj-w:sk-test-w-0001";
 async fn start_workforce_seed() -> Running {
     let seed_dir = TempDir::new().expect("tempdir");
     let config = Config {
-        seed_file: Some(write_seed(&seed_dir, WORKFORCE_SEED)),
+        seed: Some(SeedSource::Text(WORKFORCE_SEED.to_string())),
         ..Config::default()
     };
     Running {
@@ -908,7 +908,7 @@ async fn a_handover_to_a_non_member_stops_start_up_naming_file_and_line() {
                 [[projects.workforces]]\nid = \"w\"\nagents = [\"a\"]\n";
     let dir = TempDir::new().expect("tempdir");
     let config = Config {
-        seed_file: Some(write_seed(&dir, seed)),
+        seed: Some(SeedSource::File(write_seed(&dir, seed))),
         ..Config::default()
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

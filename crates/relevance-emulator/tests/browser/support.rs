@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use relevance_emulator::{Config, Emulator};
+use relevance_emulator::{Config, Emulator, SeedSource};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -67,7 +67,7 @@ pub async fn start() -> Running {
         .expect("bind 127.0.0.1:0");
     let emulator = Emulator::start(
         Config {
-            seed_file: Some(seed),
+            seed: Some(SeedSource::File(seed)),
             ..Config::default()
         },
         listener,

@@ -140,7 +140,7 @@ pub(crate) async fn list(
             if catalog::project_region(connection, &lookup)?.is_none() {
                 return Ok(None);
             }
-            let keys = keys::list_for_project(connection, &lookup)?;
+            let keys = keys::list_for_project(connection, connection.key_cache(), &lookup)?;
             let agents = crate::store::dashboard_queries::all_agents(connection, &lookup)?;
             let workforces = crate::store::dashboard_queries::all_workforces(connection, &lookup)?;
             Ok(Some((
@@ -296,7 +296,7 @@ pub(crate) async fn create(
             if catalog::project_region(connection, &lookup)?.is_none() {
                 return Ok(None);
             }
-            issue_api_key(connection, &lookup, label, &now).map(Some)
+            issue_api_key(connection, connection.key_cache(), &lookup, label, &now).map(Some)
         })
         .await?
         .ok_or_else(|| PageError::not_found("no such project").for_session(&session))?;
@@ -333,7 +333,14 @@ async fn key_of_project(
     state
         .app
         .store
-        .call(move |connection| find_key_in_project(connection, &lookup_project, &lookup_key))
+        .call(move |connection| {
+            find_key_in_project(
+                connection,
+                connection.key_cache(),
+                &lookup_project,
+                &lookup_key,
+            )
+        })
         .await?
         .ok_or_else(|| PageError::not_found("no such key in this project").for_session(session))
 }
@@ -411,7 +418,14 @@ pub(crate) async fn revoke(
     state
         .app
         .store
-        .call(move |connection| keys::revoke(connection, KeySelector::Id(&id), &now))
+        .call(move |connection| {
+            keys::revoke(
+                connection,
+                connection.key_cache(),
+                KeySelector::Id(&id),
+                &now,
+            )
+        })
         .await?;
     tracing::info!(key_id = %key.id, project = %project, "key revoked from the dashboard");
     Ok(Redirect::to(&format!("{}?revoked={}", keys_url(&project), seg(&key.id))).into_response())

@@ -377,7 +377,14 @@ pub(crate) async fn set_visibility(
         .app
         .store
         .call(move |connection| {
-            set_agent_public(connection, &lookup_project, &lookup_agent, public, &now)
+            set_agent_public(
+                connection,
+                connection.agent_cache(),
+                &lookup_project,
+                &lookup_agent,
+                public,
+                &now,
+            )
         })
         .await?;
     if !exists {

@@ -9,9 +9,9 @@
 //! `execution-limit-reached` (too many member runs for one trigger).
 
 use rusqlite::Connection;
-use serde_json::{json, Value};
 
 use super::{HandoverRequest, Progress, Runner};
+use crate::engine::content::{AgentDetails, Content, TaskDetails};
 use crate::engine::ids::new_item_id;
 use crate::engine::trigger::{self, Streaming, Target, UserMessage};
 use crate::store::catalog::{self, Visibility};
@@ -79,9 +79,9 @@ impl Runner<'_> {
         };
         if let Some(item_id) = self.progress.item_id.take() {
             let finished = child_state.clone().unwrap_or_else(|| MEMBER_FAILED.into());
-            self.edit(&item_id, |content| {
-                content["task_details"]["finished_state"] = json!(finished);
-                content["task_details"]["current_state"] = json!(finished);
+            self.edit_task_details(&item_id, |details| {
+                details.finished_state = Some(finished.clone());
+                details.current_state = Some(finished);
             })?;
         }
         match (child_state.as_deref(), self.progress.handover.take()) {
@@ -137,26 +137,20 @@ impl Runner<'_> {
         let region = catalog::project_region(self.connection, &project)?
             .map(|region| region.code())
             .unwrap_or_default();
-        let mut agent_details = json!({
-            "agent_id": agent.id,
-            "project": project,
-            "region": region,
-        });
-        for (field, value) in [
-            ("name", &agent.name),
-            ("emoji", &agent.emoji),
-            ("description", &agent.description),
-        ] {
-            if let Some(value) = value {
-                agent_details[field] = json!(value);
-            }
-        }
+        let agent_details = AgentDetails {
+            agent_id: agent.id,
+            project: project.clone(),
+            region: region.to_string(),
+            name: agent.name,
+            emoji: agent.emoji,
+            description: agent.description,
+            deleted_reason: None,
+        };
         if is_handover {
-            self.write(json!({
-                "type": "workforce-agent-handover",
-                "agent_details": agent_details,
-                "trigger": {"message": text},
-            }))?;
+            self.write(Content::workforce_agent_handover(
+                agent_details.clone(),
+                text,
+            ))?;
         }
         let member_task = new_item_id();
         let accepted = trigger::accept(
@@ -189,20 +183,25 @@ impl Runner<'_> {
 
     /// An `agent-error` note in the workforce task: why it stopped.
     fn note(&mut self, text: &str) -> rusqlite::Result<()> {
-        self.write(json!({"type": "agent-error", "errors": [{"body": text}]}))?;
+        self.write(Content::agent_error(text))?;
         Ok(())
     }
 }
 
-fn run_message(project: &str, region: &str, member_task: &str, agent_details: Value) -> Value {
-    json!({
-        "type": "workforce-agent-run",
-        "task_details": {
-            "project": project,
-            "region": region,
-            "conversation_id": member_task,
-            "current_state": "running",
+fn run_message(
+    project: &str,
+    region: &str,
+    member_task: &str,
+    agent_details: AgentDetails,
+) -> Content {
+    Content::workforce_agent_run(
+        TaskDetails {
+            project: project.to_string(),
+            region: region.to_string(),
+            conversation_id: member_task.to_string(),
+            finished_state: None,
+            current_state: Some("running".to_string()),
         },
-        "agent_details": agent_details,
-    })
+        agent_details,
+    )
 }
