@@ -1,11 +1,11 @@
 //! The router: `/{region code}/latest/...`, `/{region code}/v1/stream`,
 //! `/admin/...`, `/healthz`, and the layers every request passes through
-//! (request log, fault injection, JSON errors, body limit).
+//! (request log, fault injection, JSON errors, body limit), built from one
+//! route table in which every route names its [`Policy`].
 
-use std::sync::Arc;
+mod layers;
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Request};
-use axum::http::request::Parts;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
@@ -15,144 +15,41 @@ use serde_json::json;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::admin::{self, record_requests, RequestLog};
+use crate::admin;
 use crate::api;
-use crate::auth::{require_admin, StreamTokens};
+use crate::auth::{into_router, route, Policy, Route};
 use crate::demo_page::{self, DemoPage};
-use crate::engine::Engine;
-use crate::error::{echo_id, ApiError};
-use crate::faults::{inject_faults, FaultInjector, Faults};
-use crate::rate_limit::RateLimiter;
+use crate::error::ApiError;
+use crate::faults::inject_faults;
 use crate::region::Region;
-use crate::store::Store;
+use crate::state::AppState;
+use layers::{
+    generic_auth_errors, json_errors, record_requests, region_segment, resolve_region,
+    unknown_region,
+};
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub(crate) struct AppState {
-    pub(crate) store: Store,
-    pub(crate) engine: Engine,
-    shared: Arc<Shared>,
-}
-
-struct Shared {
-    admin_token: String,
-    rate_limiter: RateLimiter,
-    request_log: RequestLog,
-    body_limit_bytes: usize,
-    stream_tokens: StreamTokens,
-    faults: FaultInjector,
-    /// Flips to `true` when graceful shutdown begins: open live streams end on it.
-    closing: tokio::sync::watch::Sender<bool>,
-    policy: Policy,
-    uploads: crate::api::files::UploadCounter,
-}
-
-/// Settings that change what answers say and what keys may hold.
-#[derive(Debug, Clone)]
-pub(crate) struct Policy {
-    /// Every 401 says the same thing (see `Config::generic_auth_errors`).
-    pub(crate) generic_auth_errors: bool,
-    /// How long a streaming token lives.
-    pub(crate) streaming_token_ttl_ms: u64,
-    pub(crate) quotas: crate::Quotas,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("store", &self.store)
-            .field("admin_token", &"<redacted>")
-            .field("body_limit_bytes", &self.shared.body_limit_bytes)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AppState {
-    pub(crate) fn new(
-        store: Store,
-        engine: Engine,
-        admin_token: String,
-        embed_key_rate_limit_per_minute: u32,
-        body_limit_bytes: usize,
-        faults: Faults,
-        policy: Policy,
-    ) -> AppState {
-        AppState {
-            store,
-            engine,
-            shared: Arc::new(Shared {
-                admin_token,
-                rate_limiter: RateLimiter::new(embed_key_rate_limit_per_minute),
-                request_log: RequestLog::default(),
-                body_limit_bytes,
-                stream_tokens: StreamTokens::new(
-                    policy.streaming_token_ttl_ms,
-                    policy.quotas.max_streaming_tokens_per_key,
-                    policy.quotas.max_streaming_tokens_per_task,
-                ),
-                faults: FaultInjector::new(faults),
-                closing: tokio::sync::watch::channel(false).0,
-                policy,
-                uploads: Default::default(),
-            }),
-        }
-    }
-
-    pub(crate) fn admin_token(&self) -> &str {
-        &self.shared.admin_token
-    }
-
-    pub(crate) fn rate_limiter(&self) -> &RateLimiter {
-        &self.shared.rate_limiter
-    }
-
-    pub(crate) fn request_log(&self) -> &RequestLog {
-        &self.shared.request_log
-    }
-
-    pub(crate) fn body_limit_bytes(&self) -> usize {
-        self.shared.body_limit_bytes
-    }
-
-    pub(crate) fn stream_tokens(&self) -> &StreamTokens {
-        &self.shared.stream_tokens
-    }
-
-    pub(crate) fn faults(&self) -> &FaultInjector {
-        &self.shared.faults
-    }
-
-    pub(crate) fn policy(&self) -> &Policy {
-        &self.shared.policy
-    }
-
-    pub(crate) fn upload_counter(&self) -> &crate::api::files::UploadCounter {
-        &self.shared.uploads
-    }
-
-    /// Ends every open live stream (and every one opened later): graceful shutdown
-    /// waits for open responses, and a live stream would otherwise never end.
-    pub(crate) fn close_streams(&self) {
-        self.shared.closing.send_replace(true);
-    }
-
-    /// Becomes `true` when the server starts shutting down.
-    pub(crate) fn streams_closing(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.shared.closing.subscribe()
-    }
+/// Every route behind the API layers, with its policy: the table the router is built
+/// from and the route × principal test walks. (The dashboard, the landing page and the
+/// demo page sit outside the layers; the dashboard has its own session guard.)
+pub(crate) fn route_table() -> Vec<Route> {
+    let mut table = vec![route(Method::GET, "/healthz", Policy::Public, healthz)];
+    table.extend(api::routes());
+    table.extend(api::file_routes());
+    table.extend(api::stream_routes());
+    table.extend(admin::routes());
+    table
 }
 
 /// The whole application; `demo_page` adds the demo chat page at `/demo/`.
 pub(crate) fn router(state: AppState, demo_page: Option<DemoPage>) -> Router {
-    let api = api::routes().route_layer(from_fn(resolve_region));
-    let admin = admin::routes().route_layer(from_fn_with_state(state.clone(), require_admin));
+    let (latest, other): (Vec<Route>, Vec<Route>) = route_table()
+        .into_iter()
+        .partition(|route| region_segment(route.path).is_some());
+    let api = into_router(latest, &state).route_layer(from_fn(resolve_region));
     let has_demo_page = demo_page.is_some();
     Router::new()
-        .route("/healthz", get(healthz))
+        .merge(into_router(other, &state))
         .merge(api)
-        .merge(api::file_routes())
-        .merge(api::stream_routes())
-        .merge(admin)
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.body_limit_bytes()))
@@ -160,7 +57,7 @@ pub(crate) fn router(state: AppState, demo_page: Option<DemoPage>) -> Router {
         .layer(from_fn(json_errors))
         // Inside the log, so a faulted request is logged with the status it got; outside
         // authentication and every handler, so a faulted request did nothing.
-        .layer(from_fn_with_state(state.clone(), inject_faults))
+        .layer(from_fn_with_state(state.clone(), inject_faults::<AppState>))
         .layer(from_fn_with_state(state.clone(), record_requests))
         // After the layers: dashboard pages are HTML (also their errors) and are not API traffic.
         .merge(admin::dashboard::routes(state.clone()))
@@ -330,52 +227,6 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "ok": true }))
 }
 
-fn unknown_region(code: &str) -> ApiError {
-    ApiError::not_found(format!(
-        "unknown region code {}: valid region codes are {}",
-        echo_id(code),
-        Region::valid_codes()
-    ))
-}
-
-/// The region code of a `/{region}/latest/...` path.
-fn region_segment(path: &str) -> Option<&str> {
-    let mut segments = path.trim_start_matches('/').split('/');
-    let region = segments.next()?;
-    (segments.next() == Some("latest")).then_some(region)
-}
-
-/// Puts the route's [`Region`] into the request, or answers 404 naming the valid codes.
-async fn resolve_region(mut request: Request, next: Next) -> Response {
-    let code = region_segment(request.uri().path()).unwrap_or_default();
-    match Region::from_code(code) {
-        Some(region) => {
-            request.extensions_mut().insert(region);
-            next.run(request).await
-        }
-        None => unknown_region(code).into_response(),
-    }
-}
-
-/// The region of the matched API route.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RouteRegion(pub(crate) Region);
-
-impl<S: Send + Sync> FromRequestParts<S> for RouteRegion {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        parts
-            .extensions
-            .get::<Region>()
-            .copied()
-            .map(RouteRegion)
-            .ok_or_else(|| {
-                ApiError::internal("route is missing its region; this is an emulator bug")
-            })
-    }
-}
-
 async fn unknown_route(method: Method, uri: Uri) -> ApiError {
     if let Some(code) = region_segment(uri.path()) {
         if Region::from_code(code).is_none() {
@@ -389,52 +240,13 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::method_not_allowed(format!("{method} is not allowed on {}", uri.path()))
 }
 
-/// With `generic_auth_errors`, every 401 answers one message: what failed (unknown project,
-/// wrong region, revoked key) stays on the server. Off by default (README, Security notes).
-async fn generic_auth_errors(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let response = next.run(request).await;
-    if state.policy().generic_auth_errors && response.status() == StatusCode::UNAUTHORIZED {
-        return ApiError::unauthorized("invalid credentials").into_response();
-    }
-    response
-}
-
-/// Safety net: any error answer that is not JSON yet (an axum rejection we did not wrap)
-/// becomes `{"message"}` with the same status.
-async fn json_errors(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
-        return response;
-    }
-    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
-    let text = axum::body::to_bytes(response.into_body(), 1024)
-        .await
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
-        .filter(|text| !text.trim().is_empty())
-        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
-    let mut response = (status, Json(json!({ "message": text }))).into_response();
-    if let Some(retry_after) = retry_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, retry_after);
-    }
-    response
-}
+#[cfg(test)]
+mod route_policy_tests;
 
 #[cfg(test)]
 mod tests {
-    use super::{is_cross_origin_route, region_segment};
+    use super::is_cross_origin_route;
+    use super::layers::region_segment;
 
     #[test]
     fn cross_origin_routes_are_the_api_stream_and_files_only() {

@@ -20,7 +20,6 @@ use axum::response::{IntoResponse, Response};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::app::AppState;
 use crate::error::ApiError;
 
 /// Which faults to inject; everything is off by default.
@@ -143,12 +142,12 @@ pub(crate) fn is_faultable_route(path: &str) -> bool {
 }
 
 /// The middleware: decides a request's fate before anything else sees it.
-pub(crate) async fn inject_faults(
-    State(state): State<AppState>,
+pub(crate) async fn inject_faults<S: AsRef<FaultInjector>>(
+    State(state): State<S>,
     request: Request,
     next: Next,
 ) -> Response {
-    let injector = state.faults();
+    let injector = state.as_ref();
     if !injector.faults().is_active() || !is_faultable_route(request.uri().path()) {
         return next.run(request).await;
     }

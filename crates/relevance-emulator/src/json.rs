@@ -1,5 +1,6 @@
-//! Lenient request extractors: JSON whatever the `Content-Type`, and path /
-//! query rejections turned into the JSON [`ApiError`] shape.
+//! Lenient request extractors: JSON whatever the `Content-Type`, path /
+//! query rejections turned into the JSON [`ApiError`] shape, and the route's
+//! [`RouteRegion`].
 //!
 //! The official clients send JSON bodies as `text/plain` (or with no body at
 //! all, meaning `{}`), which axum's own `Json` refuses with 415.
@@ -10,8 +11,9 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::region::Region;
+use crate::state::AppState;
 
 /// A JSON body, parsed whatever the content type says; an empty body is `{}`.
 #[derive(Debug, Clone)]
@@ -37,6 +39,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for LenientJson<T> {
     }
 }
 
+/// The byte a JSON object starts with (`{`).
+const OPEN_BRACE: u8 = 0x7B;
+
 /// Parses a body, naming the offending field (never echoing a value) when it does not fit `T`.
 pub(crate) fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -46,7 +51,7 @@ pub(crate) fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     };
     // serde would read a struct from an array positionally (`[20, 1]`); the platform's
     // bodies are objects, so anything else is refused before it can be misread.
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&OPEN_BRACE) {
         let message = match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
             Err(error) => format!("request body is not valid JSON: {error}"),
             Ok(_) => "request body must be a JSON object".to_string(),
@@ -119,6 +124,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             .map(|Query(value)| ApiQuery(value))
             .map_err(|rejection| {
                 ApiError::bad_request(format!("invalid query string: {}", rejection.body_text()))
+            })
+    }
+}
+
+/// The region of the matched API route.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RouteRegion(pub(crate) Region);
+
+impl<S: Send + Sync> FromRequestParts<S> for RouteRegion {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Region>()
+            .copied()
+            .map(RouteRegion)
+            .ok_or_else(|| {
+                ApiError::internal("route is missing its region; this is an emulator bug")
             })
     }
 }

@@ -6,11 +6,15 @@
 //! embedding) or [`run`] (until a shutdown future resolves, for the CLI).
 //!
 //! Where things live:
-//! * `app` — the router and the layers every request passes through;
-//! * `auth` — the one place a key is checked (header → `Principal`) and
-//!   scoped (`Principal` → what the store may return), plus key generation;
-//! * `api` — one file per platform resource; `admin` — the admin API and
-//!   request log;
+//! * `app` — the route table (every route with its access policy), the
+//!   router built from it, and the layers every request passes through;
+//! * `state` — `AppState`, what every handler and middleware can reach;
+//! * `auth` — the one place a credential is checked (the policy guards:
+//!   header → `Principal`, streaming token → grant) and scoped
+//!   (`Principal` → what the store may return), plus key generation;
+//! * `api` — one file per platform resource: parse, call a service, render;
+//!   `service` — one function per use case between the handlers and the
+//!   store; `admin` — the admin API and request log;
 //! * `store` — SQLite schema and queries; `seed` / `demo` — what is
 //!   upserted at start-up;
 //! * `engine` — scripted agent behaviours and the one scheduler that runs
@@ -38,7 +42,9 @@ mod rate_limit;
 mod region;
 mod seed;
 mod server;
+mod service;
 mod start_error;
+mod state;
 mod store;
 mod time;
 
@@ -57,8 +63,8 @@ pub use faults::Faults;
 pub use start_error::StartError;
 pub use store::DATABASE_FILE_NAME;
 
-use app::AppState;
 use engine::Engine;
+use state::AppState;
 use store::Store;
 
 /// Where the emulator keeps its data.
@@ -388,7 +394,7 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
         config.embed_key_rate_limit_per_minute,
         config.body_limit_bytes,
         faults,
-        app::Policy {
+        state::Settings {
             generic_auth_errors: config.generic_auth_errors,
             streaming_token_ttl_ms,
             quotas: config.quotas.clone(),

@@ -5,7 +5,8 @@
 use axum::http::HeaderValue;
 use proptest::prelude::*;
 
-use crate::api::tasks::{check_task_id, is_prefixed_uuid_v4};
+use crate::api::tasks::check_task_id;
+use crate::auth::is_prefixed_uuid_v4;
 use crate::auth::parse_authorization_for_tests as parse_header;
 use crate::seed;
 use crate::time::ms_at_or_after;

@@ -3,8 +3,10 @@
 //! A token bucket per IP address: `per_minute` tokens, refilled continuously,
 //! so a burst up to the limit is allowed and then one request per
 //! `60 / per_minute` seconds. The clock is passed in so tests need no sleeps.
+//!
+//! Also [`UploadCounter`]: the upload URLs each key made within the files' lifetime.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -64,6 +66,54 @@ impl RateLimiter {
         } else {
             Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_second))
         }
+    }
+}
+
+/// Upload URLs each key made within the files' lifetime, in memory.
+///
+/// Why in memory: it is a rate (one key's URLs in the TTL window), the table has no key
+/// column, and a restart forgetting it only gives a key its allowance back.
+#[derive(Debug, Default)]
+pub(crate) struct UploadCounter {
+    by_key: Mutex<HashMap<String, VecDeque<i64>>>,
+}
+
+impl UploadCounter {
+    /// Counts one upload URL for `key_id`, or 429 when it made `max` within `ttl_ms`.
+    pub(crate) fn admit(
+        &self,
+        key_id: &str,
+        max: usize,
+        ttl_ms: u64,
+    ) -> Result<(), crate::error::ApiError> {
+        let now = crate::time::now_ms();
+        let window = i64::try_from(ttl_ms).unwrap_or(i64::MAX);
+        let mut by_key = self
+            .by_key
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Forget keys whose every URL has expired, so the map stays as small as the traffic.
+        if by_key.len() > 4096 {
+            by_key.retain(|_, times| times.back().is_some_and(|last| now - last < window));
+        }
+        let times = by_key.entry(key_id.to_string()).or_default();
+        while times.front().is_some_and(|first| now - first >= window) {
+            times.pop_front();
+        }
+        if times.len() >= max {
+            let oldest = times.front().copied().unwrap_or(now);
+            let wait_ms = u64::try_from(window - (now - oldest)).unwrap_or(1000);
+            return Err(crate::error::ApiError::too_many_requests(
+                format!(
+                    "this key made {} upload URLs within the files' lifetime of {ttl_ms} ms \
+                     (the limit)",
+                    times.len()
+                ),
+                (wait_ms / 1000).max(1),
+            ));
+        }
+        times.push_back(now);
+        Ok(())
     }
 }
 

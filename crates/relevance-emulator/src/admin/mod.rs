@@ -1,39 +1,60 @@
 //! The admin API (PROTOCOL B): projects, keys, revocation, the request log;
 //! and the HTML dashboard over the same data ([`dashboard`]).
 //!
-//! Every route here sits behind [`crate::auth::require_admin`]; nothing in
+//! Every route here is [`Policy::Admin`] in the route table; nothing in
 //! this module checks credentials itself. A key's value appears in exactly one
 //! answer: the one that creates it.
 
 pub(crate) mod dashboard;
-mod request_log;
+pub(crate) mod request_log;
 
-pub(crate) use request_log::{record_requests, redacted_path, RequestLog, RequestLogSlot};
+pub(crate) use request_log::{redacted_path, RequestLogSlot};
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::app::AppState;
-use crate::auth::{issue_api_key, secret::hash_secret};
+use crate::auth::{issue_api_key, route, secret::hash_secret, Policy, Route};
 use crate::error::{echo_id, ApiError};
 use crate::json::{ApiPath, ApiQuery, LenientJson};
+use crate::state::AppState;
 use crate::store::catalog;
 use crate::store::keys::{self, KeySelector};
 use crate::time::now_iso;
 
-/// The admin routes, without their guard (the app adds it).
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/admin/projects", get(list_projects))
-        .route("/admin/projects/{project}/keys", get(list_keys))
-        .route("/admin/projects/{project}/api_keys", post(create_api_key))
-        .route("/admin/keys/{key_id}/revoke", post(revoke_by_id))
-        .route("/admin/keys/revoke", post(revoke_by_secret))
-        .route("/admin/requests", get(list_requests))
+/// The admin routes, every one [`Policy::Admin`].
+pub(crate) fn routes() -> Vec<Route> {
+    use Method as M;
+    vec![
+        route(M::GET, "/admin/projects", Policy::Admin, list_projects),
+        route(
+            M::GET,
+            "/admin/projects/{project}/keys",
+            Policy::Admin,
+            list_keys,
+        ),
+        route(
+            M::POST,
+            "/admin/projects/{project}/api_keys",
+            Policy::Admin,
+            create_api_key,
+        ),
+        route(
+            M::POST,
+            "/admin/keys/{key_id}/revoke",
+            Policy::Admin,
+            revoke_by_id,
+        ),
+        route(
+            M::POST,
+            "/admin/keys/revoke",
+            Policy::Admin,
+            revoke_by_secret,
+        ),
+        route(M::GET, "/admin/requests", Policy::Admin, list_requests),
+    ]
 }
 
 async fn list_projects(

@@ -4,10 +4,10 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::auth::{Principal, ProjectKey};
 use crate::error::{echo_id, ApiError};
 use crate::json::{ApiPath, LenientJson};
+use crate::state::AppState;
 use crate::store::catalog::{self, AgentRecord};
 
 /// `AgentConfig` (PROTOCOL A5 + A7b): absent optional fields are omitted, not null.

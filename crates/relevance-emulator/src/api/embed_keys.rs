@@ -10,11 +10,12 @@ use axum::extract::{ConnectInfo, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use crate::app::{AppState, RouteRegion};
 use crate::auth::{issue_embed_key, EmbedTarget};
 use crate::error::{echo_id, ApiError};
 use crate::json::LenientJson;
+use crate::json::RouteRegion;
 use crate::region::Region;
+use crate::state::AppState;
 use crate::store::catalog::{self, Visibility};
 use crate::time::now_iso;
 

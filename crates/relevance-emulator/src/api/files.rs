@@ -13,11 +13,11 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::secret::{hash_secret, random_token, secrets_equal};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::json::{ApiPath, ApiQuery, LenientJson};
+use crate::state::AppState;
 use crate::store::files::{self, NewFile};
 use crate::time::{iso_from_ms, now_iso, now_ms};
 
@@ -108,7 +108,7 @@ pub(crate) async fn upload_url(
             ApiError::bad_request("a valid `Host` header is needed to build the file URLs")
         })?
         .to_string();
-    let quotas = state.policy().quotas.clone();
+    let quotas = state.settings().quotas.clone();
     let cutoff = expiry_cutoff(quotas.temporary_file_ttl_ms);
     let project = principal.project.clone();
     let project_uploads = state
@@ -179,49 +179,6 @@ fn retry_after_seconds(ttl_ms: u64) -> u64 {
     (ttl_ms / 1000).clamp(1, 3600)
 }
 
-/// Upload URLs each key made within the files' lifetime, in memory.
-///
-/// Why in memory: it is a rate (one key's URLs in the TTL window), the table has no key
-/// column, and a restart forgetting it only gives a key its allowance back.
-#[derive(Debug, Default)]
-pub(crate) struct UploadCounter {
-    by_key: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<i64>>>,
-}
-
-impl UploadCounter {
-    /// Counts one upload URL for `key_id`, or 429 when it made `max` within `ttl_ms`.
-    pub(crate) fn admit(&self, key_id: &str, max: usize, ttl_ms: u64) -> Result<(), ApiError> {
-        let now = now_ms();
-        let window = i64::try_from(ttl_ms).unwrap_or(i64::MAX);
-        let mut by_key = self
-            .by_key
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        // Forget keys whose every URL has expired, so the map stays as small as the traffic.
-        if by_key.len() > 4096 {
-            by_key.retain(|_, times| times.back().is_some_and(|last| now - last < window));
-        }
-        let times = by_key.entry(key_id.to_string()).or_default();
-        while times.front().is_some_and(|first| now - first >= window) {
-            times.pop_front();
-        }
-        if times.len() >= max {
-            let oldest = times.front().copied().unwrap_or(now);
-            let wait_ms = u64::try_from(window - (now - oldest)).unwrap_or(1000);
-            return Err(ApiError::too_many_requests(
-                format!(
-                    "this key made {} upload URLs within the files' lifetime of {ttl_ms} ms \
-                     (the limit)",
-                    times.len()
-                ),
-                (wait_ms / 1000).max(1),
-            ));
-        }
-        times.push_back(now);
-        Ok(())
-    }
-}
-
 fn bad_signature() -> ApiError {
     ApiError::forbidden("this upload URL's signature is missing or invalid")
 }
@@ -276,7 +233,7 @@ pub(crate) async fn upload(
     }
     let signature = query.sig.ok_or_else(bad_signature)?;
     let lookup = id.clone();
-    let cutoff = expiry_cutoff(state.policy().quotas.temporary_file_ttl_ms);
+    let cutoff = expiry_cutoff(state.settings().quotas.temporary_file_ttl_ms);
     let stored = state
         .store
         .call(move |connection| files::sig_hash(connection, &lookup, &cutoff))
@@ -314,7 +271,7 @@ pub(crate) async fn download(
     State(state): State<AppState>,
     ApiPath(FilePath { id, name }): ApiPath<FilePath>,
 ) -> Result<Response, ApiError> {
-    let cutoff = expiry_cutoff(state.policy().quotas.temporary_file_ttl_ms);
+    let cutoff = expiry_cutoff(state.settings().quotas.temporary_file_ttl_ms);
     let found = state
         .store
         .call(move |connection| files::download(connection, &id, &cutoff))

@@ -9,12 +9,12 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::tasks::{scoped_task, TaskPath};
-use crate::app::AppState;
+use super::tasks::TaskPath;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::json::{ApiPath, LenientJson};
-use crate::store::tasks;
+use crate::service::agent_tasks;
+use crate::state::AppState;
 use crate::time::ms_at_or_after;
 
 #[derive(Debug, Deserialize)]
@@ -67,19 +67,15 @@ pub(crate) async fn view(
             )
         })?),
     };
-    let task = scoped_task(&state, &principal, agent_id, task_id).await?;
-    let messages = state
-        .store
-        .call(move |connection| {
-            tasks::list_messages(
-                connection,
-                &task.project,
-                &task.id,
-                after_ms,
-                i64::from(page_size),
-            )
-        })
-        .await?;
+    let messages = agent_tasks::read_messages(
+        &state,
+        &principal,
+        agent_id,
+        task_id,
+        after_ms,
+        i64::from(page_size),
+    )
+    .await?;
     Ok(Json(ViewAnswer {
         results: messages
             .into_iter()

@@ -1,11 +1,11 @@
 //! The platform API under `/{region code}/latest/...`, one file per resource.
 //!
-//! Each route declares its access policy in its handler's signature:
-//! no credential extractor (public: embed-key generation), [`crate::auth::Principal`]
-//! (any key, scoped reads), or [`crate::auth::ProjectKey`] (API keys only, 403
-//! for embed keys). Handlers reach the store only through scoped queries.
-//! The live stream ([`stream`]) is the exception: its credential is a
-//! streaming token minted by a task's metadata route, not a key.
+//! Each route declares its access [`Policy`] in the tables below; the guard of
+//! that policy (in `auth`) lets the request in and puts the caller's
+//! [`crate::auth::Principal`] into it. Handlers parse the request, call one
+//! `service` function and render its answer: they never check a credential,
+//! open a transaction or query the store themselves. The live stream's
+//! credential is a streaming token minted by a task's metadata route.
 
 mod agents;
 mod embed_keys;
@@ -16,78 +16,132 @@ pub(crate) mod tasks;
 pub(crate) mod workforce_tasks;
 mod workforces;
 
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
-use axum::Router;
+use axum::http::Method;
 
-use crate::app::AppState;
+use crate::auth::{route, Policy, Route};
 
-/// The region-prefixed API routes; the app adds the region resolver around them.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
+/// The region-prefixed API routes (`/{region}/latest/...`), each with its policy; the app
+/// adds the region resolver around them.
+///
+/// Long on purpose: one row per route, so the whole table reads in one place.
+pub(crate) fn routes() -> Vec<Route> {
+    use Method as M;
+    use Policy::{AnyKey, ProjectKey, Public};
+    vec![
+        route(
+            M::POST,
             "/{region}/latest/agents/get_embed_key",
-            post(embed_keys::for_agent),
-        )
-        .route(
+            Public,
+            embed_keys::for_agent,
+        ),
+        route(
+            M::POST,
             "/{region}/latest/workforce/get_embed_key",
-            post(embed_keys::for_workforce),
-        )
-        .route(
+            Public,
+            embed_keys::for_workforce,
+        ),
+        route(
+            M::GET,
             "/{region}/latest/agents/{agent_id}/get",
-            get(agents::get_agent),
-        )
-        .route("/{region}/latest/agents/list", post(agents::list_agents))
-        .route(
+            AnyKey,
+            agents::get_agent,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/agents/list",
+            ProjectKey,
+            agents::list_agents,
+        ),
+        route(
+            M::GET,
             "/{region}/latest/workforce/items/{workforce_id}",
-            get(workforces::get_workforce),
-        )
-        .route(
+            AnyKey,
+            workforces::get_workforce,
+        ),
+        route(
+            M::POST,
             "/{region}/latest/workforce/trigger",
-            post(workforce_tasks::trigger),
-        )
-        .route(
+            AnyKey,
+            workforce_tasks::trigger,
+        ),
+        route(
+            M::GET,
             "/{region}/latest/workforce/tasks/{task_id}/metadata",
-            get(workforce_tasks::metadata),
-        )
-        .route(
+            AnyKey,
+            workforce_tasks::metadata,
+        ),
+        route(
+            M::POST,
             "/{region}/latest/workforce/items/{workforce_id}/tasks/{task_id}/messages",
-            post(workforce_tasks::messages),
-        )
-        .route(
+            AnyKey,
+            workforce_tasks::messages,
+        ),
+        route(
+            M::POST,
             "/{region}/latest/workforce/tasks/list",
-            post(workforce_tasks::list),
-        )
-        .route("/{region}/latest/agents/trigger", post(tasks::trigger))
-        .route(
+            AnyKey,
+            workforce_tasks::list,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/agents/trigger",
+            AnyKey,
+            tasks::trigger,
+        ),
+        route(
+            M::GET,
             "/{region}/latest/agents/{agent_id}/tasks/{task_id}/metadata",
-            get(tasks::metadata),
-        )
-        .route(
+            AnyKey,
+            tasks::metadata,
+        ),
+        route(
+            M::POST,
             "/{region}/latest/agents/{agent_id}/tasks/{task_id}/view",
-            post(messages::view),
-        )
-        .route(
+            AnyKey,
+            messages::view,
+        ),
+        route(
+            M::GET,
             "/{region}/latest/agents/conversations/list",
-            get(tasks::list),
-        )
-        .route(
+            AnyKey,
+            tasks::list,
+        ),
+        route(
+            M::POST,
             "/{region}/latest/services/get_temporary_file_upload_url",
-            post(files::upload_url),
+            AnyKey,
+            files::upload_url,
+        ),
+    ]
+}
+
+/// The live stream: region-prefixed but outside `/latest/`, opened by a streaming token.
+pub(crate) fn stream_routes() -> Vec<Route> {
+    vec![route(
+        Method::GET,
+        "/{region}/v1/stream",
+        Policy::StreamToken,
+        stream::open,
+    )]
+}
+
+/// The file routes: outside the region prefix and outside key auth (the upload URL is
+/// signed, the download URL public, as the platform's are).
+pub(crate) fn file_routes() -> Vec<Route> {
+    vec![
+        route(
+            Method::GET,
+            "/files/{id}/{name}",
+            Policy::Public,
+            files::download,
         )
-}
-
-/// The live stream: region-prefixed but outside `/latest/`, authenticated by its token.
-pub(crate) fn stream_routes() -> Router<AppState> {
-    Router::new().route("/{region}/v1/stream", get(stream::open))
-}
-
-/// The file routes: outside the region prefix and outside auth (the upload URL is signed).
-pub(crate) fn file_routes() -> Router<AppState> {
-    Router::new().route(
-        "/files/{id}/{name}",
-        get(files::download)
-            .put(files::upload)
-            .layer(DefaultBodyLimit::max(files::UPLOAD_LIMIT_BYTES)),
-    )
+        .body_limit(files::UPLOAD_LIMIT_BYTES),
+        route(
+            Method::PUT,
+            "/files/{id}/{name}",
+            Policy::UploadSignature,
+            files::upload,
+        )
+        .body_limit(files::UPLOAD_LIMIT_BYTES),
+    ]
 }

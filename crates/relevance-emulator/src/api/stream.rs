@@ -7,100 +7,42 @@
 //! since the previous frame of its `documentId` (PROTOCOL A8). A connection gets
 //! the events published after it connected, never a replay, so it never gets a
 //! fragment twice; a client that reconnects misses what was typed in between and
-//! reads it from the messages; a `: ping\n\n` comment every 15 s keeps proxies
-//! from closing an idle stream. A stream ends when the client goes away, when
+//! reads it from the messages; a `: ping\n\n` comment after 15 s without a frame
+//! ([`Sse`]'s keep-alive) keeps proxies from closing an idle stream. A stream ends when the client goes away, when
 //! its token expires, when the key the token was issued to is revoked (at once:
 //! PROTOCOL B), when `faults.stream_cut_every_ms` elapses, or when the
 //! server starts shutting down — graceful shutdown waits for open responses,
 //! so a stream that never ended would block it forever.
 
+use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use futures_util::stream;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::sync::{broadcast, watch};
-use tokio::time::{Instant, Interval};
+use tokio::time::Instant;
 
-use crate::admin::RequestLogSlot;
-use crate::app::AppState;
+use crate::auth::{key_still_active, StreamGrant};
 use crate::engine::LiveEvent;
-use crate::error::{echo_id, ApiError};
-use crate::json::ApiQuery;
-use crate::region::Region;
-use crate::store::keys;
+use crate::state::AppState;
 use crate::time::now_ms;
 
-/// How often an idle stream sends a comment line.
+/// How long an idle stream waits before it sends a `: ping` comment.
 const PING_EVERY: Duration = Duration::from_secs(15);
-const PING_FRAME: &[u8] = b": ping\n\n";
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct RegionPath {
-    region: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct StreamQuery {
-    #[serde(default)]
-    authorization: Option<String>,
-}
-
-/// The token of `Bearer {token}` (the query's `+` arrives as a space); a bare token is
-/// accepted too, since nothing else could be meant.
-fn token_of(authorization: Option<&str>) -> Result<&str, ApiError> {
-    let value = authorization.unwrap_or_default().trim_start();
-    let token = match value.get(..7) {
-        Some(scheme) if scheme.eq_ignore_ascii_case("bearer ") => &value[7..],
-        _ => value,
-    }
-    .trim();
-    if token.is_empty() {
-        return Err(ApiError::unauthorized(
-            "missing streaming token: expected `?authorization=Bearer+{token}` with the \
-             `streaming_token.token` of the task's metadata",
-        ));
-    }
-    Ok(token)
-}
-
-/// `GET /{region}/v1/stream`.
+/// `GET /{region}/v1/stream`: the route's guard has checked the streaming token
+/// (`auth::stream_auth`) and put its grant into the request.
 pub(crate) async fn open(
     State(state): State<AppState>,
-    Path(RegionPath { region }): Path<RegionPath>,
-    ApiQuery(query): ApiQuery<StreamQuery>,
-    log_slot: Option<Extension<RequestLogSlot>>,
-) -> Result<Response, ApiError> {
-    let region = Region::from_code(&region).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "unknown region code {}: valid region codes are {}",
-            echo_id(&region),
-            Region::valid_codes()
-        ))
-    })?;
-    let token = token_of(query.authorization.as_deref())?;
-    let now = now_ms();
-    let grant = state.stream_tokens().check(token, region, now)?;
-    let key_id = grant.key_id.clone();
-    let key_active = state
-        .store
-        .call(move |connection| keys::is_active(connection, &key_id))
-        .await?;
-    if !key_active {
-        return Err(ApiError::unauthorized(
-            "the key this streaming token was issued to has been revoked",
-        ));
-    }
-    if let Some(Extension(slot)) = log_slot {
-        slot.set(grant.key_id.clone(), grant.key_kind);
-    }
+    Extension(grant): Extension<StreamGrant>,
+) -> Response {
     // Subscribe before answering: once the client has the response head, no event is missed.
     let events = state.engine.subscribe(&grant.project, &grant.task_id);
-    let until_expiry = u64::try_from(grant.expires_at_ms.saturating_sub(now)).unwrap_or(0);
+    let until_expiry = u64::try_from(grant.expires_at_ms.saturating_sub(now_ms())).unwrap_or(0);
     let lifetime = match state.faults().faults().stream_cut_every_ms {
         Some(cut) => until_expiry.min(cut),
         None => until_expiry,
@@ -108,24 +50,18 @@ pub(crate) async fn open(
     let live = LiveStream {
         revocations: state.store.key_cache().revocations(),
         state: state.clone(),
-        key_id: grant.key_id.clone(),
+        key_id: grant.key_id,
         events,
         closing: state.streams_closing(),
         ends_at: Instant::now() + Duration::from_millis(lifetime),
-        ping: tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY),
     };
-    let body = Body::from_stream(stream::unfold(live, |mut live| async move {
+    let frames = stream::unfold(live, |mut live| async move {
         let frame = live.next_frame().await?;
-        Some((Ok::<Bytes, std::convert::Infallible>(frame), live))
-    }));
-    let mut response = (StatusCode::OK, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(response)
+        Some((Ok::<Event, Infallible>(frame), live))
+    });
+    Sse::new(frames)
+        .keep_alive(KeepAlive::new().interval(PING_EVERY).text("ping"))
+        .into_response()
 }
 
 /// One open stream's sources.
@@ -137,12 +73,12 @@ struct LiveStream {
     events: broadcast::Receiver<LiveEvent>,
     closing: watch::Receiver<bool>,
     ends_at: Instant,
-    ping: Interval,
 }
 
 impl LiveStream {
-    /// The next bytes to send, or `None` when the stream must end.
-    async fn next_frame(&mut self) -> Option<Bytes> {
+    /// The next event to send, or `None` when the stream must end (the keep-alive pings
+    /// in between are [`Sse`]'s).
+    async fn next_frame(&mut self) -> Option<Event> {
         loop {
             let mut recheck = false;
             tokio::select! {
@@ -159,8 +95,8 @@ impl LiveStream {
                 }
                 received = self.events.recv() => match received {
                     Ok(event) => {
-                        if let Some(frame) = frame(&event) {
-                            return Some(frame);
+                        if let Some(data) = frame_data(&event) {
+                            return Some(Event::default().data(data));
                         }
                     }
                     // The skipped fragments are lost to this client (they are never sent
@@ -169,27 +105,22 @@ impl LiveStream {
                     Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
-                _ = self.ping.tick() => return Some(Bytes::from_static(PING_FRAME)),
             }
-            if recheck && !key_still_active(&self.state, &self.key_id).await {
+            // A failing store ends the stream too.
+            if recheck
+                && !key_still_active(&self.state, &self.key_id)
+                    .await
+                    .unwrap_or(false)
+            {
                 return None;
             }
         }
     }
 }
 
-/// Whether a stream's key survived the latest revocation; a failing store ends it too.
-async fn key_still_active(state: &AppState, key_id: &str) -> bool {
-    let key_id = key_id.to_string();
-    state
-        .store
-        .call(move |connection| keys::is_active(connection, &key_id))
-        .await
-        .unwrap_or(false)
-}
-
-/// The `data:` frame of a live event; `None` for events the stream does not carry.
-fn frame(event: &LiveEvent) -> Option<Bytes> {
+/// The JSON of a live event's one `data:` line; `None` for events the stream does not
+/// carry. serde_json escapes newlines, so [`Event::data`] writes exactly one `data:` line.
+fn frame_data(event: &LiveEvent) -> Option<String> {
     let (kind, content, document_id) = match event {
         LiveEvent::Thinking {
             fragment,
@@ -201,13 +132,12 @@ fn frame(event: &LiveEvent) -> Option<Bytes> {
         } => ("text", fragment, document_id),
         _ => return None,
     };
-    let data = serde_json::to_string(&StreamEvent {
+    serde_json::to_string(&StreamEvent {
         kind,
         content,
         document_id,
     })
-    .ok()?;
-    Some(Bytes::from(format!("data: {data}\n\n")))
+    .ok()
 }
 
 /// The JSON of one `data:` line (PROTOCOL A8), fields in the order the platform sends them.
@@ -223,6 +153,7 @@ struct StreamEvent<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Bytes;
 
     #[test]
     fn frames_are_one_data_line_and_a_blank_line() {
@@ -262,18 +193,24 @@ mod tests {
         frame(event).expect("streamed event")
     }
 
-    #[test]
-    fn the_token_comes_after_an_optional_bearer() {
-        let cases = [
-            (Some("Bearer st-abc"), Some("st-abc")),
-            (Some("bearer   st-abc "), Some("st-abc")),
-            (Some("st-abc"), Some("st-abc")),
-            (Some("Bearer "), None),
-            (Some(""), None),
-            (None, None),
-        ];
-        for (input, expected) in cases {
-            assert_eq!(token_of(input).ok(), expected, "{input:?}");
-        }
+    /// The bytes [`Sse`] writes for an event's data.
+    fn frame(event: &LiveEvent) -> Option<Bytes> {
+        let data = frame_data(event)?;
+        let mut written = Vec::new();
+        let body = Sse::new(stream::iter([Ok::<Event, Infallible>(
+            Event::default().data(data),
+        )]))
+        .into_response()
+        .into_body();
+        let bytes = futures_executor_block_on(axum::body::to_bytes(body, 4096)).ok()?;
+        written.extend_from_slice(&bytes);
+        Some(Bytes::from(written))
+    }
+
+    fn futures_executor_block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(future)
     }
 }

@@ -1,23 +1,21 @@
 //! Agent tasks: `agents/trigger`, task metadata, `agents/conversations/list`.
 //!
-//! Scope comes from [`Principal::tasks`] and is part of every query, so an
-//! embed key never loads another prefix's task. A trigger checks everything
-//! before it writes, and writes the message and its run in one transaction:
-//! a refused trigger leaves no trace.
+//! Handlers parse the request, call `service::agent_tasks` and render the
+//! answer; the service scopes every query and writes a trigger's message and
+//! run in one transaction, so a refused trigger leaves no trace.
 
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::app::AppState;
 use crate::auth::{IssuedToken, Principal};
-use crate::engine::new_item_id;
-use crate::engine::trigger::{self, Streaming, Target, UserMessage};
+use crate::engine::trigger::{Streaming, UserMessage};
 use crate::error::{echo_id, ApiError};
 use crate::json::{ApiPath, ApiQuery, LenientJson};
-use crate::store::catalog;
-use crate::store::tasks::{self, TaskRecord};
+use crate::service::agent_tasks::{self, NewMessage};
+use crate::state::AppState;
+use crate::store::tasks::TaskRecord;
 use crate::time::now_ms;
 
 /// `TaskMeta` (PROTOCOL A5 + A7b).
@@ -56,40 +54,6 @@ impl From<TaskRecord> for TaskMeta {
             },
         }
     }
-}
-
-fn task_not_found(agent_id: &str, task_id: &str) -> ApiError {
-    ApiError::not_found(format!(
-        "no task {} of agent {}",
-        echo_id(task_id),
-        echo_id(agent_id)
-    ))
-}
-
-fn agent_not_found(agent_id: &str, project: &str) -> ApiError {
-    ApiError::not_found(format!(
-        "no agent {} in project {}",
-        echo_id(agent_id),
-        echo_id(project)
-    ))
-}
-
-/// The task `task_id` of `agent_id`, if the principal may see it; 404 otherwise.
-pub(crate) async fn scoped_task(
-    state: &AppState,
-    principal: &Principal,
-    agent_id: String,
-    task_id: String,
-) -> Result<TaskRecord, ApiError> {
-    let project = principal.project.clone();
-    let scope = principal.tasks();
-    let (agent, id) = (agent_id.clone(), task_id.clone());
-    state
-        .store
-        .call(move |connection| tasks::find_task(connection, &project, &scope, &id))
-        .await?
-        .filter(|task| task.agent_id == agent)
-        .ok_or_else(|| task_not_found(&agent_id, &task_id))
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,36 +117,6 @@ pub(crate) fn check_task_id(field: &str, id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Whether `id` is `{prefix}_-_{uuid v4}`, the only new task id an embed key may make.
-pub(crate) fn is_prefixed_uuid_v4(id: &str, prefix: &str) -> bool {
-    id.strip_prefix(prefix)
-        .and_then(|rest| rest.strip_prefix("_-_"))
-        .is_some_and(is_uuid_v4)
-}
-
-/// `xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx` in hex, either case.
-fn is_uuid_v4(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    bytes.len() == 36
-        && bytes.iter().enumerate().all(|(at, &b)| match at {
-            8 | 13 | 18 | 23 => b == b'-',
-            14 => b == b'4',
-            19 => matches!(b.to_ascii_lowercase(), b'8' | b'9' | b'a' | b'b'),
-            _ => b.is_ascii_hexdigit(),
-        })
-}
-
-/// The 400 for a new embed-key task id that is not `{prefix}_-_{uuid v4}`. It is the answer
-/// whether or not a task with that id exists elsewhere, so it tells a key nothing about
-/// other scopes (PROTOCOL C).
-pub(crate) fn not_a_prefixed_uuid(field: &str, prefix: &str) -> ApiError {
-    ApiError::bad_request(format!(
-        "a new task's `{field}` must be `{prefix}_-_{{uuid v4}}`: it must start with this \
-         embed key's task prefix and `_-_`, then a UUID v4 such as \
-         `{prefix}_-_3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d`"
-    ))
-}
-
 /// `POST agents/trigger`: a user message that creates or continues a task.
 ///
 /// With an API key, a `conversation_id` this project does not know creates a task with
@@ -221,33 +155,13 @@ pub(crate) async fn trigger(
         None => None,
     };
     let message = UserMessage { text, attachments };
-    let principal_for_store = principal.clone();
-    let agent_id = body.agent_id.clone();
-    let conversation_id = body.conversation_id.clone();
-    let outcome = state
-        .store
-        .call(move |connection| {
-            let transaction = connection.transaction()?;
-            let principal = principal_for_store;
-            let project = principal.project.clone();
-            let visible =
-                catalog::find_agent(&transaction, &project, &principal.agents(), &agent_id)?;
-            if visible.is_none() {
-                return Ok(Err(agent_not_found(&agent_id, &project)));
-            }
-            let target = match resolve_target(&transaction, &principal, &agent_id, conversation_id)?
-            {
-                Ok(target) => target,
-                Err(refusal) => return Ok(Err(refusal)),
-            };
-            let accepted =
-                trigger::accept(&transaction, &project, target, &message, None, streaming)?;
-            transaction.commit()?;
-            Ok(Ok(accepted))
-        })
-        .await??;
-    state.engine.publish(outcome.events);
-    state.engine.wake();
+    let new = NewMessage {
+        agent_id: body.agent_id,
+        conversation_id: body.conversation_id,
+        message,
+        streaming,
+    };
+    let outcome = agent_tasks::accept_message(&state, &principal, new).await?;
     Ok(Json(TriggerAnswer {
         conversation_id: outcome.task_id,
         state: outcome.state,
@@ -278,50 +192,6 @@ fn override_streaming(agent_override: Option<&Value>) -> Result<Streaming, ApiEr
             "`agent_override.use_streaming` must be true or false",
         )),
     }
-}
-
-/// Which task a trigger writes to, or why it may not (checked before anything is written).
-fn resolve_target(
-    connection: &rusqlite::Connection,
-    principal: &Principal,
-    agent_id: &str,
-    conversation_id: Option<String>,
-) -> rusqlite::Result<Result<Target, ApiError>> {
-    let project = &principal.project;
-    let prefix = principal.task_prefix().map(str::to_string);
-    let new_task = |id: String| Target::New {
-        id,
-        agent_id: agent_id.to_string(),
-        created_by_key_id: principal.key_id.clone(),
-        task_prefix: prefix.clone(),
-    };
-    let Some(id) = conversation_id else {
-        return Ok(match &prefix {
-            None => Ok(new_task(new_item_id())),
-            Some(prefix) => Err(ApiError::bad_request(format!(
-                "an embed key must send `conversation_id` for a new task, made as \
-                 `{prefix}_-_{{uuid v4}}` from the key's task prefix"
-            ))),
-        });
-    };
-    if let Some(task) = tasks::find_task(connection, project, &principal.tasks(), &id)? {
-        return Ok(if task.agent_id == agent_id {
-            Ok(Target::Existing(task))
-        } else {
-            Err(task_not_found(agent_id, &id))
-        });
-    }
-    // Not visible: absent, or outside the caller's scope (another prefix). The shape is
-    // checked first, so an id of another scope gets the same 400 as an absent one.
-    if let Some(prefix) = &prefix {
-        if !is_prefixed_uuid_v4(&id, prefix) {
-            return Ok(Err(not_a_prefixed_uuid("conversation_id", prefix)));
-        }
-    }
-    if tasks::task_id_taken(connection, project, &id)? {
-        return Ok(Err(task_not_found(agent_id, &id)));
-    }
-    Ok(Ok(new_task(id)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -360,7 +230,7 @@ pub(crate) async fn metadata(
     ApiPath(TaskPath { agent_id, task_id }): ApiPath<TaskPath>,
     ApiQuery(query): ApiQuery<MetadataQuery>,
 ) -> Result<Json<MetadataAnswer>, ApiError> {
-    let task = scoped_task(&state, &principal, agent_id, task_id).await?;
+    let task = agent_tasks::task(&state, &principal, agent_id, task_id).await?;
     let streaming_token = query
         .wants_streaming_token()
         .then(|| state.stream_tokens().issue(&principal, &task.id, now_ms()));
@@ -415,10 +285,10 @@ fn parse_filters(text: Option<&str>) -> Result<Filters, ApiError> {
     let Some(text) = text else {
         return Ok(Filters::default());
     };
+    const SHAPE: &str = r#"{"field", "filter_type", "condition", "condition_value"}"#;
     let list: Vec<Filter> = serde_json::from_str(text).map_err(|error| {
         ApiError::bad_request(format!(
-            "query parameter `filters` must be a JSON array of \
-             {{\"field\", \"filter_type\", \"condition\", \"condition_value\"}}: {error}"
+            "query parameter `filters` must be a JSON array of {SHAPE}: {error}"
         ))
     })?;
     let mut filters = Filters::default();
@@ -526,12 +396,7 @@ pub(crate) async fn list(
     let page_size = parse_number("page_size", query.page_size.as_deref(), 20, 1..=1000)?;
     let page = parse_number("page", query.page.as_deref(), 1, 1..=u32::MAX)?;
     let search = query.query.map(|text| text.to_lowercase());
-    let project = principal.project.clone();
-    let scope = principal.tasks();
-    let mut found = state
-        .store
-        .call(move |connection| tasks::list_tasks(connection, &project, &scope))
-        .await?;
+    let mut found = agent_tasks::list_tasks(&state, &principal).await?;
     found.retain(|task| {
         filters
             .agent_ids
@@ -576,6 +441,7 @@ pub(crate) async fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::is_prefixed_uuid_v4;
 
     #[test]
     fn embed_task_ids_are_the_prefix_then_a_uuid_v4() {

@@ -1,73 +1,26 @@
 //! Workforce tasks: `workforce/trigger`, task metadata, messages, `workforce/tasks/list`.
 //!
-//! Scope comes from [`Principal::workforce_tasks`] and is part of every query:
-//! a workforce embed key sees only its own workforce's tasks with its own
-//! prefix, an agent embed key none. A trigger checks everything before it
-//! writes, and writes the message and its run in one transaction.
+//! Handlers parse the request, call `service::workforce_tasks` and render the
+//! answer; the service scopes every query (a workforce embed key sees only its
+//! own workforce's tasks with its own prefix, an agent embed key none) and
+//! writes a trigger's message and run in one transaction.
 
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::tasks::{check_task_id, is_prefixed_uuid_v4, not_a_prefixed_uuid, MetadataQuery};
-use crate::app::AppState;
+use super::tasks::{check_task_id, MetadataQuery};
 use crate::auth::{IssuedToken, Principal};
-use crate::engine::new_item_id;
-use crate::engine::workforce::{self, WorkforceTarget};
-use crate::error::{echo_id, ApiError};
+use crate::error::ApiError;
 use crate::json::{ApiPath, ApiQuery, LenientJson};
-use crate::store::catalog::{self, WorkforceRecord};
-use crate::store::tasks;
-use crate::store::workforce_tasks::{self, PageKey, WorkforceTaskRecord};
+use crate::service::workforce_tasks;
+use crate::state::AppState;
+use crate::store::workforce_tasks::{PageKey, WorkforceTaskRecord};
 use crate::time::{ms_at_or_after, now_ms};
 
 /// What a workforce task's `requested_state` is until a stop request exists (none does yet).
 const REQUESTED_STATE: &str = "continue";
-
-fn workforce_not_found(workforce_id: &str, project: &str) -> ApiError {
-    ApiError::not_found(format!(
-        "no workforce {} in project {}",
-        echo_id(workforce_id),
-        echo_id(project)
-    ))
-}
-
-fn task_not_found(task_id: &str) -> ApiError {
-    ApiError::not_found(format!("no workforce task {}", echo_id(task_id)))
-}
-
-/// The workforce `workforce_id`, if the principal may see it; 404 otherwise.
-async fn scoped_workforce(
-    state: &AppState,
-    principal: &Principal,
-    workforce_id: &str,
-) -> Result<WorkforceRecord, ApiError> {
-    let project = principal.project.clone();
-    let visibility = principal.workforces();
-    let lookup = workforce_id.to_string();
-    state
-        .store
-        .call(move |connection| catalog::find_workforce(connection, &project, &visibility, &lookup))
-        .await?
-        .ok_or_else(|| workforce_not_found(workforce_id, &principal.project))
-}
-
-/// The workforce task `task_id`, if the principal may see it; 404 otherwise.
-async fn scoped_task(
-    state: &AppState,
-    principal: &Principal,
-    task_id: &str,
-) -> Result<WorkforceTaskRecord, ApiError> {
-    let project = principal.project.clone();
-    let scope = principal.workforce_tasks();
-    let lookup = task_id.to_string();
-    state
-        .store
-        .call(move |connection| workforce_tasks::find(connection, &project, &scope, &lookup))
-        .await?
-        .ok_or_else(|| task_not_found(task_id))
-}
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct TriggerBody {
@@ -157,86 +110,18 @@ pub(crate) async fn trigger(
         workforce_task_id,
         ..
     } = body;
-    let outcome = state
-        .store
-        .call(move |connection| {
-            let transaction = connection.transaction()?;
-            let project = principal.project.clone();
-            let Some(workforce) = catalog::find_workforce(
-                &transaction,
-                &project,
-                &principal.workforces(),
-                &workforce_id,
-            )?
-            else {
-                return Ok(Err(workforce_not_found(&workforce_id, &project)));
-            };
-            let target =
-                match resolve_target(&transaction, &principal, &workforce, workforce_task_id)? {
-                    Ok(target) => target,
-                    Err(refusal) => return Ok(Err(refusal)),
-                };
-            let accepted = workforce::accept(
-                &transaction,
-                &project,
-                &workforce,
-                target,
-                &text,
-                use_streaming,
-            )?;
-            transaction.commit()?;
-            Ok(Ok(accepted))
-        })
-        .await??;
-    state.engine.publish(outcome.events);
-    state.engine.wake();
+    let task_id = workforce_tasks::accept_message(
+        &state,
+        &principal,
+        workforce_id,
+        workforce_task_id,
+        text,
+        use_streaming,
+    )
+    .await?;
     Ok(Json(TriggerAnswer {
-        workforce_task_id: outcome.task_id,
+        workforce_task_id: task_id,
     }))
-}
-
-/// Which task a trigger writes to, or why it may not (checked before anything is written).
-fn resolve_target(
-    connection: &rusqlite::Connection,
-    principal: &Principal,
-    workforce: &WorkforceRecord,
-    task_id: Option<String>,
-) -> rusqlite::Result<Result<WorkforceTarget, ApiError>> {
-    let project = &principal.project;
-    let prefix = principal.task_prefix().map(str::to_string);
-    let new_task = |id: String| WorkforceTarget::New {
-        id,
-        created_by_key_id: principal.key_id.clone(),
-        task_prefix: prefix.clone(),
-    };
-    let Some(id) = task_id else {
-        return Ok(match &prefix {
-            None => Ok(new_task(new_item_id())),
-            Some(prefix) => Err(ApiError::bad_request(format!(
-                "an embed key must send `workforce_task_id` for a new task, made as \
-                 `{prefix}_-_{{uuid v4}}` from the key's task prefix"
-            ))),
-        });
-    };
-    let scope = principal.workforce_tasks();
-    if let Some(task) = workforce_tasks::find(connection, project, &scope, &id)? {
-        return Ok(if task.workforce_id == workforce.id {
-            Ok(WorkforceTarget::Existing(task))
-        } else {
-            Err(task_not_found(&id))
-        });
-    }
-    // Not visible: absent, or outside the caller's scope (another prefix, an agent's task).
-    // The shape is checked first, so an id of another scope gets the same 400 as an absent one.
-    if let Some(prefix) = &prefix {
-        if !is_prefixed_uuid_v4(&id, prefix) {
-            return Ok(Err(not_a_prefixed_uuid("workforce_task_id", prefix)));
-        }
-    }
-    if tasks::task_id_taken(connection, project, &id)? {
-        return Ok(Err(task_not_found(&id)));
-    }
-    Ok(Ok(new_task(id)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -270,7 +155,7 @@ pub(crate) async fn metadata(
     ApiPath(TaskIdPath { task_id }): ApiPath<TaskIdPath>,
     ApiQuery(query): ApiQuery<MetadataQuery>,
 ) -> Result<Json<MetadataAnswer>, ApiError> {
-    let task = scoped_task(&state, &principal, &task_id).await?;
+    let task = workforce_tasks::task(&state, &principal, task_id.clone()).await?;
     let streaming_token = query
         .wants_streaming_token()
         .then(|| state.stream_tokens().issue(&principal, &task_id, now_ms()));
@@ -330,17 +215,9 @@ pub(crate) async fn messages(
             "`page_size` must be between 1 and 1000",
         ));
     }
-    let task = scoped_task(&state, &principal, &task_id).await?;
-    if task.workforce_id != workforce_id {
-        return Err(task_not_found(&task_id));
-    }
     let limit = usize::try_from(page_size).unwrap_or(1000);
-    let messages = state
-        .store
-        .call(move |connection| {
-            workforce_tasks::merged_messages(connection, &task.project, &task.id, limit)
-        })
-        .await?;
+    let messages =
+        workforce_tasks::read_messages(&state, &principal, &workforce_id, task_id, limit).await?;
     Ok(Json(MessagesAnswer {
         results: messages
             .into_iter()
@@ -434,25 +311,17 @@ pub(crate) async fn list(
         ));
     }
     let after = body.cursor.as_deref().map(decode_cursor).transpose()?;
-    let workforce = scoped_workforce(&state, &principal, &body.workforce_id).await?;
-    let project = principal.project.clone();
-    let scope = principal.workforce_tasks();
     let needle = body.query.map(|text| text.to_lowercase());
     let size = usize::try_from(page_size).unwrap_or(100);
-    let mut found = state
-        .store
-        .call(move |connection| {
-            workforce_tasks::page(
-                connection,
-                &project,
-                &scope,
-                &workforce.id,
-                needle.as_deref(),
-                after.as_ref(),
-                size + 1,
-            )
-        })
-        .await?;
+    let mut found = workforce_tasks::list_tasks(
+        &state,
+        &principal,
+        body.workforce_id,
+        needle,
+        after,
+        size + 1,
+    )
+    .await?;
     let next_cursor = if found.len() > size {
         found.truncate(size);
         found.last().map(encode_cursor)

@@ -5,10 +5,10 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::{echo_id, ApiError};
 use crate::json::ApiPath;
+use crate::state::AppState;
 use crate::store::catalog;
 
 #[derive(Debug, Deserialize)]

@@ -9,8 +9,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::secret::secrets_equal;
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Middleware for every admin route.
 pub(crate) async fn require_admin(

@@ -9,9 +9,9 @@ use axum::http::HeaderValue;
 
 use super::secret::{hash_secret, secrets_equal};
 use crate::admin::RequestLogSlot;
-use crate::app::AppState;
 use crate::error::{echo_id, ApiError};
 use crate::region::Region;
+use crate::state::AppState;
 use crate::store::catalog::{self, Visibility};
 use crate::store::key_cache::AuthKey;
 use crate::store::keys::{self, KeyKind};
@@ -107,6 +107,36 @@ impl Principal {
         }
     }
 
+    /// The task-id rule for a task the caller did not name: an API key gets a server-made
+    /// id; an embed key must name its tasks (`field` is the body field it goes in).
+    pub(crate) fn may_leave_task_unnamed(&self, field: &'static str) -> Result<(), TaskIdRefusal> {
+        match self.task_prefix() {
+            None => Ok(()),
+            Some(prefix) => Err(TaskIdRefusal::MustName {
+                field,
+                prefix: prefix.to_string(),
+            }),
+        }
+    }
+
+    /// The task-id rule for a new task named `id`: any id for an API key, only
+    /// `{task_prefix}_-_{uuid v4}` for an embed key (PROTOCOL A2, C).
+    pub(crate) fn may_create_task(
+        &self,
+        field: &'static str,
+        id: &str,
+    ) -> Result<(), TaskIdRefusal> {
+        match self.task_prefix() {
+            Some(prefix) if !is_prefixed_uuid_v4(id, prefix) => {
+                Err(TaskIdRefusal::NotPrefixedUuid {
+                    field,
+                    prefix: prefix.to_string(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// `api` or `embed`, as the request log shows it.
     pub(crate) fn kind(&self) -> KeyKind {
         match self.scope {
@@ -161,6 +191,54 @@ fn parse_header(value: Option<&HeaderValue>) -> Result<Credentials<'_>, ApiError
 }
 
 /// The header's (project, key), owned, for the property tests.
+/// Why a caller may not create a task with (or without) an id; the text is the 400's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TaskIdRefusal {
+    /// An embed key sent no id for a new task.
+    MustName { field: &'static str, prefix: String },
+    /// An embed key's new task id is not `{prefix}_-_{uuid v4}`. It is the answer whether
+    /// or not a task with that id exists elsewhere, so it tells a key nothing about other
+    /// scopes (PROTOCOL C).
+    NotPrefixedUuid { field: &'static str, prefix: String },
+}
+
+impl std::fmt::Display for TaskIdRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TaskIdRefusal::MustName { field, prefix } => write!(
+                f,
+                "an embed key must send `{field}` for a new task, made as \
+                 `{prefix}_-_{{uuid v4}}` from the key's task prefix"
+            ),
+            TaskIdRefusal::NotPrefixedUuid { field, prefix } => write!(
+                f,
+                "a new task's `{field}` must be `{prefix}_-_{{uuid v4}}`: it must start with this \
+                 embed key's task prefix and `_-_`, then a UUID v4 such as \
+                 `{prefix}_-_3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d`"
+            ),
+        }
+    }
+}
+
+/// Whether `id` is `{prefix}_-_{uuid v4}`, the only new task id an embed key may make.
+pub(crate) fn is_prefixed_uuid_v4(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix("_-_"))
+        .is_some_and(is_uuid_v4)
+}
+
+/// `xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx` in hex, either case.
+fn is_uuid_v4(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(at, &b)| match at {
+            8 | 13 | 18 | 23 => b == b'-',
+            14 => b == b'4',
+            19 => matches!(b.to_ascii_lowercase(), b'8' | b'9' | b'a' | b'b'),
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
 #[cfg(test)]
 pub(crate) fn parse_authorization_for_tests(
     value: Option<&HeaderValue>,
@@ -273,47 +351,61 @@ fn principal_for(key: &AuthKey, project: String, region: Region) -> Result<Princ
     })
 }
 
-impl FromRequestParts<AppState> for Principal {
+/// Authentication: the request's `Authorization` header, under the region its route
+/// resolved, → the [`Principal`], or 401 naming what failed. The request log learns the
+/// key's id and kind. Called only by the route guards in `policy`.
+pub(crate) async fn authenticate_request(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Result<Principal, ApiError> {
+    let route_region = extensions.get::<Region>().copied().ok_or_else(|| {
+        tracing::error!("authenticated route without a region");
+        ApiError::internal("route is missing its region; this is an emulator bug")
+    })?;
+    let (project, secret_hash) = {
+        let credentials = parse_header(headers.get(AUTHORIZATION))?;
+        (
+            credentials.project.to_string(),
+            hash_secret(credentials.secret),
+        )
+    };
+    let principal = authenticate(state, route_region, project, secret_hash).await?;
+    if let Some(slot) = extensions.get::<RequestLogSlot>() {
+        slot.set(principal.key_id.clone(), principal.kind());
+    }
+    Ok(principal)
+}
+
+/// The caller, as the route's guard put it into the request; a handler of a route whose
+/// policy authenticates nobody gets a 500 (an emulator bug, never a way in).
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(principal) = parts.extensions.get::<Principal>() {
-            return Ok(principal.clone());
-        }
-        let route_region = parts.extensions.get::<Region>().copied().ok_or_else(|| {
-            tracing::error!(path = %parts.uri.path(), "authenticated route without a region");
-            ApiError::internal("route is missing its region; this is an emulator bug")
-        })?;
-        let (project, secret_hash) = {
-            let credentials = parse_header(parts.headers.get(AUTHORIZATION))?;
-            (
-                credentials.project.to_string(),
-                hash_secret(credentials.secret),
-            )
-        };
-        let principal = authenticate(state, route_region, project, secret_hash).await?;
-        if let Some(slot) = parts.extensions.get::<RequestLogSlot>() {
-            slot.set(principal.key_id.clone(), principal.kind());
-        }
-        parts.extensions.insert(principal.clone());
-        Ok(principal)
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        parts.extensions.get::<Principal>().cloned().ok_or_else(|| {
+            tracing::error!(path = %parts.uri.path(), "handler wants a principal its route's policy does not provide");
+            ApiError::internal("route has no key policy; this is an emulator bug")
+        })
     }
 }
 
-/// A principal holding a project API key; an embed key gets 403 (PROTOCOL C).
+/// A principal holding a project API key; an embed key gets 403 (PROTOCOL C). The
+/// [`super::Policy::ProjectKey`] guard has refused embed keys already; this states it in
+/// the handler's signature too.
 #[derive(Debug, Clone)]
 pub(crate) struct ProjectKey(pub(crate) Principal);
 
-impl FromRequestParts<AppState> for ProjectKey {
+impl<S: Send + Sync> FromRequestParts<S> for ProjectKey {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let principal = Principal::from_request_parts(parts, state).await?;
         match principal.scope {
             Scope::Project => Ok(ProjectKey(principal)),
-            Scope::Agent { .. } | Scope::Workforce { .. } => Err(ApiError::forbidden(
-                "this operation needs a project API key; embed keys may not use it",
-            )),
+            Scope::Agent { .. } | Scope::Workforce { .. } => {
+                Err(super::policy::embed_key_refused())
+            }
         }
     }
 }

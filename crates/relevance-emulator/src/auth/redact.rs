@@ -8,7 +8,7 @@
 //! admin token — or merely looks like a key.
 
 use super::secret::{hash_secret, secrets_equal};
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// What a redacted segment is replaced with.
 pub(crate) const REDACTED: &str = "(redacted)";

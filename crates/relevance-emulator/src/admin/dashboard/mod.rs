@@ -28,7 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::StoreError;
 
 use html::{Chrome, Page};

@@ -1,0 +1,72 @@
+//! The use cases, between the handlers and the store (abacus's `domain/`):
+//! one function per thing a caller can ask, given a [`crate::auth::Principal`]
+//! and parsed input, answering a domain value or a [`ServiceError`].
+//!
+//! A service decides (scope, task ids, what to write in one transaction); it
+//! never reads a header, a path or a body (that is `api`), and never renders
+//! JSON. Its errors say what went wrong in domain terms; the one
+//! `From<ServiceError> for ApiError` turns them into status and message.
+
+pub(crate) mod agent_tasks;
+mod task_target;
+pub(crate) mod workforce_tasks;
+
+use crate::auth::TaskIdRefusal;
+use crate::error::{echo_id, ApiError};
+use crate::store::StoreError;
+
+/// Why a use case did not happen.
+#[derive(Debug)]
+pub(crate) enum ServiceError {
+    /// No such agent for this caller (absent or out of scope: the same answer).
+    AgentNotFound { agent_id: String, project: String },
+    /// No such agent task for this caller.
+    TaskNotFound { agent_id: String, task_id: String },
+    /// No such workforce for this caller.
+    WorkforceNotFound {
+        workforce_id: String,
+        project: String,
+    },
+    /// No such workforce task for this caller.
+    WorkforceTaskNotFound { task_id: String },
+    /// The caller may not create a task with (or without) this id.
+    TaskId(TaskIdRefusal),
+    /// The database failed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> ServiceError {
+        ServiceError::Store(error)
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> ApiError {
+        match error {
+            ServiceError::AgentNotFound { agent_id, project } => ApiError::not_found(format!(
+                "no agent {} in project {}",
+                echo_id(&agent_id),
+                echo_id(&project)
+            )),
+            ServiceError::TaskNotFound { agent_id, task_id } => ApiError::not_found(format!(
+                "no task {} of agent {}",
+                echo_id(&task_id),
+                echo_id(&agent_id)
+            )),
+            ServiceError::WorkforceNotFound {
+                workforce_id,
+                project,
+            } => ApiError::not_found(format!(
+                "no workforce {} in project {}",
+                echo_id(&workforce_id),
+                echo_id(&project)
+            )),
+            ServiceError::WorkforceTaskNotFound { task_id } => {
+                ApiError::not_found(format!("no workforce task {}", echo_id(&task_id)))
+            }
+            ServiceError::TaskId(refusal) => ApiError::bad_request(refusal.to_string()),
+            ServiceError::Store(error) => error.into(),
+        }
+    }
+}
