@@ -136,7 +136,7 @@ fn trace_layer(
         if !tracing::enabled!(tracing::Level::DEBUG) {
             return tracing::Span::none();
         }
-        let path = admin::redacted_path(&state, request.uri().path());
+        let path = crate::auth::redact::redacted_path(&state, request.uri().path());
         tracing::debug_span!("request", method = %request.method(), %path)
     })
 }

@@ -8,7 +8,7 @@
 pub(crate) mod dashboard;
 pub(crate) mod request_log;
 
-pub(crate) use request_log::{redacted_path, RequestLogSlot};
+pub(crate) use request_log::RequestLogSlot;
 
 use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;

@@ -81,9 +81,3 @@ impl RequestLogSlot {
             .take()
     }
 }
-
-/// `path` as the request log shows it: every segment that is a secret redacted. Request
-/// tracing (`app::trace_layer`) logs paths through this too.
-pub(crate) fn redacted_path(state: &crate::state::AppState, path: &str) -> String {
-    crate::auth::redact::redact_all(path, &crate::auth::redact::secret_segments(state, path))
-}

@@ -45,6 +45,12 @@ pub(crate) fn secret_segments(state: &AppState, path: &str) -> Vec<String> {
     found
 }
 
+/// `path` as the request log and request tracing show it: every segment that is a
+/// secret redacted.
+pub(crate) fn redacted_path(state: &AppState, path: &str) -> String {
+    redact_all(path, &secret_segments(state, path))
+}
+
 /// `text` with every occurrence of each secret (and of the first 80 characters of it, which
 /// is what an echoed id is cut to) replaced by [`REDACTED`].
 pub(crate) fn redact_all(text: &str, secrets: &[String]) -> String {
