@@ -415,12 +415,41 @@ pub(crate) fn parse(source: &str) -> Result<Seed, SeedProblem> {
     let mut key_values = HashSet::new();
     let mut projects = Vec::new();
     for entry in file.projects {
-        let id = check.id("project", &entry.id)?;
+        projects.push(check.project(entry, &mut project_ids, &mut key_values)?);
+    }
+    Ok(Seed { projects, settings })
+}
+
+/// A script step that points at another agent: where it is, who wrote it, whom it names.
+struct AgentReference {
+    from: String,
+    to: String,
+    line: usize,
+}
+
+/// A project's agents as checked, with the steps that name other agents (checked once
+/// every agent of the project is known).
+struct CheckedAgents {
+    agents: Vec<AgentSpec>,
+    ids: HashSet<String>,
+    sub_agent_calls: Vec<(String, String, usize)>,
+    handovers: Vec<AgentReference>,
+}
+
+impl Checker<'_> {
+    /// One `[[projects]]` table: its id, region, API keys, agents and workforces.
+    fn project(
+        &self,
+        entry: ProjectEntry,
+        project_ids: &mut HashSet<String>,
+        key_values: &mut HashSet<String>,
+    ) -> Result<SeededProject, SeedProblem> {
+        let id = self.id("project", &entry.id)?;
         if !project_ids.insert(id.clone()) {
-            return Err(check.problem(&entry.id, format!("duplicate project id {id:?}")));
+            return Err(self.problem(&entry.id, format!("duplicate project id {id:?}")));
         }
         let region = Region::from_seed(entry.region.get_ref()).ok_or_else(|| {
-            check.problem(
+            self.problem(
                 &entry.region,
                 format!(
                     "unknown region {:?}: use us, eu or au (any case) or a region code: {}",
@@ -429,103 +458,17 @@ pub(crate) fn parse(source: &str) -> Result<Seed, SeedProblem> {
                 ),
             )
         })?;
-        let mut api_keys = Vec::new();
-        for key in &entry.api_keys {
-            let value = key.get_ref();
-            if value.is_empty() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(check.problem(
-                    key,
-                    format!("an API key of project {id:?} is empty or contains whitespace"),
-                ));
-            }
-            if !key_values.insert(value.clone()) {
-                return Err(check.problem(
-                    key,
-                    "the same API key value appears twice in the seed file".to_string(),
-                ));
-            }
-            api_keys.push(value.clone());
-        }
-        let mut agent_ids = HashSet::new();
-        let mut agents = Vec::new();
-        // (calling agent, callee, where the step is) — checked once every agent is known.
-        let mut sub_agent_calls: Vec<(String, String, usize)> = Vec::new();
-        // (handing agent, receiving agent, where the step is) — checked per workforce.
-        let mut handovers: Vec<(String, String, usize)> = Vec::new();
-        for agent in entry.agents {
-            let agent_id = check.id("agent", &agent.id)?;
-            if !agent_ids.insert(agent_id.clone()) {
-                return Err(check.problem(
-                    &agent.id,
-                    format!("duplicate agent id {agent_id:?} in project {id:?}"),
-                ));
-            }
-            let behavior = match &agent.behavior {
-                None => BEHAVIORS[0].to_string(),
-                Some(behavior) if BEHAVIORS.contains(&behavior.get_ref().as_str()) => {
-                    behavior.get_ref().clone()
-                }
-                Some(behavior) => {
-                    return Err(check.problem(
-                        behavior,
-                        format!(
-                            "unknown behavior {:?} for agent {agent_id:?}: valid behaviors are {}",
-                            behavior.get_ref(),
-                            BEHAVIORS.join(", ")
-                        ),
-                    ))
-                }
-            };
-            let config = check.behavior_config(&agent_id, &behavior, &agent)?;
-            let steps = config.script.len();
-            for (index, (step, table)) in config
-                .script
-                .iter()
-                .zip(agent.script.iter().flat_map(|script| script.get_ref()))
-                .enumerate()
-            {
-                let line = line_of(source, table.span().start);
-                match &step.action {
-                    Action::SubAgent {
-                        agent_id: callee, ..
-                    } => sub_agent_calls.push((agent_id.clone(), callee.clone(), line)),
-                    Action::Handover {
-                        agent_id: receiver, ..
-                    } => {
-                        if index + 1 != steps {
-                            return Err(SeedProblem {
-                                line,
-                                problem: format!(
-                                    "agent {agent_id:?} has a handover step that is not its \
-                                     last step; a handover ends the agent's run, so put it last"
-                                ),
-                            });
-                        }
-                        handovers.push((agent_id.clone(), receiver.clone(), line));
-                    }
-                    _ => {}
-                }
-            }
-            agents.push(AgentSpec {
-                id: agent_id,
-                name: agent.name,
-                description: agent.description,
-                emoji: agent.emoji,
-                public: agent.public,
-                model: agent.model.unwrap_or_else(|| DEFAULT_MODEL.to_string()),
-                behavior,
-                behavior_config: config.to_json(),
-                use_streaming: agent.use_streaming,
-            });
-        }
-        check_sub_agents(&id, &agent_ids, &sub_agent_calls)?;
-        for (giver, receiver, line) in &handovers {
-            if !agent_ids.contains(receiver) {
+        let api_keys = self.api_keys(&id, &entry.api_keys, key_values)?;
+        let agents = self.agents(&id, entry.agents)?;
+        check_sub_agents(&id, &agents.ids, &agents.sub_agent_calls)?;
+        for handover in &agents.handovers {
+            if !agents.ids.contains(&handover.to) {
                 return Err(SeedProblem {
-                    line: *line,
+                    line: handover.line,
                     problem: format!(
-                        "agent {giver:?} has a handover step naming {receiver:?}, \
-                         which is not an agent of project {id:?}"
+                        "agent {:?} has a handover step naming {:?}, \
+                         which is not an agent of project {id:?}",
+                        handover.from, handover.to
                     ),
                 });
             }
@@ -533,70 +476,207 @@ pub(crate) fn parse(source: &str) -> Result<Seed, SeedProblem> {
         let mut workforce_ids = HashSet::new();
         let mut workforces = Vec::new();
         for workforce in entry.workforces {
-            let workforce_id = check.id("workforce", &workforce.id)?;
-            if !workforce_ids.insert(workforce_id.clone()) {
-                return Err(check.problem(
-                    &workforce.id,
-                    format!("duplicate workforce id {workforce_id:?} in project {id:?}"),
-                ));
-            }
-            let mut members = Vec::new();
-            for member in &workforce.agents {
-                if !agent_ids.contains(member.get_ref()) {
-                    return Err(check.problem(
-                        member,
-                        format!(
-                            "workforce {workforce_id:?} names agent {:?}, which is not an agent of project {id:?}",
-                            member.get_ref()
-                        ),
-                    ));
-                }
-                members.push(member.get_ref().clone());
-            }
-            for (giver, receiver, line) in &handovers {
-                if members.contains(giver) && !members.contains(receiver) {
-                    return Err(SeedProblem {
-                        line: *line,
-                        problem: format!(
-                            "agent {giver:?} hands over to {receiver:?}, which is not a member \
-                             of workforce {workforce_id:?} (whose members are {members:?})"
-                        ),
-                    });
-                }
-            }
-            let execution_limit = match &workforce.execution_limit {
-                None => DEFAULT_EXECUTION_LIMIT,
-                Some(limit) => u32::try_from(*limit.get_ref())
-                    .ok()
-                    .filter(|limit| (1..=MAX_EXECUTION_LIMIT).contains(&i64::from(*limit)))
-                    .ok_or_else(|| {
-                        check.problem(
-                            limit,
-                            format!(
-                                "execution_limit of workforce {workforce_id:?} must be 1 to \
-                                 {MAX_EXECUTION_LIMIT}"
-                            ),
-                        )
-                    })?,
-            };
-            workforces.push(WorkforceSpec {
-                name: workforce.name.unwrap_or_else(|| workforce_id.clone()),
-                id: workforce_id,
-                agents: members,
-                execution_limit,
-            });
+            workforces.push(self.workforce(&id, workforce, &agents, &mut workforce_ids)?);
         }
-        projects.push(SeededProject {
+        Ok(SeededProject {
             spec: ProjectSpec {
                 id,
                 region,
-                agents,
+                agents: agents.agents,
                 workforces,
             },
             api_keys,
-        });
+        })
     }
-    Ok(Seed { projects, settings })
+
+    /// A project's `api_keys`: not empty, no whitespace, each value once in the whole seed.
+    fn api_keys(
+        &self,
+        project: &str,
+        keys: &[Spanned<String>],
+        key_values: &mut HashSet<String>,
+    ) -> Result<Vec<String>, SeedProblem> {
+        let mut api_keys = Vec::new();
+        for key in keys {
+            let value = key.get_ref();
+            if value.is_empty() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(self.problem(
+                    key,
+                    format!("an API key of project {project:?} is empty or contains whitespace"),
+                ));
+            }
+            if !key_values.insert(value.clone()) {
+                return Err(self.problem(
+                    key,
+                    "the same API key value appears twice in the seed file".to_string(),
+                ));
+            }
+            api_keys.push(value.clone());
+        }
+        Ok(api_keys)
+    }
+
+    /// A project's `[[projects.agents]]`, each id once.
+    fn agents(
+        &self,
+        project: &str,
+        entries: Vec<AgentEntry>,
+    ) -> Result<CheckedAgents, SeedProblem> {
+        let mut checked = CheckedAgents {
+            agents: Vec::new(),
+            ids: HashSet::new(),
+            sub_agent_calls: Vec::new(),
+            handovers: Vec::new(),
+        };
+        for agent in entries {
+            let agent_id = self.id("agent", &agent.id)?;
+            if !checked.ids.insert(agent_id.clone()) {
+                return Err(self.problem(
+                    &agent.id,
+                    format!("duplicate agent id {agent_id:?} in project {project:?}"),
+                ));
+            }
+            let spec = self.agent(agent_id, agent, &mut checked)?;
+            checked.agents.push(spec);
+        }
+        Ok(checked)
+    }
+
+    /// One agent: its behaviour, its script's references to other agents, its settings.
+    fn agent(
+        &self,
+        agent_id: String,
+        agent: AgentEntry,
+        checked: &mut CheckedAgents,
+    ) -> Result<AgentSpec, SeedProblem> {
+        let behavior = match &agent.behavior {
+            None => BEHAVIORS[0].to_string(),
+            Some(behavior) if BEHAVIORS.contains(&behavior.get_ref().as_str()) => {
+                behavior.get_ref().clone()
+            }
+            Some(behavior) => {
+                return Err(self.problem(
+                    behavior,
+                    format!(
+                        "unknown behavior {:?} for agent {agent_id:?}: valid behaviors are {}",
+                        behavior.get_ref(),
+                        BEHAVIORS.join(", ")
+                    ),
+                ))
+            }
+        };
+        let config = self.behavior_config(&agent_id, &behavior, &agent)?;
+        let steps = config.script.len();
+        for (index, (step, table)) in config
+            .script
+            .iter()
+            .zip(agent.script.iter().flat_map(|script| script.get_ref()))
+            .enumerate()
+        {
+            let line = line_of(self.source, table.span().start);
+            match &step.action {
+                Action::SubAgent {
+                    agent_id: callee, ..
+                } => checked
+                    .sub_agent_calls
+                    .push((agent_id.clone(), callee.clone(), line)),
+                Action::Handover {
+                    agent_id: receiver, ..
+                } => {
+                    if index + 1 != steps {
+                        return Err(SeedProblem {
+                            line,
+                            problem: format!(
+                                "agent {agent_id:?} has a handover step that is not its \
+                                 last step; a handover ends the agent's run, so put it last"
+                            ),
+                        });
+                    }
+                    checked.handovers.push(AgentReference {
+                        from: agent_id.clone(),
+                        to: receiver.clone(),
+                        line,
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(AgentSpec {
+            id: agent_id,
+            name: agent.name,
+            description: agent.description,
+            emoji: agent.emoji,
+            public: agent.public,
+            model: agent.model.unwrap_or_else(|| DEFAULT_MODEL.to_string()),
+            behavior,
+            behavior_config: config.to_json(),
+            use_streaming: agent.use_streaming,
+        })
+    }
+
+    /// One `[[projects.workforces]]`: members of the project, handovers that stay inside it,
+    /// an execution limit in range.
+    fn workforce(
+        &self,
+        project: &str,
+        workforce: WorkforceEntry,
+        agents: &CheckedAgents,
+        workforce_ids: &mut HashSet<String>,
+    ) -> Result<WorkforceSpec, SeedProblem> {
+        let workforce_id = self.id("workforce", &workforce.id)?;
+        if !workforce_ids.insert(workforce_id.clone()) {
+            return Err(self.problem(
+                &workforce.id,
+                format!("duplicate workforce id {workforce_id:?} in project {project:?}"),
+            ));
+        }
+        let mut members = Vec::new();
+        for member in &workforce.agents {
+            if !agents.ids.contains(member.get_ref()) {
+                return Err(self.problem(
+                    member,
+                    format!(
+                        "workforce {workforce_id:?} names agent {:?}, which is not an agent of project {project:?}",
+                        member.get_ref()
+                    ),
+                ));
+            }
+            members.push(member.get_ref().clone());
+        }
+        for handover in &agents.handovers {
+            if members.contains(&handover.from) && !members.contains(&handover.to) {
+                return Err(SeedProblem {
+                    line: handover.line,
+                    problem: format!(
+                        "agent {:?} hands over to {:?}, which is not a member \
+                         of workforce {workforce_id:?} (whose members are {members:?})",
+                        handover.from, handover.to
+                    ),
+                });
+            }
+        }
+        let execution_limit = match &workforce.execution_limit {
+            None => DEFAULT_EXECUTION_LIMIT,
+            Some(limit) => u32::try_from(*limit.get_ref())
+                .ok()
+                .filter(|limit| (1..=MAX_EXECUTION_LIMIT).contains(&i64::from(*limit)))
+                .ok_or_else(|| {
+                    self.problem(
+                        limit,
+                        format!(
+                            "execution_limit of workforce {workforce_id:?} must be 1 to \
+                             {MAX_EXECUTION_LIMIT}"
+                        ),
+                    )
+                })?,
+        };
+        Ok(WorkforceSpec {
+            name: workforce.name.unwrap_or_else(|| workforce_id.clone()),
+            id: workforce_id,
+            agents: members,
+            execution_limit,
+        })
+    }
 }
 
 /// Reads a seed file; I/O errors come back as they are, for the caller to name the file.
