@@ -63,8 +63,17 @@ impl Walk {
 
     async fn all(&mut self, demo: &DemoProject, admin: &AdminApi) -> Result<()> {
         let region: Region = demo.region_code.parse()?;
-        let project = demo.project.as_str();
+        self.api_keys(demo, region).await?;
+        let (agent_key, agent_client) = self.embed_keys(demo, region).await?;
+        self.persistence(demo, admin, &agent_key).await?;
+        self.scopes(demo, region, &agent_client).await?;
+        self.revocation(demo, region, admin, &agent_key, &agent_client)
+            .await
+    }
 
+    /// Steps 1 and 2: the API key through `create_client`, then by hand.
+    async fn api_keys(&mut self, demo: &DemoProject, region: Region) -> Result<()> {
+        let project = demo.project.as_str();
         // 1. API key, the fastest way: create_client registers the default client.
         let client = create_client(ApiKeyOptions {
             api_key: demo.api_key.clone(),
@@ -98,6 +107,13 @@ impl Walk {
             ],
         );
 
+        Ok(())
+    }
+
+    /// Steps 3 and 4: embed keys for the public agent and for the workforce; answers the
+    /// agent's key and a client for it.
+    async fn embed_keys(&mut self, demo: &DemoProject, region: Region) -> Result<(Key, Client)> {
+        let project = demo.project.as_str();
         // 3 and 4. Embed keys for the public agent and for the workforce.
         let agent_key = Key::generate_embed_key(EmbedKeyOptions::agent(
             region,
@@ -140,10 +156,20 @@ impl Walk {
             ],
         );
 
+        Ok((agent_key, agent_client))
+    }
+
+    /// Step 5: persist with `to_json`, restore with `from_json`, with no network request.
+    async fn persistence(
+        &mut self,
+        demo: &DemoProject,
+        admin: &AdminApi,
+        agent_key: &Key,
+    ) -> Result<()> {
         // 5. Persist with to_json, restore with from_json: no network request.
         let file =
             std::env::temp_dir().join(format!("relevance-demo-key-{}.json", std::process::id()));
-        crate::credentials::write_key_file(&file, &agent_key)?;
+        crate::credentials::write_key_file(&file, agent_key)?;
         let before = admin.count_requests("/get_embed_key").await?;
         let restored = crate::credentials::read_key_file(&file)?;
         let _ = std::fs::remove_file(&file);
@@ -161,12 +187,23 @@ impl Walk {
         self.say(
             "Persist with to_json, restore with Key::from_json",
             &[
-                format!("saved: {}", redact_json(&agent_key)),
+                format!("saved: {}", redact_json(agent_key)),
                 "restored from the file: 0 get_embed_key requests (checked in the emulator's request log)".to_owned(),
                 "the restored key works".to_owned(),
             ],
         );
 
+        Ok(())
+    }
+
+    /// Steps 6 and 7: an embed key outside its scope, and a private agent.
+    async fn scopes(
+        &mut self,
+        demo: &DemoProject,
+        region: Region,
+        agent_client: &Client,
+    ) -> Result<()> {
+        let project = demo.project.as_str();
         // 6. An embed key cannot reach outside its scope.
         let listing = agent_client
             .agents()
@@ -208,7 +245,19 @@ impl Walk {
             )?],
         );
 
-        // 8. Revoked from the dashboard (admin API): the next request fails; a new key works.
+        Ok(())
+    }
+
+    /// Step 8: revoked from the dashboard (admin API), the next request fails; a new key works.
+    async fn revocation(
+        &mut self,
+        demo: &DemoProject,
+        region: Region,
+        admin: &AdminApi,
+        agent_key: &Key,
+        agent_client: &Client,
+    ) -> Result<()> {
+        let project = demo.project.as_str();
         admin
             .revoke_secret(agent_key.secret().expose_secret())
             .await?;
