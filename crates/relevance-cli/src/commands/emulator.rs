@@ -30,31 +30,61 @@ pub async fn run(args: EmulatorArgs, json: bool) -> Result<()> {
         Storage::Directory(dir) => dir.display().to_string(),
     };
     let defaults = Config::default();
-    let faults = Faults {
-        error_rate: args
-            .faults
-            .fault_error_rate
-            .unwrap_or(defaults.faults.error_rate),
-        rate_limit_rate: args
-            .faults
-            .fault_rate_limit_rate
-            .unwrap_or(defaults.faults.rate_limit_rate),
-        drop_rate: args
-            .faults
-            .fault_drop_rate
-            .unwrap_or(defaults.faults.drop_rate),
-        added_latency_ms: args
-            .faults
-            .fault_latency_ms
-            .unwrap_or(defaults.faults.added_latency_ms),
-        stream_cut_every_ms: args
-            .faults
-            .fault_stream_cut_ms
-            .or(defaults.faults.stream_cut_every_ms),
-        seed: args.faults.fault_seed.or(defaults.faults.seed),
-    };
+    let faults = faults(&args.faults, &defaults.faults);
     let faults_notice = faults.is_active().then(|| format!("{faults:?}"));
+    let (connections, quotas) = limits(&args.limits, &defaults);
     let limits = &args.limits;
+    let config = Config {
+        storage,
+        seed: args.seed.map(SeedSource::File),
+        admin_token: args.admin_token,
+        embed_key_rate_limit_per_minute: args.embed_key_rate_limit,
+        demo_page,
+        streaming_token_ttl_ms: args
+            .streaming_token_ttl_ms
+            .unwrap_or(defaults.streaming_token_ttl_ms),
+        faults,
+        generic_auth_errors: limits.generic_auth_errors,
+        database_busy_timeout_ms: limits
+            .database_busy_timeout_ms
+            .unwrap_or(defaults.database_busy_timeout_ms),
+        connections,
+        quotas,
+        ..defaults
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let emulator = Emulator::start(config, listener).await?;
+    if let Some(faults) = faults_notice {
+        eprintln!("fault injection is on (API and stream routes only): {faults}");
+    }
+    print_banner(&emulator, &storage_label, args.demo_page, json);
+
+    shutdown_signal().await;
+    eprintln!("stopping: finishing open requests and closing the database…");
+    emulator.shutdown().await?;
+    eprintln!("stopped");
+    Ok(())
+}
+
+/// The fault-injection flags, each falling back to the default (a flag wins over the seed,
+/// which the emulator applies for what is left at its default).
+fn faults(args: &crate::cli::FaultArgs, defaults: &Faults) -> Faults {
+    Faults {
+        error_rate: args.fault_error_rate.unwrap_or(defaults.error_rate),
+        rate_limit_rate: args
+            .fault_rate_limit_rate
+            .unwrap_or(defaults.rate_limit_rate),
+        drop_rate: args.fault_drop_rate.unwrap_or(defaults.drop_rate),
+        added_latency_ms: args.fault_latency_ms.unwrap_or(defaults.added_latency_ms),
+        stream_cut_every_ms: args.fault_stream_cut_ms.or(defaults.stream_cut_every_ms),
+        seed: args.fault_seed.or(defaults.seed),
+    }
+}
+
+/// The connection limits and quotas, each flag falling back to its default.
+fn limits(limits: &crate::cli::LimitArgs, defaults: &Config) -> (ConnectionLimits, Quotas) {
     let connections = ConnectionLimits {
         header_read_timeout_ms: limits
             .header_read_timeout_ms
@@ -89,38 +119,7 @@ pub async fn run(args: EmulatorArgs, json: bool) -> Result<()> {
             .max_streaming_tokens_per_task
             .unwrap_or(defaults.quotas.max_streaming_tokens_per_task),
     };
-    let config = Config {
-        storage,
-        seed: args.seed.map(SeedSource::File),
-        admin_token: args.admin_token,
-        embed_key_rate_limit_per_minute: args.embed_key_rate_limit,
-        demo_page,
-        streaming_token_ttl_ms: args
-            .streaming_token_ttl_ms
-            .unwrap_or(defaults.streaming_token_ttl_ms),
-        faults,
-        generic_auth_errors: limits.generic_auth_errors,
-        database_busy_timeout_ms: limits
-            .database_busy_timeout_ms
-            .unwrap_or(defaults.database_busy_timeout_ms),
-        connections,
-        quotas,
-        ..defaults
-    };
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let emulator = Emulator::start(config, listener).await?;
-    if let Some(faults) = faults_notice {
-        eprintln!("fault injection is on (API and stream routes only): {faults}");
-    }
-    print_banner(&emulator, &storage_label, args.demo_page, json);
-
-    shutdown_signal().await;
-    eprintln!("stopping: finishing open requests and closing the database…");
-    emulator.shutdown().await?;
-    eprintln!("stopped");
-    Ok(())
+    (connections, quotas)
 }
 
 /// Where the database lives when `--data` is not given: the XDG data directory.
