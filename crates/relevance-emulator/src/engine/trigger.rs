@@ -99,9 +99,54 @@ pub(crate) fn accept(
     streaming: Streaming,
 ) -> rusqlite::Result<Accepted> {
     let now = now_ms();
+    let (task, is_new) = open_task(connection, project, target, message, now)?;
+    let publish = |event: LiveEvent| Published {
+        project: project.to_string(),
+        task_id: task.id.clone(),
+        event,
+    };
     let mut events = Vec::new();
-    let (task, is_new) = match target {
-        Target::Existing(task) => (task, false),
+    let item_id = new_item_id();
+    let content = Content::user_message(&message.text, is_new, message.attachments.clone());
+    tasks::insert_message(connection, project, &task.id, &item_id, &content.to_json())?;
+    events.push(publish(LiveEvent::MessageWritten { item_id }));
+
+    let run = RunRequest {
+        message,
+        parent_run_id,
+        streaming,
+        now,
+    };
+    let (new_state, job_id) = schedule_run(connection, project, &task, run)?;
+    let state = match new_state {
+        Some(state) => {
+            tasks::set_task_state(connection, project, &task.id, state)?;
+            events.push(publish(LiveEvent::StateChanged {
+                state: state.to_string(),
+            }));
+            state.to_string()
+        }
+        None => task.state.clone(),
+    };
+    Ok(Accepted {
+        task_id: task.id.clone(),
+        agent_id: task.agent_id.clone(),
+        state,
+        job_id: job_id.to_string(),
+        events,
+    })
+}
+
+/// The task the message goes to, created when it is new; answers whether it was.
+fn open_task(
+    connection: &Connection,
+    project: &str,
+    target: Target,
+    message: &UserMessage,
+    now: i64,
+) -> rusqlite::Result<(TaskRecord, bool)> {
+    match target {
+        Target::Existing(task) => Ok((task, false)),
         Target::New {
             id,
             agent_id,
@@ -121,82 +166,67 @@ pub(crate) fn accept(
                 update_date: date,
             };
             tasks::insert_task(connection, &task)?;
-            (task, true)
+            Ok((task, true))
         }
-    };
-    let publish = |events: &mut Vec<Published>, event: LiveEvent| {
-        events.push(Published {
-            project: project.to_string(),
-            task_id: task.id.clone(),
-            event,
-        });
-    };
+    }
+}
 
-    let item_id = new_item_id();
-    let content = Content::user_message(&message.text, is_new, message.attachments.clone());
-    tasks::insert_message(connection, project, &task.id, &item_id, &content.to_json())?;
-    publish(&mut events, LiveEvent::MessageWritten { item_id });
+/// What a message asks of the engine, beside the task it goes to.
+struct RunRequest<'m> {
+    message: &'m UserMessage,
+    parent_run_id: Option<i64>,
+    streaming: Streaming,
+    now: i64,
+}
 
+/// Resumes the run that waits for an approval, queues a run behind the one going, or starts
+/// one; answers the state the task moves to (none when it stays) and the run's id.
+fn schedule_run(
+    connection: &Connection,
+    project: &str,
+    task: &TaskRecord,
+    run: RunRequest<'_>,
+) -> rusqlite::Result<(Option<&'static str>, i64)> {
     let current = runs::current_for_task(connection, project, &task.id)?;
-    let (state, job_id) = match current {
+    match current {
         Some(mut paused) if paused.status == RunStatus::AwaitingApproval => {
             // The approval: the remaining steps go on, from the run's start phase.
             let mut progress = Progress::decode(&paused.progress);
             progress.started = false;
             paused.progress = progress.encode();
             // The rest of the run is the resuming trigger's: it decides about streaming.
-            let agent = agent_behavior(connection, project, &task)?;
-            paused.streams = streaming.resolve(agent.use_streaming);
+            let agent = agent_behavior(connection, project, task)?;
+            paused.streams = run.streaming.resolve(agent.use_streaming);
             paused.status = RunStatus::Due;
-            paused.due_at_ms = Some(now);
+            paused.due_at_ms = Some(run.now);
             runs::save(connection, &paused)?;
-            (Some("starting-up"), paused.id)
+            Ok((Some("starting-up"), paused.id))
         }
         Some(_) => {
             let queued = new_run(
                 connection,
                 project,
-                &task,
-                message,
+                task,
+                run.message,
                 RunStatus::Queued,
                 None,
-                streaming,
+                run.streaming,
             )?;
-            (None, queued)
+            Ok((None, queued))
         }
         None => {
-            let run = new_run(
+            let started = new_run(
                 connection,
                 project,
-                &task,
-                message,
+                task,
+                run.message,
                 RunStatus::Due,
-                parent_run_id,
-                streaming,
+                run.parent_run_id,
+                run.streaming,
             )?;
-            (Some("starting-up"), run)
+            Ok((Some("starting-up"), started))
         }
-    };
-    let state = match state {
-        Some(state) => {
-            tasks::set_task_state(connection, project, &task.id, state)?;
-            publish(
-                &mut events,
-                LiveEvent::StateChanged {
-                    state: state.to_string(),
-                },
-            );
-            state.to_string()
-        }
-        None => task.state.clone(),
-    };
-    Ok(Accepted {
-        task_id: task.id.clone(),
-        agent_id: task.agent_id.clone(),
-        state,
-        job_id: job_id.to_string(),
-        events,
-    })
+    }
 }
 
 /// The task's agent as the engine needs it; an error when it is gone.
