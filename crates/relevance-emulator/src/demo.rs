@@ -142,6 +142,7 @@ pub(crate) fn spec() -> ProjectSpec {
 }
 
 /// The researcher's script: think, a search tool, then a typed answer.
+// Over 80 lines on purpose: it is the demo researcher's script as data, one step per entry, kept together so it reads as one script.
 fn researcher_script() -> BehaviorConfig {
     let step = |delay_ms, action| Step { delay_ms, action };
     BehaviorConfig {

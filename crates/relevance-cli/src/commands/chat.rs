@@ -79,6 +79,7 @@ pub async fn run(args: ChatArgs, json: bool) -> Result<()> {
     outcome
 }
 
+// Over 80 lines on purpose: it wires the chat's sources (embedded emulator, key file, flags) to the prompt loop; the steps share one client.
 async fn chat(
     args: ChatArgs,
     client: &Client,
@@ -248,6 +249,7 @@ impl Prompt {
 
 /// Follows a task's live events until its turn is over, printing each new message once and,
 /// on a terminal, the reply as it is typed. Returns the task as it ended.
+// Over 80 lines on purpose: the one loop that interleaves stream events, the spinner and the live line; its arms share that state.
 async fn follow(
     mut task: Task,
     events: &mut Option<(String, TaskEvents)>,

@@ -221,6 +221,7 @@ fn object(table: &toml::Table, key: &str) -> Result<Value, String> {
 }
 
 /// Checks one `script` table and turns it into a [`Step`]; `Err` says what is wrong.
+// Over 80 lines on purpose: one check per step kind, in the order the README documents them.
 pub(crate) fn parse_step(table: &toml::Table) -> Result<Step, String> {
     let has_tool = table.contains_key("tool");
     // In a tool step, `error` is the tool's outcome, not an action of its own.

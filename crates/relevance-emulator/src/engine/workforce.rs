@@ -42,6 +42,7 @@ pub(crate) struct WorkforceAccepted {
 /// Writes the user message and starts the workforce run, or queues it behind the one going;
 /// `use_streaming` (the trigger's `trigger.use_streaming`) decides for every member run the
 /// workforce run starts (PROTOCOL A8b).
+// Over 80 lines on purpose: one workforce trigger written in one transaction; its parts share the task and the run being made.
 pub(crate) fn accept(
     connection: &Connection,
     project: &str,

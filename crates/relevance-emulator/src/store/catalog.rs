@@ -82,6 +82,7 @@ pub(crate) struct WorkforceRecord {
 }
 
 /// Inserts or updates a project and its agents and workforces; unchanged rows stay untouched.
+// Over 80 lines on purpose: three idempotent upserts (project, agents, workforces and members) in one transaction.
 pub(crate) fn upsert_project(
     transaction: &Transaction<'_>,
     agent_cache: &AgentCache,

@@ -99,6 +99,7 @@ impl Runner<'_> {
 
     /// Starts `agent_id`'s run on `text` (after a handover message when `is_handover`),
     /// unless the limit is reached or the agent is not a member.
+    // Over 80 lines on purpose: a member run's start: its task, its messages and the run, written together.
     fn start_member(
         &mut self,
         workforce_id: &str,
