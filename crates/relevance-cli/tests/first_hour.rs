@@ -6,31 +6,8 @@ mod common;
 
 use std::process::Output;
 
+use common::binary::{relevance, run, text};
 use common::{TestEmulator, API_KEY_A};
-
-/// The binary with no `RELEVANCE_*` variables inherited from the machine.
-fn relevance() -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_relevance"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("RELEVANCE_") {
-            command.env_remove(name);
-        }
-    }
-    command.kill_on_drop(true);
-    command
-}
-
-async fn run(args: &[&str]) -> Output {
-    relevance()
-        .args(args)
-        .output()
-        .await
-        .expect("run relevance")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// A failing command prints exactly one line on stderr, starting with `error:`.
 fn one_line_error(output: &Output, mentions: &[&str]) -> String {

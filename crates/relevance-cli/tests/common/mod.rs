@@ -2,6 +2,7 @@
 //! loader, plus a tiny admin-API client for asserting on the emulator's request log.
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod recorder;
 
 use std::path::PathBuf;
