@@ -16,13 +16,12 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::auth::{issue_api_key, route, secret::hash_secret, Policy, Route};
-use crate::error::{echo_id, ApiError};
+use crate::auth::{route, Policy, Route};
+use crate::error::ApiError;
 use crate::json::{ApiPath, ApiQuery, LenientJson};
+use crate::service::keys::{self as service, Revoked};
 use crate::state::AppState;
-use crate::store::catalog;
-use crate::store::keys::{self, KeySelector};
-use crate::time::now_iso;
+use crate::store::keys::KeyRecord;
 
 /// The admin routes, every one [`Policy::Admin`].
 pub(crate) fn routes() -> Vec<Route> {
@@ -60,11 +59,8 @@ pub(crate) fn routes() -> Vec<Route> {
 async fn list_projects(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let projects = state
-        .store
-        .call(|connection| catalog::list_projects(connection))
-        .await?;
-    let projects: Vec<_> = projects
+    let projects: Vec<_> = service::list_projects(&state)
+        .await?
         .into_iter()
         .map(|(id, region)| json!({ "id": id, "region": region.code() }))
         .collect();
@@ -94,28 +90,9 @@ struct KeyView {
     revoked_at: Option<String>,
 }
 
-fn unknown_project(project: &str) -> ApiError {
-    ApiError::not_found(format!("no project {}", echo_id(project)))
-}
-
-async fn list_keys(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    ApiPath(ProjectPath { project }): ApiPath<ProjectPath>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let lookup = project.clone();
-    let found = state
-        .store
-        .call(move |connection| {
-            if catalog::project_region(connection, &lookup)?.is_none() {
-                return Ok(None);
-            }
-            keys::list_for_project(connection, connection.key_cache(), &lookup).map(Some)
-        })
-        .await?
-        .ok_or_else(|| unknown_project(&project))?;
-    let keys: Vec<KeyView> = found
-        .into_iter()
-        .map(|key| KeyView {
+impl From<KeyRecord> for KeyView {
+    fn from(key: KeyRecord) -> KeyView {
+        KeyView {
             id: key.id,
             kind: key.kind.as_str(),
             agent_id: key.agent_id,
@@ -125,7 +102,18 @@ async fn list_keys(
             created_at: key.created_at,
             last_used_at: key.last_used_at,
             revoked_at: key.revoked_at,
-        })
+        }
+    }
+}
+
+async fn list_keys(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    ApiPath(ProjectPath { project }): ApiPath<ProjectPath>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let keys: Vec<KeyView> = service::list_keys(&state, &project)
+        .await?
+        .into_iter()
+        .map(KeyView::from)
         .collect();
     Ok(Json(json!({ "keys": keys })))
 }
@@ -141,25 +129,7 @@ async fn create_api_key(
     ApiPath(ProjectPath { project }): ApiPath<ProjectPath>,
     LenientJson(body): LenientJson<CreateApiKey>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let lookup = project.clone();
-    let now = now_iso();
-    let issued = state
-        .store
-        .call(move |connection| {
-            if catalog::project_region(connection, &lookup)?.is_none() {
-                return Ok(None);
-            }
-            issue_api_key(
-                connection,
-                connection.key_cache(),
-                &lookup,
-                body.label,
-                &now,
-            )
-            .map(Some)
-        })
-        .await?
-        .ok_or_else(|| unknown_project(&project))?;
+    let issued = service::issue_api_key(&state, &project, body.label).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "id": issued.id, "key": issued.secret })),
@@ -171,25 +141,15 @@ struct KeyIdPath {
     key_id: String,
 }
 
+fn revoked_answer(revoked: Revoked) -> Json<serde_json::Value> {
+    Json(json!({ "id": revoked.id, "revoked_at": revoked.revoked_at }))
+}
+
 async fn revoke_by_id(
     axum::extract::State(state): axum::extract::State<AppState>,
     ApiPath(KeyIdPath { key_id }): ApiPath<KeyIdPath>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let lookup = key_id.clone();
-    let now = now_iso();
-    let (id, revoked_at) = state
-        .store
-        .call(move |connection| {
-            keys::revoke(
-                connection,
-                connection.key_cache(),
-                KeySelector::Id(&lookup),
-                &now,
-            )
-        })
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no key with id {}", echo_id(&key_id))))?;
-    Ok(Json(json!({ "id": id, "revoked_at": revoked_at })))
+    Ok(revoked_answer(service::revoke_key(&state, &key_id).await?))
 }
 
 #[derive(Deserialize)]
@@ -201,21 +161,9 @@ async fn revoke_by_secret(
     axum::extract::State(state): axum::extract::State<AppState>,
     LenientJson(body): LenientJson<RevokeBySecret>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let hash = hash_secret(&body.key);
-    let now = now_iso();
-    let (id, revoked_at) = state
-        .store
-        .call(move |connection| {
-            keys::revoke(
-                connection,
-                connection.key_cache(),
-                KeySelector::Sha256(&hash),
-                &now,
-            )
-        })
-        .await?
-        .ok_or_else(|| ApiError::not_found("no key with that value"))?;
-    Ok(Json(json!({ "id": id, "revoked_at": revoked_at })))
+    Ok(revoked_answer(
+        service::revoke_by_secret(&state, &body.key).await?,
+    ))
 }
 
 #[derive(Deserialize)]

@@ -4,20 +4,17 @@
 //! 404 text, so the route cannot be used to probe for private agents.
 
 use std::net::SocketAddr;
-use std::time::Instant;
 
 use axum::extract::{ConnectInfo, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{issue_embed_key, EmbedTarget};
+use crate::auth::EmbedTarget;
 use crate::error::{echo_id, ApiError};
 use crate::json::LenientJson;
 use crate::json::RouteRegion;
-use crate::region::Region;
+use crate::service::embed_keys::{issue_embed_key, EmbedKeyError, NewEmbedKey};
 use crate::state::AppState;
-use crate::store::catalog::{self, Visibility};
-use crate::time::now_iso;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct AgentEmbedKeyRequest {
@@ -37,57 +34,27 @@ pub(crate) struct EmbedKeyAnswer {
     conversation_prefix: String,
 }
 
-fn enforce_rate_limit(state: &AppState, client: SocketAddr) -> Result<(), ApiError> {
-    state
-        .rate_limiter()
-        .check(client.ip(), Instant::now())
-        .map_err(|wait| {
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            ApiError::too_many_requests(
-                format!("too many embed-key requests from this address; retry in {seconds} s"),
-                seconds.max(1),
-            )
-        })
+/// The answer for a refused request; `not_found` names what was asked for.
+fn refusal(error: EmbedKeyError, not_found: String) -> ApiError {
+    match error {
+        EmbedKeyError::RateLimited {
+            retry_after_seconds,
+        } => ApiError::too_many_requests(
+            format!(
+                "too many embed-key requests from this address; retry in {retry_after_seconds} s"
+            ),
+            retry_after_seconds,
+        ),
+        EmbedKeyError::NotFound => ApiError::not_found(not_found),
+        EmbedKeyError::Store(error) => error.into(),
+    }
 }
 
-/// Issues the key if the project is in `region` and `target` passes `allowed`.
-async fn issue_if_allowed(
-    state: &AppState,
-    region: Region,
-    project: String,
-    target: EmbedTarget,
-) -> Result<Option<EmbedKeyAnswer>, ApiError> {
-    let now = now_iso();
-    let issued = state
-        .store
-        .call(move |connection| {
-            if catalog::project_region(connection, &project)? != Some(region) {
-                return Ok(None);
-            }
-            let allowed = match &target {
-                EmbedTarget::Agent(agent_id) => {
-                    catalog::find_agent(connection, &project, &Visibility::All, agent_id)?
-                        .is_some_and(|agent| agent.public)
-                }
-                EmbedTarget::Workforce(workforce_id) => {
-                    catalog::find_workforce(connection, &project, &Visibility::All, workforce_id)?
-                        .is_some()
-                }
-            };
-            if !allowed {
-                return Ok(None);
-            }
-            issue_embed_key(connection, connection.key_cache(), &project, &target, &now).map(Some)
-        })
-        .await?;
-    Ok(issued.and_then(|issued| {
-        issued
-            .task_prefix
-            .map(|conversation_prefix| EmbedKeyAnswer {
-                embed_key: issued.secret,
-                conversation_prefix,
-            })
-    }))
+fn answer(issued: NewEmbedKey) -> Json<EmbedKeyAnswer> {
+    Json(EmbedKeyAnswer {
+        embed_key: issued.secret,
+        conversation_prefix: issued.task_prefix,
+    })
 }
 
 /// `POST agents/get_embed_key`: a new key and prefix for a public agent.
@@ -97,21 +64,21 @@ pub(crate) async fn for_agent(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     LenientJson(body): LenientJson<AgentEmbedKeyRequest>,
 ) -> Result<Json<EmbedKeyAnswer>, ApiError> {
-    enforce_rate_limit(&state, client)?;
-    let not_found = ApiError::not_found(format!(
+    let not_found = format!(
         "no public agent {} in project {} in region {region}",
         echo_id(&body.agent_id),
         echo_id(&body.project)
-    ));
-    issue_if_allowed(
+    );
+    issue_embed_key(
         &state,
+        client.ip(),
         region,
         body.project,
         EmbedTarget::Agent(body.agent_id),
     )
-    .await?
-    .map(Json)
-    .ok_or(not_found)
+    .await
+    .map(answer)
+    .map_err(|error| refusal(error, not_found))
 }
 
 /// `POST workforce/get_embed_key`: a new key and prefix for any workforce of the project.
@@ -121,19 +88,19 @@ pub(crate) async fn for_workforce(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     LenientJson(body): LenientJson<WorkforceEmbedKeyRequest>,
 ) -> Result<Json<EmbedKeyAnswer>, ApiError> {
-    enforce_rate_limit(&state, client)?;
-    let not_found = ApiError::not_found(format!(
+    let not_found = format!(
         "no workforce {} in project {} in region {region}",
         echo_id(&body.workforce_id),
         echo_id(&body.project)
-    ));
-    issue_if_allowed(
+    );
+    issue_embed_key(
         &state,
+        client.ip(),
         region,
         body.project,
         EmbedTarget::Workforce(body.workforce_id),
     )
-    .await?
-    .map(Json)
-    .ok_or(not_found)
+    .await
+    .map(answer)
+    .map_err(|error| refusal(error, not_found))
 }

@@ -13,13 +13,11 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::auth::secret::{hash_secret, random_token, secrets_equal};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::json::{ApiPath, ApiQuery, LenientJson};
+use crate::service::files::{self as service, UploadSlot};
 use crate::state::AppState;
-use crate::store::files::{self, NewFile};
-use crate::time::{iso_from_ms, now_iso, now_ms};
 
 /// The largest file the `PUT` route takes: 25 MiB.
 pub(crate) const UPLOAD_LIMIT_BYTES: usize = 25 * 1024 * 1024;
@@ -73,16 +71,6 @@ fn content_type(extension: &str) -> &'static str {
     }
 }
 
-fn normalise_extension(extension: Option<&str>, filename: &str) -> String {
-    let from_name = filename.rsplit_once('.').map(|(_, ext)| ext).unwrap_or("");
-    extension
-        .filter(|ext| !ext.trim().is_empty())
-        .unwrap_or(from_name)
-        .trim()
-        .trim_start_matches('.')
-        .to_ascii_lowercase()
-}
-
 /// `POST services/get_temporary_file_upload_url`: any key of the region.
 pub(crate) async fn upload_url(
     principal: Principal,
@@ -90,11 +78,6 @@ pub(crate) async fn upload_url(
     headers: HeaderMap,
     LenientJson(body): LenientJson<UploadUrlRequest>,
 ) -> Result<Json<UploadUrlAnswer>, ApiError> {
-    if body.filename.trim().is_empty() || body.filename.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "`filename` must be a non-empty name without control characters",
-        ));
-    }
     let host = headers
         .get(header::HOST)
         .and_then(|value| value.to_str().ok())
@@ -108,47 +91,13 @@ pub(crate) async fn upload_url(
             ApiError::bad_request("a valid `Host` header is needed to build the file URLs")
         })?
         .to_string();
-    let quotas = state.settings().quotas.clone();
-    let cutoff = expiry_cutoff(quotas.temporary_file_ttl_ms);
-    let project = principal.project.clone();
-    let project_uploads = state
-        .store
-        .call(move |connection| {
-            // Expired slots go first, so they never count against a cap.
-            files::delete_created_before(connection, &cutoff)?;
-            files::count_for_project(connection, &project, &cutoff)
-        })
-        .await?;
-    if project_uploads >= quotas.max_uploads_per_project {
-        return Err(ApiError::too_many_requests(
-            format!(
-                "this project holds {project_uploads} unexpired upload URLs (the limit); \
-                 they expire {} ms after they were made",
-                quotas.temporary_file_ttl_ms
-            ),
-            retry_after_seconds(quotas.temporary_file_ttl_ms),
-        ));
-    }
-    state.upload_counter().admit(
-        &principal.key_id,
-        quotas.max_uploads_per_key,
-        quotas.temporary_file_ttl_ms,
-    )?;
-    let id = random_token(24);
-    let signature = random_token(32);
-    let extension = normalise_extension(body.extension.as_deref(), &body.filename);
-    let file = NewFile {
-        id: id.clone(),
-        project: principal.project.clone(),
-        sig_hash: hash_secret(&signature),
-        file_name: body.filename.clone(),
-        extension,
-        created_at: now_iso(),
-    };
-    state
-        .store
-        .call(move |connection| files::insert(connection, &file))
-        .await?;
+    let UploadSlot { id, signature } = service::reserve_upload(
+        &state,
+        &principal,
+        &body.filename,
+        body.extension.as_deref(),
+    )
+    .await?;
     Ok(Json(UploadUrlAnswer {
         upload_url: format!("http://{host}/files/{id}/upload?sig={signature}"),
         download_url: format!(
@@ -168,19 +117,6 @@ pub(crate) struct FilePath {
 pub(crate) struct SignatureQuery {
     #[serde(default)]
     sig: Option<String>,
-}
-
-/// The creation time before which a file slot has expired.
-fn expiry_cutoff(ttl_ms: u64) -> String {
-    iso_from_ms(now_ms().saturating_sub(i64::try_from(ttl_ms).unwrap_or(i64::MAX)))
-}
-
-fn retry_after_seconds(ttl_ms: u64) -> u64 {
-    (ttl_ms / 1000).clamp(1, 3600)
-}
-
-fn bad_signature() -> ApiError {
-    ApiError::forbidden("this upload URL's signature is missing or invalid")
 }
 
 /// The longest `Content-Type` an upload may name.
@@ -231,17 +167,7 @@ pub(crate) async fn upload(
             "files are uploaded with PUT to their `upload_url` only",
         ));
     }
-    let signature = query.sig.ok_or_else(bad_signature)?;
-    let lookup = id.clone();
-    let cutoff = expiry_cutoff(state.settings().quotas.temporary_file_ttl_ms);
-    let stored = state
-        .store
-        .call(move |connection| files::sig_hash(connection, &lookup, &cutoff))
-        .await?
-        .ok_or_else(bad_signature)?;
-    if !secrets_equal(&stored, &hash_secret(&signature)) {
-        return Err(bad_signature());
-    }
+    service::check_signature(&state, &id, query.sig.as_deref()).await?;
     let media_type = upload_media_type(request.headers())?;
     let bytes = Bytes::from_request(request, &state)
         .await
@@ -255,13 +181,7 @@ pub(crate) async fn upload(
                 ))
             }
         })?;
-    let now = now_iso();
-    state
-        .store
-        .call(move |connection| {
-            files::store_bytes(connection, &id, &bytes, media_type.as_deref(), &now)
-        })
-        .await?;
+    service::store_upload(&state, id, bytes, media_type).await?;
     Ok(Json(json!({})))
 }
 
@@ -271,15 +191,7 @@ pub(crate) async fn download(
     State(state): State<AppState>,
     ApiPath(FilePath { id, name }): ApiPath<FilePath>,
 ) -> Result<Response, ApiError> {
-    let cutoff = expiry_cutoff(state.settings().quotas.temporary_file_ttl_ms);
-    let found = state
-        .store
-        .call(move |connection| files::download(connection, &id, &cutoff))
-        .await?
-        .filter(|file| file.file_name == name);
-    let Some(file) = found else {
-        return Err(ApiError::not_found("no uploaded file at this URL"));
-    };
+    let file = service::download(&state, id, &name).await?;
     // The type the upload named, else one from the extension; either way neutralised below.
     let served = match &file.media_type {
         Some(media_type) => media_type.clone(),
@@ -374,9 +286,9 @@ mod tests {
     #[test]
     fn names_are_encoded_and_extensions_normalised() {
         assert_eq!(encode_segment("a b/ü.pdf"), "a%20b%2F%C3%BC.pdf");
-        assert_eq!(normalise_extension(Some(".PDF"), "x"), "pdf");
-        assert_eq!(normalise_extension(None, "report.Txt"), "txt");
-        assert_eq!(normalise_extension(Some(""), "noext"), "");
+        assert_eq!(service::normalise_extension(Some(".PDF"), "x"), "pdf");
+        assert_eq!(service::normalise_extension(None, "report.Txt"), "txt");
+        assert_eq!(service::normalise_extension(Some(""), "noext"), "");
         assert_eq!(content_type("pdf"), "application/pdf");
         assert_eq!(content_type(""), "application/octet-stream");
     }

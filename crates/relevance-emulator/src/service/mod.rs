@@ -8,6 +8,10 @@
 //! `From<ServiceError> for ApiError` turns them into status and message.
 
 pub(crate) mod agent_tasks;
+pub(crate) mod embed_keys;
+pub(crate) mod files;
+pub(crate) mod keys;
+pub(crate) mod operator;
 mod task_target;
 pub(crate) mod workforce_tasks;
 

@@ -1,33 +1,19 @@
-//! HTML building blocks: escaping, URL segments, the page frame and its CSS,
-//! and the response type every page answers with.
+//! HTML building blocks: the page layout and its CSS, small shared
+//! fragments (times, badges, CSRF-checked forms), URL segments, and the
+//! response type every page answers with.
 //!
-//! Every value that did not come from this crate's own string literals goes
-//! through [`esc`] (text and attribute values alike) or [`seg`] (URL path
-//! segments) before it is written into markup. Pages carry no script at
-//! all, and the Content-Security-Policy says so, so an escaping slip still
-//! cannot run code.
+//! Markup is written with [`maud`]'s `html!`, which escapes every
+//! interpolated value (text and attribute alike) at compile-time-checked
+//! sites, so no page builds HTML by hand. URL path segments still go through
+//! [`seg`] (percent-encoding is not HTML escaping). Pages carry no script at
+//! all, and the Content-Security-Policy says so, so a slip still cannot run code.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-
-/// Escapes text for an HTML text node or a quoted attribute value.
-pub(crate) fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
-}
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 /// Percent-encodes everything but RFC 3986 unreserved characters: safe as a
-/// path segment or a query value (and so inside an `href` without further escaping).
+/// path segment or a query value.
 pub(crate) fn seg(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
@@ -41,30 +27,57 @@ pub(crate) fn seg(text: &str) -> String {
 }
 
 /// A stored ISO-8601 instant, shown compactly with the full value on hover.
-pub(crate) fn when(iso: &str) -> String {
+pub(crate) fn when(iso: &str) -> Markup {
     let short = iso.replacen('T', " ", 1);
     let short = short.get(..19).unwrap_or(&short);
-    format!(
-        r#"<time datetime="{}" title="{}">{}</time>"#,
-        esc(iso),
-        esc(iso),
-        esc(short)
-    )
+    html! { time datetime=(iso) title=(iso) { (short) } }
 }
 
-/// An optional instant, or a dash.
-pub(crate) fn when_opt(iso: Option<&str>) -> String {
-    iso.map_or_else(|| r#"<span class="muted">never</span>"#.to_string(), when)
+/// An optional instant, or "never".
+pub(crate) fn when_opt(iso: Option<&str>) -> Markup {
+    match iso {
+        Some(iso) => when(iso),
+        None => html! { span.muted { "never" } },
+    }
+}
+
+/// A muted dash for an empty cell.
+pub(crate) fn dash() -> Markup {
+    html! { span.muted { "—" } }
 }
 
 /// A coloured status label; `class` must be one of the CSS badge classes below.
-pub(crate) fn badge(class: &str, text: &str) -> String {
-    format!(r#"<span class="badge {}">{}</span>"#, esc(class), esc(text))
+pub(crate) fn badge(class: &str, text: &str) -> Markup {
+    html! { span class={ "badge " (class) } { (text) } }
 }
 
 /// The hidden CSRF field every POST form carries.
-pub(crate) fn csrf_field(csrf: &str) -> String {
-    format!(r#"<input type="hidden" name="csrf" value="{}">"#, esc(csrf))
+pub(crate) fn csrf_field(csrf: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(csrf); }
+}
+
+/// A POST form to `action` carrying the session's CSRF token, with `fields`
+/// (more inputs) and its buttons inside. Every state-changing control on a
+/// page is one of these, so [`super::checked_form`] sees the token.
+pub(crate) fn post_form(action: &str, class: &str, csrf: &str, fields: Markup) -> Markup {
+    html! {
+        form method="post" action=(action) class=(class) {
+            (csrf_field(csrf))
+            (fields)
+        }
+    }
+}
+
+/// A one-button POST form (revoke, sign out, a visibility switch, and later
+/// approve / reject / delete): `(id, label, button class)`.
+pub(crate) fn action_button(action: &str, csrf: &str, button: (&str, &str, &str)) -> Markup {
+    let (id, label, class) = button;
+    post_form(
+        action,
+        "inline",
+        csrf,
+        html! { button type="submit" class=(class) id=(id) { (label) } },
+    )
 }
 
 /// What the top bar shows: the sign-out form needs the session's CSRF token.
@@ -76,7 +89,40 @@ pub(crate) enum Chrome<'a> {
     SignedOut,
 }
 
-/// A full page: `title` and `body_html` (already escaped markup).
+/// The frame of every page: head, top bar (navigation and sign-out when
+/// signed in), the title and `body`.
+pub(crate) fn layout(chrome: Chrome<'_>, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) " · Relevance emulator" }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                header {
+                    span.brand { "Relevance emulator" }
+                    @if let Chrome::SignedIn { csrf } = chrome {
+                        nav {
+                            a href="/dashboard" { "Projects" }
+                            a href="/dashboard/requests" { "Request log" }
+                            (action_button("/dashboard/sign-out", csrf, ("sign-out", "Sign out", "link")))
+                        }
+                    }
+                }
+                main {
+                    h1 { (title) }
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+/// A full page as an answer: status, the rendered layout, an optional refresh.
 #[derive(Debug)]
 pub(crate) struct Page {
     status: StatusCode,
@@ -85,48 +131,19 @@ pub(crate) struct Page {
 }
 
 impl Page {
-    pub(crate) fn new(chrome: Chrome<'_>, title: &str, body_html: &str) -> Page {
-        Page::with_status(StatusCode::OK, chrome, title, body_html)
+    pub(crate) fn new(chrome: Chrome<'_>, title: &str, body: Markup) -> Page {
+        Page::with_status(StatusCode::OK, chrome, title, body)
     }
 
     pub(crate) fn with_status(
         status: StatusCode,
         chrome: Chrome<'_>,
         title: &str,
-        body_html: &str,
+        body: Markup,
     ) -> Page {
-        let nav = match chrome {
-            Chrome::SignedIn { csrf } => format!(
-                r#"<nav><a href="/dashboard">Projects</a><a href="/dashboard/requests">Request log</a>
-<form method="post" action="/dashboard/sign-out" class="inline">{}<button type="submit" class="link">Sign out</button></form></nav>"#,
-                csrf_field(csrf)
-            ),
-            Chrome::SignedOut => String::new(),
-        };
-        let html = format!(
-            r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>{title} · Relevance emulator</title>
-<style>{CSS}</style>
-</head>
-<body>
-<header><span class="brand">Relevance emulator</span>{nav}</header>
-<main>
-<h1>{title}</h1>
-{body_html}
-</main>
-</body>
-</html>
-"#,
-            title = esc(title),
-        );
         Page {
             status,
-            html,
+            html: layout(chrome, title, body).into_string(),
             refresh_seconds: None,
         }
     }
@@ -247,18 +264,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escaping_covers_text_and_attribute_contexts() {
+    fn interpolated_values_are_escaped_in_text_and_attributes() {
         let cases = [
             (
                 "<script>alert(1)</script>",
                 "&lt;script&gt;alert(1)&lt;/script&gt;",
             ),
             (r#"" onmouseover="x"#, "&quot; onmouseover=&quot;x"),
-            ("a'b&c", "a&#39;b&amp;c"),
+            ("a&c", "a&amp;c"),
             ("plain 🤖", "plain 🤖"),
         ];
         for (raw, escaped) in cases {
-            assert_eq!(esc(raw), escaped, "{raw}");
+            let text = badge("ok", raw).into_string();
+            assert!(text.contains(&format!(">{escaped}<")), "{raw}: {text}");
+            let attribute = csrf_field(raw).into_string();
+            assert!(
+                attribute.contains(&format!(r#"value="{escaped}""#)),
+                "{raw}: {attribute}"
+            );
+            let page = layout(Chrome::SignedIn { csrf: raw }, raw, html! {}).into_string();
+            assert!(!page.contains(raw) || raw == escaped, "{raw}: {page}");
         }
     }
 

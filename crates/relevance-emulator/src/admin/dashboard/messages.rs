@@ -1,63 +1,57 @@
 //! A task's messages as readable HTML, one card per message, by kind
 //! (PROTOCOL A7): user, agent, agent error, tool run, workforce run and handover.
 //!
-//! Message content is whatever clients and scripts wrote, so every string is
-//! escaped, and a URL becomes a link only when it is plain `http(s)`.
+//! Message content is whatever clients and scripts wrote; `maud` escapes every
+//! string, and a URL becomes a link only when it is plain `http(s)`. Each kind
+//! has its own function answering a [`Card`]; a tool run's card is where the
+//! approval controls of a pending run will go (see [`tool_run`]).
 
+use maud::{html, Markup};
 use serde_json::Value;
 
-use super::html::{badge, esc, when};
+use super::html::{badge, when};
 
-fn text_of(value: &Value) -> Option<&str> {
-    value.as_str().filter(|text| !text.is_empty())
+/// One message card: its CSS class, the label in its top line, and its body.
+struct Card {
+    class: &'static str,
+    label: Markup,
+    body: Markup,
 }
 
-fn pretty(value: &Value) -> String {
+fn pretty(value: &Value) -> Markup {
     let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
-    format!("<pre>{}</pre>", esc(&text))
+    html! { pre { (text) } }
 }
 
-fn link(url: &str, label: &str) -> String {
+fn link(url: &str, label: &str) -> Markup {
     let lower = url.to_ascii_lowercase();
-    if lower.starts_with("http://") || lower.starts_with("https://") {
-        format!(
-            r#"<a href="{}" rel="noreferrer noopener">{}</a>"#,
-            esc(url),
-            esc(label)
-        )
-    } else {
-        format!("{} <code>{}</code>", esc(label), esc(url))
+    html! {
+        @if lower.starts_with("http://") || lower.starts_with("https://") {
+            a href=(url) rel="noreferrer noopener" { (label) }
+        } @else {
+            (label) " " code { (url) }
+        }
     }
 }
 
-fn errors_list(errors: &Value) -> String {
-    let items: Vec<String> = errors
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .map(|error| {
-                    let body = error["body"]
-                        .as_str()
-                        .map_or_else(|| error.to_string(), str::to_string);
-                    let step = error["step_name"]
-                        .as_str()
-                        .map_or_else(String::new, |step| {
-                            format!(r#" <span class="muted">({})</span>"#, esc(step))
-                        });
-                    format!("<li>{}{step}</li>", esc(&body))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if items.is_empty() {
-        String::new()
-    } else {
-        format!("<ul>{}</ul>", items.concat())
-    }
+/// The `errors` array as a list; `None` when there are none.
+fn errors_list(errors: &Value) -> Option<Markup> {
+    let errors = errors.as_array().filter(|errors| !errors.is_empty())?;
+    Some(html! {
+        ul {
+            @for error in errors {
+                li {
+                    (error["body"].as_str().map_or_else(|| error.to_string(), str::to_string))
+                    @if let Some(step) = error["step_name"].as_str() {
+                        " " span.muted { "(" (step) ")" }
+                    }
+                }
+            }
+        }
+    })
 }
 
-fn tool_state_badge(state: &str) -> String {
+fn tool_state_badge(state: &str) -> Markup {
     let (class, label) = match state {
         "finished" => ("ok", "completed"),
         "error" => ("bad", "error"),
@@ -69,144 +63,167 @@ fn tool_state_badge(state: &str) -> String {
     badge(class, label)
 }
 
-fn agent_details(details: &Value) -> String {
+fn agent_details(details: &Value) -> Markup {
     let id = details["agent_id"].as_str().unwrap_or("unknown agent");
     let emoji = details["emoji"].as_str().unwrap_or("");
-    match details["name"].as_str() {
-        Some(name) => format!("{} {} <code>{}</code>", esc(emoji), esc(name), esc(id)),
-        None => format!("{} <code>{}</code>", esc(emoji), esc(id)),
+    html! {
+        (emoji) " "
+        @if let Some(name) = details["name"].as_str() { (name) " " }
+        code { (id) }
     }
 }
 
-/// One message as a card: `(css class, kind label, inner html)`.
-// Over 80 lines on purpose: one arm per message kind, each a few lines of HTML; it splits with the template-crate move (planned).
-fn render_content(content: &Value) -> (&'static str, String, String) {
+fn user_message(content: &Value) -> Card {
+    let attachments = content["attachments"]
+        .as_array()
+        .filter(|list| !list.is_empty());
+    let label = if content["is_trigger_message"].as_bool() == Some(true) {
+        "User (started the task)"
+    } else {
+        "User"
+    };
+    Card {
+        class: "user",
+        label: html! { (label) },
+        body: html! {
+            div.text { (content["text"].as_str().unwrap_or("")) }
+            @if let Some(attachments) = attachments {
+                div {
+                    "Attachments:"
+                    ul {
+                        @for attachment in attachments {
+                            li { (link(
+                                attachment["file_url"].as_str().unwrap_or(""),
+                                attachment["file_name"].as_str().unwrap_or("attachment"),
+                            )) }
+                        }
+                    }
+                }
+            }
+        },
+    }
+}
+
+fn agent_message(content: &Value) -> Card {
+    let thoughts = content["thinking"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    Card {
+        class: "agent",
+        label: html! {
+            "Agent"
+            @if content["generating"].as_bool() == Some(true) {
+                " " (badge("info", "still writing"))
+            }
+        },
+        body: html! {
+            @for thought in thoughts.iter().filter_map(Value::as_str) {
+                div.muted { "💭 " (thought) }
+            }
+            div.text { (content["text"].as_str().unwrap_or("")) }
+        },
+    }
+}
+
+/// A tool or sub-agent run. Approve / Reject buttons for a pending run belong
+/// in its body, as [`super::html::action_button`]s posting to a task route.
+fn tool_run(content: &Value) -> Card {
+    let config = &content["tool_config"];
+    let title = config["title"]
+        .as_str()
+        .or_else(|| config["id"].as_str())
+        .unwrap_or("tool");
+    let kind = if config["type"].as_str() == Some("agent") {
+        "Sub-agent"
+    } else {
+        "Tool"
+    };
+    let state = content["tool_run_state"].as_str().unwrap_or("");
+    let input = &content["params"]["resolved"];
+    let output = &content["output"];
+    Card {
+        class: "tool",
+        label: html! { (kind) " " strong { (title) } " " (tool_state_badge(state)) },
+        body: html! {
+            @if !input.is_null() { div { "Input" } (pretty(input)) }
+            @if output.as_object().is_some_and(|output| !output.is_empty()) {
+                div { "Output" } (pretty(output))
+            }
+            @if let Some(errors) = errors_list(&content["errors"]) { div { "Errors" } (errors) }
+        },
+    }
+}
+
+fn workforce_run(content: &Value) -> Card {
+    let task = &content["task_details"];
+    let state = task["finished_state"]
+        .as_str()
+        .or_else(|| task["current_state"].as_str())
+        .unwrap_or("");
+    Card {
+        class: "workforce",
+        label: html! { "Workforce run" },
+        body: html! {
+            div {
+                (agent_details(&content["agent_details"])) " on task "
+                code { (task["conversation_id"].as_str().unwrap_or("")) } " "
+                (badge("neutral", state))
+            }
+        },
+    }
+}
+
+fn workforce_handover(content: &Value) -> Card {
+    Card {
+        class: "workforce",
+        label: html! { "Workforce handover" },
+        body: html! {
+            div { "Handed over to " (agent_details(&content["agent_details"])) }
+            div.text { (content["trigger"]["message"].as_str().unwrap_or("")) }
+        },
+    }
+}
+
+/// One message as a card, by its `type`.
+fn card(content: &Value) -> Card {
     let kind = content["type"].as_str().unwrap_or("");
     match kind {
-        "user-message" => {
-            let mut html = format!(
-                r#"<div class="text">{}</div>"#,
-                esc(text_of(&content["text"]).unwrap_or(""))
-            );
-            if let Some(attachments) = content["attachments"].as_array() {
-                let items: Vec<String> = attachments
-                    .iter()
-                    .map(|attachment| {
-                        let name = attachment["file_name"].as_str().unwrap_or("attachment");
-                        let url = attachment["file_url"].as_str().unwrap_or("");
-                        format!("<li>{}</li>", link(url, name))
-                    })
-                    .collect();
-                if !items.is_empty() {
-                    html.push_str(&format!(
-                        "<div>Attachments:<ul>{}</ul></div>",
-                        items.concat()
-                    ));
-                }
-            }
-            let label = if content["is_trigger_message"].as_bool() == Some(true) {
-                "User (started the task)"
-            } else {
-                "User"
-            };
-            ("user", label.to_string(), html)
-        }
-        "agent-message" => {
-            let mut html = String::new();
-            if let Some(thoughts) = content["thinking"].as_array() {
-                for thought in thoughts.iter().filter_map(Value::as_str) {
-                    html.push_str(&format!(r#"<div class="muted">💭 {}</div>"#, esc(thought)));
-                }
-            }
-            html.push_str(&format!(
-                r#"<div class="text">{}</div>"#,
-                esc(content["text"].as_str().unwrap_or(""))
-            ));
-            let label = if content["generating"].as_bool() == Some(true) {
-                format!("Agent {}", badge("info", "still writing"))
-            } else {
-                "Agent".to_string()
-            };
-            ("agent", label, html)
-        }
-        "agent-error" => (
-            "error",
-            "Agent error".to_string(),
-            errors_list(&content["errors"]),
-        ),
-        "tool-run" => {
-            let config = &content["tool_config"];
-            let title = config["title"]
-                .as_str()
-                .or_else(|| config["id"].as_str())
-                .unwrap_or("tool");
-            let is_agent = config["type"].as_str() == Some("agent");
-            let state = content["tool_run_state"].as_str().unwrap_or("");
-            let label = format!(
-                "{} <strong>{}</strong> {}",
-                if is_agent { "Sub-agent" } else { "Tool" },
-                esc(title),
-                tool_state_badge(state)
-            );
-            let mut html = String::new();
-            if !content["params"]["resolved"].is_null() {
-                html.push_str(&format!(
-                    "<div>Input</div>{}",
-                    pretty(&content["params"]["resolved"])
-                ));
-            }
-            let output = &content["output"];
-            if output.as_object().is_some_and(|output| !output.is_empty()) {
-                html.push_str(&format!("<div>Output</div>{}", pretty(output)));
-            }
-            let errors = errors_list(&content["errors"]);
-            if !errors.is_empty() {
-                html.push_str(&format!("<div>Errors</div>{errors}"));
-            }
-            ("tool", label, html)
-        }
-        "workforce-agent-run" => {
-            let task = &content["task_details"];
-            let state = task["finished_state"]
-                .as_str()
-                .or_else(|| task["current_state"].as_str())
-                .unwrap_or("");
-            let html = format!(
-                "<div>{} on task <code>{}</code> {}</div>",
-                agent_details(&content["agent_details"]),
-                esc(task["conversation_id"].as_str().unwrap_or("")),
-                badge("neutral", state)
-            );
-            ("workforce", "Workforce run".to_string(), html)
-        }
-        "workforce-agent-handover" => {
-            let html = format!(
-                r#"<div>Handed over to {}</div><div class="text">{}</div>"#,
-                agent_details(&content["agent_details"]),
-                esc(content["trigger"]["message"].as_str().unwrap_or(""))
-            );
-            ("workforce", "Workforce handover".to_string(), html)
-        }
-        _ => ("", format!("Other ({})", esc(kind)), pretty(content)),
+        "user-message" => user_message(content),
+        "agent-message" => agent_message(content),
+        "agent-error" => Card {
+            class: "error",
+            label: html! { "Agent error" },
+            body: errors_list(&content["errors"]).unwrap_or_default(),
+        },
+        "tool-run" => tool_run(content),
+        "workforce-agent-run" => workforce_run(content),
+        "workforce-agent-handover" => workforce_handover(content),
+        _ => Card {
+            class: "",
+            label: html! { "Other (" (kind) ")" },
+            body: pretty(content),
+        },
     }
 }
 
-/// Renders messages oldest first, as given.
-pub(crate) fn render(messages: &[(String, String, Value)]) -> String {
-    if messages.is_empty() {
-        return r#"<p class="muted">No messages yet.</p>"#.to_string();
+/// Renders messages oldest first, as given: `(item_id, insert_date, content)`.
+pub(crate) fn render(messages: &[(String, String, Value)]) -> Markup {
+    html! {
+        @if messages.is_empty() {
+            p.muted { "No messages yet." }
+        } @else {
+            div.messages id="messages" {
+                @for (item_id, insert_date, content) in messages {
+                    @let card = card(content);
+                    div class={ "message " (card.class) } data-item-id=(item_id) {
+                        div.meta { span { (card.label) } span { (when(insert_date)) } }
+                        (card.body)
+                    }
+                }
+            }
+        }
     }
-    let mut html = r#"<div class="messages" id="messages">"#.to_string();
-    for (item_id, insert_date, content) in messages {
-        let (class, label, inner) = render_content(content);
-        html.push_str(&format!(
-            r#"<div class="message {class}" data-item-id="{id}"><div class="meta"><span>{label}</span><span>{at}</span></div>{inner}</div>"#,
-            id = esc(item_id),
-            at = when(insert_date),
-        ));
-    }
-    html.push_str("</div>");
-    html
 }
 
 #[cfg(test)]
@@ -253,7 +270,8 @@ mod tests {
             ),
         ];
         for (content, label, escaped) in cases {
-            let html = render(&[("m1".into(), "2026-01-01T00:00:00.000Z".into(), content)]);
+            let html =
+                render(&[("m1".into(), "2026-01-01T00:00:00.000Z".into(), content)]).into_string();
             assert!(html.contains(label), "{label}: {html}");
             assert!(html.contains(escaped), "{escaped}: {html}");
             assert!(!html.contains("<b>") && !html.contains("<t>") && !html.contains("<boom>"));

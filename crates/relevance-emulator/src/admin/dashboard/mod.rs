@@ -5,18 +5,23 @@
 //! page needs that session ([`session::SignedIn`] redirects to sign-in
 //! without one) and every POST form carries the session's CSRF token, checked
 //! here in [`checked_form`] before any handler changes anything. Pages are
-//! plain HTML with inline CSS and no script ([`html`]); writes reuse the same
-//! store functions as the admin API, so a key revoked here fails on the very
-//! next API request. This module never renders a key's value except on the
+//! `maud` templates with inline CSS and no script: the layout and shared
+//! fragments in [`html`], one function per page in [`templates`] and
+//! [`key_templates`]. Handlers parse, call one use case of
+//! [`crate::service::keys`] or [`crate::service::operator`] (the same the
+//! admin API calls, so a key revoked here fails on the very next API
+//! request), and render. This module never renders a key's value except on the
 //! one page that answers the request creating it.
 
 mod html;
+mod key_templates;
 mod keys;
 mod messages;
 mod pages;
 mod requests;
 mod session;
 mod sign_in;
+mod templates;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,10 +33,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 
+use crate::service::operator::OperatorError;
 use crate::state::AppState;
 use crate::store::StoreError;
 
 use html::{Chrome, Page};
+use maud::html;
 use session::{Sessions, SignedIn};
 
 /// Where a browser without a session is sent.
@@ -157,6 +164,30 @@ impl From<StoreError> for PageError {
     }
 }
 
+impl From<OperatorError> for PageError {
+    fn from(error: OperatorError) -> PageError {
+        match error {
+            OperatorError::ProjectNotFound { .. } => PageError::not_found("no such project"),
+            OperatorError::KeyNotFound { .. } | OperatorError::KeyValueNotFound => {
+                PageError::not_found("no such key in this project")
+            }
+            OperatorError::AgentNotFound { .. } => {
+                PageError::not_found("no such agent in this project")
+            }
+            OperatorError::WorkforceNotFound { .. } => {
+                PageError::not_found("no such workforce in this project")
+            }
+            OperatorError::TaskNotFound { .. } => {
+                PageError::not_found("no such task in this project")
+            }
+            OperatorError::LabelTooLong { max } => {
+                PageError::bad_request(format!("the label is longer than {max} characters"))
+            }
+            OperatorError::Store(error) => error.into(),
+        }
+    }
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let chrome = match &self.csrf {
@@ -164,11 +195,13 @@ impl IntoResponse for PageError {
             None => Chrome::SignedOut,
         };
         let title = self.status.canonical_reason().unwrap_or("Error");
-        let body = format!(
-            r#"<div class="card error"><p>{}</p><p><a href="/dashboard">Back to the projects</a></p></div>"#,
-            html::esc(&self.message)
-        );
-        Page::with_status(self.status, chrome, title, &body).into_response()
+        let body = html! {
+            div.card.error {
+                p { (self.message) }
+                p { a href="/dashboard" { "Back to the projects" } }
+            }
+        };
+        Page::with_status(self.status, chrome, title, body).into_response()
     }
 }
 

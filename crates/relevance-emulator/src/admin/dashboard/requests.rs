@@ -7,16 +7,18 @@ use std::collections::HashMap;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
 
-use super::html::{badge, esc, when, Chrome, Page};
+use super::html::{badge, dash, when, Chrome, Page};
 use super::session::SignedIn;
 use super::{DashboardState, PageError};
+use crate::admin::request_log::LoggedRequest;
 
 const DEFAULT_ROWS: usize = 100;
 const MAX_ROWS: usize = 1000;
 const REFRESH_SECONDS: u32 = 5;
 
-fn status_badge(status: u16) -> String {
+fn status_badge(status: u16) -> Markup {
     let class = match status {
         200..=299 => "ok",
         300..=399 => "info",
@@ -49,35 +51,48 @@ pub(crate) async fn log(
         },
     };
     let entries = state.app.request_log().newest(limit);
-    let mut body = format!(
-        r#"<p class="muted">The newest {limit} API and admin-API requests, newest first; this page reloads every {REFRESH_SECONDS} s. Dashboard pages themselves are not logged.</p>
-<table id="requests"><thead><tr><th>Time</th><th>Method</th><th>Path</th><th>Key</th><th class="num">Status</th><th class="num">Latency</th></tr></thead><tbody>"#
-    );
-    if entries.is_empty() {
-        body.push_str(r#"<tr><td colspan="6" class="muted">No requests yet.</td></tr>"#);
-    }
-    for entry in entries {
-        let principal = match (&entry.key_kind, &entry.key_id) {
-            (Some(kind), Some(id)) => format!("{} <code>{}</code>", esc(kind), esc(id)),
-            _ => r#"<span class="muted">—</span>"#.to_string(),
-        };
-        body.push_str(&format!(
-            r#"<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{principal}</td><td class="num">{}</td><td class="num">{:.1} ms</td></tr>"#,
-            when(&entry.at),
-            esc(&entry.method),
-            esc(&entry.path),
-            status_badge(entry.status),
-            entry.latency_ms,
-        ));
-    }
-    body.push_str("</tbody></table>");
     Ok(Page::new(
         Chrome::SignedIn {
             csrf: session.csrf(),
         },
         "Request log",
-        &body,
+        requests_table(limit, &entries),
     )
     .refreshing(REFRESH_SECONDS)
     .into_response())
+}
+
+fn requests_table(limit: usize, entries: &[LoggedRequest]) -> Markup {
+    html! {
+        p.muted {
+            "The newest " (limit) " API and admin-API requests, newest first; this page \
+             reloads every " (REFRESH_SECONDS) " s. Dashboard pages themselves are not logged."
+        }
+        table id="requests" {
+            thead { tr {
+                th { "Time" } th { "Method" } th { "Path" } th { "Key" }
+                th.num { "Status" } th.num { "Latency" }
+            } }
+            tbody {
+                @if entries.is_empty() {
+                    tr { td colspan="6" class="muted" { "No requests yet." } }
+                }
+                @for entry in entries {
+                    tr {
+                        td { (when(&entry.at)) }
+                        td { (entry.method) }
+                        td { code { (entry.path) } }
+                        td {
+                            @match (&entry.key_kind, &entry.key_id) {
+                                (Some(kind), Some(id)) => { (kind) " " code { (id) } }
+                                _ => { (dash()) }
+                            }
+                        }
+                        td.num { (status_badge(entry.status)) }
+                        td.num { (format!("{:.1} ms", entry.latency_ms)) }
+                    }
+                }
+            }
+        }
+    }
 }

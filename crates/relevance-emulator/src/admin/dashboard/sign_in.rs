@@ -14,11 +14,13 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 
-use super::html::{esc, Chrome, Page};
+use maud::html;
+
+use super::html::{Chrome, Page};
 use super::session::{cleared_cookie, session_cookie, SignedIn};
 use super::{checked_form, DashboardState, PageError, SIGN_IN_PATH};
-use crate::auth::secret::{hash_secret, secrets_equal};
-use crate::store::keys;
+use crate::auth::secret::secrets_equal;
+use crate::service::keys;
 
 /// `GET /dashboard/sign-in`: the form, or with `?token=` the one-click sign-in.
 pub(crate) async fn form_or_link(
@@ -74,13 +76,7 @@ async fn attempt(state: &DashboardState, token: &str) -> Result<Response, PageEr
         )
         .into_response());
     }
-    let hash = hash_secret(token);
-    let also_a_key = state
-        .app
-        .store
-        .call(move |connection| keys::find_by_hash(connection, &hash))
-        .await?
-        .is_some();
+    let also_a_key = keys::is_stored_key(&state.app, token).await?;
     if also_a_key {
         return Ok(sign_in_page(
             StatusCode::UNAUTHORIZED,
@@ -101,19 +97,23 @@ async fn attempt(state: &DashboardState, token: &str) -> Result<Response, PageEr
 
 /// The sign-in form, with an error above it after a refused attempt.
 fn sign_in_page(status: StatusCode, error: Option<&str>) -> Page {
-    let error = error.map_or_else(String::new, |message| {
-        format!(
-            r#"<div class="card error" id="sign-in-error">{}</div>"#,
-            esc(message)
-        )
-    });
-    let body = format!(
-        r#"{error}<div class="card">
-<p>Paste the admin token the emulator printed at start-up (or open the one-click sign-in link it printed).</p>
-<form method="post" action="{SIGN_IN_PATH}" class="row">
-<label>Admin token<input type="password" name="token" id="token" autocomplete="off" autofocus required></label>
-<button type="submit" id="sign-in">Sign in</button>
-</form></div>"#
-    );
-    Page::with_status(status, Chrome::SignedOut, "Sign in", &body)
+    let body = html! {
+        @if let Some(message) = error {
+            div.card.error id="sign-in-error" { (message) }
+        }
+        div.card {
+            p {
+                "Paste the admin token the emulator printed at start-up (or open the \
+                 one-click sign-in link it printed)."
+            }
+            form method="post" action=(SIGN_IN_PATH) class="row" {
+                label {
+                    "Admin token"
+                    input type="password" name="token" id="token" autocomplete="off" autofocus required;
+                }
+                button type="submit" id="sign-in" { "Sign in" }
+            }
+        }
+    };
+    Page::with_status(status, Chrome::SignedOut, "Sign in", body)
 }

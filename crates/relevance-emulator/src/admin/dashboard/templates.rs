@@ -1,0 +1,337 @@
+//! Templates of the catalogue pages ([`super::pages`]): the project table, a
+//! project, an agent, a workforce, task tables and a task page.
+//!
+//! One function per page body, each answering [`Markup`] for the shared
+//! [`layout`](super::html::layout). A control that changes something is a
+//! [`post_form`] or an [`action_button`](super::html::action_button) (both
+//! carry the CSRF token): a task's Delete button belongs in [`task`] below its
+//! settings card, a pending tool run's Approve / Reject in its message card
+//! (`messages::tool_run`).
+
+use maud::{html, Markup};
+
+use super::html::{badge, post_form, seg, when};
+use super::messages;
+use super::pages::project_url;
+use crate::service::operator::ProjectOverview;
+use crate::store::catalog::AgentRecord;
+use crate::store::dashboard_queries::{ProjectCounts, WorkforceRow};
+use crate::store::tasks::{MessageRecord, TaskRecord};
+use crate::store::workforce_tasks::WorkforceTaskRecord;
+
+/// The state as a coloured label, grouped as PROTOCOL A5's simplified status.
+fn state_badge(state: &str) -> Markup {
+    let class = match state {
+        "idle" | "completed" => "ok",
+        "starting-up"
+        | "waiting-for-capacity"
+        | "queued-for-approval"
+        | "queued-for-rerun"
+        | "running" => "info",
+        "pending-approval" | "escalated" | "paused" => "warn",
+        "timed-out" | "unrecoverable" | "errored-pending-approval" => "bad",
+        _ => "neutral",
+    };
+    badge(class, state)
+}
+
+fn visibility_badge(public: bool) -> Markup {
+    if public {
+        badge("info", "public")
+    } else {
+        badge("neutral", "private")
+    }
+}
+
+/// A table header row.
+fn head(columns: &[(&str, bool)]) -> Markup {
+    html! {
+        thead { tr { @for (name, numeric) in columns {
+            @if *numeric { th.num { (name) } } @else { th { (name) } }
+        } } }
+    }
+}
+
+/// A row saying a table is empty.
+fn empty_row(columns: usize, text: &str) -> Markup {
+    html! { tr { td colspan=(columns) class="muted" { (text) } } }
+}
+
+/// `GET /dashboard`: every project with its counts.
+pub(crate) fn projects(rows: &[ProjectCounts]) -> Markup {
+    let columns = [
+        ("Project", false),
+        ("Region", false),
+        ("API keys", true),
+        ("Embed keys", true),
+        ("Agents", true),
+        ("Workforces", true),
+        ("Tasks", true),
+        ("", false),
+    ];
+    html! {
+        table id="projects" {
+            (head(&columns))
+            tbody {
+                @if rows.is_empty() { (empty_row(8, "No projects.")) }
+                @for row in rows {
+                    @let url = project_url(&row.id);
+                    tr {
+                        td { a href=(url) { (row.id) } }
+                        td { (row.region.name()) " " code { (row.region.code()) } }
+                        td.num { (row.api_keys) } td.num { (row.embed_keys) }
+                        td.num { (row.agents) } td.num { (row.workforces) }
+                        td.num { (row.tasks) }
+                        td { a href={ (url) "/keys" } { "Keys" } }
+                    }
+                }
+            }
+        }
+        p.muted { "Key counts are keys that are not revoked." }
+    }
+}
+
+/// A project: region, link to its keys, its agents and workforces.
+pub(crate) fn project(project: &str, overview: &ProjectOverview) -> Markup {
+    let url = project_url(project);
+    let agent_columns = [
+        ("Agent", false),
+        ("Name", false),
+        ("Visibility", false),
+        ("Model", false),
+        ("Tasks", true),
+    ];
+    html! {
+        p {
+            "Region " (overview.region.name()) " " code { (overview.region.code()) } " · "
+            a href={ (url) "/keys" } id="keys-link" { "API and embed keys" }
+        }
+        h2 { "Agents" }
+        table id="agents" {
+            (head(&agent_columns))
+            tbody {
+                @if overview.agents.is_empty() { (empty_row(5, "No agents.")) }
+                @for agent in &overview.agents {
+                    tr {
+                        td { a href={ (url) "/agents/" (seg(&agent.id)) } { (agent.id) } }
+                        td { (agent.emoji.as_deref().unwrap_or("")) " " (agent.name.as_deref().unwrap_or("")) }
+                        td { (visibility_badge(agent.public)) }
+                        td { (agent.model) }
+                        td.num { (overview.tasks.iter().filter(|task| task.agent_id == agent.id).count()) }
+                    }
+                }
+            }
+        }
+        h2 { "Workforces" }
+        table id="workforces" {
+            (head(&[("Workforce", false), ("Name", false), ("Agents", false)]))
+            tbody {
+                @if overview.workforces.is_empty() { (empty_row(3, "No workforces.")) }
+                @for workforce in &overview.workforces {
+                    tr {
+                        td { a href={ (url) "/workforces/" (seg(&workforce.id)) } { (workforce.id) } }
+                        td { (workforce.name) }
+                        td { (workforce.members.join(", ")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What the task tables and task pages show of a task, agent or workforce alike.
+pub(crate) struct TaskView<'a> {
+    id: &'a str,
+    title: &'a str,
+    state: &'a str,
+    created_by_key_id: &'a str,
+    task_prefix: Option<&'a str>,
+    insert_date: &'a str,
+    update_date: &'a str,
+}
+
+impl<'a> From<&'a TaskRecord> for TaskView<'a> {
+    fn from(task: &'a TaskRecord) -> Self {
+        TaskView {
+            id: &task.id,
+            title: &task.title,
+            state: &task.state,
+            created_by_key_id: &task.created_by_key_id,
+            task_prefix: task.task_prefix.as_deref(),
+            insert_date: &task.insert_date,
+            update_date: &task.update_date,
+        }
+    }
+}
+
+impl<'a> From<&'a WorkforceTaskRecord> for TaskView<'a> {
+    fn from(task: &'a WorkforceTaskRecord) -> Self {
+        TaskView {
+            id: &task.id,
+            title: &task.title,
+            state: &task.state,
+            created_by_key_id: &task.created_by_key_id,
+            task_prefix: None,
+            insert_date: &task.insert_date,
+            update_date: &task.update_date,
+        }
+    }
+}
+
+impl TaskView<'_> {
+    /// The title, or the id when the task has none yet.
+    fn label(&self) -> &str {
+        if self.title.trim().is_empty() {
+            self.id
+        } else {
+            self.title
+        }
+    }
+
+    /// The task page's title.
+    pub(crate) fn page_title(&self) -> String {
+        if self.title.trim().is_empty() {
+            format!("Task {}", self.id)
+        } else {
+            format!("Task: {}", self.title)
+        }
+    }
+}
+
+/// A table of tasks, each row linking to its `href`.
+fn tasks_table<'a>(rows: impl IntoIterator<Item = (String, TaskView<'a>)>) -> Markup {
+    let rows: Vec<_> = rows.into_iter().collect();
+    let columns = [
+        ("Title", false),
+        ("State", false),
+        ("Started by", false),
+        ("Created", false),
+        ("Updated", false),
+    ];
+    html! {
+        table id="tasks" {
+            (head(&columns))
+            tbody {
+                @for (href, task) in &rows {
+                    tr {
+                        td { a href=(href) { (task.label()) } div.muted { code { (task.id) } } }
+                        td { (state_badge(task.state)) }
+                        td {
+                            @if let Some(prefix) = task.task_prefix {
+                                "embed key " code { (task.created_by_key_id) }
+                                " (prefix " code { (prefix) } ")"
+                            } @else {
+                                code { (task.created_by_key_id) }
+                            }
+                        }
+                        td { (when(task.insert_date)) }
+                        td { (when(task.update_date)) }
+                    }
+                }
+                @if rows.is_empty() { (empty_row(5, "No tasks yet.")) }
+            }
+        }
+    }
+}
+
+/// An agent: its settings, the public/private switch, its tasks (newest first).
+pub(crate) fn agent(
+    project: &str,
+    csrf: &str,
+    agent: &AgentRecord,
+    tasks: &[TaskRecord],
+) -> Markup {
+    let purl = project_url(project);
+    let url = format!("{purl}/agents/{}", seg(&agent.id));
+    let (switch_to, switch_label) = if agent.public {
+        ("false", "Make private")
+    } else {
+        ("true", "Make public")
+    };
+    let switch = html! {
+        input type="hidden" name="public" value=(switch_to);
+        " "
+        button type="submit" class="secondary" id="toggle-visibility" { (switch_label) }
+    };
+    html! {
+        p { a href=(purl) { "← Project " (project) } }
+        div.card { dl.settings {
+            dt { "Id" } dd { code { (agent.id) } }
+            dt { "Name" } dd { (agent.emoji.as_deref().unwrap_or("")) " " span id="agent-name" { (agent.name.as_deref().unwrap_or("(no name)")) } }
+            dt { "Description" } dd { (agent.description.as_deref().unwrap_or("")) }
+            dt { "Model" } dd { (agent.model) }
+            dt { "Created" } dd { (when(&agent.insert_date)) }
+            dt { "Updated" } dd { (when(&agent.update_date)) }
+            dt { "Visibility" }
+            dd {
+                span id="visibility" { (visibility_badge(agent.public)) }
+                (post_form(&format!("{url}/visibility"), "inline", csrf, switch))
+                div.muted { "Only public agents hand out embed keys; existing embed keys keep working until revoked." }
+            }
+        } }
+        p { a href={ (purl) "/keys?agent=" (seg(&agent.id)) } { "Embed keys for this agent" } }
+        h2 { "Tasks" }
+        (tasks_table(tasks.iter().rev().map(|task| {
+            (format!("{purl}/tasks/{}", seg(&task.id)), TaskView::from(task))
+        })))
+    }
+}
+
+/// A workforce: its settings, members in order, its tasks.
+pub(crate) fn workforce(
+    project: &str,
+    workforce: &WorkforceRow,
+    tasks: &[WorkforceTaskRecord],
+) -> Markup {
+    let purl = project_url(project);
+    let wurl = format!("{purl}/workforces/{}", seg(&workforce.id));
+    html! {
+        p { a href=(purl) { "← Project " (project) } }
+        div.card { dl.settings {
+            dt { "Id" } dd { code { (workforce.id) } }
+            dt { "Name" } dd { (workforce.name) }
+            dt { "Visibility" }
+            dd { (badge("neutral", "embeddable")) " " span.muted { "workforces have no public/private switch: any workforce of the project hands out embed keys" } }
+            dt { "Agents, in order" }
+            dd { ol style="margin:0;padding-left:1.2rem;list-style:none" {
+                @for (position, agent) in workforce.members.iter().enumerate() {
+                    li { (position + 1) ". " a href={ (purl) "/agents/" (seg(agent)) } { (agent) } }
+                }
+            } }
+        } }
+        p { a href={ (purl) "/keys?workforce=" (seg(&workforce.id)) } { "Embed keys for this workforce" } }
+        h2 { "Tasks" }
+        (tasks_table(tasks.iter().map(|task| {
+            (format!("{wurl}/tasks/{}", seg(&task.id)), TaskView::from(task))
+        })))
+    }
+}
+
+/// A task page: a link back to its agent or workforce, its settings, its messages in order.
+pub(crate) fn task(
+    back: (&str, &str),
+    task: &TaskView<'_>,
+    messages: Vec<MessageRecord>,
+) -> Markup {
+    let messages: Vec<_> = messages
+        .into_iter()
+        .map(|message| (message.item_id, message.insert_date, message.content))
+        .collect();
+    let (back_href, back_label) = back;
+    html! {
+        p { a href=(back_href) { "← " (back_label) } }
+        div.card { dl.settings {
+            dt { "Task" } dd { code { (task.id) } }
+            dt { "State" } dd { (state_badge(task.state)) }
+            dt { "Started by" }
+            dd {
+                code { (task.created_by_key_id) }
+                @if let Some(prefix) = task.task_prefix { " (embed key, prefix " code { (prefix) } ")" }
+            }
+            dt { "Created" } dd { (when(task.insert_date)) }
+            dt { "Updated" } dd { (when(task.update_date)) }
+        } }
+        h2 { "Messages" }
+        (messages::render(&messages))
+    }
+}

@@ -1,0 +1,305 @@
+//! The operator's view of the catalogue, for the dashboard: projects with
+//! their counts, a project's agents, workforces and tasks, one agent or
+//! workforce with its tasks, one task with its messages, and the agent's
+//! public/private switch; plus [`OperatorError`], the error of every operator
+//! use case (these and [`super::keys`]).
+//!
+//! The operator holds the admin token, so nothing here narrows by a key's
+//! scope: every lookup is the whole project ([`Visibility::All`],
+//! [`TaskScope::Project`]).
+
+use crate::error::{echo_id, ApiError};
+use crate::region::Region;
+use crate::state::AppState;
+use crate::store::catalog::{self, AgentRecord, Visibility};
+use crate::store::dashboard_queries::{self, ProjectCounts, WorkforceRow};
+use crate::store::tasks::{self, MessageRecord, TaskRecord, TaskScope};
+use crate::store::workforce_tasks::{self, WorkforceTaskRecord, WorkforceTaskScope};
+use crate::store::StoreError;
+use crate::time::now_iso;
+
+/// How many messages a task shows at most (the newest ones).
+const MAX_MESSAGES: i64 = 1000;
+/// How many of a workforce's tasks are listed (newest first).
+const MAX_LISTED_TASKS: usize = 200;
+
+/// Why an operator use case did not happen.
+#[derive(Debug)]
+pub(crate) enum OperatorError {
+    /// No project with this id.
+    ProjectNotFound { project: String },
+    /// No key with this id (in this project, where one was named).
+    KeyNotFound { key_id: String },
+    /// No key has this value.
+    KeyValueNotFound,
+    /// No agent with this id in the project.
+    AgentNotFound { agent_id: String },
+    /// No workforce with this id in the project.
+    WorkforceNotFound { workforce_id: String },
+    /// No such task in the project (or not of the named workforce).
+    TaskNotFound { task_id: String },
+    /// A new key's label is too long.
+    LabelTooLong { max: usize },
+    /// The database failed.
+    Store(StoreError),
+}
+
+impl OperatorError {
+    pub(crate) fn project_not_found(project: &str) -> OperatorError {
+        OperatorError::ProjectNotFound {
+            project: project.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for OperatorError {
+    fn from(error: StoreError) -> OperatorError {
+        OperatorError::Store(error)
+    }
+}
+
+impl From<OperatorError> for ApiError {
+    fn from(error: OperatorError) -> ApiError {
+        match error {
+            OperatorError::ProjectNotFound { project } => {
+                ApiError::not_found(format!("no project {}", echo_id(&project)))
+            }
+            OperatorError::KeyNotFound { key_id } => {
+                ApiError::not_found(format!("no key with id {}", echo_id(&key_id)))
+            }
+            OperatorError::KeyValueNotFound => ApiError::not_found("no key with that value"),
+            OperatorError::AgentNotFound { agent_id } => {
+                ApiError::not_found(format!("no agent {}", echo_id(&agent_id)))
+            }
+            OperatorError::WorkforceNotFound { workforce_id } => {
+                ApiError::not_found(format!("no workforce {}", echo_id(&workforce_id)))
+            }
+            OperatorError::TaskNotFound { task_id } => {
+                ApiError::not_found(format!("no task {}", echo_id(&task_id)))
+            }
+            OperatorError::LabelTooLong { max } => {
+                ApiError::bad_request(format!("the label is longer than {max} characters"))
+            }
+            OperatorError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// Every project with its counts, ordered by id.
+pub(crate) async fn project_counts(state: &AppState) -> Result<Vec<ProjectCounts>, OperatorError> {
+    Ok(state
+        .store
+        .call(|connection| dashboard_queries::project_counts(connection))
+        .await?)
+}
+
+/// A project's region, agents, workforces (with members) and agent tasks.
+#[derive(Debug)]
+pub(crate) struct ProjectOverview {
+    pub(crate) region: Region,
+    pub(crate) agents: Vec<AgentRecord>,
+    pub(crate) workforces: Vec<WorkforceRow>,
+    pub(crate) tasks: Vec<TaskRecord>,
+}
+
+/// Everything the project page shows.
+pub(crate) async fn project_overview(
+    state: &AppState,
+    project: &str,
+) -> Result<ProjectOverview, OperatorError> {
+    let lookup = project.to_string();
+    state
+        .store
+        .call(move |connection| {
+            let Some(region) = catalog::project_region(connection, &lookup)? else {
+                return Ok(None);
+            };
+            Ok(Some(ProjectOverview {
+                region,
+                agents: dashboard_queries::all_agents(connection, &lookup)?,
+                workforces: dashboard_queries::all_workforces(connection, &lookup)?,
+                tasks: tasks::list_tasks(connection, &lookup, &TaskScope::Project)?,
+            }))
+        })
+        .await?
+        .ok_or_else(|| OperatorError::project_not_found(project))
+}
+
+/// The ids of a project's agents and workforces (the key list's filters).
+pub(crate) async fn target_ids(
+    state: &AppState,
+    project: &str,
+) -> Result<(Vec<String>, Vec<String>), OperatorError> {
+    let lookup = project.to_string();
+    Ok(state
+        .store
+        .call(move |connection| {
+            let agents = dashboard_queries::all_agents(connection, &lookup)?;
+            let workforces = dashboard_queries::all_workforces(connection, &lookup)?;
+            Ok((
+                agents.into_iter().map(|agent| agent.id).collect(),
+                workforces
+                    .into_iter()
+                    .map(|workforce| workforce.id)
+                    .collect(),
+            ))
+        })
+        .await?)
+}
+
+/// An agent with its tasks, oldest first.
+pub(crate) async fn agent_with_tasks(
+    state: &AppState,
+    project: &str,
+    agent_id: &str,
+) -> Result<(AgentRecord, Vec<TaskRecord>), OperatorError> {
+    let (lookup_project, lookup_agent) = (project.to_string(), agent_id.to_string());
+    state
+        .store
+        .call(move |connection| {
+            let Some(agent) =
+                catalog::find_agent(connection, &lookup_project, &Visibility::All, &lookup_agent)?
+            else {
+                return Ok(None);
+            };
+            let tasks = tasks::list_tasks(connection, &lookup_project, &TaskScope::Project)?
+                .into_iter()
+                .filter(|task| task.agent_id == lookup_agent)
+                .collect();
+            Ok(Some((agent, tasks)))
+        })
+        .await?
+        .ok_or_else(|| OperatorError::AgentNotFound {
+            agent_id: agent_id.to_string(),
+        })
+}
+
+/// Turns an agent public or private (only public agents hand out embed keys).
+pub(crate) async fn set_agent_public(
+    state: &AppState,
+    project: &str,
+    agent_id: &str,
+    public: bool,
+) -> Result<(), OperatorError> {
+    let (lookup_project, lookup_agent) = (project.to_string(), agent_id.to_string());
+    let now = now_iso();
+    let exists = state
+        .store
+        .call(move |connection| {
+            dashboard_queries::set_agent_public(
+                connection,
+                connection.agent_cache(),
+                &lookup_project,
+                &lookup_agent,
+                public,
+                &now,
+            )
+        })
+        .await?;
+    if exists {
+        Ok(())
+    } else {
+        Err(OperatorError::AgentNotFound {
+            agent_id: agent_id.to_string(),
+        })
+    }
+}
+
+/// A workforce (with members) and its newest tasks, newest first.
+pub(crate) async fn workforce_with_tasks(
+    state: &AppState,
+    project: &str,
+    workforce_id: &str,
+) -> Result<(WorkforceRow, Vec<WorkforceTaskRecord>), OperatorError> {
+    let (lookup, listed) = (project.to_string(), workforce_id.to_string());
+    let (workforces, tasks) = state
+        .store
+        .call(move |connection| {
+            let workforces = dashboard_queries::all_workforces(connection, &lookup)?;
+            let tasks = workforce_tasks::page(
+                connection,
+                &lookup,
+                &WorkforceTaskScope::Project,
+                &listed,
+                None,
+                None,
+                MAX_LISTED_TASKS,
+            )?;
+            Ok((workforces, tasks))
+        })
+        .await?;
+    let workforce = workforces
+        .into_iter()
+        .find(|workforce| workforce.id == workforce_id)
+        .ok_or_else(|| OperatorError::WorkforceNotFound {
+            workforce_id: workforce_id.to_string(),
+        })?;
+    Ok((workforce, tasks))
+}
+
+/// An agent task with its newest messages, oldest first.
+pub(crate) async fn agent_task(
+    state: &AppState,
+    project: &str,
+    task_id: &str,
+) -> Result<(TaskRecord, Vec<MessageRecord>), OperatorError> {
+    let (lookup_project, lookup_task) = (project.to_string(), task_id.to_string());
+    state
+        .store
+        .call(move |connection| {
+            let Some(task) = tasks::find_task(
+                connection,
+                &lookup_project,
+                &TaskScope::Project,
+                &lookup_task,
+            )?
+            else {
+                return Ok(None);
+            };
+            let mut messages =
+                tasks::list_messages(connection, &lookup_project, &task.id, None, MAX_MESSAGES)?;
+            messages.reverse();
+            Ok(Some((task, messages)))
+        })
+        .await?
+        .ok_or_else(|| OperatorError::TaskNotFound {
+            task_id: task_id.to_string(),
+        })
+}
+
+/// A task of `workforce_id` with its messages merged with its members' runs, oldest
+/// first, as the platform's messages route shows them.
+pub(crate) async fn workforce_task(
+    state: &AppState,
+    project: &str,
+    workforce_id: &str,
+    task_id: &str,
+) -> Result<(WorkforceTaskRecord, Vec<MessageRecord>), OperatorError> {
+    let (lookup_project, lookup_task) = (project.to_string(), task_id.to_string());
+    let found = state
+        .store
+        .call(move |connection| {
+            let Some(task) = workforce_tasks::find(
+                connection,
+                &lookup_project,
+                &WorkforceTaskScope::Project,
+                &lookup_task,
+            )?
+            else {
+                return Ok(None);
+            };
+            let messages = workforce_tasks::merged_messages(
+                connection,
+                &lookup_project,
+                &task.id,
+                MAX_MESSAGES as usize,
+            )?;
+            Ok(Some((task, messages)))
+        })
+        .await?;
+    found
+        .filter(|(task, _)| task.workforce_id == workforce_id)
+        .ok_or_else(|| OperatorError::TaskNotFound {
+            task_id: task_id.to_string(),
+        })
+}
