@@ -26,6 +26,16 @@ pub(crate) fn seg(text: &str) -> String {
     out
 }
 
+/// `/dashboard/projects/{project}`, the root of every page about the project.
+pub(crate) fn project_url(project: &str) -> String {
+    format!("/dashboard/projects/{}", seg(project))
+}
+
+/// `/dashboard/projects/{project}/keys`, the key list (and its create form's action).
+pub(crate) fn keys_url(project: &str) -> String {
+    format!("{}/keys", project_url(project))
+}
+
 /// A stored ISO-8601 instant, shown compactly with the full value on hover.
 pub(crate) fn when(iso: &str) -> Markup {
     let short = iso.replacen('T', " ", 1);

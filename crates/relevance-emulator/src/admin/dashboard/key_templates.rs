@@ -4,9 +4,7 @@
 
 use maud::{html, Markup};
 
-use super::html::{badge, dash, post_form, seg, when, when_opt};
-use super::keys::keys_url;
-use super::pages::project_url;
+use super::html::{badge, dash, keys_url, post_form, project_url, seg, when, when_opt};
 use crate::service::keys::{NewApiKey, MAX_LABEL_CHARS};
 use crate::store::keys::{KeyKind, KeyRecord};
 

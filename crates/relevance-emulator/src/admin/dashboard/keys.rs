@@ -14,19 +14,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 
-use super::html::{seg, Page};
+use super::html::{keys_url, seg, Page};
 use super::key_templates::{self, KeyList};
-use super::pages::chrome;
 use super::session::SignedIn;
 use super::{checked_form, DashboardState, PageError};
 use crate::service::operator::OperatorError;
 use crate::service::{keys, operator};
 use crate::store::keys::{KeyKind, KeyRecord};
-
-/// `/dashboard/projects/{project}/keys`
-pub(super) fn keys_url(project: &str) -> String {
-    format!("/dashboard/projects/{}/keys", seg(project))
-}
 
 /// The embed-key filter from the query string.
 #[derive(Debug, Default)]
@@ -111,7 +105,7 @@ pub(crate) async fn list(
         ),
     };
     let body = key_templates::list(&list);
-    Ok(Page::new(chrome(&session), &format!("Keys of {project}"), body).into_response())
+    Ok(Page::new(session.chrome(), &format!("Keys of {project}"), body).into_response())
 }
 
 /// `POST /dashboard/projects/{project}/keys` (`label`, `csrf`): issues an API key and
@@ -131,7 +125,7 @@ pub(crate) async fn create(
         .map_err(|error| PageError::from(error).for_session(&session))?;
     let body = key_templates::created(&project, &issued);
     Ok(
-        Page::with_status(StatusCode::CREATED, chrome(&session), "New API key", body)
+        Page::with_status(StatusCode::CREATED, session.chrome(), "New API key", body)
             .into_response(),
     )
 }
@@ -157,7 +151,7 @@ pub(crate) async fn confirm_revoke(
         path.map_err(|_| PageError::not_found("no such key").for_session(&session))?;
     let key = key_of_project(&state, &session, &project, &key_id).await?;
     let body = key_templates::confirm_revoke(&project, session.csrf(), &key);
-    Ok(Page::new(chrome(&session), "Revoke key", body).into_response())
+    Ok(Page::new(session.chrome(), "Revoke key", body).into_response())
 }
 
 /// `POST .../keys/{key_id}/revoke` (`csrf`): revokes, then back to the list.

@@ -12,22 +12,11 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 
-use super::html::{seg, Chrome, Page};
+use super::html::{project_url, seg, Page};
 use super::session::SignedIn;
 use super::templates::{self, TaskView};
 use super::{checked_form, DashboardState, PageError};
 use crate::service::operator;
-
-pub(super) fn chrome(session: &SignedIn) -> Chrome<'_> {
-    Chrome::SignedIn {
-        csrf: session.csrf(),
-    }
-}
-
-/// `/dashboard/projects/{project}`, the root of every URL about the project.
-pub(super) fn project_url(project: &str) -> String {
-    format!("/dashboard/projects/{}", seg(project))
-}
 
 /// `GET /dashboard`
 pub(crate) async fn projects(
@@ -38,7 +27,7 @@ pub(crate) async fn projects(
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
     let body = templates::projects(&rows);
-    Ok(Page::new(chrome(&session), "Projects", body).into_response())
+    Ok(Page::new(session.chrome(), "Projects", body).into_response())
 }
 
 /// `GET /dashboard/projects/{project}`
@@ -53,7 +42,7 @@ pub(crate) async fn project(
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
     let body = templates::project(&project, &overview);
-    Ok(Page::new(chrome(&session), &format!("Project {project}"), body).into_response())
+    Ok(Page::new(session.chrome(), &format!("Project {project}"), body).into_response())
 }
 
 /// `GET /dashboard/projects/{project}/agents/{agent_id}`
@@ -69,7 +58,7 @@ pub(crate) async fn agent(
         .map_err(|error| PageError::from(error).for_session(&session))?;
     let body = templates::agent(&project, session.csrf(), &agent, &tasks);
     let title = format!("Agent {}", agent.name.as_deref().unwrap_or(&agent.id));
-    Ok(Page::new(chrome(&session), &title, body).into_response())
+    Ok(Page::new(session.chrome(), &title, body).into_response())
 }
 
 /// `POST .../agents/{agent_id}/visibility` (`public=true|false`, `csrf`)
@@ -115,7 +104,7 @@ pub(crate) async fn workforce(
         .map_err(|error| PageError::from(error).for_session(&session))?;
     let body = templates::workforce(&project, &workforce, &tasks);
     let title = format!("Workforce {}", workforce.name);
-    Ok(Page::new(chrome(&session), &title, body).into_response())
+    Ok(Page::new(session.chrome(), &title, body).into_response())
 }
 
 /// `GET /dashboard/projects/{project}/tasks/{task_id}`
@@ -133,7 +122,7 @@ pub(crate) async fn task(
     let label = format!("Agent {}", task.agent_id);
     let view = TaskView::from(&task);
     let body = templates::task((&back, &label), &view, messages);
-    Ok(Page::new(chrome(&session), &view.page_title(), body).into_response())
+    Ok(Page::new(session.chrome(), &view.page_title(), body).into_response())
 }
 
 /// `GET /dashboard/projects/{project}/workforces/{workforce_id}/tasks/{task_id}`: the workforce
@@ -156,5 +145,5 @@ pub(crate) async fn workforce_task(
     let label = format!("Workforce {}", task.workforce_id);
     let view = TaskView::from(&task);
     let body = templates::task((&back, &label), &view, messages);
-    Ok(Page::new(chrome(&session), &view.page_title(), body).into_response())
+    Ok(Page::new(session.chrome(), &view.page_title(), body).into_response())
 }

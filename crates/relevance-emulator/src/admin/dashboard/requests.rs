@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
-use super::html::{badge, dash, when, Chrome, Page};
+use super::html::{badge, dash, when, Page};
 use super::session::SignedIn;
 use super::{DashboardState, PageError};
 use crate::admin::request_log::LoggedRequest;
@@ -52,9 +52,7 @@ pub(crate) async fn log(
     };
     let entries = state.app.request_log().newest(limit);
     Ok(Page::new(
-        Chrome::SignedIn {
-            csrf: session.csrf(),
-        },
+        session.chrome(),
         "Request log",
         requests_table(limit, &entries),
     )

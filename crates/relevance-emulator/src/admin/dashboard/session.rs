@@ -16,6 +16,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::html::Chrome;
 use super::DashboardState;
 use crate::auth::secret::{hash_secret, random_token, secrets_equal};
 
@@ -146,6 +147,11 @@ impl std::fmt::Debug for SignedIn {
 }
 
 impl SignedIn {
+    /// The signed-in top bar (navigation and the sign-out form) for this session.
+    pub(crate) fn chrome(&self) -> Chrome<'_> {
+        Chrome::SignedIn { csrf: &self.csrf }
+    }
+
     /// The token this session's forms must send back.
     pub(crate) fn csrf(&self) -> &str {
         &self.csrf

@@ -10,9 +10,8 @@
 
 use maud::{html, Markup};
 
-use super::html::{badge, post_form, seg, when};
+use super::html::{badge, post_form, project_url, seg, when};
 use super::messages;
-use super::pages::project_url;
 use crate::service::operator::ProjectOverview;
 use crate::store::catalog::AgentRecord;
 use crate::store::dashboard_queries::{ProjectCounts, WorkforceRow};
