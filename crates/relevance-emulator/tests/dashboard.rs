@@ -523,3 +523,54 @@ async fn a_workforce_page_lists_its_tasks_and_a_task_shows_the_member_runs() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_new_keys_label_is_trimmed_and_one_too_long_is_refused_creating_nothing() {
+    let running = start().await;
+    let client = signed_in(&running).await;
+    let (_, keys_page) = get(&client, &running, &keys_path()).await;
+    let csrf = csrf_of(&keys_page);
+    let long = "x".repeat(201);
+    let longest = "y".repeat(200);
+    // (label sent, status, label the admin API then lists: None = no key created)
+    let cases: [(&str, StatusCode, Option<Option<&str>>); 4] = [
+        (&long, StatusCode::BAD_REQUEST, None),
+        (&longest, StatusCode::CREATED, Some(Some(&longest))),
+        ("  padded  ", StatusCode::CREATED, Some(Some("padded"))),
+        ("   ", StatusCode::CREATED, Some(None)),
+    ];
+    for (label, status, listed) in cases {
+        let before = running.admin_keys().await.len();
+        let answer = post_form(
+            &client,
+            &running,
+            &keys_path(),
+            &[("label", label), ("csrf", &csrf)],
+        )
+        .await;
+        assert_eq!(answer.status(), status, "{label:?}");
+        let html = answer.text().await.expect("body");
+        let keys = running.admin_keys().await;
+        match listed {
+            None => {
+                assert!(html.contains("longer than 200 characters"), "{html}");
+                assert_eq!(keys.len(), before, "nothing created for {label:?}");
+            }
+            Some(expected) => {
+                assert_eq!(keys.len(), before + 1, "one key for {label:?}");
+                let marker = r#"id="new-key-id">"#;
+                let start = html.find(marker).expect("id shown") + marker.len();
+                let id = &html[start..start + html[start..].find('<').expect("end")];
+                let (_, list) = get(&client, &running, &keys_path()).await;
+                let row_at = list
+                    .find(&format!(r#"data-key-id="{id}""#))
+                    .expect("the new key is listed");
+                let row = &list[row_at..row_at + list[row_at..].find("</tr>").expect("row end")];
+                match expected {
+                    Some(text) => assert!(row.contains(&format!("<td>{text}</td>")), "{row}"),
+                    None => assert!(row.contains(r#"<span class="muted">—</span>"#), "{row}"),
+                }
+            }
+        }
+    }
+}

@@ -14,9 +14,6 @@ use crate::store::dashboard_queries;
 use crate::store::keys::{self, KeyRecord, KeySelector};
 use crate::time::now_iso;
 
-/// Longest label accepted for a new API key.
-pub(crate) const MAX_LABEL_CHARS: usize = 200;
-
 /// A new API key: its id, and its value, shown this once.
 #[derive(Clone)]
 pub(crate) struct NewApiKey {
@@ -90,25 +87,13 @@ pub(crate) async fn key_of_project(
         })
 }
 
-/// A new API key for `project`, working at once; its value is in the answer only.
-///
-/// An empty or blank label is no label; one over [`MAX_LABEL_CHARS`] is refused.
+/// A new API key for `project` with `label` as given, working at once; its
+/// value is in the answer only.
 pub(crate) async fn issue_api_key(
     state: &AppState,
     project: &str,
     label: Option<String>,
 ) -> Result<NewApiKey, OperatorError> {
-    let label = label
-        .map(|label| label.trim().to_string())
-        .filter(|label| !label.is_empty());
-    if label
-        .as_ref()
-        .is_some_and(|label| label.chars().count() > MAX_LABEL_CHARS)
-    {
-        return Err(OperatorError::LabelTooLong {
-            max: MAX_LABEL_CHARS,
-        });
-    }
     let lookup = project.to_string();
     let now = now_iso();
     state

@@ -38,8 +38,6 @@ pub(crate) enum OperatorError {
     WorkforceNotFound { workforce_id: String },
     /// No such task in the project (or not of the named workforce).
     TaskNotFound { task_id: String },
-    /// A new key's label is too long.
-    LabelTooLong { max: usize },
     /// The database failed.
     Store(StoreError),
 }
@@ -76,9 +74,6 @@ impl From<OperatorError> for ApiError {
             }
             OperatorError::TaskNotFound { task_id } => {
                 ApiError::not_found(format!("no task {}", echo_id(&task_id)))
-            }
-            OperatorError::LabelTooLong { max } => {
-                ApiError::bad_request(format!("the label is longer than {max} characters"))
             }
             OperatorError::Store(error) => error.into(),
         }

@@ -5,8 +5,11 @@
 use maud::{html, Markup};
 
 use super::html::{badge, dash, keys_url, post_form, project_url, seg, when, when_opt};
-use crate::service::keys::{NewApiKey, MAX_LABEL_CHARS};
+use crate::service::keys::NewApiKey;
 use crate::store::keys::{KeyKind, KeyRecord};
+
+/// Longest label the create form takes (its `maxlength`; the handler refuses longer).
+pub(crate) const MAX_LABEL_CHARS: usize = 200;
 
 /// What the key list shows.
 #[derive(Debug)]

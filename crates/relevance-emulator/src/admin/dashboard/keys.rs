@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 
 use super::html::{keys_url, seg, Page};
-use super::key_templates::{self, KeyList};
+use super::key_templates::{self, KeyList, MAX_LABEL_CHARS};
 use super::session::SignedIn;
 use super::{checked_form, DashboardState, PageError};
 use crate::service::operator::OperatorError;
@@ -119,7 +119,20 @@ pub(crate) async fn create(
     let form = checked_form(&session, form)?;
     let Path(project) =
         path.map_err(|_| PageError::not_found("no such project").for_session(&session))?;
-    let label = form.get("label").map(str::to_string);
+    let label = form
+        .get("label")
+        .map(str::trim)
+        .filter(|label| !label.is_empty())
+        .map(str::to_string);
+    if label
+        .as_ref()
+        .is_some_and(|label| label.chars().count() > MAX_LABEL_CHARS)
+    {
+        return Err(PageError::bad_request(format!(
+            "the label is longer than {MAX_LABEL_CHARS} characters"
+        ))
+        .for_session(&session));
+    }
     let issued = keys::issue_api_key(&state.app, &project, label)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;

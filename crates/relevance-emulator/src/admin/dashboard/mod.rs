@@ -180,9 +180,6 @@ impl From<OperatorError> for PageError {
             OperatorError::TaskNotFound { .. } => {
                 PageError::not_found("no such task in this project")
             }
-            OperatorError::LabelTooLong { max } => {
-                PageError::bad_request(format!("the label is longer than {max} characters"))
-            }
             OperatorError::Store(error) => error.into(),
         }
     }

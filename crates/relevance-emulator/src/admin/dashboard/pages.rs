@@ -16,7 +16,7 @@ use super::html::{project_url, seg, Page};
 use super::session::SignedIn;
 use super::templates::{self, TaskView};
 use super::{checked_form, DashboardState, PageError};
-use crate::service::operator;
+use crate::service::operator::{self, OperatorError};
 
 /// `GET /dashboard`
 pub(crate) async fn projects(
@@ -136,7 +136,15 @@ pub(crate) async fn workforce_task(
         path.map_err(|_| PageError::not_found("no such task").for_session(&session))?;
     let (task, messages) = operator::workforce_task(&state.app, &project, &workforce_id, &task_id)
         .await
-        .map_err(|error| PageError::from(error).for_session(&session))?;
+        .map_err(|error| {
+            match error {
+                OperatorError::TaskNotFound { .. } => {
+                    PageError::not_found("no such task in this workforce")
+                }
+                other => PageError::from(other),
+            }
+            .for_session(&session)
+        })?;
     let back = format!(
         "{}/workforces/{}",
         project_url(&project),
