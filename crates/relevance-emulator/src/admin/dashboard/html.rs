@@ -99,6 +99,12 @@ pub(crate) enum Chrome<'a> {
     SignedOut,
 }
 
+/// The top bar's links, in order (a new top-level page is one more row).
+const NAV: [(&str, &str); 2] = [
+    ("/dashboard", "Projects"),
+    ("/dashboard/requests", "Request log"),
+];
+
 /// The frame of every page: head, top bar (navigation and sign-out when
 /// signed in), the title and `body`.
 pub(crate) fn layout(chrome: Chrome<'_>, title: &str, body: Markup) -> Markup {
@@ -117,8 +123,7 @@ pub(crate) fn layout(chrome: Chrome<'_>, title: &str, body: Markup) -> Markup {
                     span.brand { "Relevance emulator" }
                     @if let Chrome::SignedIn { csrf } = chrome {
                         nav {
-                            a href="/dashboard" { "Projects" }
-                            a href="/dashboard/requests" { "Request log" }
+                            @for (href, label) in NAV { a href=(href) { (label) } }
                             (action_button("/dashboard/sign-out", csrf, ("sign-out", "Sign out", "link")))
                         }
                     }
