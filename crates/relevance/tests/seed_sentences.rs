@@ -1,10 +1,10 @@
 //! Every sentence of the platform's key model (shared/seed), checked against a real emulator
 //! over HTTP on 127.0.0.1 with the real SDK.
+#![cfg(not(target_family = "wasm"))]
 
-mod common;
-
-use common::{TestEmulator, API_KEY_A, API_KEY_C};
 use relevance::{AgentListOptions, EmbedKeyOptions, EmbedTarget, Error, Key, KeyScope, Region};
+use relevance_testkit::sdk::{API_KEY_A, API_KEY_C};
+use relevance_testkit::TestEmulator;
 use secrecy::ExposeSecret;
 
 fn agent_key_options(t: &TestEmulator, agent: &str) -> EmbedKeyOptions {
