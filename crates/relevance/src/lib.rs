@@ -15,7 +15,7 @@
 //! let key = Key::new("sk-...", Region::US, "my-project-id")?;
 //! let client = Client::new(key)?;
 //! let page = client.agents().list(AgentListOptions::default()).await?;
-//! for agent in &page.agents {
+//! for agent in &page {
 //!     println!("{} {}", agent.id, agent.name.as_deref().unwrap_or("(unnamed)"));
 //! }
 //! # Ok(())
@@ -263,11 +263,10 @@ mod task;
 mod wire;
 mod workforce;
 
-pub use agent::{Agent, AgentList, AgentListOptions, Agents};
+pub use agent::{Agent, AgentListOptions, Agents};
 pub use attachment::Attachment;
 pub use client::{
-    create_client, default_client, set_default_client, ApiKeyOptions, Client, ClientBuilder,
-    Credentials,
+    create_client, default_client, ApiKeyOptions, Client, ClientBuilder, Credentials,
 };
 pub use embed::EmbedKeyOptions;
 pub use error::{CookieError, DefaultClientError, Error, KeyDataError, Result};

@@ -59,6 +59,6 @@ fn create_client_registers_the_one_default_client() {
             .list(AgentListOptions::default())
             .await
             .unwrap();
-        assert_eq!(list.agents.len(), 3);
+        assert_eq!(list.len(), 3);
     });
 }

@@ -7,4 +7,4 @@ pub mod binary;
 pub mod recorder;
 
 pub use relevance_testkit::sdk::{API_KEY_A, API_KEY_B, API_KEY_C, SEED};
-pub use relevance_testkit::{settle, Admin, TestEmulator};
+pub use relevance_testkit::{secret_of, settle, Admin, TestEmulator};
