@@ -168,4 +168,34 @@ mod tests {
         assert_eq!(workforce["agents"].as_array().unwrap().len(), 2);
         assert!(projects[1].get("agents").is_none());
     }
+
+    /// The emulator's own loader accepts what the builder writes, with every field meant.
+    #[tokio::test]
+    async fn the_emulator_loads_a_built_seed() {
+        let seed = Seed::new().project(
+            ProjectSeed::new("proj-built", "eu")
+                .api_key("sk-built-0001")
+                .agent(AgentSeed::new("built").public().streaming().name("Built"))
+                .workforce(WorkforceSeed::new("wf-built", &["built"]).name("Desk")),
+        );
+        let t = crate::TestEmulator::start_with(&seed.text()).await;
+        let http = reqwest::Client::new();
+        let read = |path: &str| {
+            http.get(format!("{}/d7b62b/latest/{path}", t.base_url))
+                .header("Authorization", "proj-built:sk-built-0001")
+                .send()
+        };
+        let agent: serde_json::Value = read("agents/built/get")
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(agent["agent"]["name"], "Built");
+        assert_eq!(agent["agent"]["public"], true);
+        let workforce = read("workforce/items/wf-built").await.unwrap();
+        assert_eq!(workforce.status(), reqwest::StatusCode::OK);
+        let workforce: serde_json::Value = workforce.json().await.unwrap();
+        assert_eq!(workforce["workforce_metadata"]["name"], "Desk");
+    }
 }
