@@ -30,5 +30,6 @@ for number, body in enumerate(rust, 1):
 print(f"README.md: {len(rust)} Rust blocks written as examples")
 PY
 
-CARGO_TARGET_DIR="$root/target/readme-check" cargo build --quiet --manifest-path "$work/Cargo.toml" --examples
+# README_CHECK_TARGET_DIR: another place for its build (a shared target directory, say).
+CARGO_TARGET_DIR="${README_CHECK_TARGET_DIR:-$root/target/readme-check}" cargo build --quiet --manifest-path "$work/Cargo.toml" --examples
 echo "README.md: every Rust block builds in a new crate with the README's Cargo.toml lines"

@@ -121,9 +121,8 @@ async fn embed_key_save_then_inspect_and_use_the_file() {
     let inspect = run(&["key", "inspect", file_arg]).await;
     assert!(inspect.status.success());
     let shown = text(&inspect.stdout);
-    use secrecy::ExposeSecret;
     assert!(
-        !shown.contains(key.secret().expose_secret()),
+        !shown.contains(&common::secret_of(&key)),
         "inspect never prints the secret"
     );
     for word in [

@@ -11,9 +11,7 @@ use std::rc::Rc;
 
 use futures_util::future::{AbortHandle, Abortable};
 use futures_util::StreamExt;
-use relevance::{
-    Agent, EmbedKeyOptions, EmbedSession, Error, Region, SessionStart, Task, TaskEvents,
-};
+use relevance::{Agent, EmbedKeyOptions, EmbedSession, Error, Region, SessionStart, TaskEvents};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
@@ -167,7 +165,7 @@ impl Chat {
         };
         self.view.show_status("loading the conversation…");
         let restored = async {
-            let task = Task::get_with(agent.client(), &agent.id, &task_id).await?;
+            let task = agent.get_task(&task_id).await?;
             let history = task.messages().await?;
             Ok::<_, Error>((task, history))
         }

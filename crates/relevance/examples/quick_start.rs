@@ -12,12 +12,7 @@ use relevance::{AgentListOptions, MessageContent};
 async fn main() -> relevance::Result<()> {
     let platform = support::platform().await;
     let client = &platform.client;
-    for agent in client
-        .agents()
-        .list(AgentListOptions::default())
-        .await?
-        .agents
-    {
+    for agent in client.agents().list(AgentListOptions::default()).await? {
         println!("agent {} {}", agent.id, agent.name.unwrap_or_default());
     }
 

@@ -42,17 +42,6 @@ pub struct AgentListOptions {
     pub page_size: Option<u32>,
 }
 
-/// One page of agents.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AgentList {
-    /// The agents on this page.
-    pub agents: Vec<Agent>,
-    /// The page that was asked for.
-    pub page: u32,
-    /// The page size that was asked for.
-    pub page_size: u32,
-}
-
 /// An agent's configuration, as far as the SDK reads it, and the client to
 /// act on it with.
 #[derive(Clone)]
@@ -106,22 +95,49 @@ impl Agents<'_> {
     /// One page of the project's agents (`POST agents/list`). The page and
     /// page size are always sent, defaulting to 1 and 20. Embed keys may not
     /// list agents (`Forbidden`).
-    pub async fn list(&self, options: AgentListOptions) -> Result<AgentList> {
+    ///
+    /// The same [`Page`] as every task list: the agent list pages by number, so
+    /// a full page's [`next_cursor`](Page::next_cursor) is the next page's
+    /// number (as text) and a shorter page is the last one.
+    pub async fn list(&self, options: AgentListOptions) -> Result<Page<Agent>> {
         let page = options.page.unwrap_or(DEFAULT_PAGE);
         let page_size = options.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
         let request =
             Request::read_post(crate::wire::agents::LIST_PATH).json(&ListBody { page, page_size });
         let answer: ListAnswer = self.client.send(request).await?;
-        Ok(AgentList {
-            agents: answer
-                .results
-                .into_iter()
-                .map(|config| Agent::from_wire(config, self.client))
-                .collect(),
-            page,
-            page_size,
+        let items: Vec<Agent> = answer
+            .results
+            .into_iter()
+            .map(|config| Agent::from_wire(config, self.client))
+            .collect();
+        Ok(Page {
+            next_cursor: next_page_number(page, page_size, items.len()),
+            items,
         })
     }
+
+    /// Every agent of the project from `options.page` on, page by page as the
+    /// stream is polled; ends after the last page, or right after yielding the
+    /// first error. `Unpin`, and `Send` off the browser.
+    pub fn all(&self, options: AgentListOptions) -> impl Stream<Item = Result<Agent>> + Unpin {
+        let client = self.client.clone();
+        let first = options.page.map(|page| page.to_string());
+        every_item(first, "agents/list answer", move |cursor| {
+            let client = client.clone();
+            let options = AgentListOptions {
+                page: cursor.and_then(|page| page.parse().ok()),
+                ..options.clone()
+            };
+            async move { client.agents().list(options).await }
+        })
+    }
+}
+
+/// The cursor after a page of a list paged by number: the next number when
+/// the page is full, `None` after a shorter (the last) page.
+fn next_page_number(page: u32, page_size: u32, items: usize) -> Option<String> {
+    let full = page_size > 0 && items >= page_size as usize;
+    full.then(|| page.saturating_add(1).to_string())
 }
 
 impl Agent {
@@ -172,9 +188,10 @@ impl Agent {
             .answer("agents/conversations/list answer");
         let answer: TaskListAnswer = self.client.send(request).await?;
         let items = agent_task_list(answer, &self.client, &self.id);
-        let full = page_size > 0 && items.len() >= page_size as usize;
-        let next_cursor = full.then(|| page.saturating_add(1).to_string());
-        Ok(Page { items, next_cursor })
+        Ok(Page {
+            next_cursor: next_page_number(page, page_size, items.len()),
+            items,
+        })
     }
 
     /// Every task of this agent from `options.page` on, page by page as the

@@ -311,13 +311,17 @@ impl fmt::Debug for ApiKeyOptions {
     }
 }
 
-/// What [`create_client`] accepts: a ready key, or an API key's parts.
+/// What [`create_client`] accepts: a ready key, an API key's parts, or a
+/// client already built (with [`Client::builder`]: another base URL, retries,
+/// timeouts).
 #[derive(Clone, Debug)]
 pub enum Credentials {
     /// A key (API or embed).
     Key(Key),
     /// An API key's value, region and project.
     ApiKey(ApiKeyOptions),
+    /// A client built some other way, registered as it is.
+    Client(Client),
 }
 
 impl From<Key> for Credentials {
@@ -332,25 +336,33 @@ impl From<ApiKeyOptions> for Credentials {
     }
 }
 
+impl From<Client> for Credentials {
+    fn from(client: Client) -> Self {
+        Credentials::Client(client)
+    }
+}
+
 static DEFAULT: OnceLock<Client> = OnceLock::new();
 
-/// Builds a client (as [`Client::new`]) and registers it as the process-wide
-/// default. Only the first call succeeds: a second one is
-/// [`DefaultClientError::AlreadyCreated`] and the first client stays.
+/// Builds a client (as [`Client::new`], or takes one built with
+/// [`Client::builder`]) and registers it as the process-wide default: the
+/// one way to set what [`default_client`] answers. Only the first call
+/// succeeds: a second one is [`DefaultClientError::AlreadyCreated`] and the
+/// first client stays.
 pub fn create_client(credentials: impl Into<Credentials>) -> Result<Client> {
     let key = match credentials.into() {
         Credentials::Key(key) => key,
         Credentials::ApiKey(options) => Key::new(options.api_key, options.region, options.project)?,
+        Credentials::Client(client) => return register(client),
     };
     if DEFAULT.get().is_some() {
         return Err(DefaultClientError::AlreadyCreated.into());
     }
-    set_default_client(Client::new(key)?)
+    register(Client::new(key)?)
 }
 
-/// Registers a client made some other way (e.g. by [`Client::builder`]) as the
-/// process-wide default, under the same once-only rule as [`create_client`].
-pub fn set_default_client(client: Client) -> Result<Client> {
+/// Registers `client` as the default, once.
+fn register(client: Client) -> Result<Client> {
     DEFAULT
         .set(client.clone())
         .map_err(|_| DefaultClientError::AlreadyCreated)?;

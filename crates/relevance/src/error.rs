@@ -281,7 +281,7 @@ pub enum KeyDataError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DefaultClientError {
-    /// `create_client` or `set_default_client` was called a second time.
+    /// `create_client` was called a second time.
     #[error("a default client already exists: create_client may be called once per process")]
     AlreadyCreated,
     /// `default_client` was called before any default client was registered.

@@ -130,11 +130,6 @@ impl Key {
         (self.agent_id.is_some() || self.workforce_id.is_some()) && self.task_prefix.is_some()
     }
 
-    /// The secret, for code that builds its own requests.
-    pub fn secret(&self) -> &SecretString {
-        &self.secret
-    }
-
     /// The value of the `Authorization` header: `{project}:{key}`; only the
     /// request layer (`http`) sends it.
     pub(crate) fn authorization_header(&self) -> SecretString {
@@ -391,7 +386,7 @@ mod tests {
     fn to_json_escapes_strings() {
         let key = Key::new("a\"b\\c\u{1}", Region::US, "p\n").unwrap();
         let restored = Key::from_json(&key.to_json()).unwrap();
-        assert_eq!(restored.secret().expose_secret(), "a\"b\\c\u{1}");
+        assert_eq!(restored.secret.expose_secret(), "a\"b\\c\u{1}");
         assert_eq!(restored.project(), "p\n");
     }
 

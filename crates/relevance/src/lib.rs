@@ -15,7 +15,7 @@
 //! let key = Key::new("sk-...", Region::US, "my-project-id")?;
 //! let client = Client::new(key)?;
 //! let page = client.agents().list(AgentListOptions::default()).await?;
-//! for agent in &page.agents {
+//! for agent in &page {
 //!     println!("{} {}", agent.id, agent.name.as_deref().unwrap_or("(unnamed)"));
 //! }
 //! # Ok(())
@@ -162,18 +162,18 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | `client` | [`Client`] (a cheap clone), [`ClientBuilder`], `from_env`, the default client ([`create_client`], [`default_client`]) |
+//! | `client` | [`Client`] (a cheap clone), [`ClientBuilder`], `from_env`, the default client ([`create_client`] from a key, an API key's parts or a built client; [`default_client`]) |
 //! | `region` | [`Region`], [`Endpoints`] |
 //! | `key` | [`Key`] and its [`KeyScope`]: plain data, the persisted form ([`Key::to_json`], [`Key::from_json`]) |
 //! | `embed` | making embed keys: [`Key::generate_embed_key`], [`EmbedKeyOptions`] |
 //! | `error` | [`Error`], the one error type |
 //! | `retry` | [`RetryPolicy`]: which failures are retried, and the backoff |
-//! | `agent` | `client.agents()` → [`Agents`]; an [`Agent`], its tasks |
+//! | `agent` | `client.agents()` → [`Agents`] (`list` a [`Page`] of agents, `all` of them as a stream); an [`Agent`], its tasks |
 //! | `workforce` | `client.workforces()` → [`Workforces`]; a [`Workforce`], its tasks ([`WorkforceTaskListOptions`]) |
 //! | `sending` | [`MessageBuilder`]: one message to an agent or a workforce (`agent.message(..)`, `workforce.message(..)`) |
 //! | `attachment` | [`Attachment`]: files sent with a message, uploaded first when they are bytes |
 //! | `task` | [`Task`] of an agent or a workforce ([`TaskOwner`]), [`TaskStatus`], agent task listing ([`TaskListOptions`], [`TaskSort`]) |
-//! | `paging` | [`Page`]: one page of any task list; `all_tasks` walks every page as a stream |
+//! | `paging` | [`Page`]: one page of any list (agents, either owner's tasks); `all` / `all_tasks` walk every page as a stream |
 //! | `message` | [`Message`] and every [`MessageContent`] kind |
 //! | `events` | [`Task::events`]: [`TaskEvents`], [`TaskEvent`]; exactly-once delivery and the polling pace |
 //! | `store` | [`KeyStore`]: keys kept by name ([`MemoryKeyStore`], `FileKeyStore`, `LocalStorageKeyStore`, `CookieKeyStore`); [`KeyCookie`] |
@@ -192,6 +192,11 @@
 //! Each request is a `tracing` span named `relevance.request` with `method`,
 //! `path`, `attempt`, `status` and `latency_ms` (at `DEBUG`); no key, query
 //! string or streaming token is ever recorded.
+//!
+//! The crate's `tests/` run the SDK against an in-process emulator over real
+//! HTTP on 127.0.0.1 (one file per subject: `events`, `faults`, `wire`, …;
+//! `headless_chromium` runs `tests/browser.rs` in Chromium), with what they
+//! share in the workspace's `relevance-testkit`.
 //!
 //! # In the browser
 //!
@@ -263,11 +268,10 @@ mod task;
 mod wire;
 mod workforce;
 
-pub use agent::{Agent, AgentList, AgentListOptions, Agents};
+pub use agent::{Agent, AgentListOptions, Agents};
 pub use attachment::Attachment;
 pub use client::{
-    create_client, default_client, set_default_client, ApiKeyOptions, Client, ClientBuilder,
-    Credentials,
+    create_client, default_client, ApiKeyOptions, Client, ClientBuilder, Credentials,
 };
 pub use embed::EmbedKeyOptions;
 pub use error::{CookieError, DefaultClientError, Error, KeyDataError, Result};

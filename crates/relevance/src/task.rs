@@ -245,8 +245,9 @@ impl Task {
     }
 
     /// A task of an agent, read with `client`
-    /// (`GET agents/{agent_id}/tasks/{task_id}/metadata`).
-    pub async fn get_with(client: &Client, agent_id: &str, task_id: &str) -> Result<Task> {
+    /// (`GET agents/{agent_id}/tasks/{task_id}/metadata`). Users reach it as
+    /// [`Agent::get_task`](crate::Agent::get_task) or [`Task::get`].
+    pub(crate) async fn get_with(client: &Client, agent_id: &str, task_id: &str) -> Result<Task> {
         let owner = TaskOwner::Agent(agent_id.to_string());
         let (task, _token) = owner.read_task(client, None, task_id).await?;
         Ok(task)

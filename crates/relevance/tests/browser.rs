@@ -3,8 +3,8 @@
 //! [`EmbedSession`] get-or-create, and messages and live events over the browser's `fetch`
 //! and timers.
 //!
-//! Run by `crates/relevance-cli/tests/browser.rs`, which starts the emulator from
-//! `crates/relevance-cli/tests/browser_seed.toml` and passes its URL and admin token at
+//! Run by `crates/relevance/tests/headless_chromium.rs`, which starts the emulator from
+//! `crates/relevance/tests/browser_seed.toml` and passes its URL and admin token at
 //! compile time. That driver also checks the emulator's request log afterwards: this suite
 //! asks for exactly [`EMBED_KEYS_GENERATED`]-many embed keys (the admin API is closed to
 //! pages, so the count cannot be read from here).
@@ -24,11 +24,11 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const BASE_URL: &str = env!(
     "RELEVANCE_BROWSER_TEST_BASE_URL",
-    "set by crates/relevance-cli/tests/browser.rs: the emulator's URL"
+    "set by crates/relevance/tests/headless_chromium.rs: the emulator's URL"
 );
 const ADMIN_TOKEN: &str = env!(
     "RELEVANCE_BROWSER_TEST_ADMIN_TOKEN",
-    "set by crates/relevance-cli/tests/browser.rs: the emulator's admin token"
+    "set by crates/relevance/tests/headless_chromium.rs: the emulator's admin token"
 );
 /// From `browser_seed.toml`.
 const PROJECT: &str = "proj-browser";

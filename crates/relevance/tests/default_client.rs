@@ -2,8 +2,7 @@
 //! process, so the whole life cycle is checked in order here.
 
 use relevance::{
-    create_client, default_client, set_default_client, ApiKeyOptions, Client, DefaultClientError,
-    Error, Key, Region,
+    create_client, default_client, ApiKeyOptions, Client, DefaultClientError, Error, Key, Region,
 };
 
 #[test]
@@ -40,7 +39,7 @@ fn the_default_client_is_created_once_and_the_first_stays() {
         .build()
         .unwrap();
     assert!(matches!(
-        set_default_client(other),
+        create_client(other),
         Err(Error::DefaultClient(DefaultClientError::AlreadyCreated))
     ));
 

@@ -17,14 +17,14 @@ pub async fn run(command: AgentsCommand, credentials: &CredentialArgs, json: boo
             };
             let list = client.agents().list(options).await?;
             if json {
-                let agents: Vec<_> = list.agents.iter().map(output::agent_json).collect();
+                let agents: Vec<_> = list.iter().map(output::agent_json).collect();
                 output::print_json(
-                    &json!({ "agents": agents, "page": list.page, "page_size": list.page_size }),
+                    &json!({ "agents": agents, "page": page, "page_size": page_size }),
                 );
-            } else if list.agents.is_empty() {
+            } else if list.is_empty() {
                 println!("no agents on page {page}");
             } else {
-                list.agents.iter().for_each(output::print_agent_line);
+                list.iter().for_each(output::print_agent_line);
             }
         }
         AgentsCommand::Get { id } => {

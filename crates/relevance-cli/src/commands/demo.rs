@@ -7,7 +7,6 @@ use relevance::{
     create_client, AgentListOptions, ApiKeyOptions, Client, EmbedKeyOptions, Error, Key, Region,
 };
 use relevance_emulator::{Config, DemoProject, Emulator};
-use secrecy::ExposeSecret;
 use serde_json::json;
 
 use crate::admin::AdminApi;
@@ -81,7 +80,7 @@ impl Walk {
             project: project.to_owned(),
         })?;
         let agents = client.agents().list(AgentListOptions::default()).await?;
-        let names: Vec<_> = agents.agents.iter().map(|a| a.id.as_str()).collect();
+        let names: Vec<_> = agents.iter().map(|a| a.id.as_str()).collect();
         self.say(
             "API key: create_client({api_key, region, project})",
             &[
@@ -258,9 +257,7 @@ impl Walk {
         agent_client: &Client,
     ) -> Result<()> {
         let project = demo.project.as_str();
-        admin
-            .revoke_secret(agent_key.secret().expose_secret())
-            .await?;
+        admin.revoke_secret(&secret_of(agent_key)).await?;
         let after_revoke = agent_client.agents().get(&demo.public_agent_id).await;
         let revoked = expect_refusal(
             "the revoked key",
@@ -306,6 +303,13 @@ fn expect_refusal<T>(
 
 /// The persisted JSON exactly as stored, with the secret's value replaced.
 fn redact_json(key: &Key) -> String {
-    let secret = serde_json::to_string(key.secret().expose_secret()).unwrap_or_default();
+    let secret = serde_json::to_string(&secret_of(key)).unwrap_or_default();
     key.to_json().replace(&secret, "\"<secret>\"")
+}
+
+/// A key's secret value, from its persisted form (the one place the SDK hands it out):
+/// the admin API revokes a key by value.
+fn secret_of(key: &Key) -> String {
+    let json: serde_json::Value = serde_json::from_str(&key.to_json()).unwrap_or_default();
+    json["key"].as_str().unwrap_or_default().to_string()
 }

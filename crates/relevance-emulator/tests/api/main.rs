@@ -10,6 +10,7 @@ mod engine;
 mod faults;
 mod files;
 mod persistence;
+mod principals;
 mod seed;
 mod stream;
 mod support;

@@ -1,13 +1,17 @@
-//! Starting an emulator for a test and talking to it.
+//! Starting an emulator for a test and talking to it: this suite's seeds and request
+//! helpers, over the workspace's test kit (`relevance-testkit`: starting on 127.0.0.1:0,
+//! raw answers).
 
 use std::path::PathBuf;
 
-use relevance_emulator::{Config, Emulator, SeedSource};
-use reqwest::header::HeaderMap;
+use relevance_emulator::{Config, Emulator};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tempfile::TempDir;
-use tokio::net::TcpListener;
+
+pub use relevance_testkit::emulator::seeded;
+pub use relevance_testkit::emulator::start;
+pub use relevance_testkit::http::{answer, send, Answer};
 
 /// US project `proj-a` with three agents and two workforces, US `proj-b`, EU `proj-eu`.
 pub const SEED: &str = r#"
@@ -69,6 +73,8 @@ pub const EU: &str = "d7b62b";
 pub struct Running {
     pub emulator: Emulator,
     pub http: reqwest::Client,
+    /// For the tests that write a seed file on purpose (`write_seed`: the file loader, a
+    /// restart on the same file); the in-memory seeds leave it empty.
     pub seed_dir: TempDir,
 }
 
@@ -78,22 +84,10 @@ pub fn write_seed(dir: &TempDir, text: &str) -> PathBuf {
     path
 }
 
-pub async fn start(config: Config) -> Emulator {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1:0");
-    Emulator::start(config, listener)
-        .await
-        .expect("emulator starts")
-}
-
 /// The standard seed, in memory, with `adjust` applied to the config.
 pub async fn start_seeded_with(adjust: impl FnOnce(&mut Config)) -> Running {
     let seed_dir = TempDir::new().expect("tempdir");
-    let mut config = Config {
-        seed: Some(SeedSource::Text(SEED.to_string())),
-        ..Config::default()
-    };
+    let mut config = seeded(SEED);
     adjust(&mut config);
     Running {
         emulator: start(config).await,
@@ -106,56 +100,19 @@ pub async fn start_seeded() -> Running {
     start_seeded_with(|_| {}).await
 }
 
-/// An answer: status, JSON body (Null when not JSON), headers.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub body: Value,
-    pub text: String,
-    pub headers: HeaderMap,
-}
-
-impl Answer {
-    pub fn message(&self) -> &str {
-        self.body["message"]
-            .as_str()
-            .unwrap_or_else(|| panic!("answer has no JSON message: {} {}", self.status, self.text))
-    }
-}
-
-pub async fn answer(response: reqwest::Response) -> Answer {
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.expect("read body");
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Answer {
-        status,
-        body,
-        text,
-        headers,
-    }
-}
-
 impl Running {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.emulator.base_url(), path)
     }
 
     pub async fn get(&self, path: &str, authorization: Option<&str>) -> Answer {
-        let mut request = self.http.get(self.url(path));
-        if let Some(value) = authorization {
-            request = request.header("Authorization", value);
-        }
-        answer(request.send().await.expect("request sent")).await
+        send(self.http.get(self.url(path)), authorization).await
     }
 
     /// POST a raw body with no Content-Type, as the official clients do.
     pub async fn post(&self, path: &str, authorization: Option<&str>, body: &str) -> Answer {
-        let mut request = self.http.post(self.url(path)).body(body.to_string());
-        if let Some(value) = authorization {
-            request = request.header("Authorization", value);
-        }
-        answer(request.send().await.expect("request sent")).await
+        let request = self.http.post(self.url(path)).body(body.to_string());
+        send(request, authorization).await
     }
 
     pub fn admin(&self) -> String {
@@ -266,12 +223,8 @@ pub const KEY_E: &str = "proj-e:sk-test-e-0001";
 
 pub async fn start_engine_seed() -> Running {
     let seed_dir = TempDir::new().expect("tempdir");
-    let config = Config {
-        seed: Some(SeedSource::Text(ENGINE_SEED.to_string())),
-        ..Config::default()
-    };
     Running {
-        emulator: start(config).await,
+        emulator: start(seeded(ENGINE_SEED)).await,
         http: reqwest::Client::new(),
         seed_dir,
     }
@@ -353,11 +306,7 @@ impl Running {
         auth: Option<&str>,
         query: &[(&str, &str)],
     ) -> Answer {
-        let mut request = self.http.get(self.url(path)).query(query);
-        if let Some(value) = auth {
-            request = request.header("Authorization", value);
-        }
-        answer(request.send().await.expect("request sent")).await
+        send(self.http.get(self.url(path)).query(query), auth).await
     }
 }
 

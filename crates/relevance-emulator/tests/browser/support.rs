@@ -1,15 +1,14 @@
 //! Shared by the dashboard's HTTP and browser tests: a seeded emulator on
-//! 127.0.0.1 and the few API calls the tests make beside the dashboard.
+//! 127.0.0.1 (started by the workspace's test kit, `relevance-testkit`, from the seed as
+//! text) and the few API calls the tests make beside the dashboard.
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-
-use relevance_emulator::{Config, Emulator, SeedSource};
+use relevance_emulator::Emulator;
+use relevance_testkit::emulator::{seeded, start as start_emulator};
+use relevance_testkit::Admin;
 use reqwest::StatusCode;
 use serde_json::Value;
-use tempfile::TempDir;
-use tokio::net::TcpListener;
 
 /// `proj-d` (US) with an agent whose name is markup, an echo helper, a private agent and a
 /// workforce; `proj-other` to show keys stay inside their project.
@@ -55,28 +54,11 @@ pub const US: &str = "bcbe5a";
 
 pub struct Running {
     pub emulator: Emulator,
-    _seed_dir: TempDir,
 }
 
 pub async fn start() -> Running {
-    let seed_dir = TempDir::new().expect("tempdir");
-    let seed: PathBuf = seed_dir.path().join("seed.toml");
-    std::fs::write(&seed, SEED).expect("write seed");
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1:0");
-    let emulator = Emulator::start(
-        Config {
-            seed: Some(SeedSource::File(seed)),
-            ..Config::default()
-        },
-        listener,
-    )
-    .await
-    .expect("emulator starts");
     Running {
-        emulator,
-        _seed_dir: seed_dir,
+        emulator: start_emulator(seeded(SEED)).await,
     }
 }
 
@@ -122,15 +104,9 @@ impl Running {
 
     /// The project's keys through the admin API.
     pub async fn admin_keys(&self) -> Vec<Value> {
-        let answer = reqwest::Client::new()
-            .get(self.url(&format!("/admin/projects/{PROJECT}/keys")))
-            .bearer_auth(self.emulator.admin_token())
-            .send()
+        Admin::new(&self.emulator.base_url(), self.emulator.admin_token())
+            .keys(PROJECT)
             .await
-            .expect("admin request sent");
-        assert_eq!(answer.status(), StatusCode::OK);
-        let body: Value = answer.json().await.expect("JSON answer");
-        body["keys"].as_array().expect("keys").clone()
     }
 
     /// Triggers `agent` with an API key and answers the new task id.

@@ -2,15 +2,14 @@
 //! and what the live stream gives back for it: streaming is asked for the way the official
 //! client asks (`agent_override` = the config read + `use_streaming`), never by embed keys,
 //! and the upload `PUT` carries the file's type and the storage tag.
+#![cfg(not(target_family = "wasm"))]
 
-mod common;
-
-use common::recorder::Recorder;
-use common::TestEmulator;
 use futures_util::StreamExt;
 use relevance::{
     Attachment, Client, EmbedKeyOptions, Key, MessageContent, Region, Task, TaskEvent,
 };
+use relevance_testkit::Recorder;
+use relevance_testkit::TestEmulator;
 use serde_json::{json, Value};
 
 const API_KEY: &str = "sk-test-wire-0001-wwwwwwwwwwwwwwwwwwww";

@@ -1,11 +1,11 @@
 //! Every sentence of the platform's key model (shared/seed), checked against a real emulator
 //! over HTTP on 127.0.0.1 with the real SDK.
+#![cfg(not(target_family = "wasm"))]
 
-mod common;
-
-use common::{TestEmulator, API_KEY_A, API_KEY_C};
+use futures_util::StreamExt;
 use relevance::{AgentListOptions, EmbedKeyOptions, EmbedTarget, Error, Key, KeyScope, Region};
-use secrecy::ExposeSecret;
+use relevance_testkit::sdk::{API_KEY_A, API_KEY_C};
+use relevance_testkit::{secret_of, TestEmulator};
 
 fn agent_key_options(t: &TestEmulator, agent: &str) -> EmbedKeyOptions {
     EmbedKeyOptions::agent(Region::US, "proj-a", agent).base_url(t.base_url.clone())
@@ -31,9 +31,12 @@ async fn an_api_key_reaches_every_agent_and_workforce_of_its_project() {
         .list(AgentListOptions::default())
         .await
         .unwrap();
-    let ids: Vec<_> = list.agents.iter().map(|a| a.id.as_str()).collect();
+    let ids: Vec<_> = list.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(ids, ["agent-other-public", "agent-private", "agent-public"]);
-    assert_eq!((list.page, list.page_size), (1, 20));
+    assert_eq!(
+        list.next_cursor, None,
+        "three agents fit on the default page of 20"
+    );
 
     let private = client.agents().get("agent-private").await.unwrap();
     assert!(!private.public);
@@ -61,10 +64,28 @@ async fn agent_list_pages() {
     let first = client.agents().list(page(1, 2)).await.unwrap();
     let second = client.agents().list(page(2, 2)).await.unwrap();
     let third = client.agents().list(page(3, 2)).await.unwrap();
-    assert_eq!(first.agents.len(), 2);
-    assert_eq!(second.agents.len(), 1);
-    assert_eq!(second.agents[0].id, "agent-public");
-    assert!(third.agents.is_empty());
+    assert_eq!(first.len(), 2);
+    assert_eq!(
+        first.next_cursor.as_deref(),
+        Some("2"),
+        "a full page has a next"
+    );
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].id, "agent-public");
+    assert_eq!(second.next_cursor, None, "a shorter page is the last");
+    assert!(third.is_empty());
+    assert_eq!(third.next_cursor, None);
+
+    // Every page as one stream: pages of one agent, so three full pages and an empty one.
+    let before = t.admin.count("/agents/list").await;
+    let all: Vec<String> = client
+        .agents()
+        .all(page(1, 1))
+        .map(|agent| agent.unwrap().id)
+        .collect()
+        .await;
+    assert_eq!(all, ["agent-other-public", "agent-private", "agent-public"]);
+    assert_eq!(t.admin.count("/agents/list").await - before, 4);
 }
 
 // "Grant full access to a project" — one project, not the others.
@@ -111,7 +132,7 @@ async fn a_refused_key_says_whether_the_project_or_the_key_is_wrong() {
         ),
     ];
     for (key, named) in cases {
-        let secret = key.secret().expose_secret().to_owned();
+        let secret = secret_of(&key);
         let error = t
             .client(key)
             .agents()
@@ -296,7 +317,7 @@ async fn every_generated_embed_key_is_new_with_a_new_prefix() {
     let b = Key::generate_embed_key(agent_key_options(&t, "agent-public"))
         .await
         .unwrap();
-    assert_ne!(a.secret().expose_secret(), b.secret().expose_secret());
+    assert_ne!(secret_of(&a).as_str(), secret_of(&b).as_str());
     assert_ne!(a.task_prefix(), b.task_prefix());
     // Both work side by side.
     for key in [a, b] {
@@ -344,7 +365,7 @@ async fn to_json_holds_every_field_needed_to_reconstruct_the_key() {
         let value: serde_json::Value = serde_json::from_str(&key.to_json()).unwrap();
         assert_eq!(value["region"], "bcbe5a");
         assert_eq!(value["project"], "proj-a");
-        assert_eq!(value["key"], key.secret().expose_secret());
+        assert_eq!(value["key"], secret_of(&key).as_str());
         assert_eq!(value["taskPrefix"], key.task_prefix().unwrap());
         let target = key.agent_id().or(key.workforce_id()).unwrap();
         assert!(
@@ -402,12 +423,12 @@ async fn a_compromised_key_works_until_revoked_then_fails_on_the_next_request() 
     assert!(entry["hint"].as_str().unwrap().len() <= 4);
     assert!(!keys
         .iter()
-        .any(|k| k.to_string().contains(old.secret().expose_secret())));
+        .any(|k| k.to_string().contains(secret_of(&old).as_str())));
     t.admin.revoke_id(entry["id"].as_str().unwrap()).await;
 
     let error = old_client.agents().get("agent-public").await.unwrap_err();
     assert!(matches!(error, Error::Unauthorized { .. }), "{error:?}");
-    assert!(!error.to_string().contains(old.secret().expose_secret()));
+    assert!(!error.to_string().contains(secret_of(&old).as_str()));
     // The new key is untouched.
     new_client.agents().get("agent-public").await.unwrap();
 }
@@ -420,7 +441,7 @@ async fn revoking_a_key_by_its_value_and_regenerating() {
         .unwrap();
     let client = t.client(leaked.clone());
     client.workforces().get("wf-1").await.unwrap();
-    t.admin.revoke_secret(leaked.secret().expose_secret()).await;
+    t.admin.revoke_secret(secret_of(&leaked).as_str()).await;
     let error = client.workforces().get("wf-1").await.unwrap_err();
     assert!(matches!(error, Error::Unauthorized { .. }), "{error:?}");
 
@@ -448,7 +469,7 @@ async fn an_embed_key_used_in_another_region_is_refused() {
         .await
         .unwrap();
     let moved = Key::embed(
-        key.secret().expose_secret(),
+        secret_of(&key).as_str(),
         Region::AU,
         "proj-a",
         EmbedTarget::Agent("agent-public".into()),

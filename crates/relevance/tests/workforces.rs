@@ -1,16 +1,15 @@
 //! Workforces through the SDK: a handover conversation, cursor paging over many tasks while
 //! more arrive, the execution limit, and workforce embed keys.
-
-mod common;
+#![cfg(not(target_family = "wasm"))]
 
 use std::collections::HashSet;
 
-use common::{settle, TestEmulator};
 use futures_util::StreamExt;
 use relevance::{
     Client, EmbedKeyOptions, Error, Key, MessageContent, Region, TaskStatus,
     WorkforceTaskListOptions,
 };
+use relevance_testkit::{settle, TestEmulator};
 
 const SEED: &str = r#"
 [[projects]]

@@ -1,13 +1,12 @@
 //! Conversations through the SDK against the emulator's scripted agents: every behaviour's
 //! messages, states and status mapping, embed-key isolation, attachments, listing.
+#![cfg(not(target_family = "wasm"))]
 
-mod common;
-
-use common::{settle, TestEmulator};
 use relevance::{
     Attachment, Client, EmbedKeyOptions, Error, Key, MessageContent, Region, TaskListOptions,
     TaskSort, TaskStatus, ToolKind, ToolStatus,
 };
+use relevance_testkit::{settle, TestEmulator};
 
 const API_KEY: &str = "sk-test-tasks-0001-tttttttttttttttt";
 

@@ -1,11 +1,10 @@
 //! `task.events()` against the emulator: every final message exactly once, in order, tool runs
 //! once per status, generating replies held back, and dropping the stream stops all requests.
+#![cfg(not(target_family = "wasm"))]
 
-mod common;
-
-use common::TestEmulator;
 use futures_util::StreamExt;
 use relevance::{Client, Key, MessageContent, Region, TaskEvent, TaskStatus, ToolStatus};
+use relevance_testkit::TestEmulator;
 
 const SEED: &str = r#"
 [[projects]]
@@ -175,7 +174,7 @@ async fn events_since_a_time_skip_the_older_history() {
     let t = TestEmulator::start_with(SEED).await;
     let agent = client(&t).agents().get("echo").await.unwrap();
     let mut task = agent.send_message("old").await.unwrap();
-    common::settle(&mut task).await;
+    relevance_testkit::settle(&mut task).await;
     let messages = task.messages().await.unwrap();
     let reply_time = messages[1].inserted_at.unwrap();
     let mut events = task.events_since(reply_time);

@@ -1,13 +1,13 @@
 //! `create_client` and the process-wide default client. One test in its own binary, because
 //! the default client is registered once per process.
+#![cfg(not(target_family = "wasm"))]
 
-mod common;
-
-use common::{TestEmulator, API_KEY_A, API_KEY_C};
 use relevance::{
     create_client, default_client, AgentListOptions, ApiKeyOptions, DefaultClientError, Error,
     Region,
 };
+use relevance_testkit::sdk::{API_KEY_A, API_KEY_C};
+use relevance_testkit::TestEmulator;
 
 #[test]
 fn create_client_registers_the_one_default_client() {
@@ -59,6 +59,6 @@ fn create_client_registers_the_one_default_client() {
             .list(AgentListOptions::default())
             .await
             .unwrap();
-        assert_eq!(list.agents.len(), 3);
+        assert_eq!(list.len(), 3);
     });
 }

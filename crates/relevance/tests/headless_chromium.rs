@@ -6,17 +6,17 @@
 //!
 //! Needs `chromium`, `chromedriver`, the wasm32 target and `wasm-bindgen-test-runner` of the
 //! locked wasm-bindgen version. Without them the test is skipped with a note on how to
-//! install them, except under CI (`CI` set), where it fails instead.
-
-mod common;
+//! install them, except under CI (`CI=true`), where it fails instead.
+#![cfg(not(target_family = "wasm"))]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::recorder::Recorder;
-
-use relevance_emulator::{Config, Emulator, SeedSource, Storage};
-use serde_json::Value;
+use relevance_emulator::{Config, Emulator, Storage};
+use relevance_testkit::admin::is_call;
+use relevance_testkit::browser::{skip_unless_ci, version_of, workspace_root};
+use relevance_testkit::emulator::seeded;
+use relevance_testkit::{Admin, Recorder};
 
 /// A test-only value: it guards an emulator that lives as long as this test.
 const ADMIN_TOKEN: &str = "browser-test-admin-token-0001";
@@ -25,10 +25,6 @@ const BROWSER_TESTS: usize = 13;
 /// Embed keys that suite generates (its `EMBED_KEYS_GENERATED`): a restore that sent a
 /// request, or a generation too many, shows here.
 const EMBED_KEYS_GENERATED: usize = 7;
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// The wasm-bindgen version in Cargo.lock: the test runner must be the same.
 fn locked_wasm_bindgen_version() -> Option<String> {
@@ -44,22 +40,6 @@ fn locked_wasm_bindgen_version() -> Option<String> {
         }
     }
     None
-}
-
-/// Says so past the test harness's capture (which takes `println!`), so a person sees it.
-fn skipped(why: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "skipped: {why}");
-}
-
-/// The first line a tool prints for `--version`, or `None` when it does not run.
-fn version_of(program: &str) -> Option<String> {
-    let output = Command::new(program).arg("--version").output().ok()?;
-    if !output.status.success() {
-        return None;
-    }
-    let text = String::from_utf8_lossy(&output.stdout);
-    text.lines().next().map(|line| line.trim().to_string())
 }
 
 fn chromedriver() -> String {
@@ -117,41 +97,22 @@ fn passed_count(output: &str) -> Option<usize> {
         .find_map(|rest| rest.split(' ').next()?.parse().ok())
 }
 
-async fn start_emulator(seed: PathBuf) -> Emulator {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1:0");
+/// The emulator the browser suite talks to (its seed is `browser_seed.toml`, passed as text).
+async fn start_emulator() -> Emulator {
     let config = Config {
         storage: Storage::InMemory,
-        seed: Some(SeedSource::File(seed)),
         admin_token: Some(ADMIN_TOKEN.to_string()),
-        ..Config::default()
+        ..seeded(include_str!("browser_seed.toml"))
     };
-    Emulator::start(config, listener)
-        .await
-        .expect("the emulator starts")
+    relevance_testkit::start(config).await
 }
 
 async fn embed_key_requests(base_url: &str) -> usize {
-    let log: Value = reqwest::Client::new()
-        .get(format!("{base_url}/admin/requests?limit=10000"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
+    Admin::new(base_url, ADMIN_TOKEN)
+        .requests()
         .await
-        .expect("admin request log")
-        .json()
-        .await
-        .expect("the request log is JSON");
-    log["requests"]
-        .as_array()
-        .expect("a list of requests")
         .iter()
-        .filter(|request| {
-            request["method"] == "POST"
-                && request["path"]
-                    .as_str()
-                    .is_some_and(|path| path.ends_with("/latest/agents/get_embed_key"))
-        })
+        .filter(|request| is_call(request, "POST", "/latest/agents/get_embed_key"))
         .count()
 }
 
@@ -166,15 +127,11 @@ async fn the_sdk_passes_its_tests_in_headless_chromium() {
             "apt-get update && apt-get install -y chromium chromium-driver && cargo install wasm-bindgen-cli --version {locked} --locked && rustup target add wasm32-unknown-unknown"
         );
         let missing = missing.join(", ");
-        if std::env::var_os("CI").is_some() {
-            panic!("browser tests cannot run under CI: missing {missing}; install with: {install}");
-        }
-        skipped(&format!("browser tests: missing {missing}; install with `bash scripts/install-test-tools.sh` or: {install}"));
+        skip_unless_ci(&format!("browser tests: missing {missing}; install with `bash scripts/install-test-tools.sh` or: {install}"));
         return;
     }
 
-    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser_seed.toml");
-    let emulator = start_emulator(seed).await;
+    let emulator = start_emulator().await;
     let base_url = emulator.base_url();
     let recorder = Recorder::start(&base_url).await;
     let root = workspace_root();

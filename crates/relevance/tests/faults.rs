@@ -1,16 +1,15 @@
 //! Live events under faults: answers turned into 500s, 429s and dropped connections, live
 //! streams cut every two seconds, short-lived streaming tokens. Every final message arrives
 //! exactly once, in order; retried creates are never duplicated.
-
-mod common;
+#![cfg(not(target_family = "wasm"))]
 
 use std::time::Duration;
 
-use common::TestEmulator;
 use futures_util::StreamExt;
 use relevance::{
     Client, EmbedKeyOptions, Key, MessageContent, Region, RetryPolicy, TaskEvent, ToolStatus,
 };
+use relevance_testkit::TestEmulator;
 
 const API_KEY: &str = "sk-test-faults-0001-ffffffffffffffff";
 

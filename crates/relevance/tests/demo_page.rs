@@ -6,23 +6,24 @@
 //! revocation, one after the storage is cleared; a private agent's page says so.
 //!
 //! Needs `chromium`, `chromedriver` and `wasm-bindgen` (for building the page). Without
-//! them the test prints "skipped: …" and passes, except under CI (`CI` set), where it fails.
+//! them the test prints "skipped: …" and passes, except under CI (`CI=true`), where it fails.
 //! The page is looked for in `target/demo-page` (or `RELEVANCE_DEMO_PAGE_DIR`); when it is
 //! missing, CI fails naming the script, and a local run builds it with the script.
 //! A screenshot goes to `target/artifacts/demo-page.png`.
+#![cfg(not(target_family = "wasm"))]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
-use fantoccini::{Client as Browser, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
-use relevance::{Key, MessageContent, Region, Task};
+use relevance::{Key, MessageContent, Region};
 use relevance_emulator::{Config, DemoPage, Emulator, Storage};
+use relevance_testkit::browser::fantoccini::{Client as Browser, Locator};
+use relevance_testkit::browser::{
+    connect, is_ci, on_path, skip_unless_ci, start_chromedriver, workspace_root,
+};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 /// A test-only value: it guards emulators that live as long as this test.
 const ADMIN_TOKEN: &str = "demo-page-test-admin-token-0001";
@@ -42,27 +43,6 @@ const REVOKED_NOTICE: &str =
 /// How long any one thing on the page may take to appear (a generous bound, not a timing
 /// assertion: the test waits for conditions).
 const PAGE_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
-}
-
-fn is_ci() -> bool {
-    std::env::var_os("CI").is_some()
-}
-
-/// Says so past the test harness's capture (which takes `println!`), so a person sees it.
-fn skipped(why: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "skipped: {why}");
-}
 
 fn page_dir() -> PathBuf {
     std::env::var_os("RELEVANCE_DEMO_PAGE_DIR")
@@ -100,60 +80,6 @@ fn build_page(dir: &Path) {
         status.success() && is_built(dir),
         "scripts/build-demo-page.sh failed ({status})"
     );
-}
-
-/// Starts chromedriver on a port it picks itself and answers (process, port).
-async fn start_chromedriver(program: &Path) -> (Child, u16) {
-    let mut child = Command::new(program)
-        .arg("--port=0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|error| panic!("could not start {}: {error}", program.display()));
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let marker = "started successfully on port ";
-    let port = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(at) = line.find(marker) {
-                let digits: String = line[at + marker.len()..]
-                    .chars()
-                    .take_while(char::is_ascii_digit)
-                    .collect();
-                return digits.parse::<u16>().ok();
-            }
-        }
-        None
-    })
-    .await
-    .ok()
-    .flatten()
-    .expect("chromedriver reports its port");
-    // Keep draining its output so a full pipe never blocks it.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, port)
-}
-
-async fn connect(port: u16, chromium: &Path, profile: &Path) -> Browser {
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".to_string(),
-        json!({
-            "binary": chromium,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1000,800",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        }),
-    );
-    ClientBuilder::new(HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .unwrap_or_else(|error| panic!("chromedriver could not start Chromium: {error}"))
 }
 
 async fn start_emulator(agent_id: &str) -> Emulator {
@@ -356,9 +282,12 @@ async fn conversation(emulator: &Emulator, task_id: &str) -> (Vec<String>, Vec<S
         .base_url(emulator.base_url())
         .build()
         .expect("client");
-    let task = Task::get_with(&client, PUBLIC_AGENT, task_id)
+    let agent = client
+        .agents()
+        .get(PUBLIC_AGENT)
         .await
-        .expect("the task exists");
+        .expect("the agent exists");
+    let task = agent.get_task(task_id).await.expect("the task exists");
     let mut users = Vec::new();
     let mut agents = Vec::new();
     for message in task.messages().await.expect("its messages") {
@@ -387,18 +316,16 @@ fn missing_tools() -> Vec<&'static str> {
     missing
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_page_keeps_its_key_and_conversation_and_recovers_from_a_revocation() {
+/// Chromium through chromedriver, with the page built: (driver process, session, profile
+/// directory), or `None` when the test is skipped (tools missing outside CI).
+async fn open_browser() -> Option<(Child, Browser, tempfile::TempDir)> {
     let missing = missing_tools();
     if !missing.is_empty() {
         let missing = missing.join(", ");
-        if is_ci() {
-            panic!("the demo page test cannot run under CI: missing {missing}");
-        }
-        skipped(&format!(
-            "missing {missing}; install with `bash scripts/install-test-tools.sh`"
+        skip_unless_ci(&format!(
+            "the demo page test: missing {missing}; install with `bash scripts/install-test-tools.sh`"
         ));
-        return;
+        return None;
     }
     let dir = page_dir();
     if !is_built(&dir) {
@@ -410,12 +337,19 @@ async fn the_demo_page_keeps_its_key_and_conversation_and_recovers_from_a_revoca
         }
         build_page(&dir);
     }
-
     let chromedriver = on_path("chromedriver").expect("checked above");
     let chromium = on_path("chromium").expect("checked above");
     let profile = tempfile::TempDir::new().expect("profile dir");
-    let (_driver, port) = start_chromedriver(&chromedriver).await;
-    let browser = connect(port, &chromium, profile.path()).await;
+    let (driver, port) = start_chromedriver(&chromedriver).await;
+    let browser = connect(port, &chromium, profile.path(), (1000, 800)).await;
+    Some((driver, browser, profile))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_page_keeps_its_key_and_conversation_and_recovers_from_a_revocation() {
+    let Some((_driver, browser, _profile)) = open_browser().await else {
+        return;
+    };
     let public = start_emulator(PUBLIC_AGENT).await;
     let private = start_emulator(PRIVATE_AGENT).await;
     // Close the browser whatever happens, then report.
@@ -566,7 +500,9 @@ async fn flow(browser: &Browser, public: &Emulator, private: &Emulator) {
 // --- `?store=cookie`: the key in a `Secure` cookie instead of localStorage ------------
 
 /// The page's key cookie as the browser keeps it, or `None`.
-async fn key_cookie(browser: &Browser) -> Option<fantoccini::cookies::Cookie<'static>> {
+async fn key_cookie(
+    browser: &Browser,
+) -> Option<relevance_testkit::browser::fantoccini::cookies::Cookie<'static>> {
     browser
         .get_all_cookies()
         .await
@@ -619,32 +555,9 @@ async fn check_key_cookie(browser: &Browser) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_page_keeps_its_key_in_a_secure_cookie_with_store_cookie() {
-    let missing = missing_tools();
-    if !missing.is_empty() {
-        let missing = missing.join(", ");
-        if is_ci() {
-            panic!("the demo page test cannot run under CI: missing {missing}");
-        }
-        skipped(&format!(
-            "missing {missing}; install with `bash scripts/install-test-tools.sh`"
-        ));
+    let Some((_driver, browser, _profile)) = open_browser().await else {
         return;
-    }
-    let dir = page_dir();
-    if !is_built(&dir) {
-        if is_ci() {
-            panic!(
-                "the demo page is not built in {}: CI must run `bash scripts/build-demo-page.sh` first",
-                dir.display()
-            );
-        }
-        build_page(&dir);
-    }
-    let chromedriver = on_path("chromedriver").expect("checked above");
-    let chromium = on_path("chromium").expect("checked above");
-    let profile = tempfile::TempDir::new().expect("profile dir");
-    let (_driver, port) = start_chromedriver(&chromedriver).await;
-    let browser = connect(port, &chromium, profile.path()).await;
+    };
     let public = start_emulator(PUBLIC_AGENT).await;
     let outcome = tokio::spawn({
         let browser = browser.clone();

@@ -1,5 +1,6 @@
 //! The SDK facing every kind of bad or refusing server answer over real HTTP: each ends in a
 //! typed error that names the problem, never a panic.
+#![cfg(not(target_family = "wasm"))]
 
 use std::time::Duration;
 
