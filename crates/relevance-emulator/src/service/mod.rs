@@ -8,7 +8,9 @@
 //! `From<ServiceError> for ApiError` turns them into status and message.
 
 pub(crate) mod agent_tasks;
+pub(crate) mod agents;
 mod task_target;
+pub(crate) mod tools;
 pub(crate) mod workforce_tasks;
 
 use crate::auth::TaskIdRefusal;

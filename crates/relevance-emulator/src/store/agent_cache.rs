@@ -106,6 +106,8 @@ mod tests {
             public: false,
             model: "emulated".to_string(),
             use_streaming: false,
+            tool_ids: Vec::new(),
+            settings: serde_json::Map::new(),
             insert_date: "2026-01-01T00:00:00.000Z".to_string(),
             update_date: "2026-01-01T00:00:00.000Z".to_string(),
         }
@@ -145,8 +147,10 @@ mod tests {
                 behavior: "echo".into(),
                 behavior_config: "{}".into(),
                 use_streaming: false,
+                tools: Vec::new(),
             }],
             workforces: vec![],
+            tools: Vec::new(),
         }
     }
 
