@@ -12,8 +12,8 @@ mod embed_keys;
 pub(crate) mod files;
 mod messages;
 mod stream;
-mod tools;
 pub(crate) mod tasks;
+mod tools;
 pub(crate) mod workforce_tasks;
 mod workforces;
 
@@ -152,19 +152,59 @@ pub(crate) fn management_routes() -> Vec<Route> {
     use Method as M;
     use Policy::ProjectKey;
     vec![
-        route(M::GET, "/{region}/latest/studios/list", ProjectKey, tools::list),
-        route(M::GET, "/{region}/latest/studios/{studio_id}/get", ProjectKey, tools::get),
+        route(
+            M::GET,
+            "/{region}/latest/studios/list",
+            ProjectKey,
+            tools::list,
+        ),
+        route(
+            M::GET,
+            "/{region}/latest/studios/{studio_id}/get",
+            ProjectKey,
+            tools::get,
+        ),
         route(
             M::POST,
             "/{region}/latest/studios/{studio_id}/trigger_limited",
             ProjectKey,
             tools::trigger,
         ),
-        route(M::POST, "/{region}/latest/studios/bulk_update", ProjectKey, tools::bulk_update),
-        route(M::POST, "/{region}/latest/studios/bulk_delete", ProjectKey, tools::bulk_delete),
-        route(M::POST, "/{region}/latest/studios/clone", ProjectKey, tools::clone),
-        route(M::POST, "/{region}/latest/agents/tools/list", ProjectKey, agents::list_tools),
-        route(M::POST, "/{region}/latest/agents/upsert", ProjectKey, agents::upsert),
-        route(M::POST, "/{region}/latest/agents/{agent_id}/delete", ProjectKey, agents::delete),
+        route(
+            M::POST,
+            "/{region}/latest/studios/bulk_update",
+            ProjectKey,
+            tools::bulk_update,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/studios/bulk_delete",
+            ProjectKey,
+            tools::bulk_delete,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/studios/clone",
+            ProjectKey,
+            tools::clone,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/agents/tools/list",
+            ProjectKey,
+            agents::list_tools,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/agents/upsert",
+            ProjectKey,
+            agents::upsert,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/agents/{agent_id}/delete",
+            ProjectKey,
+            agents::delete,
+        ),
     ]
 }

@@ -64,7 +64,10 @@ struct Filter {
 /// Whether `tool` passes one filter; filters on fields the emulator does not know pass
 /// (ignored, as PROTOCOL A7b says of the conversation list).
 fn passes(tool: &Value, filter: &Filter) -> bool {
-    if !matches!(filter.field.as_str(), "project" | "studio_id" | "public" | "title") {
+    if !matches!(
+        filter.field.as_str(),
+        "project" | "studio_id" | "public" | "title"
+    ) {
         return true;
     }
     let actual = tool.get(&filter.field).unwrap_or(&Value::Null);
@@ -100,7 +103,9 @@ fn parse_page_size(text: Option<&str>) -> Result<i64, ApiError> {
         .ok()
         .filter(|size| (1..=1000).contains(size))
         .ok_or_else(|| {
-            ApiError::bad_request("query parameter `page_size` must be a whole number from 1 to 1000")
+            ApiError::bad_request(
+                "query parameter `page_size` must be a whole number from 1 to 1000",
+            )
         })
 }
 
@@ -162,7 +167,11 @@ pub(crate) async fn bulk_update(
 ) -> Result<Json<Value>, ApiError> {
     let mut updates = Vec::with_capacity(body.updates.len());
     for (index, entry) in body.updates.into_iter().enumerate() {
-        check_project(&principal, entry.get("project"), &format!("updates[{index}].project"))?;
+        check_project(
+            &principal,
+            entry.get("project"),
+            &format!("updates[{index}].project"),
+        )?;
         updates.push(service::parse_update(index, entry)?);
     }
     service::bulk_update(&state, &principal, updates, body.partial_update).await?;
@@ -170,7 +179,11 @@ pub(crate) async fn bulk_update(
 }
 
 /// A `project` a body names must be the key's own: a key cannot write elsewhere.
-fn check_project(principal: &Principal, project: Option<&Value>, field: &str) -> Result<(), ApiError> {
+fn check_project(
+    principal: &Principal,
+    project: Option<&Value>,
+    field: &str,
+) -> Result<(), ApiError> {
     match project {
         None | Some(Value::Null) => Ok(()),
         Some(Value::String(project)) if *project == principal.project => Ok(()),

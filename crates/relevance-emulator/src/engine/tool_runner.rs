@@ -52,9 +52,7 @@ impl ToolBehavior {
     /// Checks the settings a caller gave: `Err` says what is wrong.
     pub(crate) fn check(&self) -> Result<(), String> {
         if self.delay_ms > MAX_TOOL_DELAY_MS {
-            return Err(format!(
-                "`delay_ms` must be from 0 to {MAX_TOOL_DELAY_MS}"
-            ));
+            return Err(format!("`delay_ms` must be from 0 to {MAX_TOOL_DELAY_MS}"));
         }
         match &self.output {
             None | Some(Value::Object(_)) => Ok(()),

@@ -46,11 +46,10 @@ pub(crate) fn find(
             .and_then(Value::as_str)
             .map(str::to_string)
     };
-    let params_schema = tool
-        .document
-        .get("params_schema")
-        .cloned()
-        .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}, "required": []}));
+    let params_schema =
+        tool.document.get("params_schema").cloned().unwrap_or_else(
+            || serde_json::json!({"type": "object", "properties": {}, "required": []}),
+        );
     let behavior = ToolBehavior::from_json(&tool.behavior);
     let outcome = tool_runner::run(&params_schema, &behavior, input);
     Ok(Some(StepTool {

@@ -74,7 +74,10 @@ impl Checker<'_> {
             output: match &entry.output {
                 None => None,
                 Some(output) => Some(serde_json::to_value(output.get_ref()).map_err(|error| {
-                    self.problem(output, format!("tool {id:?}: `output` is not JSON: {error}"))
+                    self.problem(
+                        output,
+                        format!("tool {id:?}: `output` is not JSON: {error}"),
+                    )
                 })?),
             },
             delay_ms: match &entry.delay_ms {

@@ -118,7 +118,8 @@ pub(crate) async fn tools_of(
                 }
                 let behavior = catalog::agent_behavior(db, &project, agent_id)?;
                 for callee in behavior.map(|b| sub_agents(&b)).unwrap_or_default() {
-                    if let Some(sub) = catalog::find_agent(db, &project, &Visibility::All, &callee)? {
+                    if let Some(sub) = catalog::find_agent(db, &project, &Visibility::All, &callee)?
+                    {
                         found.push(AgentTool::Agent(sub));
                     }
                 }
@@ -201,7 +202,12 @@ pub(crate) fn parse_behavior(value: Value) -> Result<BehaviorUpdate, AgentError>
     if let Some(end_state) = fields.remove("end_state") {
         match end_state.as_str() {
             Some(state) if END_STATES.contains(&state) => config.end_state = state.to_string(),
-            _ => return Err(invalid(format!("`end_state` must be {}", END_STATES.join(" or ")))),
+            _ => {
+                return Err(invalid(format!(
+                    "`end_state` must be {}",
+                    END_STATES.join(" or ")
+                )))
+            }
         }
     }
     if let Some(delay) = fields.remove("chunk_delay_ms") {
@@ -217,9 +223,13 @@ pub(crate) fn parse_behavior(value: Value) -> Result<BehaviorUpdate, AgentError>
     }
     config.script = parse_script(script_steps)?;
     match (behavior.as_str(), config.script.is_empty()) {
-        ("script", true) => Err(invalid("behavior \"script\" needs a non-empty `script`".into())),
+        ("script", true) => Err(invalid(
+            "behavior \"script\" needs a non-empty `script`".into(),
+        )),
         ("script", false) | (_, true) => Ok(BehaviorUpdate { behavior, config }),
-        _ => Err(invalid(format!("a `script` needs behavior \"script\", not {behavior:?}"))),
+        _ => Err(invalid(format!(
+            "a `script` needs behavior \"script\", not {behavior:?}"
+        ))),
     }
 }
 
@@ -317,7 +327,12 @@ fn merge(
     let (behavior, behavior_config) = match upsert.behavior {
         Some(update) => (update.behavior, update.config.to_json()),
         None => stored_behavior.map_or_else(
-            || (BEHAVIORS[0].to_string(), BehaviorConfig::default().to_json()),
+            || {
+                (
+                    BEHAVIORS[0].to_string(),
+                    BehaviorConfig::default().to_json(),
+                )
+            },
             |stored| (stored.behavior, stored.config),
         ),
     };
@@ -415,7 +430,10 @@ pub(crate) async fn delete(
             let (connection, caches) = db.split();
             let transaction = connection.transaction()?;
             if catalog::find_agent(&transaction, &project, &Visibility::All, &id)?.is_none() {
-                return Ok(Err(AgentError::NotFound { agent_id: id, project }));
+                return Ok(Err(AgentError::NotFound {
+                    agent_id: id,
+                    project,
+                }));
             }
             if let Some(problem) = still_needed(&transaction, &project, &id)? {
                 return Ok(Err(AgentError::InUse(problem)));
@@ -448,7 +466,11 @@ fn still_needed(
         )));
     }
     for (other, behavior) in catalog::agent_behaviors(connection, project)? {
-        if other != agent_id && agents_named(&behavior, true).iter().any(|id| id == agent_id) {
+        if other != agent_id
+            && agents_named(&behavior, true)
+                .iter()
+                .any(|id| id == agent_id)
+        {
             return Ok(Some(format!(
                 "agent {}'s script names agent {}; change that script first",
                 echo_id(&other),

@@ -107,7 +107,8 @@ pub(crate) fn parse_update(index: usize, entry: Value) -> Result<ToolUpdate, Too
     for field in SERVER_FIELDS {
         fields.remove(*field);
     }
-    check_fields(&fields).map_err(|problem| ToolError::Invalid(format!("`updates[{index}]`: {problem}")))?;
+    check_fields(&fields)
+        .map_err(|problem| ToolError::Invalid(format!("`updates[{index}]`: {problem}")))?;
     Ok(ToolUpdate {
         id,
         fields,
@@ -232,7 +233,11 @@ fn merged(
 ) -> ToolRecord {
     let (insert_date, mut document, behavior) = match stored {
         Some(tool) => (tool.insert_date, tool.document, tool.behavior),
-        None => (now.to_string(), Map::new(), ToolBehavior::default().to_json()),
+        None => (
+            now.to_string(),
+            Map::new(),
+            ToolBehavior::default().to_json(),
+        ),
     };
     if !partial_update {
         document.clear();
@@ -242,7 +247,9 @@ fn merged(
         project: project.to_string(),
         id: update.id,
         document,
-        behavior: update.behavior.map_or(behavior, |behavior| behavior.to_json()),
+        behavior: update
+            .behavior
+            .map_or(behavior, |behavior| behavior.to_json()),
         insert_date,
         update_date: now.to_string(),
     }

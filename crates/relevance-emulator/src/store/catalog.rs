@@ -158,7 +158,8 @@ fn upsert_seeded_agent(
     now: &str,
 ) -> rusqlite::Result<()> {
     let mark = serde_json::to_string(agent).unwrap_or_default();
-    if tools::seed_mark(transaction, project, SeedKind::Agent, &agent.id)?.as_deref() == Some(&mark) {
+    if tools::seed_mark(transaction, project, SeedKind::Agent, &agent.id)?.as_deref() == Some(&mark)
+    {
         return Ok(());
     }
     let tool_ids = serde_json::to_string(&agent.tools).unwrap_or_else(|_| "[]".to_string());
