@@ -60,7 +60,7 @@ async fn a_tool_is_created_listed_run_cloned_and_deleted() {
         .into_iter()
         .map(|tool| tool.id)
         .collect();
-    assert_eq!(listed, [tool.id.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&tool.id));
 
     let good = tool.run(json!({"name": "Ada"})).await.expect("run");
     assert_eq!(good.status, ToolOutputStatus::Complete);
@@ -157,7 +157,7 @@ async fn an_agent_made_by_the_api_uses_the_tool_then_goes_public_and_is_deleted(
         .into_iter()
         .map(|t| t.id)
         .collect();
-    assert_eq!(tools, [tool.id.clone()]);
+    assert_eq!(tools, std::slice::from_ref(&tool.id));
     let subs: Vec<String> = agent
         .sub_agents()
         .await
