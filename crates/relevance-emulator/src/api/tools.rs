@@ -83,13 +83,13 @@ fn passes(tool: &Value, filter: &Filter) -> bool {
 }
 
 fn parse_filters(text: Option<&str>) -> Result<Vec<Filter>, ApiError> {
+    const SHAPE: &str = r#"{"field", "filter_type", "condition", "condition_value"}"#;
     let Some(text) = text else {
         return Ok(Vec::new());
     };
     serde_json::from_str(text).map_err(|error| {
         ApiError::bad_request(format!(
-            "query parameter `filters` must be a JSON array of \
-             {{\"field\", \"filter_type\", \"condition\", \"condition_value\"}}: {error}"
+            "query parameter `filters` must be a JSON array of {SHAPE}: {error}"
         ))
     })
 }

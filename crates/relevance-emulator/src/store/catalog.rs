@@ -580,6 +580,28 @@ mod tests {
     }
 
     #[test]
+    fn an_unchanged_seed_leaves_an_api_edit_of_an_agent_alone() {
+        let mut connection = connection();
+        let spec = demo_like();
+        apply(&mut connection, &spec, "2026-01-01T00:00:00.000Z");
+        let mut record = find_agent(&connection, "p", &Visibility::All, "a")
+            .expect("query")
+            .expect("agent");
+        record.name = Some("Edited".into());
+        let write = AgentWrite {
+            record,
+            behavior: "echo".into(),
+            behavior_config: "{}".into(),
+        };
+        save_agent(&connection, &AgentCache::default(), &write).expect("save");
+        apply(&mut connection, &spec, "2026-01-02T00:00:00.000Z");
+        let agent = find_agent(&connection, "p", &Visibility::All, "a")
+            .expect("query")
+            .expect("agent");
+        assert_eq!(agent.name.as_deref(), Some("Edited"));
+    }
+
+    #[test]
     fn visibility_is_part_of_the_query() {
         let mut connection = connection();
         apply(&mut connection, &demo_like(), "2026-01-01T00:00:00.000Z");

@@ -371,6 +371,23 @@ async fn api_changes_survive_a_restart_with_the_same_seed_and_seed_edits_still_a
             r#"{"ids": ["broken"]}"#,
         )
         .await;
+    // A seeded agent edited and an agent made by the API.
+    let agent_edits = [
+        json!({"agent_id": "helper", "name": "Edited helper"}),
+        json!({"agent_id": "api-made", "name": "API agent", "public": true}),
+    ];
+    for edit in agent_edits {
+        let upserted = first
+            .post(&path("agents/upsert"), Some(KEY_T), &edit.to_string())
+            .await;
+        assert_eq!(upserted.status, StatusCode::OK, "{}", upserted.text);
+    }
+    let helper = first.get(&path("agents/helper/get"), Some(KEY_T)).await;
+    assert_eq!(
+        helper.body["agent"]["name"], "Edited helper",
+        "before the restart: {}",
+        helper.text
+    );
     let seed_dir = first.seed_dir;
     first.emulator.shutdown().await.expect("clean shutdown");
 
@@ -388,6 +405,11 @@ async fn api_changes_survive_a_restart_with_the_same_seed_and_seed_edits_still_a
         "Made by the API"
     );
     assert_eq!(second.tool("broken").await.status, StatusCode::NOT_FOUND);
+    let helper = second.get(&path("agents/helper/get"), Some(KEY_T)).await;
+    assert_eq!(helper.body["agent"]["name"], "Edited helper");
+    let made = second.get(&path("agents/api-made/get"), Some(KEY_T)).await;
+    assert_eq!(made.body["agent"]["name"], "API agent");
+    assert_eq!(made.body["agent"]["public"], true);
     let seed_dir = second.seed_dir;
     second.emulator.shutdown().await.expect("clean shutdown");
 
