@@ -209,7 +209,7 @@ pub(crate) async fn bulk_delete(
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct Clone {
+pub(crate) struct CloneBody {
     studio_id: String,
     #[serde(default)]
     project: Option<Value>,
@@ -222,7 +222,7 @@ pub(crate) struct Clone {
 pub(crate) async fn clone(
     ProjectKey(principal): ProjectKey,
     State(state): State<AppState>,
-    LenientJson(body): LenientJson<Clone>,
+    LenientJson(body): LenientJson<CloneBody>,
 ) -> Result<Json<Value>, ApiError> {
     check_project(&principal, body.project.as_ref(), "project")?;
     if let Some(region) = &body.region {
