@@ -57,12 +57,19 @@ pub enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
-    /// List or read agents.
+    /// List, read, create, update or delete agents.
     Agents {
         #[command(flatten)]
         credentials: CredentialArgs,
         #[command(subcommand)]
         command: AgentsCommand,
+    },
+    /// List, read or run the project's tools (API keys only).
+    Tools {
+        #[command(flatten)]
+        credentials: CredentialArgs,
+        #[command(subcommand)]
+        command: ToolsCommand,
     },
     /// Walk through the whole key system against an embedded emulator.
     Demo,
@@ -326,5 +333,71 @@ pub enum AgentsCommand {
     Get {
         /// The agent's id.
         id: String,
+    },
+    /// Create an agent (API keys only); prints it.
+    Create {
+        #[command(flatten)]
+        fields: AgentFields,
+    },
+    /// Change an agent's fields (API keys only); fields not given stay as they are.
+    Update {
+        /// The agent's id.
+        id: String,
+        #[command(flatten)]
+        fields: AgentFields,
+    },
+    /// Delete an agent (API keys only); its embed keys stop working.
+    Delete {
+        /// The agent's id.
+        id: String,
+    },
+}
+
+/// The agent fields `agents create` / `agents update` set.
+#[derive(Debug, Args)]
+pub struct AgentFields {
+    /// Display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Description.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// System prompt.
+    #[arg(long)]
+    pub system_prompt: Option<String>,
+    /// Model.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Make it public (embed keys can be made for it).
+    #[arg(long, conflicts_with = "private")]
+    pub public: bool,
+    /// Make it private.
+    #[arg(long)]
+    pub private: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ToolsCommand {
+    /// List the project's tools.
+    List,
+    /// Show one tool.
+    Get {
+        /// The tool's id.
+        id: String,
+    },
+    /// Run a tool and print its output.
+    Run {
+        /// The tool's id.
+        id: String,
+        /// A param as key=value (repeatable); a JSON value is taken as JSON, else as text.
+        #[arg(
+            long = "param",
+            value_name = "KEY=VALUE",
+            conflicts_with = "params_json"
+        )]
+        params: Vec<String>,
+        /// The params as a JSON object in a file.
+        #[arg(long, value_name = "FILE")]
+        params_json: Option<std::path::PathBuf>,
     },
 }

@@ -34,6 +34,7 @@ use layers::{
 pub(crate) fn route_table() -> Vec<Route> {
     let mut table = vec![route(Method::GET, "/healthz", Policy::Public, healthz)];
     table.extend(api::routes());
+    table.extend(api::management_routes());
     table.extend(api::file_routes());
     table.extend(api::stream_routes());
     table.extend(admin::routes());

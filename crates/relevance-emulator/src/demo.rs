@@ -91,6 +91,7 @@ pub(crate) fn spec() -> ProjectSpec {
                 behavior: "echo".to_string(),
                 behavior_config: BehaviorConfig::default().to_json(),
                 use_streaming: true,
+                tools: Vec::new(),
             },
             AgentSpec {
                 id: PRIVATE_AGENT.to_string(),
@@ -102,6 +103,7 @@ pub(crate) fn spec() -> ProjectSpec {
                 behavior: "echo".to_string(),
                 behavior_config: BehaviorConfig::default().to_json(),
                 use_streaming: false,
+                tools: Vec::new(),
             },
             AgentSpec {
                 id: RESEARCHER_AGENT.to_string(),
@@ -115,6 +117,7 @@ pub(crate) fn spec() -> ProjectSpec {
                 behavior: "script".to_string(),
                 behavior_config: researcher_script().to_json(),
                 use_streaming: true,
+                tools: Vec::new(),
             },
             AgentSpec {
                 id: TRIAGE_AGENT.to_string(),
@@ -130,8 +133,10 @@ pub(crate) fn spec() -> ProjectSpec {
                 behavior: "script".to_string(),
                 behavior_config: triage_script().to_json(),
                 use_streaming: true,
+                tools: Vec::new(),
             },
         ],
+        tools: Vec::new(),
         workforces: vec![WorkforceSpec {
             id: WORKFORCE.to_string(),
             name: "Demo workforce".to_string(),

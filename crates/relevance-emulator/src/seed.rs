@@ -17,6 +17,9 @@ use crate::engine::script::{self, Action, BehaviorConfig, BEHAVIORS, END_STATES}
 use crate::faults::Faults;
 use crate::region::Region;
 use crate::store::catalog::{self, AgentSpec, ProjectSpec, WorkforceSpec, DEFAULT_EXECUTION_LIMIT};
+use crate::store::tools as catalog_tools;
+
+mod tools;
 
 /// The model an agent reports when the seed names none.
 pub(crate) const DEFAULT_MODEL: &str = "emulated";
@@ -145,6 +148,8 @@ struct ProjectEntry {
     agents: Vec<AgentEntry>,
     #[serde(default)]
     workforces: Vec<WorkforceEntry>,
+    #[serde(default)]
+    tools: Vec<tools::ToolEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,6 +169,9 @@ struct AgentEntry {
     script: Option<Spanned<Vec<Spanned<toml::Table>>>>,
     end_state: Option<Spanned<String>>,
     chunk_delay_ms: Option<Spanned<i64>>,
+    /// Tools of the project this agent may use (`agents/tools/list`).
+    #[serde(default)]
+    tools: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -459,7 +467,8 @@ impl Checker<'_> {
             )
         })?;
         let api_keys = self.api_keys(&id, &entry.api_keys, key_values)?;
-        let agents = self.agents(&id, entry.agents)?;
+        let tools = self.tools(&id, entry.tools)?;
+        let agents = self.agents(&id, entry.agents, &tools)?;
         check_sub_agents(&id, &agents.ids, &agents.sub_agent_calls)?;
         for handover in &agents.handovers {
             if !agents.ids.contains(&handover.to) {
@@ -484,6 +493,7 @@ impl Checker<'_> {
                 region,
                 agents: agents.agents,
                 workforces,
+                tools,
             },
             api_keys,
         })
@@ -521,6 +531,7 @@ impl Checker<'_> {
         &self,
         project: &str,
         entries: Vec<AgentEntry>,
+        tools: &[catalog_tools::ToolSpec],
     ) -> Result<CheckedAgents, SeedProblem> {
         let mut checked = CheckedAgents {
             agents: Vec::new(),
@@ -528,15 +539,18 @@ impl Checker<'_> {
             sub_agent_calls: Vec::new(),
             handovers: Vec::new(),
         };
-        for agent in entries {
+        for mut agent in entries {
             let agent_id = self.id("agent", &agent.id)?;
+            let listed = std::mem::take(&mut agent.tools);
+            let tool_ids = self.agent_tools(project, &agent_id, &listed, tools)?;
             if !checked.ids.insert(agent_id.clone()) {
                 return Err(self.problem(
                     &agent.id,
                     format!("duplicate agent id {agent_id:?} in project {project:?}"),
                 ));
             }
-            let spec = self.agent(agent_id, agent, &mut checked)?;
+            let mut spec = self.agent(agent_id, agent, &mut checked)?;
+            spec.tools = tool_ids;
             checked.agents.push(spec);
         }
         Ok(checked)
@@ -611,6 +625,7 @@ impl Checker<'_> {
             behavior,
             behavior_config: config.to_json(),
             use_streaming: agent.use_streaming,
+            tools: Vec::new(),
         })
     }
 

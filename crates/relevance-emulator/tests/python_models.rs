@@ -5,12 +5,10 @@
 //! kind the emulator has, over real HTTP, saves the raw JSON answers the Python client
 //! reads, and has `tests/python/check_models.py` validate them with those models.
 //!
-//! The interpreter is `$RELEVANCE_TEST_PYTHON`, else the venv `scripts/install-test-tools.sh`
-//! makes (`target/test-venv`), else `python3`. Without it, or without
-//! `relevanceai==10.2.2` in it, the test says so on stderr and passes, unless `CI=true`,
-//! where a missing judge is a failure (`.ci/run` installs it).
+//! The interpreter and the skip rule are [`python_support`]'s.
 
-use std::io::Write;
+mod python_support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -23,10 +21,6 @@ use tokio::net::TcpListener;
 
 const REGION: &str = "bcbe5a";
 const AUTH: &str = "proj-py:sk-test-py-0001";
-const RELEVANCEAI_VERSION: &str = "10.2.2";
-const SKIPPED: &str =
-    "skipped: python_models needs relevanceai==10.2.2 (bash scripts/install-test-tools.sh, \
-     or set RELEVANCE_TEST_PYTHON)";
 
 /// Every behaviour and step kind: echo; a script with think, tool, a failing tool, type,
 /// reply, an error it goes on after, an approval and a sub-agent; a hard error; and a
@@ -175,37 +169,6 @@ impl Client {
     }
 }
 
-/// The interpreter to use, if it has the judge; `Err` says why not.
-fn judge() -> Result<String, String> {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-venv/bin/python");
-    let python = std::env::var("RELEVANCE_TEST_PYTHON").unwrap_or_else(|_| {
-        if venv.is_file() {
-            venv.display().to_string()
-        } else {
-            "python3".into()
-        }
-    });
-    let output = Command::new(&python)
-        .args([
-            "-c",
-            "import importlib.metadata as m, relevanceai.types.task, relevanceai.types.agent; \
-             print(m.version('relevanceai'))",
-        ])
-        .output()
-        .map_err(|error| format!("cannot run {python}: {error}"))?;
-    let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    if !output.status.success() {
-        return Err(format!(
-            "{python} cannot import relevanceai: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
-    }
-    if version != RELEVANCEAI_VERSION {
-        return Err(format!("{python} has relevanceai {version}"));
-    }
-    Ok(python)
-}
-
 fn check(python: &str, dir: &Path) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_models.py");
     let output = Command::new(python)
@@ -224,19 +187,8 @@ fn check(python: &str, dir: &Path) {
 
 #[tokio::test]
 async fn every_answer_the_python_client_reads_passes_the_platforms_models() {
-    let python = match judge() {
-        Ok(python) => python,
-        Err(why) => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!(
-                    "python_models needs relevanceai=={RELEVANCEAI_VERSION} (set \
-                     RELEVANCE_TEST_PYTHON): {why}; with CI=true it may not be skipped"
-                );
-            }
-            // Past the test harness's capture (which takes `eprintln!`), so it is seen.
-            let _ = writeln!(std::io::stderr(), "{SKIPPED}");
-            return;
-        }
+    let Some(python) = python_support::python_or_skip("python_models") else {
+        return;
     };
     let seed_dir = TempDir::new().expect("tempdir");
     let seed_path = seed_dir.path().join("seed.toml");

@@ -82,7 +82,12 @@ impl Client {
     }
 }
 
-impl Agents<'_> {
+impl<'c> Agents<'c> {
+    /// The client these agents are read with (for `agent_admin`).
+    pub(crate) fn client(&self) -> &'c Client {
+        self.client
+    }
+
     /// One agent by id (`GET agents/{id}/get`). An embed key may read only
     /// its own agent; any other id is `NotFound`.
     pub async fn get(&self, agent_id: &str) -> Result<Agent> {

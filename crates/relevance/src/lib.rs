@@ -248,6 +248,7 @@
 
 mod activity;
 mod agent;
+mod agent_admin;
 mod attachment;
 mod client;
 mod embed;
@@ -265,10 +266,12 @@ mod session;
 mod store;
 mod stream;
 mod task;
+mod tool;
 mod wire;
 mod workforce;
 
 pub use agent::{Agent, AgentListOptions, Agents};
+pub use agent_admin::AgentDefinition;
 pub use attachment::Attachment;
 pub use client::{
     create_client, default_client, ApiKeyOptions, Client, ClientBuilder, Credentials,
@@ -297,6 +300,7 @@ pub use store::{
     CookieAttributes, CookieSameSite, KeyCookie, KeyStore, MemoryKeyStore, COOKIE_SIZE_LIMIT,
 };
 pub use task::{Task, TaskListOptions, TaskOwner, TaskRef, TaskSort, TaskStatus};
+pub use tool::{Tool, ToolBuilder, ToolOutput, ToolOutputStatus, Tools};
 pub use workforce::{Workforce, WorkforceTaskListOptions, Workforces};
 
 /// The workspace README's Rust examples, compiled as doctests so the first thing a user

@@ -18,6 +18,7 @@ pub(crate) mod embed_keys;
 pub(crate) mod files;
 pub(crate) mod messages;
 pub(crate) mod tasks;
+pub(crate) mod tools;
 pub(crate) mod workforces;
 
 use chrono::{DateTime, NaiveDateTime, Utc};

@@ -1,10 +1,10 @@
-//! `relevance agents list|get`.
+//! `relevance agents list | get ID | create --name … [--public] | update ID … | delete ID`.
 
 use anyhow::Result;
-use relevance::AgentListOptions;
+use relevance::{AgentDefinition, AgentListOptions};
 use serde_json::json;
 
-use crate::cli::{AgentsCommand, CredentialArgs};
+use crate::cli::{AgentFields, AgentsCommand, CredentialArgs};
 use crate::output;
 
 pub async fn run(command: AgentsCommand, credentials: &CredentialArgs, json: bool) -> Result<()> {
@@ -29,12 +29,53 @@ pub async fn run(command: AgentsCommand, credentials: &CredentialArgs, json: boo
         }
         AgentsCommand::Get { id } => {
             let agent = client.agents().get(&id).await?;
+            show(&agent, json);
+        }
+        AgentsCommand::Create { fields } => {
+            let agent = client.agents().create(definition(fields)).await?;
+            show(&agent, json);
+        }
+        AgentsCommand::Update { id, fields } => {
+            let agent = client.agents().upsert(&id, definition(fields)).await?;
+            show(&agent, json);
+        }
+        AgentsCommand::Delete { id } => {
+            client.agents().delete(&id).await?;
             if json {
-                output::print_json(&output::agent_json(&agent));
+                output::print_json(&json!({ "deleted": id }));
             } else {
-                output::print_agent(&agent);
+                println!("deleted agent {id}");
             }
         }
     }
     Ok(())
+}
+
+fn show(agent: &relevance::Agent, json: bool) {
+    if json {
+        output::print_json(&output::agent_json(agent));
+    } else {
+        output::print_agent(agent);
+    }
+}
+
+/// The flags given, as the fields to send; flags not given are not sent.
+fn definition(fields: AgentFields) -> AgentDefinition {
+    let mut definition = AgentDefinition::new();
+    if let Some(name) = fields.name {
+        definition = definition.name(name);
+    }
+    if let Some(description) = fields.description {
+        definition = definition.description(description);
+    }
+    if let Some(prompt) = fields.system_prompt {
+        definition = definition.system_prompt(prompt);
+    }
+    if let Some(model) = fields.model {
+        definition = definition.model(model);
+    }
+    if fields.public || fields.private {
+        definition = definition.public(fields.public);
+    }
+    definition
 }

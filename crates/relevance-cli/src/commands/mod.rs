@@ -7,6 +7,7 @@ mod embed_key;
 mod emulator;
 mod key;
 mod tasks;
+mod tools;
 
 use anyhow::{Context, Result};
 
@@ -33,6 +34,12 @@ pub fn run(cli: Cli) -> Result<()> {
                 .block_on(chat::run(args, json))
                 .map_err(|error| with_scope_hint(error, &credentials))
         }
+        Command::Tools {
+            credentials,
+            command,
+        } => runtime()?
+            .block_on(tools::run(command, &credentials, json))
+            .map_err(|error| with_scope_hint(error, &credentials)),
         Command::Tasks {
             credentials,
             command,

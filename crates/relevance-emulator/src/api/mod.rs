@@ -13,6 +13,7 @@ pub(crate) mod files;
 mod messages;
 mod stream;
 pub(crate) mod tasks;
+mod tools;
 pub(crate) mod workforce_tasks;
 mod workforces;
 
@@ -143,5 +144,67 @@ pub(crate) fn file_routes() -> Vec<Route> {
             files::upload,
         )
         .body_limit(files::UPLOAD_LIMIT_BYTES),
+    ]
+}
+
+/// Tools and agent management (PROTOCOL A12, A13): API keys only, an embed key gets 403.
+pub(crate) fn management_routes() -> Vec<Route> {
+    use Method as M;
+    use Policy::ProjectKey;
+    vec![
+        route(
+            M::GET,
+            "/{region}/latest/studios/list",
+            ProjectKey,
+            tools::list,
+        ),
+        route(
+            M::GET,
+            "/{region}/latest/studios/{studio_id}/get",
+            ProjectKey,
+            tools::get,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/studios/{studio_id}/trigger_limited",
+            ProjectKey,
+            tools::trigger,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/studios/bulk_update",
+            ProjectKey,
+            tools::bulk_update,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/studios/bulk_delete",
+            ProjectKey,
+            tools::bulk_delete,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/studios/clone",
+            ProjectKey,
+            tools::clone,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/agents/tools/list",
+            ProjectKey,
+            agents::list_tools,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/agents/upsert",
+            ProjectKey,
+            agents::upsert,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/agents/{agent_id}/delete",
+            ProjectKey,
+            agents::delete,
+        ),
     ]
 }

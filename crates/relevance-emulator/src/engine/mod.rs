@@ -17,6 +17,8 @@ mod ids;
 mod progress;
 pub(crate) mod script;
 mod steps;
+pub(crate) mod tool_runner;
+mod tool_step;
 pub(crate) mod trigger;
 pub(crate) mod workforce;
 

@@ -13,6 +13,7 @@ use super::events::{LiveEvent, Published};
 use super::ids::{action_id, new_item_id};
 pub(crate) use super::progress::{HandoverRequest, Progress};
 use super::script::{Action, Step};
+use super::tool_step::{self, StepTool};
 use super::trigger::{self, Streaming, Target, UserMessage};
 use crate::store::catalog;
 use crate::store::runs::{self, RunRecord, RunStatus};
@@ -236,6 +237,15 @@ impl Runner<'_> {
         })
     }
 
+    /// The `tool_config` of a run of the project's tool `id`: its own title, description,
+    /// emoji and `params_schema`.
+    fn project_tool_config(&self, id: &str, tool: &StepTool) -> rusqlite::Result<ToolConfig> {
+        let mut config = self.tool_config("tool", id, &tool.title, &tool.description)?;
+        config.emoji = tool.emoji.clone();
+        config.params_schema = tool.params_schema.clone();
+        Ok(config)
+    }
+
     /// The fields of a new tool run of `kind` (`tool` / `agent`) `tool_id` with `input` that
     /// the platform's schema asks for (PROTOCOL A7c): `action_details` (the agent's stable
     /// action id and a fresh request id), `requires_confirmation` and the parsed `params`.
@@ -271,10 +281,20 @@ impl Runner<'_> {
         error: Option<String>,
     ) -> rusqlite::Result<()> {
         let delay = i64::try_from(delay_ms).unwrap_or(i64::MAX);
+        // A tool of the project runs through the same code as `trigger_limited`.
+        let project_tool = tool_step::find(self.connection, &self.run.project, name, &input)?;
+        let (output, error) = match &project_tool {
+            Some(tool) => (tool.outcome.output.clone(), tool.error()),
+            None => (output, error),
+        };
         match (self.run.phase, self.progress.item_id.clone()) {
             (0, _) | (_, None) => {
-                let tool_config =
-                    self.tool_config("tool", name, name, &format!("Emulated tool `{name}`"))?;
+                let tool_config = match &project_tool {
+                    Some(tool) => self.project_tool_config(name, tool)?,
+                    None => {
+                        self.tool_config("tool", name, name, &format!("Emulated tool `{name}`"))?
+                    }
+                };
                 let content = self.new_tool_run("tool", name, input, tool_config)?;
                 let item_id = self.write(content)?;
                 self.progress.item_id = Some(item_id);
@@ -283,7 +303,8 @@ impl Runner<'_> {
             }
             (1, Some(item_id)) => {
                 self.edit_tool_run(&item_id, |run| run.tool_run_state = ToolRunState::Running)?;
-                self.again_after(delay)
+                let tool_delay = project_tool.map_or(0, |tool| tool.outcome.delay_ms);
+                self.again_after(delay.saturating_add(i64::try_from(tool_delay).unwrap_or(0)))
             }
             (_, Some(item_id)) => {
                 self.edit_tool_run(&item_id, |run| match &error {

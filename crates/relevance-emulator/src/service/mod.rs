@@ -8,11 +8,13 @@
 //! `From<ServiceError> for ApiError` turns them into status and message.
 
 pub(crate) mod agent_tasks;
+pub(crate) mod agents;
 pub(crate) mod embed_keys;
 pub(crate) mod files;
 pub(crate) mod keys;
 pub(crate) mod operator;
 mod task_target;
+pub(crate) mod tools;
 pub(crate) mod workforce_tasks;
 
 use crate::auth::TaskIdRefusal;

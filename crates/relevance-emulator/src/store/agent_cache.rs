@@ -10,7 +10,7 @@
 //!   the connection, so a fill (a read of the committed row) can never interleave
 //!   with a write and bring back a row that a write just replaced.
 //! * Every function that writes the `agents` table (`catalog::upsert_project`,
-//!   `dashboard_queries::set_agent_public`) takes this cache as an argument (a store
+//!   `catalog::save_agent`, `catalog::delete_agent`, `dashboard_queries::set_agent_public`) takes this cache as an argument (a store
 //!   closure gets it from its `Db`) and forgets the rows it touches inside the same
 //!   store call as the write: the very next read reloads from SQLite.
 //! * Entries hold the full row; scope ([`Visibility`]) is applied by the reader, to
@@ -106,6 +106,8 @@ mod tests {
             public: false,
             model: "emulated".to_string(),
             use_streaming: false,
+            tool_ids: Vec::new(),
+            settings: serde_json::Map::new(),
             insert_date: "2026-01-01T00:00:00.000Z".to_string(),
             update_date: "2026-01-01T00:00:00.000Z".to_string(),
         }
@@ -145,8 +147,10 @@ mod tests {
                 behavior: "echo".into(),
                 behavior_config: "{}".into(),
                 use_streaming: false,
+                tools: Vec::new(),
             }],
             workforces: vec![],
+            tools: Vec::new(),
         }
     }
 

@@ -9,10 +9,11 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::agent_cache::AgentCache;
 pub(crate) use super::records::AgentRecord;
+use super::tools::{self, SeedKind, ToolSpec};
 use crate::region::Region;
 
 /// An agent as a seed file or the demo defines it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct AgentSpec {
     pub(crate) id: String,
     pub(crate) name: Option<String>,
@@ -26,6 +27,8 @@ pub(crate) struct AgentSpec {
     /// The agent's own `use_streaming` (PROTOCOL A8b): whether its runs stream when the
     /// trigger carries no `agent_override`.
     pub(crate) use_streaming: bool,
+    /// The project's tools the agent may use (seed `tools = [...]`).
+    pub(crate) tools: Vec<String>,
 }
 
 /// A workforce and its member agents, in order.
@@ -48,6 +51,8 @@ pub(crate) struct ProjectSpec {
     pub(crate) region: Region,
     pub(crate) agents: Vec<AgentSpec>,
     pub(crate) workforces: Vec<WorkforceSpec>,
+    /// The project's tools (seed `[[projects.tools]]`).
+    pub(crate) tools: Vec<ToolSpec>,
 }
 
 /// Which objects of one kind a caller may see inside its project.
@@ -82,7 +87,6 @@ pub(crate) struct WorkforceRecord {
 }
 
 /// Inserts or updates a project and its agents and workforces; unchanged rows stay untouched.
-// Over 80 lines on purpose: three idempotent upserts (project, agents, workforces and members) in one transaction.
 pub(crate) fn upsert_project(
     transaction: &Transaction<'_>,
     agent_cache: &AgentCache,
@@ -97,35 +101,11 @@ pub(crate) fn upsert_project(
     )?;
     // Before the writes: whatever happens next, the next read comes from SQLite.
     agent_cache.forget_project(&project.id);
+    for tool in &project.tools {
+        tools::apply_seeded_tool(transaction, &project.id, tool, now)?;
+    }
     for agent in &project.agents {
-        transaction.execute(
-            "INSERT INTO agents (project_id, id, name, description, emoji, public, model, behavior,
-                                 insert_date, update_date, behavior_config, use_streaming)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)
-             ON CONFLICT (project_id, id) DO UPDATE SET
-                name = excluded.name, description = excluded.description, emoji = excluded.emoji,
-                public = excluded.public, model = excluded.model, behavior = excluded.behavior,
-                behavior_config = excluded.behavior_config, use_streaming = excluded.use_streaming,
-                update_date = excluded.update_date
-             WHERE name IS NOT excluded.name OR description IS NOT excluded.description
-                OR emoji IS NOT excluded.emoji OR public IS NOT excluded.public
-                OR model IS NOT excluded.model OR behavior IS NOT excluded.behavior
-                OR behavior_config IS NOT excluded.behavior_config
-                OR use_streaming IS NOT excluded.use_streaming",
-            params![
-                project.id,
-                agent.id,
-                agent.name,
-                agent.description,
-                agent.emoji,
-                agent.public,
-                agent.model,
-                agent.behavior,
-                now,
-                agent.behavior_config,
-                agent.use_streaming
-            ],
-        )?;
+        upsert_seeded_agent(transaction, &project.id, agent, now)?;
     }
     for workforce in &project.workforces {
         let stored_members = workforce_members(transaction, &project.id, &workforce.id)?;
@@ -167,6 +147,52 @@ pub(crate) fn upsert_project(
         }
     }
     Ok(())
+}
+
+/// Applies a seeded agent when its definition is new or changed since the seed last
+/// applied it (its seed mark); an unchanged definition leaves what the API did alone.
+fn upsert_seeded_agent(
+    transaction: &Transaction<'_>,
+    project: &str,
+    agent: &AgentSpec,
+    now: &str,
+) -> rusqlite::Result<()> {
+    let mark = serde_json::to_string(agent).unwrap_or_default();
+    if tools::seed_mark(transaction, project, SeedKind::Agent, &agent.id)?.as_deref() == Some(&mark)
+    {
+        return Ok(());
+    }
+    let tool_ids = serde_json::to_string(&agent.tools).unwrap_or_else(|_| "[]".to_string());
+    transaction.execute(
+        "INSERT INTO agents (project_id, id, name, description, emoji, public, model, behavior,
+                             insert_date, update_date, behavior_config, use_streaming, tool_ids)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12)
+         ON CONFLICT (project_id, id) DO UPDATE SET
+            name = excluded.name, description = excluded.description, emoji = excluded.emoji,
+            public = excluded.public, model = excluded.model, behavior = excluded.behavior,
+            behavior_config = excluded.behavior_config, use_streaming = excluded.use_streaming,
+            tool_ids = excluded.tool_ids, update_date = excluded.update_date
+         WHERE name IS NOT excluded.name OR description IS NOT excluded.description
+            OR emoji IS NOT excluded.emoji OR public IS NOT excluded.public
+            OR model IS NOT excluded.model OR behavior IS NOT excluded.behavior
+            OR behavior_config IS NOT excluded.behavior_config
+            OR use_streaming IS NOT excluded.use_streaming OR tool_ids IS NOT excluded.tool_ids",
+        params![
+            project,
+            agent.id,
+            agent.name,
+            agent.description,
+            agent.emoji,
+            agent.public,
+            agent.model,
+            agent.behavior,
+            now,
+            agent.behavior_config,
+            agent.use_streaming,
+            tool_ids
+        ],
+    )?;
+    tools::set_seed_mark(transaction, project, SeedKind::Agent, &agent.id, &mark)
 }
 
 /// A workforce's member agents, in order (the first one gets the user's message).
@@ -217,7 +243,14 @@ pub(crate) fn list_projects(connection: &Connection) -> rusqlite::Result<Vec<(St
 }
 
 const AGENT_COLUMNS: &str = "project_id, id, name, description, emoji, public, model, \
-                             insert_date, update_date, use_streaming";
+                             insert_date, update_date, use_streaming, tool_ids, settings";
+
+/// A JSON column read back; text this emulator did not write is a conversion error.
+fn json_column<T: serde::de::DeserializeOwned>(text: String, column: usize) -> rusqlite::Result<T> {
+    serde_json::from_str(&text).map_err(|error| {
+        rusqlite::Error::FromSqlConversionFailure(column, Type::Text, Box::new(error))
+    })
+}
 
 fn agent_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRecord> {
     Ok(AgentRecord {
@@ -231,6 +264,8 @@ fn agent_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRecord> {
         insert_date: row.get(7)?,
         update_date: row.get(8)?,
         use_streaming: row.get(9)?,
+        tool_ids: json_column(row.get(10)?, 10)?,
+        settings: json_column(row.get(11)?, 11)?,
     })
 }
 
@@ -320,6 +355,124 @@ pub(crate) fn list_agents(
     rows.collect()
 }
 
+/// An agent as the API writes it (`agents/upsert`): every field, already merged with
+/// the stored row by the caller.
+#[derive(Debug, Clone)]
+pub(crate) struct AgentWrite {
+    pub(crate) record: AgentRecord,
+    pub(crate) behavior: String,
+    /// `engine::BehaviorConfig` as JSON.
+    pub(crate) behavior_config: String,
+}
+
+/// Inserts or replaces an agent row; the agent cache forgets it first.
+pub(crate) fn save_agent(
+    connection: &Connection,
+    agent_cache: &AgentCache,
+    agent: &AgentWrite,
+) -> rusqlite::Result<()> {
+    let record = &agent.record;
+    agent_cache.forget(&record.project, &record.id);
+    let tool_ids = serde_json::to_string(&record.tool_ids).unwrap_or_else(|_| "[]".to_string());
+    let settings = serde_json::Value::Object(record.settings.clone()).to_string();
+    connection.execute(
+        "INSERT INTO agents (project_id, id, name, description, emoji, public, model, behavior,
+                             insert_date, update_date, behavior_config, use_streaming, tool_ids,
+                             settings)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT (project_id, id) DO UPDATE SET
+            name = excluded.name, description = excluded.description, emoji = excluded.emoji,
+            public = excluded.public, model = excluded.model, behavior = excluded.behavior,
+            behavior_config = excluded.behavior_config, use_streaming = excluded.use_streaming,
+            tool_ids = excluded.tool_ids, settings = excluded.settings,
+            update_date = excluded.update_date",
+        params![
+            record.project,
+            record.id,
+            record.name,
+            record.description,
+            record.emoji,
+            record.public,
+            record.model,
+            agent.behavior,
+            record.insert_date,
+            record.update_date,
+            agent.behavior_config,
+            record.use_streaming,
+            tool_ids,
+            settings
+        ],
+    )?;
+    Ok(())
+}
+
+/// Every agent of `project` with its behaviour and settings (JSON), ordered by id: what
+/// a check over all of a project's scripts needs.
+pub(crate) fn agent_behaviors(
+    connection: &Connection,
+    project: &str,
+) -> rusqlite::Result<Vec<(String, AgentBehavior)>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT id, behavior, behavior_config, use_streaming FROM agents
+         WHERE project_id = ?1 ORDER BY id",
+    )?;
+    let rows = statement.query_map([project], |row| {
+        Ok((
+            row.get(0)?,
+            AgentBehavior {
+                behavior: row.get(1)?,
+                config: row.get(2)?,
+                use_streaming: row.get(3)?,
+            },
+        ))
+    })?;
+    rows.collect()
+}
+
+/// The workforces of `project` that have `agent_id` as a member, ordered by id.
+pub(crate) fn workforces_with_member(
+    connection: &Connection,
+    project: &str,
+    agent_id: &str,
+) -> rusqlite::Result<Vec<String>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT DISTINCT workforce_id FROM workforce_members
+         WHERE project_id = ?1 AND agent_id = ?2 ORDER BY workforce_id",
+    )?;
+    let rows = statement.query_map(params![project, agent_id], |row| row.get(0))?;
+    rows.collect()
+}
+
+/// The ids of the embed keys for `agent_id` that are not revoked yet.
+pub(crate) fn active_embed_keys_of_agent(
+    connection: &Connection,
+    project: &str,
+    agent_id: &str,
+) -> rusqlite::Result<Vec<String>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT id FROM keys WHERE project_id = ?1 AND agent_id = ?2 AND kind = 'embed'
+         AND revoked_at IS NULL ORDER BY id",
+    )?;
+    let rows = statement.query_map(params![project, agent_id], |row| row.get(0))?;
+    rows.collect()
+}
+
+/// Deletes an agent row (its tasks stay); the agent cache forgets it first. Answers
+/// whether it existed.
+pub(crate) fn delete_agent(
+    connection: &Connection,
+    agent_cache: &AgentCache,
+    project: &str,
+    agent_id: &str,
+) -> rusqlite::Result<bool> {
+    agent_cache.forget(project, agent_id);
+    let deleted = connection.execute(
+        "DELETE FROM agents WHERE project_id = ?1 AND id = ?2",
+        params![project, agent_id],
+    )?;
+    Ok(deleted > 0)
+}
+
 /// One workforce of `project`, if it exists and `visibility` lets the caller see it.
 pub(crate) fn find_workforce(
     connection: &Connection,
@@ -366,7 +519,9 @@ mod tests {
                 behavior: "echo".into(),
                 behavior_config: "{}".into(),
                 use_streaming: false,
+                tools: Vec::new(),
             }],
+            tools: Vec::new(),
             workforces: vec![WorkforceSpec {
                 id: "w".into(),
                 name: "W".into(),
@@ -422,6 +577,28 @@ mod tests {
             .expect("agent exists");
         assert!(agent.use_streaming);
         assert_eq!(agent.update_date, "2026-01-04T00:00:00.000Z");
+    }
+
+    #[test]
+    fn an_unchanged_seed_leaves_an_api_edit_of_an_agent_alone() {
+        let mut connection = connection();
+        let spec = demo_like();
+        apply(&mut connection, &spec, "2026-01-01T00:00:00.000Z");
+        let mut record = find_agent(&connection, "p", &Visibility::All, "a")
+            .expect("query")
+            .expect("agent");
+        record.name = Some("Edited".into());
+        let write = AgentWrite {
+            record,
+            behavior: "echo".into(),
+            behavior_config: "{}".into(),
+        };
+        save_agent(&connection, &AgentCache::default(), &write).expect("save");
+        apply(&mut connection, &spec, "2026-01-02T00:00:00.000Z");
+        let agent = find_agent(&connection, "p", &Visibility::All, "a")
+            .expect("query")
+            .expect("agent");
+        assert_eq!(agent.name.as_deref(), Some("Edited"));
     }
 
     #[test]

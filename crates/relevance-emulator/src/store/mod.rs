@@ -24,6 +24,7 @@ pub(crate) mod records;
 pub(crate) mod runs;
 mod schema;
 pub(crate) mod tasks;
+pub(crate) mod tools;
 pub(crate) mod workforce_tasks;
 
 use std::path::{Path, PathBuf};

@@ -44,6 +44,10 @@ pub(crate) struct AgentRecord {
     pub(crate) public: bool,
     pub(crate) model: String,
     pub(crate) use_streaming: bool,
+    /// The project's tools this agent may use (`agents/tools/list`), in order.
+    pub(crate) tool_ids: Vec<String>,
+    /// Platform `AgentConfig` fields only the API sets (`system_prompt`, `temperature`).
+    pub(crate) settings: serde_json::Map<String, serde_json::Value>,
     pub(crate) insert_date: String,
     pub(crate) update_date: String,
 }

@@ -200,6 +200,30 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE files ADD COLUMN media_type TEXT;
     ",
+    // 7: tools (PROTOCOL A12: the Tool's fields as a JSON document, the emulator's own
+    // behaviour beside it), the tools each agent may use, the agent fields only the API
+    // sets (`system_prompt`, `temperature`, ... as JSON), and what the seed last applied
+    // to each object, so a restart with an unchanged seed leaves API edits alone.
+    "
+    CREATE TABLE tools (
+        project_id  TEXT NOT NULL REFERENCES projects(id),
+        id          TEXT NOT NULL,
+        document    TEXT NOT NULL,
+        behavior    TEXT NOT NULL DEFAULT '{}',
+        insert_date TEXT NOT NULL,
+        update_date TEXT NOT NULL,
+        PRIMARY KEY (project_id, id)
+    );
+    ALTER TABLE agents ADD COLUMN tool_ids TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE agents ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+    CREATE TABLE seed_marks (
+        project_id TEXT NOT NULL,
+        kind       TEXT NOT NULL CHECK (kind IN ('agent', 'tool')),
+        id         TEXT NOT NULL,
+        spec       TEXT NOT NULL,
+        PRIMARY KEY (project_id, kind, id)
+    );
+    ",
 ];
 
 /// Brings the schema to the newest version; a no-op when it is already there.

@@ -100,3 +100,17 @@ pub(crate) struct TriggerAnswer {
     #[serde(default)]
     pub(crate) state: Option<String>,
 }
+
+/// `agents/upsert` (PROTOCOL A13).
+pub(crate) const UPSERT_PATH: &str = "agents/upsert";
+
+/// `agents/{agent_id}/delete`.
+pub(crate) fn delete_path(agent_id: &str) -> String {
+    format!("agents/{agent_id}/delete")
+}
+
+/// `{"agent_id"}`: the agent `agents/upsert` made or changed.
+#[derive(Deserialize)]
+pub(crate) struct UpsertAnswer {
+    pub(crate) agent_id: String,
+}
