@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::auth::{IssuedToken, Principal};
-use crate::engine::trigger::{Streaming, UserMessage};
+use crate::engine::decision::{Decision, Verdict};
+use crate::engine::trigger::{Accepted, Streaming, UserMessage};
 use crate::error::{echo_id, ApiError};
 use crate::json::{ApiPath, ApiQuery, LenientJson};
 use crate::service::agent_tasks::{self, NewMessage};
@@ -63,15 +64,30 @@ pub(crate) struct TriggerBody {
     conversation_id: Option<String>,
     #[serde(default)]
     agent_override: Option<Value>,
+    /// A rerun (PROTOCOL A11): the user message the task runs again from.
+    #[serde(default)]
+    edit_message_id: Option<String>,
     message: TriggerMessage,
 }
 
 #[derive(Debug, Deserialize)]
 struct TriggerMessage {
+    /// `user` (or absent), `action-confirm` or `action-reject` (PROTOCOL A10).
+    #[serde(default)]
+    role: Option<String>,
     #[serde(default)]
     content: Option<Value>,
     #[serde(default)]
     attachments: Option<Vec<Attachment>>,
+    /// A decision's `action_details.action`.
+    #[serde(default)]
+    action: Option<String>,
+    /// A decision's `action_details.action_request_id`.
+    #[serde(default)]
+    action_request_id: Option<String>,
+    /// An `action-confirm`'s params that replace the run's own.
+    #[serde(default)]
+    action_params_override: Option<Value>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -136,6 +152,87 @@ pub(crate) async fn trigger(
         ));
     }
     let streaming = override_streaming(body.agent_override.as_ref())?;
+    if let Some(id) = &body.conversation_id {
+        check_task_id("conversation_id", id)?;
+    }
+    let outcome = match body.message.role.as_deref() {
+        None | Some("user") => accept_user_message(&state, &principal, body, streaming).await?,
+        Some("action-confirm" | "action-reject") => {
+            let (task_id, decision) = decision_of(&body)?;
+            agent_tasks::decide(&state, &principal, body.agent_id, task_id, decision).await?
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "`message.role` must be \"user\", \"action-confirm\" or \"action-reject\", \
+                 not {}",
+                echo_id(other)
+            )))
+        }
+    };
+    Ok(Json(TriggerAnswer {
+        conversation_id: outcome.task_id,
+        state: outcome.state,
+        job_info: JobInfo {
+            job_id: outcome.job_id,
+            studio_id: outcome.agent_id.clone(),
+        },
+        agent_id: outcome.agent_id,
+    }))
+}
+
+/// The task and the decision an `action-confirm` / `action-reject` trigger carries.
+fn decision_of(body: &TriggerBody) -> Result<(String, Decision), ApiError> {
+    let Some(task_id) = body.conversation_id.clone() else {
+        return Err(ApiError::bad_request(
+            "a decision (`message.role` action-confirm or action-reject) needs the \
+             `conversation_id` of the task whose tool run waits",
+        ));
+    };
+    let message = &body.message;
+    let Some(action_request_id) = message
+        .action_request_id
+        .clone()
+        .filter(|id| !id.is_empty())
+    else {
+        return Err(ApiError::bad_request(
+            "`message.action_request_id` must name the waiting tool run \
+             (its `action_details.action_request_id`)",
+        ));
+    };
+    let verdict = if message.role.as_deref() == Some("action-reject") {
+        Verdict::Reject
+    } else {
+        match &message.action_params_override {
+            None | Some(Value::Null) => Verdict::Confirm {
+                params_override: Default::default(),
+            },
+            Some(Value::Object(fields)) => Verdict::Confirm {
+                params_override: fields.clone(),
+            },
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "`message.action_params_override` must be an object of params, e.g. {}",
+                ))
+            }
+        }
+    };
+    Ok((
+        task_id,
+        Decision {
+            verdict,
+            action: message.action.clone(),
+            action_request_id,
+        },
+    ))
+}
+
+/// A `user` message: a new task, a message to a task, or a rerun from an edited message.
+async fn accept_user_message(
+    state: &AppState,
+    principal: &Principal,
+    body: TriggerBody,
+    streaming: Streaming,
+) -> Result<Accepted, ApiError> {
     let text = match &body.message.content {
         Some(Value::String(text)) if !text.trim().is_empty() => text.clone(),
         _ => {
@@ -144,9 +241,6 @@ pub(crate) async fn trigger(
             ))
         }
     };
-    if let Some(id) = &body.conversation_id {
-        check_task_id("conversation_id", id)?;
-    }
     let attachments = match &body.message.attachments {
         Some(list) => Some(
             serde_json::to_value(list)
@@ -161,16 +255,7 @@ pub(crate) async fn trigger(
         message,
         streaming,
     };
-    let outcome = agent_tasks::accept_message(&state, &principal, new).await?;
-    Ok(Json(TriggerAnswer {
-        conversation_id: outcome.task_id,
-        state: outcome.state,
-        job_info: JobInfo {
-            job_id: outcome.job_id,
-            studio_id: outcome.agent_id.clone(),
-        },
-        agent_id: outcome.agent_id,
-    }))
+    Ok(agent_tasks::accept_message(state, principal, new).await?)
 }
 
 /// What an `agent_override` says about streaming: nothing without one (the agent's own

@@ -12,10 +12,12 @@
 //! The engine never checks credentials: the API did that before calling it.
 
 mod content;
+pub(crate) mod decision;
 mod events;
 mod ids;
 mod progress;
 pub(crate) mod script;
+pub(crate) mod states;
 mod steps;
 pub(crate) mod trigger;
 pub(crate) mod workforce;

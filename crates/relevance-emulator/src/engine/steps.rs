@@ -13,12 +13,23 @@ use super::events::{LiveEvent, Published};
 use super::ids::{action_id, new_item_id};
 pub(crate) use super::progress::{HandoverRequest, Progress};
 use super::script::{Action, Step};
-use super::trigger::{self, Streaming, Target, UserMessage};
+use super::states::{AgentState, WorkforceState};
+use super::trigger::{self, EngineError, Streaming, Target, UserMessage};
 use crate::store::catalog;
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks::{self, TaskScope};
 
 mod workforce;
+
+/// A `tool` step's settings, as the program holds them.
+struct ToolStep {
+    name: String,
+    input: Value,
+    output: Value,
+    error: Option<String>,
+    requires_confirmation: bool,
+    action: Option<String>,
+}
 
 /// How many characters each typing (or thinking) phase adds: the size of one stream fragment.
 const CHUNK_CHARS: usize = 8;
@@ -73,16 +84,16 @@ impl Runner<'_> {
                     "the emulator could not read this run's steps",
                 ))?;
                 let failed = if self.is_workforce_task {
-                    "errored-pending-approval"
+                    WorkforceState::ErroredPendingApproval.as_str()
                 } else {
-                    "unrecoverable"
+                    AgentState::Unrecoverable.as_str()
                 };
                 return self.finish(failed);
             }
         };
         if !self.progress.started {
             self.progress.started = true;
-            self.set_state("running")?;
+            self.set_state(AgentState::Running.as_str())?;
             return self.schedule_step(&program);
         }
         let index = usize::try_from(self.run.step_index).unwrap_or(usize::MAX);
@@ -102,18 +113,30 @@ impl Runner<'_> {
                 input,
                 output,
                 error,
-            } => self.tool(&program, step.delay_ms, &name, input, output, error),
+                requires_confirmation,
+                action_id,
+            } => {
+                let tool = ToolStep {
+                    name,
+                    input,
+                    output,
+                    error,
+                    requires_confirmation,
+                    action: action_id,
+                };
+                self.tool(&program, step.delay_ms, tool)
+            }
             Action::Error { text, continue_run } => {
                 self.write(Content::agent_error(&text))?;
                 if continue_run {
                     self.next_step(&program)
                 } else {
-                    self.finish("unrecoverable")
+                    self.finish(AgentState::Unrecoverable.as_str())
                 }
             }
             Action::Approval { text } => {
                 self.write_agent_message(&text, false)?;
-                self.set_state("pending-approval")?;
+                self.set_state(AgentState::PendingApproval.as_str())?;
                 self.run.step_index += 1;
                 self.run.phase = 0;
                 self.run.status = RunStatus::AwaitingApproval;
@@ -261,24 +284,28 @@ impl Runner<'_> {
         ))
     }
 
-    fn tool(
-        &mut self,
-        program: &[Step],
-        delay_ms: u64,
-        name: &str,
-        input: Value,
-        output: Value,
-        error: Option<String>,
-    ) -> rusqlite::Result<()> {
+    fn tool(&mut self, program: &[Step], delay_ms: u64, tool: ToolStep) -> rusqlite::Result<()> {
         let delay = i64::try_from(delay_ms).unwrap_or(i64::MAX);
+        let name = tool.name.as_str();
         match (self.run.phase, self.progress.item_id.clone()) {
             (0, _) | (_, None) => {
                 let tool_config =
                     self.tool_config("tool", name, name, &format!("Emulated tool `{name}`"))?;
-                let content = self.new_tool_run("tool", name, input, tool_config)?;
+                let mut content = self.new_tool_run("tool", name, tool.input, tool_config)?;
+                let mut request_id = None;
+                if let Content::ToolRun(run) = &mut content {
+                    if let Some(action) = tool.action {
+                        run.action_details.action = action;
+                    }
+                    run.requires_confirmation = tool.requires_confirmation;
+                    request_id = Some(run.action_details.action_request_id.clone());
+                }
                 let item_id = self.write(content)?;
                 self.progress.item_id = Some(item_id);
                 self.run.phase = 0;
+                if tool.requires_confirmation {
+                    return self.await_decision(request_id);
+                }
                 self.again_after(delay)
             }
             (1, Some(item_id)) => {
@@ -286,10 +313,20 @@ impl Runner<'_> {
                 self.again_after(delay)
             }
             (_, Some(item_id)) => {
+                let (output, error) = (tool.output, tool.error);
                 self.edit_tool_run(&item_id, |run| match &error {
                     Some(text) => run.fail(text, name),
                     None => {
-                        run.output = output.clone();
+                        // A tool that waited for a person and has no scripted output echoes
+                        // the params it ran with (the override merged in), so a caller sees
+                        // what was approved.
+                        let echo = run.requires_confirmation
+                            && output.as_object().is_some_and(|fields| fields.is_empty());
+                        run.output = if echo {
+                            serde_json::json!({ "params": run.params.json })
+                        } else {
+                            output.clone()
+                        };
                         run.finish();
                     }
                 })?;
@@ -297,6 +334,18 @@ impl Runner<'_> {
                 self.next_step(program)
             }
         }
+    }
+
+    /// The tool run just written waits for a person: the task is `pending-approval` and the
+    /// run pauses, its next phase (running) due only once a decision names `request_id`
+    /// (`engine::decision`).
+    fn await_decision(&mut self, request_id: Option<String>) -> rusqlite::Result<()> {
+        self.set_state(AgentState::PendingApproval.as_str())?;
+        self.progress.awaiting_decision = request_id;
+        self.run.phase = 1;
+        self.run.status = RunStatus::AwaitingApproval;
+        self.run.due_at_ms = None;
+        self.save()
     }
 
     // Over 80 lines on purpose: the three phases of one step (pending, running, finished), one arm each, in one transaction.
@@ -347,7 +396,7 @@ impl Runner<'_> {
                     return self.next_step(program);
                 };
                 let child_id = new_item_id();
-                let accepted = trigger::accept(
+                let accepted = match trigger::accept(
                     self.connection,
                     &self.run.project,
                     Target::New {
@@ -363,7 +412,16 @@ impl Runner<'_> {
                     Some(self.run.id),
                     // A sub-agent's run follows the sub-agent's own setting.
                     Streaming::AgentSetting,
-                )?;
+                ) {
+                    Ok(accepted) => accepted,
+                    Err(EngineError::Store(error)) => return Err(error),
+                    Err(problem) => {
+                        let problem = problem.to_string();
+                        self.edit_tool_run(&item_id, |run| run.fail(&problem, agent_id))?;
+                        self.progress.item_id = None;
+                        return self.next_step(program);
+                    }
+                };
                 self.events.extend(accepted.events);
                 self.edit_tool_run(&item_id, |run| {
                     run.tool_run_state = ToolRunState::Running;
@@ -569,9 +627,9 @@ impl Runner<'_> {
                 runs::save(self.connection, &next)?;
                 // Workforce tasks have no queued state: the next message's run keeps it running.
                 let queued = if self.is_workforce_task {
-                    "running"
+                    WorkforceState::Running.as_str()
                 } else {
-                    "starting-up"
+                    AgentState::StartingUp.as_str()
                 };
                 self.set_state(queued)?;
             }

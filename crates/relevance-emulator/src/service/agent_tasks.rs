@@ -5,7 +5,10 @@
 use super::task_target::{self, Choice};
 use super::ServiceError;
 use crate::auth::Principal;
-use crate::engine::trigger::{self, Accepted, Streaming, Target, UserMessage};
+use rusqlite::Connection;
+
+use crate::engine::decision::{self, Decision, DecisionError};
+use crate::engine::trigger::{self, Accepted, EngineError, Streaming, Target, UserMessage};
 use crate::state::AppState;
 use crate::store::catalog;
 use crate::store::tasks::{self, MessageRecord, TaskRecord};
@@ -62,22 +65,86 @@ pub(crate) async fn accept_message(
                 },
                 Err(refusal) => return Ok(Err(refusal)),
             };
-            let accepted = trigger::accept(
+            let accepted = match trigger::accept(
                 &transaction,
                 &project,
                 target,
                 &new.message,
                 None,
                 new.streaming,
-            )?;
+            ) {
+                Ok(accepted) => accepted,
+                Err(EngineError::Store(error)) => return Err(error),
+                Err(problem) => return Ok(Err(ServiceError::Engine(problem))),
+            };
             transaction.commit()?;
             Ok(Ok(accepted))
         })
         .await??;
-    let mut accepted = accepted;
+    Ok(started(state, accepted))
+}
+
+/// Publishes what an accepted trigger committed and wakes the engine.
+fn started(state: &AppState, mut accepted: Accepted) -> Accepted {
     state.engine.publish(std::mem::take(&mut accepted.events));
     state.engine.wake();
-    Ok(accepted)
+    accepted
+}
+
+/// The task `task_id` of the visible agent `agent_id`, inside the caller's transaction.
+fn visible_task(
+    connection: &Connection,
+    principal: &Principal,
+    agent_id: &str,
+    task_id: &str,
+) -> rusqlite::Result<Result<TaskRecord, ServiceError>> {
+    let project = &principal.project;
+    if catalog::find_agent(connection, project, &principal.agents(), agent_id)?.is_none() {
+        return Ok(Err(ServiceError::AgentNotFound {
+            agent_id: agent_id.to_string(),
+            project: project.clone(),
+        }));
+    }
+    Ok(
+        tasks::find_task(connection, project, &principal.tasks(), task_id)?
+            .filter(|task| task.agent_id == agent_id)
+            .ok_or_else(|| ServiceError::TaskNotFound {
+                agent_id: agent_id.to_string(),
+                task_id: task_id.to_string(),
+            }),
+    )
+}
+
+/// Applies a person's decision about the task's waiting tool run (PROTOCOL A10): whoever
+/// may trigger the task may decide, so an embed key decides in its own prefixed tasks
+/// only (another prefix's task is not found). A decision no run waits for changes nothing.
+pub(crate) async fn decide(
+    state: &AppState,
+    principal: &Principal,
+    agent_id: String,
+    task_id: String,
+    decision: Decision,
+) -> Result<Accepted, ServiceError> {
+    let principal = principal.clone();
+    let accepted = state
+        .store
+        .call(move |connection| {
+            let transaction = connection.transaction()?;
+            let task = match visible_task(&transaction, &principal, &agent_id, &task_id)? {
+                Ok(task) => task,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            match decision::decide(&transaction, &principal.project, &task, &decision) {
+                Ok(accepted) => {
+                    transaction.commit()?;
+                    Ok(Ok(accepted))
+                }
+                Err(DecisionError::Store(error)) => Err(error),
+                Err(refused) => Ok(Err(ServiceError::Decision(refused))),
+            }
+        })
+        .await??;
+    Ok(started(state, accepted))
 }
 
 /// The task `task_id` of `agent_id`, if the principal may see it.

@@ -12,6 +12,8 @@ mod task_target;
 pub(crate) mod workforce_tasks;
 
 use crate::auth::TaskIdRefusal;
+use crate::engine::decision::DecisionError;
+use crate::engine::trigger::EngineError;
 use crate::error::{echo_id, ApiError};
 use crate::store::StoreError;
 
@@ -31,6 +33,10 @@ pub(crate) enum ServiceError {
     WorkforceTaskNotFound { task_id: String },
     /// The caller may not create a task with (or without) this id.
     TaskId(TaskIdRefusal),
+    /// A decision (PROTOCOL A10) that no waiting tool run matches: nothing was changed.
+    Decision(DecisionError),
+    /// What the engine needs to run the task's agent is missing or unreadable.
+    Engine(EngineError),
     /// The database failed.
     Store(StoreError),
 }
@@ -66,6 +72,18 @@ impl From<ServiceError> for ApiError {
                 ApiError::not_found(format!("no workforce task {}", echo_id(&task_id)))
             }
             ServiceError::TaskId(refusal) => ApiError::bad_request(refusal.to_string()),
+            ServiceError::Decision(DecisionError::Store(error)) => {
+                ServiceError::Engine(EngineError::Store(error)).into()
+            }
+            ServiceError::Decision(refused) => ApiError::bad_request(refused.to_string()),
+            ServiceError::Engine(EngineError::Store(source)) => {
+                tracing::error!(error = %source, "the engine's database failed");
+                ApiError::internal("the emulator's database failed")
+            }
+            ServiceError::Engine(problem) => {
+                tracing::error!(error = %problem, "the engine could not run a task's agent");
+                ApiError::internal("the emulator could not run this task's agent; see its log")
+            }
             ServiceError::Store(error) => error.into(),
         }
     }

@@ -1,6 +1,7 @@
 //! End-to-end tests of the emulator over real HTTP on 127.0.0.1.
 
 mod admin;
+mod approvals;
 mod auth;
 mod bodies;
 mod connections;
