@@ -22,6 +22,7 @@ use crate::client::{default_client, Client};
 use crate::error::{Error, Result};
 use crate::message::Message;
 
+mod decide;
 pub(crate) mod owner;
 
 use owner::After;
