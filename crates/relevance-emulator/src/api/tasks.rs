@@ -251,11 +251,19 @@ async fn accept_user_message(
     let message = UserMessage { text, attachments };
     let new = NewMessage {
         agent_id: body.agent_id,
-        conversation_id: body.conversation_id,
+        conversation_id: body.conversation_id.clone(),
         message,
         streaming,
     };
-    Ok(agent_tasks::accept_message(state, principal, new).await?)
+    let Some(edit_message_id) = body.edit_message_id else {
+        return Ok(agent_tasks::accept_message(state, principal, new).await?);
+    };
+    let Some(task_id) = body.conversation_id else {
+        return Err(ApiError::bad_request(
+            "a rerun (`edit_message_id`) needs the `conversation_id` of its task",
+        ));
+    };
+    Ok(agent_tasks::rerun(state, principal, task_id, edit_message_id, new).await?)
 }
 
 /// What an `agent_override` says about streaming: nothing without one (the agent's own
@@ -302,10 +310,10 @@ impl MetadataQuery {
 
 #[derive(Debug, Serialize)]
 pub(crate) struct MetadataAnswer {
-    metadata: TaskMeta,
+    pub(crate) metadata: TaskMeta,
     /// `{"token", "expiry_time_ms"}`, only when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
-    streaming_token: Option<IssuedToken>,
+    pub(crate) streaming_token: Option<IssuedToken>,
 }
 
 /// `GET agents/{agent_id}/tasks/{task_id}/metadata`.

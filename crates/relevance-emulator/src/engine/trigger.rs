@@ -278,7 +278,8 @@ fn agent_behavior(
     })
 }
 
-fn new_run(
+/// Stores a new run of `task`'s agent on `message` with `status` (`Due` starts it now).
+pub(super) fn new_run(
     connection: &Connection,
     project: &str,
     task: &TaskRecord,

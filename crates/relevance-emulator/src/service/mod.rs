@@ -31,6 +31,10 @@ pub(crate) enum ServiceError {
     },
     /// No such workforce task for this caller.
     WorkforceTaskNotFound { task_id: String },
+    /// No such agent task (by id alone, `knowledge/sets/...`) for this caller.
+    KnowledgeSetNotFound { task_id: String },
+    /// The request names a message that does not fit (e.g. a rerun's `edit_message_id`).
+    BadMessage(String),
     /// The caller may not create a task with (or without) this id.
     TaskId(TaskIdRefusal),
     /// A decision (PROTOCOL A10) that no waiting tool run matches: nothing was changed.
@@ -71,6 +75,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::WorkforceTaskNotFound { task_id } => {
                 ApiError::not_found(format!("no workforce task {}", echo_id(&task_id)))
             }
+            ServiceError::KnowledgeSetNotFound { task_id } => {
+                ApiError::not_found(format!("no task {}", echo_id(&task_id)))
+            }
+            ServiceError::BadMessage(problem) => ApiError::bad_request(problem),
             ServiceError::TaskId(refusal) => ApiError::bad_request(refusal.to_string()),
             ServiceError::Decision(DecisionError::Store(error)) => {
                 ServiceError::Engine(EngineError::Store(error)).into()

@@ -10,6 +10,7 @@ mod embed;
 mod engine;
 mod faults;
 mod files;
+mod lifecycle;
 mod persistence;
 mod seed;
 mod stream;
