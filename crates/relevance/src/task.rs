@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::message::Message;
 
 mod decide;
+mod lifecycle;
 pub(crate) mod owner;
 
 use owner::After;
