@@ -486,7 +486,14 @@ pub(crate) async fn list(
 ) -> Result<Json<ListAnswer>, ApiError> {
     let filters = parse_filters(query.filters.as_deref())?;
     let (sort_field, ascending) = parse_sort(query.sort.as_deref())?;
-    let page_size = parse_number("page_size", query.page_size.as_deref(), 20, 1..=1000)?;
+    // The Python client's `retrieve_task` (relevanceai 10.2.2) passes the agent id where
+    // the page size goes (`list_tasks(self.agent_id)`), so the platform must take a
+    // `page_size` that is not a number as absent; a number out of range is still 400.
+    let page_size = query
+        .page_size
+        .as_deref()
+        .filter(|size| size.trim().parse::<i64>().is_ok());
+    let page_size = parse_number("page_size", page_size, 20, 1..=1000)?;
     let page = parse_number("page", query.page.as_deref(), 1, 1..=u32::MAX)?;
     let search = query.query.map(|text| text.to_lowercase());
     let mut found = agent_tasks::list_tasks(&state, &principal).await?;

@@ -362,3 +362,20 @@ async fn a_scheduled_message_survives_a_restart() {
     let texts = wait_for_user_messages(&second, &task, 2).await;
     assert_eq!(texts, ["first", "re: first", "later", "re: later"]);
 }
+
+#[tokio::test]
+async fn a_page_size_that_is_not_a_number_is_taken_as_absent() {
+    // The Python client's `retrieve_task` sends the agent id as `page_size`.
+    let running = running(config(|_| {})).await;
+    let task = conversation(&running, KEY, None, &["first"]).await;
+    let path = format!("/{US}/latest/agents/conversations/list");
+    let list = running
+        .get_query(&path, Some(KEY), &[("page_size", "mailer")])
+        .await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert_eq!(list.body["results"][0]["knowledge_set"], task.as_str());
+    let out_of_range = running
+        .get_query(&path, Some(KEY), &[("page_size", "0")])
+        .await;
+    assert_eq!(out_of_range.status, StatusCode::BAD_REQUEST);
+}
