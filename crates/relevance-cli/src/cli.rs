@@ -249,6 +249,16 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "MS")]
     pub streaming_token_ttl_ms: Option<u64>,
 
+    /// How many milliseconds a minute of a scheduled message lasts
+    /// (`scheduled_triggers_item/create`), so tests need not wait real minutes.
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 60_000,
+        env = "RELEVANCE_EMULATOR_SCHEDULE_MINUTE_MS"
+    )]
+    pub schedule_minute_ms: u64,
+
     #[command(flatten)]
     pub faults: FaultArgs,
 

@@ -207,9 +207,8 @@ fn mailer_script() -> BehaviorConfig {
             step(
                 200,
                 Action::Reply {
-                    text:
-                        "I drafted an e-mail about \"{message}\". I need your approval to send it."
-                            .to_string(),
+                    text: "I drafted an e-mail about “{message}”. I need your approval to send it."
+                        .to_string(),
                 },
             ),
             step(
