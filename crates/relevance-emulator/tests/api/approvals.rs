@@ -369,3 +369,35 @@ async fn an_unknown_role_is_400() {
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     assert!(refused.message().contains("message.role"));
 }
+
+#[tokio::test]
+async fn a_waiting_run_can_be_decided_after_a_restart() {
+    let data_dir = TempDir::new().expect("tempdir");
+    let data = data_dir.path().join("data");
+    let config = || Config {
+        storage: relevance_emulator::Storage::Directory(data.clone()),
+        seed: Some(SeedSource::Text(APPROVAL_SEED.to_string())),
+        ..Config::default()
+    };
+    let running = |emulator| Running {
+        emulator,
+        http: reqwest::Client::new(),
+        seed_dir: TempDir::new().expect("tempdir"),
+    };
+    let first = running(start(config()).await);
+    let (task, run) = waiting_task(&first, KEY_M, new_task("launch")).await;
+    first.emulator.shutdown().await.expect("clean shutdown");
+
+    let second = running(start(config()).await);
+    let decided = second
+        .trigger(KEY_M, decision(&task, "action-confirm", &run, None))
+        .await;
+    assert_eq!(decided.status, StatusCode::OK, "{}", decided.text);
+    let (meta, messages) = second.settle(KEY_M, "mailer", &task).await;
+    assert_eq!(meta["conversation"]["state"], "idle");
+    assert_eq!(tool_runs(&messages)[0]["tool_run_state"], "finished");
+    assert_eq!(
+        texts(&messages),
+        ["launch", "drafted launch", "after the e-mail"]
+    );
+}
