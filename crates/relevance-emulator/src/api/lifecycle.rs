@@ -87,7 +87,10 @@ pub(crate) async fn delete_sets(
             return Err(bad());
         };
         check_task_id("knowledge_set", &id)?;
-        ids.push(id);
+        // The same id twice deletes it once (the second would not be found).
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
     }
     if ids.is_empty() {
         return Err(bad());

@@ -253,8 +253,8 @@ pub(crate) async fn rerun(
                 }
                 Err(RerunError::Engine(EngineError::Store(error))) => Err(error),
                 Err(RerunError::Engine(problem)) => Ok(Err(ServiceError::Engine(problem))),
-                Err(refused @ RerunError::NotAUserMessage { .. }) => {
-                    Ok(Err(ServiceError::BadMessage(refused.to_string())))
+                Err(RerunError::NotAUserMessage { item_id }) => {
+                    Ok(Err(ServiceError::NotAUserMessage { item_id }))
                 }
             }
         })

@@ -33,8 +33,8 @@ pub(crate) enum ServiceError {
     WorkforceTaskNotFound { task_id: String },
     /// No such agent task (by id alone, `knowledge/sets/...`) for this caller.
     KnowledgeSetNotFound { task_id: String },
-    /// The request names a message that does not fit (e.g. a rerun's `edit_message_id`).
-    BadMessage(String),
+    /// A rerun's `edit_message_id` names no user message of the task.
+    NotAUserMessage { item_id: String },
     /// The caller may not create a task with (or without) this id.
     TaskId(TaskIdRefusal),
     /// A decision (PROTOCOL A10) that no waiting tool run matches: nothing was changed.
@@ -78,12 +78,31 @@ impl From<ServiceError> for ApiError {
             ServiceError::KnowledgeSetNotFound { task_id } => {
                 ApiError::not_found(format!("no task {}", echo_id(&task_id)))
             }
-            ServiceError::BadMessage(problem) => ApiError::bad_request(problem),
+            ServiceError::NotAUserMessage { item_id } => ApiError::bad_request(format!(
+                "`edit_message_id` {} names no user message of this task",
+                echo_id(&item_id)
+            )),
             ServiceError::TaskId(refusal) => ApiError::bad_request(refusal.to_string()),
             ServiceError::Decision(DecisionError::Store(error)) => {
                 ServiceError::Engine(EngineError::Store(error)).into()
             }
-            ServiceError::Decision(refused) => ApiError::bad_request(refused.to_string()),
+            // Ids are quoted with `echo_id`, so a key pasted into one is never echoed.
+            ServiceError::Decision(DecisionError::NotWaiting { action_request_id }) => {
+                ApiError::bad_request(format!(
+                    "no tool run of this task waits for a decision with action_request_id {}",
+                    echo_id(&action_request_id)
+                ))
+            }
+            ServiceError::Decision(DecisionError::WrongAction {
+                action_request_id,
+                waiting,
+                given,
+            }) => ApiError::bad_request(format!(
+                "the tool run {} waits with action {}, not {}",
+                echo_id(&action_request_id),
+                echo_id(&waiting),
+                echo_id(&given)
+            )),
             ServiceError::Engine(EngineError::Store(source)) => {
                 tracing::error!(error = %source, "the engine's database failed");
                 ApiError::internal("the emulator's database failed")

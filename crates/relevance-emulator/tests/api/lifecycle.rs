@@ -209,7 +209,7 @@ async fn a_deleted_task_is_gone_for_metadata_view_and_list() {
         .post(
             &format!("/{US}/latest/knowledge/sets/delete"),
             Some(KEY),
-            &json!({"knowledge_set": [task]}).to_string(),
+            &json!({"knowledge_set": [task, task]}).to_string(),
         )
         .await;
     assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text);
