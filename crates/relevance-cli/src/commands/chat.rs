@@ -367,6 +367,8 @@ async fn follow(
     let mut finished = false;
     // A tool run waits and its question has not been asked yet.
     let mut waiting = false;
+    // A decision was sent and the task has not been seen past `pending-approval` since.
+    let mut decided = false;
     loop {
         // Once the run is over, a reply that is still on its way gets a moment; a turn that
         // produced no reply at all must not hang the prompt.
@@ -402,7 +404,13 @@ async fn follow(
                 task.status = status.clone();
                 task.state = state.clone();
                 task.title = title.clone();
-                finished = !status.is_running() && *status != TaskStatus::NotStarted;
+                // Right after a decision, a `pending-approval` read before it landed is stale:
+                // the run goes on (a next waiting run comes with its own question).
+                let stale = decided && *status == TaskStatus::Action;
+                if *status != TaskStatus::Action {
+                    decided = false;
+                }
+                finished = !status.is_running() && *status != TaskStatus::NotStarted && !stale;
             }
             TaskEvent::Typing { text, .. } => {
                 if let Some(thought) = thought.take() {
@@ -422,6 +430,9 @@ async fn follow(
                 if approvals.decide(&task, run).await? {
                     // The run goes on: its outcome and the agent's next steps follow.
                     finished = false;
+                    decided = true;
+                    // This turn's reply is what the agent says after the decision.
+                    replied = false;
                 }
             }
             TaskEvent::Message(message) => {
