@@ -110,8 +110,23 @@ pub struct ChatArgs {
     #[arg(long = "attach", value_name = "FILE", conflicts_with = "workforce")]
     pub attachments: Vec<PathBuf>,
 
+    /// Decide every tool run that waits for approval without asking: `all` approves,
+    /// `none` rejects. Without it the chat asks (and with --json it decides nothing: the
+    /// waiting run is an `approval_needed` event).
+    #[arg(long, value_enum, value_name = "all|none")]
+    pub approve: Option<ApprovalPolicy>,
+
     #[command(flatten)]
     pub credentials: CredentialArgs,
+}
+
+/// What `chat --approve` decides for a tool run that waits for a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ApprovalPolicy {
+    /// Approve every waiting run.
+    All,
+    /// Reject every waiting run.
+    None,
 }
 
 impl ChatArgs {
@@ -144,6 +159,39 @@ pub enum TasksCommand {
         /// Page number, from 1 (agents only).
         #[arg(long, default_value_t = 1, conflicts_with = "workforce")]
         page: u32,
+    },
+    /// Run an agent task again from its first message; what followed is replaced.
+    Rerun {
+        /// The agent the task belongs to (default: an embed key's agent).
+        #[arg(long)]
+        agent: Option<String>,
+        /// The task id.
+        task: String,
+        /// Rerun with this text instead of the first message's.
+        #[arg(long)]
+        text: Option<String>,
+    },
+    /// Delete an agent task and its messages (needs an API key).
+    Delete {
+        /// The agent the task belongs to.
+        #[arg(long)]
+        agent: Option<String>,
+        /// The task id.
+        task: String,
+    },
+    /// Send a message to an agent task later (needs an API key).
+    Schedule {
+        /// The agent the task belongs to.
+        #[arg(long)]
+        agent: Option<String>,
+        /// The task id.
+        task: String,
+        /// The message to send.
+        message: String,
+        /// When: `30s`, `5m`, `2h`, `1d` (a bare number is minutes); rounded up to whole
+        /// minutes, as the platform schedules.
+        #[arg(long = "in", value_name = "DELAY", default_value = "0m")]
+        delay: String,
     },
     /// Show a task's messages, oldest first.
     Show {
@@ -207,6 +255,16 @@ pub struct EmulatorArgs {
     /// `[emulator] streaming_token_ttl_ms`).
     #[arg(long, value_name = "MS")]
     pub streaming_token_ttl_ms: Option<u64>,
+
+    /// How many milliseconds a minute of a scheduled message lasts
+    /// (`scheduled_triggers_item/create`), so tests need not wait real minutes.
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 60_000,
+        env = "RELEVANCE_EMULATOR_SCHEDULE_MINUTE_MS"
+    )]
+    pub schedule_minute_ms: u64,
 
     #[command(flatten)]
     pub faults: FaultArgs,

@@ -281,6 +281,15 @@ pub fn event_json(task_id: &str, event: &TaskEvent) -> Value {
             message_id,
         } => json!({"event": "typing", "task_id": task_id,
             "delta": delta, "text": text, "message_id": message_id}),
+        TaskEvent::ApprovalNeeded(run) => json!({"event": "approval_needed", "task_id": task_id,
+        "tool_id": run.tool_id, "title": run.title,
+        "action": run.action_details.as_ref().map(|d| &d.action),
+        "action_request_id": run.action_details.as_ref().map(|d| &d.action_request_id),
+        "params": match &run.params {
+            Some(relevance::ToolParams::Valid { json, .. }) => json.clone(),
+            Some(relevance::ToolParams::Invalid { raw }) => Value::String(raw.clone()),
+            _ => Value::Null,
+        }}),
         _ => json!({"event": "unknown", "task_id": task_id}),
     }
 }

@@ -22,6 +22,7 @@ const PUBLIC_AGENT: &str = "demo-agent";
 const PRIVATE_AGENT: &str = "private-agent";
 const RESEARCHER_AGENT: &str = "demo-researcher";
 const TRIAGE_AGENT: &str = "demo-triage";
+const MAILER_AGENT: &str = "demo-mailer";
 const WORKFORCE: &str = "demo-workforce";
 const REGION: Region = Region::Us;
 
@@ -54,6 +55,9 @@ pub struct DemoProject {
     /// A workforce (`demo-workforce`): the triage agent answers first and hands the
     /// question over to the researcher.
     pub workforce_id: String,
+    /// A public scripted agent (`demo-mailer`) that asks before it "sends an e-mail":
+    /// its `send_email` tool run waits for a person's approval (PROTOCOL A10).
+    pub mailer_agent_id: String,
 }
 
 impl std::fmt::Debug for DemoProject {
@@ -69,6 +73,7 @@ impl std::fmt::Debug for DemoProject {
             .field("researcher_agent_id", &self.researcher_agent_id)
             .field("triage_agent_id", &self.triage_agent_id)
             .field("workforce_id", &self.workforce_id)
+            .field("mailer_agent_id", &self.mailer_agent_id)
             .finish()
     }
 }
@@ -135,6 +140,20 @@ pub(crate) fn spec() -> ProjectSpec {
                 use_streaming: true,
                 tools: Vec::new(),
             },
+            AgentSpec {
+                id: MAILER_AGENT.to_string(),
+                name: Some("Demo mailer".to_string()),
+                description: Some(
+                    "A public scripted agent that asks before it sends an e-mail.".to_string(),
+                ),
+                emoji: Some("✉️".to_string()),
+                public: true,
+                model: DEFAULT_MODEL.to_string(),
+                behavior: "script".to_string(),
+                behavior_config: mailer_script().to_json(),
+                use_streaming: true,
+                tools: Vec::new(),
+            },
         ],
         tools: Vec::new(),
         workforces: vec![WorkforceSpec {
@@ -168,6 +187,8 @@ fn researcher_script() -> BehaviorConfig {
                         {"title": "Emulated result", "url": "https://example.com/emulated"}
                     ]}),
                     error: None,
+                    requires_confirmation: false,
+                    action_id: None,
                 },
             ),
             step(
@@ -175,6 +196,46 @@ fn researcher_script() -> BehaviorConfig {
                 Action::Type {
                     text: "I looked into \"{message}\" and found one emulated result: \
                            https://example.com/emulated"
+                        .to_string(),
+                },
+            ),
+        ],
+        ..BehaviorConfig::default()
+    }
+}
+
+/// The mailer's script: a draft, a `send_email` run that waits for a person, then a reply.
+/// Its tool has no scripted output, so an approved run shows the params it was sent with.
+fn mailer_script() -> BehaviorConfig {
+    let step = |delay_ms, action| Step { delay_ms, action };
+    BehaviorConfig {
+        script: vec![
+            step(
+                200,
+                Action::Reply {
+                    text: "I drafted an e-mail about “{message}”. I need your approval to send it."
+                        .to_string(),
+                },
+            ),
+            step(
+                100,
+                Action::Tool {
+                    name: "send_email".to_string(),
+                    input: serde_json::json!({
+                        "to": "team@example.com",
+                        "subject": "{message}",
+                        "body": "Hello team, about {message}."
+                    }),
+                    output: serde_json::json!({}),
+                    error: None,
+                    requires_confirmation: true,
+                    action_id: None,
+                },
+            ),
+            step(
+                200,
+                Action::Reply {
+                    text: "Done: whatever you decided about the e-mail is recorded above."
                         .to_string(),
                 },
             ),
@@ -257,6 +318,7 @@ pub(crate) fn install(
         researcher_agent_id: RESEARCHER_AGENT.to_string(),
         triage_agent_id: TRIAGE_AGENT.to_string(),
         workforce_id: WORKFORCE.to_string(),
+        mailer_agent_id: MAILER_AGENT.to_string(),
     })
 }
 

@@ -121,6 +121,10 @@ pub struct Config {
     pub connections: ConnectionLimits,
     /// Limits on what keys may store and mint.
     pub quotas: Quotas,
+    /// How many milliseconds one minute of `minutes_until_schedule` lasts
+    /// (`scheduled_triggers_item/create`, PROTOCOL A11). Default 60 000, a real minute;
+    /// tests set e.g. 1 so "in 5 minutes" is 5 ms.
+    pub schedule_minute_ms: u64,
 }
 
 /// How long a connection may take, and how many may be open.
@@ -213,6 +217,7 @@ impl Default for Config {
             database_busy_timeout_ms: store::DEFAULT_BUSY_TIMEOUT_MS,
             connections: ConnectionLimits::default(),
             quotas: Quotas::default(),
+            schedule_minute_ms: 60_000,
         }
     }
 }
@@ -238,6 +243,7 @@ impl std::fmt::Debug for Config {
             .field("database_busy_timeout_ms", &self.database_busy_timeout_ms)
             .field("connections", &self.connections)
             .field("quotas", &self.quotas)
+            .field("schedule_minute_ms", &self.schedule_minute_ms)
             .finish()
     }
 }
@@ -398,6 +404,7 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
             generic_auth_errors: config.generic_auth_errors,
             streaming_token_ttl_ms,
             quotas: config.quotas.clone(),
+            schedule_minute_ms: config.schedule_minute_ms,
         },
     );
     Ok(Prepared {

@@ -44,6 +44,8 @@ pub(crate) struct Settings {
     /// How long a streaming token lives.
     pub(crate) streaming_token_ttl_ms: u64,
     pub(crate) quotas: crate::Quotas,
+    /// How many milliseconds a scheduled message's minute lasts (`Config::schedule_minute_ms`).
+    pub(crate) schedule_minute_ms: u64,
 }
 
 impl std::fmt::Debug for AppState {

@@ -153,6 +153,30 @@ pub enum Error {
         /// What is wrong with it.
         problem: String,
     },
+    /// A decision (approve or reject, PROTOCOL A10) about a tool run that does
+    /// not wait for one: it needs no approval, was already decided, or the
+    /// server (400) knows no waiting run by that id. Nothing was changed.
+    #[error("tool run '{action_request_id}' is not waiting for a decision{}", suffix(.message))]
+    RunNotWaiting {
+        /// The run's `action_request_id` ("" when it has none).
+        action_request_id: String,
+        /// The server's `message`, when it refused.
+        message: Option<String>,
+    },
+    /// An embed key acts only in its own tasks (ids that start with its task
+    /// prefix); this task is another prefix's. Refused before any request.
+    #[error("task '{task_id}' is not one of this embed key's tasks (its id does not start with the key's task prefix)")]
+    NotOwnTask {
+        /// The task's id.
+        task_id: String,
+    },
+    /// The operation exists for agent tasks only (PROTOCOL A10, A11), and
+    /// this is a workforce task.
+    #[error("{operation} works on agent tasks only; this is a workforce task")]
+    AgentTaskOnly {
+        /// What was asked, e.g. "approve".
+        operation: &'static str,
+    },
     /// The process-wide default client was used in the wrong order.
     #[error(transparent)]
     DefaultClient(#[from] DefaultClientError),

@@ -46,7 +46,7 @@ use futures_util::Stream;
 
 use crate::activity::Subscription;
 use crate::error::Result;
-use crate::message::Message;
+use crate::message::{Message, ToolRun};
 use crate::runtime::{timer, BoxFuture, Instant};
 use crate::task::{Task, TaskStatus};
 
@@ -120,6 +120,12 @@ pub enum TaskEvent {
         /// The message being written, when the platform says.
         message_id: Option<String>,
     },
+    /// A tool run now waits for a person (PROTOCOL A10): show it and let the
+    /// person decide with [`Task::approve`], [`Task::approve_with`] or
+    /// [`Task::reject`]. Yielded once per run, right after the
+    /// [`TaskEvent::Message`] that carried the waiting run; the decision's
+    /// outcome comes later as that run's next message.
+    ApprovalNeeded(ToolRun),
 }
 
 impl Task {

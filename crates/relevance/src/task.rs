@@ -22,6 +22,8 @@ use crate::client::{default_client, Client};
 use crate::error::{Error, Result};
 use crate::message::Message;
 
+mod decide;
+mod lifecycle;
 pub(crate) mod owner;
 
 use owner::After;

@@ -9,19 +9,22 @@
 //! On a terminal the prompt is a line editor (arrow keys, history); piped input is read
 //! line by line, so scripts and tests can feed it.
 
+mod approval;
+
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use futures_util::StreamExt;
 use relevance::{
     Agent, Attachment, Client, Key, MessageContent, Region, Task, TaskEvent, TaskEvents,
-    TaskStatus, ToolStatus, Workforce,
+    TaskStatus, ToolRun, ToolStatus, Workforce,
 };
 use relevance_emulator::{Config, Emulator};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines, Stdin};
 
-use crate::cli::ChatArgs;
+use crate::cli::{ApprovalPolicy, ChatArgs};
 use crate::render::MessagePrinter;
+use approval::Decision;
 
 /// What the chat talks to.
 enum Target {
@@ -146,15 +149,20 @@ async fn chat(
     };
 
     let mut events: Option<(String, TaskEvents)> = None;
+    let mut input = Input { prompt: None, json };
+    let mut approvals = Approvals {
+        policy: args.approve,
+        input: &mut input,
+        json,
+    };
     if let Some(text) = &args.message {
         let sent = target.send(text, task.as_ref(), &attachments).await?;
-        follow(sent, &mut events, &mut printer, json).await?;
+        follow(sent, &mut events, &mut printer, &mut approvals).await?;
         return Ok(());
     }
 
-    let mut prompt = Prompt::new(json)?;
     loop {
-        let Some(line) = prompt.next_line().await? else {
+        let Some(line) = approvals.input.prompt()?.next_line().await? else {
             break;
         };
         let text = line.trim();
@@ -167,7 +175,7 @@ async fn chat(
         let sent = target
             .send(text, task.as_ref(), &std::mem::take(&mut attachments))
             .await?;
-        task = Some(follow(sent, &mut events, &mut printer, json).await?);
+        task = Some(follow(sent, &mut events, &mut printer, &mut approvals).await?);
     }
     match (&task, json, embedded) {
         (Some(task), false, None) => {
@@ -181,6 +189,84 @@ async fn chat(
         _ => {}
     }
     Ok(())
+}
+
+/// Where lines come from: the chat's messages and the answers to approval questions share
+/// one reader (a pipe can be read only once), made when it is first needed.
+struct Input {
+    prompt: Option<Prompt>,
+    json: bool,
+}
+
+impl Input {
+    fn prompt(&mut self) -> Result<&mut Prompt> {
+        if self.prompt.is_none() {
+            self.prompt = Some(Prompt::new(self.json)?);
+        }
+        self.prompt.as_mut().context("the prompt was just set up")
+    }
+}
+
+/// Decides the tool runs that wait for a person: by `--approve`, or by asking.
+struct Approvals<'i> {
+    policy: Option<ApprovalPolicy>,
+    input: &'i mut Input,
+    json: bool,
+}
+
+/// How many times a person may get the params wrong before the run is rejected.
+const EDIT_ATTEMPTS: usize = 3;
+
+impl Approvals<'_> {
+    /// Decides `run` of `task` and sends the decision; `false` when nothing was decided
+    /// (`--json` without `--approve`: the event is the answer).
+    async fn decide(&mut self, task: &Task, run: &ToolRun) -> Result<bool> {
+        let decision = match approval::decided_by_flag(self.policy) {
+            Some(decision) => decision,
+            None if self.json => return Ok(false),
+            None => self.ask(run).await?,
+        };
+        let name = approval::tool_name(run);
+        match decision {
+            Decision::Approve => task.approve(run).await?,
+            Decision::ApproveWith(params) => task.approve_with(run, params).await?,
+            Decision::Reject | Decision::Edit => {
+                task.reject(run).await?;
+                if !self.json {
+                    eprintln!("(rejected \"{name}\")");
+                }
+                return Ok(true);
+            }
+        }
+        if !self.json {
+            eprintln!("(approved \"{name}\")");
+        }
+        Ok(true)
+    }
+
+    /// Asks the person; the end of input rejects (no is the default).
+    async fn ask(&mut self, run: &ToolRun) -> Result<Decision> {
+        let prompt = self.input.prompt()?;
+        let Some(line) = prompt.ask(&approval::question(run)).await? else {
+            return Ok(Decision::Reject);
+        };
+        if approval::answer(&line) != Decision::Edit {
+            return Ok(approval::answer(&line));
+        }
+        for _ in 0..EDIT_ATTEMPTS {
+            let Some(line) = prompt
+                .ask("params to change (a JSON object; empty keeps them)> ")
+                .await?
+            else {
+                return Ok(Decision::Reject);
+            };
+            match approval::edited_params(&line) {
+                Ok(decision) => return Ok(decision),
+                Err(problem) => eprintln!("{problem}"),
+            }
+        }
+        Ok(Decision::Reject)
+    }
 }
 
 /// Where the interactive chat reads its lines.
@@ -216,10 +302,21 @@ impl Prompt {
 
     /// The next line, or `None` at the end of input (Ctrl-D, Ctrl-C, or the pipe's end).
     async fn next_line(&mut self) -> Result<Option<String>> {
+        let you = match self {
+            Prompt::Terminal { prompt, .. } => *prompt,
+            Prompt::Piped { json: true, .. } => "",
+            Prompt::Piped { json: false, .. } => "you> ",
+        };
+        self.ask(you).await
+    }
+
+    /// Shows `question` (on a pipe too, unless the output is JSON) and reads the answer;
+    /// `None` at the end of input.
+    async fn ask(&mut self, question: &str) -> Result<Option<String>> {
         match self {
-            Prompt::Terminal { editor, prompt } => {
+            Prompt::Terminal { editor, .. } => {
                 // The editor blocks on the terminal; the runtime has other threads.
-                let read = tokio::task::block_in_place(|| editor.readline(*prompt));
+                let read = tokio::task::block_in_place(|| editor.readline(question));
                 match read {
                     Ok(line) => {
                         if !line.trim().is_empty() {
@@ -238,7 +335,7 @@ impl Prompt {
             Prompt::Piped { lines, json } => {
                 if !*json {
                     let mut stdout = tokio::io::stdout();
-                    stdout.write_all(b"you> ").await?;
+                    stdout.write_all(question.as_bytes()).await?;
                     stdout.flush().await?;
                 }
                 lines.next_line().await.context("reading the prompt")
@@ -254,8 +351,9 @@ async fn follow(
     mut task: Task,
     events: &mut Option<(String, TaskEvents)>,
     printer: &mut MessagePrinter,
-    json: bool,
+    approvals: &mut Approvals<'_>,
 ) -> Result<Task> {
+    let json = approvals.json;
     if events.as_ref().map(|(id, _)| id.as_str()) != Some(task.id.as_str()) {
         *events = Some((task.id.clone(), task.events()));
     }
@@ -267,6 +365,10 @@ async fn follow(
     let mut thought: Option<String> = None;
     let mut replied = false;
     let mut finished = false;
+    // A tool run waits and its question has not been asked yet.
+    let mut waiting = false;
+    // A decision was sent and the task has not been seen past `pending-approval` since.
+    let mut decided = false;
     loop {
         // Once the run is over, a reply that is still on its way gets a moment; a turn that
         // produced no reply at all must not hang the prompt.
@@ -302,7 +404,13 @@ async fn follow(
                 task.status = status.clone();
                 task.state = state.clone();
                 task.title = title.clone();
-                finished = !status.is_running() && *status != TaskStatus::NotStarted;
+                // Right after a decision, a `pending-approval` read before it landed is stale:
+                // the run goes on (a next waiting run comes with its own question).
+                let stale = decided && *status == TaskStatus::Action;
+                if *status != TaskStatus::Action {
+                    decided = false;
+                }
+                finished = !status.is_running() && *status != TaskStatus::NotStarted && !stale;
             }
             TaskEvent::Typing { text, .. } => {
                 if let Some(thought) = thought.take() {
@@ -315,7 +423,20 @@ async fn follow(
                 thought = Some(text.clone());
                 live.thinking(text)
             }
+            TaskEvent::ApprovalNeeded(run) => {
+                live.clear();
+                printer.flush();
+                waiting = false;
+                if approvals.decide(&task, run).await? {
+                    // The run goes on: its outcome and the agent's next steps follow.
+                    finished = false;
+                    decided = true;
+                    // This turn's reply is what the agent says after the decision.
+                    replied = false;
+                }
+            }
             TaskEvent::Message(message) => {
+                waiting |= matches!(&message.content, MessageContent::ToolRun(run) if run.needs_approval());
                 // A reply prints its own thoughts; only a tool run is "what it led to".
                 if matches!(message.content, MessageContent::ToolRun(_)) {
                     if let Some(thought) = thought.take() {
@@ -335,7 +456,7 @@ async fn follow(
             }
             _ => {}
         }
-        if finished && replied {
+        if finished && replied && !waiting {
             break;
         }
     }
@@ -343,9 +464,7 @@ async fn follow(
     printer.flush();
     if !json {
         match task.status {
-            TaskStatus::Action => {
-                eprintln!("(the task waits for approval: send a message to continue)")
-            }
+            TaskStatus::Action => eprintln!("(the task waits for a person)"),
             TaskStatus::Error => eprintln!("(the task ended in an error: {})", task.state),
             _ => {}
         }

@@ -50,6 +50,7 @@ pub async fn run(args: EmulatorArgs, json: bool) -> Result<()> {
             .unwrap_or(defaults.database_busy_timeout_ms),
         connections,
         quotas,
+        schedule_minute_ms: args.schedule_minute_ms,
         ..defaults
     };
     let listener = tokio::net::TcpListener::bind(args.listen)

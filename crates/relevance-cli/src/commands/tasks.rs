@@ -1,4 +1,5 @@
-//! `relevance tasks list|show`: an agent's or a workforce's conversations.
+//! `relevance tasks list|show|rerun|delete|schedule`: an agent's or a workforce's
+//! conversations, and an agent task's life (PROTOCOL A11).
 
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
@@ -66,6 +67,34 @@ pub async fn run(command: TasksCommand, credentials: &CredentialArgs, json: bool
                 print_task_table(&tasks);
             }
         }
+        TasksCommand::Rerun { agent, task, text } => {
+            let task = agent_task(&client, agent, &task).await?;
+            match &text {
+                Some(text) => task.rerun_with(text).await?,
+                None => task.rerun().await?,
+            }
+            print_done(json, "rerun", &task.id);
+        }
+        TasksCommand::Delete { agent, task } => {
+            let task = agent_task(&client, agent, &task).await?;
+            task.delete().await?;
+            print_done(json, "deleted", &task.id);
+        }
+        TasksCommand::Schedule {
+            agent,
+            task,
+            message,
+            delay,
+        } => {
+            let delay = parse_delay(&delay).context("--in")?;
+            let task = agent_task(&client, agent, &task).await?;
+            let trigger_id = task.schedule_message(&message, delay).await?;
+            if json {
+                output::print_json(&json!({"task_id": task.id, "trigger_id": trigger_id}));
+            } else {
+                println!("scheduled for task {} (trigger {trigger_id})", task.id);
+            }
+        }
         TasksCommand::Show {
             agent,
             workforce,
@@ -93,6 +122,46 @@ pub async fn run(command: TasksCommand, credentials: &CredentialArgs, json: bool
         }
     }
     Ok(())
+}
+
+/// The agent task `task_id` of `--agent` (or the embed key's agent).
+async fn agent_task(client: &Client, agent: Option<String>, task_id: &str) -> Result<Task> {
+    let Some(agent) = default_target(client, agent, None).0 else {
+        anyhow::bail!("which agent? pass --agent ID (see `relevance agents list`)");
+    };
+    Ok(client.agents().get(&agent).await?.get_task(task_id).await?)
+}
+
+fn print_done(json: bool, what: &str, task_id: &str) {
+    if json {
+        output::print_json(&json!({"task_id": task_id, "done": what}));
+    } else {
+        println!("{what}: task {task_id}");
+    }
+}
+
+/// `30s`, `5m`, `2h`, `1d`, or a bare number of minutes. (One small format: not worth a
+/// dependency.)
+fn parse_delay(text: &str) -> Result<std::time::Duration> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "m"),
+    };
+    let seconds_per_unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 60 * 60,
+        "d" => 24 * 60 * 60,
+        _ => anyhow::bail!("{text:?}: use a number with s, m, h or d, e.g. 5m"),
+    };
+    let number: u64 = number
+        .parse()
+        .with_context(|| format!("{text:?}: use a number with s, m, h or d, e.g. 5m"))?;
+    let seconds = number
+        .checked_mul(seconds_per_unit)
+        .with_context(|| format!("{text:?} is too long"))?;
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 /// Like `chat`, an embed key needs no `--agent`: it reaches one agent or one workforce, so
@@ -153,4 +222,27 @@ fn task_json(task: &Task) -> serde_json::Value {
         "created_at": task.created_at.map(|t| t.to_rfc3339()),
         "updated_at": task.updated_at.map(|t| t.to_rfc3339()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn delays_take_a_unit_or_mean_minutes() {
+        use std::time::Duration;
+        for (text, seconds) in [
+            ("30s", 30),
+            ("5m", 300),
+            ("2h", 7200),
+            ("1d", 86400),
+            ("3", 180),
+        ] {
+            assert_eq!(
+                super::parse_delay(text).unwrap(),
+                Duration::from_secs(seconds)
+            );
+        }
+        for bad in ["", "m", "5x", "-1m", "1.5h", "99999999999999999999d"] {
+            assert!(super::parse_delay(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -15,6 +15,7 @@ use crate::error::ApiError;
 use crate::json::{ApiPath, LenientJson};
 use crate::service::agent_tasks;
 use crate::state::AppState;
+use crate::store::tasks::MessageRecord;
 use crate::time::ms_at_or_after;
 
 #[derive(Debug, Deserialize)]
@@ -39,6 +40,18 @@ pub(crate) struct ViewItem {
     content: Value,
     is_expanded_by_default: bool,
     is_in_hidden_group: bool,
+}
+
+impl From<MessageRecord> for ViewItem {
+    fn from(message: MessageRecord) -> ViewItem {
+        ViewItem {
+            item_id: message.item_id,
+            insert_date_: message.insert_date,
+            content: message.content,
+            is_expanded_by_default: false,
+            is_in_hidden_group: false,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -77,15 +90,6 @@ pub(crate) async fn view(
     )
     .await?;
     Ok(Json(ViewAnswer {
-        results: messages
-            .into_iter()
-            .map(|message| ViewItem {
-                item_id: message.item_id,
-                insert_date_: message.insert_date,
-                content: message.content,
-                is_expanded_by_default: false,
-                is_in_hidden_group: false,
-            })
-            .collect(),
+        results: messages.into_iter().map(ViewItem::from).collect(),
     }))
 }

@@ -10,6 +10,7 @@
 mod agents;
 mod embed_keys;
 pub(crate) mod files;
+mod lifecycle;
 mod messages;
 mod stream;
 pub(crate) mod tasks;
@@ -112,6 +113,31 @@ pub(crate) fn routes() -> Vec<Route> {
             "/{region}/latest/services/get_temporary_file_upload_url",
             AnyKey,
             files::upload_url,
+        ),
+        // PROTOCOL A11; deleting and scheduling need an API key (A13).
+        route(
+            M::GET,
+            "/{region}/latest/agents/{agent_id}/tasks/{task_id}/trigger_message",
+            AnyKey,
+            lifecycle::trigger_message,
+        ),
+        route(
+            M::GET,
+            "/{region}/latest/knowledge/sets/{task_id}/get_metadata",
+            AnyKey,
+            lifecycle::set_metadata,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/knowledge/sets/delete",
+            ProjectKey,
+            lifecycle::delete_sets,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/agents/{agent_id}/scheduled_triggers_item/create",
+            ProjectKey,
+            lifecycle::schedule,
         ),
     ]
 }

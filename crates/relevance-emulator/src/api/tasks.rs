@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::auth::{IssuedToken, Principal};
-use crate::engine::trigger::{Streaming, UserMessage};
+use crate::engine::decision::{Decision, Verdict};
+use crate::engine::trigger::{Accepted, Streaming, UserMessage};
 use crate::error::{echo_id, ApiError};
 use crate::json::{ApiPath, ApiQuery, LenientJson};
 use crate::service::agent_tasks::{self, NewMessage};
@@ -63,15 +64,30 @@ pub(crate) struct TriggerBody {
     conversation_id: Option<String>,
     #[serde(default)]
     agent_override: Option<Value>,
+    /// A rerun (PROTOCOL A11): the user message the task runs again from.
+    #[serde(default)]
+    edit_message_id: Option<String>,
     message: TriggerMessage,
 }
 
 #[derive(Debug, Deserialize)]
 struct TriggerMessage {
+    /// `user` (or absent), `action-confirm` or `action-reject` (PROTOCOL A10).
+    #[serde(default)]
+    role: Option<String>,
     #[serde(default)]
     content: Option<Value>,
     #[serde(default)]
     attachments: Option<Vec<Attachment>>,
+    /// A decision's `action_details.action`.
+    #[serde(default)]
+    action: Option<String>,
+    /// A decision's `action_details.action_request_id`.
+    #[serde(default)]
+    action_request_id: Option<String>,
+    /// An `action-confirm`'s params that replace the run's own.
+    #[serde(default)]
+    action_params_override: Option<Value>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -136,6 +152,87 @@ pub(crate) async fn trigger(
         ));
     }
     let streaming = override_streaming(body.agent_override.as_ref())?;
+    if let Some(id) = &body.conversation_id {
+        check_task_id("conversation_id", id)?;
+    }
+    let outcome = match body.message.role.as_deref() {
+        None | Some("user") => accept_user_message(&state, &principal, body, streaming).await?,
+        Some("action-confirm" | "action-reject") => {
+            let (task_id, decision) = decision_of(&body)?;
+            agent_tasks::decide(&state, &principal, body.agent_id, task_id, decision).await?
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "`message.role` must be \"user\", \"action-confirm\" or \"action-reject\", \
+                 not {}",
+                echo_id(other)
+            )))
+        }
+    };
+    Ok(Json(TriggerAnswer {
+        conversation_id: outcome.task_id,
+        state: outcome.state,
+        job_info: JobInfo {
+            job_id: outcome.job_id,
+            studio_id: outcome.agent_id.clone(),
+        },
+        agent_id: outcome.agent_id,
+    }))
+}
+
+/// The task and the decision an `action-confirm` / `action-reject` trigger carries.
+fn decision_of(body: &TriggerBody) -> Result<(String, Decision), ApiError> {
+    let Some(task_id) = body.conversation_id.clone() else {
+        return Err(ApiError::bad_request(
+            "a decision (`message.role` action-confirm or action-reject) needs the \
+             `conversation_id` of the task whose tool run waits",
+        ));
+    };
+    let message = &body.message;
+    let Some(action_request_id) = message
+        .action_request_id
+        .clone()
+        .filter(|id| !id.is_empty())
+    else {
+        return Err(ApiError::bad_request(
+            "`message.action_request_id` must name the waiting tool run \
+             (its `action_details.action_request_id`)",
+        ));
+    };
+    let verdict = if message.role.as_deref() == Some("action-reject") {
+        Verdict::Reject
+    } else {
+        match &message.action_params_override {
+            None | Some(Value::Null) => Verdict::Confirm {
+                params_override: Default::default(),
+            },
+            Some(Value::Object(fields)) => Verdict::Confirm {
+                params_override: fields.clone(),
+            },
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "`message.action_params_override` must be an object of params, e.g. {}",
+                ))
+            }
+        }
+    };
+    Ok((
+        task_id,
+        Decision {
+            verdict,
+            action: message.action.clone(),
+            action_request_id,
+        },
+    ))
+}
+
+/// A `user` message: a new task, a message to a task, or a rerun from an edited message.
+async fn accept_user_message(
+    state: &AppState,
+    principal: &Principal,
+    body: TriggerBody,
+    streaming: Streaming,
+) -> Result<Accepted, ApiError> {
     let text = match &body.message.content {
         Some(Value::String(text)) if !text.trim().is_empty() => text.clone(),
         _ => {
@@ -144,9 +241,6 @@ pub(crate) async fn trigger(
             ))
         }
     };
-    if let Some(id) = &body.conversation_id {
-        check_task_id("conversation_id", id)?;
-    }
     let attachments = match &body.message.attachments {
         Some(list) => Some(
             serde_json::to_value(list)
@@ -157,20 +251,19 @@ pub(crate) async fn trigger(
     let message = UserMessage { text, attachments };
     let new = NewMessage {
         agent_id: body.agent_id,
-        conversation_id: body.conversation_id,
+        conversation_id: body.conversation_id.clone(),
         message,
         streaming,
     };
-    let outcome = agent_tasks::accept_message(&state, &principal, new).await?;
-    Ok(Json(TriggerAnswer {
-        conversation_id: outcome.task_id,
-        state: outcome.state,
-        job_info: JobInfo {
-            job_id: outcome.job_id,
-            studio_id: outcome.agent_id.clone(),
-        },
-        agent_id: outcome.agent_id,
-    }))
+    let Some(edit_message_id) = body.edit_message_id else {
+        return Ok(agent_tasks::accept_message(state, principal, new).await?);
+    };
+    let Some(task_id) = body.conversation_id else {
+        return Err(ApiError::bad_request(
+            "a rerun (`edit_message_id`) needs the `conversation_id` of its task",
+        ));
+    };
+    Ok(agent_tasks::rerun(state, principal, task_id, edit_message_id, new).await?)
 }
 
 /// What an `agent_override` says about streaming: nothing without one (the agent's own
@@ -217,10 +310,10 @@ impl MetadataQuery {
 
 #[derive(Debug, Serialize)]
 pub(crate) struct MetadataAnswer {
-    metadata: TaskMeta,
+    pub(crate) metadata: TaskMeta,
     /// `{"token", "expiry_time_ms"}`, only when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
-    streaming_token: Option<IssuedToken>,
+    pub(crate) streaming_token: Option<IssuedToken>,
 }
 
 /// `GET agents/{agent_id}/tasks/{task_id}/metadata`.
@@ -393,7 +486,14 @@ pub(crate) async fn list(
 ) -> Result<Json<ListAnswer>, ApiError> {
     let filters = parse_filters(query.filters.as_deref())?;
     let (sort_field, ascending) = parse_sort(query.sort.as_deref())?;
-    let page_size = parse_number("page_size", query.page_size.as_deref(), 20, 1..=1000)?;
+    // The Python client's `retrieve_task` (relevanceai 10.2.2) passes the agent id where
+    // the page size goes (`list_tasks(self.agent_id)`), so the platform must take a
+    // `page_size` that is not a number as absent; a number out of range is still 400.
+    let page_size = query
+        .page_size
+        .as_deref()
+        .filter(|size| size.trim().parse::<i64>().is_ok());
+    let page_size = parse_number("page_size", page_size, 20, 1..=1000)?;
     let page = parse_number("page", query.page.as_deref(), 1, 1..=u32::MAX)?;
     let search = query.query.map(|text| text.to_lowercase());
     let mut found = agent_tasks::list_tasks(&state, &principal).await?;

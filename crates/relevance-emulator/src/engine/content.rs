@@ -320,6 +320,38 @@ impl ToolRun {
         self.ended_in("action-response");
     }
 
+    /// A person approved the waiting run (PROTOCOL A10): `params_override` replaces the
+    /// params of the same names (in `json` and `resolved`), and `confirmation` says so.
+    pub(crate) fn confirm(&mut self, params_override: &serde_json::Map<String, Value>) {
+        for params in [Some(&mut self.params.json), self.params.resolved.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if let Value::Object(fields) = params {
+                for (name, value) in params_override {
+                    fields.insert(name.clone(), value.clone());
+                }
+            } else if !params_override.is_empty() {
+                *params = Value::Object(params_override.clone());
+            }
+        }
+        self.confirmation = Some(Confirmation {
+            confirmed: true,
+            by: "user".to_string(),
+        });
+        self.ended_in("action-confirm");
+    }
+
+    /// A person refused the waiting run (PROTOCOL A10): it is `cancelled` and never runs.
+    pub(crate) fn reject(&mut self) {
+        self.tool_run_state = ToolRunState::Cancelled;
+        self.confirmation = Some(Confirmation {
+            confirmed: false,
+            by: "user".to_string(),
+        });
+        self.ended_in("action-reject");
+    }
+
     /// Names the platform message the run's end came from in `original_message_ids`
     /// (`action-response` when it finished, `action-error` when it failed; PROTOCOL A7c).
     fn ended_in(&mut self, key: &str) {

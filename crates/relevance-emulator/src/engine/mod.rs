@@ -9,13 +9,18 @@
 //! A workforce trigger ([`workforce::accept`]) starts a run of the same kind
 //! whose one step takes member agents in turn, each in its own agent task
 //! (`steps::workforce`).
+//! Scheduled messages (PROTOCOL A11) are stored with their due time and sent by the
+//! same scheduler ([`lifecycle::send_first_due_schedule`]).
 //! The engine never checks credentials: the API did that before calling it.
 
 mod content;
+pub(crate) mod decision;
 mod events;
 mod ids;
+pub(crate) mod lifecycle;
 mod progress;
 pub(crate) mod script;
+pub(crate) mod states;
 mod steps;
 pub(crate) mod tool_runner;
 mod tool_step;
@@ -28,7 +33,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, watch, Notify};
 use tokio::task::JoinHandle;
 
-use crate::store::{runs, Store, StoreError};
+use crate::store::{runs, scheduled, Store, StoreError};
 use crate::time::now_ms;
 
 pub use events::LiveEvent;
@@ -104,7 +109,7 @@ impl Engine {
                 return;
             }
             let pause = match self.run_due_steps(&store, &stop).await {
-                Ok(()) => match store.call(|connection| runs::next_due(connection)).await {
+                Ok(()) => match store.call(|connection| next_due(connection)).await {
                     Ok(Some(due)) => {
                         Duration::from_millis(u64::try_from(due - now_ms()).unwrap_or(0))
                     }
@@ -143,14 +148,26 @@ impl Engine {
     ) -> Result<(), StoreError> {
         while !*stop.borrow() {
             let now = now_ms();
-            match store
+            let step = store
                 .call(move |connection| steps::advance_first_due(connection, now))
-                .await?
-            {
-                Some(events) => self.publish(events),
-                None => return Ok(()),
+                .await?;
+            let scheduled = store
+                .call(move |connection| lifecycle::send_first_due_schedule(connection, now))
+                .await?;
+            if step.is_none() && scheduled.is_none() {
+                return Ok(());
+            }
+            for events in [step, scheduled].into_iter().flatten() {
+                self.publish(events);
             }
         }
         Ok(())
     }
+}
+
+/// The earliest due time of a run's step or a scheduled message.
+fn next_due(connection: &mut rusqlite::Connection) -> rusqlite::Result<Option<i64>> {
+    let step = runs::next_due(connection)?;
+    let message = scheduled::next_due(connection)?;
+    Ok(step.into_iter().chain(message).min())
 }

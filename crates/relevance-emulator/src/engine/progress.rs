@@ -33,6 +33,11 @@ pub(crate) struct Progress {
     /// A workforce run: the handover its running member asked for, done when it ends.
     #[serde(default)]
     pub(crate) handover: Option<HandoverRequest>,
+    /// The `action_request_id` of the tool run that waits for a person's decision
+    /// (PROTOCOL A10); the run is paused until an `action-confirm` or `action-reject`
+    /// names it. `None` for the `approval` shorthand, which any next message resumes.
+    #[serde(default)]
+    pub(crate) awaiting_decision: Option<String>,
 }
 
 /// A member's `handover` step, left with the workforce run that started the member.

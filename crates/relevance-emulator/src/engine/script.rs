@@ -28,11 +28,19 @@ pub(crate) enum Action {
     /// Thinking live events; the thoughts go into the next agent message's `thinking`.
     Think { text: String },
     /// One tool-run message: `pending` → `running` → `finished` (with `output`) or `error`.
+    /// With `requires_confirmation`, the run waits in `pending` (the task in
+    /// `pending-approval`) until a person confirms or rejects it (PROTOCOL A10).
     Tool {
         name: String,
         input: Value,
         output: Value,
         error: Option<String>,
+        /// The run waits for a person's decision before it runs.
+        #[serde(default)]
+        requires_confirmation: bool,
+        /// The `action_details.action` to write instead of the agent's default action id.
+        #[serde(default)]
+        action_id: Option<String>,
     },
     /// An agent message typed in chunks while `generating`, then final.
     Type { text: String },
@@ -152,11 +160,15 @@ fn substitute(step: Step, message: &str) -> Step {
             input,
             output,
             error,
+            requires_confirmation,
+            action_id,
         } => Action::Tool {
             name,
             input: fill_json(input, message),
             output: fill_json(output, message),
             error: error.map(|text| fill(&text, message)),
+            requires_confirmation,
+            action_id,
         },
         Action::Type { text } => Action::Type {
             text: fill(&text, message),
@@ -247,7 +259,13 @@ pub(crate) fn parse_step(table: &toml::Table) -> Result<Step, String> {
         }
     };
     let extras: &[&str] = match action {
-        "tool" => &["input", "output", "error"],
+        "tool" => &[
+            "input",
+            "output",
+            "error",
+            "requires_confirmation",
+            "action",
+        ],
         "error" => &["continue"],
         "sub_agent" | "handover" => &["message"],
         _ => &[],
@@ -287,6 +305,17 @@ pub(crate) fn parse_step(table: &toml::Table) -> Result<Step, String> {
                 error: match table.get("error") {
                     None => None,
                     Some(_) => Some(text(table, "error")?),
+                },
+                requires_confirmation: match table.get("requires_confirmation") {
+                    None => false,
+                    Some(toml::Value::Boolean(value)) => *value,
+                    Some(_) => {
+                        return Err("`requires_confirmation` must be true or false".to_string())
+                    }
+                },
+                action_id: match table.get("action") {
+                    None => None,
+                    Some(_) => Some(text(table, "action")?),
                 },
             }
         }
@@ -336,6 +365,19 @@ mod tests {
                 Ok(()),
             ),
             ("tool = \"search\"\nerror = \"down\"", Ok(())),
+            (
+                "tool = \"send_email\"\nrequires_confirmation = true\naction = \"mail\"",
+                Ok(()),
+            ),
+            (
+                "tool = \"t\"\nrequires_confirmation = \"yes\"",
+                Err("`requires_confirmation` must be true or false"),
+            ),
+            ("tool = \"t\"\naction = 3", Err("`action` must be a string")),
+            (
+                "reply = \"x\"\nrequires_confirmation = true",
+                Err("unknown key"),
+            ),
             ("type = \"hello\"\ndelay_ms = 0", Ok(())),
             ("error = \"boom\"\ncontinue = true", Ok(())),
             ("sub_agent = \"a\"\nmessage = \"go\"", Ok(())),

@@ -13,13 +13,24 @@ use super::events::{LiveEvent, Published};
 use super::ids::{action_id, new_item_id};
 pub(crate) use super::progress::{HandoverRequest, Progress};
 use super::script::{Action, Step};
+use super::states::{AgentState, WorkforceState};
 use super::tool_step::{self, StepTool};
-use super::trigger::{self, Streaming, Target, UserMessage};
+use super::trigger::{self, EngineError, Streaming, Target, UserMessage};
 use crate::store::catalog;
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks::{self, TaskScope};
 
 mod workforce;
+
+/// A `tool` step's settings, as the program holds them.
+struct ToolStep {
+    name: String,
+    input: Value,
+    output: Value,
+    error: Option<String>,
+    requires_confirmation: bool,
+    action: Option<String>,
+}
 
 /// How many characters each typing (or thinking) phase adds: the size of one stream fragment.
 const CHUNK_CHARS: usize = 8;
@@ -74,16 +85,16 @@ impl Runner<'_> {
                     "the emulator could not read this run's steps",
                 ))?;
                 let failed = if self.is_workforce_task {
-                    "errored-pending-approval"
+                    WorkforceState::ErroredPendingApproval.as_str()
                 } else {
-                    "unrecoverable"
+                    AgentState::Unrecoverable.as_str()
                 };
                 return self.finish(failed);
             }
         };
         if !self.progress.started {
             self.progress.started = true;
-            self.set_state("running")?;
+            self.set_state(AgentState::Running.as_str())?;
             return self.schedule_step(&program);
         }
         let index = usize::try_from(self.run.step_index).unwrap_or(usize::MAX);
@@ -103,18 +114,30 @@ impl Runner<'_> {
                 input,
                 output,
                 error,
-            } => self.tool(&program, step.delay_ms, &name, input, output, error),
+                requires_confirmation,
+                action_id,
+            } => {
+                let tool = ToolStep {
+                    name,
+                    input,
+                    output,
+                    error,
+                    requires_confirmation,
+                    action: action_id,
+                };
+                self.tool(&program, step.delay_ms, tool)
+            }
             Action::Error { text, continue_run } => {
                 self.write(Content::agent_error(&text))?;
                 if continue_run {
                     self.next_step(&program)
                 } else {
-                    self.finish("unrecoverable")
+                    self.finish(AgentState::Unrecoverable.as_str())
                 }
             }
             Action::Approval { text } => {
                 self.write_agent_message(&text, false)?;
-                self.set_state("pending-approval")?;
+                self.set_state(AgentState::PendingApproval.as_str())?;
                 self.run.step_index += 1;
                 self.run.phase = 0;
                 self.run.status = RunStatus::AwaitingApproval;
@@ -271,53 +294,99 @@ impl Runner<'_> {
         ))
     }
 
-    fn tool(
-        &mut self,
-        program: &[Step],
-        delay_ms: u64,
-        name: &str,
-        input: Value,
-        output: Value,
-        error: Option<String>,
-    ) -> rusqlite::Result<()> {
+    fn tool(&mut self, program: &[Step], delay_ms: u64, tool: ToolStep) -> rusqlite::Result<()> {
         let delay = i64::try_from(delay_ms).unwrap_or(i64::MAX);
-        // A tool of the project runs through the same code as `trigger_limited`.
-        let project_tool = tool_step::find(self.connection, &self.run.project, name, &input)?;
-        let (output, error) = match &project_tool {
-            Some(tool) => (tool.outcome.output.clone(), tool.error()),
-            None => (output, error),
-        };
         match (self.run.phase, self.progress.item_id.clone()) {
-            (0, _) | (_, None) => {
-                let tool_config = match &project_tool {
-                    Some(tool) => self.project_tool_config(name, tool)?,
-                    None => {
-                        self.tool_config("tool", name, name, &format!("Emulated tool `{name}`"))?
-                    }
-                };
-                let content = self.new_tool_run("tool", name, input, tool_config)?;
-                let item_id = self.write(content)?;
-                self.progress.item_id = Some(item_id);
-                self.run.phase = 0;
-                self.again_after(delay)
-            }
+            (0, _) | (_, None) => self.start_tool_run(delay, tool),
             (1, Some(item_id)) => {
                 self.edit_tool_run(&item_id, |run| run.tool_run_state = ToolRunState::Running)?;
-                let tool_delay = project_tool.map_or(0, |tool| tool.outcome.delay_ms);
+                let project_tool = self.project_tool(&tool.name, &tool.input)?;
+                let tool_delay = project_tool.map_or(0, |found| found.outcome.delay_ms);
                 self.again_after(delay.saturating_add(i64::try_from(tool_delay).unwrap_or(0)))
             }
             (_, Some(item_id)) => {
-                self.edit_tool_run(&item_id, |run| match &error {
-                    Some(text) => run.fail(text, name),
-                    None => {
-                        run.output = output.clone();
-                        run.finish();
-                    }
-                })?;
+                self.finish_tool_run(&item_id, tool)?;
                 self.progress.item_id = None;
                 self.next_step(program)
             }
         }
+    }
+
+    /// A tool of the project runs through the same code as `trigger_limited`.
+    fn project_tool(&self, name: &str, input: &Value) -> rusqlite::Result<Option<StepTool>> {
+        tool_step::find(self.connection, &self.run.project, name, input)
+    }
+
+    /// Phase 0 of a tool step: the `pending` tool run, which either waits for a person
+    /// (A10) or runs after the step's delay.
+    fn start_tool_run(&mut self, delay: i64, tool: ToolStep) -> rusqlite::Result<()> {
+        let name = tool.name.as_str();
+        let tool_config = match self.project_tool(name, &tool.input)? {
+            Some(found) => self.project_tool_config(name, &found)?,
+            None => self.tool_config("tool", name, name, &format!("Emulated tool `{name}`"))?,
+        };
+        let mut content = self.new_tool_run("tool", name, tool.input, tool_config)?;
+        let mut request_id = None;
+        if let Content::ToolRun(run) = &mut content {
+            if let Some(action) = tool.action {
+                run.action_details.action = action;
+            }
+            run.requires_confirmation = tool.requires_confirmation;
+            request_id = Some(run.action_details.action_request_id.clone());
+        }
+        let item_id = self.write(content)?;
+        self.progress.item_id = Some(item_id);
+        self.run.phase = 0;
+        if tool.requires_confirmation {
+            return self.await_decision(request_id);
+        }
+        self.again_after(delay)
+    }
+
+    /// The last phase of a tool step: the run's outcome. A project tool runs on the params
+    /// the run holds (after an approval, the override merged in); a tool the project does
+    /// not have gives the step's scripted output or error.
+    fn finish_tool_run(&mut self, item_id: &str, tool: ToolStep) -> rusqlite::Result<()> {
+        let params = tasks::message_content(self.connection, item_id)?
+            .and_then(Content::from_json)
+            .and_then(|content| match content {
+                Content::ToolRun(run) => Some(run.params.json),
+                _ => None,
+            })
+            .unwrap_or(tool.input);
+        let (output, error) = match self.project_tool(&tool.name, &params)? {
+            Some(found) => (found.outcome.output.clone(), found.error()),
+            None => (tool.output, tool.error),
+        };
+        let name = tool.name.as_str();
+        self.edit_tool_run(item_id, |run| match &error {
+            Some(text) => run.fail(text, name),
+            None => {
+                // A tool that waited for a person and has no scripted output echoes the
+                // params it ran with (the override merged in), so a caller sees what was
+                // approved.
+                let echo = run.requires_confirmation
+                    && output.as_object().is_some_and(|fields| fields.is_empty());
+                run.output = if echo {
+                    serde_json::json!({ "params": run.params.json })
+                } else {
+                    output.clone()
+                };
+                run.finish();
+            }
+        })
+    }
+
+    /// The tool run just written waits for a person: the task is `pending-approval` and the
+    /// run pauses, its next phase (running) due only once a decision names `request_id`
+    /// (`engine::decision`).
+    fn await_decision(&mut self, request_id: Option<String>) -> rusqlite::Result<()> {
+        self.set_state(AgentState::PendingApproval.as_str())?;
+        self.progress.awaiting_decision = request_id;
+        self.run.phase = 1;
+        self.run.status = RunStatus::AwaitingApproval;
+        self.run.due_at_ms = None;
+        self.save()
     }
 
     // Over 80 lines on purpose: the three phases of one step (pending, running, finished), one arm each, in one transaction.
@@ -368,7 +437,7 @@ impl Runner<'_> {
                     return self.next_step(program);
                 };
                 let child_id = new_item_id();
-                let accepted = trigger::accept(
+                let accepted = match trigger::accept(
                     self.connection,
                     &self.run.project,
                     Target::New {
@@ -384,7 +453,16 @@ impl Runner<'_> {
                     Some(self.run.id),
                     // A sub-agent's run follows the sub-agent's own setting.
                     Streaming::AgentSetting,
-                )?;
+                ) {
+                    Ok(accepted) => accepted,
+                    Err(EngineError::Store(error)) => return Err(error),
+                    Err(problem) => {
+                        let problem = problem.to_string();
+                        self.edit_tool_run(&item_id, |run| run.fail(&problem, agent_id))?;
+                        self.progress.item_id = None;
+                        return self.next_step(program);
+                    }
+                };
                 self.events.extend(accepted.events);
                 self.edit_tool_run(&item_id, |run| {
                     run.tool_run_state = ToolRunState::Running;
@@ -590,9 +668,9 @@ impl Runner<'_> {
                 runs::save(self.connection, &next)?;
                 // Workforce tasks have no queued state: the next message's run keeps it running.
                 let queued = if self.is_workforce_task {
-                    "running"
+                    WorkforceState::Running.as_str()
                 } else {
-                    "starting-up"
+                    AgentState::StartingUp.as_str()
                 };
                 self.set_state(queued)?;
             }

@@ -13,6 +13,7 @@ use super::events::{LiveEvent, Published};
 use super::ids::new_item_id;
 use super::progress::Progress;
 use super::script::{self, BehaviorConfig};
+use super::states::AgentState;
 use crate::store::catalog::{self, AgentBehavior};
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks::{self, TaskRecord};
@@ -84,8 +85,23 @@ pub(crate) fn title(text: &str) -> String {
     cut
 }
 
-fn config_error(problem: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, problem.into())
+/// Why a message could not be accepted: the database failed, or what the engine needs
+/// to run the task's agent is missing or unreadable (a server-side problem, not the
+/// caller's).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EngineError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] rusqlite::Error),
+    /// The task's agent no longer exists.
+    #[error("agent {agent_id:?} of task {task_id:?} is gone")]
+    AgentGone { agent_id: String, task_id: String },
+    /// The agent's stored behaviour settings cannot be read.
+    #[error("agent {agent_id:?} has unreadable behaviour settings: {reason}")]
+    UnreadableSettings { agent_id: String, reason: String },
+    /// A run's program could not be stored.
+    #[error("cannot store a run's program: {reason}")]
+    Program { reason: String },
 }
 
 /// Writes the user message and schedules its run (see the module docs); `streaming` decides
@@ -97,7 +113,7 @@ pub(crate) fn accept(
     message: &UserMessage,
     parent_run_id: Option<i64>,
     streaming: Streaming,
-) -> rusqlite::Result<Accepted> {
+) -> Result<Accepted, EngineError> {
     let now = now_ms();
     let (task, is_new) = open_task(connection, project, target, message, now)?;
     let publish = |event: LiveEvent| Published {
@@ -144,7 +160,7 @@ fn open_task(
     target: Target,
     message: &UserMessage,
     now: i64,
-) -> rusqlite::Result<(TaskRecord, bool)> {
+) -> Result<(TaskRecord, bool), EngineError> {
     match target {
         Target::Existing(task) => Ok((task, false)),
         Target::New {
@@ -161,7 +177,7 @@ fn open_task(
                 created_by_key_id,
                 task_prefix,
                 title: title(&message.text),
-                state: "starting-up".to_string(),
+                state: AgentState::StartingUp.as_str().to_string(),
                 insert_date: date.clone(),
                 update_date: date,
             };
@@ -186,9 +202,28 @@ fn schedule_run(
     project: &str,
     task: &TaskRecord,
     run: RunRequest<'_>,
-) -> rusqlite::Result<(Option<&'static str>, i64)> {
+) -> Result<(Option<&'static str>, i64), EngineError> {
     let current = runs::current_for_task(connection, project, &task.id)?;
     match current {
+        // A tool run waits for a decision (PROTOCOL A10): a plain message does not decide,
+        // it waits its turn like a message sent while the run is going.
+        Some(paused)
+            if paused.status == RunStatus::AwaitingApproval
+                && Progress::decode(&paused.progress)
+                    .awaiting_decision
+                    .is_some() =>
+        {
+            let queued = new_run(
+                connection,
+                project,
+                task,
+                run.message,
+                RunStatus::Queued,
+                None,
+                run.streaming,
+            )?;
+            Ok((None, queued))
+        }
         Some(mut paused) if paused.status == RunStatus::AwaitingApproval => {
             // The approval: the remaining steps go on, from the run's start phase.
             let mut progress = Progress::decode(&paused.progress);
@@ -200,7 +235,7 @@ fn schedule_run(
             paused.status = RunStatus::Due;
             paused.due_at_ms = Some(run.now);
             runs::save(connection, &paused)?;
-            Ok((Some("starting-up"), paused.id))
+            Ok((Some(AgentState::StartingUp.as_str()), paused.id))
         }
         Some(_) => {
             let queued = new_run(
@@ -224,7 +259,7 @@ fn schedule_run(
                 run.parent_run_id,
                 run.streaming,
             )?;
-            Ok((Some("starting-up"), started))
+            Ok((Some(AgentState::StartingUp.as_str()), started))
         }
     }
 }
@@ -234,16 +269,17 @@ fn agent_behavior(
     connection: &Connection,
     project: &str,
     task: &TaskRecord,
-) -> rusqlite::Result<AgentBehavior> {
+) -> Result<AgentBehavior, EngineError> {
     catalog::agent_behavior(connection, project, &task.agent_id)?.ok_or_else(|| {
-        config_error(format!(
-            "agent {:?} of task {:?} is gone",
-            task.agent_id, task.id
-        ))
+        EngineError::AgentGone {
+            agent_id: task.agent_id.clone(),
+            task_id: task.id.clone(),
+        }
     })
 }
 
-fn new_run(
+/// Stores a new run of `task`'s agent on `message` with `status` (`Due` starts it now).
+pub(super) fn new_run(
     connection: &Connection,
     project: &str,
     task: &TaskRecord,
@@ -251,20 +287,20 @@ fn new_run(
     status: RunStatus,
     parent_run_id: Option<i64>,
     streaming: Streaming,
-) -> rusqlite::Result<i64> {
+) -> Result<i64, EngineError> {
     let agent = agent_behavior(connection, project, task)?;
     let streams = streaming.resolve(agent.use_streaming);
     let behavior = agent.behavior;
-    let config: BehaviorConfig = serde_json::from_str(&agent.config).map_err(|error| {
-        config_error(format!(
-            "agent {:?} has unreadable behaviour settings: {error}",
-            task.agent_id
-        ))
-    })?;
+    let config: BehaviorConfig =
+        serde_json::from_str(&agent.config).map_err(|error| EngineError::UnreadableSettings {
+            agent_id: task.agent_id.clone(),
+            reason: error.to_string(),
+        })?;
     let program = script::program(&behavior, &config, &message.text);
-    let program = serde_json::to_string(&program)
-        .map_err(|error| config_error(format!("cannot store a run's program: {error}")))?;
-    runs::insert(
+    let program = serde_json::to_string(&program).map_err(|error| EngineError::Program {
+        reason: error.to_string(),
+    })?;
+    Ok(runs::insert(
         connection,
         &RunRecord {
             id: 0,
@@ -281,7 +317,7 @@ fn new_run(
             parent_run_id,
             streams,
         },
-    )
+    )?)
 }
 
 #[cfg(test)]

@@ -1,14 +1,21 @@
-//! Agent tasks (PROTOCOL A5): accept a user message, read a task, its messages,
-//! the caller's tasks. Scope comes from [`Principal::tasks`] and is part of every
+//! Agent tasks (PROTOCOL A5, A10, A11): accept a user message or a decision, read a
+//! task, its messages, the caller's tasks; rerun, delete, schedule a message. Scope comes from [`Principal::tasks`] and is part of every
 //! query, so an embed key never loads another prefix's task.
+
+use rusqlite::Connection;
 
 use super::task_target::{self, Choice};
 use super::ServiceError;
 use crate::auth::Principal;
-use crate::engine::trigger::{self, Accepted, Streaming, Target, UserMessage};
+use crate::engine::decision::{self, Decision, DecisionError};
+use crate::engine::lifecycle::{self, RerunError};
+use crate::engine::new_item_id;
+use crate::engine::trigger::{self, Accepted, EngineError, Streaming, Target, UserMessage};
 use crate::state::AppState;
 use crate::store::catalog;
+use crate::store::scheduled::{self, ScheduledTrigger};
 use crate::store::tasks::{self, MessageRecord, TaskRecord};
+use crate::time::{iso_from_ms, now_ms};
 
 /// A user message for an agent, as the trigger body carried it (already parsed).
 #[derive(Debug)]
@@ -62,22 +69,86 @@ pub(crate) async fn accept_message(
                 },
                 Err(refusal) => return Ok(Err(refusal)),
             };
-            let accepted = trigger::accept(
+            let accepted = match trigger::accept(
                 &transaction,
                 &project,
                 target,
                 &new.message,
                 None,
                 new.streaming,
-            )?;
+            ) {
+                Ok(accepted) => accepted,
+                Err(EngineError::Store(error)) => return Err(error),
+                Err(problem) => return Ok(Err(ServiceError::Engine(problem))),
+            };
             transaction.commit()?;
             Ok(Ok(accepted))
         })
         .await??;
-    let mut accepted = accepted;
+    Ok(started(state, accepted))
+}
+
+/// Publishes what an accepted trigger committed and wakes the engine.
+fn started(state: &AppState, mut accepted: Accepted) -> Accepted {
     state.engine.publish(std::mem::take(&mut accepted.events));
     state.engine.wake();
-    Ok(accepted)
+    accepted
+}
+
+/// The task `task_id` of the visible agent `agent_id`, inside the caller's transaction.
+fn visible_task(
+    connection: &Connection,
+    principal: &Principal,
+    agent_id: &str,
+    task_id: &str,
+) -> rusqlite::Result<Result<TaskRecord, ServiceError>> {
+    let project = &principal.project;
+    if catalog::find_agent(connection, project, &principal.agents(), agent_id)?.is_none() {
+        return Ok(Err(ServiceError::AgentNotFound {
+            agent_id: agent_id.to_string(),
+            project: project.clone(),
+        }));
+    }
+    Ok(
+        tasks::find_task(connection, project, &principal.tasks(), task_id)?
+            .filter(|task| task.agent_id == agent_id)
+            .ok_or_else(|| ServiceError::TaskNotFound {
+                agent_id: agent_id.to_string(),
+                task_id: task_id.to_string(),
+            }),
+    )
+}
+
+/// Applies a person's decision about the task's waiting tool run (PROTOCOL A10): whoever
+/// may trigger the task may decide, so an embed key decides in its own prefixed tasks
+/// only (another prefix's task is not found). A decision no run waits for changes nothing.
+pub(crate) async fn decide(
+    state: &AppState,
+    principal: &Principal,
+    agent_id: String,
+    task_id: String,
+    decision: Decision,
+) -> Result<Accepted, ServiceError> {
+    let principal = principal.clone();
+    let accepted = state
+        .store
+        .call(move |connection| {
+            let transaction = connection.transaction()?;
+            let task = match visible_task(&transaction, &principal, &agent_id, &task_id)? {
+                Ok(task) => task,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            match decision::decide(&transaction, &principal.project, &task, &decision) {
+                Ok(accepted) => {
+                    transaction.commit()?;
+                    Ok(Ok(accepted))
+                }
+                Err(DecisionError::Store(error)) => Err(error),
+                Err(refused) => Ok(Err(ServiceError::Decision(refused))),
+            }
+        })
+        .await??;
+    Ok(started(state, accepted))
 }
 
 /// The task `task_id` of `agent_id`, if the principal may see it.
@@ -128,4 +199,150 @@ pub(crate) async fn list_tasks(
         .store
         .call(move |connection| tasks::list_tasks(connection, &project, &scope))
         .await?)
+}
+
+/// The task's trigger message: its first user message, the one that created it.
+pub(crate) async fn trigger_message(
+    state: &AppState,
+    principal: &Principal,
+    agent_id: String,
+    task_id: String,
+) -> Result<MessageRecord, ServiceError> {
+    let task = task(state, principal, agent_id.clone(), task_id.clone()).await?;
+    let messages = state
+        .store
+        .call(move |connection| tasks::messages_oldest_first(connection, &task.project, &task.id))
+        .await?;
+    messages
+        .into_iter()
+        .find(|message| message.content["is_trigger_message"] == true)
+        .ok_or(ServiceError::TaskNotFound { agent_id, task_id })
+}
+
+/// A rerun (PROTOCOL A11): the task runs again from its user message `edit_message_id`,
+/// with `new.message`'s text; what came after it is replaced by the new run.
+pub(crate) async fn rerun(
+    state: &AppState,
+    principal: &Principal,
+    task_id: String,
+    edit_message_id: String,
+    new: NewMessage,
+) -> Result<Accepted, ServiceError> {
+    let principal = principal.clone();
+    let accepted = state
+        .store
+        .call(move |connection| {
+            let transaction = connection.transaction()?;
+            let task = match visible_task(&transaction, &principal, &new.agent_id, &task_id)? {
+                Ok(task) => task,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            let project = &principal.project;
+            let outcome = lifecycle::rerun(
+                &transaction,
+                project,
+                &task,
+                &edit_message_id,
+                &new.message,
+                new.streaming,
+            );
+            match outcome {
+                Ok(accepted) => {
+                    transaction.commit()?;
+                    Ok(Ok(accepted))
+                }
+                Err(RerunError::Engine(EngineError::Store(error))) => Err(error),
+                Err(RerunError::Engine(problem)) => Ok(Err(ServiceError::Engine(problem))),
+                Err(RerunError::NotAUserMessage { item_id }) => {
+                    Ok(Err(ServiceError::NotAUserMessage { item_id }))
+                }
+            }
+        })
+        .await??;
+    Ok(started(state, accepted))
+}
+
+/// An agent task by id alone (`knowledge/sets/{id}/get_metadata`), if the caller may see it.
+pub(crate) async fn task_by_id(
+    state: &AppState,
+    principal: &Principal,
+    task_id: String,
+) -> Result<TaskRecord, ServiceError> {
+    let project = principal.project.clone();
+    let scope = principal.tasks();
+    let id = task_id.clone();
+    state
+        .store
+        .call(move |connection| tasks::find_task(connection, &project, &scope, &id))
+        .await?
+        .ok_or(ServiceError::KnowledgeSetNotFound { task_id })
+}
+
+/// Deletes agent tasks with their messages, runs and scheduled messages, all or none: an
+/// id the caller cannot see (absent, another scope's, a workforce task's) refuses the lot.
+pub(crate) async fn delete_tasks(
+    state: &AppState,
+    principal: &Principal,
+    task_ids: Vec<String>,
+) -> Result<(), ServiceError> {
+    let principal = principal.clone();
+    state
+        .store
+        .call(move |connection| {
+            let transaction = connection.transaction()?;
+            let project = principal.project.clone();
+            let scope = principal.tasks();
+            for task_id in &task_ids {
+                if tasks::find_task(&transaction, &project, &scope, task_id)?.is_none() {
+                    return Ok(Err(ServiceError::KnowledgeSetNotFound {
+                        task_id: task_id.clone(),
+                    }));
+                }
+                lifecycle::delete(&transaction, &project, task_id)?;
+            }
+            transaction.commit()?;
+            Ok(Ok(()))
+        })
+        .await?
+}
+
+/// A message for the task later (PROTOCOL A11): stored with its due time, sent by the
+/// engine then. Answers the trigger id.
+pub(crate) async fn schedule_message(
+    state: &AppState,
+    principal: &Principal,
+    agent_id: String,
+    task_id: String,
+    message: String,
+    delay_ms: i64,
+) -> Result<String, ServiceError> {
+    let principal = principal.clone();
+    let trigger_id = new_item_id();
+    let id = trigger_id.clone();
+    state
+        .store
+        .call(move |connection| {
+            let transaction = connection.transaction()?;
+            let task = match visible_task(&transaction, &principal, &agent_id, &task_id)? {
+                Ok(task) => task,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            let now = now_ms();
+            scheduled::insert(
+                &transaction,
+                &ScheduledTrigger {
+                    id,
+                    project: task.project,
+                    task_id: task.id,
+                    message,
+                    due_at_ms: now.saturating_add(delay_ms),
+                    created_at: iso_from_ms(now),
+                },
+            )?;
+            transaction.commit()?;
+            Ok(Ok(()))
+        })
+        .await??;
+    state.engine.wake();
+    Ok(trigger_id)
 }

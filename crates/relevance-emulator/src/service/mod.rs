@@ -18,6 +18,8 @@ pub(crate) mod tools;
 pub(crate) mod workforce_tasks;
 
 use crate::auth::TaskIdRefusal;
+use crate::engine::decision::DecisionError;
+use crate::engine::trigger::EngineError;
 use crate::error::{echo_id, ApiError};
 use crate::store::StoreError;
 
@@ -35,8 +37,16 @@ pub(crate) enum ServiceError {
     },
     /// No such workforce task for this caller.
     WorkforceTaskNotFound { task_id: String },
+    /// No such agent task (by id alone, `knowledge/sets/...`) for this caller.
+    KnowledgeSetNotFound { task_id: String },
+    /// A rerun's `edit_message_id` names no user message of the task.
+    NotAUserMessage { item_id: String },
     /// The caller may not create a task with (or without) this id.
     TaskId(TaskIdRefusal),
+    /// A decision (PROTOCOL A10) that no waiting tool run matches: nothing was changed.
+    Decision(DecisionError),
+    /// What the engine needs to run the task's agent is missing or unreadable.
+    Engine(EngineError),
     /// The database failed.
     Store(StoreError),
 }
@@ -71,7 +81,42 @@ impl From<ServiceError> for ApiError {
             ServiceError::WorkforceTaskNotFound { task_id } => {
                 ApiError::not_found(format!("no workforce task {}", echo_id(&task_id)))
             }
+            ServiceError::KnowledgeSetNotFound { task_id } => {
+                ApiError::not_found(format!("no task {}", echo_id(&task_id)))
+            }
+            ServiceError::NotAUserMessage { item_id } => ApiError::bad_request(format!(
+                "`edit_message_id` {} names no user message of this task",
+                echo_id(&item_id)
+            )),
             ServiceError::TaskId(refusal) => ApiError::bad_request(refusal.to_string()),
+            ServiceError::Decision(DecisionError::Store(error)) => {
+                ServiceError::Engine(EngineError::Store(error)).into()
+            }
+            // Ids are quoted with `echo_id`, so a key pasted into one is never echoed.
+            ServiceError::Decision(DecisionError::NotWaiting { action_request_id }) => {
+                ApiError::bad_request(format!(
+                    "no tool run of this task waits for a decision with action_request_id {}",
+                    echo_id(&action_request_id)
+                ))
+            }
+            ServiceError::Decision(DecisionError::WrongAction {
+                action_request_id,
+                waiting,
+                given,
+            }) => ApiError::bad_request(format!(
+                "the tool run {} waits with action {}, not {}",
+                echo_id(&action_request_id),
+                echo_id(&waiting),
+                echo_id(&given)
+            )),
+            ServiceError::Engine(EngineError::Store(source)) => {
+                tracing::error!(error = %source, "the engine's database failed");
+                ApiError::internal("the emulator's database failed")
+            }
+            ServiceError::Engine(problem) => {
+                tracing::error!(error = %problem, "the engine could not run a task's agent");
+                ApiError::internal("the emulator could not run this task's agent; see its log")
+            }
             ServiceError::Store(error) => error.into(),
         }
     }

@@ -22,6 +22,7 @@ pub(crate) mod key_cache;
 pub(crate) mod keys;
 pub(crate) mod records;
 pub(crate) mod runs;
+pub(crate) mod scheduled;
 mod schema;
 pub(crate) mod tasks;
 pub(crate) mod tools;

@@ -210,3 +210,25 @@ pub(crate) fn next_queued(
         )
         .optional()
 }
+
+/// Removes every run of a task (a rerun starts over, a deleted task runs no more) and
+/// answers the parent runs that waited on them, so the caller can let those go on.
+pub(crate) fn delete_for_task(
+    connection: &Connection,
+    project: &str,
+    task_id: &str,
+) -> rusqlite::Result<Vec<i64>> {
+    let parents: Vec<i64> = {
+        let mut statement = connection.prepare(
+            "SELECT parent_run_id FROM runs
+             WHERE project_id = ?1 AND task_id = ?2 AND parent_run_id IS NOT NULL",
+        )?;
+        let rows = statement.query_map(params![project, task_id], |row| row.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    connection.execute(
+        "DELETE FROM runs WHERE project_id = ?1 AND task_id = ?2",
+        params![project, task_id],
+    )?;
+    Ok(parents)
+}

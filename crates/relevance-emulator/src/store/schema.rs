@@ -224,6 +224,20 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (project_id, kind, id)
     );
     ",
+    // 8: messages scheduled for later (PROTOCOL A11 `scheduled_triggers_item/create`): the
+    // due time is stored, so a restarted emulator still sends them.
+    "
+    CREATE TABLE scheduled_triggers (
+        id          TEXT PRIMARY KEY NOT NULL,
+        project_id  TEXT NOT NULL,
+        task_id     TEXT NOT NULL,
+        message     TEXT NOT NULL,
+        due_at_ms   INTEGER NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+    CREATE INDEX scheduled_triggers_by_due ON scheduled_triggers(due_at_ms);
+    CREATE INDEX scheduled_triggers_by_task ON scheduled_triggers(project_id, task_id);
+    ",
 ];
 
 /// Brings the schema to the newest version; a no-op when it is already there.

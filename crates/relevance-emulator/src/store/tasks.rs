@@ -331,3 +331,54 @@ pub(crate) fn list_messages(
     })?;
     rows.collect()
 }
+
+/// A message of a task by id, with its position: `(seq, content)`.
+pub(crate) fn find_message(
+    connection: &Connection,
+    project: &str,
+    task_id: &str,
+    item_id: &str,
+) -> rusqlite::Result<Option<(i64, serde_json::Value)>> {
+    let found: Option<(i64, String)> = connection
+        .query_row(
+            "SELECT seq, content FROM messages
+             WHERE project_id = ?1 AND task_id = ?2 AND item_id = ?3",
+            params![project, task_id, item_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    found
+        .map(|(seq, text)| Ok((seq, parse_content(&text, 1)?)))
+        .transpose()
+}
+
+/// Removes every message of a task that came after position `seq` (a rerun replaces them).
+pub(crate) fn delete_messages_after(
+    connection: &Connection,
+    project: &str,
+    task_id: &str,
+    seq: i64,
+) -> rusqlite::Result<()> {
+    connection.execute(
+        "DELETE FROM messages WHERE project_id = ?1 AND task_id = ?2 AND seq > ?3",
+        params![project, task_id, seq],
+    )?;
+    Ok(())
+}
+
+/// Removes a task and its messages (the caller removed its runs first).
+pub(crate) fn delete_task(
+    connection: &Connection,
+    project: &str,
+    task_id: &str,
+) -> rusqlite::Result<()> {
+    connection.execute(
+        "DELETE FROM messages WHERE project_id = ?1 AND task_id = ?2",
+        params![project, task_id],
+    )?;
+    connection.execute(
+        "DELETE FROM tasks WHERE project_id = ?1 AND id = ?2",
+        params![project, task_id],
+    )?;
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! End-to-end tests of the emulator over real HTTP on 127.0.0.1.
 
 mod admin;
+mod approvals;
 mod auth;
 mod bodies;
 mod connections;
@@ -9,6 +10,7 @@ mod embed;
 mod engine;
 mod faults;
 mod files;
+mod lifecycle;
 mod manage_agents;
 mod persistence;
 mod principals;

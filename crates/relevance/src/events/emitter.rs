@@ -3,12 +3,12 @@
 //! (`so_far`), the status and title changes, and the final error. Pure:
 //! no IO, no clock.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
-use crate::message::{Message, MessageContent};
+use crate::message::{Message, MessageContent, ToolRun};
 use crate::stream::LiveToken;
 use crate::task::{Task, TaskStatus};
 
@@ -35,6 +35,16 @@ pub(super) struct Emitter {
     /// The live fragments added up, per message being written.
     so_far: TextSoFar,
     last_status: Option<(TaskStatus, String, String)>,
+    /// The tool runs already announced as waiting for a person, by request id.
+    asked: HashSet<String>,
+}
+
+/// What names one waiting run: its `action_request_id` (every waiting run has one).
+fn approval_key(run: &ToolRun) -> String {
+    run.action_details
+        .as_ref()
+        .map(|details| details.action_request_id.clone())
+        .unwrap_or_default()
 }
 
 impl Emitter {
@@ -46,6 +56,7 @@ impl Emitter {
             tracker: MessageTracker::new(since),
             so_far: TextSoFar::default(),
             last_status: None,
+            asked: HashSet::new(),
         }
     }
 
@@ -86,7 +97,14 @@ impl Emitter {
             if matches!(&message.content, MessageContent::Agent(reply) if !reply.generating) {
                 self.so_far.finished(&message.id);
             }
+            let waiting = match &message.content {
+                MessageContent::ToolRun(run) if run.needs_approval() => Some(run.clone()),
+                _ => None,
+            };
             self.queue.push_back(Ok(TaskEvent::Message(message)));
+            if let Some(run) = waiting.filter(|run| self.asked.insert(approval_key(run))) {
+                self.queue.push_back(Ok(TaskEvent::ApprovalNeeded(run)));
+            }
             delivered.any = true;
         }
         delivered
@@ -191,6 +209,39 @@ mod tests {
         // The next message with the same id starts from nothing.
         emitter.live_token(typing("x"));
         assert_eq!(typed_text(&mut emitter), "x");
+    }
+
+    fn tool_run(state: &str, requires_confirmation: bool) -> Message {
+        Message::from_value(serde_json::json!({"item_id": "r1",
+            "insert_date_": "2026-03-01T10:00:00Z",
+            "content": {"type": "tool-run", "tool_run_state": state,
+                "requires_confirmation": requires_confirmation,
+                "action_details": {"action": "a", "action_request_id": "q1"},
+                "tool_config": {"type": "tool", "id": "send_email", "title": "send_email"}}}))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_waiting_run_asks_for_approval_once() {
+        let mut emitter = Emitter::new(None);
+        emitter.messages(vec![tool_run("pending", true)]);
+        assert!(matches!(emitter.pop(), Some(Ok(TaskEvent::Message(_)))));
+        assert!(
+            matches!(emitter.pop(), Some(Ok(TaskEvent::ApprovalNeeded(run)))
+            if run.tool_id.as_deref() == Some("send_email"))
+        );
+        emitter.messages(vec![tool_run("pending", true)]);
+        assert!(emitter.pop().is_none(), "exactly once");
+        emitter.messages(vec![tool_run("running", true)]);
+        assert!(matches!(emitter.pop(), Some(Ok(TaskEvent::Message(_)))));
+        assert!(emitter.pop().is_none(), "a decided run asks nothing");
+        let mut plain = Emitter::new(None);
+        plain.messages(vec![tool_run("pending", false)]);
+        assert!(matches!(plain.pop(), Some(Ok(TaskEvent::Message(_)))));
+        assert!(
+            plain.pop().is_none(),
+            "a run that needs no approval asks nothing"
+        );
     }
 
     #[test]

@@ -36,6 +36,26 @@ impl<'a> UserMessageBody<'a> {
     }
 }
 
+/// The `message` of a decision trigger (PROTOCOL A10):
+/// `{"role": "action-confirm"|"action-reject", "action", "action_request_id",
+/// "action_params_override"?}` (the override only with a confirm, `{}` for none).
+#[derive(Serialize)]
+pub(crate) struct DecisionMessageBody<'a> {
+    pub(crate) role: &'static str,
+    pub(crate) action: &'a str,
+    pub(crate) action_request_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) action_params_override: Option<&'a serde_json::Map<String, Value>>,
+}
+
+/// A decision trigger: `{"agent_id", "conversation_id", "message": DecisionMessageBody}`.
+#[derive(Serialize)]
+pub(crate) struct DecisionBody<'a> {
+    pub(crate) agent_id: &'a str,
+    pub(crate) conversation_id: &'a str,
+    pub(crate) message: DecisionMessageBody<'a>,
+}
+
 /// Decodes every message of a list answer, in the order given.
 pub(crate) fn decode_all(results: Vec<Value>) -> Result<Vec<Message>> {
     results.into_iter().map(Message::from_value).collect()

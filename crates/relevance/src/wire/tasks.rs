@@ -140,3 +140,51 @@ pub(crate) struct ListItem {
     pub(crate) knowledge_set: String,
     pub(crate) metadata: TaskMeta,
 }
+
+/// `agents/{agent_id}/tasks/{task_id}/trigger_message` (PROTOCOL A11).
+pub(crate) fn trigger_message_path(agent_id: &str, task_id: &str) -> String {
+    format!("agents/{agent_id}/tasks/{task_id}/trigger_message")
+}
+
+/// `{"trigger_message": Message}`.
+#[derive(Deserialize)]
+pub(crate) struct TriggerMessageAnswer {
+    pub(crate) trigger_message: Value,
+}
+
+/// A rerun: a trigger with `edit_message_id` beside `message` (PROTOCOL A11).
+#[derive(Serialize)]
+pub(crate) struct RerunBody<'a> {
+    pub(crate) agent_id: &'a str,
+    pub(crate) conversation_id: &'a str,
+    pub(crate) edit_message_id: &'a str,
+    pub(crate) message: super::messages::UserMessageBody<'a>,
+}
+
+/// `knowledge/sets/delete` (PROTOCOL A11).
+pub(crate) const DELETE_PATH: &str = "knowledge/sets/delete";
+
+/// `{"knowledge_set": [task ids]}`.
+#[derive(Serialize)]
+pub(crate) struct DeleteBody<'a> {
+    pub(crate) knowledge_set: [&'a str; 1],
+}
+
+/// `agents/{agent_id}/scheduled_triggers_item/create` (PROTOCOL A11).
+pub(crate) fn schedule_path(agent_id: &str) -> String {
+    format!("agents/{agent_id}/scheduled_triggers_item/create")
+}
+
+/// `{"conversation_id", "message", "minutes_until_schedule"}`.
+#[derive(Serialize)]
+pub(crate) struct ScheduleBody<'a> {
+    pub(crate) conversation_id: &'a str,
+    pub(crate) message: &'a str,
+    pub(crate) minutes_until_schedule: u64,
+}
+
+/// `{"trigger_id"}`.
+#[derive(Deserialize)]
+pub(crate) struct ScheduleAnswer {
+    pub(crate) trigger_id: String,
+}

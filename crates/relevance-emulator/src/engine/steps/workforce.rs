@@ -13,7 +13,8 @@ use rusqlite::Connection;
 use super::{HandoverRequest, Progress, Runner};
 use crate::engine::content::{AgentDetails, Content, TaskDetails};
 use crate::engine::ids::new_item_id;
-use crate::engine::trigger::{self, Streaming, Target, UserMessage};
+use crate::engine::states::WorkforceState;
+use crate::engine::trigger::{self, EngineError, Streaming, Target, UserMessage};
 use crate::store::catalog::{self, Visibility};
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks;
@@ -85,7 +86,9 @@ impl Runner<'_> {
             })?;
         }
         match (child_state.as_deref(), self.progress.handover.take()) {
-            (None | Some(MEMBER_FAILED), _) => self.finish("errored-pending-approval"),
+            (None | Some(MEMBER_FAILED), _) => {
+                self.finish(WorkforceState::ErroredPendingApproval.as_str())
+            }
             (Some(_), Some(handover)) => self.start_member(
                 workforce_id,
                 &handover.agent_id,
@@ -93,7 +96,7 @@ impl Runner<'_> {
                 execution_limit,
                 true,
             ),
-            (Some(_), None) => self.finish("completed"),
+            (Some(_), None) => self.finish(WorkforceState::Completed.as_str()),
         }
     }
 
@@ -170,7 +173,15 @@ impl Runner<'_> {
             Some(self.run.id),
             // The workforce run keeps its trigger's `use_streaming` for its members.
             Streaming::Decided(self.run.streams),
-        )?;
+        );
+        let accepted = match accepted {
+            Ok(accepted) => accepted,
+            Err(EngineError::Store(error)) => return Err(error),
+            Err(problem) => {
+                self.note(&format!("agent {agent_id:?} could not run: {problem}"))?;
+                return self.finish(WorkforceState::ErroredPendingApproval.as_str());
+            }
+        };
         self.events.extend(accepted.events);
         let run_item = self.write(run_message(&project, region, &member_task, agent_details))?;
         self.progress.member_runs += 1;
