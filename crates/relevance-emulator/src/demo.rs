@@ -83,78 +83,7 @@ pub(crate) fn spec() -> ProjectSpec {
     ProjectSpec {
         id: PROJECT.to_string(),
         region: REGION,
-        agents: vec![
-            AgentSpec {
-                id: PUBLIC_AGENT.to_string(),
-                name: Some("Demo assistant".to_string()),
-                description: Some(
-                    "A public demo agent that echoes every message back.".to_string(),
-                ),
-                emoji: Some("🤖".to_string()),
-                public: true,
-                model: DEFAULT_MODEL.to_string(),
-                behavior: "echo".to_string(),
-                behavior_config: BehaviorConfig::default().to_json(),
-                use_streaming: true,
-                tools: Vec::new(),
-            },
-            AgentSpec {
-                id: PRIVATE_AGENT.to_string(),
-                name: Some("Private assistant".to_string()),
-                description: Some("A private demo agent: only API keys can reach it.".to_string()),
-                emoji: None,
-                public: false,
-                model: DEFAULT_MODEL.to_string(),
-                behavior: "echo".to_string(),
-                behavior_config: BehaviorConfig::default().to_json(),
-                use_streaming: false,
-                tools: Vec::new(),
-            },
-            AgentSpec {
-                id: RESEARCHER_AGENT.to_string(),
-                name: Some("Demo researcher".to_string()),
-                description: Some(
-                    "A public scripted agent: thinks, searches, then types an answer.".to_string(),
-                ),
-                emoji: Some("🔎".to_string()),
-                public: true,
-                model: DEFAULT_MODEL.to_string(),
-                behavior: "script".to_string(),
-                behavior_config: researcher_script().to_json(),
-                use_streaming: true,
-                tools: Vec::new(),
-            },
-            AgentSpec {
-                id: TRIAGE_AGENT.to_string(),
-                name: Some("Demo triage".to_string()),
-                description: Some(
-                    "A public scripted agent: greets, then hands the question to the researcher \
-                     (in the demo workforce)."
-                        .to_string(),
-                ),
-                emoji: Some("🧭".to_string()),
-                public: true,
-                model: DEFAULT_MODEL.to_string(),
-                behavior: "script".to_string(),
-                behavior_config: triage_script().to_json(),
-                use_streaming: true,
-                tools: Vec::new(),
-            },
-            AgentSpec {
-                id: MAILER_AGENT.to_string(),
-                name: Some("Demo mailer".to_string()),
-                description: Some(
-                    "A public scripted agent that asks before it sends an e-mail.".to_string(),
-                ),
-                emoji: Some("✉️".to_string()),
-                public: true,
-                model: DEFAULT_MODEL.to_string(),
-                behavior: "script".to_string(),
-                behavior_config: mailer_script().to_json(),
-                use_streaming: true,
-                tools: Vec::new(),
-            },
-        ],
+        agents: agents(),
         tools: Vec::new(),
         workforces: vec![WorkforceSpec {
             id: WORKFORCE.to_string(),
@@ -163,6 +92,80 @@ pub(crate) fn spec() -> ProjectSpec {
             execution_limit: DEFAULT_EXECUTION_LIMIT,
         }],
     }
+}
+
+/// The demo's agents, one entry each.
+fn agents() -> Vec<AgentSpec> {
+    vec![
+        AgentSpec {
+            id: PUBLIC_AGENT.to_string(),
+            name: Some("Demo assistant".to_string()),
+            description: Some("A public demo agent that echoes every message back.".to_string()),
+            emoji: Some("🤖".to_string()),
+            public: true,
+            model: DEFAULT_MODEL.to_string(),
+            behavior: "echo".to_string(),
+            behavior_config: BehaviorConfig::default().to_json(),
+            use_streaming: true,
+            tools: Vec::new(),
+        },
+        AgentSpec {
+            id: PRIVATE_AGENT.to_string(),
+            name: Some("Private assistant".to_string()),
+            description: Some("A private demo agent: only API keys can reach it.".to_string()),
+            emoji: None,
+            public: false,
+            model: DEFAULT_MODEL.to_string(),
+            behavior: "echo".to_string(),
+            behavior_config: BehaviorConfig::default().to_json(),
+            use_streaming: false,
+            tools: Vec::new(),
+        },
+        AgentSpec {
+            id: RESEARCHER_AGENT.to_string(),
+            name: Some("Demo researcher".to_string()),
+            description: Some(
+                "A public scripted agent: thinks, searches, then types an answer.".to_string(),
+            ),
+            emoji: Some("🔎".to_string()),
+            public: true,
+            model: DEFAULT_MODEL.to_string(),
+            behavior: "script".to_string(),
+            behavior_config: researcher_script().to_json(),
+            use_streaming: true,
+            tools: Vec::new(),
+        },
+        AgentSpec {
+            id: TRIAGE_AGENT.to_string(),
+            name: Some("Demo triage".to_string()),
+            description: Some(
+                "A public scripted agent: greets, then hands the question to the researcher \
+                     (in the demo workforce)."
+                    .to_string(),
+            ),
+            emoji: Some("🧭".to_string()),
+            public: true,
+            model: DEFAULT_MODEL.to_string(),
+            behavior: "script".to_string(),
+            behavior_config: triage_script().to_json(),
+            use_streaming: true,
+            tools: Vec::new(),
+        },
+        AgentSpec {
+            id: MAILER_AGENT.to_string(),
+            name: Some("Demo mailer".to_string()),
+            description: Some(
+                "A public scripted agent that asks before it sends an e-mail.".to_string(),
+            ),
+            emoji: Some("✉️".to_string()),
+            public: true,
+            model: DEFAULT_MODEL.to_string(),
+            behavior: "script".to_string(),
+            behavior_config: mailer_script().to_json(),
+            use_streaming: true,
+            tools: Vec::new(),
+        },
+    ]
 }
 
 /// The researcher's script: think, a search tool, then a typed answer.

@@ -22,7 +22,9 @@ pub(crate) mod tools;
 pub(crate) mod workforces;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde_json::Value;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
 
 /// A string field read leniently: anything but a string is absent.
 pub(crate) fn string(value: Value) -> Option<String> {
@@ -50,6 +52,23 @@ pub(crate) fn timestamp(value: &Value) -> Option<DateTime<Utc>> {
 #[derive(serde::Deserialize)]
 pub(crate) struct Results<T> {
     pub(crate) results: Vec<T>,
+}
+
+/// A JSON object decoded as `T`, with the whole object kept beside it: the SDK models
+/// the fields it reads, and sends the object back (`agent_override`) or hands it to the
+/// caller as-is, so fields it does not know are never lost.
+pub(crate) struct WithRaw<T> {
+    pub(crate) config: T,
+    pub(crate) raw: Map<String, Value>,
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for WithRaw<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let raw = Map::<String, Value>::deserialize(deserializer)?;
+        let config =
+            T::deserialize(Value::Object(raw.clone())).map_err(serde::de::Error::custom)?;
+        Ok(WithRaw { config, raw })
+    }
 }
 
 #[cfg(test)]

@@ -346,7 +346,6 @@ impl Prompt {
 
 /// Follows a task's live events until its turn is over, printing each new message once and,
 /// on a terminal, the reply as it is typed. Returns the task as it ended.
-// Over 80 lines on purpose: the one loop that interleaves stream events, the spinner and the live line; its arms share that state.
 async fn follow(
     mut task: Task,
     events: &mut Option<(String, TaskEvents)>,
@@ -360,37 +359,8 @@ async fn follow(
     let Some((_, stream)) = events.as_mut() else {
         unreachable!("set just above")
     };
-    let mut live = LiveLine::new(json);
-    // The thought being streamed: printed once the agent acts on it (a tool, typing).
-    let mut thought: Option<String> = None;
-    let mut replied = false;
-    let mut finished = false;
-    // A tool run waits and its question has not been asked yet.
-    let mut waiting = false;
-    // A decision was sent and the task has not been seen past `pending-approval` since.
-    let mut decided = false;
-    loop {
-        // Once the run is over, a reply that is still on its way gets a moment; a turn that
-        // produced no reply at all must not hang the prompt.
-        let next = if finished {
-            match tokio::time::timeout(Duration::from_secs(2), stream.next()).await {
-                Ok(next) => next,
-                Err(_) => break,
-            }
-        } else if live.spinning() {
-            // A tool is running: turn the spinner while waiting (reading the stream is
-            // resumable, so the tick losing the race drops nothing).
-            tokio::select! {
-                next = stream.next() => next,
-                () = tokio::time::sleep(Duration::from_millis(100)) => {
-                    live.tick();
-                    continue;
-                }
-            }
-        } else {
-            stream.next().await
-        };
-        let Some(event) = next else { break };
+    let mut turn = Turn::new(json);
+    while let Some(event) = turn.next_event(stream).await {
         let event = event?;
         if json {
             println!("{}", crate::render::event_json(&task.id, &event));
@@ -404,63 +374,26 @@ async fn follow(
                 task.status = status.clone();
                 task.state = state.clone();
                 task.title = title.clone();
-                // Right after a decision, a `pending-approval` read before it landed is stale:
-                // the run goes on (a next waiting run comes with its own question).
-                let stale = decided && *status == TaskStatus::Action;
-                if *status != TaskStatus::Action {
-                    decided = false;
-                }
-                finished = !status.is_running() && *status != TaskStatus::NotStarted && !stale;
+                turn.updated(status);
             }
-            TaskEvent::Typing { text, .. } => {
-                if let Some(thought) = thought.take() {
-                    live.clear();
-                    printer.thought(&thought);
-                }
-                live.typing(text)
-            }
-            TaskEvent::Thinking { text, .. } => {
-                thought = Some(text.clone());
-                live.thinking(text)
-            }
+            TaskEvent::Typing { text, .. } => turn.typing(printer, text),
+            TaskEvent::Thinking { text, .. } => turn.thinking(text),
             TaskEvent::ApprovalNeeded(run) => {
-                live.clear();
+                turn.live.clear();
                 printer.flush();
-                waiting = false;
+                turn.waiting = false;
                 if approvals.decide(&task, run).await? {
-                    // The run goes on: its outcome and the agent's next steps follow.
-                    finished = false;
-                    decided = true;
-                    // This turn's reply is what the agent says after the decision.
-                    replied = false;
+                    turn.decision_sent();
                 }
             }
-            TaskEvent::Message(message) => {
-                waiting |= matches!(&message.content, MessageContent::ToolRun(run) if run.needs_approval());
-                // A reply prints its own thoughts; only a tool run is "what it led to".
-                if matches!(message.content, MessageContent::ToolRun(_)) {
-                    if let Some(thought) = thought.take() {
-                        live.clear();
-                        printer.thought(&thought);
-                    }
-                }
-                if live.shows_running_tool(message) {
-                    continue;
-                }
-                live.clear();
-                // In JSON mode every event was printed above; otherwise the printer shows
-                // each change once. Either way, an agent-side message is the turn's reply.
-                let agent_side = !matches!(message.content, MessageContent::User(_));
-                let shown = json || printer.show(&task.id, std::slice::from_ref(message)) > 0;
-                replied |= agent_side && shown;
-            }
+            TaskEvent::Message(message) => turn.message(&task.id, printer, message),
             _ => {}
         }
-        if finished && replied && !waiting {
+        if turn.is_over() {
             break;
         }
     }
-    live.clear();
+    turn.live.clear();
     printer.flush();
     if !json {
         match task.status {
@@ -470,6 +403,123 @@ async fn follow(
         }
     }
     Ok(task)
+}
+
+/// What one turn of [`follow`] has seen so far: the live line, the thought being streamed,
+/// and whether the run is over, replied to, or waiting for a person.
+struct Turn {
+    json: bool,
+    live: LiveLine,
+    /// The thought being streamed: printed once the agent acts on it (a tool, typing).
+    thought: Option<String>,
+    replied: bool,
+    finished: bool,
+    /// A tool run waits and its question has not been asked yet.
+    waiting: bool,
+    /// A decision was sent and the task has not been seen past `pending-approval` since.
+    decided: bool,
+}
+
+impl Turn {
+    fn new(json: bool) -> Turn {
+        Turn {
+            json,
+            live: LiveLine::new(json),
+            thought: None,
+            replied: false,
+            finished: false,
+            waiting: false,
+            decided: false,
+        }
+    }
+
+    /// The next event, or `None` when the turn should end: once the run is over, a reply
+    /// still on its way gets a moment (a turn that produced no reply must not hang the
+    /// prompt); while a tool runs, the spinner turns (reading the stream is resumable, so
+    /// the tick losing the race drops nothing).
+    async fn next_event(
+        &mut self,
+        stream: &mut TaskEvents,
+    ) -> Option<relevance::Result<TaskEvent>> {
+        loop {
+            if self.finished {
+                return tokio::time::timeout(Duration::from_secs(2), stream.next())
+                    .await
+                    .ok()
+                    .flatten();
+            }
+            if !self.live.spinning() {
+                return stream.next().await;
+            }
+            tokio::select! {
+                next = stream.next() => return next,
+                () = tokio::time::sleep(Duration::from_millis(100)) => self.live.tick(),
+            }
+        }
+    }
+
+    fn updated(&mut self, status: &TaskStatus) {
+        // Right after a decision, a `pending-approval` read before it landed is stale: the
+        // run goes on (a next waiting run comes with its own question).
+        let stale = self.decided && *status == TaskStatus::Action;
+        if *status != TaskStatus::Action {
+            self.decided = false;
+        }
+        self.finished = !status.is_running() && *status != TaskStatus::NotStarted && !stale;
+    }
+
+    fn typing(&mut self, printer: &mut MessagePrinter, text: &str) {
+        self.print_thought(printer);
+        self.live.typing(text)
+    }
+
+    fn thinking(&mut self, text: &str) {
+        self.thought = Some(text.to_string());
+        self.live.thinking(text)
+    }
+
+    /// The run goes on after a decision: its outcome and the agent's next steps follow, and
+    /// this turn's reply is what the agent says after it.
+    fn decision_sent(&mut self) {
+        self.finished = false;
+        self.decided = true;
+        self.replied = false;
+    }
+
+    fn message(
+        &mut self,
+        task_id: &str,
+        printer: &mut MessagePrinter,
+        message: &relevance::Message,
+    ) {
+        let is_tool_run = matches!(&message.content, MessageContent::ToolRun(_));
+        self.waiting |=
+            matches!(&message.content, MessageContent::ToolRun(run) if run.needs_approval());
+        // A reply prints its own thoughts; only a tool run is "what it led to".
+        if is_tool_run {
+            self.print_thought(printer);
+        }
+        if self.live.shows_running_tool(message) {
+            return;
+        }
+        self.live.clear();
+        // In JSON mode every event was printed already; otherwise the printer shows each
+        // change once. Either way, an agent-side message is the turn's reply.
+        let agent_side = !matches!(message.content, MessageContent::User(_));
+        let shown = self.json || printer.show(task_id, std::slice::from_ref(message)) > 0;
+        self.replied |= agent_side && shown;
+    }
+
+    fn print_thought(&mut self, printer: &mut MessagePrinter) {
+        if let Some(thought) = self.thought.take() {
+            self.live.clear();
+            printer.thought(&thought);
+        }
+    }
+
+    fn is_over(&self) -> bool {
+        self.finished && self.replied && !self.waiting
+    }
 }
 
 /// The reply being typed (and the agent's thinking), redrawn in place on a terminal; nothing

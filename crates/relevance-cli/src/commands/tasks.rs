@@ -10,7 +10,7 @@ use crate::cli::{CredentialArgs, TasksCommand};
 use crate::output;
 use crate::render::MessagePrinter;
 
-// Over 80 lines on purpose: one arm per `tasks` subcommand; each arm is short.
+/// Runs one `tasks` subcommand.
 pub async fn run(command: TasksCommand, credentials: &CredentialArgs, json: bool) -> Result<()> {
     let client = credentials.client()?;
     match command {
@@ -24,48 +24,16 @@ pub async fn run(command: TasksCommand, credentials: &CredentialArgs, json: bool
         } => {
             let tasks = match default_target(&client, agent, workforce) {
                 (_, Some(workforce)) => {
-                    let workforce = client.workforces().get(&workforce).await?;
-                    let options = WorkforceTaskListOptions {
-                        page_size: Some(page_size),
-                        search,
-                        cursor: None,
-                    };
-                    // Every page, following the cursor.
-                    let mut all = Vec::new();
-                    let mut stream = workforce.all_tasks(options);
-                    while let Some(task) = stream.next().await {
-                        all.push(task?);
-                    }
-                    all
+                    workforce_tasks(&client, &workforce, page_size, search).await?
                 }
                 (Some(agent), None) => {
-                    let statuses = status
-                        .iter()
-                        .map(|s| s.parse::<TaskStatus>())
-                        .collect::<Result<Vec<_>, _>>()
-                        .context("--status")?;
-                    let agent = client.agents().get(&agent).await?;
-                    let options = TaskListOptions {
-                        page_size: Some(page_size),
-                        page: Some(page),
-                        statuses,
-                        search,
-                        ..TaskListOptions::default()
-                    };
-                    agent.tasks(options).await?.items
+                    agent_tasks(&client, &agent, &status, page_size, page, search).await?
                 }
                 (None, None) => anyhow::bail!(
                     "which tasks? pass --agent ID or --workforce ID (see `relevance agents list`)"
                 ),
             };
-            if json {
-                let tasks: Vec<_> = tasks.iter().map(task_json).collect();
-                output::print_json(&json!({ "tasks": tasks }));
-            } else if tasks.is_empty() {
-                println!("no tasks");
-            } else {
-                print_task_table(&tasks);
-            }
+            print_tasks(json, &tasks);
         }
         TasksCommand::Rerun { agent, task, text } => {
             let task = agent_task(&client, agent, &task).await?;
@@ -85,42 +53,120 @@ pub async fn run(command: TasksCommand, credentials: &CredentialArgs, json: bool
             task,
             message,
             delay,
-        } => {
-            let delay = parse_delay(&delay).context("--in")?;
-            let task = agent_task(&client, agent, &task).await?;
-            let trigger_id = task.schedule_message(&message, delay).await?;
-            if json {
-                output::print_json(&json!({"task_id": task.id, "trigger_id": trigger_id}));
-            } else {
-                println!("scheduled for task {} (trigger {trigger_id})", task.id);
-            }
-        }
+        } => schedule(&client, json, agent, &task, &message, &delay).await?,
         TasksCommand::Show {
             agent,
             workforce,
             task,
-        } => {
-            let task = match default_target(&client, agent, workforce) {
-                (_, Some(workforce)) => {
-                    client
-                        .workforces()
-                        .get(&workforce)
-                        .await?
-                        .get_task(&task)
-                        .await?
-                }
-                (Some(agent), None) => client.agents().get(&agent).await?.get_task(&task).await?,
-                (None, None) => anyhow::bail!(
-                    "which tasks? pass --agent ID or --workforce ID (see `relevance agents list`)"
-                ),
-            };
-            let messages = task.messages().await?;
-            if !json {
-                println!("task {} — {} ({})", task.id, task.title, task.status);
-            }
-            MessagePrinter::new(json, true).show(&task.id, &messages);
-        }
+        } => show(&client, json, agent, workforce, &task).await?,
     }
+    Ok(())
+}
+
+/// Every task of a workforce, following the cursor page by page.
+async fn workforce_tasks(
+    client: &Client,
+    workforce: &str,
+    page_size: u32,
+    search: Option<String>,
+) -> Result<Vec<Task>> {
+    let workforce = client.workforces().get(workforce).await?;
+    let options = WorkforceTaskListOptions {
+        page_size: Some(page_size),
+        search,
+        cursor: None,
+    };
+    let mut all = Vec::new();
+    let mut stream = workforce.all_tasks(options);
+    while let Some(task) = stream.next().await {
+        all.push(task?);
+    }
+    Ok(all)
+}
+
+/// One page of an agent's tasks, filtered by the `--status` values.
+async fn agent_tasks(
+    client: &Client,
+    agent: &str,
+    status: &[String],
+    page_size: u32,
+    page: u32,
+    search: Option<String>,
+) -> Result<Vec<Task>> {
+    let statuses = status
+        .iter()
+        .map(|s| s.parse::<TaskStatus>())
+        .collect::<Result<Vec<_>, _>>()
+        .context("--status")?;
+    let agent = client.agents().get(agent).await?;
+    let options = TaskListOptions {
+        page_size: Some(page_size),
+        page: Some(page),
+        statuses,
+        search,
+        ..TaskListOptions::default()
+    };
+    Ok(agent.tasks(options).await?.items)
+}
+
+fn print_tasks(json: bool, tasks: &[Task]) {
+    if json {
+        let tasks: Vec<_> = tasks.iter().map(task_json).collect();
+        output::print_json(&json!({ "tasks": tasks }));
+    } else if tasks.is_empty() {
+        println!("no tasks");
+    } else {
+        print_task_table(tasks);
+    }
+}
+
+/// `tasks schedule`: the message goes to the task after `--in`.
+async fn schedule(
+    client: &Client,
+    json: bool,
+    agent: Option<String>,
+    task: &str,
+    message: &str,
+    delay: &str,
+) -> Result<()> {
+    let delay = parse_delay(delay).context("--in")?;
+    let task = agent_task(client, agent, task).await?;
+    let trigger_id = task.schedule_message(message, delay).await?;
+    if json {
+        output::print_json(&json!({"task_id": task.id, "trigger_id": trigger_id}));
+    } else {
+        println!("scheduled for task {} (trigger {trigger_id})", task.id);
+    }
+    Ok(())
+}
+
+/// `tasks show`: a task's title, status and every message.
+async fn show(
+    client: &Client,
+    json: bool,
+    agent: Option<String>,
+    workforce: Option<String>,
+    task: &str,
+) -> Result<()> {
+    let task = match default_target(client, agent, workforce) {
+        (_, Some(workforce)) => {
+            client
+                .workforces()
+                .get(&workforce)
+                .await?
+                .get_task(task)
+                .await?
+        }
+        (Some(agent), None) => client.agents().get(&agent).await?.get_task(task).await?,
+        (None, None) => anyhow::bail!(
+            "which tasks? pass --agent ID or --workforce ID (see `relevance agents list`)"
+        ),
+    };
+    let messages = task.messages().await?;
+    if !json {
+        println!("task {} — {} ({})", task.id, task.title, task.status);
+    }
+    MessagePrinter::new(json, true).show(&task.id, &messages);
     Ok(())
 }
 

@@ -23,10 +23,16 @@ use axum::http::Method;
 use crate::auth::{route, Policy, Route};
 
 /// The region-prefixed API routes (`/{region}/latest/...`), each with its policy; the app
-/// adds the region resolver around them.
-///
-/// Long on purpose: one row per route, so the whole table reads in one place.
+/// adds the region resolver around them. One table per group, one row per route.
 pub(crate) fn routes() -> Vec<Route> {
+    let mut table = key_and_catalogue_routes();
+    table.extend(workforce_routes());
+    table.extend(agent_task_routes());
+    table
+}
+
+/// Embed-key issuing (no credential), agents, workforces and file upload URLs.
+fn key_and_catalogue_routes() -> Vec<Route> {
     use Method as M;
     use Policy::{AnyKey, ProjectKey, Public};
     vec![
@@ -62,6 +68,20 @@ pub(crate) fn routes() -> Vec<Route> {
         ),
         route(
             M::POST,
+            "/{region}/latest/services/get_temporary_file_upload_url",
+            AnyKey,
+            files::upload_url,
+        ),
+    ]
+}
+
+/// A workforce's tasks (PROTOCOL A6).
+fn workforce_routes() -> Vec<Route> {
+    use Method as M;
+    use Policy::AnyKey;
+    vec![
+        route(
+            M::POST,
             "/{region}/latest/workforce/trigger",
             AnyKey,
             workforce_tasks::trigger,
@@ -84,6 +104,14 @@ pub(crate) fn routes() -> Vec<Route> {
             AnyKey,
             workforce_tasks::list,
         ),
+    ]
+}
+
+/// An agent's tasks (PROTOCOL A5, A7) and their life (A11).
+fn agent_task_routes() -> Vec<Route> {
+    use Method as M;
+    use Policy::{AnyKey, ProjectKey};
+    vec![
         route(
             M::POST,
             "/{region}/latest/agents/trigger",
@@ -107,12 +135,6 @@ pub(crate) fn routes() -> Vec<Route> {
             "/{region}/latest/agents/conversations/list",
             AnyKey,
             tasks::list,
-        ),
-        route(
-            M::POST,
-            "/{region}/latest/services/get_temporary_file_upload_url",
-            AnyKey,
-            files::upload_url,
         ),
         // PROTOCOL A11; deleting and scheduling need an API key (A13).
         route(

@@ -158,12 +158,7 @@ pub(crate) async fn task(
     agent_id: String,
     task_id: String,
 ) -> Result<TaskRecord, ServiceError> {
-    let project = principal.project.clone();
-    let scope = principal.tasks();
-    let id = task_id.clone();
-    state
-        .store
-        .call(move |connection| tasks::find_task(connection, &project, &scope, &id))
+    task_in_scope(state, principal, task_id.clone())
         .await?
         .filter(|task| task.agent_id == agent_id)
         .ok_or(ServiceError::TaskNotFound { agent_id, task_id })
@@ -268,14 +263,23 @@ pub(crate) async fn task_by_id(
     principal: &Principal,
     task_id: String,
 ) -> Result<TaskRecord, ServiceError> {
-    let project = principal.project.clone();
-    let scope = principal.tasks();
-    let id = task_id.clone();
-    state
-        .store
-        .call(move |connection| tasks::find_task(connection, &project, &scope, &id))
+    task_in_scope(state, principal, task_id.clone())
         .await?
         .ok_or(ServiceError::KnowledgeSetNotFound { task_id })
+}
+
+/// The agent task `task_id` within the principal's project and task scope, if any.
+async fn task_in_scope(
+    state: &AppState,
+    principal: &Principal,
+    task_id: String,
+) -> Result<Option<TaskRecord>, ServiceError> {
+    let project = principal.project.clone();
+    let scope = principal.tasks();
+    Ok(state
+        .store
+        .call(move |connection| tasks::find_task(connection, &project, &scope, &task_id))
+        .await?)
 }
 
 /// Deletes agent tasks with their messages, runs and scheduled messages, all or none: an

@@ -1,6 +1,6 @@
 //! Agents (PROTOCOL A5, A7b, A8b): reading, listing, triggering.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::messages::UserMessageBody;
@@ -37,19 +37,7 @@ pub(crate) struct AgentConfig {
 
 /// An `AgentConfig` decoded, with the whole object kept beside it (an
 /// API-key trigger sends it back as `agent_override`).
-pub(crate) struct RawAgentConfig {
-    pub(crate) config: AgentConfig,
-    pub(crate) raw: Map<String, Value>,
-}
-
-impl<'de> Deserialize<'de> for RawAgentConfig {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let raw = Map::<String, Value>::deserialize(deserializer)?;
-        let config = AgentConfig::deserialize(Value::Object(raw.clone()))
-            .map_err(serde::de::Error::custom)?;
-        Ok(RawAgentConfig { config, raw })
-    }
-}
+pub(crate) type RawAgentConfig = super::WithRaw<AgentConfig>;
 
 /// `{"agent": AgentConfig}`.
 #[derive(Deserialize)]

@@ -1,7 +1,7 @@
 //! Tools, the platform's "studios" (PROTOCOL A12), and an agent's tools and
 //! sub-agents (`agents/tools/list`).
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub(crate) const LIST_PATH: &str = "studios/list";
@@ -54,19 +54,7 @@ pub(crate) struct ToolConfig {
 }
 
 /// A `Tool` decoded, with the whole object kept beside it.
-pub(crate) struct RawTool {
-    pub(crate) config: ToolConfig,
-    pub(crate) raw: Map<String, Value>,
-}
-
-impl<'de> Deserialize<'de> for RawTool {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let raw = Map::<String, Value>::deserialize(deserializer)?;
-        let config = ToolConfig::deserialize(Value::Object(raw.clone()))
-            .map_err(serde::de::Error::custom)?;
-        Ok(RawTool { config, raw })
-    }
-}
+pub(crate) type RawTool = super::WithRaw<ToolConfig>;
 
 /// `{"studio": Tool}`.
 #[derive(Deserialize)]
