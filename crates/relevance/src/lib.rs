@@ -173,6 +173,10 @@
 //! | `sending` | [`MessageBuilder`]: one message to an agent or a workforce (`agent.message(..)`, `workforce.message(..)`) |
 //! | `attachment` | [`Attachment`]: files sent with a message, uploaded first when they are bytes |
 //! | `task` | [`Task`] of an agent or a workforce ([`TaskOwner`]), [`TaskStatus`], agent task listing ([`TaskListOptions`], [`TaskSort`]) |
+//! | `task::decide` | a person in the loop (PROTOCOL A10): [`Task::approve`], [`Task::approve_with`], [`Task::reject`] a waiting [`ToolRun`] |
+//! | `task::lifecycle` | a task's life (A11): [`Task::trigger_message`], [`Task::rerun`], [`Task::delete`], [`Task::schedule_message`] |
+//! | `tool` | `client.tools()` → [`Tools`] (A12): list, get, create/update ([`ToolBuilder`]), clone, delete; [`Tool::run`] → [`ToolOutput`] |
+//! | `agent_admin` | managing agents (A13): `agents().create`/`upsert`/`delete` ([`AgentDefinition`]), an agent's tools and sub-agents |
 //! | `paging` | [`Page`]: one page of any list (agents, either owner's tasks); `all` / `all_tasks` walk every page as a stream |
 //! | `message` | [`Message`] and every [`MessageContent`] kind |
 //! | `events` | [`Task::events`]: [`TaskEvents`], [`TaskEvent`]; exactly-once delivery and the polling pace |
