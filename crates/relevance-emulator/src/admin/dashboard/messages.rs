@@ -327,4 +327,52 @@ mod tests {
             assert!(!html.contains("href=\"javascript"), "{html}");
         }
     }
+
+    #[test]
+    fn only_a_waiting_run_on_a_page_that_can_decide_gets_the_decision_forms() {
+        let waiting = json!({"type": "tool-run", "tool_run_state": "pending",
+            "requires_confirmation": true, "tool_config": {"title": "send_email"},
+            "action_details": {"action": "a", "action_request_id": "req-<1>"}});
+        let mut finished = waiting.clone();
+        finished["tool_run_state"] = json!("finished");
+        let mut unasked = waiting.clone();
+        unasked["requires_confirmation"] = json!(false);
+        let decide = Decide {
+            task_url: "/dashboard/projects/p/tasks/t",
+            csrf: "tok",
+        };
+        let cases = [
+            (&waiting, Some(decide), true),
+            (&waiting, None, false),
+            (&finished, Some(decide), false),
+            (&unasked, Some(decide), false),
+        ];
+        for (content, decide, shown) in cases {
+            let html = render(
+                &[("m".into(), "2026-01-01T00:00:00Z".into(), content.clone())],
+                decide,
+            )
+            .into_string();
+            assert_eq!(html.contains(r#"id="pending-approval""#), shown, "{html}");
+            assert_eq!(
+                html.contains(r#"action="/dashboard/projects/p/tasks/t/approve""#),
+                shown
+            );
+            assert_eq!(
+                html.contains(r#"action="/dashboard/projects/p/tasks/t/reject""#),
+                shown
+            );
+            if shown {
+                assert!(
+                    html.contains(r#"name="action_request_id" value="req-&lt;1&gt;""#),
+                    "{html}"
+                );
+                assert_eq!(
+                    html.matches(r#"name="csrf" value="tok""#).count(),
+                    2,
+                    "{html}"
+                );
+            }
+        }
+    }
 }
