@@ -73,6 +73,9 @@ async fn without_a_session_every_page_and_form_redirects_to_sign_in() {
         format!("/dashboard/projects/{PROJECT}/workforces/wf"),
         format!("/dashboard/projects/{PROJECT}/tasks/anything"),
         format!("/dashboard/projects/{PROJECT}/keys/key_x/revoke"),
+        format!("/dashboard/projects/{PROJECT}/tasks/anything/delete"),
+        "/dashboard/tools".to_string(),
+        format!("/dashboard/projects/{PROJECT}/tools/anything"),
     ];
     for page in &pages {
         let answer = client.get(running.url(page)).send().await.expect("sent");
@@ -573,4 +576,498 @@ async fn a_new_keys_label_is_trimmed_and_one_too_long_is_refused_creating_nothin
             }
         }
     }
+}
+
+/// `proj-d` as the approval and tool tests need it: `mailer` asks before sending an e-mail,
+/// `echo` just answers, and the tool `weather` has a markup title and a params schema.
+const ACTION_SEED: &str = r#"
+[[projects]]
+id = "proj-d"
+region = "us"
+api_keys = ["sk-dash-0001"]
+
+[[projects.tools]]
+id = "weather"
+title = "<script>alert(3)</script> Weather"
+description = "The forecast <b>for</b> a city"
+public = true
+params_schema = { type = "object", properties = { city = { type = "string" }, days = { type = "integer", minimum = 1 } }, required = ["city"] }
+output = { forecast = "sunny in {city}" }
+
+[[projects.agents]]
+id = "mailer"
+public = true
+behavior = "script"
+script = [
+  { reply = "drafted {message}", delay_ms = 1 },
+  { tool = "send_email", requires_confirmation = true, action = "mail-action", input = { to = "team@example.com", subject = "{message}" }, delay_ms = 1 },
+  { reply = "after the e-mail", delay_ms = 1 },
+]
+
+[[projects.agents]]
+id = "echo"
+public = true
+chunk_delay_ms = 1
+
+[[projects]]
+id = "proj-other"
+region = "eu"
+api_keys = ["sk-other-0001"]
+"#;
+
+async fn start_actions() -> Running {
+    Running {
+        emulator: relevance_testkit::emulator::start(relevance_testkit::emulator::seeded(
+            ACTION_SEED,
+        ))
+        .await,
+    }
+}
+
+/// An API-key request to `/{US}/latest/{tail}` (GET without a body, POST with one).
+async fn api(
+    running: &Running,
+    tail: &str,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, serde_json::Value) {
+    let url = running.url(&format!("/{}/latest/{tail}", support::US));
+    let http = reqwest::Client::new();
+    let request = match body {
+        Some(body) => http.post(url).body(body.to_string()),
+        None => http.get(url),
+    };
+    let answer = request
+        .header("Authorization", format!("{PROJECT}:{API_KEY}"))
+        .send()
+        .await
+        .expect("API request sent");
+    let status = answer.status();
+    (
+        status,
+        answer.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Polls (bounded) until the task's run no longer goes on; answers its state and its
+/// messages' contents, oldest first.
+async fn settled(running: &Running, agent: &str, task: &str) -> (String, Vec<serde_json::Value>) {
+    for _ in 0..1000 {
+        let (status, meta) = api(
+            running,
+            &format!("agents/{agent}/tasks/{task}/metadata"),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{meta}");
+        let state = meta["metadata"]["conversation"]["state"]
+            .as_str()
+            .expect("state")
+            .to_string();
+        let going_on = [
+            "starting-up",
+            "running",
+            "queued-for-approval",
+            "queued-for-rerun",
+            "waiting-for-capacity",
+        ];
+        if !going_on.contains(&state.as_str()) {
+            let (status, view) = api(
+                running,
+                &format!("agents/{agent}/tasks/{task}/view"),
+                Some(serde_json::json!({})),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{view}");
+            let mut contents: Vec<_> = view["results"]
+                .as_array()
+                .expect("results")
+                .iter()
+                .map(|message| message["content"].clone())
+                .collect();
+            contents.reverse();
+            return (state, contents);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("task {task} of {agent} never settled");
+}
+
+fn tool_runs(contents: &[serde_json::Value]) -> Vec<&serde_json::Value> {
+    contents
+        .iter()
+        .filter(|content| content["type"] == "tool-run")
+        .collect()
+}
+
+fn texts(contents: &[serde_json::Value]) -> Vec<&str> {
+    contents
+        .iter()
+        .filter_map(|content| content["text"].as_str())
+        .collect()
+}
+
+/// A `mailer` task whose `send_email` waits: (task id, its action_request_id).
+async fn waiting_task(running: &Running) -> (String, String) {
+    let task = running.trigger("mailer", "launch").await;
+    let (state, contents) = settled(running, "mailer", &task).await;
+    assert_eq!(state, "pending-approval");
+    let runs = tool_runs(&contents);
+    assert_eq!(runs.len(), 1, "{contents:?}");
+    assert_eq!(runs[0]["tool_run_state"], "pending");
+    let request_id = runs[0]["action_details"]["action_request_id"]
+        .as_str()
+        .expect("request id")
+        .to_string();
+    (task, request_id)
+}
+
+fn task_page(task: &str) -> String {
+    format!("/dashboard/projects/{PROJECT}/tasks/{task}")
+}
+
+#[tokio::test]
+async fn approving_from_the_task_page_runs_the_tool_and_a_stale_decision_changes_nothing() {
+    let running = start_actions().await;
+    let client = signed_in(&running).await;
+    let (task, request_id) = waiting_task(&running).await;
+    let (status, page) = get(&client, &running, &task_page(&task)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"id="pending-approval""#), "{page}");
+    for verb in ["approve", "reject"] {
+        assert!(
+            page.contains(&format!(r#"action="{}/{verb}""#, task_page(&task))),
+            "{verb}: {page}"
+        );
+    }
+    assert!(page.contains(&format!(r#"name="action_request_id" value="{request_id}""#)));
+    let csrf = csrf_of(&page);
+    let fields = [("action_request_id", request_id.as_str()), ("csrf", &csrf)];
+    let answer = post_form(
+        &client,
+        &running,
+        &format!("{}/approve", task_page(&task)),
+        &fields,
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers()[LOCATION], task_page(&task).as_str());
+
+    let (state, contents) = settled(&running, "mailer", &task).await;
+    assert_eq!(state, "idle", "the agent went on: {contents:?}");
+    let runs = tool_runs(&contents);
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["tool_run_state"], "finished", "{contents:?}");
+    assert_eq!(
+        texts(&contents),
+        ["launch", "drafted launch", "after the e-mail"]
+    );
+    let (_, page) = get(&client, &running, &task_page(&task)).await;
+    assert!(
+        !page.contains(r#"id="pending-approval""#),
+        "decided: {page}"
+    );
+
+    // The same decision again: nothing waits for it any more.
+    for verb in ["approve", "reject"] {
+        let answer = post_form(
+            &client,
+            &running,
+            &format!("{}/{verb}", task_page(&task)),
+            &fields,
+        )
+        .await;
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{verb}");
+        let html = answer.text().await.expect("body");
+        assert!(
+            html.contains("no tool run of this task waits for a decision"),
+            "{html}"
+        );
+        assert!(html.contains("nothing was changed"), "{html}");
+    }
+    assert_eq!(settled(&running, "mailer", &task).await, (state, contents));
+}
+
+#[tokio::test]
+async fn rejecting_from_the_task_page_cancels_the_run_and_the_agent_goes_on() {
+    let running = start_actions().await;
+    let client = signed_in(&running).await;
+    let (task, request_id) = waiting_task(&running).await;
+    let (_, page) = get(&client, &running, &task_page(&task)).await;
+    let fields = [
+        ("action_request_id", request_id.as_str()),
+        ("csrf", &csrf_of(&page)),
+    ];
+    let answer = post_form(
+        &client,
+        &running,
+        &format!("{}/reject", task_page(&task)),
+        &fields,
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let (state, contents) = settled(&running, "mailer", &task).await;
+    assert_eq!(state, "idle");
+    assert_eq!(
+        tool_runs(&contents)[0]["tool_run_state"],
+        "cancelled",
+        "{contents:?}"
+    );
+    assert_eq!(
+        texts(&contents),
+        ["launch", "drafted launch", "after the e-mail"]
+    );
+    let (_, page) = get(&client, &running, &task_page(&task)).await;
+    assert!(
+        page.contains(">cancelled<") && !page.contains(r#"id="pending-approval""#),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn decisions_deletes_and_runs_without_the_csrf_token_are_refused_and_change_nothing() {
+    let running = start_actions().await;
+    let client = signed_in(&running).await;
+    let (task, request_id) = waiting_task(&running).await;
+    let before = settled(&running, "mailer", &task).await;
+    let tool = format!("/dashboard/projects/{PROJECT}/tools/weather");
+    let bad_tokens: [Option<&str>; 2] = [None, Some("not-the-token")];
+    for token in bad_tokens {
+        let forms = [
+            (
+                format!("{}/approve", task_page(&task)),
+                vec![("action_request_id", request_id.as_str())],
+            ),
+            (
+                format!("{}/reject", task_page(&task)),
+                vec![("action_request_id", request_id.as_str())],
+            ),
+            (format!("{}/delete", task_page(&task)), vec![]),
+            (tool.clone(), vec![("params", r#"{"city": "Oslo"}"#)]),
+        ];
+        for (path, mut fields) in forms {
+            if let Some(token) = token {
+                fields.push(("csrf", token));
+            }
+            let answer = post_form(&client, &running, &path, &fields).await;
+            assert_eq!(answer.status(), StatusCode::FORBIDDEN, "{path} {token:?}");
+            let html = answer.text().await.expect("body");
+            assert!(html.contains("nothing was changed"), "{html}");
+            assert!(!html.contains("sunny in Oslo"), "nothing was run: {html}");
+        }
+    }
+    assert_eq!(
+        settled(&running, "mailer", &task).await,
+        before,
+        "still waiting, unchanged"
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_task_through_the_confirmation_makes_it_404_on_the_api() {
+    let running = start_actions().await;
+    let client = signed_in(&running).await;
+    let task = running.trigger("echo", "remove me").await;
+    running.wait_for_reply("echo", &task).await;
+    let kept = running.trigger("echo", "keep me").await;
+    let (_, page) = get(&client, &running, &task_page(&task)).await;
+    let confirm_path = format!("{}/delete", task_page(&task));
+    assert!(
+        page.contains(&format!(r#"href="{confirm_path}""#)),
+        "{page}"
+    );
+    let (status, confirm) = get(&client, &running, &confirm_path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(confirm.contains(r#"id="confirm-delete""#), "{confirm}");
+    let (status, _) = api(
+        &running,
+        &format!("agents/echo/tasks/{task}/metadata"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the confirmation page deletes nothing"
+    );
+
+    let answer = post_form(
+        &client,
+        &running,
+        &confirm_path,
+        &[("csrf", &csrf_of(&confirm))],
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let agent_page = format!("/dashboard/projects/{PROJECT}/agents/echo");
+    assert_eq!(answer.headers()[LOCATION], agent_page.as_str());
+    for tail in [
+        format!("agents/echo/tasks/{task}/metadata"),
+        format!("knowledge/sets/{task}/get_metadata"),
+    ] {
+        let (status, body) = api(&running, &tail, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{tail}: {body}");
+    }
+    let (status, _) = api(
+        &running,
+        &format!("agents/echo/tasks/{task}/view"),
+        Some(serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = get(&client, &running, &task_page(&task)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, listed) = get(&client, &running, &agent_page).await;
+    assert!(
+        !listed.contains(&task) && listed.contains(&kept),
+        "{listed}"
+    );
+    let answer = post_form(
+        &client,
+        &running,
+        &confirm_path,
+        &[("csrf", &csrf_of(&listed))],
+    )
+    .await;
+    assert_eq!(
+        answer.status(),
+        StatusCode::NOT_FOUND,
+        "a second delete finds nothing"
+    );
+}
+
+/// `text` as maud escapes it in HTML text.
+fn escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[tokio::test]
+async fn the_tools_page_lists_tools_escaped_and_a_run_shows_what_trigger_limited_answers() {
+    let running = start_actions().await;
+    let client = signed_in(&running).await;
+    let (status, list) = get(&client, &running, "/dashboard/tools").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        list.contains(r#"<a href="/dashboard/tools">Tools</a>"#),
+        "in the navigation: {list}"
+    );
+    let tool = format!("/dashboard/projects/{PROJECT}/tools/weather");
+    assert!(list.contains(&format!(r#"href="{tool}""#)), "{list}");
+    assert!(list.contains(r#"data-tool-id="weather""#) && list.contains("proj-other"));
+    for page in [&list, &get(&client, &running, &tool).await.1] {
+        assert!(
+            !page.contains("<script") && !page.contains("<b>for"),
+            "{page}"
+        );
+        assert!(
+            page.contains("&lt;script&gt;alert(3)&lt;/script&gt; Weather"),
+            "{page}"
+        );
+        assert!(
+            page.contains("The forecast &lt;b&gt;for&lt;/b&gt; a city"),
+            "{page}"
+        );
+        assert!(
+            page.contains("&quot;required&quot;"),
+            "params_schema shown: {page}"
+        );
+    }
+    let csrf = csrf_of(&list);
+    // (params typed, status, what trigger_limited answers for them: None = not JSON)
+    let cases = [
+        (
+            r#"{"city": "Oslo", "days": 2}"#,
+            StatusCode::OK,
+            Some(serde_json::json!({"city": "Oslo", "days": 2})),
+        ),
+        (
+            r#"{"days": 0}"#,
+            StatusCode::OK,
+            Some(serde_json::json!({"days": 0})),
+        ),
+        ("", StatusCode::OK, Some(serde_json::json!({}))),
+        (r#"{"city": <x>"#, StatusCode::BAD_REQUEST, None),
+    ];
+    for (typed, status, params) in cases {
+        let answer = post_form(
+            &client,
+            &running,
+            &tool,
+            &[("params", typed), ("csrf", &csrf)],
+        )
+        .await;
+        assert_eq!(answer.status(), status, "{typed}");
+        let html = answer.text().await.expect("body");
+        assert!(!html.contains("<x>"), "{html}");
+        let Some(params) = params else {
+            assert!(html.contains(r#"id="params-error""#), "{html}");
+            assert!(html.contains("the params are not valid JSON"), "{html}");
+            assert!(
+                !html.contains(r#"id="run-result""#),
+                "nothing was run: {html}"
+            );
+            assert!(
+                html.contains(&escaped(typed)),
+                "what was typed is kept: {html}"
+            );
+            continue;
+        };
+        let (api_status, expected) = api(
+            &running,
+            "studios/weather/trigger_limited",
+            Some(serde_json::json!({"params": params, "project": PROJECT})),
+        )
+        .await;
+        assert_eq!(api_status, StatusCode::OK);
+        let want_status = expected["status"].as_str().expect("status");
+        assert!(
+            html.contains(&format!(">{want_status}</span>")),
+            "{typed}: {html}"
+        );
+        assert!(html.contains(" ms"), "execution time shown");
+        let output = serde_json::to_string_pretty(&expected["output"]).expect("JSON");
+        assert!(
+            html.contains(&escaped(&output)),
+            "{typed}: {output} in {html}"
+        );
+        let errors = expected["errors"].as_array().expect("errors");
+        assert_eq!(
+            html.matches("<li>").count(),
+            errors.len(),
+            "{typed}: {html}"
+        );
+        for error in errors {
+            let body = error["body"].as_str().expect("error body");
+            assert!(
+                html.contains(&format!("<li>{}</li>", escaped(body))),
+                "{body}: {html}"
+            );
+        }
+        match typed {
+            "" => assert_eq!(want_status, "failed", "city is required"),
+            r#"{"days": 0}"# => {
+                assert_eq!(errors.len(), 2, "city missing, days below 1: {errors:?}")
+            }
+            _ => {
+                assert_eq!(want_status, "complete");
+                assert!(html.contains("sunny in Oslo"), "{html}");
+            }
+        }
+    }
+    let (status, _) = get(
+        &client,
+        &running,
+        &format!("/dashboard/projects/{PROJECT}/tools/nope"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = get(
+        &client,
+        &running,
+        "/dashboard/projects/proj-other/tools/weather",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "tools stay in their project");
 }

@@ -21,6 +21,9 @@ use crate::time::now_ms;
 
 const EXPECTED_SHAPE: &str = "expected `{project}:{key}`";
 
+/// The key id of [`Principal::operator`]: not a key id any key can have (those start `key_`).
+const OPERATOR_KEY_ID: &str = "operator";
+
 /// What a key may reach inside its project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Scope {
@@ -49,6 +52,18 @@ pub(crate) struct Principal {
 }
 
 impl Principal {
+    /// The operator (the admin token's holder, on the dashboard) acting in `project` as
+    /// one of its API keys would, so the dashboard's writes go through the very use cases
+    /// the API calls. `key_id` names no stored key: it is only ever shown, never looked up.
+    pub(crate) fn operator(project: String, region: Region) -> Principal {
+        Principal {
+            key_id: OPERATOR_KEY_ID.to_string(),
+            project,
+            region,
+            scope: Scope::Project,
+        }
+    }
+
     /// The agents this principal may read.
     pub(crate) fn agents(&self) -> Visibility {
         match &self.scope {

@@ -1,19 +1,24 @@
 //! The operator's view of the catalogue, for the dashboard: projects with
 //! their counts, a project's agents, workforces and tasks, one agent or
 //! workforce with its tasks, one task with its messages, and the agent's
-//! public/private switch; plus [`OperatorError`], the error of every operator
-//! use case (these and [`super::keys`]).
+//! public/private switch, every project's tools; plus [`OperatorError`], the error of
+//! every operator use case (these and [`super::keys`]).
 //!
 //! The operator holds the admin token, so nothing here narrows by a key's
 //! scope: every lookup is the whole project ([`Visibility::All`],
-//! [`TaskScope::Project`]).
+//! [`TaskScope::Project`]). What the operator *does* to a task or a tool (decide,
+//! delete, run) is not reimplemented here: [`acting_in`] gives the principal with
+//! which the dashboard calls the API's own use cases ([`super::agent_tasks`],
+//! [`super::tools`]).
 
+use crate::auth::Principal;
 use crate::error::{echo_id, ApiError};
 use crate::region::Region;
 use crate::state::AppState;
 use crate::store::catalog::{self, AgentRecord, Visibility};
 use crate::store::dashboard_queries::{self, ProjectCounts, WorkforceRow};
 use crate::store::tasks::{self, MessageRecord, TaskRecord, TaskScope};
+use crate::store::tools::{self as tool_store, ToolRecord};
 use crate::store::workforce_tasks::{self, WorkforceTaskRecord, WorkforceTaskScope};
 use crate::store::StoreError;
 use crate::time::now_iso;
@@ -78,6 +83,36 @@ impl From<OperatorError> for ApiError {
             OperatorError::Store(error) => error.into(),
         }
     }
+}
+
+/// The operator acting in `project` with the whole project in scope, as its API keys
+/// do: the principal the dashboard hands to the API's use cases.
+pub(crate) async fn acting_in(state: &AppState, project: &str) -> Result<Principal, OperatorError> {
+    let lookup = project.to_string();
+    let region = state
+        .store
+        .call(move |connection| catalog::project_region(connection, &lookup))
+        .await?
+        .ok_or_else(|| OperatorError::project_not_found(project))?;
+    Ok(Principal::operator(project.to_string(), region))
+}
+
+/// Every project's id with its tools (ordered by id), projects ordered by id.
+pub(crate) async fn all_tools(
+    state: &AppState,
+) -> Result<Vec<(String, Vec<ToolRecord>)>, OperatorError> {
+    Ok(state
+        .store
+        .call(|connection| {
+            catalog::list_projects(connection)?
+                .into_iter()
+                .map(|(project, _)| {
+                    let tools = tool_store::list_tools(connection, &project, i64::MAX)?;
+                    Ok((project, tools))
+                })
+                .collect()
+        })
+        .await?)
 }
 
 /// Every project with its counts, ordered by id.

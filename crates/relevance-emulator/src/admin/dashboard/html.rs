@@ -100,8 +100,9 @@ pub(crate) enum Chrome<'a> {
 }
 
 /// The top bar's links, in order (a new top-level page is one more row).
-const NAV: [(&str, &str); 2] = [
+const NAV: [(&str, &str); 3] = [
     ("/dashboard", "Projects"),
+    ("/dashboard/tools", "Tools"),
     ("/dashboard/requests", "Request log"),
 ];
 
@@ -253,6 +254,9 @@ form.row { display:flex; gap:.6rem; align-items:end; flex-wrap:wrap; margin:.6re
 label { display:flex; flex-direction:column; font-size:.85rem; color:var(--muted); gap:.2rem; }
 input[type=text], input[type=password], select { font:inherit; padding:.35rem .5rem;
         border:1px solid #c7ccd6; border-radius:4px; min-width:14rem; background:#fff; }
+textarea { display:block; width:100%; box-sizing:border-box; min-height:8rem; margin:.3rem 0 .6rem;
+           padding:.4rem .5rem; border:1px solid #c7ccd6; border-radius:4px;
+           font-family:ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size:.88em; }
 button { font:inherit; padding:.35rem .9rem; border-radius:4px; border:1px solid var(--accent);
          background:var(--accent); color:#fff; cursor:pointer; }
 button.danger { background:var(--bad); border-color:var(--bad); }

@@ -3,13 +3,22 @@
 //!
 //! Message content is whatever clients and scripts wrote; `maud` escapes every
 //! string, and a URL becomes a link only when it is plain `http(s)`. Each kind
-//! has its own function answering a [`Card`]; a tool run's card is where the
-//! approval controls of a pending run will go (see [`tool_run`]).
+//! has its own function answering a [`Card`]; a tool run that waits for a person
+//! (PROTOCOL A10) carries Approve / Reject forms in its card (see [`tool_run`]).
 
 use maud::{html, Markup};
 use serde_json::Value;
 
-use super::html::{badge, when};
+use super::html::{badge, post_form, when};
+
+/// Where a waiting tool run's Approve / Reject forms post (`{task_url}/approve`,
+/// `{task_url}/reject`) and the session's CSRF token they carry. Only agent task
+/// pages have one: a workforce member's run is decided in the member's own task.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Decide<'a> {
+    pub(crate) task_url: &'a str,
+    pub(crate) csrf: &'a str,
+}
 
 /// One message card: its CSS class, the label in its top line, and its body.
 struct Card {
@@ -126,9 +135,42 @@ fn agent_message(content: &Value) -> Card {
     }
 }
 
-/// A tool or sub-agent run. Approve / Reject buttons for a pending run belong
-/// in its body, as [`super::html::action_button`]s posting to a task route.
-fn tool_run(content: &Value) -> Card {
+/// The `action_request_id` of a run that waits for a decision (PROTOCOL A10:
+/// `requires_confirmation` and `tool_run_state: "pending"`), if this one does.
+fn waiting_request(content: &Value) -> Option<&str> {
+    let waits = content["requires_confirmation"].as_bool() == Some(true)
+        && content["tool_run_state"].as_str() == Some("pending");
+    content["action_details"]["action_request_id"]
+        .as_str()
+        .filter(|id| waits && !id.is_empty())
+}
+
+/// The Approve / Reject forms of a waiting run, each naming the run's request id.
+fn decision_forms(decide: Decide<'_>, request_id: &str) -> Markup {
+    let form = |verb: &str, label: &str, class: &str| {
+        let fields = html! {
+            input type="hidden" name="action_request_id" value=(request_id);
+            button type="submit" class=(class) id=(verb) { (label) }
+        };
+        post_form(
+            &format!("{}/{verb}", decide.task_url),
+            "inline",
+            decide.csrf,
+            fields,
+        )
+    };
+    html! {
+        div.card.warning id="pending-approval" {
+            p { "This tool run waits for a decision: approving runs it and the agent goes on; "
+                "rejecting cancels it and the agent goes on without it." }
+            (form("approve", "Approve", "")) " " (form("reject", "Reject", "danger"))
+        }
+    }
+}
+
+/// A tool or sub-agent run; a waiting one with its Approve / Reject forms when the
+/// page can decide (`decide`).
+fn tool_run(content: &Value, decide: Option<Decide<'_>>) -> Card {
     let config = &content["tool_config"];
     let title = config["title"]
         .as_str()
@@ -151,6 +193,9 @@ fn tool_run(content: &Value) -> Card {
                 div { "Output" } (pretty(output))
             }
             @if let Some(errors) = errors_list(&content["errors"]) { div { "Errors" } (errors) }
+            @if let (Some(decide), Some(request_id)) = (decide, waiting_request(content)) {
+                (decision_forms(decide, request_id))
+            }
         },
     }
 }
@@ -186,7 +231,7 @@ fn workforce_handover(content: &Value) -> Card {
 }
 
 /// One message as a card, by its `type`.
-fn card(content: &Value) -> Card {
+fn card(content: &Value, decide: Option<Decide<'_>>) -> Card {
     let kind = content["type"].as_str().unwrap_or("");
     match kind {
         "user-message" => user_message(content),
@@ -196,7 +241,7 @@ fn card(content: &Value) -> Card {
             label: html! { "Agent error" },
             body: errors_list(&content["errors"]).unwrap_or_default(),
         },
-        "tool-run" => tool_run(content),
+        "tool-run" => tool_run(content, decide),
         "workforce-agent-run" => workforce_run(content),
         "workforce-agent-handover" => workforce_handover(content),
         _ => Card {
@@ -207,15 +252,16 @@ fn card(content: &Value) -> Card {
     }
 }
 
-/// Renders messages oldest first, as given: `(item_id, insert_date, content)`.
-pub(crate) fn render(messages: &[(String, String, Value)]) -> Markup {
+/// Renders messages oldest first, as given: `(item_id, insert_date, content)`; a
+/// waiting tool run gets decision forms when `decide` says where they post.
+pub(crate) fn render(messages: &[(String, String, Value)], decide: Option<Decide<'_>>) -> Markup {
     html! {
         @if messages.is_empty() {
             p.muted { "No messages yet." }
         } @else {
             div.messages id="messages" {
                 @for (item_id, insert_date, content) in messages {
-                    @let card = card(content);
+                    @let card = card(content, decide);
                     div class={ "message " (card.class) } data-item-id=(item_id) {
                         div.meta { span { (card.label) } span { (when(insert_date)) } }
                         (card.body)
@@ -270,12 +316,63 @@ mod tests {
             ),
         ];
         for (content, label, escaped) in cases {
-            let html =
-                render(&[("m1".into(), "2026-01-01T00:00:00.000Z".into(), content)]).into_string();
+            let html = render(
+                &[("m1".into(), "2026-01-01T00:00:00.000Z".into(), content)],
+                None,
+            )
+            .into_string();
             assert!(html.contains(label), "{label}: {html}");
             assert!(html.contains(escaped), "{escaped}: {html}");
             assert!(!html.contains("<b>") && !html.contains("<t>") && !html.contains("<boom>"));
             assert!(!html.contains("href=\"javascript"), "{html}");
+        }
+    }
+
+    #[test]
+    fn only_a_waiting_run_on_a_page_that_can_decide_gets_the_decision_forms() {
+        let waiting = json!({"type": "tool-run", "tool_run_state": "pending",
+            "requires_confirmation": true, "tool_config": {"title": "send_email"},
+            "action_details": {"action": "a", "action_request_id": "req-<1>"}});
+        let mut finished = waiting.clone();
+        finished["tool_run_state"] = json!("finished");
+        let mut unasked = waiting.clone();
+        unasked["requires_confirmation"] = json!(false);
+        let decide = Decide {
+            task_url: "/dashboard/projects/p/tasks/t",
+            csrf: "tok",
+        };
+        let cases = [
+            (&waiting, Some(decide), true),
+            (&waiting, None, false),
+            (&finished, Some(decide), false),
+            (&unasked, Some(decide), false),
+        ];
+        for (content, decide, shown) in cases {
+            let html = render(
+                &[("m".into(), "2026-01-01T00:00:00Z".into(), content.clone())],
+                decide,
+            )
+            .into_string();
+            assert_eq!(html.contains(r#"id="pending-approval""#), shown, "{html}");
+            assert_eq!(
+                html.contains(r#"action="/dashboard/projects/p/tasks/t/approve""#),
+                shown
+            );
+            assert_eq!(
+                html.contains(r#"action="/dashboard/projects/p/tasks/t/reject""#),
+                shown
+            );
+            if shown {
+                assert!(
+                    html.contains(r#"name="action_request_id" value="req-&lt;1&gt;""#),
+                    "{html}"
+                );
+                assert_eq!(
+                    html.matches(r#"name="csrf" value="tok""#).count(),
+                    2,
+                    "{html}"
+                );
+            }
         }
     }
 }

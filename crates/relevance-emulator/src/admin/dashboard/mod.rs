@@ -21,7 +21,10 @@ mod pages;
 mod requests;
 mod session;
 mod sign_in;
+mod task_actions;
 mod templates;
+mod tool_templates;
+mod tools;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,7 +36,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 
+use crate::engine::decision::DecisionError;
 use crate::service::operator::OperatorError;
+use crate::service::tools::ToolError;
+use crate::service::ServiceError;
 use crate::state::AppState;
 use crate::store::StoreError;
 
@@ -109,6 +115,23 @@ pub(crate) fn routes(app: AppState) -> Router<AppState> {
             get(pages::task),
         )
         .route(
+            "/dashboard/projects/{project}/tasks/{task_id}/approve",
+            axum::routing::post(task_actions::approve),
+        )
+        .route(
+            "/dashboard/projects/{project}/tasks/{task_id}/reject",
+            axum::routing::post(task_actions::reject),
+        )
+        .route(
+            "/dashboard/projects/{project}/tasks/{task_id}/delete",
+            get(task_actions::confirm_delete).post(task_actions::delete),
+        )
+        .route("/dashboard/tools", get(tools::list))
+        .route(
+            "/dashboard/projects/{project}/tools/{tool_id}",
+            get(tools::page).post(tools::run),
+        )
+        .route(
             "/dashboard/projects/{project}/workforces/{workforce_id}/tasks/{task_id}",
             get(pages::workforce_task),
         )
@@ -181,6 +204,55 @@ impl From<OperatorError> for PageError {
                 PageError::not_found("no such task in this project")
             }
             OperatorError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<ServiceError> for PageError {
+    fn from(error: ServiceError) -> PageError {
+        match error {
+            ServiceError::AgentNotFound { .. } => {
+                PageError::not_found("no such agent in this project")
+            }
+            ServiceError::TaskNotFound { .. }
+            | ServiceError::KnowledgeSetNotFound { .. }
+            | ServiceError::WorkforceTaskNotFound { .. } => {
+                PageError::not_found("no such task in this project")
+            }
+            ServiceError::WorkforceNotFound { .. } => {
+                PageError::not_found("no such workforce in this project")
+            }
+            ServiceError::Decision(DecisionError::Store(error)) => {
+                tracing::error!(%error, "dashboard decision failed in the database");
+                PageError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the emulator's database failed; see the emulator's log",
+                )
+            }
+            ServiceError::Decision(refused) => {
+                PageError::bad_request(format!("{refused}; nothing was changed"))
+            }
+            ServiceError::NotAUserMessage { .. } | ServiceError::TaskId(_) => {
+                PageError::bad_request("the request named a message or task id it may not")
+            }
+            ServiceError::Engine(problem) => {
+                tracing::error!(error = %problem, "the engine could not run a task's agent");
+                PageError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the emulator could not run this task's agent; see its log",
+                )
+            }
+            ServiceError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<ToolError> for PageError {
+    fn from(error: ToolError) -> PageError {
+        match error {
+            ToolError::NotFound { .. } => PageError::not_found("no such tool in this project"),
+            ToolError::Invalid(problem) => PageError::bad_request(problem),
+            ToolError::Store(error) => error.into(),
         }
     }
 }

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 
 use super::html::{project_url, seg, Page};
+use super::messages::Decide;
 use super::session::SignedIn;
 use super::templates::{self, TaskView};
 use super::{checked_form, DashboardState, PageError};
@@ -121,8 +122,18 @@ pub(crate) async fn task(
     let back = format!("{}/agents/{}", project_url(&project), seg(&task.agent_id));
     let label = format!("Agent {}", task.agent_id);
     let view = TaskView::from(&task);
-    let body = templates::task((&back, &label), &view, messages);
+    let task_url = task_url(&project, &task.id);
+    let decide = Decide {
+        task_url: &task_url,
+        csrf: session.csrf(),
+    };
+    let body = templates::task((&back, &label), &view, messages, Some(decide));
     Ok(Page::new(session.chrome(), &view.page_title(), body).into_response())
+}
+
+/// `/dashboard/projects/{project}/tasks/{task_id}`, an agent task's page (and its forms' base).
+pub(crate) fn task_url(project: &str, task_id: &str) -> String {
+    format!("{}/tasks/{}", project_url(project), seg(task_id))
 }
 
 /// `GET /dashboard/projects/{project}/workforces/{workforce_id}/tasks/{task_id}`: the workforce
@@ -152,6 +163,6 @@ pub(crate) async fn workforce_task(
     );
     let label = format!("Workforce {}", task.workforce_id);
     let view = TaskView::from(&task);
-    let body = templates::task((&back, &label), &view, messages);
+    let body = templates::task((&back, &label), &view, messages, None);
     Ok(Page::new(session.chrome(), &view.page_title(), body).into_response())
 }

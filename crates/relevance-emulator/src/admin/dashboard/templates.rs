@@ -4,14 +4,14 @@
 //! One function per page body, each answering [`Markup`] for the shared
 //! [`layout`](super::html::layout). A control that changes something is a
 //! [`post_form`] or an [`action_button`](super::html::action_button) (both
-//! carry the CSRF token): a task's Delete button belongs in [`task`] below its
-//! settings card, a pending tool run's Approve / Reject in its message card
-//! (`messages::tool_run`).
+//! carry the CSRF token): an agent task's Delete link (to [`confirm_delete`]) is in
+//! [`task`] below its settings card, a pending tool run's Approve / Reject in its
+//! message card (`messages::tool_run`).
 
 use maud::{html, Markup};
 
 use super::html::{badge, post_form, project_url, seg, when};
-use super::messages;
+use super::messages::{self, Decide};
 use crate::service::operator::ProjectOverview;
 use crate::store::catalog::AgentRecord;
 use crate::store::dashboard_queries::{ProjectCounts, WorkforceRow};
@@ -306,11 +306,13 @@ pub(crate) fn workforce(
     }
 }
 
-/// A task page: a link back to its agent or workforce, its settings, its messages in order.
+/// A task page: a link back to its agent or workforce, its settings, its messages in
+/// order. With `decide` (agent tasks), a Delete link and a waiting run's decision forms.
 pub(crate) fn task(
     back: (&str, &str),
     task: &TaskView<'_>,
     messages: Vec<MessageRecord>,
+    decide: Option<Decide<'_>>,
 ) -> Markup {
     let messages: Vec<_> = messages
         .into_iter()
@@ -330,7 +332,29 @@ pub(crate) fn task(
             dt { "Created" } dd { (when(task.insert_date)) }
             dt { "Updated" } dd { (when(task.update_date)) }
         } }
+        @if let Some(decide) = decide {
+            p { a href={ (decide.task_url) "/delete" } id="delete-task" { "Delete this task…" } }
+        }
         h2 { "Messages" }
-        (messages::render(&messages))
+        (messages::render(&messages, decide))
+    }
+}
+
+/// Asks before deleting an agent task (works without script), as revoking a key does.
+pub(crate) fn confirm_delete(task_url: &str, csrf: &str, task: &TaskView<'_>) -> Markup {
+    let buttons = html! {
+        button type="submit" class="danger" id="confirm-delete" { "Delete task" }
+        " "
+        a href=(task_url) id="cancel-delete" { "Cancel" }
+    };
+    html! {
+        div.card.warning {
+            p { "Delete the task " strong { (task.label()) } " (" code { (task.id) } ")?" }
+            p {
+                "Its messages, runs and scheduled messages go with it; the API answers "
+                strong { "404" } " for it from then on. This cannot be undone."
+            }
+            (post_form(&format!("{task_url}/delete"), "row", csrf, buttons))
+        }
     }
 }
