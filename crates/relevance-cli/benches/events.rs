@@ -232,8 +232,16 @@ impl Bench {
             drop(events);
             let logged = self.logged().await;
             let made = logged.len() - before;
-            for path in &logged[..made] {
+            for (path, _) in &logged[..made] {
                 *kinds.entry(kind_of(path)).or_default() += 1;
+            }
+            if std::env::var_os("BENCH_TRACE").is_some() {
+                let trace: Vec<String> = logged[..made]
+                    .iter()
+                    .rev()
+                    .map(|(path, at)| format!("{} {}", at.get(17..).unwrap_or(at), kind_of(path)))
+                    .collect();
+                println!("   conversation {i}: {}", trace.join(", "));
             }
             ours.push(made);
 
@@ -278,9 +286,9 @@ impl Bench {
         );
     }
 
-    /// The paths of the requests the emulator has logged, newest first (the log keeps the
-    /// newest 10,000; admin reads, like this one, do not count).
-    async fn logged(&self) -> Vec<String> {
+    /// The paths and times of the requests the emulator has logged, newest first (the log
+    /// keeps the newest 10,000; admin reads, like this one, do not count).
+    async fn logged(&self) -> Vec<(String, String)> {
         let log: serde_json::Value = reqwest::Client::new()
             .get(format!(
                 "{}/admin/requests?limit=10000",
@@ -297,9 +305,9 @@ impl Bench {
             .as_array()
             .expect("requests")
             .iter()
-            .filter_map(|r| r["path"].as_str())
-            .filter(|path| !path.starts_with("/admin"))
-            .map(str::to_owned)
+            .filter_map(|r| Some((r["path"].as_str()?, r["at"].as_str().unwrap_or(""))))
+            .filter(|(path, _)| !path.starts_with("/admin"))
+            .map(|(path, at)| (path.to_owned(), at.to_owned()))
             .collect()
     }
 

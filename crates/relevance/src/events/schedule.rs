@@ -1,11 +1,16 @@
 //! How long an event stream waits between polls.
 //!
-//! Three paces. A resting task is polled slowly (1 s doubling to a minute),
-//! so a subscribed idle task costs one metadata read a minute once settled.
+//! Four paces. A resting task is polled slowly (30 s, then every minute),
+//! so a subscribed finished task costs its first read (metadata and
+//! messages) and one metadata read in its first minute, then one a minute;
+//! a message sent through the same client wakes it at once, whatever its
+//! pace. A task that rests while one of its messages is still being
+//! written (the run's end was read just before the final write) is
+//! *settling*: 1 s doubling to a minute, until that message is final.
 //! A working task whose live stream is connected is *watched*: the stream
 //! says when a reply is being typed and its end brings the poll that finds
 //! the final message, so polling only has to catch what makes no tokens
-//! (tool runs, a reply written at once) — 1 s, then every 2 s, changes or
+//! (tool runs, a reply written at once) — 3 s, then every 6 s, changes or
 //! not. A working task without a live stream is polled *blind*, faster
 //! (250 ms doubling to 2 s, and back to 250 ms on a change), because
 //! polling is then the only way to learn of a reply. Pure: the caller
@@ -18,6 +23,8 @@ use std::time::Duration;
 pub(crate) enum Pace {
     /// Not running: nothing is expected.
     Resting,
+    /// Not running, but a message is still being written or run.
+    Settling,
     /// Running, and the live stream is connected (or about to be).
     Watching,
     /// Running without a live stream: polling is all there is.
@@ -25,14 +32,16 @@ pub(crate) enum Pace {
 }
 
 /// The first and the longest wait of each pace.
-pub(crate) const RESTING: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
-pub(crate) const WATCHING: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(2));
+pub(crate) const RESTING: (Duration, Duration) = (Duration::from_secs(30), Duration::from_secs(60));
+pub(crate) const SETTLING: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
+pub(crate) const WATCHING: (Duration, Duration) = (Duration::from_secs(3), Duration::from_secs(6));
 pub(crate) const BLIND: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(2));
 
 impl Pace {
     fn waits(self) -> (Duration, Duration) {
         match self {
             Pace::Resting => RESTING,
+            Pace::Settling => SETTLING,
             Pace::Watching => WATCHING,
             Pace::Blind => BLIND,
         }
@@ -132,7 +141,7 @@ mod tests {
 
     #[test]
     fn the_pace_follows_the_task() {
-        use Pace::{Blind, Resting, Watching};
+        use Pace::{Blind, Resting, Settling, Watching};
         // (name, outcomes in order, waits expected after each)
         let cases: Vec<(&str, Vec<PollOutcome>, Vec<u64>)> = vec![
             (
@@ -152,9 +161,9 @@ mod tests {
                 vec![250, 500, 1_000, 250, 500],
             ),
             (
-                "watching: 1 s easing to 2 s",
+                "watching: 3 s easing to 6 s",
                 vec![outcome(Watching, false); 4],
-                vec![1_000, 2_000, 2_000, 2_000],
+                vec![3_000, 6_000, 6_000, 6_000],
             ),
             (
                 "a change while watching keeps the pace",
@@ -164,7 +173,7 @@ mod tests {
                     outcome(Watching, true),
                     outcome(Watching, false),
                 ],
-                vec![1_000, 2_000, 2_000, 2_000],
+                vec![3_000, 6_000, 6_000, 6_000],
             ),
             (
                 "the stream lost: blind and fast at once",
@@ -174,35 +183,58 @@ mod tests {
                     outcome(Blind, false),
                     outcome(Blind, false),
                 ],
-                vec![1_000, 2_000, 250, 500],
+                vec![3_000, 6_000, 250, 500],
             ),
             (
-                "resting doubles to a minute",
-                vec![outcome(Resting, false); 9],
-                vec![
-                    1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000,
-                ],
+                "resting: 30 s, then a minute",
+                vec![outcome(Resting, false); 5],
+                vec![30_000, 60_000, 60_000, 60_000, 60_000],
             ),
             (
                 "a change while resting starts the resting pace over",
                 vec![
                     outcome(Resting, false),
                     outcome(Resting, false),
-                    outcome(Resting, false),
                     outcome(Resting, true),
                     outcome(Resting, false),
                 ],
-                vec![1_000, 2_000, 4_000, 1_000, 2_000],
+                vec![30_000, 60_000, 30_000, 60_000],
+            ),
+            (
+                "settling doubles from 1 s to a minute",
+                vec![outcome(Settling, false); 9],
+                vec![
+                    1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000,
+                ],
+            ),
+            (
+                "the last message final: resting from there",
+                vec![
+                    outcome(Settling, false),
+                    outcome(Settling, false),
+                    outcome(Resting, true),
+                    outcome(Resting, false),
+                ],
+                vec![1_000, 2_000, 30_000, 60_000],
             ),
             (
                 "working again after resting is fast at once",
                 vec![
                     outcome(Resting, false),
                     outcome(Resting, false),
-                    outcome(Resting, false),
                     outcome(Blind, false),
                 ],
-                vec![1_000, 2_000, 4_000, 250],
+                vec![30_000, 60_000, 250],
+            ),
+            (
+                "a run that ends goes from watching to resting",
+                vec![
+                    outcome(Watching, false),
+                    outcome(Watching, true),
+                    outcome(Resting, true),
+                    outcome(Resting, false),
+                ],
+                vec![3_000, 6_000, 30_000, 60_000],
             ),
         ];
         for (name, outcomes, expected) in cases {
@@ -249,7 +281,7 @@ mod tests {
             clock += schedule.after_poll(outcome(Pace::Watching, false));
             polls += 1;
         }
-        assert!(polls <= 3, "{polls} polls in 5 s");
+        assert!(polls <= 2, "{polls} waits to cover 5 s");
         // Blind, it still beats one a second over a longer run.
         let mut schedule = PollSchedule::default();
         let mut clock = Duration::ZERO;
@@ -261,35 +293,31 @@ mod tests {
         assert!(polls <= 13, "{polls} polls in 20 s");
     }
 
-    /// An idle task polls only metadata unless it changed: count the polls
-    /// in every minute once the pace has settled.
-    #[test]
-    fn an_idle_task_costs_at_most_two_requests_a_minute_once_settled() {
+    /// The requests of a subscribed finished task, minute by minute: its
+    /// first poll reads the metadata and the messages (two requests), every
+    /// later one the metadata alone (the messages only when it changed).
+    fn idle_requests_per_minute(minutes: u64) -> Vec<usize> {
         let mut schedule = PollSchedule::default();
         let mut clock = Duration::ZERO;
-        let mut poll_times = vec![clock];
-        while clock < Duration::from_secs(3600) {
+        let mut per_minute = vec![2usize];
+        per_minute.resize(minutes as usize, 0);
+        loop {
             clock += schedule.after_poll(outcome(Pace::Resting, false));
-            poll_times.push(clock);
+            let minute = (clock.as_secs() / 60) as usize;
+            if minute >= per_minute.len() {
+                return per_minute;
+            }
+            per_minute[minute] += 1;
         }
-        // Settled: after the first two minutes.
-        let settled = Duration::from_secs(120);
-        let mut start = settled;
-        while start + Duration::from_secs(60) <= clock {
-            let end = start + Duration::from_secs(60);
-            let requests = poll_times
-                .iter()
-                .filter(|t| **t >= start && **t < end)
-                .count();
-            assert!(
-                requests <= 2,
-                "{requests} requests in the minute from {start:?}"
-            );
-            start += Duration::from_secs(7);
+    }
+
+    #[test]
+    fn a_finished_task_costs_three_requests_in_its_first_minute_then_one_a_minute() {
+        let per_minute = idle_requests_per_minute(60);
+        assert_eq!(per_minute[0], 3, "first minute");
+        for (minute, requests) in per_minute.iter().enumerate().skip(1) {
+            assert_eq!(*requests, 1, "minute {minute}");
         }
-        // And it does keep polling (a minute apart).
-        let last_hour = poll_times.iter().filter(|t| **t >= settled).count();
-        assert!(last_hour >= 55, "{last_hour}");
     }
 
     #[test]
