@@ -225,6 +225,7 @@ impl TaskEvents {
             LiveStep::Idle => false,
             LiveStep::Opened => true,
             LiveStep::Token(token) => {
+                self.poller.streamed(self.live.view(now), now);
                 self.emitter.live_token(token);
                 true
             }
@@ -426,7 +427,8 @@ mod tests {
         assert!(view.refresh_at.is_some());
         assert_eq!(
             events.poller.next_deadline(view),
-            Some(now + schedule::WATCHING.0)
+            Some(now + schedule::LISTENING.0),
+            "listened to until the run streams"
         );
         // The task stops: the live connection is no longer wanted.
         events.on_answer(answer("idle", "", Some(vec![])), now);

@@ -225,6 +225,19 @@ impl Poller {
         self.schedule.reset();
     }
 
+    /// A live token arrived: when the run was listened to, it turns out to
+    /// stream, and the next scheduled poll moves to the watched pace's
+    /// first wait from now (still no later than the token's refresh).
+    pub(super) fn streamed(&mut self, live: LiveView, now: Instant) {
+        let Some(wait) = self.schedule.streamed() else {
+            return;
+        };
+        self.next_at = self.next_at.max(later(now, wait));
+        if let Some(refresh) = live.refresh_at {
+            self.next_at = self.next_at.min(refresh);
+        }
+    }
+
     /// This client sent the task a message: the pace starts over and the
     /// metadata is read at once (the run's state, a streaming token); the
     /// messages wait for the reply, or for the run's end.
@@ -356,8 +369,10 @@ impl Poller {
             } else {
                 Pace::Resting
             }
-        } else if live.trusted {
+        } else if live.trusted && live.streamed {
             Pace::Watching
+        } else if live.trusted {
+            Pace::Listening
         } else {
             Pace::Blind
         };
@@ -580,6 +595,7 @@ mod tests {
         let now = Instant::now();
         let watched = LiveView {
             trusted: true,
+            streamed: true,
             ..LiveView::default()
         };
         poller.on_answer(Some(&task_in("running", "")), NOTHING, false, watched, now);
@@ -628,11 +644,12 @@ mod tests {
         let now = Instant::now();
         let watched = LiveView {
             trusted: true,
+            streamed: true,
             ..LiveView::default()
         };
         poller.on_answer(Some(&task_in("running", "")), NOTHING, false, watched, now);
         let held = LiveView {
-            polls_held_until: Some(now + Duration::from_secs(3)),
+            polls_held_until: Some(now + Duration::from_secs(9)),
             ..watched
         };
         assert_eq!(
@@ -641,7 +658,7 @@ mod tests {
         );
         assert_eq!(
             poller.next_deadline(held),
-            Some(now + Duration::from_secs(3)),
+            Some(now + Duration::from_secs(9)),
             "no scheduled poll while tokens flow"
         );
         // Tokens that flowed long ago hold nothing back.
@@ -674,6 +691,7 @@ mod tests {
         let mut poller = Poller::new(true, true);
         let watched = LiveView {
             trusted: true,
+            streamed: true,
             ..LiveView::default()
         };
         let now = Instant::now();
@@ -694,6 +712,43 @@ mod tests {
         // Unless the scheduled read of the messages is due with it.
         poller.ask(Reads::METADATA);
         assert_eq!(reads_of_next_poll(&mut poller, watched, due), Reads::BOTH);
+    }
+
+    #[test]
+    fn a_first_live_token_moves_the_next_poll_to_the_watched_pace() {
+        let listened = LiveView {
+            trusted: true,
+            ..LiveView::default()
+        };
+        let mut poller = Poller::new(true, false);
+        poller.asked = None;
+        let now = Instant::now();
+        poller.on_answer(Some(&task_in("running", "")), NOTHING, false, listened, now);
+        assert_eq!(poller.next_at, now + schedule::LISTENING.0);
+        // The first token, a second later: the run streams.
+        let token_at = now + Duration::from_secs(1);
+        let streamed = LiveView {
+            streamed: true,
+            ..listened
+        };
+        poller.streamed(streamed, token_at);
+        assert_eq!(poller.next_at, token_at + schedule::WATCHING.0);
+        // Later tokens move nothing (they hold the polls back while they flow).
+        poller.streamed(streamed, token_at + Duration::from_secs(2));
+        assert_eq!(poller.next_at, token_at + schedule::WATCHING.0);
+        // The answers from there are at the watched pace.
+        poller.on_answer(None, NOTHING, false, streamed, token_at);
+        assert_eq!(poller.next_at, token_at + schedule::WATCHING.1);
+        // A token due for refresh earlier still brings the poll forward.
+        let mut poller = Poller::new(true, false);
+        poller.asked = None;
+        poller.on_answer(Some(&task_in("running", "")), NOTHING, false, listened, now);
+        let refresh = LiveView {
+            refresh_at: Some(now + Duration::from_secs(3)),
+            ..streamed
+        };
+        poller.streamed(refresh, token_at);
+        assert_eq!(poller.next_at, now + Duration::from_secs(3));
     }
 
     #[test]
