@@ -166,7 +166,11 @@ impl TaskEvents {
     fn new(task: &Task, since: Option<DateTime<Utc>>) -> TaskEvents {
         let handle = TaskHandle::of(task);
         TaskEvents {
-            poller: Poller::new(task.is_running(), task.new_from_trigger),
+            poller: Poller::new(
+                task.is_running(),
+                task.new_from_trigger,
+                task.workforce_id().is_some(),
+            ),
             live: LiveConnection::new(task.is_running()),
             emitter: Emitter::new(since),
             timer: None,

@@ -178,16 +178,21 @@ pub(super) struct Poller {
     /// that fetches the streaming token reads no messages while the run
     /// goes on.
     messages_wait_for_run: bool,
+    /// A workforce's task: its progress is its members' runs, which make no
+    /// tokens, so a live stream does not slow its polls down.
+    workforce: bool,
     running: bool,
     retries: u32,
     backoff: Backoff,
 }
 
 impl Poller {
-    /// A poller whose first poll, at once, reads both; or, for a task this
-    /// client `just_sent` its first message, the metadata alone while the
-    /// run goes on.
-    pub(super) fn new(running: bool, just_sent: bool) -> Poller {
+    /// A poller whose first poll, at once, reads both; or, for an agent's
+    /// task this client `just_sent` its first message, the metadata alone
+    /// while the run goes on (a workforce's first read shows its first
+    /// member at work).
+    pub(super) fn new(running: bool, just_sent: bool, workforce: bool) -> Poller {
+        let just_sent = just_sent && !workforce;
         let first = if just_sent {
             Reads::METADATA
         } else {
@@ -203,6 +208,7 @@ impl Poller {
             meta_read_at: None,
             state_checks: 0,
             messages_wait_for_run: just_sent,
+            workforce,
             running,
             retries: 0,
             backoff: Backoff::new(RETRY_BASE, RETRY_CAP),
@@ -243,7 +249,7 @@ impl Poller {
     /// messages wait for the reply, or for the run's end.
     pub(super) fn sent(&mut self) {
         self.reset_pace();
-        self.messages_wait_for_run = true;
+        self.messages_wait_for_run = !self.workforce;
         self.ask(Reads::METADATA);
     }
 
@@ -369,6 +375,8 @@ impl Poller {
             } else {
                 Pace::Resting
             }
+        } else if live.trusted && self.workforce {
+            Pace::Following
         } else if live.trusted && live.streamed {
             Pace::Watching
         } else if live.trusted {
@@ -548,7 +556,7 @@ mod tests {
 
     #[test]
     fn a_running_task_is_polled_by_its_messages_and_its_state_is_read_when_a_reply_comes() {
-        let mut poller = Poller::new(false, false);
+        let mut poller = Poller::new(false, false, false);
         let blind = LiveView::default();
         let now = Instant::now();
         assert_eq!(poller.asked, Some(Reads::BOTH), "the first poll reads both");
@@ -590,7 +598,7 @@ mod tests {
 
     #[test]
     fn a_watched_task_is_polled_slowly_and_its_metadata_rides_along_at_its_beat() {
-        let mut poller = Poller::new(true, false);
+        let mut poller = Poller::new(true, false, false);
         poller.asked = None;
         let now = Instant::now();
         let watched = LiveView {
@@ -639,7 +647,7 @@ mod tests {
 
     #[test]
     fn scheduled_polls_wait_while_tokens_flow() {
-        let mut poller = Poller::new(true, false);
+        let mut poller = Poller::new(true, false, false);
         poller.asked = None;
         let now = Instant::now();
         let watched = LiveView {
@@ -678,7 +686,7 @@ mod tests {
         // whether its messages wait for the run)
         let cases = [(true, Reads::METADATA, true), (false, Reads::BOTH, false)];
         for (just_sent, first, waits) in cases {
-            let mut poller = Poller::new(true, just_sent);
+            let mut poller = Poller::new(true, just_sent, false);
             let now = Instant::now();
             assert_eq!(
                 reads_of_next_poll(&mut poller, LiveView::default(), now),
@@ -688,7 +696,7 @@ mod tests {
             assert_eq!(poller.messages_wait_for_run, waits, "{just_sent}");
         }
         // The metadata answered: the messages are read as usual again.
-        let mut poller = Poller::new(true, true);
+        let mut poller = Poller::new(true, true, false);
         let watched = LiveView {
             trusted: true,
             streamed: true,
@@ -715,12 +723,38 @@ mod tests {
     }
 
     #[test]
+    fn a_workforce_task_is_followed_and_its_first_read_shows_its_members() {
+        let mut poller = Poller::new(true, true, true);
+        let now = Instant::now();
+        assert_eq!(
+            reads_of_next_poll(&mut poller, LiveView::default(), now),
+            Reads::BOTH
+        );
+        assert!(!poller.messages_wait_for_run);
+        let streamed = LiveView {
+            trusted: true,
+            streamed: true,
+            ..LiveView::default()
+        };
+        poller.on_answer(Some(&task_in("running", "")), NOTHING, false, streamed, now);
+        assert_eq!(poller.next_at, now + schedule::FOLLOWING.0);
+        poller.streamed(streamed, now + Duration::from_millis(500));
+        assert_eq!(
+            poller.next_at,
+            now + schedule::FOLLOWING.0,
+            "tokens do not slow it"
+        );
+        poller.sent();
+        assert!(!poller.messages_wait_for_run);
+    }
+
+    #[test]
     fn a_first_live_token_moves_the_next_poll_to_the_watched_pace() {
         let listened = LiveView {
             trusted: true,
             ..LiveView::default()
         };
-        let mut poller = Poller::new(true, false);
+        let mut poller = Poller::new(true, false, false);
         poller.asked = None;
         let now = Instant::now();
         poller.on_answer(Some(&task_in("running", "")), NOTHING, false, listened, now);
@@ -740,7 +774,7 @@ mod tests {
         poller.on_answer(None, NOTHING, false, streamed, token_at);
         assert_eq!(poller.next_at, token_at + schedule::WATCHING.1);
         // A token due for refresh earlier still brings the poll forward.
-        let mut poller = Poller::new(true, false);
+        let mut poller = Poller::new(true, false, false);
         poller.asked = None;
         poller.on_answer(Some(&task_in("running", "")), NOTHING, false, listened, now);
         let refresh = LiveView {
@@ -757,7 +791,7 @@ mod tests {
         // (unfinished, first wait)
         let cases = [(false, schedule::RESTING.0), (true, schedule::SETTLING.0)];
         for (unfinished, wait) in cases {
-            let mut poller = Poller::new(false, false);
+            let mut poller = Poller::new(false, false, false);
             poller.asked = None;
             let now = Instant::now();
             let idle = task_in("idle", "t");
@@ -774,7 +808,7 @@ mod tests {
     #[test]
     fn a_final_error_is_given_back_and_a_transient_one_is_retried_silently() {
         let now = Instant::now();
-        let mut poller = Poller::new(false, false);
+        let mut poller = Poller::new(false, false, false);
         let retried = poller.on_error(
             Error::Server {
                 status: 503,
@@ -804,7 +838,7 @@ mod tests {
         assert!(poller.next_at <= now + RETRY_CAP, "backoff capped at 30 s");
 
         for status in [401u16, 403, 404] {
-            let mut poller = Poller::new(false, false);
+            let mut poller = Poller::new(false, false, false);
             let error = Error::from_response(status, &reqwest::header::HeaderMap::new(), b"{}");
             let given_back = poller.on_error(error, Reads::BOTH, now);
             assert_eq!(given_back.and_then(|error| error.status()), Some(status));

@@ -1,6 +1,6 @@
 //! How long an event stream waits between polls.
 //!
-//! Five paces. A resting task is polled slowly (30 s, then every minute),
+//! Six paces. A resting task is polled slowly (30 s, then every minute),
 //! so a subscribed finished task costs its first read (metadata and
 //! messages) and one metadata read in its first minute, then one a minute;
 //! a message sent through the same client wakes it at once, whatever its
@@ -14,7 +14,10 @@
 //! is being typed and its end brings the poll that finds the final
 //! message; polling only has to catch what makes no tokens (tool runs) —
 //! 4 s after the first token, then every 8 s, changes or not (tokens hold
-//! the polls back while they flow). A working task without a live stream is polled *blind*, faster
+//! the polls back while they flow). A workforce's working task with its
+//! live stream connected is *followed*: its members' runs and handovers
+//! make no tokens, so polling is what shows them — 1 s, then every 2 s.
+//! A working task without a live stream is polled *blind*, faster
 //! (250 ms doubling to 2 s, and back to 250 ms on a change), because
 //! polling is then the only way to learn of a reply. Pure: the caller
 //! supplies what happened.
@@ -33,6 +36,8 @@ pub(crate) enum Pace {
     Listening,
     /// Running, and the live stream has carried tokens of this run.
     Watching,
+    /// A workforce's task, running, with the live stream connected.
+    Following,
     /// Running without a live stream: polling is all there is.
     Blind,
 }
@@ -42,6 +47,7 @@ pub(crate) const RESTING: (Duration, Duration) = (Duration::from_secs(30), Durat
 pub(crate) const SETTLING: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
 pub(crate) const LISTENING: (Duration, Duration) = (Duration::from_secs(2), Duration::from_secs(4));
 pub(crate) const WATCHING: (Duration, Duration) = (Duration::from_secs(4), Duration::from_secs(8));
+pub(crate) const FOLLOWING: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(2));
 pub(crate) const BLIND: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(2));
 
 impl Pace {
@@ -51,6 +57,7 @@ impl Pace {
             Pace::Settling => SETTLING,
             Pace::Listening => LISTENING,
             Pace::Watching => WATCHING,
+            Pace::Following => FOLLOWING,
             Pace::Blind => BLIND,
         }
     }
@@ -80,8 +87,11 @@ impl PollSchedule {
         // With a live stream, a change is a tool run moving on or a reply
         // written at once: the stream, not polling, tells when a typed
         // reply is near.
-        let snap_back =
-            outcome.changed && !matches!(outcome.pace, Pace::Listening | Pace::Watching);
+        let snap_back = outcome.changed
+            && !matches!(
+                outcome.pace,
+                Pace::Listening | Pace::Watching | Pace::Following
+            );
         self.wait = if snap_back || self.pace != Some(outcome.pace) {
             first
         } else {
@@ -164,7 +174,7 @@ mod tests {
 
     #[test]
     fn the_pace_follows_the_task() {
-        use Pace::{Blind, Listening, Resting, Settling, Watching};
+        use Pace::{Blind, Following, Listening, Resting, Settling, Watching};
         // (name, outcomes in order, waits expected after each)
         let cases: Vec<(&str, Vec<PollOutcome>, Vec<u64>)> = vec![
             (
@@ -187,6 +197,15 @@ mod tests {
                 "watching: 4 s easing to 8 s",
                 vec![outcome(Watching, false); 4],
                 vec![4_000, 8_000, 8_000, 8_000],
+            ),
+            (
+                "following a workforce: 1 s easing to 2 s, changes or not",
+                vec![
+                    outcome(Following, false),
+                    outcome(Following, true),
+                    outcome(Following, false),
+                ],
+                vec![1_000, 2_000, 2_000],
             ),
             (
                 "listening: 2 s easing to 4 s, changes or not",
@@ -290,12 +309,13 @@ mod tests {
 
     #[test]
     fn a_first_token_turns_listening_into_watching_and_nothing_else() {
-        use Pace::{Blind, Listening, Resting, Settling, Watching};
+        use Pace::{Blind, Following, Listening, Resting, Settling, Watching};
         // (the pace of the last poll, the wait a token sets, the pace after)
         let cases = [
             (Some(Listening), Some(WATCHING.0), Some(Watching)),
             (Some(Watching), None, Some(Watching)),
             (Some(Blind), None, Some(Blind)),
+            (Some(Following), None, Some(Following)),
             (Some(Resting), None, Some(Resting)),
             (Some(Settling), None, Some(Settling)),
             (None, None, None),
