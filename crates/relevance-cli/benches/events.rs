@@ -2,6 +2,11 @@
 //!
 //! `cargo bench -p relevance-cli --bench events -- [latency|requests|idle|scale|all]`
 //!
+//! Before/after figures come from one run of two builds back to back: build this bench on the
+//! old SDK (`cargo bench -p relevance-cli --bench events --no-run`), copy the executable it
+//! names aside, build it again on the new SDK, then run `latency`, `requests` and `idle` of
+//! each executable one after the other (`BENCH_TRACE=1` prints each conversation's requests).
+//!
 //! Prints each figure; asserts nothing (machines here are shared and noisy). Figures:
 //! 1. final-message latency (emulator commit → stream yield), p50/p95 over N conversations;
 //! 2. requests per conversation (send → final reply) next to the official client's policy
