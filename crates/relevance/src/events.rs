@@ -13,7 +13,13 @@
 //!   when the metadata changed;
 //! - while tokens flow on the live stream nothing is polled at all; when a
 //!   burst of typing ends, the messages are read at once, because the
-//!   final message is written right after the last token.
+//!   final message is written right after the last token;
+//! - when this client has just sent the task a message (the task that
+//!   `send_message` returned, or a send that woke the stream), the first
+//!   poll is the metadata alone — the streaming token and the state; the
+//!   trigger's answer already said the run started — and the messages wait
+//!   while the run goes on: what is new is the message this client sent,
+//!   and it comes, in order, with the read that brings the reply.
 //!
 //! [`TaskEvents`] is driven by its consumer's polls: it spawns nothing,
 //! owns its requests and its live connection, and dropping it stops and
@@ -166,7 +172,11 @@ impl TaskEvents {
     fn new(task: &Task, since: Option<DateTime<Utc>>) -> TaskEvents {
         let handle = TaskHandle::of(task);
         TaskEvents {
-            poller: Poller::new(task.is_running()),
+            poller: Poller::new(
+                task.is_running(),
+                task.new_from_trigger,
+                task.workforce_id().is_some(),
+            ),
             live: LiveConnection::new(task.is_running()),
             emitter: Emitter::new(since),
             timer: None,
@@ -225,6 +235,7 @@ impl TaskEvents {
             LiveStep::Idle => false,
             LiveStep::Opened => true,
             LiveStep::Token(token) => {
+                self.poller.streamed(self.live.view(now), now);
                 self.emitter.live_token(token);
                 true
             }
@@ -242,9 +253,8 @@ impl TaskEvents {
 
     /// A message was sent to the task through the same client: poll at once.
     fn on_sent(&mut self) {
-        self.poller.reset_pace();
+        self.poller.sent();
         self.live.reply_arrived();
-        self.poller.ask(Reads::BOTH);
     }
 
     /// The earliest moment a machine has something due, if any waits on time.
@@ -334,6 +344,7 @@ mod tests {
             requested_state: None,
             created_at: None,
             updated_at: None,
+            new_from_trigger: false,
         }
     }
 
@@ -426,7 +437,8 @@ mod tests {
         assert!(view.refresh_at.is_some());
         assert_eq!(
             events.poller.next_deadline(view),
-            Some(now + schedule::WATCHING.0)
+            Some(now + schedule::LISTENING.0),
+            "listened to until the run streams"
         );
         // The task stops: the live connection is no longer wanted.
         events.on_answer(answer("idle", "", Some(vec![])), now);
@@ -550,6 +562,27 @@ mod tests {
         // The next poll of the stream starts a request at once.
         assert!(events.next().now_or_never().is_none());
         assert!(events.poller.busy(), "a poll is in flight after the send");
+    }
+
+    #[test]
+    fn a_task_made_by_this_clients_trigger_reads_its_metadata_before_its_messages() {
+        // (made by the trigger, as `send_message` returns it?, the first poll)
+        let cases = [(true, Reads::METADATA), (false, Reads::BOTH)];
+        for (new_from_trigger, first) in cases {
+            let mut task = task_in("running", "");
+            task.new_from_trigger = new_from_trigger;
+            let events = task.events();
+            assert_eq!(events.poller.asked(), Some(first), "{new_from_trigger}");
+        }
+    }
+
+    #[test]
+    fn a_send_on_the_same_client_asks_for_the_metadata_alone() {
+        let mut events = idle_task().events();
+        events.on_answer(answer("idle", "", Some(vec![])), Instant::now());
+        events.poller.forget_asked();
+        events.on_sent();
+        assert_eq!(events.poller.asked(), Some(Reads::METADATA));
     }
 
     fn assert_send_unpin<T: Send + Unpin>() {}

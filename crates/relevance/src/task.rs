@@ -208,6 +208,10 @@ pub struct Task {
     pub created_at: Option<DateTime<Utc>>,
     /// When it last changed (`None` when not known yet).
     pub updated_at: Option<DateTime<Utc>>,
+    /// Whether this value is the answer to the trigger that created the
+    /// task: its history is then just the message this client sent, so an
+    /// event stream need not read it before the run has something to show.
+    pub(crate) new_from_trigger: bool,
 }
 
 /// Which task a message continues: a [`Task`] or a task id.
@@ -543,6 +547,7 @@ pub(crate) mod tests {
             requested_state: None,
             created_at: None,
             updated_at: None,
+            new_from_trigger: false,
         };
         let agent_task = make(TaskOwner::Agent("a1".into()));
         assert_eq!(
@@ -868,6 +873,7 @@ pub(crate) mod tests {
             requested_state: None,
             created_at: None,
             updated_at: None,
+            new_from_trigger: false,
         };
         let other = Client::new(Key::new("sk-OTHER-SECRET", Region::EU, "p2").unwrap()).unwrap();
         assert_eq!(make(test_client()), make(other.clone()));

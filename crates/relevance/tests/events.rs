@@ -30,6 +30,16 @@ script = [
   { tool = "fetch", input = { url = "x" }, error = "timed out", delay_ms = 30 },
   { type = "Found 3 results for {message}. This reply is typed in many small chunks so that it is generating for a while." },
 ]
+
+[[projects.agents]]
+id = "silent"
+public = true
+behavior = "script"
+end_state = "completed"
+script = [
+  { tool = "search", input = { q = "{message}" }, output = { hits = 1 } },
+  { type = "Typed with no live stream: {message}." },
+]
 "#;
 
 fn client(t: &TestEmulator) -> Client {
@@ -167,6 +177,46 @@ async fn a_follow_up_on_the_same_client_wakes_the_stream_and_nothing_repeats() {
             "agent:You said: two"
         ]
     );
+}
+
+#[tokio::test]
+async fn a_run_that_never_streams_still_delivers_everything_once_and_in_order() {
+    let t = TestEmulator::start_with(SEED).await;
+    let agent = client(&t).agents().get("silent").await.unwrap();
+    // No override: the agent's own setting (off) decides, so the live stream stays silent
+    // and polling alone finds the tool run and the reply.
+    let task = agent
+        .message("quiet")
+        .streaming(false)
+        .send()
+        .await
+        .unwrap();
+    let mut events = task.events();
+    let mut typed = 0;
+    let mut seen = Vec::new();
+    let mut finished = false;
+    while !(finished && seen.iter().any(|s: &String| s.starts_with("agent:"))) {
+        let event = events.next().await.expect("no end").expect("no error");
+        match &event {
+            TaskEvent::Typing { .. } | TaskEvent::Thinking { .. } => typed += 1,
+            TaskEvent::Updated { status, .. } => finished = !status.is_running(),
+            _ => {}
+        }
+        if let Some(text) = describe(&event) {
+            seen.push(text);
+        }
+    }
+    assert_eq!(typed, 0, "the run did not stream");
+    let finals: Vec<&String> = seen.iter().filter(|s| !s.starts_with("tool:")).collect();
+    assert_eq!(
+        finals,
+        ["user:quiet", "agent:Typed with no live stream: quiet."]
+    );
+    let statuses: Vec<&String> = seen.iter().filter(|s| s.starts_with("tool:")).collect();
+    let mut unique = statuses.clone();
+    unique.dedup();
+    assert_eq!(statuses, unique, "no tool status twice: {seen:?}");
+    assert_eq!(statuses.last().unwrap().as_str(), "tool:search:completed");
 }
 
 #[tokio::test]

@@ -48,6 +48,9 @@ pub(super) struct LiveView {
     /// The connection is (or is about to be) open and has not failed since
     /// it last carried a token: its bursts say when to poll.
     pub(super) trusted: bool,
+    /// It carried a token since the task last started running: the run
+    /// streams.
+    pub(super) streamed: bool,
     /// The stream refused the token: the metadata must bring a new one.
     pub(super) token_refused: bool,
     /// The token is due for refresh now.
@@ -85,6 +88,8 @@ pub(super) struct LiveConnection {
     retry_at: Option<Instant>,
     backoff: Backoff,
     last_token_at: Option<Instant>,
+    /// A token came since the task last started running.
+    streamed: bool,
     burst_ends_at: Option<Instant>,
     quiet: QuietRule,
 }
@@ -100,6 +105,7 @@ impl LiveConnection {
             retry_at: None,
             backoff: Backoff::new(RETRY_BASE, RETRY_CAP),
             last_token_at: None,
+            streamed: false,
             burst_ends_at: None,
             quiet: QuietRule::default(),
         }
@@ -122,6 +128,7 @@ impl LiveConnection {
             },
             flowing: self.tokens_flowing(now),
             trusted: self.wants_live() && (matches!(self.conn, Conn::Open(_)) || self.retries == 0),
+            streamed: self.streamed,
             token_refused: self.token_refused,
             token_due: self
                 .token
@@ -139,6 +146,7 @@ impl LiveConnection {
             self.conn = Conn::Off;
             self.retries = 0;
             self.retry_at = None;
+            self.streamed = false;
         }
     }
 
@@ -281,6 +289,7 @@ impl LiveConnection {
             self.burst_ends_at = Some(later(now, self.quiet.quiet()));
         }
         self.last_token_at = Some(now);
+        self.streamed = true;
         self.retries = 0;
     }
 
@@ -371,10 +380,12 @@ mod tests {
             epoch_millis(),
         );
         assert!(live.view(now).trusted);
+        assert!(!live.view(now).streamed, "no token yet");
         live.conn = open();
         let typing_at = now + Duration::from_millis(900);
         live.on_token(&typing(), typing_at);
         let view = live.view(typing_at);
+        assert!(view.streamed, "the run streams");
         assert_eq!(view.polls_held_until, Some(typing_at + TOKENS_FLOWING_FOR));
         assert!(view.flowing);
         assert_eq!(live.burst_ends_at, Some(typing_at + schedule::QUIET_FIRST));
@@ -445,8 +456,15 @@ mod tests {
             matches!(step, LiveStep::Ended) || live.state() == "connecting",
             "it tried to connect"
         );
+        let thinking = LiveToken::Thinking {
+            fragment: "hm".into(),
+            message_id: None,
+        };
+        live.on_token(&thinking, now);
+        assert!(live.view(now).streamed);
         live.set_running(false);
         assert_eq!(live.state(), "off", "hung up when the task stopped");
+        assert!(!live.view(now).streamed, "the next run starts unknown");
         assert_eq!(live.next_deadline(), None);
     }
 

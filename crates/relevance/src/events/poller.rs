@@ -70,12 +70,14 @@ pub(super) struct PollAnswer {
     pub(super) received_ms: u64,
 }
 
-/// What tells whether a resting task changed: its state, title and update time.
+/// What tells whether a resting task changed: its state, title and update
+/// time (and whether that state is a run going on).
 #[derive(Clone, Debug, PartialEq)]
 struct MetaSnapshot {
     state: String,
     title: String,
     updated_at: Option<DateTime<Utc>>,
+    running: bool,
 }
 
 impl MetaSnapshot {
@@ -84,6 +86,7 @@ impl MetaSnapshot {
             state: task.state.clone(),
             title: task.title.clone(),
             updated_at: task.updated_at,
+            running: task.is_running(),
         }
     }
 }
@@ -103,26 +106,31 @@ pub(super) enum PollStep {
 }
 
 /// Whether a poll must read the messages: always without metadata (that
-/// is a poll of the messages alone), else when asked to or when the
-/// metadata changed since the last poll.
+/// is a poll of the messages alone); while the messages `wait_for_run` (this
+/// client just sent the task its message), only once the run is over;
+/// else when asked to or when the metadata changed since the last poll.
 fn must_read_messages(
     reads: Reads,
     previous: Option<&MetaSnapshot>,
     current: Option<&MetaSnapshot>,
+    wait_for_run: bool,
 ) -> bool {
     match current {
         None => true,
+        Some(current) if wait_for_run && current.running => false,
         Some(current) => reads.messages || previous != Some(current),
     }
 }
 
 /// One poll: the metadata (with a streaming token) and/or the messages, as
-/// `reads` says. Each request is sent once; the poller owns the retries.
+/// `reads` and `wait_for_run` say (see [`must_read_messages`]). Each request
+/// is sent once; the poller owns the retries.
 async fn poll_task(
     task: TaskHandle,
     cursor: Option<String>,
     reads: Reads,
     previous: Option<MetaSnapshot>,
+    wait_for_run: bool,
 ) -> Result<PollAnswer> {
     let (read, token) = if reads.metadata {
         let (read, token) = task.read_metadata().await?;
@@ -132,7 +140,8 @@ async fn poll_task(
     };
     let received_ms = epoch_millis();
     let current = read.as_ref().map(MetaSnapshot::of);
-    let messages = if must_read_messages(reads, previous.as_ref(), current.as_ref()) {
+    let must = must_read_messages(reads, previous.as_ref(), current.as_ref(), wait_for_run);
+    let messages = if must {
         Some(task.read_messages(cursor.as_deref()).await?)
     } else {
         None
@@ -163,23 +172,43 @@ pub(super) struct Poller {
     /// task ran: the run usually ends right after, and its end must be told
     /// promptly (the first read may land just before the state changes).
     state_checks: u8,
+    /// This client just sent the task a message (it made the task, or a
+    /// send woke this stream): what is new in it is that message, which
+    /// the next read of the messages brings with the reply, so the poll
+    /// that fetches the streaming token reads no messages while the run
+    /// goes on.
+    messages_wait_for_run: bool,
+    /// A workforce's task: its progress is its members' runs, which make no
+    /// tokens, so a live stream does not slow its polls down.
+    workforce: bool,
     running: bool,
     retries: u32,
     backoff: Backoff,
 }
 
 impl Poller {
-    /// A poller whose first poll, at once, reads both.
-    pub(super) fn new(running: bool) -> Poller {
+    /// A poller whose first poll, at once, reads both; or, for an agent's
+    /// task this client `just_sent` its first message, the metadata alone
+    /// while the run goes on (a workforce's first read shows its first
+    /// member at work).
+    pub(super) fn new(running: bool, just_sent: bool, workforce: bool) -> Poller {
+        let just_sent = just_sent && !workforce;
+        let first = if just_sent {
+            Reads::METADATA
+        } else {
+            Reads::BOTH
+        };
         Poller {
             schedule: PollSchedule::default(),
             in_flight: None,
             next_at: Instant::now(),
-            scheduled: Reads::BOTH,
-            asked: Some(Reads::BOTH),
+            scheduled: first,
+            asked: Some(first),
             last_meta: None,
             meta_read_at: None,
             state_checks: 0,
+            messages_wait_for_run: just_sent,
+            workforce,
             running,
             retries: 0,
             backoff: Backoff::new(RETRY_BASE, RETRY_CAP),
@@ -200,6 +229,28 @@ impl Poller {
     /// Starts the pace over (a message was sent, or a burst of typing ended).
     pub(super) fn reset_pace(&mut self) {
         self.schedule.reset();
+    }
+
+    /// A live token arrived: when the run was listened to, it turns out to
+    /// stream, and the next scheduled poll moves to the watched pace's
+    /// first wait from now (still no later than the token's refresh).
+    pub(super) fn streamed(&mut self, live: LiveView, now: Instant) {
+        let Some(wait) = self.schedule.streamed() else {
+            return;
+        };
+        self.next_at = self.next_at.max(later(now, wait));
+        if let Some(refresh) = live.refresh_at {
+            self.next_at = self.next_at.min(refresh);
+        }
+    }
+
+    /// This client sent the task a message: the pace starts over and the
+    /// metadata is read at once (the run's state, a streaming token); the
+    /// messages wait for the reply, or for the run's end.
+    pub(super) fn sent(&mut self) {
+        self.reset_pace();
+        self.messages_wait_for_run = !self.workforce;
+        self.ask(Reads::METADATA);
     }
 
     /// One step: the poll in flight, or a new one when asked for or due.
@@ -280,6 +331,7 @@ impl Poller {
             cursor,
             reads,
             self.last_meta.clone(),
+            self.messages_wait_for_run && !reads.messages,
         ));
         self.in_flight = Some((reads, future));
     }
@@ -299,6 +351,9 @@ impl Poller {
         self.retries = 0;
         let mut changed = delivered.any;
         if let Some(task) = task {
+            // The metadata says whether the run goes on: the next reads of
+            // the messages are as usual.
+            self.messages_wait_for_run = false;
             self.meta_read_at = Some(now);
             self.state_checks = self.state_checks.saturating_sub(1);
             let meta = MetaSnapshot::of(task);
@@ -315,9 +370,17 @@ impl Poller {
             self.state_checks = 2;
         }
         let pace = if !(self.running || live.flowing) {
-            Pace::Resting
-        } else if live.trusted {
+            if unfinished {
+                Pace::Settling
+            } else {
+                Pace::Resting
+            }
+        } else if live.trusted && self.workforce {
+            Pace::Following
+        } else if live.trusted && live.streamed {
             Pace::Watching
+        } else if live.trusted {
+            Pace::Listening
         } else {
             Pace::Blind
         };
@@ -390,6 +453,7 @@ mod tests {
         MetaSnapshot {
             state: state.into(),
             title: title.into(),
+            running: crate::task::TaskStatus::from_state(state).is_running(),
             updated_at: second.map(|s| {
                 crate::agent::timestamp(&serde_json::Value::from(format!(
                     "2026-03-01T10:00:{s:02}Z"
@@ -402,41 +466,74 @@ mod tests {
     #[test]
     fn messages_are_read_alone_when_asked_or_when_the_metadata_changed() {
         let idle = meta("idle", "t", Some(1));
-        // (reads, previous, current (None: metadata not read), read messages?)
+        let running = meta("running", "", Some(1));
+        // (reads, previous, current (None: metadata not read), the messages
+        // wait for the run, read messages?)
         let cases = [
-            (Reads::MESSAGES, Some(idle.clone()), None, true),
+            (Reads::MESSAGES, Some(&idle), None, false, true),
             (
                 Reads::METADATA,
-                Some(idle.clone()),
+                Some(&idle),
                 Some(idle.clone()),
                 false,
+                false,
             ),
-            (Reads::BOTH, Some(idle.clone()), Some(idle.clone()), true),
-            (Reads::METADATA, None, Some(idle.clone()), true),
+            (Reads::BOTH, Some(&idle), Some(idle.clone()), false, true),
+            (Reads::METADATA, None, Some(idle.clone()), false, true),
             (
                 Reads::METADATA,
-                Some(idle.clone()),
+                Some(&idle),
                 Some(meta("idle", "t", Some(2))),
+                false,
                 true,
             ),
             (
                 Reads::METADATA,
-                Some(idle.clone()),
+                Some(&idle),
                 Some(meta("completed", "t", Some(1))),
+                false,
                 true,
             ),
             (
                 Reads::METADATA,
-                Some(idle.clone()),
+                Some(&idle),
                 Some(meta("idle", "new title", Some(1))),
+                false,
                 true,
             ),
+            // Just sent by this client: nothing to read while the run goes on
+            // (first poll or not), everything once it is over.
+            (Reads::METADATA, None, Some(running.clone()), true, false),
+            (
+                Reads::METADATA,
+                Some(&idle),
+                Some(running.clone()),
+                true,
+                false,
+            ),
+            (
+                Reads::METADATA,
+                None,
+                Some(meta("starting-up", "", None)),
+                true,
+                false,
+            ),
+            (Reads::METADATA, None, Some(idle.clone()), true, true),
+            (
+                Reads::METADATA,
+                Some(&running),
+                Some(meta("completed", "t", Some(2))),
+                true,
+                true,
+            ),
+            // A poll of the messages alone reads them whatever it waits for.
+            (Reads::MESSAGES, None, None, true, true),
         ];
-        for (reads, previous, current, expected) in cases {
+        for (reads, previous, current, wait, expected) in cases {
             assert_eq!(
-                must_read_messages(reads, previous.as_ref(), current.as_ref()),
+                must_read_messages(reads, previous, current.as_ref(), wait),
                 expected,
-                "{reads:?} {previous:?} {current:?}"
+                "{reads:?} {previous:?} {current:?} wait {wait}"
             );
         }
     }
@@ -459,7 +556,7 @@ mod tests {
 
     #[test]
     fn a_running_task_is_polled_by_its_messages_and_its_state_is_read_when_a_reply_comes() {
-        let mut poller = Poller::new(false);
+        let mut poller = Poller::new(false, false, false);
         let blind = LiveView::default();
         let now = Instant::now();
         assert_eq!(poller.asked, Some(Reads::BOTH), "the first poll reads both");
@@ -501,11 +598,12 @@ mod tests {
 
     #[test]
     fn a_watched_task_is_polled_slowly_and_its_metadata_rides_along_at_its_beat() {
-        let mut poller = Poller::new(true);
+        let mut poller = Poller::new(true, false, false);
         poller.asked = None;
         let now = Instant::now();
         let watched = LiveView {
             trusted: true,
+            streamed: true,
             ..LiveView::default()
         };
         poller.on_answer(Some(&task_in("running", "")), NOTHING, false, watched, now);
@@ -549,16 +647,17 @@ mod tests {
 
     #[test]
     fn scheduled_polls_wait_while_tokens_flow() {
-        let mut poller = Poller::new(true);
+        let mut poller = Poller::new(true, false, false);
         poller.asked = None;
         let now = Instant::now();
         let watched = LiveView {
             trusted: true,
+            streamed: true,
             ..LiveView::default()
         };
         poller.on_answer(Some(&task_in("running", "")), NOTHING, false, watched, now);
         let held = LiveView {
-            polls_held_until: Some(now + Duration::from_secs(3)),
+            polls_held_until: Some(now + Duration::from_secs(9)),
             ..watched
         };
         assert_eq!(
@@ -567,7 +666,7 @@ mod tests {
         );
         assert_eq!(
             poller.next_deadline(held),
-            Some(now + Duration::from_secs(3)),
+            Some(now + Duration::from_secs(9)),
             "no scheduled poll while tokens flow"
         );
         // Tokens that flowed long ago hold nothing back.
@@ -582,9 +681,134 @@ mod tests {
     }
 
     #[test]
+    fn a_task_this_client_just_sent_to_reads_its_metadata_first_and_its_messages_with_the_reply() {
+        // (made by this client's trigger?, what the first poll reads, and
+        // whether its messages wait for the run)
+        let cases = [(true, Reads::METADATA, true), (false, Reads::BOTH, false)];
+        for (just_sent, first, waits) in cases {
+            let mut poller = Poller::new(true, just_sent, false);
+            let now = Instant::now();
+            assert_eq!(
+                reads_of_next_poll(&mut poller, LiveView::default(), now),
+                first,
+                "just sent: {just_sent}"
+            );
+            assert_eq!(poller.messages_wait_for_run, waits, "{just_sent}");
+        }
+        // The metadata answered: the messages are read as usual again.
+        let mut poller = Poller::new(true, true, false);
+        let watched = LiveView {
+            trusted: true,
+            streamed: true,
+            ..LiveView::default()
+        };
+        let now = Instant::now();
+        poller.asked = None;
+        poller.on_answer(Some(&task_in("running", "")), NOTHING, false, watched, now);
+        assert!(!poller.messages_wait_for_run);
+        assert_eq!(poller.scheduled, Reads::MESSAGES);
+        // A send through the same client asks for the metadata alone, at
+        // once, and the messages wait again.
+        let due = poller.next_at;
+        poller.sent();
+        assert_eq!(poller.asked, Some(Reads::METADATA));
+        assert!(poller.messages_wait_for_run);
+        assert_eq!(
+            reads_of_next_poll(&mut poller, watched, now),
+            Reads::METADATA
+        );
+        // Unless the scheduled read of the messages is due with it.
+        poller.ask(Reads::METADATA);
+        assert_eq!(reads_of_next_poll(&mut poller, watched, due), Reads::BOTH);
+    }
+
+    #[test]
+    fn a_workforce_task_is_followed_and_its_first_read_shows_its_members() {
+        let mut poller = Poller::new(true, true, true);
+        let now = Instant::now();
+        assert_eq!(
+            reads_of_next_poll(&mut poller, LiveView::default(), now),
+            Reads::BOTH
+        );
+        assert!(!poller.messages_wait_for_run);
+        let streamed = LiveView {
+            trusted: true,
+            streamed: true,
+            ..LiveView::default()
+        };
+        poller.on_answer(Some(&task_in("running", "")), NOTHING, false, streamed, now);
+        assert_eq!(poller.next_at, now + schedule::FOLLOWING.0);
+        poller.streamed(streamed, now + Duration::from_millis(500));
+        assert_eq!(
+            poller.next_at,
+            now + schedule::FOLLOWING.0,
+            "tokens do not slow it"
+        );
+        poller.sent();
+        assert!(!poller.messages_wait_for_run);
+    }
+
+    #[test]
+    fn a_first_live_token_moves_the_next_poll_to_the_watched_pace() {
+        let listened = LiveView {
+            trusted: true,
+            ..LiveView::default()
+        };
+        let mut poller = Poller::new(true, false, false);
+        poller.asked = None;
+        let now = Instant::now();
+        poller.on_answer(Some(&task_in("running", "")), NOTHING, false, listened, now);
+        assert_eq!(poller.next_at, now + schedule::LISTENING.0);
+        // The first token, a second later: the run streams.
+        let token_at = now + Duration::from_secs(1);
+        let streamed = LiveView {
+            streamed: true,
+            ..listened
+        };
+        poller.streamed(streamed, token_at);
+        assert_eq!(poller.next_at, token_at + schedule::WATCHING.0);
+        // Later tokens move nothing (they hold the polls back while they flow).
+        poller.streamed(streamed, token_at + Duration::from_secs(2));
+        assert_eq!(poller.next_at, token_at + schedule::WATCHING.0);
+        // The answers from there are at the watched pace.
+        poller.on_answer(None, NOTHING, false, streamed, token_at);
+        assert_eq!(poller.next_at, token_at + schedule::WATCHING.1);
+        // A token due for refresh earlier still brings the poll forward.
+        let mut poller = Poller::new(true, false, false);
+        poller.asked = None;
+        poller.on_answer(Some(&task_in("running", "")), NOTHING, false, listened, now);
+        let refresh = LiveView {
+            refresh_at: Some(now + Duration::from_secs(3)),
+            ..streamed
+        };
+        poller.streamed(refresh, token_at);
+        assert_eq!(poller.next_at, now + Duration::from_secs(3));
+    }
+
+    #[test]
+    fn a_resting_task_waits_long_unless_a_message_is_still_being_written() {
+        let blind = LiveView::default();
+        // (unfinished, first wait)
+        let cases = [(false, schedule::RESTING.0), (true, schedule::SETTLING.0)];
+        for (unfinished, wait) in cases {
+            let mut poller = Poller::new(false, false, false);
+            poller.asked = None;
+            let now = Instant::now();
+            let idle = task_in("idle", "t");
+            poller.on_answer(Some(&idle), NOTHING, unfinished, blind, now);
+            assert_eq!(poller.next_at, now + wait, "unfinished: {unfinished}");
+            let reads = Reads {
+                metadata: true,
+                messages: unfinished,
+            };
+            assert_eq!(poller.scheduled, reads);
+        }
+    }
+
+    #[test]
     fn a_final_error_is_given_back_and_a_transient_one_is_retried_silently() {
         let now = Instant::now();
-        let mut poller = Poller::new(false);
+        let mut poller = Poller::new(false, false, false);
         let retried = poller.on_error(
             Error::Server {
                 status: 503,
@@ -614,7 +838,7 @@ mod tests {
         assert!(poller.next_at <= now + RETRY_CAP, "backoff capped at 30 s");
 
         for status in [401u16, 403, 404] {
-            let mut poller = Poller::new(false);
+            let mut poller = Poller::new(false, false, false);
             let error = Error::from_response(status, &reqwest::header::HeaderMap::new(), b"{}");
             let given_back = poller.on_error(error, Reads::BOTH, now);
             assert_eq!(given_back.and_then(|error| error.status()), Some(status));

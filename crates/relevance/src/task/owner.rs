@@ -162,7 +162,7 @@ impl TaskOwner {
             }
         };
         let transport = client.transport();
-        match self {
+        let mut task = match self {
             TaskOwner::Agent(agent_id) => {
                 let into =
                     |answer: agents::TriggerAnswer| agent_trigger_task(answer, client, agent_id);
@@ -174,7 +174,9 @@ impl TaskOwner {
                 };
                 transport.send_or_find(request, into, Some(exists)).await
             }
-        }
+        }?;
+        task.new_from_trigger = outgoing.new_task;
+        Ok(task)
     }
 
     /// The trigger request: its path and body (PROTOCOL A5, A6).
@@ -246,6 +248,7 @@ pub(crate) fn agent_task(meta: tasks::TaskMeta, client: &Client, agent_id: &str)
         requested_state: None,
         created_at: timestamp(&meta.insert_date),
         updated_at: timestamp(&meta.update_date),
+        new_from_trigger: false,
     }
 }
 
@@ -268,6 +271,7 @@ pub(crate) fn agent_trigger_task(
         requested_state: None,
         created_at: None,
         updated_at: None,
+        new_from_trigger: false,
     }
 }
 
@@ -289,6 +293,7 @@ pub(crate) fn workforce_task(
         requested_state: string(meta.requested_state),
         created_at: timestamp(&meta.insert_date),
         updated_at: timestamp(&meta.update_date),
+        new_from_trigger: false,
     }
 }
 
@@ -305,6 +310,7 @@ pub(crate) fn workforce_trigger_task(task_id: String, client: &Client, workforce
         requested_state: None,
         created_at: None,
         updated_at: None,
+        new_from_trigger: false,
     }
 }
 
