@@ -136,9 +136,7 @@ impl Client {
 
     /// Opens the live stream for a streaming `token` through
     /// the request layer: the in-flight limit, the error mapping, a span that
-    /// logs the stream's path but never its token. What the event stream
-    /// should call instead of `stream::connect(client.http().clone(), url)`.
-    #[allow(dead_code)] // the event stream (branch events17) moves to it at merge
+    /// logs the stream's path but never its token.
     pub(crate) fn open_live_stream(&self, token: &str) -> BoxFuture<Result<LiveBody>> {
         let url = self.inner.endpoints.stream_url(token);
         crate::http::open_live_stream(&self.inner.http, &url)

@@ -97,7 +97,11 @@ impl Task {
             .json(&body)
             .answer("agents/trigger answer");
         match self.client.send::<Value>(request).await {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                // The run goes on: this client's event streams of the task poll fast again.
+                self.client.note_sent(&self.id);
+                Ok(())
+            }
             Err(Error::BadRequest { message }) => Err(Error::RunNotWaiting {
                 action_request_id: details.action_request_id.clone(),
                 message,
@@ -147,6 +151,7 @@ mod tests {
             requested_state: None,
             created_at: None,
             updated_at: None,
+            new_from_trigger: false,
         }
     }
 

@@ -62,10 +62,10 @@ impl Task {
         let request = Request::create(TRIGGER_PATH)
             .json(&body)
             .answer("agents/trigger answer");
-        self.client
-            .send::<serde_json::Value>(request)
-            .await
-            .map(drop)
+        self.client.send::<serde_json::Value>(request).await?;
+        // A new run starts: this client's event streams of the task poll fast again.
+        self.client.note_sent(&self.id);
+        Ok(())
     }
 
     /// Deletes the task and its messages (`knowledge/sets/delete`); reading
