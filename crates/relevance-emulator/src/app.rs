@@ -96,7 +96,7 @@ async fn cors(request: Request, next: Next) -> Response {
         let next = next.clone();
         async move { Ok::<_, std::convert::Infallible>(next.run(request).await) }
     });
-    let Ok(mut response) = cors_rules().clone().layer(inner).oneshot(request).await;
+    let Ok(mut response) = cors_rules().layer(inner).oneshot(request).await;
     if preflight && response.status() == StatusCode::OK {
         *response.status_mut() = StatusCode::NO_CONTENT;
     }

@@ -25,6 +25,9 @@ pub(crate) struct AppState {
 
 struct Shared {
     admin_token: String,
+    /// The admin token's SHA-256 (hex), computed once: redaction compares every path
+    /// segment's hash with it.
+    admin_token_hash: String,
     rate_limiter: RateLimiter,
     request_log: RequestLog,
     body_limit_bytes: usize,
@@ -72,6 +75,7 @@ impl AppState {
             store,
             engine,
             shared: Arc::new(Shared {
+                admin_token_hash: crate::auth::secret::hash_secret(&admin_token),
                 admin_token,
                 rate_limiter: RateLimiter::new(embed_key_rate_limit_per_minute),
                 request_log: RequestLog::default(),
@@ -91,6 +95,11 @@ impl AppState {
 
     pub(crate) fn admin_token(&self) -> &str {
         &self.shared.admin_token
+    }
+
+    /// The admin token's SHA-256 (hex).
+    pub(crate) fn admin_token_hash(&self) -> &str {
+        &self.shared.admin_token_hash
     }
 
     pub(crate) fn rate_limiter(&self) -> &RateLimiter {

@@ -7,7 +7,7 @@
 //! key in the key cache (every key is loaded at start-up), a live streaming token, or the
 //! admin token — or merely looks like a key.
 
-use super::secret::{hash_secret, secrets_equal};
+use super::secret::{hash_secret, hashes_equal};
 use crate::state::AppState;
 
 /// What a redacted segment is replaced with.
@@ -27,7 +27,7 @@ pub(crate) fn is_secret(state: &AppState, value: &str) -> bool {
     let hash = hash_secret(value);
     state.store.key_cache().get(&hash).is_some()
         || state.stream_tokens().is_known(value)
-        || secrets_equal(&hash, &hash_secret(state.admin_token()))
+        || hashes_equal(&hash, state.admin_token_hash())
 }
 
 /// The secrets among a path's segments, as they appear raw and percent-decoded.
@@ -35,7 +35,8 @@ pub(crate) fn secret_segments(state: &AppState, path: &str) -> Vec<String> {
     let mut found = Vec::new();
     for raw in path.split('/').filter(|segment| !segment.is_empty()) {
         let decoded = percent_decode(raw);
-        if is_secret(state, &decoded) || is_secret(state, raw) {
+        // One hash per segment when it holds no escapes (the usual case).
+        if is_secret(state, &decoded) || (decoded != raw && is_secret(state, raw)) {
             found.push(raw.to_string());
             if decoded != raw {
                 found.push(decoded);

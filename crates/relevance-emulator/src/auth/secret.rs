@@ -60,6 +60,12 @@ pub(crate) fn secrets_equal(left: &str, right: &str) -> bool {
     left.ct_eq(&right).into()
 }
 
+/// Constant-time equality of two hashes made by [`hash_secret`] (equal lengths, so
+/// comparing them directly leaks nothing and needs no further digest).
+pub(crate) fn hashes_equal(left: &str, right: &str) -> bool {
+    left.len() == right.len() && bool::from(left.as_bytes().ct_eq(right.as_bytes()))
+}
+
 /// At most the last 4 characters, fewer for short secrets so a hint never gives most of one away.
 pub(crate) fn hint(secret: &str) -> String {
     let chars: Vec<char> = secret.chars().collect();
@@ -70,6 +76,19 @@ pub(crate) fn hint(secret: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashes_compare_equal_only_when_they_are_the_same_hash() {
+        let key = hash_secret("sk-one");
+        for (left, right, equal) in [
+            (key.clone(), hash_secret("sk-one"), true),
+            (key.clone(), hash_secret("sk-two"), false),
+            (key.clone(), key[..63].to_string(), false),
+            (String::new(), String::new(), true),
+        ] {
+            assert_eq!(hashes_equal(&left, &right), equal, "{left} vs {right}");
+        }
+    }
 
     #[test]
     fn generated_values_have_the_documented_shape() {
