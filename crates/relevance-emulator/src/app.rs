@@ -3,11 +3,12 @@
 //! (request log, fault injection, JSON errors, body limit), built from one
 //! route table in which every route names its [`Policy`].
 
+mod cross_origin;
 mod layers;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, Method, StatusCode, Uri};
-use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -74,7 +75,7 @@ pub(crate) fn router(state: AppState, demo_page: Option<DemoPage>) -> Router {
         )
         // Outermost, so preflights skip auth and the request log, and every answer (errors
         // too) carries the header a page needs to read it.
-        .layer(from_fn(cors))
+        .layer(cross_origin::CrossOriginLayer)
         .layer(trace_layer(state.clone()))
         .with_state(state)
 }
@@ -84,25 +85,9 @@ pub(crate) fn router(state: AppState, demo_page: Option<DemoPage>) -> Router {
 /// answered before authentication. Admin and dashboard routes get no CORS at all: a page on
 /// another origin must never be able to read them.
 ///
-/// The rules are tower-http's [`CorsLayer`] ([`cors_rules`]); this function only decides
-/// which routes they apply to, and answers a preflight `204 No Content` as before.
-async fn cors(request: Request, next: Next) -> Response {
-    use tower::{Layer, ServiceExt};
-    if !is_cross_origin_route(request.uri().path()) {
-        return next.run(request).await;
-    }
-    let preflight = request.method() == Method::OPTIONS;
-    let inner = tower::service_fn(move |request: Request| {
-        let next = next.clone();
-        async move { Ok::<_, std::convert::Infallible>(next.run(request).await) }
-    });
-    let Ok(mut response) = cors_rules().layer(inner).oneshot(request).await;
-    if preflight && response.status() == StatusCode::OK {
-        *response.status_mut() = StatusCode::NO_CONTENT;
-    }
-    response
-}
-
+/// The rules are tower-http's [`CorsLayer`] ([`cors_rules`]); `cross_origin` applies them
+/// to those routes only, and answers a preflight `204 No Content`.
+///
 /// `*` origin; methods GET, POST, PUT, OPTIONS; the headers a client sends (`x-amz-tagging`
 /// rides on the file PUT as on the hosted storage URL, PROTOCOL A9); preflights kept 10
 /// minutes; `retry-after` readable (a 429's wait must be readable by a page's client, and it
