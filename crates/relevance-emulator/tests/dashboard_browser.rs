@@ -9,123 +9,19 @@
 #[path = "browser/support.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
+use fantoccini::{Client, Locator};
+use relevance_testkit::browser::{
+    artifacts_dir, browser_tools, connect, start_chromedriver, BrowserTools,
+};
 use reqwest::StatusCode;
-use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 use support::{start, PROJECT};
 
-const INSTALL_HINT: &str = "install them with `bash scripts/install-test-tools.sh` (Debian's \
-                            chromium and chromium-driver)";
-
-/// Chromium and chromedriver, or `None` when this test is to be skipped: the tools are
-/// missing outside CI, or `RELEVANCE_SKIP_BROWSER=1`. Under CI a missing tool fails.
-fn browser_tools(test: &str) -> Option<(PathBuf, PathBuf)> {
-    if std::env::var("RELEVANCE_SKIP_BROWSER").as_deref() == Ok("1") {
-        skip(test, "RELEVANCE_SKIP_BROWSER=1");
-        return None;
-    }
-    match (on_path("chromedriver"), on_path("chromium")) {
-        (Some(driver), Some(chromium)) => Some((driver, chromium)),
-        (driver, _) => {
-            let missing = if driver.is_none() {
-                "chromedriver"
-            } else {
-                "chromium"
-            };
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("{test}: {missing} is not on PATH under CI; {INSTALL_HINT}");
-            }
-            skip(test, &format!("{missing} is not on PATH; {INSTALL_HINT}"));
-            None
-        }
-    }
-}
-
-/// Says so past the test harness's capture (which takes `println!`), so a person sees it.
-fn skip(test: &str, why: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "skipped: {test}: {why}");
-}
-
-fn on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
-}
-
-/// Where screenshots go: `$CARGO_TARGET_DIR/artifacts` or the workspace's `target/artifacts`.
-fn artifacts_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let dir = target.join("artifacts");
-    std::fs::create_dir_all(&dir).expect("create target/artifacts");
-    dir
-}
-
-/// Starts chromedriver on a port it picks itself and answers (process, port).
-async fn start_chromedriver(program: &Path) -> (Child, u16) {
-    let mut child = Command::new(program)
-        .arg("--port=0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|error| panic!("could not start {}: {error}", program.display()));
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let marker = "started successfully on port ";
-    let port = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.expect("read chromedriver output") {
-            if let Some(at) = line.find(marker) {
-                let digits: String = line[at + marker.len()..]
-                    .chars()
-                    .take_while(char::is_ascii_digit)
-                    .collect();
-                return digits.parse::<u16>().ok();
-            }
-        }
-        None
-    })
-    .await
-    .ok()
-    .flatten()
-    .unwrap_or_else(|| panic!("chromedriver did not report its port; {INSTALL_HINT}"));
-    // Keep draining its output so a full pipe never blocks it.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, port)
-}
-
-async fn connect(port: u16, chromium: &Path, profile: &Path) -> Client {
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".to_string(),
-        json!({
-            "binary": chromium,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1280,1000",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        }),
-    );
-    // Plain HTTP to 127.0.0.1: no TLS stack needed for WebDriver.
-    ClientBuilder::new(HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .unwrap_or_else(|error| panic!("chromedriver could not start Chromium: {error}"))
-}
+/// The window every dashboard screenshot is taken in.
+const WINDOW: (u32, u32) = (1280, 1000);
 
 /// Waits for an element to exist: a click that submits a form returns before the next page
 /// has loaded, so every step after a navigation waits for something only that page has.
@@ -156,14 +52,17 @@ async fn screenshot(browser: &Client, name: &str) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_flow_in_headless_chromium() {
-    let Some((chromedriver, chromium)) = browser_tools("dashboard_flow_in_headless_chromium")
+    let Some(BrowserTools {
+        chromedriver,
+        chromium,
+    }) = browser_tools("dashboard_flow_in_headless_chromium")
     else {
         return;
     };
     let started = Instant::now();
     let profile = tempfile::TempDir::new().expect("profile dir");
     let (_driver, port) = start_chromedriver(&chromedriver).await;
-    let browser = connect(port, &chromium, profile.path()).await;
+    let browser = connect(port, &chromium, profile.path(), WINDOW).await;
     let running = start().await;
     let result = flow(&browser, &running).await;
     let _ = browser.close().await;
@@ -299,14 +198,16 @@ fetch("/dashboard", { credentials: "include" })
 /// to the dashboard's origin.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_uploaded_html_file_cannot_script_the_dashboard() {
-    let Some((chromedriver, chromium)) =
-        browser_tools("an_uploaded_html_file_cannot_script_the_dashboard")
+    let Some(BrowserTools {
+        chromedriver,
+        chromium,
+    }) = browser_tools("an_uploaded_html_file_cannot_script_the_dashboard")
     else {
         return;
     };
     let profile = tempfile::TempDir::new().expect("profile dir");
     let (_driver, port) = start_chromedriver(&chromedriver).await;
-    let browser = connect(port, &chromium, profile.path()).await;
+    let browser = connect(port, &chromium, profile.path(), WINDOW).await;
     let running = start().await;
     let result = hostile_upload(&browser, &running).await;
     let _ = browser.close().await;
