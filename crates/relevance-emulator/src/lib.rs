@@ -458,8 +458,8 @@ async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let store = state.store.clone();
-    let engine = state.engine.clone();
+    let store = state.store().clone();
+    let engine = state.engine().clone();
     let scheduler = engine.spawn_scheduler(store.clone());
     // Authentication counts key usage in memory; this writes it every second.
     let usage_flusher = store.spawn_key_usage_flusher(std::time::Duration::from_secs(1));
@@ -534,7 +534,7 @@ impl Emulator {
     pub async fn start(config: Config, listener: TcpListener) -> Result<Emulator, StartError> {
         let local_addr = listener.local_addr().map_err(StartError::Listener)?;
         let prepared = prepare(config).await?;
-        let engine = prepared.state.engine.clone();
+        let engine = prepared.state.engine().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         // A dropped sender also resolves the receiver: dropping the handle stops the server.
         let server = tokio::spawn(serve(

@@ -41,14 +41,14 @@ pub(crate) async fn open(
     Extension(grant): Extension<StreamGrant>,
 ) -> Response {
     // Subscribe before answering: once the client has the response head, no event is missed.
-    let events = state.engine.subscribe(&grant.project, &grant.task_id);
+    let events = state.engine().subscribe(&grant.project, &grant.task_id);
     let until_expiry = u64::try_from(grant.expires_at_ms.saturating_sub(now_ms())).unwrap_or(0);
     let lifetime = match state.faults().faults().stream_cut_every_ms {
         Some(cut) => until_expiry.min(cut),
         None => until_expiry,
     };
     let live = LiveStream {
-        revocations: state.store.key_cache().revocations(),
+        revocations: state.store().key_cache().revocations(),
         state: state.clone(),
         key_id: grant.key_id,
         events,

@@ -27,7 +27,7 @@ pub(crate) async fn get_workforce(
     let visibility = principal.workforces();
     let lookup = workforce_id.clone();
     let workforce = state
-        .store
+        .store()
         .call(move |connection| catalog::find_workforce(connection, &project, &visibility, &lookup))
         .await?
         .ok_or_else(|| {

@@ -278,7 +278,7 @@ async fn authenticate(
     project: String,
     secret_hash: String,
 ) -> Result<Principal, ApiError> {
-    let cache = state.store.key_cache();
+    let cache = state.store().key_cache();
     if let Some(key) = cache.get(&secret_hash) {
         if !key.revoked && key.project == project && secrets_equal(&key.sha256, &secret_hash) {
             if key.project_region != route_region {
@@ -293,7 +293,7 @@ async fn authenticate(
     let lookup_project = project.clone();
     let fill = Arc::clone(cache);
     let (project_region, key) = state
-        .store
+        .store()
         .call(move |connection| {
             let Some(region) = catalog::project_region(connection, &lookup_project)? else {
                 return Ok((None, None));

@@ -25,7 +25,7 @@ pub(crate) fn is_secret(state: &AppState, value: &str) -> bool {
         return true;
     }
     let hash = hash_secret(value);
-    state.store.key_cache().get(&hash).is_some()
+    state.store().key_cache().get(&hash).is_some()
         || state.stream_tokens().is_known(value)
         || hashes_equal(&hash, state.admin_token_hash())
 }

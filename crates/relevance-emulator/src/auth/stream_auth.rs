@@ -79,7 +79,7 @@ async fn check(state: &AppState, request: Request) -> Result<(Request, StreamGra
 pub(crate) async fn key_still_active(state: &AppState, key_id: &str) -> Result<bool, ApiError> {
     let key_id = key_id.to_string();
     Ok(state
-        .store
+        .store()
         .call(move |connection| keys::is_active(connection, &key_id))
         .await?)
 }

@@ -35,7 +35,7 @@ pub(crate) async fn accept_message(
 ) -> Result<Accepted, ServiceError> {
     let principal_for_store = principal.clone();
     let accepted = state
-        .store
+        .store()
         .call(move |connection| {
             let transaction = connection.transaction()?;
             let principal = principal_for_store;
@@ -90,8 +90,8 @@ pub(crate) async fn accept_message(
 
 /// Publishes what an accepted trigger committed and wakes the engine.
 fn started(state: &AppState, mut accepted: Accepted) -> Accepted {
-    state.engine.publish(std::mem::take(&mut accepted.events));
-    state.engine.wake();
+    state.engine().publish(std::mem::take(&mut accepted.events));
+    state.engine().wake();
     accepted
 }
 
@@ -131,7 +131,7 @@ pub(crate) async fn decide(
 ) -> Result<Accepted, ServiceError> {
     let principal = principal.clone();
     let accepted = state
-        .store
+        .store()
         .call(move |connection| {
             let transaction = connection.transaction()?;
             let task = match visible_task(&transaction, &principal, &agent_id, &task_id)? {
@@ -175,7 +175,7 @@ pub(crate) async fn read_messages(
 ) -> Result<Vec<MessageRecord>, ServiceError> {
     let task = task(state, principal, agent_id, task_id).await?;
     Ok(state
-        .store
+        .store()
         .call(move |connection| {
             tasks::list_messages(connection, &task.project, &task.id, after_ms, limit)
         })
@@ -191,7 +191,7 @@ pub(crate) async fn list_tasks(
     let project = principal.project.clone();
     let scope = principal.tasks();
     Ok(state
-        .store
+        .store()
         .call(move |connection| tasks::list_tasks(connection, &project, &scope))
         .await?)
 }
@@ -205,7 +205,7 @@ pub(crate) async fn trigger_message(
 ) -> Result<MessageRecord, ServiceError> {
     let task = task(state, principal, agent_id.clone(), task_id.clone()).await?;
     let messages = state
-        .store
+        .store()
         .call(move |connection| tasks::messages_oldest_first(connection, &task.project, &task.id))
         .await?;
     messages
@@ -225,7 +225,7 @@ pub(crate) async fn rerun(
 ) -> Result<Accepted, ServiceError> {
     let principal = principal.clone();
     let accepted = state
-        .store
+        .store()
         .call(move |connection| {
             let transaction = connection.transaction()?;
             let task = match visible_task(&transaction, &principal, &new.agent_id, &task_id)? {
@@ -277,7 +277,7 @@ async fn task_in_scope(
     let project = principal.project.clone();
     let scope = principal.tasks();
     Ok(state
-        .store
+        .store()
         .call(move |connection| tasks::find_task(connection, &project, &scope, &task_id))
         .await?)
 }
@@ -291,7 +291,7 @@ pub(crate) async fn delete_tasks(
 ) -> Result<(), ServiceError> {
     let principal = principal.clone();
     state
-        .store
+        .store()
         .call(move |connection| {
             let transaction = connection.transaction()?;
             let project = principal.project.clone();
@@ -324,7 +324,7 @@ pub(crate) async fn schedule_message(
     let trigger_id = new_item_id();
     let id = trigger_id.clone();
     state
-        .store
+        .store()
         .call(move |connection| {
             let transaction = connection.transaction()?;
             let task = match visible_task(&transaction, &principal, &agent_id, &task_id)? {
@@ -347,6 +347,6 @@ pub(crate) async fn schedule_message(
             Ok(Ok(()))
         })
         .await??;
-    state.engine.wake();
+    state.engine().wake();
     Ok(trigger_id)
 }

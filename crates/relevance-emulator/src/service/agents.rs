@@ -64,7 +64,7 @@ pub(crate) async fn get(
     agent_id: &str,
 ) -> Result<AgentRecord, AgentError> {
     state
-        .store
+        .store()
         .find_agent(&principal.project, &principal.agents(), agent_id)
         .await?
         .ok_or_else(|| AgentError::NotFound {
@@ -82,7 +82,7 @@ pub(crate) async fn list(
 ) -> Result<Vec<AgentRecord>, AgentError> {
     let project = principal.project.clone();
     Ok(state
-        .store
+        .store()
         .call(move |db| catalog::list_agents(db, &project, limit, offset))
         .await?)
 }
@@ -103,7 +103,7 @@ pub(crate) async fn tools_of(
 ) -> Result<Vec<AgentTool>, AgentError> {
     let project = principal.project.clone();
     let found = state
-        .store
+        .store()
         .call(move |db| {
             let mut found = Vec::new();
             for agent_id in &agent_ids {
@@ -277,7 +277,7 @@ pub(crate) async fn upsert(
     let project = principal.project.clone();
     let now = now_iso();
     let saved = state
-        .store
+        .store()
         .call(move |db| {
             let (connection, caches) = db.split();
             let transaction = connection.transaction()?;
@@ -425,7 +425,7 @@ pub(crate) async fn delete(
     let id = agent_id.to_string();
     let now = now_iso();
     let outcome = state
-        .store
+        .store()
         .call(move |db| {
             let (connection, caches) = db.split();
             let transaction = connection.transaction()?;

@@ -61,7 +61,7 @@ pub(crate) async fn issue_embed_key(
         })?;
     let now = now_iso();
     let issued = state
-        .store
+        .store()
         .call(move |connection| {
             if catalog::project_region(connection, &project)? != Some(region) {
                 return Ok(None);

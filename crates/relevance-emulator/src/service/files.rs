@@ -106,7 +106,7 @@ pub(crate) async fn reserve_upload(
     let cutoff = expiry_cutoff(state);
     let project = principal.project.clone();
     let project_uploads = state
-        .store
+        .store()
         .call(move |connection| {
             files::delete_created_before(connection, &cutoff)?;
             files::count_for_project(connection, &project, &cutoff)
@@ -139,7 +139,7 @@ pub(crate) async fn reserve_upload(
         created_at: now_iso(),
     };
     state
-        .store
+        .store()
         .call(move |connection| files::insert(connection, &file))
         .await?;
     Ok(slot)
@@ -155,7 +155,7 @@ pub(crate) async fn check_signature(
     let lookup = id.to_string();
     let cutoff = expiry_cutoff(state);
     let stored = state
-        .store
+        .store()
         .call(move |connection| files::sig_hash(connection, &lookup, &cutoff))
         .await?
         .ok_or(FileError::BadSignature)?;
@@ -178,7 +178,7 @@ where
 {
     let now = now_iso();
     state
-        .store
+        .store()
         .call(move |connection| {
             files::store_bytes(connection, &id, bytes.as_ref(), media_type.as_deref(), &now)
         })
@@ -194,7 +194,7 @@ pub(crate) async fn download(
 ) -> Result<StoredFile, FileError> {
     let cutoff = expiry_cutoff(state);
     state
-        .store
+        .store()
         .call(move |connection| files::download(connection, &id, &cutoff))
         .await?
         .filter(|file| file.file_name == name)

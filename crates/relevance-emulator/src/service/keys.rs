@@ -41,7 +41,7 @@ pub(crate) async fn list_projects(
     state: &AppState,
 ) -> Result<Vec<(String, Region)>, OperatorError> {
     Ok(state
-        .store
+        .store()
         .call(|connection| catalog::list_projects(connection))
         .await?)
 }
@@ -53,7 +53,7 @@ pub(crate) async fn list_keys(
 ) -> Result<Vec<KeyRecord>, OperatorError> {
     let lookup = project.to_string();
     state
-        .store
+        .store()
         .call(move |connection| {
             if catalog::project_region(connection, &lookup)?.is_none() {
                 return Ok(None);
@@ -72,7 +72,7 @@ pub(crate) async fn key_of_project(
 ) -> Result<KeyRecord, OperatorError> {
     let (lookup_project, lookup_key) = (project.to_string(), key_id.to_string());
     state
-        .store
+        .store()
         .call(move |connection| {
             dashboard_queries::find_key_in_project(
                 connection,
@@ -97,7 +97,7 @@ pub(crate) async fn issue_api_key(
     let lookup = project.to_string();
     let now = now_iso();
     state
-        .store
+        .store()
         .call(move |connection| {
             if catalog::project_region(connection, &lookup)?.is_none() {
                 return Ok(None);
@@ -123,7 +123,7 @@ enum Target {
 async fn revoke(state: &AppState, target: Target) -> Result<Option<Revoked>, OperatorError> {
     let now = now_iso();
     let revoked = state
-        .store
+        .store()
         .call(move |connection| {
             let selector = match &target {
                 Target::Id(id) => KeySelector::Id(id),
@@ -159,7 +159,7 @@ pub(crate) async fn revoke_by_secret(
 pub(crate) async fn is_stored_key(state: &AppState, secret: &str) -> Result<bool, OperatorError> {
     let hash = hash_secret(secret);
     Ok(state
-        .store
+        .store()
         .call(move |connection| keys::find_by_hash(connection, &hash))
         .await?
         .is_some())

@@ -90,7 +90,7 @@ impl From<OperatorError> for ApiError {
 pub(crate) async fn acting_in(state: &AppState, project: &str) -> Result<Principal, OperatorError> {
     let lookup = project.to_string();
     let region = state
-        .store
+        .store()
         .call(move |connection| catalog::project_region(connection, &lookup))
         .await?
         .ok_or_else(|| OperatorError::project_not_found(project))?;
@@ -102,7 +102,7 @@ pub(crate) async fn all_tools(
     state: &AppState,
 ) -> Result<Vec<(String, Vec<ToolRecord>)>, OperatorError> {
     Ok(state
-        .store
+        .store()
         .call(|connection| {
             catalog::list_projects(connection)?
                 .into_iter()
@@ -118,7 +118,7 @@ pub(crate) async fn all_tools(
 /// Every project with its counts, ordered by id.
 pub(crate) async fn project_counts(state: &AppState) -> Result<Vec<ProjectCounts>, OperatorError> {
     Ok(state
-        .store
+        .store()
         .call(|connection| dashboard_queries::project_counts(connection))
         .await?)
 }
@@ -139,7 +139,7 @@ pub(crate) async fn project_overview(
 ) -> Result<ProjectOverview, OperatorError> {
     let lookup = project.to_string();
     state
-        .store
+        .store()
         .call(move |connection| {
             let Some(region) = catalog::project_region(connection, &lookup)? else {
                 return Ok(None);
@@ -162,7 +162,7 @@ pub(crate) async fn target_ids(
 ) -> Result<(Vec<String>, Vec<String>), OperatorError> {
     let lookup = project.to_string();
     Ok(state
-        .store
+        .store()
         .call(move |connection| {
             let agents = dashboard_queries::all_agents(connection, &lookup)?;
             let workforces = dashboard_queries::all_workforces(connection, &lookup)?;
@@ -185,7 +185,7 @@ pub(crate) async fn agent_with_tasks(
 ) -> Result<(AgentRecord, Vec<TaskRecord>), OperatorError> {
     let (lookup_project, lookup_agent) = (project.to_string(), agent_id.to_string());
     state
-        .store
+        .store()
         .call(move |connection| {
             let Some(agent) =
                 catalog::find_agent(connection, &lookup_project, &Visibility::All, &lookup_agent)?
@@ -214,7 +214,7 @@ pub(crate) async fn set_agent_public(
     let (lookup_project, lookup_agent) = (project.to_string(), agent_id.to_string());
     let now = now_iso();
     let exists = state
-        .store
+        .store()
         .call(move |connection| {
             dashboard_queries::set_agent_public(
                 connection,
@@ -243,7 +243,7 @@ pub(crate) async fn workforce_with_tasks(
 ) -> Result<(WorkforceRow, Vec<WorkforceTaskRecord>), OperatorError> {
     let (lookup, listed) = (project.to_string(), workforce_id.to_string());
     let (workforces, tasks) = state
-        .store
+        .store()
         .call(move |connection| {
             let workforces = dashboard_queries::all_workforces(connection, &lookup)?;
             let tasks = workforce_tasks::page(
@@ -275,7 +275,7 @@ pub(crate) async fn agent_task(
 ) -> Result<(TaskRecord, Vec<MessageRecord>), OperatorError> {
     let (lookup_project, lookup_task) = (project.to_string(), task_id.to_string());
     state
-        .store
+        .store()
         .call(move |connection| {
             let Some(task) = tasks::find_task(
                 connection,
@@ -307,7 +307,7 @@ pub(crate) async fn workforce_task(
 ) -> Result<(WorkforceTaskRecord, Vec<MessageRecord>), OperatorError> {
     let (lookup_project, lookup_task) = (project.to_string(), task_id.to_string());
     let found = state
-        .store
+        .store()
         .call(move |connection| {
             let Some(task) = workforce_tasks::find(
                 connection,

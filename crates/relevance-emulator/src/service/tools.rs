@@ -176,7 +176,7 @@ pub(crate) async fn list(
 ) -> Result<Vec<ToolRecord>, ToolError> {
     let project = principal.project.clone();
     Ok(state
-        .store
+        .store()
         .call(move |db| tools::list_tools(db, &project, limit))
         .await?)
 }
@@ -190,7 +190,7 @@ pub(crate) async fn get(
     let project = principal.project.clone();
     let lookup = tool_id.to_string();
     state
-        .store
+        .store()
         .call(move |db| tools::find_tool(db, &project, &lookup))
         .await?
         .ok_or_else(|| ToolError::NotFound {
@@ -210,7 +210,7 @@ pub(crate) async fn bulk_update(
     let project = principal.project.clone();
     let now = now_iso();
     state
-        .store
+        .store()
         .call(move |db| {
             let transaction = db.transaction()?;
             for update in updates {
@@ -264,7 +264,7 @@ pub(crate) async fn bulk_delete(
 ) -> Result<(), ToolError> {
     let project = principal.project.clone();
     state
-        .store
+        .store()
         .call(move |db| {
             let transaction = db.transaction()?;
             tools::delete_tools(&transaction, &project, &ids)?;
@@ -288,7 +288,7 @@ pub(crate) async fn clone(
     let now = now_iso();
     let answer_id = copy_id.clone();
     let cloned = state
-        .store
+        .store()
         .call(move |db| {
             let transaction = db.transaction()?;
             let Some(tool) = tools::find_tool(&transaction, &project, &source)? else {

@@ -22,7 +22,7 @@ pub(crate) async fn workforce(
     let visibility = principal.workforces();
     let lookup = workforce_id.clone();
     state
-        .store
+        .store()
         .call(move |connection| catalog::find_workforce(connection, &project, &visibility, &lookup))
         .await?
         .ok_or_else(|| ServiceError::WorkforceNotFound {
@@ -41,7 +41,7 @@ pub(crate) async fn task(
     let scope = principal.workforce_tasks();
     let lookup = task_id.clone();
     state
-        .store
+        .store()
         .call(move |connection| workforce_tasks::find(connection, &project, &scope, &lookup))
         .await?
         .ok_or(ServiceError::WorkforceTaskNotFound { task_id })
@@ -59,7 +59,7 @@ pub(crate) async fn accept_message(
 ) -> Result<String, ServiceError> {
     let principal = principal.clone();
     let mut accepted = state
-        .store
+        .store()
         .call(move |connection| {
             let transaction = connection.transaction()?;
             let project = principal.project.clone();
@@ -108,8 +108,8 @@ pub(crate) async fn accept_message(
             Ok(Ok(accepted))
         })
         .await??;
-    state.engine.publish(std::mem::take(&mut accepted.events));
-    state.engine.wake();
+    state.engine().publish(std::mem::take(&mut accepted.events));
+    state.engine().wake();
     Ok(accepted.task_id)
 }
 
@@ -126,7 +126,7 @@ pub(crate) async fn read_messages(
         return Err(ServiceError::WorkforceTaskNotFound { task_id: task.id });
     }
     Ok(state
-        .store
+        .store()
         .call(move |connection| {
             workforce_tasks::merged_messages(connection, &task.project, &task.id, limit)
         })
@@ -147,7 +147,7 @@ pub(crate) async fn list_tasks(
     let project = principal.project.clone();
     let scope = principal.workforce_tasks();
     Ok(state
-        .store
+        .store()
         .call(move |connection| {
             workforce_tasks::page(
                 connection,
