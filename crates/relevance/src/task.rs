@@ -69,7 +69,7 @@ const NAMED_STATUSES: [TaskStatus; 9] = [
 impl TaskStatus {
     /// The status a platform `state` stands for; an unknown state is
     /// [`TaskStatus::Unknown`] with the state kept.
-    pub fn from_state(state: &str) -> TaskStatus {
+    pub(crate) fn from_state(state: &str) -> TaskStatus {
         NAMED_STATUSES
             .iter()
             .find(|status| status.states().contains(&state))
