@@ -101,11 +101,11 @@ impl TaskStatus {
 
     /// The status a *workforce* task's `state` stands for.
     ///
-    /// Separate from [`TaskStatus::from_state`] because the two vocabularies
+    /// Separate from `TaskStatus::from_state` because the two vocabularies
     /// differ: `execution-limit-reached` exists only for workforces, and an
     /// agent-only state such as `idle` means nothing for a workforce (it is
     /// kept as [`TaskStatus::Unknown`]).
-    pub fn from_workforce_state(state: &str) -> TaskStatus {
+    pub(crate) fn from_workforce_state(state: &str) -> TaskStatus {
         match state {
             "running" => TaskStatus::Running,
             "completed" => TaskStatus::Completed,
@@ -149,7 +149,8 @@ impl fmt::Display for TaskStatus {
 
 /// Parses a status *name* (as shown by `Display`, any case, with spaces,
 /// `-` or `_` between words), e.g. for a `--status` flag. Platform states
-/// are not names: use [`TaskStatus::from_state`] for those.
+/// (`pending-approval`, `timed-out`, …) are not names: the SDK maps those
+/// itself when it reads a task.
 impl FromStr for TaskStatus {
     type Err = Error;
 
