@@ -19,7 +19,7 @@ use relevance::{
     Agent, Attachment, Client, Key, MessageContent, Region, Task, TaskEvent, TaskEvents,
     TaskStatus, ToolRun, ToolStatus, Workforce,
 };
-use relevance_emulator::{Config, Emulator};
+use relevance_emulator::{Config, DemoProject, Emulator};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines, Stdin};
 
 use crate::cli::{ApprovalPolicy, ChatArgs};
@@ -82,7 +82,7 @@ pub async fn run(args: ChatArgs, json: bool) -> Result<()> {
     outcome
 }
 
-// Over 80 lines on purpose: it wires the chat's sources (embedded emulator, key file, flags) to the prompt loop; the steps share one client.
+/// One conversation: the target, its history when continuing, then a message or the prompt loop.
 async fn chat(
     args: ChatArgs,
     client: &Client,
@@ -95,43 +95,9 @@ async fn chat(
         attachments.push(Attachment::from_path(path)?);
     }
     let demo = embedded.and_then(Emulator::demo);
-    let target = if let Some(id) = args.workforce.as_deref() {
-        Target::Workforce(client.workforces().get(id).await?)
-    } else {
-        let id = match (args.agent(), client.key().agent_id(), demo) {
-            (Some(id), _, _) => id.to_owned(),
-            (None, Some(id), _) if client.is_embed_key() => id.to_owned(),
-            (None, _, Some(demo)) => demo.researcher_agent_id.clone(),
-            _ => bail!("which agent? pass AGENT_ID (see `relevance agents list`)"),
-        };
-        Target::Agent(client.agents().get(&id).await?)
-    };
+    let target = choose_target(&args, client, demo).await?;
     if !json {
-        match &target {
-            Target::Agent(agent) => eprintln!(
-                "chatting with {} {} ({}){}",
-                agent.avatar.as_deref().unwrap_or("🤖"),
-                agent.name.as_deref().unwrap_or(&agent.id),
-                agent.id,
-                if embedded.is_some() {
-                    " on an embedded emulator (no credentials configured)"
-                } else {
-                    ""
-                }
-            ),
-            Target::Workforce(workforce) => eprintln!(
-                "chatting with workforce {} ({})",
-                workforce.name.as_deref().unwrap_or(&workforce.id),
-                workforce.id
-            ),
-        }
-        // Only when the chat opened on the default: someone who named a target knows.
-        if let (Some(demo), None, None) = (demo, args.agent(), &args.workforce) {
-            eprintln!(
-                "also here: --workforce {} (triage hands over to the researcher), --agent {} (echo), --agent {}; `relevance agents list` against a running `relevance emulator` lists them all",
-                demo.workforce_id, demo.public_agent_id, demo.triage_agent_id
-            );
-        }
+        announce(&target, &args, embedded.is_some(), demo);
     }
 
     let mut printer = MessagePrinter::new(json, false);
@@ -177,18 +143,73 @@ async fn chat(
             .await?;
         task = Some(follow(sent, &mut events, &mut printer, &mut approvals).await?);
     }
-    match (&task, json, embedded) {
-        (Some(task), false, None) => {
+    if !json {
+        farewell(task.as_ref(), embedded.is_some());
+    }
+    Ok(())
+}
+
+/// The workforce or agent the flags name; else the embed key's own agent; else, on the
+/// embedded emulator, the demo's researcher.
+async fn choose_target(
+    args: &ChatArgs,
+    client: &Client,
+    demo: Option<&DemoProject>,
+) -> Result<Target> {
+    if let Some(id) = args.workforce.as_deref() {
+        return Ok(Target::Workforce(client.workforces().get(id).await?));
+    }
+    let id = match (args.agent(), client.key().agent_id(), demo) {
+        (Some(id), _, _) => id.to_owned(),
+        (None, Some(id), _) if client.is_embed_key() => id.to_owned(),
+        (None, _, Some(demo)) => demo.researcher_agent_id.clone(),
+        _ => bail!("which agent? pass AGENT_ID (see `relevance agents list`)"),
+    };
+    Ok(Target::Agent(client.agents().get(&id).await?))
+}
+
+/// Says on stderr who the chat is with (and, on the demo's default, what else is there).
+fn announce(target: &Target, args: &ChatArgs, on_embedded: bool, demo: Option<&DemoProject>) {
+    match target {
+        Target::Agent(agent) => eprintln!(
+            "chatting with {} {} ({}){}",
+            agent.avatar.as_deref().unwrap_or("🤖"),
+            agent.name.as_deref().unwrap_or(&agent.id),
+            agent.id,
+            if on_embedded {
+                " on an embedded emulator (no credentials configured)"
+            } else {
+                ""
+            }
+        ),
+        Target::Workforce(workforce) => eprintln!(
+            "chatting with workforce {} ({})",
+            workforce.name.as_deref().unwrap_or(&workforce.id),
+            workforce.id
+        ),
+    }
+    // Only when the chat opened on the default: someone who named a target knows.
+    if let (Some(demo), None, None) = (demo, args.agent(), &args.workforce) {
+        eprintln!(
+            "also here: --workforce {} (triage hands over to the researcher), --agent {} (echo), --agent {}; `relevance agents list` against a running `relevance emulator` lists them all",
+            demo.workforce_id, demo.public_agent_id, demo.triage_agent_id
+        );
+    }
+}
+
+/// How to come back to the conversation, on stderr.
+fn farewell(task: Option<&Task>, on_embedded: bool) {
+    match (task, on_embedded) {
+        (Some(task), false) => {
             eprintln!("task {} (continue it with --task {})", task.id, task.id)
         }
         // The embedded emulator keeps nothing: a `--task` hint would point at a task that
         // is gone the moment this process ends.
-        (Some(_), false, Some(_)) => eprintln!(
+        (Some(_), true) => eprintln!(
             "(the embedded emulator forgets this conversation now; to keep tasks, run `relevance emulator` and point the CLI at it)"
         ),
-        _ => {}
+        (None, _) => {}
     }
-    Ok(())
 }
 
 /// Where lines come from: the chat's messages and the answers to approval questions share
