@@ -17,6 +17,7 @@ use super::states::{AgentState, WorkforceState};
 use super::tool_step::{self, StepTool};
 use super::trigger::{self, EngineError, Streaming, Target, UserMessage};
 use crate::store::catalog;
+use crate::store::records::AgentRecord;
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks::{self, TaskScope};
 
@@ -389,7 +390,8 @@ impl Runner<'_> {
         self.save()
     }
 
-    // Over 80 lines on purpose: the three phases of one step (pending, running, finished), one arm each, in one transaction.
+    /// A sub-agent step in three phases: the tool run is written (pending), then the
+    /// sub-agent's task is started (running, the parent waits), then its end is recorded.
     fn sub_agent(
         &mut self,
         program: &[Step],
@@ -397,7 +399,6 @@ impl Runner<'_> {
         agent_id: &str,
         message: &str,
     ) -> rusqlite::Result<()> {
-        let delay = i64::try_from(delay_ms).unwrap_or(i64::MAX);
         let agent = catalog::find_agent(
             self.connection,
             &self.run.project,
@@ -406,95 +407,132 @@ impl Runner<'_> {
         )?;
         match (self.run.phase, self.progress.item_id.clone()) {
             (0, _) | (_, None) => {
-                let title = agent
-                    .as_ref()
-                    .and_then(|agent| agent.name.clone())
-                    .unwrap_or_else(|| agent_id.to_string());
-                let description = agent
-                    .as_ref()
-                    .and_then(|agent| agent.description.clone())
-                    .unwrap_or_default();
-                let mut tool_config = self.tool_config("agent", agent_id, &title, &description)?;
-                tool_config.emoji = agent.as_ref().and_then(|agent| agent.emoji.clone());
-                let content =
-                    self.new_tool_run("agent", agent_id, json!({"message": message}), tool_config)?;
-                let item_id = self.write(content)?;
-                self.progress.item_id = Some(item_id);
-                self.run.phase = 0;
-                self.again_after(delay)
+                self.sub_agent_pending(agent.as_ref(), delay_ms, agent_id, message)
             }
             (1, Some(item_id)) => {
-                let parent = tasks::find_task(
-                    self.connection,
-                    &self.run.project,
-                    &TaskScope::Project,
-                    &self.run.task_id,
-                )?;
-                let (Some(_), Some(parent)) = (agent, parent) else {
-                    let problem = format!("agent {agent_id} is not an agent of this project");
-                    self.edit_tool_run(&item_id, |run| run.fail(&problem, agent_id))?;
-                    self.progress.item_id = None;
-                    return self.next_step(program);
-                };
-                let child_id = new_item_id();
-                let accepted = match trigger::accept(
-                    self.connection,
-                    &self.run.project,
-                    Target::New {
-                        id: child_id.clone(),
-                        agent_id: agent_id.to_string(),
-                        created_by_key_id: parent.created_by_key_id,
-                        task_prefix: None,
-                    },
-                    &UserMessage {
-                        text: message.to_string(),
-                        attachments: None,
-                    },
-                    Some(self.run.id),
-                    // A sub-agent's run follows the sub-agent's own setting.
-                    Streaming::AgentSetting,
-                ) {
-                    Ok(accepted) => accepted,
-                    Err(EngineError::Store(error)) => return Err(error),
-                    Err(problem) => {
-                        let problem = problem.to_string();
-                        self.edit_tool_run(&item_id, |run| run.fail(&problem, agent_id))?;
-                        self.progress.item_id = None;
-                        return self.next_step(program);
-                    }
-                };
-                self.events.extend(accepted.events);
-                self.edit_tool_run(&item_id, |run| {
-                    run.tool_run_state = ToolRunState::Running;
-                    run.output = json!({"_agent_conversation_details": {
-                        "agent_id": agent_id, "conversation_id": child_id,
-                    }});
-                })?;
-                self.progress.child_task_id = Some(child_id);
-                self.run.phase = 2;
-                self.run.status = RunStatus::AwaitingSubAgent;
-                self.run.due_at_ms = None;
-                self.save()
+                self.sub_agent_start(program, agent.is_some(), &item_id, agent_id, message)
             }
-            (_, Some(item_id)) => {
-                let child_state = match &self.progress.child_task_id {
-                    Some(child) => tasks::task_state(self.connection, &self.run.project, child)?,
-                    None => None,
-                };
-                let failed =
-                    !matches!(child_state.as_deref(), Some(state) if state != "unrecoverable");
-                self.edit_tool_run(&item_id, |run| {
-                    if failed {
-                        run.fail("the sub-agent's task ended in an error", agent_id);
-                    } else {
-                        run.finish();
-                    }
-                })?;
-                self.progress.item_id = None;
-                self.progress.child_task_id = None;
-                self.next_step(program)
-            }
+            (_, Some(item_id)) => self.sub_agent_finish(program, &item_id, agent_id),
         }
+    }
+
+    /// Writes the pending tool run that stands for the sub-agent, titled with its name.
+    fn sub_agent_pending(
+        &mut self,
+        agent: Option<&AgentRecord>,
+        delay_ms: u64,
+        agent_id: &str,
+        message: &str,
+    ) -> rusqlite::Result<()> {
+        let title = agent
+            .and_then(|agent| agent.name.clone())
+            .unwrap_or_else(|| agent_id.to_string());
+        let description = agent
+            .and_then(|agent| agent.description.clone())
+            .unwrap_or_default();
+        let mut tool_config = self.tool_config("agent", agent_id, &title, &description)?;
+        tool_config.emoji = agent.and_then(|agent| agent.emoji.clone());
+        let content =
+            self.new_tool_run("agent", agent_id, json!({"message": message}), tool_config)?;
+        let item_id = self.write(content)?;
+        self.progress.item_id = Some(item_id);
+        self.run.phase = 0;
+        self.again_after(i64::try_from(delay_ms).unwrap_or(i64::MAX))
+    }
+
+    /// Starts the sub-agent's own task and parks this run until it ends; an unknown agent or
+    /// a refused trigger fails the tool run and the program goes on.
+    fn sub_agent_start(
+        &mut self,
+        program: &[Step],
+        agent_exists: bool,
+        item_id: &str,
+        agent_id: &str,
+        message: &str,
+    ) -> rusqlite::Result<()> {
+        let parent = tasks::find_task(
+            self.connection,
+            &self.run.project,
+            &TaskScope::Project,
+            &self.run.task_id,
+        )?;
+        let (true, Some(parent)) = (agent_exists, parent) else {
+            let problem = format!("agent {agent_id} is not an agent of this project");
+            return self.sub_agent_failed(program, item_id, agent_id, &problem);
+        };
+        let child_id = new_item_id();
+        let accepted = match trigger::accept(
+            self.connection,
+            &self.run.project,
+            Target::New {
+                id: child_id.clone(),
+                agent_id: agent_id.to_string(),
+                created_by_key_id: parent.created_by_key_id,
+                task_prefix: None,
+            },
+            &UserMessage {
+                text: message.to_string(),
+                attachments: None,
+            },
+            Some(self.run.id),
+            // A sub-agent's run follows the sub-agent's own setting.
+            Streaming::AgentSetting,
+        ) {
+            Ok(accepted) => accepted,
+            Err(EngineError::Store(error)) => return Err(error),
+            Err(problem) => {
+                return self.sub_agent_failed(program, item_id, agent_id, &problem.to_string())
+            }
+        };
+        self.events.extend(accepted.events);
+        self.edit_tool_run(item_id, |run| {
+            run.tool_run_state = ToolRunState::Running;
+            run.output = json!({"_agent_conversation_details": {
+                "agent_id": agent_id, "conversation_id": child_id,
+            }});
+        })?;
+        self.progress.child_task_id = Some(child_id);
+        self.run.phase = 2;
+        self.run.status = RunStatus::AwaitingSubAgent;
+        self.run.due_at_ms = None;
+        self.save()
+    }
+
+    /// The sub-agent's task ended: its tool run is finished, or failed when the task did.
+    fn sub_agent_finish(
+        &mut self,
+        program: &[Step],
+        item_id: &str,
+        agent_id: &str,
+    ) -> rusqlite::Result<()> {
+        let child_state = match &self.progress.child_task_id {
+            Some(child) => tasks::task_state(self.connection, &self.run.project, child)?,
+            None => None,
+        };
+        let failed = !matches!(child_state.as_deref(), Some(state) if state != "unrecoverable");
+        self.edit_tool_run(item_id, |run| {
+            if failed {
+                run.fail("the sub-agent's task ended in an error", agent_id);
+            } else {
+                run.finish();
+            }
+        })?;
+        self.progress.item_id = None;
+        self.progress.child_task_id = None;
+        self.next_step(program)
+    }
+
+    /// The sub-agent's tool run failed with `problem` before its task ran; on to the next step.
+    fn sub_agent_failed(
+        &mut self,
+        program: &[Step],
+        item_id: &str,
+        agent_id: &str,
+        problem: &str,
+    ) -> rusqlite::Result<()> {
+        self.edit_tool_run(item_id, |run| run.fail(problem, agent_id))?;
+        self.progress.item_id = None;
+        self.next_step(program)
     }
 
     /// Writes an `agent-message` that takes the thoughts collected since the last one, with
