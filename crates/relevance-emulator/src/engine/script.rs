@@ -233,31 +233,39 @@ fn object(table: &toml::Table, key: &str) -> Result<Value, String> {
 }
 
 /// Checks one `script` table and turns it into a [`Step`]; `Err` says what is wrong.
-// Over 80 lines on purpose: one check per step kind, in the order the README documents them.
 pub(crate) fn parse_step(table: &toml::Table) -> Result<Step, String> {
+    let action = the_one_action(table)?;
+    check_keys(table, action)?;
+    let delay_ms = step_delay(table)?;
+    let action = parse_action(table, action)?;
+    Ok(Step { delay_ms, action })
+}
+
+/// The step's action key: exactly one of [`ACTIONS`].
+fn the_one_action(table: &toml::Table) -> Result<&'static str, String> {
     let has_tool = table.contains_key("tool");
     // In a tool step, `error` is the tool's outcome, not an action of its own.
-    let actions: Vec<&str> = ACTIONS
+    let actions: Vec<&'static str> = ACTIONS
         .iter()
         .copied()
         .filter(|action| table.contains_key(*action) && !(has_tool && *action == "error"))
         .collect();
-    let action = match actions.as_slice() {
-        [one] => *one,
-        [] => {
-            return Err(format!(
-                "a script step needs exactly one action: one of {}",
-                ACTIONS.join(", ")
-            ))
-        }
-        many => {
-            return Err(format!(
-                "a script step has {} actions ({}); put each in its own step",
-                many.len(),
-                many.join(", ")
-            ))
-        }
-    };
+    match actions.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(format!(
+            "a script step needs exactly one action: one of {}",
+            ACTIONS.join(", ")
+        )),
+        many => Err(format!(
+            "a script step has {} actions ({}); put each in its own step",
+            many.len(),
+            many.join(", ")
+        )),
+    }
+}
+
+/// No key but the action, `delay_ms` and the action's own settings.
+fn check_keys(table: &toml::Table, action: &str) -> Result<(), String> {
     let extras: &[&str] = match action {
         "tool" => &[
             "input",
@@ -270,27 +278,51 @@ pub(crate) fn parse_step(table: &toml::Table) -> Result<Step, String> {
         "sub_agent" | "handover" => &["message"],
         _ => &[],
     };
-    if let Some(unknown) = table.keys().find(|key| {
+    match table.keys().find(|key| {
         key.as_str() != action && key.as_str() != "delay_ms" && !extras.contains(&key.as_str())
     }) {
-        return Err(format!(
+        None => Ok(()),
+        Some(unknown) => Err(format!(
             "unknown key `{unknown}` in a `{action}` step (allowed: {action}, delay_ms{}{})",
             if extras.is_empty() { "" } else { ", " },
             extras.join(", ")
-        ));
+        )),
     }
-    let delay_ms = match table.get("delay_ms") {
-        None => DEFAULT_STEP_DELAY_MS,
+}
+
+/// `delay_ms`, or the default pause before a step.
+fn step_delay(table: &toml::Table) -> Result<u64, String> {
+    match table.get("delay_ms") {
+        None => Ok(DEFAULT_STEP_DELAY_MS),
         Some(toml::Value::Integer(ms)) if (0..=MAX_DELAY_MS).contains(ms) => {
-            u64::try_from(*ms).unwrap_or(DEFAULT_STEP_DELAY_MS)
+            Ok(u64::try_from(*ms).unwrap_or(DEFAULT_STEP_DELAY_MS))
         }
-        Some(_) => {
-            return Err(format!(
-                "`delay_ms` must be an integer from 0 to {MAX_DELAY_MS}"
-            ))
-        }
-    };
-    let action = match action {
+        Some(_) => Err(format!(
+            "`delay_ms` must be an integer from 0 to {MAX_DELAY_MS}"
+        )),
+    }
+}
+
+/// A `true`/`false` setting, `false` when absent.
+fn flag(table: &toml::Table, key: &str) -> Result<bool, String> {
+    match table.get(key) {
+        None => Ok(false),
+        Some(toml::Value::Boolean(value)) => Ok(*value),
+        Some(_) => Err(format!("`{key}` must be true or false")),
+    }
+}
+
+/// A text setting that may be absent.
+fn optional_text(table: &toml::Table, key: &str) -> Result<Option<String>, String> {
+    match table.get(key) {
+        None => Ok(None),
+        Some(_) => text(table, key).map(Some),
+    }
+}
+
+/// The [`Action`] of a step whose action key is `action`, in the order the README lists them.
+fn parse_action(table: &toml::Table, action: &str) -> Result<Action, String> {
+    Ok(match action {
         "think" => Action::Think {
             text: text(table, "think")?,
         },
@@ -302,21 +334,9 @@ pub(crate) fn parse_step(table: &toml::Table) -> Result<Step, String> {
                 name: text(table, "tool")?,
                 input: object(table, "input")?,
                 output: object(table, "output")?,
-                error: match table.get("error") {
-                    None => None,
-                    Some(_) => Some(text(table, "error")?),
-                },
-                requires_confirmation: match table.get("requires_confirmation") {
-                    None => false,
-                    Some(toml::Value::Boolean(value)) => *value,
-                    Some(_) => {
-                        return Err("`requires_confirmation` must be true or false".to_string())
-                    }
-                },
-                action_id: match table.get("action") {
-                    None => None,
-                    Some(_) => Some(text(table, "action")?),
-                },
+                error: optional_text(table, "error")?,
+                requires_confirmation: flag(table, "requires_confirmation")?,
+                action_id: optional_text(table, "action")?,
             }
         }
         "type" => Action::Type {
@@ -327,11 +347,7 @@ pub(crate) fn parse_step(table: &toml::Table) -> Result<Step, String> {
         },
         "error" => Action::Error {
             text: text(table, "error")?,
-            continue_run: match table.get("continue") {
-                None => false,
-                Some(toml::Value::Boolean(value)) => *value,
-                Some(_) => return Err("`continue` must be true or false".to_string()),
-            },
+            continue_run: flag(table, "continue")?,
         },
         "approval" => Action::Approval {
             text: text(table, "approval")?,
@@ -344,8 +360,7 @@ pub(crate) fn parse_step(table: &toml::Table) -> Result<Step, String> {
             agent_id: text(table, "sub_agent")?,
             message: text(table, "message")?,
         },
-    };
-    Ok(Step { delay_ms, action })
+    })
 }
 
 #[cfg(test)]
