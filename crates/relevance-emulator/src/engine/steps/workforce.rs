@@ -16,6 +16,7 @@ use crate::engine::ids::new_item_id;
 use crate::engine::states::WorkforceState;
 use crate::engine::trigger::{self, EngineError, Streaming, Target, UserMessage};
 use crate::store::catalog::{self, Visibility};
+use crate::store::records::AgentRecord;
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks;
 use crate::store::workforce_tasks::{self, WorkforceTaskScope};
@@ -102,7 +103,6 @@ impl Runner<'_> {
 
     /// Starts `agent_id`'s run on `text` (after a handover message when `is_handover`),
     /// unless the limit is reached or the agent is not a member.
-    // Over 80 lines on purpose: a member run's start: its task, its messages and the run, written together.
     fn start_member(
         &mut self,
         workforce_id: &str,
@@ -112,20 +112,8 @@ impl Runner<'_> {
         is_handover: bool,
     ) -> rusqlite::Result<()> {
         let project = self.run.project.clone();
-        if self.progress.member_runs >= execution_limit {
-            self.note(&format!(
-                "the workforce reached its execution limit of {execution_limit} agent runs \
-                 for one message; agent {agent_id:?} did not run"
-            ))?;
-            return self.finish("execution-limit-reached");
-        }
-        let members = catalog::workforce_members(self.connection, &project, workforce_id)?;
-        let agent = catalog::find_agent(self.connection, &project, &Visibility::All, agent_id)?;
-        let (Some(agent), true) = (agent, members.iter().any(|member| member == agent_id)) else {
-            self.note(&format!(
-                "agent {agent_id:?} is not a member of workforce {workforce_id:?}"
-            ))?;
-            return self.finish("errored-pending-approval");
+        let Some(agent) = self.admit_member(workforce_id, agent_id, execution_limit)? else {
+            return Ok(());
         };
         let Some(task) = workforce_tasks::find(
             self.connection,
@@ -191,6 +179,35 @@ impl Runner<'_> {
         self.run.status = RunStatus::AwaitingSubAgent;
         self.run.due_at_ms = None;
         self.save()
+    }
+
+    /// The member agent that may run next, or `None` once the workforce run was ended with a
+    /// note: the execution limit is reached, or `agent_id` is not a member.
+    fn admit_member(
+        &mut self,
+        workforce_id: &str,
+        agent_id: &str,
+        execution_limit: u32,
+    ) -> rusqlite::Result<Option<AgentRecord>> {
+        let project = self.run.project.clone();
+        if self.progress.member_runs >= execution_limit {
+            self.note(&format!(
+                "the workforce reached its execution limit of {execution_limit} agent runs \
+                 for one message; agent {agent_id:?} did not run"
+            ))?;
+            self.finish("execution-limit-reached")?;
+            return Ok(None);
+        }
+        let members = catalog::workforce_members(self.connection, &project, workforce_id)?;
+        let agent = catalog::find_agent(self.connection, &project, &Visibility::All, agent_id)?;
+        let (Some(agent), true) = (agent, members.iter().any(|member| member == agent_id)) else {
+            self.note(&format!(
+                "agent {agent_id:?} is not a member of workforce {workforce_id:?}"
+            ))?;
+            self.finish("errored-pending-approval")?;
+            return Ok(None);
+        };
+        Ok(Some(agent))
     }
 
     /// An `agent-error` note in the workforce task: why it stopped.
