@@ -140,10 +140,7 @@ impl Runner<'_> {
                 self.write_agent_message(&text, false)?;
                 self.set_state(AgentState::PendingApproval.as_str())?;
                 self.run.step_index += 1;
-                self.run.phase = 0;
-                self.run.status = RunStatus::AwaitingApproval;
-                self.run.due_at_ms = None;
-                self.save()
+                self.park(0, RunStatus::AwaitingApproval)
             }
             Action::SubAgent { agent_id, message } => {
                 self.sub_agent(&program, step.delay_ms, &agent_id, &message)
@@ -384,8 +381,14 @@ impl Runner<'_> {
     fn await_decision(&mut self, request_id: Option<String>) -> rusqlite::Result<()> {
         self.set_state(AgentState::PendingApproval.as_str())?;
         self.progress.awaiting_decision = request_id;
-        self.run.phase = 1;
-        self.run.status = RunStatus::AwaitingApproval;
+        self.park(1, RunStatus::AwaitingApproval)
+    }
+
+    /// The run stops being due: it waits in `status` (a person, a sub-agent) and goes on at
+    /// `phase` when what it waits for wakes it.
+    fn park(&mut self, phase: i64, status: RunStatus) -> rusqlite::Result<()> {
+        self.run.phase = phase;
+        self.run.status = status;
         self.run.due_at_ms = None;
         self.save()
     }
@@ -492,10 +495,7 @@ impl Runner<'_> {
             }});
         })?;
         self.progress.child_task_id = Some(child_id);
-        self.run.phase = 2;
-        self.run.status = RunStatus::AwaitingSubAgent;
-        self.run.due_at_ms = None;
-        self.save()
+        self.park(2, RunStatus::AwaitingSubAgent)
     }
 
     /// The sub-agent's task ended: its tool run is finished, or failed when the task did.

@@ -175,10 +175,7 @@ impl Runner<'_> {
         self.progress.member_runs += 1;
         self.progress.item_id = Some(run_item);
         self.progress.child_task_id = Some(member_task);
-        self.run.phase = 1;
-        self.run.status = RunStatus::AwaitingSubAgent;
-        self.run.due_at_ms = None;
-        self.save()
+        self.park(1, RunStatus::AwaitingSubAgent)
     }
 
     /// The member agent that may run next, or `None` once the workforce run was ended with a
