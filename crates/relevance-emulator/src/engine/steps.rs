@@ -345,20 +345,20 @@ impl Runner<'_> {
     /// the run holds (after an approval, the override merged in); a tool the project does
     /// not have gives the step's scripted output or error.
     fn finish_tool_run(&mut self, item_id: &str, tool: ToolStep) -> rusqlite::Result<()> {
-        let params = tasks::message_content(self.connection, item_id)?
-            .and_then(Content::from_json)
-            .and_then(|content| match content {
-                Content::ToolRun(run) => Some(run.params.json),
-                _ => None,
-            })
-            .unwrap_or(tool.input);
-        let (output, error) = match self.project_tool(&tool.name, &params)? {
+        // One read: the params to run on come from the same message the outcome goes into.
+        let Some(mut content) = self.read_content(item_id)? else {
+            return Ok(());
+        };
+        let Content::ToolRun(run) = &mut content else {
+            tracing::error!("a tool step's message is not a tool run; left as it is");
+            return Ok(());
+        };
+        let (output, error) = match self.project_tool(&tool.name, &run.params.json)? {
             Some(found) => (found.outcome.output.clone(), found.error()),
             None => (tool.output, tool.error),
         };
-        let name = tool.name.as_str();
-        self.edit_tool_run(item_id, |run| match &error {
-            Some(text) => run.fail(text, name),
+        match &error {
+            Some(text) => run.fail(text, &tool.name),
             None => {
                 // A tool that waited for a person and has no scripted output echoes the
                 // params it ran with (the override merged in), so a caller sees what was
@@ -368,11 +368,12 @@ impl Runner<'_> {
                 run.output = if echo {
                     serde_json::json!({ "params": run.params.json })
                 } else {
-                    output.clone()
+                    output
                 };
                 run.finish();
             }
-        })
+        }
+        self.write_back(item_id, &content)
     }
 
     /// The tool run just written waits for a person: the task is `pending-approval` and the
@@ -603,18 +604,32 @@ impl Runner<'_> {
 
     /// Updates the message `item_id` in place: reads its content, applies `change`, stores it.
     fn edit(&mut self, item_id: &str, change: impl FnOnce(&mut Content)) -> rusqlite::Result<()> {
-        let Some(stored) = tasks::message_content(self.connection, item_id)? else {
-            tracing::error!(item_id, "a run's message is gone; skipping the update");
+        let Some(mut content) = self.read_content(item_id)? else {
             return Ok(());
         };
-        let Some(mut content) = Content::from_json(stored) else {
+        change(&mut content);
+        self.write_back(item_id, &content)
+    }
+
+    /// The content of the run's message `item_id`; `None` (logged) when it is gone or is not
+    /// one the engine wrote, so the caller leaves it as it is.
+    fn read_content(&self, item_id: &str) -> rusqlite::Result<Option<Content>> {
+        let Some(stored) = tasks::message_content(self.connection, item_id)? else {
+            tracing::error!(item_id, "a run's message is gone; skipping the update");
+            return Ok(None);
+        };
+        let content = Content::from_json(stored);
+        if content.is_none() {
             tracing::error!(
                 item_id,
                 "a run's message is not one the engine wrote; skipping the update"
             );
-            return Ok(());
-        };
-        change(&mut content);
+        }
+        Ok(content)
+    }
+
+    /// Stores `content` as the message `item_id` and tells the task's listeners.
+    fn write_back(&mut self, item_id: &str, content: &Content) -> rusqlite::Result<()> {
         tasks::update_message(
             self.connection,
             &self.run.project,
@@ -625,7 +640,7 @@ impl Runner<'_> {
         self.publish(LiveEvent::MessageWritten {
             item_id: item_id.to_string(),
         });
-        self.publish_if_final(item_id, &content);
+        self.publish_if_final(item_id, content);
         Ok(())
     }
 
