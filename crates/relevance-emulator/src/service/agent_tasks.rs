@@ -129,8 +129,38 @@ pub(crate) async fn decide(
     task_id: String,
     decision: Decision,
 ) -> Result<Accepted, ServiceError> {
+    let accepted = change_visible_task(
+        state,
+        principal,
+        agent_id,
+        task_id,
+        move |connection, task| match decision::decide(connection, &task.project, task, &decision) {
+            Ok(accepted) => Ok(Ok(accepted)),
+            Err(DecisionError::Store(error)) => Err(error),
+            Err(refused) => Ok(Err(ServiceError::Decision(refused))),
+        },
+    )
+    .await?;
+    Ok(started(state, accepted))
+}
+
+/// Runs `change` on the task `task_id` of `agent_id`, if the principal may see it, in one
+/// transaction that is committed only when the change succeeds: a refusal leaves no trace.
+async fn change_visible_task<T, F>(
+    state: &AppState,
+    principal: &Principal,
+    agent_id: String,
+    task_id: String,
+    change: F,
+) -> Result<T, ServiceError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection, &TaskRecord) -> rusqlite::Result<Result<T, ServiceError>>
+        + Send
+        + 'static,
+{
     let principal = principal.clone();
-    let accepted = state
+    state
         .store()
         .call(move |connection| {
             let transaction = connection.transaction()?;
@@ -138,17 +168,13 @@ pub(crate) async fn decide(
                 Ok(task) => task,
                 Err(refusal) => return Ok(Err(refusal)),
             };
-            match decision::decide(&transaction, &principal.project, &task, &decision) {
-                Ok(accepted) => {
-                    transaction.commit()?;
-                    Ok(Ok(accepted))
-                }
-                Err(DecisionError::Store(error)) => Err(error),
-                Err(refused) => Ok(Err(ServiceError::Decision(refused))),
+            let outcome = change(&transaction, &task)?;
+            if outcome.is_ok() {
+                transaction.commit()?;
             }
+            Ok(outcome)
         })
-        .await??;
-    Ok(started(state, accepted))
+        .await?
 }
 
 /// The task `task_id` of `agent_id`, if the principal may see it.
@@ -223,37 +249,32 @@ pub(crate) async fn rerun(
     edit_message_id: String,
     new: NewMessage,
 ) -> Result<Accepted, ServiceError> {
-    let principal = principal.clone();
-    let accepted = state
-        .store()
-        .call(move |connection| {
-            let transaction = connection.transaction()?;
-            let task = match visible_task(&transaction, &principal, &new.agent_id, &task_id)? {
-                Ok(task) => task,
-                Err(refusal) => return Ok(Err(refusal)),
-            };
-            let project = &principal.project;
+    let agent_id = new.agent_id.clone();
+    let accepted = change_visible_task(
+        state,
+        principal,
+        agent_id,
+        task_id,
+        move |connection, task| {
             let outcome = lifecycle::rerun(
-                &transaction,
-                project,
-                &task,
+                connection,
+                &task.project,
+                task,
                 &edit_message_id,
                 &new.message,
                 new.streaming,
             );
             match outcome {
-                Ok(accepted) => {
-                    transaction.commit()?;
-                    Ok(Ok(accepted))
-                }
+                Ok(accepted) => Ok(Ok(accepted)),
                 Err(RerunError::Engine(EngineError::Store(error))) => Err(error),
                 Err(RerunError::Engine(problem)) => Ok(Err(ServiceError::Engine(problem))),
                 Err(RerunError::NotAUserMessage { item_id }) => {
                     Ok(Err(ServiceError::NotAUserMessage { item_id }))
                 }
             }
-        })
-        .await??;
+        },
+    )
+    .await?;
     Ok(started(state, accepted))
 }
 
@@ -320,33 +341,30 @@ pub(crate) async fn schedule_message(
     message: String,
     delay_ms: i64,
 ) -> Result<String, ServiceError> {
-    let principal = principal.clone();
     let trigger_id = new_item_id();
     let id = trigger_id.clone();
-    state
-        .store()
-        .call(move |connection| {
-            let transaction = connection.transaction()?;
-            let task = match visible_task(&transaction, &principal, &agent_id, &task_id)? {
-                Ok(task) => task,
-                Err(refusal) => return Ok(Err(refusal)),
-            };
+    change_visible_task(
+        state,
+        principal,
+        agent_id,
+        task_id,
+        move |connection, task| {
             let now = now_ms();
             scheduled::insert(
-                &transaction,
+                connection,
                 &ScheduledTrigger {
                     id,
-                    project: task.project,
-                    task_id: task.id,
+                    project: task.project.clone(),
+                    task_id: task.id.clone(),
                     message,
                     due_at_ms: now.saturating_add(delay_ms),
                     created_at: iso_from_ms(now),
                 },
             )?;
-            transaction.commit()?;
             Ok(Ok(()))
-        })
-        .await??;
+        },
+    )
+    .await?;
     state.engine().wake();
     Ok(trigger_id)
 }
