@@ -10,7 +10,6 @@ use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 use super::content::Content;
-use super::events::{LiveEvent, Published};
 use super::progress::Progress;
 use super::states::AgentState;
 use super::trigger::Accepted;
@@ -106,23 +105,12 @@ pub(crate) fn decide(
     run.status = RunStatus::Due;
     run.due_at_ms = Some(now);
     runs::save(connection, &run)?;
-    let state = AgentState::Running;
-    tasks::set_task_state(connection, project, &task.id, state.as_str())?;
-    let publish = |event: LiveEvent| Published {
-        project: project.to_string(),
-        task_id: task.id.clone(),
-        event,
-    };
-    Ok(Accepted {
-        task_id: task.id.clone(),
-        agent_id: task.agent_id.clone(),
-        state: state.as_str().to_string(),
-        job_id: run.id.to_string(),
-        events: vec![
-            publish(LiveEvent::MessageWritten { item_id }),
-            publish(LiveEvent::StateChanged {
-                state: state.as_str().to_string(),
-            }),
-        ],
-    })
+    Ok(Accepted::after_message(
+        connection,
+        project,
+        task,
+        item_id,
+        Some(AgentState::Running.as_str()),
+        run.id,
+    )?)
 }

@@ -8,7 +8,7 @@
 use rusqlite::Connection;
 
 use super::content::Content;
-use super::events::{LiveEvent, Published};
+use super::events::Published;
 use super::states::AgentState;
 use super::trigger::{self, Accepted, EngineError, Streaming, Target, UserMessage};
 use crate::store::runs::{self, RunStatus};
@@ -68,27 +68,14 @@ pub(crate) fn rerun(
         None,
         streaming,
     )?;
-    let state = AgentState::StartingUp.as_str();
-    tasks::set_task_state(connection, project, &task.id, state)?;
-    let publish = |event: LiveEvent| Published {
-        project: project.to_string(),
-        task_id: task.id.clone(),
-        event,
-    };
-    Ok(Accepted {
-        task_id: task.id.clone(),
-        agent_id: task.agent_id.clone(),
-        state: state.to_string(),
-        job_id: run_id.to_string(),
-        events: vec![
-            publish(LiveEvent::MessageWritten {
-                item_id: item_id.to_string(),
-            }),
-            publish(LiveEvent::StateChanged {
-                state: state.to_string(),
-            }),
-        ],
-    })
+    Ok(Accepted::after_message(
+        connection,
+        project,
+        task,
+        item_id.to_string(),
+        Some(AgentState::StartingUp.as_str()),
+        run_id,
+    )?)
 }
 
 /// Removes a task: its scheduled messages, its runs, its messages and itself.

@@ -74,6 +74,44 @@ pub(crate) struct Accepted {
     pub(crate) events: Vec<Published>,
 }
 
+impl Accepted {
+    /// The answer once a message (`item_id`, written or rewritten) of `task` has a run
+    /// (`job_id`): when the task moves to `new_state` it is stored here, and the events say
+    /// the message was written, then the state (if it changed).
+    pub(crate) fn after_message(
+        connection: &Connection,
+        project: &str,
+        task: &TaskRecord,
+        item_id: String,
+        new_state: Option<&str>,
+        job_id: i64,
+    ) -> rusqlite::Result<Accepted> {
+        let publish = |event: LiveEvent| Published {
+            project: project.to_string(),
+            task_id: task.id.clone(),
+            event,
+        };
+        let mut events = vec![publish(LiveEvent::MessageWritten { item_id })];
+        let state = match new_state {
+            Some(state) => {
+                tasks::set_task_state(connection, project, &task.id, state)?;
+                events.push(publish(LiveEvent::StateChanged {
+                    state: state.to_string(),
+                }));
+                state.to_string()
+            }
+            None => task.state.clone(),
+        };
+        Ok(Accepted {
+            task_id: task.id.clone(),
+            agent_id: task.agent_id.clone(),
+            state,
+            job_id: job_id.to_string(),
+            events,
+        })
+    }
+}
+
 /// The first message's text, trimmed, cut to 60 characters (the last one `…` when cut).
 pub(crate) fn title(text: &str) -> String {
     let text = text.trim();
@@ -116,16 +154,9 @@ pub(crate) fn accept(
 ) -> Result<Accepted, EngineError> {
     let now = now_ms();
     let (task, is_new) = open_task(connection, project, target, message, now)?;
-    let publish = |event: LiveEvent| Published {
-        project: project.to_string(),
-        task_id: task.id.clone(),
-        event,
-    };
-    let mut events = Vec::new();
     let item_id = new_item_id();
     let content = Content::user_message(&message.text, is_new, message.attachments.clone());
     tasks::insert_message(connection, project, &task.id, &item_id, &content.to_json())?;
-    events.push(publish(LiveEvent::MessageWritten { item_id }));
 
     let run = RunRequest {
         message,
@@ -134,23 +165,9 @@ pub(crate) fn accept(
         now,
     };
     let (new_state, job_id) = schedule_run(connection, project, &task, run)?;
-    let state = match new_state {
-        Some(state) => {
-            tasks::set_task_state(connection, project, &task.id, state)?;
-            events.push(publish(LiveEvent::StateChanged {
-                state: state.to_string(),
-            }));
-            state.to_string()
-        }
-        None => task.state.clone(),
-    };
-    Ok(Accepted {
-        task_id: task.id.clone(),
-        agent_id: task.agent_id.clone(),
-        state,
-        job_id: job_id.to_string(),
-        events,
-    })
+    Ok(Accepted::after_message(
+        connection, project, &task, item_id, new_state, job_id,
+    )?)
 }
 
 /// The task the message goes to, created when it is new; answers whether it was.
