@@ -222,27 +222,16 @@ fn schedule_run(
 ) -> Result<(Option<&'static str>, i64), EngineError> {
     let current = runs::current_for_task(connection, project, &task.id)?;
     match current {
-        // A tool run waits for a decision (PROTOCOL A10): a plain message does not decide,
-        // it waits its turn like a message sent while the run is going.
-        Some(paused)
+        // A run paused by an `approval` step: this message is the approval. (A tool run that
+        // waits for a decision, PROTOCOL A10, is not decided by a plain message: it waits its
+        // turn like a message sent while the run is going, the next arm.)
+        Some(mut paused)
             if paused.status == RunStatus::AwaitingApproval
                 && Progress::decode(&paused.progress)
                     .awaiting_decision
-                    .is_some() =>
+                    .is_none() =>
         {
-            let queued = new_run(
-                connection,
-                project,
-                task,
-                run.message,
-                RunStatus::Queued,
-                None,
-                run.streaming,
-            )?;
-            Ok((None, queued))
-        }
-        Some(mut paused) if paused.status == RunStatus::AwaitingApproval => {
-            // The approval: the remaining steps go on, from the run's start phase.
+            // The remaining steps go on, from the run's start phase.
             let mut progress = Progress::decode(&paused.progress);
             progress.started = false;
             paused.progress = progress.encode();
