@@ -10,6 +10,7 @@
 mod agents;
 mod embed_keys;
 pub(crate) mod files;
+mod filters;
 mod lifecycle;
 mod messages;
 mod stream;

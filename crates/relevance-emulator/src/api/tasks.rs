@@ -9,6 +9,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::filters;
 use crate::auth::{IssuedToken, Principal};
 use crate::engine::decision::{Decision, Verdict};
 use crate::engine::trigger::{Accepted, Streaming, UserMessage};
@@ -347,15 +348,6 @@ pub(crate) struct ListQuery {
     query: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct Filter {
-    field: String,
-    #[serde(default)]
-    condition: Option<String>,
-    #[serde(default)]
-    condition_value: Option<Value>,
-}
-
 /// The filters the emulator honours; any other filter is ignored (PROTOCOL A7b).
 #[derive(Debug, Default)]
 struct Filters {
@@ -375,17 +367,8 @@ fn accepted_values(value: Option<Value>) -> Vec<String> {
 }
 
 fn parse_filters(text: Option<&str>) -> Result<Filters, ApiError> {
-    let Some(text) = text else {
-        return Ok(Filters::default());
-    };
-    const SHAPE: &str = r#"{"field", "filter_type", "condition", "condition_value"}"#;
-    let list: Vec<Filter> = serde_json::from_str(text).map_err(|error| {
-        ApiError::bad_request(format!(
-            "query parameter `filters` must be a JSON array of {SHAPE}: {error}"
-        ))
-    })?;
     let mut filters = Filters::default();
-    for filter in list {
+    for filter in filters::parse(text)? {
         if filter.condition.as_deref() != Some("==") {
             continue;
         }

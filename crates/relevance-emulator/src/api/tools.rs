@@ -6,6 +6,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use super::filters::{self, Filter};
 use crate::auth::{Principal, ProjectKey};
 use crate::engine::tool_runner::{ToolBehavior, ToolOutcome};
 use crate::error::ApiError;
@@ -52,15 +53,6 @@ pub(crate) struct ListQuery {
     page_size: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct Filter {
-    field: String,
-    #[serde(default)]
-    condition: Option<String>,
-    #[serde(default)]
-    condition_value: Option<Value>,
-}
-
 /// Whether `tool` passes one filter; filters on fields the emulator does not know pass
 /// (ignored, as PROTOCOL A7b says of the conversation list).
 fn passes(tool: &Value, filter: &Filter) -> bool {
@@ -80,18 +72,6 @@ fn passes(tool: &Value, filter: &Filter) -> bool {
         Some("!=") => !matches,
         _ => matches,
     }
-}
-
-fn parse_filters(text: Option<&str>) -> Result<Vec<Filter>, ApiError> {
-    const SHAPE: &str = r#"{"field", "filter_type", "condition", "condition_value"}"#;
-    let Some(text) = text else {
-        return Ok(Vec::new());
-    };
-    serde_json::from_str(text).map_err(|error| {
-        ApiError::bad_request(format!(
-            "query parameter `filters` must be a JSON array of {SHAPE}: {error}"
-        ))
-    })
 }
 
 fn parse_page_size(text: Option<&str>) -> Result<i64, ApiError> {
@@ -120,7 +100,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<ToolList>, ApiError> {
-    let filters = parse_filters(query.filters.as_deref())?;
+    let filters = filters::parse(query.filters.as_deref())?;
     let page_size = parse_page_size(query.page_size.as_deref())?;
     // Filtered after the read: read them all, then keep a page of those that pass.
     let tools = service::list(&state, &principal, i64::MAX).await?;
