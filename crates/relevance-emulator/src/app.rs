@@ -149,11 +149,11 @@ async fn landing(headers: axum::http::HeaderMap, has_demo_page: bool) -> Respons
         .unwrap_or("localhost");
     let base = format!("http://{host}");
     let mut regions = String::new();
-    for region in Region::ALL {
+    for region in Region::NAMED {
         let api = format!("{base}/{}/latest", region.code());
         regions.push_str(&format!(
             "<li>{} ({}): <code>{}</code></li>",
-            esc(region.name()),
+            esc(region.name().unwrap_or_default()),
             esc(region.code()),
             esc(&api)
         ));

@@ -24,7 +24,7 @@ const RESEARCHER_AGENT: &str = "demo-researcher";
 const TRIAGE_AGENT: &str = "demo-triage";
 const MAILER_AGENT: &str = "demo-mailer";
 const WORKFORCE: &str = "demo-workforce";
-const REGION: Region = Region::Us;
+const REGION: Region = Region::US;
 
 /// The file in the data directory that keeps the demo API key's secret (mode 0600).
 pub(crate) const DEMO_KEY_FILE: &str = "demo-api-key";

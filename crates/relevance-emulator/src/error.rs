@@ -1,8 +1,14 @@
-//! `ApiError`: every failure an HTTP client can see, as a status and `{"message"}`.
+//! `ApiError`: every failure an HTTP client can see, as a status and
+//! `{"message", "error_type"}` — the live platform's error envelope (PROTOCOL C).
 //!
 //! Handlers, extractors and middleware all fail through this one type so that
 //! every error body has the same JSON shape. Messages are written for the
 //! person debugging a client; they must never contain a key value.
+//!
+//! The platform's `error_type`s that are known are `authorization_header_missing`
+//! (401, no credentials) and `unset_error_type` (everything else, the unknown-key
+//! 400 included); the emulator uses no others, so a client that reads the type sees
+//! what it would see there.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -10,12 +16,26 @@ use axum::Json;
 
 use crate::store::StoreError;
 
-/// An error answer: status code, message, and for 429 the seconds to wait.
+/// The platform's `error_type` for a request without credentials.
+pub(crate) const HEADER_MISSING: &str = "authorization_header_missing";
+/// The platform's `error_type` for every other error it has measured.
+pub(crate) const UNSET: &str = "unset_error_type";
+
+/// Marks an answer that refused the caller's credentials (missing, unknown, revoked, of
+/// another project or region), whatever its status, so the generic-errors option can find
+/// it without reading bodies.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CredentialsRefused;
+
+/// An error answer: status code, message, the platform's `error_type`, and for 429 the
+/// seconds to wait.
 #[derive(Debug, Clone)]
 pub(crate) struct ApiError {
     status: StatusCode,
     message: String,
+    error_type: &'static str,
     retry_after_seconds: Option<u64>,
+    credentials_refused: bool,
 }
 
 impl ApiError {
@@ -23,7 +43,31 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            error_type: UNSET,
             retry_after_seconds: None,
+            credentials_refused: false,
+        }
+    }
+
+    /// 401 `authorization_header_missing`: no credentials at all, as the platform answers.
+    pub(crate) fn header_missing(message: impl Into<String>) -> ApiError {
+        // Not marked as a refusal: there is nothing for the generic-errors option to hide.
+        ApiError {
+            error_type: HEADER_MISSING,
+            ..ApiError::new(StatusCode::UNAUTHORIZED, message)
+        }
+    }
+
+    /// 400 `unset_error_type` whose message begins `User key`: credentials that name no
+    /// live key of that project in that region — the live platform's answer (PROTOCOL C).
+    /// `detail` says which of project, region or key is wrong; never a secret.
+    pub(crate) fn unknown_key(detail: impl std::fmt::Display) -> ApiError {
+        ApiError {
+            credentials_refused: true,
+            ..ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("User key not found: {detail}"),
+            )
         }
     }
 
@@ -32,9 +76,14 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
     }
 
-    /// 401: the credentials are missing, malformed, unknown, revoked or used in the wrong region.
+    /// 401: credentials that are not a project key's are refused (the admin token, a
+    /// streaming token): what the platform answers there is not measured, so these keep
+    /// the plain 401.
     pub(crate) fn unauthorized(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, message)
+        ApiError {
+            credentials_refused: true,
+            ..ApiError::new(StatusCode::UNAUTHORIZED, message)
+        }
     }
 
     /// 403: the key is valid but its kind may never perform this operation.
@@ -86,8 +135,14 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(serde_json::json!({ "message": self.message }));
+        let body = Json(serde_json::json!({
+            "message": self.message,
+            "error_type": self.error_type,
+        }));
         let mut response = (self.status, body).into_response();
+        if self.credentials_refused {
+            response.extensions_mut().insert(CredentialsRefused);
+        }
         if let Some(seconds) = self.retry_after_seconds {
             response
                 .headers_mut()

@@ -753,7 +753,7 @@ agents = ["agent-public", "agent-private"]
         )
         .expect("valid seed");
         let project = &seed.projects[0];
-        assert_eq!(project.spec.region, Region::Eu);
+        assert_eq!(project.spec.region, Region::EU);
         assert_eq!(project.api_keys, vec!["sk-test-a-0001".to_string()]);
         assert_eq!(project.spec.agents.len(), 2);
         assert!(project.spec.agents[0].public);

@@ -325,7 +325,7 @@ async fn a_created_api_key_is_shown_once_works_and_is_gone_on_reload() {
 }
 
 #[tokio::test]
-async fn revoking_an_embed_key_through_the_confirmation_makes_its_next_request_401() {
+async fn revoking_an_embed_key_through_the_confirmation_makes_its_next_request_refused() {
     let running = start().await;
     let client = signed_in(&running).await;
     let (embed_key, prefix) = running.embed_key("helper", false).await;
@@ -363,7 +363,7 @@ async fn revoking_an_embed_key_through_the_confirmation_makes_its_next_request_4
 
     assert_eq!(
         running.read_agent_with(&embed_key, "helper").await,
-        StatusCode::UNAUTHORIZED
+        StatusCode::BAD_REQUEST
     );
     assert_eq!(
         running.read_agent_with(API_KEY, "helper").await,

@@ -156,7 +156,7 @@ async fn flow(browser: &Client, running: &support::Running) -> Result<(), String
     assert!(text_of(browser, "#embed-keys").await.contains("revoked"));
     assert_eq!(
         running.read_agent_with(&embed_key, "helper").await,
-        StatusCode::UNAUTHORIZED,
+        StatusCode::BAD_REQUEST,
         "the very next request with the revoked key"
     );
 

@@ -468,7 +468,7 @@ mod tests {
                 with("RELEVANCE_REGION", "mars"),
                 "RELEVANCE_REGION",
                 false,
-                "unknown region 'mars' (valid: bcbe5a (US)",
+                "unknown region 'mars' (valid: a code of 6 lowercase hex characters such as bcbe5a (US)",
             ),
             (
                 {

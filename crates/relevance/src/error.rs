@@ -12,8 +12,9 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 /// Every accepted region value, as errors list them. Written out here so the
 /// error type depends on nothing of ours; `region`'s tests check it against
-/// `Region::ALL`.
-pub(crate) const VALID_REGION_VALUES: &str = "bcbe5a (US), d7b62b (EU), f1db6c (AU), or us, eu, au";
+/// `Region::NAMED`.
+pub(crate) const VALID_REGION_VALUES: &str =
+    "a code of 6 lowercase hex characters such as bcbe5a (US), d7b62b (EU), f1db6c (AU), 1e3042; or us, eu, au";
 
 /// The result type of every fallible SDK call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -26,17 +27,31 @@ const BODY_SNIPPET_CHARS: usize = 200;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// 401: the server did not accept the credentials.
-    #[error("unauthorized (401){}: check the key, the project id and the region", suffix(.message))]
+    /// The platform does not accept the key: 401 with no (or an empty)
+    /// `Authorization` header, and the platform's **400** whose message
+    /// begins `User key` (an unknown, revoked, other project's or other
+    /// region's key, as measured on the live platform; PROTOCOL C).
+    #[error("unauthorized ({status}){}: {}", suffix(.message), key_hint(.project, .region))]
     Unauthorized {
+        /// The HTTP status: 401, or 400 for the platform's unknown-key answer.
+        status: u16,
         /// The server's `message`, or a snippet of a non-JSON body.
         message: Option<String>,
+        /// The server's `error_type` (`authorization_header_missing`,
+        /// `unset_error_type`, ...), when it sent one.
+        error_type: Option<String>,
+        /// The project the refused key was sent for, when the SDK sent one.
+        project: Option<String>,
+        /// The region (as displayed: `EU (d7b62b)`, `1e3042`) it was sent to.
+        region: Option<String>,
     },
     /// 403: the key is valid but its kind may never do this.
     #[error("forbidden (403){}", suffix_or(.message, "this key may not do this; embed keys reach only their own agent or workforce"))]
     Forbidden {
         /// The server's `message`, or a snippet of a non-JSON body.
         message: Option<String>,
+        /// The server's `error_type`, when it sent one.
+        error_type: Option<String>,
     },
     /// 404: the object does not exist or lies outside the key's scope (the
     /// platform answers both the same way on purpose).
@@ -44,12 +59,16 @@ pub enum Error {
     NotFound {
         /// The server's `message`, or a snippet of a non-JSON body.
         message: Option<String>,
+        /// The server's `error_type`, when it sent one.
+        error_type: Option<String>,
     },
     /// 400: the server refused the request's body or query.
     #[error("bad request (400){}", suffix(.message))]
     BadRequest {
         /// The server's `message`, or a snippet of a non-JSON body.
         message: Option<String>,
+        /// The server's `error_type`, when it sent one.
+        error_type: Option<String>,
     },
     /// 429: too many requests; wait `retry_after` when the server said how long.
     #[error("rate limited (429){}{}", retry_after_suffix(.retry_after), suffix(.message))]
@@ -58,6 +77,8 @@ pub enum Error {
         retry_after: Option<Duration>,
         /// The server's `message`, or a snippet of a non-JSON body.
         message: Option<String>,
+        /// The server's `error_type`, when it sent one.
+        error_type: Option<String>,
     },
     /// 5xx: the server failed.
     #[error("server error ({status}){}", suffix(.message))]
@@ -66,6 +87,8 @@ pub enum Error {
         status: u16,
         /// The server's `message`, or a snippet of a non-JSON body.
         message: Option<String>,
+        /// The server's `error_type`, when it sent one.
+        error_type: Option<String>,
     },
     /// Any other non-2xx answer (for example 413, body too large).
     #[error("request failed ({status}){}", suffix(.message))]
@@ -74,6 +97,8 @@ pub enum Error {
         status: u16,
         /// The server's `message`, or a snippet of a non-JSON body.
         message: Option<String>,
+        /// The server's `error_type`, when it sent one.
+        error_type: Option<String>,
     },
     /// The request never got an HTTP answer (connection, TLS, timeout).
     ///
@@ -317,7 +342,7 @@ impl Error {
     /// The HTTP status of a refused request, if this error is one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Unauthorized { .. } => Some(401),
+            Error::Unauthorized { status, .. } => Some(*status),
             Error::Forbidden { .. } => Some(403),
             Error::NotFound { .. } => Some(404),
             Error::BadRequest { .. } => Some(400),
@@ -339,32 +364,128 @@ impl Error {
 
     /// The server's own explanation of a refused request.
     pub fn server_message(&self) -> Option<&str> {
+        self.answer().and_then(|(message, _)| message.as_deref())
+    }
+
+    /// The platform's `error_type` of a refused request (PROTOCOL C), e.g.
+    /// `authorization_header_missing` or `unset_error_type`.
+    pub fn error_type(&self) -> Option<&str> {
+        self.answer()
+            .and_then(|(_, error_type)| error_type.as_deref())
+    }
+
+    /// The `message` and `error_type` of a refused request.
+    fn answer(&self) -> Option<(&Option<String>, &Option<String>)> {
         match self {
-            Error::Unauthorized { message }
-            | Error::Forbidden { message }
-            | Error::NotFound { message }
-            | Error::BadRequest { message }
-            | Error::RateLimited { message, .. }
-            | Error::Server { message, .. }
-            | Error::Http { message, .. } => message.as_deref(),
+            Error::Unauthorized {
+                message,
+                error_type,
+                ..
+            }
+            | Error::Forbidden {
+                message,
+                error_type,
+            }
+            | Error::NotFound {
+                message,
+                error_type,
+            }
+            | Error::BadRequest {
+                message,
+                error_type,
+            }
+            | Error::RateLimited {
+                message,
+                error_type,
+                ..
+            }
+            | Error::Server {
+                message,
+                error_type,
+                ..
+            }
+            | Error::Http {
+                message,
+                error_type,
+                ..
+            } => Some((message, error_type)),
             _ => None,
         }
     }
 
-    /// Turns a non-2xx answer into the error for its status.
+    /// Turns a non-2xx answer into the error for its status and body. The
+    /// body decides where the status alone would mislead: the platform
+    /// answers an unknown key with 400 `User key ... not found`, which is
+    /// [`Error::Unauthorized`], not a bad request.
     pub(crate) fn from_response(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
-        let message = message_from_body(body);
+        let ErrorBody {
+            message,
+            error_type,
+        } = ErrorBody::read(body);
         match status {
-            400 => Error::BadRequest { message },
-            401 => Error::Unauthorized { message },
-            403 => Error::Forbidden { message },
-            404 => Error::NotFound { message },
+            400 if is_unknown_key(message.as_deref()) || is_auth_type(error_type.as_deref()) => {
+                Error::Unauthorized {
+                    status,
+                    message,
+                    error_type,
+                    project: None,
+                    region: None,
+                }
+            }
+            400 => Error::BadRequest {
+                message,
+                error_type,
+            },
+            401 => Error::Unauthorized {
+                status,
+                message,
+                error_type,
+                project: None,
+                region: None,
+            },
+            403 => Error::Forbidden {
+                message,
+                error_type,
+            },
+            404 => Error::NotFound {
+                message,
+                error_type,
+            },
             429 => Error::RateLimited {
                 retry_after: retry_after(headers),
                 message,
+                error_type,
             },
-            500..=599 => Error::Server { status, message },
-            _ => Error::Http { status, message },
+            500..=599 => Error::Server {
+                status,
+                message,
+                error_type,
+            },
+            _ => Error::Http {
+                status,
+                message,
+                error_type,
+            },
+        }
+    }
+
+    /// Names the project and region a refused key was sent for, so the
+    /// message says which of the three to check. Other errors pass as they are.
+    pub(crate) fn for_key(self, project: &str, region: impl std::fmt::Display) -> Error {
+        match self {
+            Error::Unauthorized {
+                status,
+                message,
+                error_type,
+                ..
+            } => Error::Unauthorized {
+                status,
+                message,
+                error_type,
+                project: Some(project.to_string()),
+                region: Some(region.to_string()),
+            },
+            other => other,
         }
     }
 
@@ -380,16 +501,35 @@ impl Error {
     }
 }
 
-/// The server's `message` from a JSON error body, else a short snippet of
-/// whatever text came back.
-fn message_from_body(body: &[u8]) -> Option<String> {
-    if let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(body) {
-        return match object.get("message") {
-            Some(serde_json::Value::String(message)) => Some(message.clone()),
-            Some(other) if !other.is_null() => Some(other.to_string()),
-            _ => None,
-        };
+/// What an error body says: the platform's `{"message", "error_type"}`
+/// (PROTOCOL C), or a short snippet of whatever text came back.
+struct ErrorBody {
+    message: Option<String>,
+    error_type: Option<String>,
+}
+
+impl ErrorBody {
+    fn read(body: &[u8]) -> ErrorBody {
+        if let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(body) {
+            let text = |field: &str| match object.get(field) {
+                Some(serde_json::Value::String(text)) => Some(text.clone()),
+                Some(other) if !other.is_null() => Some(other.to_string()),
+                _ => None,
+            };
+            return ErrorBody {
+                message: text("message"),
+                error_type: text("error_type"),
+            };
+        }
+        ErrorBody {
+            message: snippet(body),
+            error_type: None,
+        }
     }
+}
+
+/// The start of a non-JSON body, cut so an HTML error page does not flood a log line.
+fn snippet(body: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
     if text.is_empty() {
@@ -400,6 +540,34 @@ fn message_from_body(body: &[u8]) -> Option<String> {
         snippet.push('…');
     }
     Some(snippet)
+}
+
+/// The live platform's unknown-key answer: 400 whose message begins
+/// `User key` ("User key with id … not found …").
+fn is_unknown_key(message: Option<&str>) -> bool {
+    message.is_some_and(|message| {
+        message
+            .trim_start()
+            .get(..8)
+            .is_some_and(|start| start.eq_ignore_ascii_case("user key"))
+    })
+}
+
+/// `error_type`s that are about the credentials whatever the status.
+fn is_auth_type(error_type: Option<&str>) -> bool {
+    matches!(error_type, Some("authorization_header_missing"))
+}
+
+/// The advice of an [`Error::Unauthorized`]: which project and region the
+/// key was sent for, when known, and the three things to check.
+fn key_hint(project: &Option<String>, region: &Option<String>) -> String {
+    match (project, region) {
+        (Some(project), Some(region)) => format!(
+            "the platform does not accept this key for project '{project}' in region {region}; \
+             check the key, the project id and the region"
+        ),
+        _ => "check the key, the project id and the region".to_string(),
+    }
 }
 
 /// `Retry-After` in delta-seconds; the HTTP-date form is not used by the
@@ -488,6 +656,40 @@ mod tests {
             (503, None, br#"{"other":1}"#, "Server", None, true),
             (413, None, json, "Http", Some("the reason"), false),
             (418, None, b"  teapot \n", "Http", Some("teapot"), false),
+            // The live platform's unknown key: a 400 that is about the key (PROTOCOL C).
+            (
+                400,
+                None,
+                br#"{"message":"User key with id k1 not found in project p1","error_type":"unset_error_type"}"#,
+                "Unauthorized",
+                Some("User key with id k1 not found in project p1"),
+                false,
+            ),
+            (
+                400,
+                None,
+                br#"{"message":"user key not found"}"#,
+                "Unauthorized",
+                Some("user key not found"),
+                false,
+            ),
+            (
+                400,
+                None,
+                br#"{"message":"missing","error_type":"authorization_header_missing"}"#,
+                "Unauthorized",
+                Some("missing"),
+                false,
+            ),
+            // A 400 about anything else stays a bad request, even with the platform's type.
+            (
+                400,
+                None,
+                br#"{"message":"Userkeys must be a list","error_type":"unset_error_type"}"#,
+                "BadRequest",
+                Some("Userkeys must be a list"),
+                false,
+            ),
         ];
         for &(status, retry, body, variant, message, retryable) in cases {
             let error = Error::from_response(status, &headers(retry), body);
@@ -509,6 +711,27 @@ mod tests {
                 assert!(error.to_string().contains(message), "{error}");
             }
         }
+    }
+
+    #[test]
+    fn error_type_is_kept_and_a_refused_key_names_project_and_region() {
+        let missing = br#"{"message":"Authorization header cannot be missing or empty","error_type":"authorization_header_missing"}"#;
+        let error = Error::from_response(401, &HeaderMap::new(), missing);
+        assert_eq!(error.error_type(), Some("authorization_header_missing"));
+        let unknown = br#"{"message":"User key with id k not found","error_type":"unset_error_type"}"#;
+        let error = Error::from_response(400, &HeaderMap::new(), unknown).for_key("p1", "1e3042");
+        assert_eq!(error.status(), Some(400));
+        assert_eq!(error.error_type(), Some("unset_error_type"));
+        assert_eq!(
+            error.to_string(),
+            "unauthorized (400): User key with id k not found: the platform does not accept this \
+             key for project 'p1' in region 1e3042; check the key, the project id and the region"
+        );
+        let other = Error::from_response(404, &HeaderMap::new(), unknown).for_key("p1", "EU");
+        assert!(matches!(other, Error::NotFound { .. }));
+        assert_eq!(other.error_type(), Some("unset_error_type"));
+        let plain = Error::from_response(500, &HeaderMap::new(), b"oops");
+        assert_eq!(plain.error_type(), None);
     }
 
     #[test]

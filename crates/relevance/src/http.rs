@@ -287,8 +287,11 @@ impl Transport<'_> {
             let built = self.build(&request);
             let what = &request.what;
             let into = &into;
+            let key = self.key;
             async move {
-                let bytes = answer_bytes(built.map_err(FailedAttempt::from)?).await?;
+                let bytes = answer_bytes(built.map_err(FailedAttempt::from)?)
+                    .await
+                    .map_err(|failed| failed.for_key(key))?;
                 decode(&bytes, what).map(into).map_err(FailedAttempt::from)
             }
             .instrument(span)
@@ -305,10 +308,12 @@ impl Transport<'_> {
             number = number.saturating_add(1);
             let span = self.span(&request, number);
             let built = self.build(&request);
+            let key = self.key;
             async move {
                 answer_bytes(built.map_err(FailedAttempt::from)?)
                     .await
                     .map(drop)
+                    .map_err(|failed| failed.for_key(key))
             }
             .instrument(span)
         };
@@ -526,6 +531,20 @@ pub(crate) struct FailedAttempt {
     retry_after: Option<Duration>,
 }
 
+impl FailedAttempt {
+    /// Names the key's project and region in a refusal of the key, so the
+    /// error says which of key, project and region to check.
+    fn for_key(self, key: Option<&Key>) -> FailedAttempt {
+        match key {
+            Some(key) => FailedAttempt {
+                error: self.error.for_key(key.project(), key.region()),
+                ..self
+            },
+            None => self,
+        }
+    }
+}
+
 impl From<Error> for FailedAttempt {
     fn from(error: Error) -> Self {
         FailedAttempt {
@@ -737,6 +756,7 @@ mod tests {
                 Some(Err(Error::Server {
                     status: 500,
                     message: None,
+                    error_type: None,
                 })),
                 Err(500),
                 1,

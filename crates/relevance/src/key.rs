@@ -421,6 +421,15 @@ mod tests {
                 r#"{"project":"p","region":"f1db6c","key":"k","agentId":"a","taskPrefix":""}"#,
                 r#"{"key":"k","region":"f1db6c","project":"p","agentId":"a"}"#,
             ),
+            // A fourth region, as the official JS SDK persists it (PROTOCOL A1, A4).
+            (
+                r#"{"key":"e","region":"1e3042","project":"p","agentId":"a","taskPrefix":"x"}"#,
+                r#"{"key":"e","region":"1e3042","project":"p","agentId":"a","taskPrefix":"x"}"#,
+            ),
+            (
+                r#"{"key":"k","region":"1E3042","project":"p"}"#,
+                r#"{"key":"k","region":"1e3042","project":"p"}"#,
+            ),
         ];
         for (input, expected) in cases {
             assert_eq!(
@@ -452,7 +461,7 @@ mod tests {
             (r#"{"key":"k","region":"bcbe5a","project":{}}"#, "persisted key: field `project`: expected a string, found an object"),
             (r#"{"key":"k","region":"bcbe5a","project":"p","agentId":7}"#, "persisted key: field `agentId`: expected a string, found a number"),
             (r#"{"key":"k","region":"bcbe5a","project":"p","taskPrefix":true}"#, "persisted key: field `taskPrefix`: expected a string, found a boolean"),
-            (r#"{"key":"k","region":"zz","project":"p"}"#, "persisted key: field `region`: unknown region 'zz' (valid: bcbe5a (US), d7b62b (EU), f1db6c (AU), or us, eu, au)"),
+            (r#"{"key":"k","region":"zz","project":"p"}"#, "persisted key: field `region`: unknown region 'zz' (valid: a code of 6 lowercase hex characters such as bcbe5a (US), d7b62b (EU), f1db6c (AU), 1e3042; or us, eu, au)"),
             (r#"{"key":"k","region":"bcbe5a","project":"p","agentId":"a","workforceId":"w","taskPrefix":"t"}"#, "`agentId` and `workforceId` are both present"),
         ];
         for (input, expected) in cases {

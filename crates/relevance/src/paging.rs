@@ -188,6 +188,7 @@ mod tests {
                     Some("c2"),
                     Err(Error::NotFound {
                         message: Some("gone".into()),
+                        error_type: None,
                     }),
                 ),
                 (Some("c3"), page(&[3], None)),

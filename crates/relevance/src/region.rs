@@ -12,72 +12,117 @@ use url::Url;
 
 use crate::error::{Error, Result};
 
-/// A region of the platform.
-#[allow(clippy::upper_case_acronyms)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Region {
-    /// United States (`bcbe5a`).
-    US,
-    /// Europe (`d7b62b`).
-    EU,
-    /// Australia (`f1db6c`).
-    AU,
+/// A region of the platform: its 6-character code (PROTOCOL A1).
+///
+/// The platform has more regions than the three it names: its own API schema
+/// lists `1e3042` beside them, and a later copy lists ten. Any code of six
+/// lowercase hex characters is a region, so a key from any project can be
+/// used and persisted; [`Region::US`], [`Region::EU`] and [`Region::AU`] are
+/// the named ones (with the shorthands `us`, `eu`, `au`).
+///
+/// `Copy`, and compared by code, so `match region { Region::US => .., _ => .. }`
+/// works as it did when this was an enum.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Region {
+    /// Six ASCII characters `0-9a-f`, checked on the way in.
+    code: [u8; 6],
 }
 
 impl Region {
-    /// Every region, in the platform's order.
-    pub const ALL: [Region; 3] = [Region::US, Region::EU, Region::AU];
+    /// United States (`bcbe5a`).
+    pub const US: Region = Region { code: *b"bcbe5a" };
+    /// Europe (`d7b62b`).
+    pub const EU: Region = Region { code: *b"d7b62b" };
+    /// Australia (`f1db6c`).
+    pub const AU: Region = Region { code: *b"f1db6c" };
+
+    /// The regions with a name, in the platform's order. Other codes are
+    /// regions too ([`Region::from_code`]).
+    pub const NAMED: [Region; 3] = [Region::US, Region::EU, Region::AU];
+
+    /// The region of a code exactly as URLs and persisted keys carry it: six
+    /// lowercase hex characters (`1e3042`). Shorthands are for
+    /// [`FromStr`](std::str::FromStr), which people type into.
+    pub fn from_code(code: &str) -> Result<Region> {
+        let bytes = code.as_bytes();
+        let valid =
+            bytes.len() == 6 && bytes.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !valid {
+            return Err(Error::InvalidRegion {
+                value: code.chars().take(40).collect(),
+            });
+        }
+        let mut fixed = [0u8; 6];
+        fixed.copy_from_slice(bytes);
+        Ok(Region { code: fixed })
+    }
 
     /// The region code used in host names and persisted keys.
-    pub fn code(self) -> &'static str {
-        match self {
-            Region::US => "bcbe5a",
-            Region::EU => "d7b62b",
-            Region::AU => "f1db6c",
+    pub fn code(&self) -> &str {
+        // Only `0-9a-f` ever get in (the constants and `from_code`).
+        std::str::from_utf8(&self.code).unwrap_or_default()
+    }
+
+    /// The human name shown in the dashboard, for a named region.
+    pub fn name(&self) -> Option<&'static str> {
+        match *self {
+            Region::US => Some("United States"),
+            Region::EU => Some("Europe"),
+            Region::AU => Some("Australia"),
+            _ => None,
         }
     }
 
-    /// The human name shown in the dashboard.
-    pub fn name(self) -> &'static str {
-        match self {
-            Region::US => "United States",
-            Region::EU => "Europe",
-            Region::AU => "Australia",
-        }
-    }
-
-    /// The official SDK's constant name (`REGION_US` without the prefix).
-    pub fn constant(self) -> &'static str {
-        match self {
-            Region::US => "US",
-            Region::EU => "EU",
-            Region::AU => "AU",
+    /// The official SDK's constant name (`REGION_US` without the prefix), for
+    /// a named region.
+    pub fn constant(&self) -> Option<&'static str> {
+        match *self {
+            Region::US => Some("US"),
+            Region::EU => Some("EU"),
+            Region::AU => Some("AU"),
+            _ => None,
         }
     }
 }
 
 impl fmt::Display for Region {
+    /// `US (bcbe5a)` for a named region, the bare code for any other.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.constant(), self.code())
+        match self.constant() {
+            Some(constant) => write!(f, "{constant} ({})", self.code()),
+            None => f.write_str(self.code()),
+        }
+    }
+}
+
+impl fmt::Debug for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.constant() {
+            Some(constant) => write!(f, "Region::{constant}"),
+            None => write!(f, "Region({:?})", self.code()),
+        }
     }
 }
 
 impl FromStr for Region {
     type Err = Error;
 
-    /// Accepts a code (`bcbe5a`) or a short name (`us`), in any case, because
-    /// people type both into environment variables and flags.
+    /// Accepts a code (`bcbe5a`, `1e3042`) or a short name (`us`), in any
+    /// case and with surrounding space, because people type both into
+    /// environment variables and flags.
     fn from_str(value: &str) -> Result<Region> {
         let wanted = value.trim();
-        Region::ALL
-            .into_iter()
-            .find(|region| {
-                wanted.eq_ignore_ascii_case(region.code())
-                    || wanted.eq_ignore_ascii_case(region.constant())
-            })
-            .ok_or_else(|| Error::InvalidRegion {
-                value: value.to_string(),
-            })
+        let named = Region::NAMED.into_iter().find(|region| {
+            region
+                .constant()
+                .is_some_and(|constant| wanted.eq_ignore_ascii_case(constant))
+        });
+        if let Some(region) = named {
+            return Ok(region);
+        }
+        Region::from_code(&wanted.to_ascii_lowercase()).map_err(|_| Error::InvalidRegion {
+            value: value.chars().take(40).collect(),
+        })
     }
 }
 
@@ -186,17 +231,21 @@ impl Endpoints {
 mod tests {
     use super::*;
 
-    /// Every accepted value, from `Region::ALL`.
+    /// Every accepted value, from `Region::NAMED`.
     fn valid_region_values() -> String {
-        let codes: Vec<String> = Region::ALL
+        let codes: Vec<String> = Region::NAMED
             .iter()
-            .map(|region| format!("{} ({})", region.code(), region.constant()))
+            .map(|region| format!("{} ({})", region.code(), region.constant().unwrap()))
             .collect();
-        let short: Vec<String> = Region::ALL
+        let short: Vec<String> = Region::NAMED
             .iter()
-            .map(|region| region.constant().to_ascii_lowercase())
+            .map(|region| region.constant().unwrap().to_ascii_lowercase())
             .collect();
-        format!("{}, or {}", codes.join(", "), short.join(", "))
+        format!(
+            "a code of 6 lowercase hex characters such as {}, 1e3042; or {}",
+            codes.join(", "),
+            short.join(", ")
+        )
     }
 
     #[test]
@@ -216,10 +265,15 @@ mod tests {
             ("Eu", Some(Region::EU)),
             (" au \n", Some(Region::AU)),
             ("  f1db6c ", Some(Region::AU)),
+            ("1e3042", Region::from_code("1e3042").ok()),
+            ("1E3042", Region::from_code("1e3042").ok()),
+            (" 00ff99 ", Region::from_code("00ff99").ok()),
             ("zz", None),
             ("", None),
             ("usa", None),
             ("bcbe5", None),
+            ("bcbe5a0", None),
+            ("1e304g", None),
             ("United States", None),
         ];
         for (input, expected) in cases {
@@ -230,12 +284,10 @@ mod tests {
                     let error = parsed.expect_err(input);
                     assert!(matches!(error, Error::InvalidRegion { .. }), "{input:?}");
                     let text = error.to_string();
-                    for region in Region::ALL {
+                    for region in Region::NAMED {
                         assert!(text.contains(region.code()), "{text}");
-                        assert!(
-                            text.contains(&region.constant().to_ascii_lowercase()),
-                            "{text}"
-                        );
+                        let short = region.constant().unwrap().to_ascii_lowercase();
+                        assert!(text.contains(&short), "{text}");
                     }
                 }
             }
@@ -244,10 +296,30 @@ mod tests {
 
     #[test]
     fn region_names_and_display() {
+        let other = Region::from_code("1e3042").unwrap();
         let cases = [
-            (Region::US, "bcbe5a", "United States", "US", "US (bcbe5a)"),
-            (Region::EU, "d7b62b", "Europe", "EU", "EU (d7b62b)"),
-            (Region::AU, "f1db6c", "Australia", "AU", "AU (f1db6c)"),
+            (
+                Region::US,
+                "bcbe5a",
+                Some("United States"),
+                Some("US"),
+                "US (bcbe5a)",
+            ),
+            (
+                Region::EU,
+                "d7b62b",
+                Some("Europe"),
+                Some("EU"),
+                "EU (d7b62b)",
+            ),
+            (
+                Region::AU,
+                "f1db6c",
+                Some("Australia"),
+                Some("AU"),
+                "AU (f1db6c)",
+            ),
+            (other, "1e3042", None, None, "1e3042"),
         ];
         for (region, code, name, constant, display) in cases {
             assert_eq!(region.code(), code);
@@ -255,12 +327,32 @@ mod tests {
             assert_eq!(region.constant(), constant);
             assert_eq!(region.to_string(), display);
             assert_eq!(code.parse::<Region>().ok(), Some(region));
+            assert_eq!(Region::from_code(code).ok(), Some(region));
         }
+        assert_eq!(format!("{:?}", Region::EU), "Region::EU");
+        assert_eq!(format!("{other:?}"), "Region(\"1e3042\")");
+    }
+
+    #[test]
+    fn from_code_takes_exactly_the_url_form() {
+        for refused in ["BCBE5A", "us", "", "1e304", "1e30420", "1e304z", " 1e3042"] {
+            assert!(Region::from_code(refused).is_err(), "{refused:?}");
+        }
+        // A named region's code is that region, not a second one beside it.
+        assert_eq!(Region::from_code("d7b62b").unwrap(), Region::EU);
+        let matched = match Region::from_code("f1db6c").unwrap() {
+            Region::AU => "AU",
+            _ => "other",
+        };
+        assert_eq!(matched, "AU");
     }
 
     #[test]
     fn hosted_endpoints() {
-        for region in Region::ALL {
+        let regions = Region::NAMED
+            .into_iter()
+            .chain([Region::from_code("1e3042").unwrap()]);
+        for region in regions {
             let code = region.code();
             let endpoints = Endpoints::hosted(region);
             assert_eq!(
@@ -307,6 +399,12 @@ mod tests {
                 Region::US,
                 "https://emu.example/prefix/bcbe5a/latest/",
                 "https://emu.example/prefix/bcbe5a/v1/stream",
+            ),
+            (
+                "http://127.0.0.1:8787",
+                Region::from_code("1e3042").unwrap(),
+                "http://127.0.0.1:8787/1e3042/latest/",
+                "http://127.0.0.1:8787/1e3042/v1/stream",
             ),
             (
                 " http://LOCALHOST:80/a/b ",

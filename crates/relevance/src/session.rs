@@ -82,7 +82,7 @@ impl fmt::Display for StoredKeyProblem {
 pub struct KeyReplaced {
     /// The task prefix of the refused key: its tasks' ids start with it.
     pub previous_task_prefix: Option<String>,
-    /// The server's message with the 401.
+    /// The server's message when it refused the key.
     pub server_message: Option<String>,
 }
 
@@ -167,10 +167,10 @@ impl EmbedSession {
         Ok(())
     }
 
-    /// Runs `op` with the session's client; when the platform answers 401
-    /// (the key was revoked), regenerates the key once, stores it and runs
+    /// Runs `op` with the session's client; when the platform refuses the key
+    /// ([`Error::Unauthorized`]: revoked or unknown), regenerates the key once, stores it and runs
     /// `op` once more with the new client, returning [`KeyReplaced`] with the
-    /// result. A second 401 is returned as it is.
+    /// result. A second refusal is returned as it is.
     ///
     /// `op` gets the client by value (a cheap clone), so its future may own it.
     /// If the retry fails with another error the key was still replaced:
@@ -181,7 +181,7 @@ impl EmbedSession {
         Fut: Future<Output = Result<T>>,
     {
         match op(self.client.clone()).await {
-            Err(Error::Unauthorized { message }) => {
+            Err(Error::Unauthorized { message, .. }) => {
                 let previous_task_prefix = self.key().task_prefix().map(str::to_string);
                 self.regenerate().await?;
                 let value = op(self.client.clone()).await?;
@@ -249,7 +249,10 @@ mod tests {
             let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
             Box::pin(async move {
                 if refuse {
-                    return Err(Error::NotFound { message: None });
+                    return Err(Error::NotFound {
+                        message: None,
+                        error_type: None,
+                    });
                 }
                 Key::embed(
                     format!("secret-generated-number-{n}"),
@@ -467,7 +470,11 @@ mod tests {
 
     fn unauthorized() -> Error {
         Error::Unauthorized {
+            status: 401,
             message: Some("key revoked".into()),
+            error_type: None,
+            project: None,
+            region: None,
         }
     }
 
@@ -482,7 +489,12 @@ mod tests {
             .unwrap();
         assert_eq!((value.as_deref(), replaced), (Some("prefix-1"), None));
         let error = session
-            .run(|_| async { Err::<(), _>(Error::Forbidden { message: None }) })
+            .run(|_| async {
+                Err::<(), _>(Error::Forbidden {
+                    message: None,
+                    error_type: None,
+                })
+            })
             .await
             .unwrap_err();
         assert!(matches!(error, Error::Forbidden { .. }));

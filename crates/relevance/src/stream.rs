@@ -433,6 +433,7 @@ mod tests {
         let error = Error::Server {
             status: 502,
             message: None,
+            error_type: None,
         };
         let body: LiveBody = Box::pin(futures_util::stream::iter(vec![
             Ok(b"data: {\"type\":\"text\",\"content\":\"a\"}\n\n".to_vec()),

@@ -175,9 +175,10 @@ impl Tools<'_> {
     /// A copy of the tool under a new id, in the same project
     /// (`POST studios/clone`); answers the copy.
     pub async fn clone(&self, tool_id: &str) -> Result<Tool> {
+        let region = self.client.region();
         let body = CloneBody {
             project: self.client.project(),
-            region: self.client.region().code(),
+            region: region.code(),
             studio_id: tool_id,
         };
         let request = Request::create(CLONE_PATH).json(&body);

@@ -11,6 +11,7 @@ mod agents;
 mod embed_keys;
 pub(crate) mod files;
 mod filters;
+mod key_info;
 mod lifecycle;
 mod messages;
 mod stream;
@@ -32,7 +33,8 @@ pub(crate) fn routes() -> Vec<Route> {
     table
 }
 
-/// Embed-key issuing (no credential), agents, workforces and file upload URLs.
+/// Embed-key issuing (no credential), which key this is, agents, workforces and file
+/// upload URLs.
 fn key_and_catalogue_routes() -> Vec<Route> {
     use Method as M;
     use Policy::{AnyKey, ProjectKey, Public};
@@ -48,6 +50,12 @@ fn key_and_catalogue_routes() -> Vec<Route> {
             "/{region}/latest/workforce/get_embed_key",
             Public,
             embed_keys::for_workforce,
+        ),
+        route(
+            M::GET,
+            "/{region}/latest/auth/info",
+            AnyKey,
+            key_info::auth_info,
         ),
         route(
             M::GET,

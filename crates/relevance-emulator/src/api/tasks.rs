@@ -15,7 +15,9 @@ use crate::engine::decision::{Decision, Verdict};
 use crate::engine::trigger::{Accepted, Streaming, UserMessage};
 use crate::error::{echo_id, ApiError};
 use crate::json::{ApiPath, ApiQuery, LenientJson};
-use crate::service::agent_tasks::{self, NewMessage};
+use crate::service::agent_tasks::{
+    self, ExternalBehaviour, ExternalId, NewMessage, Regenerate, Turn,
+};
 use crate::state::AppState;
 use crate::store::tasks::TaskRecord;
 use crate::time::now_ms;
@@ -29,6 +31,9 @@ pub(crate) struct TaskMeta {
     project: String,
     insert_date: String,
     update_date: String,
+    /// The caller's own id for the conversation (PROTOCOL A17), when a trigger gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_id: Option<String>,
     conversation: Conversation,
 }
 
@@ -38,6 +43,13 @@ struct Conversation {
     state: String,
     title: String,
     agent_id: String,
+    /// The last trigger's `params` (PROTOCOL A17).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params_from_previous_trigger: Option<Value>,
+    /// The agent version the last trigger asked for (the emulator's own field: where the
+    /// platform shows it is not published).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
 }
 
 impl From<TaskRecord> for TaskMeta {
@@ -48,11 +60,17 @@ impl From<TaskRecord> for TaskMeta {
             project: task.project,
             insert_date: task.insert_date,
             update_date: task.update_date,
+            external_id: task.external_id,
             conversation: Conversation {
                 created_by_user_id: task.created_by_key_id,
                 state: task.state,
                 title: task.title,
                 agent_id: task.agent_id,
+                params_from_previous_trigger: task
+                    .params
+                    .as_deref()
+                    .and_then(|params| serde_json::from_str(params).ok()),
+                version: task.version,
             },
         }
     }
@@ -68,7 +86,30 @@ pub(crate) struct TriggerBody {
     /// A rerun (PROTOCOL A11): the user message the task runs again from.
     #[serde(default)]
     edit_message_id: Option<String>,
-    message: TriggerMessage,
+    /// Absent for `action: "regenerate"` (PROTOCOL A17), required otherwise.
+    #[serde(default)]
+    message: Option<TriggerMessage>,
+    /// `send` (the default) or `regenerate`.
+    #[serde(default)]
+    action: Option<String>,
+    /// A regenerate's agent message to write again.
+    #[serde(default)]
+    regenerate_message_id: Option<String>,
+    /// A regenerate of the task's first turn.
+    #[serde(default)]
+    use_first_message: Option<bool>,
+    /// The agent's variables, kept on the task.
+    #[serde(default)]
+    params: Option<Value>,
+    /// The conversation's id in the caller's own system.
+    #[serde(default)]
+    external_id: Option<String>,
+    /// `extend-conversation` (the default) or `nothing`.
+    #[serde(default)]
+    external_id_behaviour: Option<String>,
+    /// `active`, `draft` or a version id: recorded on the task.
+    #[serde(default)]
+    version: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,6 +150,7 @@ pub(crate) struct TriggerAnswer {
 struct JobInfo {
     job_id: String,
     studio_id: String,
+    conversation_id: String,
 }
 
 /// Task ids travel unencoded in URL paths (the official clients paste them in), so only
@@ -156,8 +198,27 @@ pub(crate) async fn trigger(
     if let Some(id) = &body.conversation_id {
         check_task_id("conversation_id", id)?;
     }
-    let outcome = match body.message.role.as_deref() {
-        None | Some("user") => accept_user_message(&state, &principal, body, streaming).await?,
+    let settings = TriggerSettings::of(&body)?;
+    if body.action.as_deref() == Some("regenerate") {
+        let outcome = regenerate(&state, &principal, body, settings, streaming).await?;
+        return Ok(Json(TriggerAnswer::from(outcome)));
+    }
+    if let Some(action) = body.action.as_deref().filter(|action| *action != "send") {
+        return Err(ApiError::bad_request(format!(
+            "`action` must be \"send\" or \"regenerate\", not {}",
+            echo_id(action)
+        )));
+    }
+    let Some(message) = &body.message else {
+        return Err(ApiError::bad_request(
+            "`message` is required: {\"role\": \"user\", \"content\": \"...\"} or a decision \
+             (or send `\"action\": \"regenerate\"` to answer a turn again)",
+        ));
+    };
+    let outcome = match message.role.as_deref() {
+        None | Some("user") => {
+            accept_user_message(&state, &principal, body, settings, streaming).await?
+        }
         Some("action-confirm" | "action-reject") => {
             let (task_id, decision) = decision_of(&body)?;
             agent_tasks::decide(&state, &principal, body.agent_id, task_id, decision).await?
@@ -170,14 +231,81 @@ pub(crate) async fn trigger(
             )))
         }
     };
-    Ok(Json(TriggerAnswer {
-        conversation_id: outcome.task_id,
-        state: outcome.state,
-        job_info: JobInfo {
-            job_id: outcome.job_id,
-            studio_id: outcome.agent_id.clone(),
-        },
-        agent_id: outcome.agent_id,
+    Ok(Json(TriggerAnswer::from(outcome)))
+}
+
+impl From<Accepted> for TriggerAnswer {
+    fn from(outcome: Accepted) -> TriggerAnswer {
+        TriggerAnswer {
+            conversation_id: outcome.task_id.clone(),
+            state: outcome.state,
+            job_info: JobInfo {
+                job_id: outcome.job_id,
+                studio_id: outcome.agent_id.clone(),
+                conversation_id: outcome.task_id,
+            },
+            agent_id: outcome.agent_id,
+        }
+    }
+}
+
+/// What a trigger sets beside its message (PROTOCOL A17), checked.
+struct TriggerSettings {
+    params: Option<serde_json::Map<String, Value>>,
+    version: Option<String>,
+    external: Option<ExternalId>,
+}
+
+impl TriggerSettings {
+    fn of(body: &TriggerBody) -> Result<TriggerSettings, ApiError> {
+        let params = match &body.params {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(params)) => Some(params.clone()),
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "`params` must be an object of the agent's variables, e.g. {\"name\": \"Ada\"}",
+                ))
+            }
+        };
+        let version = match body.version.as_deref().map(str::trim) {
+            None => None,
+            Some("") => return Err(ApiError::bad_request(
+                "`version` must be \"active\", \"draft\" or a version id, not empty",
+            )),
+            Some(version) => Some(version.to_string()),
+        };
+        Ok(TriggerSettings {
+            params,
+            version,
+            external: external_id_of(body)?,
+        })
+    }
+}
+
+/// The trigger's `external_id` and what to do when a conversation already has it.
+fn external_id_of(body: &TriggerBody) -> Result<Option<ExternalId>, ApiError> {
+    const MAX_CHARS: usize = 256;
+    let behaviour = match body.external_id_behaviour.as_deref() {
+        None | Some("extend-conversation") => ExternalBehaviour::ExtendConversation,
+        Some("nothing") => ExternalBehaviour::Nothing,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "`external_id_behaviour` must be \"extend-conversation\" or \"nothing\", not {}",
+                echo_id(other)
+            )))
+        }
+    };
+    let Some(id) = &body.external_id else {
+        return Ok(None);
+    };
+    if id.trim().is_empty() || id.chars().count() > MAX_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "`external_id` must be 1 to {MAX_CHARS} characters"
+        )));
+    }
+    Ok(Some(ExternalId {
+        id: id.clone(),
+        behaviour,
     }))
 }
 
@@ -189,7 +317,9 @@ fn decision_of(body: &TriggerBody) -> Result<(String, Decision), ApiError> {
              `conversation_id` of the task whose tool run waits",
         ));
     };
-    let message = &body.message;
+    let Some(message) = &body.message else {
+        return Err(ApiError::bad_request("a decision needs its `message`"));
+    };
     let Some(action_request_id) = message
         .action_request_id
         .clone()
@@ -232,9 +362,13 @@ async fn accept_user_message(
     state: &AppState,
     principal: &Principal,
     body: TriggerBody,
+    settings: TriggerSettings,
     streaming: Streaming,
 ) -> Result<Accepted, ApiError> {
-    let text = match &body.message.content {
+    let Some(sent) = &body.message else {
+        return Err(ApiError::bad_request("`message` is required"));
+    };
+    let text = match &sent.content {
         Some(Value::String(text)) if !text.trim().is_empty() => text.clone(),
         _ => {
             return Err(ApiError::bad_request(
@@ -242,19 +376,25 @@ async fn accept_user_message(
             ))
         }
     };
-    let attachments = match &body.message.attachments {
+    let attachments = match &sent.attachments {
         Some(list) => Some(
             serde_json::to_value(list)
                 .map_err(|_| ApiError::bad_request("`message.attachments` could not be read"))?,
         ),
         None => None,
     };
-    let message = UserMessage { text, attachments };
+    let message = UserMessage {
+        text,
+        attachments,
+        params: settings.params,
+        version: settings.version,
+    };
     let new = NewMessage {
         agent_id: body.agent_id,
         conversation_id: body.conversation_id.clone(),
         message,
         streaming,
+        external: settings.external,
     };
     let Some(edit_message_id) = body.edit_message_id else {
         return Ok(agent_tasks::accept_message(state, principal, new).await?);
@@ -265,6 +405,41 @@ async fn accept_user_message(
         ));
     };
     Ok(agent_tasks::rerun(state, principal, task_id, edit_message_id, new).await?)
+}
+
+/// `action: "regenerate"` (PROTOCOL A17): the turn of `regenerate_message_id` (an agent
+/// message), or the first turn with `use_first_message`, is answered again.
+async fn regenerate(
+    state: &AppState,
+    principal: &Principal,
+    body: TriggerBody,
+    settings: TriggerSettings,
+    streaming: Streaming,
+) -> Result<Accepted, ApiError> {
+    let Some(task_id) = body.conversation_id else {
+        return Err(ApiError::bad_request(
+            "a regenerate needs the `conversation_id` of the task whose turn is answered again",
+        ));
+    };
+    let turn = match (body.regenerate_message_id, body.use_first_message) {
+        (Some(item_id), _) => Turn::OfAgentMessage(item_id),
+        (None, Some(true)) => Turn::First,
+        (None, _) => {
+            return Err(ApiError::bad_request(
+                "a regenerate needs `regenerate_message_id` (the agent message to write again) \
+                 or `use_first_message: true`",
+            ))
+        }
+    };
+    let again = Regenerate {
+        agent_id: body.agent_id,
+        task_id,
+        turn,
+        params: settings.params,
+        version: settings.version,
+        streaming,
+    };
+    Ok(agent_tasks::regenerate(state, principal, again).await?)
 }
 
 /// What an `agent_override` says about streaming: nothing without one (the agent's own

@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::admin::request_log::LoggedRequest;
 use crate::admin::RequestLogSlot;
 use crate::auth::redact;
-use crate::error::{echo_id, ApiError};
+use crate::error::{echo_id, ApiError, CredentialsRefused};
 use crate::faults::DroppedConnection;
 use crate::region::Region;
 use crate::state::AppState;
@@ -107,22 +107,28 @@ pub(crate) async fn record_requests(
     response
 }
 
-/// With `generic_auth_errors`, every 401 answers one message: what failed (unknown project,
-/// wrong region, revoked key) stays on the server. Off by default (README, Security notes).
+/// With `generic_auth_errors`, every refusal of credentials answers one message per status:
+/// what failed (unknown project, wrong region, revoked key) stays on the server. Off by
+/// default (README, Security notes).
 pub(super) async fn generic_auth_errors(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
     let response = next.run(request).await;
-    if state.settings().generic_auth_errors && response.status() == StatusCode::UNAUTHORIZED {
-        return ApiError::unauthorized("invalid credentials").into_response();
+    let refused = response.extensions().get::<CredentialsRefused>().is_some();
+    if !(state.settings().generic_auth_errors && refused) {
+        return response;
     }
-    response
+    match response.status() {
+        StatusCode::BAD_REQUEST => ApiError::unknown_key("invalid credentials").into_response(),
+        StatusCode::UNAUTHORIZED => ApiError::unauthorized("invalid credentials").into_response(),
+        _ => response,
+    }
 }
 
 /// Safety net: any error answer that is not JSON yet (an axum rejection we did not wrap)
-/// becomes `{"message"}` with the same status.
+/// becomes `{"message", "error_type"}` with the same status.
 pub(super) async fn json_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
@@ -141,7 +147,7 @@ pub(super) async fn json_errors(request: Request, next: Next) -> Response {
         .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
         .filter(|text| !text.trim().is_empty())
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
-    let mut response = (status, Json(json!({ "message": text }))).into_response();
+    let mut response = (status, Json(json!({ "message": text, "error_type": crate::error::UNSET }))).into_response();
     if let Some(retry_after) = retry_after {
         response
             .headers_mut()

@@ -50,10 +50,12 @@ fn promised(policy: Policy, caller: Caller) -> Option<u16> {
     match (policy, caller) {
         (Policy::Public, _) => None,
         (Policy::AnyKey, ApiKey | AgentEmbedKey | WorkforceEmbedKey) => None,
-        (Policy::AnyKey, Nobody | BadKey | AdminToken) => Some(401),
+        // The live platform's answers (PROTOCOL C): no header 401, a header that names no
+        // live key of the project 400 `User key ...` (the admin token is no project key).
+        (Policy::AnyKey | Policy::ProjectKey, Nobody) => Some(401),
+        (Policy::AnyKey | Policy::ProjectKey, BadKey | AdminToken) => Some(400),
         (Policy::ProjectKey, ApiKey) => None,
         (Policy::ProjectKey, AgentEmbedKey | WorkforceEmbedKey) => Some(403),
-        (Policy::ProjectKey, Nobody | BadKey | AdminToken) => Some(401),
         (Policy::Admin, AdminToken) => None,
         (Policy::Admin, _) => Some(401),
         // No header opens these: their credential rides in the URL.
@@ -138,8 +140,18 @@ async fn every_route_of_the_table_answers_each_caller_as_its_policy_says() {
             if let Some(value) = header(caller) {
                 request = request.header("Authorization", value);
             }
-            let status = request.send().await.expect("request sent").status();
+            let response = request.send().await.expect("request sent");
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            let refused_key = body.contains("\"User key");
             match promised(route.policy, caller) {
+                Some(400) => assert!(
+                    status == StatusCode::BAD_REQUEST && refused_key,
+                    "{} {} ({:?}) × {caller:?}: {status} {body}",
+                    route.method,
+                    route.path,
+                    route.policy
+                ),
                 Some(expected) => assert_eq!(
                     status.as_u16(),
                     expected,
@@ -149,7 +161,9 @@ async fn every_route_of_the_table_answers_each_caller_as_its_policy_says() {
                     route.policy
                 ),
                 None => assert!(
-                    status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                    status != StatusCode::UNAUTHORIZED
+                        && status != StatusCode::FORBIDDEN
+                        && !refused_key,
                     "{} {} ({:?}) × {caller:?}: {status}",
                     route.method,
                     route.path,

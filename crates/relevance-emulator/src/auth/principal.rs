@@ -167,40 +167,39 @@ struct Credentials<'a> {
     secret: &'a str,
 }
 
-/// Splits the header at the first `:`, accepting an optional `Bearer ` in front.
+/// Splits the header at the first `:`, accepting an optional `Bearer ` in front. No header
+/// or an empty one is the platform's 401 `authorization_header_missing`; a header that
+/// cannot name a key is its 400 `User key ...` (PROTOCOL C).
 fn parse_header(value: Option<&HeaderValue>) -> Result<Credentials<'_>, ApiError> {
-    let value = value.ok_or_else(|| {
-        ApiError::unauthorized(format!("missing Authorization header; {EXPECTED_SHAPE}"))
-    })?;
-    let text = std::str::from_utf8(value.as_bytes()).map_err(|_| {
-        ApiError::unauthorized(format!(
-            "malformed Authorization header: not valid UTF-8; {EXPECTED_SHAPE}"
+    let missing = || {
+        ApiError::header_missing(format!(
+            "Authorization header cannot be missing or empty; {EXPECTED_SHAPE}"
         ))
-    })?;
+    };
+    let malformed = |problem: &str| {
+        ApiError::unknown_key(format!(
+            "malformed Authorization header: {problem}; {EXPECTED_SHAPE}"
+        ))
+    };
+    let value = value.ok_or_else(missing)?;
+    let text = std::str::from_utf8(value.as_bytes()).map_err(|_| malformed("not valid UTF-8"))?;
     let text = text.trim();
     let text = match text.get(..7) {
         Some(scheme) if scheme.eq_ignore_ascii_case("bearer ") => text[7..].trim_start(),
         _ => text,
     };
-    if text.is_empty() {
-        return Err(ApiError::unauthorized(format!(
-            "empty Authorization header; {EXPECTED_SHAPE}"
-        )));
+    // A bare scheme (`Bearer `, whose space HTTP trims) carries no credentials either.
+    if text.is_empty() || text.eq_ignore_ascii_case("bearer") {
+        return Err(missing());
     }
-    let (project, secret) = text.split_once(':').ok_or_else(|| {
-        ApiError::unauthorized(format!(
-            "malformed Authorization header: no ':' between project and key; {EXPECTED_SHAPE}"
-        ))
-    })?;
+    let (project, secret) = text
+        .split_once(':')
+        .ok_or_else(|| malformed("no ':' between project and key"))?;
     if project.is_empty() {
-        return Err(ApiError::unauthorized(format!(
-            "malformed Authorization header: the project before ':' is empty; {EXPECTED_SHAPE}"
-        )));
+        return Err(malformed("the project before ':' is empty"));
     }
     if secret.is_empty() {
-        return Err(ApiError::unauthorized(format!(
-            "malformed Authorization header: the key after ':' is empty; {EXPECTED_SHAPE}"
-        )));
+        return Err(malformed("the key after ':' is empty"));
     }
     Ok(Credentials { project, secret })
 }
@@ -313,8 +312,8 @@ async fn authenticate(
         .await?;
 
     let Some(project_region) = project_region else {
-        return Err(ApiError::unauthorized(format!(
-            "unknown project {} in region {route_region}",
+        return Err(ApiError::unknown_key(format!(
+            "there is no project {} in region {route_region}; check the project id and the region",
             echo_id(&project)
         )));
     };
@@ -322,8 +321,9 @@ async fn authenticate(
         return Err(wrong_region(&project, project_region, route_region));
     }
     let key = key.ok_or_else(|| {
-        ApiError::unauthorized(format!(
-            "invalid or revoked key for project {}",
+        ApiError::unknown_key(format!(
+            "project {} in region {route_region} has no live key with this value (unknown or \
+             revoked); check the key",
             echo_id(&project)
         ))
     })?;
@@ -333,7 +333,7 @@ async fn authenticate(
 }
 
 fn wrong_region(project: &str, project_region: Region, route_region: Region) -> ApiError {
-    ApiError::unauthorized(format!(
+    ApiError::unknown_key(format!(
         "project {} lives in region {project_region}, not {route_region}: use the project's region",
         echo_id(project)
     ))

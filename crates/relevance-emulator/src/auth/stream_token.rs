@@ -269,8 +269,8 @@ mod tests {
     #[test]
     fn tokens_are_url_safe_unique_and_bound_to_their_task_and_region() {
         let tokens = StreamTokens::new(1000, 100, 100);
-        let issued = tokens.issue(&principal(Region::Us), "t1", 5_000);
-        let other = tokens.issue(&principal(Region::Us), "t2", 5_000);
+        let issued = tokens.issue(&principal(Region::US), "t1", 5_000);
+        let other = tokens.issue(&principal(Region::US), "t2", 5_000);
         assert_ne!(issued.token, other.token);
         assert_eq!(issued.expiry_time_ms, 6_000);
         assert_eq!(issued.token.len(), TOKEN_PREFIX.len() + TOKEN_RANDOM_CHARS);
@@ -281,7 +281,7 @@ mod tests {
         assert!(!format!("{issued:?}").contains(&issued.token));
 
         let grant = tokens
-            .check(&issued.token, Region::Us, 5_999)
+            .check(&issued.token, Region::US, 5_999)
             .expect("valid until expiry");
         assert_eq!(
             (grant.project.as_str(), grant.task_id.as_str()),
@@ -289,28 +289,28 @@ mod tests {
         );
         assert_eq!(grant.key_id, "key_1");
         let cases = [
-            (issued.token.clone(), Region::Us, 6_000, "expired"),
-            (issued.token.clone(), Region::Eu, 5_500, "region"),
+            (issued.token.clone(), Region::US, 6_000, "expired"),
+            (issued.token.clone(), Region::EU, 5_500, "region"),
             (
                 format!("st-{}", "A".repeat(43)),
-                Region::Us,
+                Region::US,
                 5_500,
                 "unknown",
             ),
-            ("st-short".to_string(), Region::Us, 5_500, "malformed"),
+            ("st-short".to_string(), Region::US, 5_500, "malformed"),
             (
                 format!("xx-{}", "A".repeat(43)),
-                Region::Us,
+                Region::US,
                 5_500,
                 "malformed",
             ),
             (
                 format!("st-{}!", "A".repeat(42)),
-                Region::Us,
+                Region::US,
                 5_500,
                 "malformed",
             ),
-            (String::new(), Region::Us, 5_500, "malformed"),
+            (String::new(), Region::US, 5_500, "malformed"),
         ];
         for (token, region, now, needle) in cases {
             let error = tokens
@@ -325,10 +325,10 @@ mod tests {
     #[test]
     fn issuing_forgets_expired_tokens() {
         let tokens = StreamTokens::new(10, 100, 100);
-        let old = tokens.issue(&principal(Region::Us), "t1", 0);
-        let _new = tokens.issue(&principal(Region::Us), "t1", 100);
+        let old = tokens.issue(&principal(Region::US), "t1", 0);
+        let _new = tokens.issue(&principal(Region::US), "t1", 100);
         let error = tokens
-            .check(&old.token, Region::Us, 100)
+            .check(&old.token, Region::US, 100)
             .expect_err("pruned");
         assert!(format!("{error:?}").contains("unknown"));
     }
@@ -336,24 +336,24 @@ mod tests {
     #[test]
     fn past_a_cap_the_oldest_token_of_the_key_or_task_is_forgotten() {
         let tokens = StreamTokens::new(1_000, 3, 2);
-        let key = principal(Region::Us);
+        let key = principal(Region::US);
         let a1 = tokens.issue(&key, "a", 0);
         let a2 = tokens.issue(&key, "a", 1);
         let a3 = tokens.issue(&key, "a", 2);
         assert!(
-            tokens.check(&a1.token, Region::Us, 3).is_err(),
+            tokens.check(&a1.token, Region::US, 3).is_err(),
             "task cap: oldest gone"
         );
-        assert!(tokens.check(&a2.token, Region::Us, 3).is_ok());
-        assert!(tokens.check(&a3.token, Region::Us, 3).is_ok());
+        assert!(tokens.check(&a2.token, Region::US, 3).is_ok());
+        assert!(tokens.check(&a3.token, Region::US, 3).is_ok());
         let b1 = tokens.issue(&key, "b", 3);
         let c1 = tokens.issue(&key, "c", 4);
         assert!(
-            tokens.check(&a2.token, Region::Us, 5).is_err(),
+            tokens.check(&a2.token, Region::US, 5).is_err(),
             "key cap: oldest gone"
         );
         for live in [&a3, &b1, &c1] {
-            assert!(tokens.check(&live.token, Region::Us, 5).is_ok());
+            assert!(tokens.check(&live.token, Region::US, 5).is_ok());
         }
         let live = tokens.live.lock().expect("lock");
         assert_eq!(live.grants.len(), 3);

@@ -59,10 +59,12 @@ pub(crate) fn rerun(
     }
     let content = Content::UserMessage(user).to_json();
     tasks::update_message(connection, project, &task.id, item_id, &content)?;
+    let mut task = task.clone();
+    trigger::keep_trigger_fields(connection, &mut task, message)?;
     let run_id = trigger::new_run(
         connection,
         project,
-        task,
+        &task,
         message,
         RunStatus::Due,
         None,
@@ -71,7 +73,7 @@ pub(crate) fn rerun(
     Ok(Accepted::after_message(
         connection,
         project,
-        task,
+        &task,
         item_id.to_string(),
         Some(AgentState::StartingUp.as_str()),
         run_id,
@@ -128,6 +130,7 @@ pub(crate) fn send_first_due_schedule(
             &UserMessage {
                 text: due.message,
                 attachments: None,
+                ..UserMessage::default()
             },
             None,
             Streaming::AgentSetting,

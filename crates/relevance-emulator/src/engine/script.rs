@@ -110,8 +110,71 @@ impl BehaviorConfig {
     }
 }
 
-/// The steps a run executes for `behavior`, with `{message}` replaced by `message`.
-pub(crate) fn program(behavior: &str, config: &BehaviorConfig, message: &str) -> Vec<Step> {
+/// What a script's text may name: `{message}` (the user message) and `{params.NAME}` (the
+/// task's params, PROTOCOL A17; a string as it is, any other value as JSON, a missing one
+/// as nothing).
+pub(crate) struct Fill<'a> {
+    pub(crate) message: &'a str,
+    pub(crate) params: &'a serde_json::Map<String, Value>,
+}
+
+impl Fill<'_> {
+    fn text(&self, text: &str) -> String {
+        let text = text.replace("{message}", self.message);
+        if !text.contains("{params.") {
+            return text;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("{params.") {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + "{params.".len()..];
+            match after.find('}') {
+                Some(end) => {
+                    out.push_str(&self.param(&after[..end]));
+                    rest = &after[end + 1..];
+                }
+                None => {
+                    out.push_str(&rest[at..]);
+                    rest = "";
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn param(&self, name: &str) -> String {
+        match self.params.get(name) {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(text)) => text.clone(),
+            Some(other) => other.to_string(),
+        }
+    }
+
+    fn json(&self, value: Value) -> Value {
+        match value {
+            Value::String(text) => Value::String(self.text(&text)),
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(|item| self.json(item)).collect())
+            }
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(key, item)| (key, self.json(item)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+}
+
+/// The steps a run executes for `behavior`, with `{message}` and `{params.NAME}` filled in.
+pub(crate) fn program(
+    behavior: &str,
+    config: &BehaviorConfig,
+    message: &str,
+    params: &serde_json::Map<String, Value>,
+) -> Vec<Step> {
     let steps = match behavior {
         "script" => config.script.clone(),
         // "echo" and anything unknown (an older database) echo.
@@ -122,38 +185,17 @@ pub(crate) fn program(behavior: &str, config: &BehaviorConfig, message: &str) ->
             },
         }],
     };
+    let fill = Fill { message, params };
     steps
         .into_iter()
-        .map(|step| substitute(step, message))
+        .map(|step| substitute(step, &fill))
         .collect()
 }
 
-fn fill(text: &str, message: &str) -> String {
-    text.replace("{message}", message)
-}
-
-fn fill_json(value: Value, message: &str) -> Value {
-    match value {
-        Value::String(text) => Value::String(fill(&text, message)),
-        Value::Array(items) => Value::Array(
-            items
-                .into_iter()
-                .map(|item| fill_json(item, message))
-                .collect(),
-        ),
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(key, item)| (key, fill_json(item, message)))
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
-fn substitute(step: Step, message: &str) -> Step {
+fn substitute(step: Step, fill: &Fill<'_>) -> Step {
     let action = match step.action {
         Action::Think { text } => Action::Think {
-            text: fill(&text, message),
+            text: fill.text(&text),
         },
         Action::Tool {
             name,
@@ -164,38 +206,38 @@ fn substitute(step: Step, message: &str) -> Step {
             action_id,
         } => Action::Tool {
             name,
-            input: fill_json(input, message),
-            output: fill_json(output, message),
-            error: error.map(|text| fill(&text, message)),
+            input: fill.json(input),
+            output: fill.json(output),
+            error: error.map(|text| fill.text(&text)),
             requires_confirmation,
             action_id,
         },
         Action::Type { text } => Action::Type {
-            text: fill(&text, message),
+            text: fill.text(&text),
         },
         Action::Reply { text } => Action::Reply {
-            text: fill(&text, message),
+            text: fill.text(&text),
         },
         Action::Error { text, continue_run } => Action::Error {
-            text: fill(&text, message),
+            text: fill.text(&text),
             continue_run,
         },
         Action::Approval { text } => Action::Approval {
-            text: fill(&text, message),
+            text: fill.text(&text),
         },
         Action::SubAgent {
             agent_id,
             message: text,
         } => Action::SubAgent {
             agent_id,
-            message: fill(&text, message),
+            message: fill.text(&text),
         },
         Action::Handover {
             agent_id,
             message: text,
         } => Action::Handover {
             agent_id,
-            message: fill(&text, message),
+            message: fill.text(&text),
         },
         workforce @ Action::Workforce { .. } => workforce,
     };
@@ -433,7 +475,8 @@ mod tests {
             ],
             ..BehaviorConfig::default()
         };
-        let steps = program("script", &config, "hi");
+        let none = serde_json::Map::new();
+        let steps = program("script", &config, "hi", &none);
         assert!(matches!(&steps[0].action, Action::Tool { input, .. } if input["q"] == "hi"));
         assert_eq!(
             steps[1].action,
@@ -441,7 +484,7 @@ mod tests {
                 text: "re: hi".into()
             }
         );
-        let echo = program("echo", &config, "yo");
+        let echo = program("echo", &config, "yo", &none);
         assert_eq!(
             echo[0].action,
             Action::Type {
@@ -450,5 +493,31 @@ mod tests {
         );
         let stored: BehaviorConfig = serde_json::from_str(&config.to_json()).expect("round trip");
         assert_eq!(stored, config);
+    }
+
+    #[test]
+    fn params_fill_the_script_by_name() {
+        let params: serde_json::Map<String, Value> =
+            serde_json::from_str(r#"{"name":"Ada","n":3,"flag":true,"nothing":null}"#).unwrap();
+        let fill = Fill {
+            message: "m",
+            params: &params,
+        };
+        let cases = [
+            ("hi {params.name}", "hi Ada"),
+            ("{params.n}/{params.flag}", "3/true"),
+            ("[{params.missing}][{params.nothing}]", "[][]"),
+            ("{message} {params.name} {message}", "m Ada m"),
+            ("open {params.name", "open {params.name"),
+            ("{params.}", ""),
+            ("no braces", "no braces"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(fill.text(text), expected, "{text}");
+        }
+        assert_eq!(
+            fill.json(serde_json::json!({"q": ["{params.name}", 1]})),
+            serde_json::json!({"q": ["Ada", 1]})
+        );
     }
 }

@@ -243,7 +243,7 @@ impl Runner<'_> {
         description: &str,
     ) -> rusqlite::Result<ToolConfig> {
         let region = catalog::project_region(self.connection, &self.run.project)?
-            .map(|region| region.code())
+            .map(|region| region.code().to_string())
             .unwrap_or_default();
         Ok(ToolConfig {
             kind: kind.to_string(),
@@ -473,10 +473,12 @@ impl Runner<'_> {
                 agent_id: agent_id.to_string(),
                 created_by_key_id: parent.created_by_key_id,
                 task_prefix: None,
+                external_id: None,
             },
             &UserMessage {
                 text: message.to_string(),
                 attachments: None,
+                ..UserMessage::default()
             },
             Some(self.run.id),
             // A sub-agent's run follows the sub-agent's own setting.

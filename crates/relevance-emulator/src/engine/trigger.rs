@@ -33,15 +33,24 @@ pub(crate) enum Target {
         agent_id: String,
         created_by_key_id: String,
         task_prefix: Option<String>,
+        /// The caller's own id for the conversation (PROTOCOL A17).
+        external_id: Option<String>,
     },
 }
 
-/// A user message as the trigger body carried it.
-#[derive(Debug, Clone)]
+/// A user message as the trigger body carried it, with the settings the trigger gives
+/// its task (PROTOCOL A17). Messages the engine sends itself (a schedule, a sub-agent's
+/// brief) carry none.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct UserMessage {
     pub(crate) text: String,
     /// `[{"file_name","file_url"}]`, copied into the message when present.
     pub(crate) attachments: Option<Value>,
+    /// The trigger's `params` (the agent's variables): kept on the task, replacing what an
+    /// earlier trigger set, and filled into the script's `{params.NAME}`.
+    pub(crate) params: Option<serde_json::Map<String, Value>>,
+    /// The agent version the trigger asked for, recorded on the task.
+    pub(crate) version: Option<String>,
 }
 
 /// Whether the run a message starts streams its thinking and typing (PROTOCOL A8b).
@@ -112,6 +121,25 @@ impl Accepted {
     }
 }
 
+impl Accepted {
+    /// The answer for `task` as it is, when a trigger writes nothing (an `external_id` with
+    /// the `nothing` behaviour): its state, and the run going on it, if any.
+    pub(crate) fn unchanged(
+        connection: &Connection,
+        project: &str,
+        task: &TaskRecord,
+    ) -> rusqlite::Result<Accepted> {
+        let run = runs::current_for_task(connection, project, &task.id)?;
+        Ok(Accepted {
+            task_id: task.id.clone(),
+            agent_id: task.agent_id.clone(),
+            state: task.state.clone(),
+            job_id: run.map(|run| run.id.to_string()).unwrap_or_default(),
+            events: Vec::new(),
+        })
+    }
+}
+
 /// The first message's text, trimmed, cut to 60 characters (the last one `…` when cut).
 pub(crate) fn title(text: &str) -> String {
     let text = text.trim();
@@ -153,7 +181,8 @@ pub(crate) fn accept(
     streaming: Streaming,
 ) -> Result<Accepted, EngineError> {
     let now = now_ms();
-    let (task, is_new) = open_task(connection, project, target, message, now)?;
+    let (mut task, is_new) = open_task(connection, project, target, message, now)?;
+    keep_trigger_fields(connection, &mut task, message)?;
     let item_id = new_item_id();
     let content = Content::user_message(&message.text, is_new, message.attachments.clone());
     tasks::insert_message(connection, project, &task.id, &item_id, &content.to_json())?;
@@ -168,6 +197,34 @@ pub(crate) fn accept(
     Ok(Accepted::after_message(
         connection, project, &task, item_id, new_state, job_id,
     )?)
+}
+
+/// Stores on `task` the `params` and `version` the trigger sent (PROTOCOL A17); a trigger
+/// without them leaves the task's as they were.
+pub(crate) fn keep_trigger_fields(
+    connection: &Connection,
+    task: &mut TaskRecord,
+    message: &UserMessage,
+) -> rusqlite::Result<()> {
+    if message.params.is_none() && message.version.is_none() {
+        return Ok(());
+    }
+    if let Some(params) = &message.params {
+        task.params = Some(Value::Object(params.clone()).to_string());
+    }
+    if let Some(version) = &message.version {
+        task.version = Some(version.clone());
+    }
+    tasks::set_trigger_fields(connection, task)
+}
+
+/// The task's stored `params` (PROTOCOL A17) as the script fills them in; unreadable or
+/// absent params are none.
+fn task_params(task: &TaskRecord) -> serde_json::Map<String, Value> {
+    match task.params.as_deref().map(serde_json::from_str::<Value>) {
+        Some(Ok(Value::Object(params))) => params,
+        _ => serde_json::Map::new(),
+    }
 }
 
 /// The task the message goes to, created when it is new; answers whether it was.
@@ -185,6 +242,7 @@ fn open_task(
             agent_id,
             created_by_key_id,
             task_prefix,
+            external_id,
         } => {
             let date = iso_from_ms(now);
             let task = TaskRecord {
@@ -197,6 +255,9 @@ fn open_task(
                 state: AgentState::StartingUp.as_str().to_string(),
                 insert_date: date.clone(),
                 update_date: date,
+                params: None,
+                external_id,
+                version: None,
             };
             tasks::insert_task(connection, &task)?;
             Ok((task, true))
@@ -302,7 +363,7 @@ pub(super) fn new_run(
             agent_id: task.agent_id.clone(),
             reason: error.to_string(),
         })?;
-    let program = script::program(&behavior, &config, &message.text);
+    let program = script::program(&behavior, &config, &message.text, &task_params(task));
     let program = serde_json::to_string(&program).map_err(|error| EngineError::Program {
         reason: error.to_string(),
     })?;

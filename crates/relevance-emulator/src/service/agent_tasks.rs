@@ -24,6 +24,45 @@ pub(crate) struct NewMessage {
     pub(crate) conversation_id: Option<String>,
     pub(crate) message: UserMessage,
     pub(crate) streaming: Streaming,
+    /// The caller's own id for the conversation (PROTOCOL A17).
+    pub(crate) external: Option<ExternalId>,
+}
+
+/// A trigger's `external_id`: never a second conversation for the same id (within what
+/// the caller's key may see).
+#[derive(Debug, Clone)]
+pub(crate) struct ExternalId {
+    pub(crate) id: String,
+    pub(crate) behaviour: ExternalBehaviour,
+}
+
+/// What a trigger does when a conversation with its `external_id` exists already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExternalBehaviour {
+    /// `extend-conversation` (the default): the message goes to that conversation.
+    ExtendConversation,
+    /// `nothing`: nothing is written; the existing conversation is answered.
+    Nothing,
+}
+
+/// `action: "regenerate"` (PROTOCOL A17): answer a turn of a task again.
+#[derive(Debug)]
+pub(crate) struct Regenerate {
+    pub(crate) agent_id: String,
+    pub(crate) task_id: String,
+    pub(crate) turn: Turn,
+    pub(crate) params: Option<serde_json::Map<String, serde_json::Value>>,
+    pub(crate) version: Option<String>,
+    pub(crate) streaming: Streaming,
+}
+
+/// Which turn a regenerate answers again.
+#[derive(Debug, Clone)]
+pub(crate) enum Turn {
+    /// The turn whose answer is this agent message (`regenerate_message_id`).
+    OfAgentMessage(String),
+    /// The task's first turn (`use_first_message: true`).
+    First,
 }
 
 /// Writes the message to its task (created or continued) and schedules its run, all in
@@ -40,13 +79,30 @@ pub(crate) async fn accept_message(
             let transaction = connection.transaction()?;
             let principal = principal_for_store;
             let project = principal.project.clone();
-            let agent_id = new.agent_id;
+            let agent_id = new.agent_id.clone();
             if catalog::find_agent(&transaction, &project, &principal.agents(), &agent_id)?
                 .is_none()
             {
                 return Ok(Err(ServiceError::AgentNotFound { agent_id, project }));
             }
             let scope = principal.tasks();
+            let known = match &new.external {
+                Some(external) => tasks::find_by_external_id(
+                    &transaction,
+                    &project,
+                    &scope,
+                    &agent_id,
+                    &external.id,
+                )?,
+                None => None,
+            };
+            if let (Some(task), Some(external)) = (known, &new.external) {
+                let outcome = extend_known(&transaction, &project, task, external, &new)?;
+                if outcome.is_ok() {
+                    transaction.commit()?;
+                }
+                return Ok(outcome);
+            }
             let choice = task_target::choose(
                 &transaction,
                 &principal,
@@ -66,6 +122,7 @@ pub(crate) async fn accept_message(
                     agent_id: agent_id.clone(),
                     created_by_key_id: principal.key_id.clone(),
                     task_prefix: principal.task_prefix().map(str::to_string),
+                    external_id: new.external.as_ref().map(|external| external.id.clone()),
                 },
                 Err(refusal) => return Ok(Err(refusal)),
             };
@@ -86,6 +143,127 @@ pub(crate) async fn accept_message(
         })
         .await??;
     Ok(started(state, accepted))
+}
+
+/// A trigger whose `external_id` names `task` already: the message goes there
+/// (`extend-conversation`), or nothing is written and `task` is answered (`nothing`). A
+/// `conversation_id` that names another task is refused: one id cannot mean two tasks.
+fn extend_known(
+    connection: &Connection,
+    project: &str,
+    task: TaskRecord,
+    external: &ExternalId,
+    new: &NewMessage,
+) -> rusqlite::Result<Result<Accepted, ServiceError>> {
+    if let Some(named) = new.conversation_id.as_deref().filter(|id| *id != task.id) {
+        return Ok(Err(ServiceError::ExternalIdElsewhere {
+            external_id: external.id.clone(),
+            task_id: task.id,
+            named: named.to_string(),
+        }));
+    }
+    if external.behaviour == ExternalBehaviour::Nothing {
+        return Ok(Ok(Accepted::unchanged(connection, project, &task)?));
+    }
+    let accepted = trigger::accept(
+        connection,
+        project,
+        Target::Existing(task),
+        &new.message,
+        None,
+        new.streaming,
+    );
+    match accepted {
+        Ok(accepted) => Ok(Ok(accepted)),
+        Err(EngineError::Store(error)) => Err(error),
+        Err(problem) => Ok(Err(ServiceError::Engine(problem))),
+    }
+}
+
+/// Answers a turn of a task again (PROTOCOL A17 `regenerate`): the user message of that
+/// turn is run again with its own text, and what followed it is replaced, as a rerun does.
+pub(crate) async fn regenerate(
+    state: &AppState,
+    principal: &Principal,
+    again: Regenerate,
+) -> Result<Accepted, ServiceError> {
+    let accepted = change_visible_task(
+        state,
+        principal,
+        again.agent_id.clone(),
+        again.task_id.clone(),
+        move |connection, task| {
+            let messages = tasks::messages_oldest_first(connection, &task.project, &task.id)?;
+            let (item_id, text) = match turn_of(&messages, &again.turn) {
+                Ok(turn) => turn,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            let message = UserMessage {
+                text,
+                params: again.params,
+                version: again.version,
+                ..UserMessage::default()
+            };
+            let outcome = lifecycle::rerun(
+                connection,
+                &task.project,
+                task,
+                &item_id,
+                &message,
+                again.streaming,
+            );
+            rerun_outcome(outcome)
+        },
+    )
+    .await?;
+    Ok(started(state, accepted))
+}
+
+/// The user message (id and text) that opened `turn`.
+fn turn_of(messages: &[MessageRecord], turn: &Turn) -> Result<(String, String), ServiceError> {
+    fn kind(message: &MessageRecord) -> &str {
+        message.content["type"].as_str().unwrap_or_default()
+    }
+    let user = |message: &MessageRecord| {
+        let text = message.content["text"].as_str().unwrap_or_default();
+        (message.item_id.clone(), text.to_string())
+    };
+    match turn {
+        Turn::First => messages
+            .iter()
+            .find(|message| kind(message) == "user-message")
+            .map(user)
+            .ok_or(ServiceError::NoTurn),
+        Turn::OfAgentMessage(item_id) => {
+            let not_agent = || ServiceError::NotAnAgentMessage {
+                item_id: item_id.clone(),
+            };
+            let at = messages
+                .iter()
+                .position(|message| &message.item_id == item_id && kind(message) == "agent-message")
+                .ok_or_else(not_agent)?;
+            messages[..at]
+                .iter()
+                .rev()
+                .find(|message| kind(message) == "user-message")
+                .map(user)
+                .ok_or_else(not_agent)
+        }
+    }
+}
+
+/// A rerun's result as the service answers it.
+fn rerun_outcome(
+    outcome: Result<Accepted, RerunError>,
+) -> rusqlite::Result<Result<Accepted, ServiceError>> {
+    match outcome {
+        Ok(accepted) => Ok(Ok(accepted)),
+        Err(RerunError::Engine(EngineError::Store(error))) => Err(error),
+        Err(RerunError::Engine(problem)) => Ok(Err(ServiceError::Engine(problem))),
+        Err(RerunError::NotAUserMessage { item_id }) => {
+            Ok(Err(ServiceError::NotAUserMessage { item_id }))
+        }
+    }
 }
 
 /// Publishes what an accepted trigger committed and wakes the engine.
@@ -256,22 +434,14 @@ pub(crate) async fn rerun(
         agent_id,
         task_id,
         move |connection, task| {
-            let outcome = lifecycle::rerun(
+            rerun_outcome(lifecycle::rerun(
                 connection,
                 &task.project,
                 task,
                 &edit_message_id,
                 &new.message,
                 new.streaming,
-            );
-            match outcome {
-                Ok(accepted) => Ok(Ok(accepted)),
-                Err(RerunError::Engine(EngineError::Store(error))) => Err(error),
-                Err(RerunError::Engine(problem)) => Ok(Err(ServiceError::Engine(problem))),
-                Err(RerunError::NotAUserMessage { item_id }) => {
-                    Ok(Err(ServiceError::NotAUserMessage { item_id }))
-                }
-            }
+            ))
         },
     )
     .await?;

@@ -11,6 +11,7 @@ pub(crate) mod agent_tasks;
 pub(crate) mod agents;
 pub(crate) mod embed_keys;
 pub(crate) mod files;
+pub(crate) mod key_info;
 pub(crate) mod keys;
 pub(crate) mod operator;
 mod task_target;
@@ -41,6 +42,16 @@ pub(crate) enum ServiceError {
     KnowledgeSetNotFound { task_id: String },
     /// A rerun's `edit_message_id` names no user message of the task.
     NotAUserMessage { item_id: String },
+    /// A regenerate's `regenerate_message_id` names no agent message that answers a turn.
+    NotAnAgentMessage { item_id: String },
+    /// A regenerate of the first turn of a task that has no user message.
+    NoTurn,
+    /// A trigger's `external_id` belongs to one task and its `conversation_id` names another.
+    ExternalIdElsewhere {
+        external_id: String,
+        task_id: String,
+        named: String,
+    },
     /// The caller may not create a task with (or without) this id.
     TaskId(TaskIdRefusal),
     /// A decision (PROTOCOL A10) that no waiting tool run matches: nothing was changed.
@@ -87,6 +98,25 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotAUserMessage { item_id } => ApiError::bad_request(format!(
                 "`edit_message_id` {} names no user message of this task",
                 echo_id(&item_id)
+            )),
+            ServiceError::NotAnAgentMessage { item_id } => ApiError::bad_request(format!(
+                "`regenerate_message_id` {} names no agent message of this task that answers \
+                 a user message",
+                echo_id(&item_id)
+            )),
+            ServiceError::NoTurn => {
+                ApiError::bad_request("this task has no user message whose turn could be regenerated")
+            }
+            ServiceError::ExternalIdElsewhere {
+                external_id,
+                task_id,
+                named,
+            } => ApiError::bad_request(format!(
+                "`external_id` {} belongs to conversation {}, not to the `conversation_id` {} \
+                 sent with it",
+                echo_id(&external_id),
+                echo_id(&task_id),
+                echo_id(&named)
             )),
             ServiceError::TaskId(refusal) => ApiError::bad_request(refusal.to_string()),
             ServiceError::Decision(DecisionError::Store(error)) => {

@@ -136,7 +136,7 @@ mod tests {
     fn spec(name: &str, public: bool) -> ProjectSpec {
         ProjectSpec {
             id: "p".into(),
-            region: Region::Us,
+            region: Region::US,
             agents: vec![AgentSpec {
                 id: "a".into(),
                 name: Some(name.into()),

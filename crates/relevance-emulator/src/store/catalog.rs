@@ -508,7 +508,7 @@ mod tests {
     fn demo_like() -> ProjectSpec {
         ProjectSpec {
             id: "p".into(),
-            region: Region::Us,
+            region: Region::US,
             agents: vec![AgentSpec {
                 id: "a".into(),
                 name: Some("A".into()),

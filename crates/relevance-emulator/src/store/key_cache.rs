@@ -201,7 +201,7 @@ mod tests {
         AuthKey {
             id: format!("key_{sha256}"),
             project: "p".to_string(),
-            project_region: Region::Us,
+            project_region: Region::US,
             kind: KeyKind::Api,
             sha256: sha256.to_string(),
             agent_id: None,

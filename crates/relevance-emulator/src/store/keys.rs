@@ -134,6 +134,16 @@ pub(crate) fn find_by_hash(
         .optional()
 }
 
+/// The label the operator gave key `key_id`, if any (`auth/info`, PROTOCOL A14).
+pub(crate) fn label_of(connection: &Connection, key_id: &str) -> rusqlite::Result<Option<String>> {
+    Ok(connection
+        .query_row("SELECT label FROM keys WHERE id = ?1", [key_id], |row| {
+            row.get::<_, Option<String>>(0)
+        })
+        .optional()?
+        .flatten())
+}
+
 /// Whether the key `key_id` exists and is not revoked (a streaming token dies with its key).
 pub(crate) fn is_active(connection: &Connection, key_id: &str) -> rusqlite::Result<bool> {
     connection.query_row(
@@ -401,7 +411,7 @@ mod tests {
         let cached = store.key_cache().get("hash-a").expect("visible at once");
         assert_eq!(
             (cached.id.as_str(), cached.project_region, cached.revoked),
-            ("key_a", crate::region::Region::Us, false)
+            ("key_a", crate::region::Region::US, false)
         );
 
         let now = "2026-01-02T00:00:00.000Z";

@@ -238,6 +238,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX scheduled_triggers_by_due ON scheduled_triggers(due_at_ms);
     CREATE INDEX scheduled_triggers_by_task ON scheduled_triggers(project_id, task_id);
     ",
+    // 9: what a trigger sets on its task (PROTOCOL A17): the last trigger's `params` (JSON,
+    // the conversation's `params_from_previous_trigger`), the caller's `external_id` (one
+    // task per id within a key's scope) and the agent `version` asked for.
+    "
+    ALTER TABLE tasks ADD COLUMN params TEXT;
+    ALTER TABLE tasks ADD COLUMN external_id TEXT;
+    ALTER TABLE tasks ADD COLUMN version TEXT;
+    CREATE UNIQUE INDEX tasks_by_external_id
+        ON tasks(project_id, agent_id, ifnull(task_prefix, ''), external_id)
+        WHERE external_id IS NOT NULL;
+    ",
 ];
 
 /// Brings the schema to the newest version; a no-op when it is already there.

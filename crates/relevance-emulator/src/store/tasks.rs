@@ -50,10 +50,16 @@ pub(crate) struct TaskRecord {
     pub(crate) state: String,
     pub(crate) insert_date: String,
     pub(crate) update_date: String,
+    /// The last trigger's `params`, a JSON object (PROTOCOL A17).
+    pub(crate) params: Option<String>,
+    /// The caller's own id for this conversation (PROTOCOL A17).
+    pub(crate) external_id: Option<String>,
+    /// The agent version the last trigger asked for (`active`, `draft` or an id).
+    pub(crate) version: Option<String>,
 }
 
 const TASK_COLUMNS: &str = "project_id, id, agent_id, created_by_key_id, task_prefix, title, \
-                            state, insert_date, update_date";
+                            state, insert_date, update_date, params, external_id, version";
 
 /// The scope condition: `:agent` and `:prefix` are NULL for an API key. Workforce tasks
 /// share the table (and its messages) but are never agent tasks.
@@ -71,6 +77,9 @@ fn task_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRecord> {
         state: row.get(6)?,
         insert_date: row.get(7)?,
         update_date: row.get(8)?,
+        params: row.get(9)?,
+        external_id: row.get(10)?,
+        version: row.get(11)?,
     })
 }
 
@@ -148,7 +157,10 @@ pub(crate) fn task_id_taken(
 /// Stores a new task.
 pub(crate) fn insert_task(connection: &Connection, task: &TaskRecord) -> rusqlite::Result<()> {
     connection.execute(
-        &format!("INSERT INTO tasks ({TASK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+        &format!(
+            "INSERT INTO tasks ({TASK_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        ),
         params![
             task.project,
             task.id,
@@ -158,8 +170,50 @@ pub(crate) fn insert_task(connection: &Connection, task: &TaskRecord) -> rusqlit
             task.title,
             task.state,
             task.insert_date,
-            task.update_date
+            task.update_date,
+            task.params,
+            task.external_id,
+            task.version
         ],
+    )?;
+    Ok(())
+}
+
+/// The task of `agent_id` that the caller's scope sees under `external_id` (PROTOCOL A17).
+pub(crate) fn find_by_external_id(
+    connection: &Connection,
+    project: &str,
+    scope: &TaskScope,
+    agent_id: &str,
+    external_id: &str,
+) -> rusqlite::Result<Option<TaskRecord>> {
+    let Some((agent, prefix)) = scope.binds() else {
+        return Ok(None);
+    };
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {TASK_COLUMNS} FROM tasks
+         WHERE project_id = :project AND agent_id = :agent_id AND external_id = :external
+           AND ifnull(task_prefix, '') = ifnull(:prefix, '') AND {SCOPE_CONDITION}"
+    ))?;
+    statement
+        .query_row(
+            named_params! {
+                ":project": project, ":agent_id": agent_id, ":external": external_id,
+                ":agent": agent, ":prefix": prefix,
+            },
+            task_from_row,
+        )
+        .optional()
+}
+
+/// Stores what a trigger sets on its task: `params` and `version` when it sent them.
+pub(crate) fn set_trigger_fields(
+    connection: &Connection,
+    task: &TaskRecord,
+) -> rusqlite::Result<()> {
+    connection.execute(
+        "UPDATE tasks SET params = ?3, version = ?4 WHERE project_id = ?1 AND id = ?2",
+        params![task.project, task.id, task.params, task.version],
     )?;
     Ok(())
 }

@@ -163,8 +163,9 @@ async fn revocation_by_id_or_by_value_takes_effect_on_the_very_next_request() {
     assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text);
     assert!(!revoked.text.contains(&embed_key));
     let after = running.get(path, Some(&embed_auth)).await;
-    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
-    assert!(after.message().contains("invalid or revoked key"));
+    assert_eq!(after.status, StatusCode::BAD_REQUEST);
+    assert!(after.message().starts_with("User key"));
+    assert!(after.message().contains("has no live key"));
 
     // By id, found in the key list.
     let keys = running
@@ -196,7 +197,7 @@ async fn revocation_by_id_or_by_value_takes_effect_on_the_very_next_request() {
             .get(path, Some("proj-a:sk-test-a-0001"))
             .await
             .status,
-        StatusCode::UNAUTHORIZED
+        StatusCode::BAD_REQUEST
     );
     let again = running
         .post(

@@ -1,4 +1,6 @@
-//! The Authorization header → 401 table, and the region a key belongs to.
+//! The Authorization header → the live platform's answers (PROTOCOL C): no header 401
+//! `authorization_header_missing`, a header that names no live key of that project and
+//! region 400 `unset_error_type` `User key ...`; and the region a key belongs to.
 
 use reqwest::StatusCode;
 
@@ -7,52 +9,55 @@ use crate::support::*;
 const AGENT_GET: &str = "/bcbe5a/latest/agents/agent-public/get";
 
 #[tokio::test]
-async fn malformed_and_wrong_credentials_are_401_with_a_helpful_message_that_never_echoes_the_key()
-{
+async fn missing_malformed_and_wrong_credentials_get_the_platforms_status_and_error_type_and_never_echo_the_key(
+) {
     let running = start_seeded().await;
     let admin_token = running.emulator.admin_token().to_string();
     let swapped = format!("{KEY_A}:proj-a");
     let admin_as_project_key = format!("proj-a:{admin_token}");
-    // (header, a fragment the message must contain)
-    let cases: Vec<(Option<&str>, &str)> = vec![
-        (None, "missing Authorization header"),
-        (Some(""), "expected `{project}:{key}`"),
-        (Some("nocolon"), "no ':'"),
-        (Some(":sk-test-a-0001"), "project before ':' is empty"),
-        (Some("proj-a:"), "key after ':' is empty"),
+    const MISSING: (StatusCode, &str) = (StatusCode::UNAUTHORIZED, "authorization_header_missing");
+    const UNKNOWN: (StatusCode, &str) = (StatusCode::BAD_REQUEST, "unset_error_type");
+    // (header, expected status and error_type, a fragment the message must contain)
+    let cases: Vec<(Option<&str>, (StatusCode, &str), &str)> = vec![
+        (None, MISSING, "Authorization header cannot be missing or empty"),
+        (Some(""), MISSING, "expected `{project}:{key}`"),
+        (Some("Bearer "), MISSING, "cannot be missing or empty"),
+        (Some("nocolon"), UNKNOWN, "no ':'"),
+        (Some(":sk-test-a-0001"), UNKNOWN, "project before ':' is empty"),
+        (Some("proj-a:"), UNKNOWN, "key after ':' is empty"),
         (
             Some("ghost:sk-test-a-0001"),
-            "unknown project 'ghost' in region bcbe5a",
+            UNKNOWN,
+            "no project 'ghost' in region bcbe5a (US); check the project id and the region",
         ),
         (
             Some("proj-a:sk-test-a-9999"),
-            "invalid or revoked key for project 'proj-a'",
+            UNKNOWN,
+            "project 'proj-a' in region bcbe5a (US) has no live key with this value",
         ),
         (
             Some("proj-a:sk-test-b-0001"),
-            "invalid or revoked key for project 'proj-a'",
+            UNKNOWN,
+            "project 'proj-a' in region bcbe5a (US) has no live key",
         ),
         (
             Some("proj-eu:sk-test-eu-0001"),
+            UNKNOWN,
             "lives in region d7b62b (EU), not bcbe5a (US)",
         ),
-        (Some(swapped.as_str()), "unknown project"),
-        (Some(admin_token.as_str()), "no ':'"),
-        (
-            Some(admin_as_project_key.as_str()),
-            "invalid or revoked key",
-        ),
+        (Some(swapped.as_str()), UNKNOWN, "no project"),
+        (Some(admin_token.as_str()), UNKNOWN, "no ':'"),
+        (Some(admin_as_project_key.as_str()), UNKNOWN, "has no live key"),
     ];
     let secrets = [KEY_A, KEY_B, KEY_EU, "sk-test-a-9999", admin_token.as_str()];
-    for (header, fragment) in cases {
+    for (header, (status, error_type), fragment) in cases {
         let answer = running.get(AGENT_GET, header).await;
-        assert_eq!(
-            answer.status,
-            StatusCode::UNAUTHORIZED,
-            "{header:?}: {}",
-            answer.text
-        );
+        assert_eq!(answer.status, status, "{header:?}: {}", answer.text);
+        assert_eq!(answer.body["error_type"], error_type, "{header:?}");
         let message = answer.message();
+        if status == StatusCode::BAD_REQUEST {
+            assert!(message.starts_with("User key"), "{header:?}: {message}");
+        }
         assert!(message.contains(fragment), "{header:?}: {message}");
         for secret in secrets {
             assert!(
@@ -85,7 +90,7 @@ async fn a_valid_key_works_with_or_without_bearer_and_only_in_its_region() {
             Some("proj-a:sk-test-a-0001"),
         )
         .await;
-    assert_eq!(us_key_in_eu.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(us_key_in_eu.status, StatusCode::BAD_REQUEST);
     assert!(us_key_in_eu
         .message()
         .contains("lives in region bcbe5a (US), not d7b62b (EU)"));
@@ -266,9 +271,10 @@ async fn credentials_pasted_into_paths_are_redacted_from_errors_and_the_request_
     assert!(log.text.contains("(redacted)"));
 }
 
-/// The helpful 401 wording is the default; `generic_auth_errors` makes every 401 one message.
+/// The helpful wording is the default; `generic_auth_errors` makes every refused key one
+/// message (still the platform's 400 `User key ...`, so clients classify it the same).
 #[tokio::test]
-async fn generic_auth_errors_make_every_401_the_same() {
+async fn generic_auth_errors_make_every_refused_key_the_same() {
     let helpful = start_seeded().await;
     let generic = start_seeded_with(|config| config.generic_auth_errors = true).await;
     let cases = [
@@ -284,11 +290,13 @@ async fn generic_auth_errors_make_every_401_the_same() {
     for path in &cases {
         for header in &headers {
             let answer = generic.get(path, Some(header)).await;
-            assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{path} {header}");
+            assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{path} {header}");
+            assert_eq!(answer.body["error_type"], "unset_error_type");
             messages.insert(answer.message().to_string());
         }
     }
     assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(messages.iter().all(|message| message.starts_with("User key")));
     // The default keeps the wording the SDK relies on.
     let wrong_region = helpful
         .get(&cases[1], Some(&format!("proj-a:{KEY_A}")))
@@ -300,7 +308,7 @@ async fn generic_auth_errors_make_every_401_the_same() {
     );
     let unknown = helpful.get(&cases[0], Some("proj-nope:sk-x")).await;
     assert!(
-        unknown.message().contains("unknown project"),
+        unknown.message().contains("no project 'proj-nope'"),
         "{}",
         unknown.text
     );

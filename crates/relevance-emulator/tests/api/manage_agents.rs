@@ -124,7 +124,8 @@ async fn an_agent_made_by_the_api_chats_goes_public_and_its_embed_key_dies_with_
     assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.text);
     assert_eq!(deleted.body, json!({}));
     let after = running.get(&own, Some(&embed_auth)).await;
-    assert_eq!(after.status, StatusCode::UNAUTHORIZED, "{}", after.text);
+    assert_eq!(after.status, StatusCode::BAD_REQUEST, "{}", after.text);
+    assert!(after.message().starts_with("User key"), "{}", after.text);
     assert_eq!(
         running.get(&own, Some(KEY_T)).await.status,
         StatusCode::NOT_FOUND

@@ -129,7 +129,7 @@ async fn keys_and_revocations_survive_a_restart_and_no_secret_reaches_the_disk()
         .await;
     assert_eq!(
         revoked_again.status,
-        StatusCode::UNAUTHORIZED,
+        StatusCode::BAD_REQUEST,
         "re-seeding does not un-revoke"
     );
     second.emulator.shutdown().await.expect("clean shutdown");

@@ -250,6 +250,7 @@ mod tests {
         emitter.fail(Error::Server {
             status: 404,
             message: None,
+            error_type: None,
         });
         assert!(emitter.finished());
         assert!(matches!(emitter.pop(), Some(Err(_))));

@@ -813,6 +813,7 @@ mod tests {
             Error::Server {
                 status: 503,
                 message: None,
+                error_type: None,
             },
             Reads::MESSAGES,
             now,
@@ -829,6 +830,7 @@ mod tests {
                 Error::Server {
                     status: 500,
                     message: None,
+                    error_type: None,
                 },
                 Reads::MESSAGES,
                 now,

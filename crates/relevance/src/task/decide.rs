@@ -102,7 +102,7 @@ impl Task {
                 self.client.note_sent(&self.id);
                 Ok(())
             }
-            Err(Error::BadRequest { message }) => Err(Error::RunNotWaiting {
+            Err(Error::BadRequest { message, .. }) => Err(Error::RunNotWaiting {
                 action_request_id: details.action_request_id.clone(),
                 message,
             }),

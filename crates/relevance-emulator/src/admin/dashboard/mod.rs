@@ -232,7 +232,11 @@ impl From<ServiceError> for PageError {
             ServiceError::Decision(refused) => {
                 PageError::bad_request(format!("{refused}; nothing was changed"))
             }
-            ServiceError::NotAUserMessage { .. } | ServiceError::TaskId(_) => {
+            ServiceError::NotAUserMessage { .. }
+            | ServiceError::NotAnAgentMessage { .. }
+            | ServiceError::NoTurn
+            | ServiceError::ExternalIdElsewhere { .. }
+            | ServiceError::TaskId(_) => {
                 PageError::bad_request("the request named a message or task id it may not")
             }
             ServiceError::Engine(problem) => {

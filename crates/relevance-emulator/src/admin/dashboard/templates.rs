@@ -77,7 +77,7 @@ pub(crate) fn projects(rows: &[ProjectCounts]) -> Markup {
                     @let url = project_url(&row.id);
                     tr {
                         td { a href=(url) { (row.id) } }
-                        td { (row.region.name()) " " code { (row.region.code()) } }
+                        td { (row.region.name().unwrap_or("")) " " code { (row.region.code()) } }
                         td.num { (row.api_keys) } td.num { (row.embed_keys) }
                         td.num { (row.agents) } td.num { (row.workforces) }
                         td.num { (row.tasks) }
@@ -102,7 +102,7 @@ pub(crate) fn project(project: &str, overview: &ProjectOverview) -> Markup {
     ];
     html! {
         p {
-            "Region " (overview.region.name()) " " code { (overview.region.code()) } " · "
+            "Region " (overview.region.name().unwrap_or("")) " " code { (overview.region.code()) } " · "
             a href={ (url) "/keys" } id="keys-link" { "API and embed keys" }
         }
         h2 { "Agents" }

@@ -127,7 +127,7 @@ impl Runner<'_> {
             return Ok(());
         };
         let region = catalog::project_region(self.connection, &project)?
-            .map(|region| region.code())
+            .map(|region| region.code().to_string())
             .unwrap_or_default();
         let agent_details = AgentDetails {
             agent_id: agent.id,
@@ -153,10 +153,12 @@ impl Runner<'_> {
                 agent_id: agent_id.to_string(),
                 created_by_key_id: task.created_by_key_id,
                 task_prefix: None,
+                external_id: None,
             },
             &UserMessage {
                 text: text.to_string(),
                 attachments: None,
+                ..UserMessage::default()
             },
             Some(self.run.id),
             // The workforce run keeps its trigger's `use_streaming` for its members.
@@ -171,7 +173,7 @@ impl Runner<'_> {
             }
         };
         self.events.extend(accepted.events);
-        let run_item = self.write(run_message(&project, region, &member_task, agent_details))?;
+        let run_item = self.write(run_message(&project, &region, &member_task, agent_details))?;
         self.progress.member_runs += 1;
         self.progress.item_id = Some(run_item);
         self.progress.child_task_id = Some(member_task);
