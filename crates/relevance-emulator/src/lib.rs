@@ -125,6 +125,11 @@ pub struct Config {
     /// (`scheduled_triggers_item/create`, PROTOCOL A11). Default 60 000, a real minute;
     /// tests set e.g. 1 so "in 5 minutes" is 5 ms.
     pub schedule_minute_ms: u64,
+    /// The URL clients reach this emulator at (e.g. `https://emu.example`), from which
+    /// file upload and download URLs are built. `None`: the address it listens on (an
+    /// unspecified bind address as loopback). Never taken from a request's `Host` header,
+    /// which any client can set.
+    pub public_url: Option<String>,
 }
 
 /// How long a connection may take, and how many may be open.
@@ -218,6 +223,7 @@ impl Default for Config {
             connections: ConnectionLimits::default(),
             quotas: Quotas::default(),
             schedule_minute_ms: 60_000,
+            public_url: None,
         }
     }
 }
@@ -244,6 +250,7 @@ impl std::fmt::Debug for Config {
             .field("connections", &self.connections)
             .field("quotas", &self.quotas)
             .field("schedule_minute_ms", &self.schedule_minute_ms)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -306,7 +313,7 @@ fn summary(spec: &store::catalog::ProjectSpec) -> ProjectSummary {
     }
 }
 
-async fn prepare(config: Config) -> Result<Prepared, StartError> {
+async fn prepare(config: Config, local_addr: SocketAddr) -> Result<Prepared, StartError> {
     let admin_token_generated = config.admin_token.is_none();
     let admin_token = match config.admin_token {
         Some(token)
@@ -405,6 +412,12 @@ async fn prepare(config: Config) -> Result<Prepared, StartError> {
             streaming_token_ttl_ms,
             quotas: config.quotas.clone(),
             schedule_minute_ms: config.schedule_minute_ms,
+            public_url: config
+                .public_url
+                .as_deref()
+                .map(|url| url.trim().trim_end_matches('/').to_string())
+                .filter(|url| !url.is_empty())
+                .unwrap_or_else(|| loopback_url(local_addr)),
         },
     );
     Ok(Prepared {
@@ -493,7 +506,8 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let prepared = prepare(config).await?;
+    let local_addr = listener.local_addr().map_err(StartError::Listener)?;
+    let prepared = prepare(config, local_addr).await?;
     serve(
         prepared.state,
         prepared.demo_page,
@@ -533,7 +547,7 @@ impl Emulator {
     /// `127.0.0.1:0`: the emulator answers as soon as this returns).
     pub async fn start(config: Config, listener: TcpListener) -> Result<Emulator, StartError> {
         let local_addr = listener.local_addr().map_err(StartError::Listener)?;
-        let prepared = prepare(config).await?;
+        let prepared = prepare(config, local_addr).await?;
         let engine = prepared.state.engine().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         // A dropped sender also resolves the receiver: dropping the handle stops the server.
@@ -566,11 +580,7 @@ impl Emulator {
     /// `http://127.0.0.1:PORT` (no trailing slash); an unspecified bind address
     /// is reported as loopback, since that is where a local client reaches it.
     pub fn base_url(&self) -> String {
-        let ip = match self.local_addr.ip() {
-            ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            ip => ip,
-        };
-        format!("http://{}", SocketAddr::new(ip, self.local_addr.port()))
+        loopback_url(self.local_addr)
     }
 
     /// The admin API's bearer token.
@@ -627,4 +637,14 @@ impl Emulator {
             Err(error) => Err(StartError::ServerTask(error.to_string())),
         }
     }
+}
+
+/// `http://{addr}`, with an unspecified bind address as loopback (where a local client
+/// reaches it).
+fn loopback_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
 }

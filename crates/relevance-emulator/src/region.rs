@@ -49,10 +49,8 @@ impl Region {
     /// Parses a region code exactly as it appears in a URL: six lowercase hex characters.
     pub(crate) fn from_code(code: &str) -> Option<Region> {
         let bytes = code.as_bytes();
-        let valid = bytes.len() == 6
-            && bytes
-                .iter()
-                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let valid =
+            bytes.len() == 6 && bytes.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         valid.then(|| {
             let mut fixed = [0u8; 6];
             fixed.copy_from_slice(bytes);
@@ -66,7 +64,11 @@ impl Region {
         let value = value.trim();
         Region::NAMED
             .into_iter()
-            .find(|region| region.name().is_some_and(|name| value.eq_ignore_ascii_case(name)))
+            .find(|region| {
+                region
+                    .name()
+                    .is_some_and(|name| value.eq_ignore_ascii_case(name))
+            })
             .or_else(|| Region::from_code(&value.to_ascii_lowercase()))
     }
 

@@ -54,6 +54,8 @@ pub(crate) struct Settings {
     pub(crate) quotas: crate::Quotas,
     /// How many milliseconds a scheduled message's minute lasts (`Config::schedule_minute_ms`).
     pub(crate) schedule_minute_ms: u64,
+    /// Where clients reach the emulator, without a trailing slash (`Config::public_url`).
+    pub(crate) public_url: String,
 }
 
 impl std::fmt::Debug for AppState {

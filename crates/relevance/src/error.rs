@@ -718,7 +718,8 @@ mod tests {
         let missing = br#"{"message":"Authorization header cannot be missing or empty","error_type":"authorization_header_missing"}"#;
         let error = Error::from_response(401, &HeaderMap::new(), missing);
         assert_eq!(error.error_type(), Some("authorization_header_missing"));
-        let unknown = br#"{"message":"User key with id k not found","error_type":"unset_error_type"}"#;
+        let unknown =
+            br#"{"message":"User key with id k not found","error_type":"unset_error_type"}"#;
         let error = Error::from_response(400, &HeaderMap::new(), unknown).for_key("p1", "1e3042");
         assert_eq!(error.status(), Some(400));
         assert_eq!(error.error_type(), Some("unset_error_type"));

@@ -167,14 +167,15 @@
 //! | `key` | [`Key`] and its [`KeyScope`]: plain data, the persisted form ([`Key::to_json`], [`Key::from_json`]) |
 //! | `embed` | making embed keys: [`Key::generate_embed_key`], [`EmbedKeyOptions`] |
 //! | `error` | [`Error`], the one error type |
+//! | `whoami` | [`Client::whoami`] → [`KeyInfo`]: which key and user a credential is (A14) |
 //! | `retry` | [`RetryPolicy`]: which failures are retried, and the backoff |
 //! | `agent` | `client.agents()` → [`Agents`] (`list` a [`Page`] of agents, `all` of them as a stream); an [`Agent`], its tasks |
 //! | `workforce` | `client.workforces()` → [`Workforces`]; a [`Workforce`], its tasks ([`WorkforceTaskListOptions`]) |
-//! | `sending` | [`MessageBuilder`]: one message to an agent or a workforce (`agent.message(..)`, `workforce.message(..)`) |
+//! | `sending` | [`MessageBuilder`]: one message to an agent or a workforce (`agent.message(..)`, `workforce.message(..)`); an agent's `params`, `external_id` ([`ExternalIdBehaviour`]) and `version` (A17) |
 //! | `attachment` | [`Attachment`]: files sent with a message, uploaded first when they are bytes |
 //! | `task` | [`Task`] of an agent or a workforce ([`TaskOwner`]), [`TaskStatus`], agent task listing ([`TaskListOptions`], [`TaskSort`]) |
 //! | `task::decide` | a person in the loop (PROTOCOL A10): [`Task::approve`], [`Task::approve_with`], [`Task::reject`] a waiting [`ToolRun`] |
-//! | `task::lifecycle` | a task's life (A11): [`Task::trigger_message`], [`Task::rerun`], [`Task::delete`], [`Task::schedule_message`] |
+//! | `task::lifecycle` | a task's life (A11, A17): [`Task::trigger_message`], [`Task::rerun`], [`Task::regenerate`], [`Task::delete`], [`Task::schedule_message`] |
 //! | `tool` | `client.tools()` → [`Tools`] (A12): list, get, create/update ([`ToolBuilder`]), clone, delete; [`Tool::run`] → [`ToolOutput`] |
 //! | `agent_admin` | managing agents (A13): `agents().create`/`upsert`/`delete` ([`AgentDefinition`]), an agent's tools and sub-agents |
 //! | `paging` | [`Page`]: one page of any list (agents, either owner's tasks); `all` / `all_tasks` walk every page as a stream |
@@ -271,6 +272,7 @@ mod store;
 mod stream;
 mod task;
 mod tool;
+mod whoami;
 mod wire;
 mod workforce;
 
@@ -292,7 +294,7 @@ pub use message::{
 pub use paging::Page;
 pub use region::{Endpoints, Region};
 pub use retry::RetryPolicy;
-pub use sending::MessageBuilder;
+pub use sending::{ExternalIdBehaviour, MessageBuilder};
 pub use session::{EmbedSession, KeyReplaced, SessionStart, StoredKeyProblem};
 #[cfg(target_family = "wasm")]
 pub use store::CookieKeyStore;
@@ -305,6 +307,7 @@ pub use store::{
 };
 pub use task::{Task, TaskListOptions, TaskOwner, TaskRef, TaskSort, TaskStatus};
 pub use tool::{Tool, ToolBuilder, ToolOutput, ToolOutputStatus, Tools};
+pub use whoami::{KeyInfo, PermissionItem, Permissions, ProjectPermissions};
 pub use workforce::{Workforce, WorkforceTaskListOptions, Workforces};
 
 /// The workspace README's Rust examples, compiled as doctests so the first thing a user

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::attachment::Attachment;
 use crate::client::Client;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::task::owner::Outgoing;
 use crate::task::{Task, TaskOwner, TaskRef};
@@ -30,6 +30,53 @@ pub struct MessageBuilder<'a> {
     pub(crate) attachments: Vec<Attachment>,
     pub(crate) task_id: Option<String>,
     streaming: bool,
+    settings: TriggerSettings,
+}
+
+/// What a trigger sets beside its message (PROTOCOL A17). Agents only.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TriggerSettings {
+    pub(crate) params: Option<Map<String, Value>>,
+    pub(crate) external_id: Option<(String, ExternalIdBehaviour)>,
+    pub(crate) version: Option<String>,
+}
+
+impl TriggerSettings {
+    /// The first setting given, by name, for the error a workforce message gets.
+    fn first_given(&self) -> Option<&'static str> {
+        if self.params.is_some() {
+            Some("params")
+        } else if self.external_id.is_some() {
+            Some("external_id")
+        } else if self.version.is_some() {
+            Some("version")
+        } else {
+            None
+        }
+    }
+}
+
+/// What a trigger with an [`external_id`](MessageBuilder::external_id) does when a
+/// conversation with that id exists already (PROTOCOL A17). Either way there is never a
+/// second conversation for the same id.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ExternalIdBehaviour {
+    /// The message goes to that conversation (the platform's default).
+    #[default]
+    ExtendConversation,
+    /// Nothing is sent; the existing conversation is answered.
+    Nothing,
+}
+
+impl ExternalIdBehaviour {
+    /// The wire value: `extend-conversation` or `nothing`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExternalIdBehaviour::ExtendConversation => "extend-conversation",
+            ExternalIdBehaviour::Nothing => "nothing",
+        }
+    }
 }
 
 /// Shows where the message goes and what it carries, not the agent's whole
@@ -42,6 +89,7 @@ impl std::fmt::Debug for MessageBuilder<'_> {
             .field("attachments", &self.attachments)
             .field("task_id", &self.task_id)
             .field("streaming", &self.streaming)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
@@ -62,7 +110,43 @@ impl<'a> MessageBuilder<'a> {
             attachments: Vec::new(),
             task_id: None,
             streaming: true,
+            settings: TriggerSettings::default(),
         }
+    }
+
+    /// Sets the agent's variable `name` for this run and the task's later ones (the
+    /// trigger's `params`, kept on the task). Agents only: a workforce message with params
+    /// is refused before any request.
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.settings
+            .params
+            .get_or_insert_with(Map::new)
+            .insert(name.into(), value.into());
+        self
+    }
+
+    /// Sets all the agent's variables at once (replacing any [`param`](Self::param)).
+    pub fn params(mut self, params: Map<String, Value>) -> Self {
+        self.settings.params = Some(params);
+        self
+    }
+
+    /// The conversation's id in your own system: the platform never makes a second
+    /// conversation for the same id. Without [`in_task`](Self::in_task), a conversation
+    /// with this id is continued (or, with [`ExternalIdBehaviour::Nothing`], answered as it
+    /// is), else a new one is started. This also makes the send safe to retry: after an
+    /// ambiguous failure (a timeout, a 5xx) the SDK sends it again with `nothing`, which
+    /// answers the conversation the first send made without writing the message twice.
+    /// Agents only.
+    pub fn external_id(mut self, id: impl Into<String>, behaviour: ExternalIdBehaviour) -> Self {
+        self.settings.external_id = Some((id.into(), behaviour));
+        self
+    }
+
+    /// Which version of the agent runs: `"active"`, `"draft"` or a version id. Agents only.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.settings.version = Some(version.into());
+        self
     }
 
     /// Whether the run streams its thinking and typing live (default on).
@@ -100,6 +184,11 @@ impl<'a> MessageBuilder<'a> {
     /// `{task prefix}_-_{uuid v4}`, as the platform requires.
     pub async fn send(self) -> Result<Task> {
         let client = self.client;
+        if let (TaskOwner::Workforce(_), Some(operation)) =
+            (&self.owner, self.settings.first_given())
+        {
+            return Err(Error::AgentTaskOnly { operation });
+        }
         let mut files = Vec::with_capacity(self.attachments.len());
         for attachment in self.attachments {
             files.push(attachment.resolve(client).await?);
@@ -117,6 +206,7 @@ impl<'a> MessageBuilder<'a> {
             new_task,
             streaming: self.streaming,
             agent_config,
+            settings: &self.settings,
         };
         let task = self.owner.trigger(client, outgoing).await?;
         client.note_sent(&task.id);

@@ -14,6 +14,7 @@
 //! * Path ids are inserted without encoding (PROTOCOL A9).
 
 pub(crate) mod agents;
+pub(crate) mod auth;
 pub(crate) mod embed_keys;
 pub(crate) mod files;
 pub(crate) mod messages;

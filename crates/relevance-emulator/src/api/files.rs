@@ -75,22 +75,10 @@ fn content_type(extension: &str) -> &'static str {
 pub(crate) async fn upload_url(
     principal: Principal,
     State(state): State<AppState>,
-    headers: HeaderMap,
     LenientJson(body): LenientJson<UploadUrlRequest>,
 ) -> Result<Json<UploadUrlAnswer>, ApiError> {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|value| value.to_str().ok())
-        .filter(|host| {
-            !host.is_empty()
-                && host
-                    .chars()
-                    .all(|c| c.is_ascii_graphic() && c != '/' && c != '@')
-        })
-        .ok_or_else(|| {
-            ApiError::bad_request("a valid `Host` header is needed to build the file URLs")
-        })?
-        .to_string();
+    // The emulator's own public URL, never the request's `Host` (any client sets that).
+    let base = state.settings().public_url.clone();
     let UploadSlot { id, signature } = service::reserve_upload(
         &state,
         &principal,
@@ -99,11 +87,8 @@ pub(crate) async fn upload_url(
     )
     .await?;
     Ok(Json(UploadUrlAnswer {
-        upload_url: format!("http://{host}/files/{id}/upload?sig={signature}"),
-        download_url: format!(
-            "http://{host}/files/{id}/{}",
-            encode_segment(&body.filename)
-        ),
+        upload_url: format!("{base}/files/{id}/upload?sig={signature}"),
+        download_url: format!("{base}/files/{id}/{}", encode_segment(&body.filename)),
     }))
 }
 

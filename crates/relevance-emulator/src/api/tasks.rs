@@ -258,20 +258,21 @@ struct TriggerSettings {
 
 impl TriggerSettings {
     fn of(body: &TriggerBody) -> Result<TriggerSettings, ApiError> {
-        let params = match &body.params {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(params)) => Some(params.clone()),
-            Some(_) => {
-                return Err(ApiError::bad_request(
+        let params =
+            match &body.params {
+                None | Some(Value::Null) => None,
+                Some(Value::Object(params)) => Some(params.clone()),
+                Some(_) => return Err(ApiError::bad_request(
                     "`params` must be an object of the agent's variables, e.g. {\"name\": \"Ada\"}",
-                ))
-            }
-        };
+                )),
+            };
         let version = match body.version.as_deref().map(str::trim) {
             None => None,
-            Some("") => return Err(ApiError::bad_request(
-                "`version` must be \"active\", \"draft\" or a version id, not empty",
-            )),
+            Some("") => {
+                return Err(ApiError::bad_request(
+                    "`version` must be \"active\", \"draft\" or a version id, not empty",
+                ))
+            }
             Some(version) => Some(version.to_string()),
         };
         Ok(TriggerSettings {
@@ -421,16 +422,15 @@ async fn regenerate(
             "a regenerate needs the `conversation_id` of the task whose turn is answered again",
         ));
     };
-    let turn = match (body.regenerate_message_id, body.use_first_message) {
-        (Some(item_id), _) => Turn::OfAgentMessage(item_id),
-        (None, Some(true)) => Turn::First,
-        (None, _) => {
-            return Err(ApiError::bad_request(
+    let turn =
+        match (body.regenerate_message_id, body.use_first_message) {
+            (Some(item_id), _) => Turn::OfAgentMessage(item_id),
+            (None, Some(true)) => Turn::First,
+            (None, _) => return Err(ApiError::bad_request(
                 "a regenerate needs `regenerate_message_id` (the agent message to write again) \
                  or `use_first_message: true`",
-            ))
-        }
-    };
+            )),
+        };
     let again = Regenerate {
         agent_id: body.agent_id,
         task_id,

@@ -46,9 +46,11 @@ pub(super) async fn resolve_region(mut request: Request, next: Next) -> Response
     }
 }
 
-/// An error answer whose body may echo a path segment that is a secret, with it redacted.
-/// Success bodies are left alone: they are streams and files, and never echo the path.
-async fn redact_error_body(response: Response, secrets: &[String]) -> Response {
+/// An error answer with every secret it echoes redacted: a path segment that is one, and
+/// any value its message quotes (every caller-supplied id is quoted, `echo_id`) that is a
+/// live secret — an admin or streaming token sent as an id in a body or query.
+/// Success bodies are left alone: they are streams and files, and never echo the request.
+async fn redact_error_body(state: &AppState, response: Response, secrets: &[String]) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
@@ -59,7 +61,12 @@ async fn redact_error_body(response: Response, secrets: &[String]) -> Response {
         Err(_) => return Response::from_parts(parts, axum::body::Body::empty()),
     };
     let text = String::from_utf8_lossy(&bytes);
-    let redacted = redact::redact_all(&text, secrets);
+    let mut secrets = secrets.to_vec();
+    secrets.extend(redact::quoted_secrets(state, &text));
+    if secrets.is_empty() {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    let redacted = redact::redact_all(&text, &secrets);
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(redacted))
 }
@@ -80,11 +87,7 @@ pub(crate) async fn record_requests(
     let response = next.run(request).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let key = slot.take();
-    let response = if secrets.is_empty() {
-        response
-    } else {
-        redact_error_body(response, &secrets).await
-    };
+    let response = redact_error_body(&state, response, &secrets).await;
     let status_code = response.status();
     if status_code.is_server_error() {
         tracing::error!(%method, %path, status = status_code.as_u16(), "answered with a server error");
@@ -147,7 +150,11 @@ pub(super) async fn json_errors(request: Request, next: Next) -> Response {
         .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
         .filter(|text| !text.trim().is_empty())
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
-    let mut response = (status, Json(json!({ "message": text, "error_type": crate::error::UNSET }))).into_response();
+    let mut response = (
+        status,
+        Json(json!({ "message": text, "error_type": crate::error::UNSET })),
+    )
+        .into_response();
     if let Some(retry_after) = retry_after {
         response
             .headers_mut()

@@ -23,7 +23,10 @@ pub(crate) struct KeyInfo {
 }
 
 /// The caller's key, its label and permissions.
-pub(crate) async fn key_info(state: &AppState, principal: &Principal) -> Result<KeyInfo, StoreError> {
+pub(crate) async fn key_info(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<KeyInfo, StoreError> {
     let key_id = principal.key_id.clone();
     let label = state
         .store()

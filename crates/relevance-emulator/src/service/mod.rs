@@ -104,9 +104,9 @@ impl From<ServiceError> for ApiError {
                  a user message",
                 echo_id(&item_id)
             )),
-            ServiceError::NoTurn => {
-                ApiError::bad_request("this task has no user message whose turn could be regenerated")
-            }
+            ServiceError::NoTurn => ApiError::bad_request(
+                "this task has no user message whose turn could be regenerated",
+            ),
             ServiceError::ExternalIdElsewhere {
                 external_id,
                 task_id,

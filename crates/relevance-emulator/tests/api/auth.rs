@@ -19,11 +19,19 @@ async fn missing_malformed_and_wrong_credentials_get_the_platforms_status_and_er
     const UNKNOWN: (StatusCode, &str) = (StatusCode::BAD_REQUEST, "unset_error_type");
     // (header, expected status and error_type, a fragment the message must contain)
     let cases: Vec<(Option<&str>, (StatusCode, &str), &str)> = vec![
-        (None, MISSING, "Authorization header cannot be missing or empty"),
+        (
+            None,
+            MISSING,
+            "Authorization header cannot be missing or empty",
+        ),
         (Some(""), MISSING, "expected `{project}:{key}`"),
         (Some("Bearer "), MISSING, "cannot be missing or empty"),
         (Some("nocolon"), UNKNOWN, "no ':'"),
-        (Some(":sk-test-a-0001"), UNKNOWN, "project before ':' is empty"),
+        (
+            Some(":sk-test-a-0001"),
+            UNKNOWN,
+            "project before ':' is empty",
+        ),
         (Some("proj-a:"), UNKNOWN, "key after ':' is empty"),
         (
             Some("ghost:sk-test-a-0001"),
@@ -47,7 +55,11 @@ async fn missing_malformed_and_wrong_credentials_get_the_platforms_status_and_er
         ),
         (Some(swapped.as_str()), UNKNOWN, "no project"),
         (Some(admin_token.as_str()), UNKNOWN, "no ':'"),
-        (Some(admin_as_project_key.as_str()), UNKNOWN, "has no live key"),
+        (
+            Some(admin_as_project_key.as_str()),
+            UNKNOWN,
+            "has no live key",
+        ),
     ];
     let secrets = [KEY_A, KEY_B, KEY_EU, "sk-test-a-9999", admin_token.as_str()];
     for (header, (status, error_type), fragment) in cases {
@@ -296,7 +308,9 @@ async fn generic_auth_errors_make_every_refused_key_the_same() {
         }
     }
     assert_eq!(messages.len(), 1, "{messages:?}");
-    assert!(messages.iter().all(|message| message.starts_with("User key")));
+    assert!(messages
+        .iter()
+        .all(|message| message.starts_with("User key")));
     // The default keeps the wording the SDK relies on.
     let wrong_region = helpful
         .get(&cases[1], Some(&format!("proj-a:{KEY_A}")))

@@ -13,6 +13,7 @@ mod files;
 mod lifecycle;
 mod manage_agents;
 mod persistence;
+mod platform_answers;
 mod principals;
 mod seed;
 mod stream;

@@ -1,5 +1,5 @@
-//! A task's life beyond single messages (PROTOCOL A11): its trigger message,
-//! a rerun (as it was, or with edited text), deleting it, and a message
+//! A task's life beyond single messages (PROTOCOL A11, A17): its trigger message,
+//! a rerun (as it was, or with edited text), a turn regenerated, deleting it, and a message
 //! scheduled for later. Agent tasks only; deleting and scheduling need a
 //! project API key (an embed key gets [`Error::Forbidden`](crate::Error::Forbidden), A13).
 
@@ -9,7 +9,7 @@ use super::Task;
 use crate::error::Result;
 use crate::http::Request;
 use crate::message::{Message, MessageContent};
-use crate::wire::agents::TRIGGER_PATH;
+use crate::wire::agents::{RegenerateBody, TRIGGER_PATH};
 use crate::wire::messages::UserMessageBody;
 use crate::wire::tasks::{self, DeleteBody, RerunBody, ScheduleAnswer, ScheduleBody};
 
@@ -64,6 +64,36 @@ impl Task {
             .answer("agents/trigger answer");
         self.client.send::<serde_json::Value>(request).await?;
         // A new run starts: this client's event streams of the task poll fast again.
+        self.client.note_sent(&self.id);
+        Ok(())
+    }
+
+    /// Has the agent answer the turn of its message `message_id` again
+    /// (`action: "regenerate"`, PROTOCOL A17): that reply and everything after it are
+    /// replaced by the new run. A `message_id` that names no agent message of the task
+    /// is [`Error::BadRequest`](crate::Error::BadRequest).
+    pub async fn regenerate(&self, message_id: &str) -> Result<()> {
+        self.regenerate_turn(Some(message_id)).await
+    }
+
+    /// Has the agent answer the task's first turn again (`use_first_message`).
+    pub async fn regenerate_first(&self) -> Result<()> {
+        self.regenerate_turn(None).await
+    }
+
+    async fn regenerate_turn(&self, message_id: Option<&str>) -> Result<()> {
+        let agent_id = self.agent_for("regenerate")?;
+        let body = RegenerateBody {
+            action: "regenerate",
+            agent_id,
+            conversation_id: &self.id,
+            regenerate_message_id: message_id,
+            use_first_message: message_id.is_none().then_some(true),
+        };
+        let request = Request::create(TRIGGER_PATH)
+            .json(&body)
+            .answer("agents/trigger answer");
+        self.client.send::<serde_json::Value>(request).await?;
         self.client.note_sent(&self.id);
         Ok(())
     }

@@ -12,8 +12,9 @@ use super::{cursor_time, messages_at_or_after, Task, TaskOwner, TaskStatus};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::http::Request;
-use crate::message::{AttachedFile, Message};
+use crate::message::{AttachedFile, Message, MessageContent};
 use crate::retry::RetryPolicy;
+use crate::sending::{ExternalIdBehaviour, TriggerSettings};
 use crate::stream::StreamingToken;
 use crate::wire::messages::{decode_all, UserMessageBody};
 use crate::wire::tasks::{MetadataAnswer, ViewBody, STREAMING_TOKEN_QUERY};
@@ -42,6 +43,8 @@ pub(crate) struct Outgoing<'a> {
     /// An agent's whole config as read, sent back as `agent_override` to turn
     /// streaming on (API keys only; `None` sends no override).
     pub(crate) agent_config: Option<&'a Map<String, Value>>,
+    /// `params`, `external_id`, `version` (agents only; checked by the builder).
+    pub(crate) settings: &'a TriggerSettings,
 }
 
 impl TaskOwner {
@@ -146,12 +149,20 @@ impl TaskOwner {
     /// there the trigger went through. Any other trigger is a plain create,
     /// never retried blindly.
     pub(crate) async fn trigger(&self, client: &Client, outgoing: Outgoing<'_>) -> Result<Task> {
-        let mut request = self.trigger_request(&outgoing);
+        let mut request = self.trigger_request(&outgoing, None);
         let new_task_id = outgoing.task_id.filter(|_| outgoing.new_task);
-        if new_task_id.is_some() {
+        // A new conversation under the caller's external id: sending it again with
+        // `nothing` answers the conversation the first send made, or makes it.
+        let by_external_id =
+            outgoing.new_task && new_task_id.is_none() && outgoing.settings.external_id.is_some();
+        if new_task_id.is_some() || by_external_id {
             request = request.with_client_id();
         }
+        let outgoing = &outgoing;
         let exists = || async move {
+            if by_external_id {
+                return self.trigger_again_changing_nothing(client, outgoing).await;
+            }
             let Some(task_id) = new_task_id else {
                 return Ok(None);
             };
@@ -179,11 +190,50 @@ impl TaskOwner {
         Ok(task)
     }
 
-    /// The trigger request: its path and body (PROTOCOL A5, A6).
-    fn trigger_request(&self, outgoing: &Outgoing<'_>) -> Request {
+    /// Whether a trigger under an `external_id` went through, after an ambiguous failure
+    /// (PROTOCOL A17): the same trigger is sent once with `external_id_behaviour:
+    /// "nothing"`, which writes nothing to a conversation that has the id and is the
+    /// trigger itself when none has. The conversation it answers has this message as its
+    /// newest user message exactly when one of the two sends wrote it; otherwise (an
+    /// existing conversation the first send never reached) `None` sends it again.
+    async fn trigger_again_changing_nothing(
+        &self,
+        client: &Client,
+        outgoing: &Outgoing<'_>,
+    ) -> Result<Option<Task>> {
+        let TaskOwner::Agent(agent_id) = self else {
+            return Ok(None);
+        };
+        let request = self
+            .trigger_request(outgoing, Some(ExternalIdBehaviour::Nothing))
+            .policy(Some(RetryPolicy::none()));
+        let answer: agents::TriggerAnswer = client.send(request).await?;
+        let task = agent_trigger_task(answer, client, agent_id);
+        let messages = self
+            .read_messages(client, Some(RetryPolicy::none()), &task.id, None)
+            .await?;
+        let newest_user_text = messages
+            .iter()
+            .rev()
+            .find_map(|message| match &message.content {
+                MessageContent::User(user) => Some(user.text.as_str()),
+                _ => None,
+            });
+        Ok((newest_user_text == Some(outgoing.text)).then_some(task))
+    }
+
+    /// The trigger request: its path and body (PROTOCOL A5, A6, A17); `behaviour`
+    /// replaces the external id's behaviour (the retry check).
+    fn trigger_request(
+        &self,
+        outgoing: &Outgoing<'_>,
+        behaviour: Option<ExternalIdBehaviour>,
+    ) -> Request {
         match self {
             TaskOwner::Agent(agent_id) => {
                 let attachments = Some(outgoing.files).filter(|files| !files.is_empty());
+                let settings = outgoing.settings;
+                let external = settings.external_id.as_ref();
                 let body = agents::TriggerBody {
                     agent_id,
                     agent_override: outgoing
@@ -191,7 +241,12 @@ impl TaskOwner {
                         .filter(|_| outgoing.streaming)
                         .map(agents::streaming_override),
                     conversation_id: outgoing.task_id,
+                    external_id: external.map(|(id, _)| id.as_str()),
+                    external_id_behaviour: external
+                        .map(|(_, given)| behaviour.unwrap_or(*given).as_str()),
                     message: UserMessageBody::new(outgoing.text, attachments),
+                    params: settings.params.as_ref(),
+                    version: settings.version.as_deref(),
                 };
                 Request::create(agents::TRIGGER_PATH).json(&body)
             }

@@ -66,7 +66,31 @@ pub(crate) struct TriggerBody<'a> {
     pub(crate) agent_override: Option<Map<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) conversation_id: Option<&'a str>,
+    /// The caller's own id for the conversation (PROTOCOL A17).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) external_id: Option<&'a str>,
+    /// `extend-conversation` or `nothing`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) external_id_behaviour: Option<&'static str>,
     pub(crate) message: UserMessageBody<'a>,
+    /// The agent's variables.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) params: Option<&'a Map<String, Value>>,
+    /// `active`, `draft` or a version id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) version: Option<&'a str>,
+}
+
+/// `{"action": "regenerate", ...}` (PROTOCOL A17): a turn answered again.
+#[derive(Serialize)]
+pub(crate) struct RegenerateBody<'a> {
+    pub(crate) action: &'static str,
+    pub(crate) agent_id: &'a str,
+    pub(crate) conversation_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) regenerate_message_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) use_first_message: Option<bool>,
 }
 
 /// The override that turns streaming on, exactly as the official client
