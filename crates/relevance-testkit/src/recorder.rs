@@ -1,7 +1,8 @@
-//! A recording proxy on 127.0.0.1: forwards every request to the emulator unchanged (the
-//! `Host` header included, so the file URLs the emulator builds point back through the proxy)
-//! and keeps what was sent, so a test can assert on the SDK's requests as they were on the
-//! wire: bodies, headers, no secret added or lost.
+//! A recording proxy on 127.0.0.1: forwards every request to the emulator unchanged and
+//! keeps what was sent, so a test can assert on the SDK's requests as they were on the
+//! wire: bodies, headers, no secret added or lost. Like a reverse proxy that rewrites its
+//! upstream's address, it puts its own URL for the emulator's in JSON answers, so the file
+//! URLs the emulator builds (from its own URL, never the `Host` header) lead back through it.
 
 use std::sync::{Arc, Mutex};
 
@@ -44,6 +45,8 @@ impl Recorded {
 #[derive(Clone)]
 struct Forward {
     target: String,
+    /// The proxy's own URL, written into JSON answers in place of `target`.
+    own: String,
     http: reqwest::Client,
     requests: Arc<Mutex<Vec<Recorded>>>,
 }
@@ -65,6 +68,7 @@ impl Recorder {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let state = Forward {
             target: target.trim_end_matches('/').to_string(),
+            own: base_url.clone(),
             http: reqwest::Client::new(),
             requests: Arc::clone(&requests),
         };
@@ -137,6 +141,18 @@ async fn forward(State(state): State<Forward>, request: Request) -> Result<Respo
         if !hop_by_hop(name) {
             response = response.header(name, value);
         }
+    }
+    let is_json = answer
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if is_json {
+        let text = answer.text().await.map_err(|_| StatusCode::BAD_GATEWAY)?;
+        let rewritten = text.replace(&state.target, &state.own);
+        return response
+            .body(Body::from(rewritten))
+            .map_err(|_| StatusCode::BAD_GATEWAY);
     }
     let stream = answer.bytes_stream().map_err(std::io::Error::other);
     response
