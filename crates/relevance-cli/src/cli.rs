@@ -33,7 +33,8 @@ pub struct CredentialArgs {
     #[arg(long, env = "RELEVANCE_PROJECT", global = true)]
     pub project: Option<String>,
 
-    /// Region of the project: us, eu, au, or a region code (bcbe5a, d7b62b, f1db6c).
+    /// Region of the project: us, eu, au, or its region code (6 hex characters, e.g.
+    /// bcbe5a, d7b62b, f1db6c, 1e3042), as the dashboard's project settings show it.
     #[arg(long, env = "RELEVANCE_REGION", global = true)]
     pub region: Option<String>,
 
@@ -73,6 +74,12 @@ pub enum Command {
     },
     /// Walk through the whole key system against an embedded emulator.
     Demo,
+    /// Which key this is: project, region, key kind, key id and label, as the platform
+    /// knows it (`auth/info`). The first thing to run with a key pasted from the dashboard.
+    Whoami {
+        #[command(flatten)]
+        credentials: CredentialArgs,
+    },
     /// Chat with an agent (or a workforce). With no credentials configured, an embedded
     /// emulator with the demo project is started and the chat opens on its researcher.
     Chat(ChatArgs),
@@ -106,6 +113,9 @@ pub struct ChatArgs {
     #[arg(long)]
     pub task: Option<String>,
 
+    #[command(flatten)]
+    pub trigger: TriggerFlags,
+
     /// Attach a file to the first message (repeatable; agents only).
     #[arg(long = "attach", value_name = "FILE", conflicts_with = "workforce")]
     pub attachments: Vec<PathBuf>,
@@ -136,8 +146,59 @@ impl ChatArgs {
     }
 }
 
+/// What a trigger sets beside its message (PROTOCOL A17), for `chat` and `tasks send`.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Trigger")]
+pub struct TriggerFlags {
+    /// An agent variable for the run, kept on the task (repeatable): `--param name=Ada`.
+    /// A value that is JSON (`3`, `true`, `{"a":1}`) is sent as that JSON, anything else as
+    /// text.
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = crate::trigger_flags::parse_param)]
+    pub params: Vec<(String, serde_json::Value)>,
+
+    /// The conversation's id in your own system: a conversation with this id is continued,
+    /// never started twice (which also makes a retried send safe).
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+
+    /// With --external-id, when that conversation exists: `extend` sends the message to it,
+    /// `nothing` sends nothing and answers it as it is.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "extend|nothing",
+        requires = "external_id",
+        default_value = "extend"
+    )]
+    pub if_exists: IfExists,
+}
+
+/// `--if-exists`: the trigger's `external_id_behaviour`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum IfExists {
+    /// `extend-conversation`.
+    #[default]
+    Extend,
+    /// `nothing`.
+    Nothing,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum TasksCommand {
+    /// Send one message to an agent and print the task it went to, without waiting for the
+    /// reply (see `tasks show` for it).
+    Send {
+        /// The agent (default: an embed key's agent).
+        #[arg(long)]
+        agent: Option<String>,
+        /// The message.
+        message: String,
+        /// Continue this task instead of starting (or finding, with --external-id) one.
+        #[arg(long)]
+        task: Option<String>,
+        #[command(flatten)]
+        trigger: TriggerFlags,
+    },
     /// List tasks, oldest first.
     List {
         /// The agent whose tasks to list (default: an embed key's agent or workforce).
@@ -266,6 +327,11 @@ pub struct EmulatorArgs {
     )]
     pub schedule_minute_ms: u64,
 
+    /// The URL clients reach the emulator at (behind a proxy or in a container), from which
+    /// file upload and download URLs are built (default: the listen address).
+    #[arg(long, value_name = "URL", env = "RELEVANCE_EMULATOR_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     #[command(flatten)]
     pub faults: FaultArgs,
 
@@ -312,7 +378,7 @@ pub struct LimitArgs {
     /// Live streaming tokens of one task; past it the oldest is forgotten (default 100).
     #[arg(long, value_name = "N")]
     pub max_streaming_tokens_per_task: Option<usize>,
-    /// Answer every 401 with one generic message instead of naming what failed.
+    /// Answer every refused key with one generic message instead of naming what failed.
     #[arg(long)]
     pub generic_auth_errors: bool,
 }

@@ -19,7 +19,7 @@ impl CredentialArgs {
     /// The region, required: from `--region` or `RELEVANCE_REGION`.
     pub fn region(&self) -> Result<Region> {
         let value = self.region.as_deref().ok_or_else(|| {
-            anyhow!("missing region: pass --region or set RELEVANCE_REGION (us, eu or au)")
+            anyhow!("missing region: pass --region or set RELEVANCE_REGION (us, eu, au or the region code from the project settings)")
         })?;
         value
             .parse::<Region>()
@@ -59,7 +59,7 @@ impl CredentialArgs {
                 ))
             }
             (None, false) => Err(anyhow!(
-                "missing project and region: pass --project and --region, or set RELEVANCE_PROJECT and RELEVANCE_REGION (us, eu or au)"
+                "missing project and region: pass --project and --region, or set RELEVANCE_PROJECT and RELEVANCE_REGION (us, eu, au or the region code from the project settings)"
             )),
         }
     }
@@ -95,7 +95,7 @@ impl CredentialArgs {
                     missing.push("a project (--project / RELEVANCE_PROJECT)");
                 }
                 if self.region.is_none() {
-                    missing.push("a region (--region / RELEVANCE_REGION: us, eu or au)");
+                    missing.push("a region (--region / RELEVANCE_REGION: us, eu, au or a region code)");
                 }
                 bail!(
                     "missing credentials: {}; or pass --key-file FILE",

@@ -10,6 +10,7 @@ mod commands;
 mod credentials;
 mod output;
 mod render;
+mod trigger_flags;
 
 use std::process::ExitCode;
 

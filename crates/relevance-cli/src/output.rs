@@ -1,6 +1,6 @@
 //! The one place the CLI prints results: human text by default, JSON with `--json`.
 
-use relevance::{Agent, Key, KeyScope};
+use relevance::{Agent, Key, KeyInfo, KeyScope};
 use serde_json::{json, Value};
 
 /// Prints one JSON value on its own line.
@@ -45,6 +45,38 @@ pub fn print_key(key: &Key) {
         println!("task prefix: {prefix}");
     }
     println!("secret:      {}", key.redacted_secret());
+}
+
+/// `whoami` as JSON: what the credentials say and what the platform says, never the secret.
+pub fn whoami_json(key: &Key, info: &KeyInfo) -> Value {
+    json!({
+        "project": key.project(),
+        "region": key.region().code(),
+        "kind": if key.is_embed() { "embed" } else { "api" },
+        "key_id": info.key_id,
+        "label": info.label,
+        "user_id": info.user_id,
+        "email": info.email,
+        "permissions": info.permissions,
+    })
+}
+
+/// `whoami` as lines.
+pub fn print_whoami(key: &Key, info: &KeyInfo) {
+    let kind = match key.scope() {
+        KeyScope::Project => "API key (the whole project)".to_string(),
+        KeyScope::Agent(id) => format!("embed key (agent {id})"),
+        KeyScope::Workforce(id) => format!("embed key (workforce {id})"),
+    };
+    println!("project:  {}", key.project());
+    println!("region:   {}", key.region());
+    println!("kind:     {kind}");
+    println!("key id:   {}", info.key_id);
+    println!("label:    {}", info.label.as_deref().unwrap_or("(none)"));
+    println!("user:     {}", info.user_id);
+    if let Some(email) = &info.email {
+        println!("email:    {email}");
+    }
 }
 
 /// An agent as JSON (the fields a script needs).

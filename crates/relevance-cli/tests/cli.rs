@@ -40,7 +40,7 @@ async fn the_demo_walks_through_every_step_and_succeeds() {
         "0 get_embed_key requests",
         "refused with 403",
         "refused with 404",
-        "refused with 401",
+        "refused with 400",
         "a regenerated key works",
         "Every step behaved as documented.",
     ] {

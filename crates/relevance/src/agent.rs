@@ -274,7 +274,11 @@ mod tests {
             agent_id,
             agent_override,
             conversation_id,
+            external_id: None,
+            external_id_behaviour: None,
             message: UserMessageBody::new(text, attachments),
+            params: None,
+            version: None,
         })
         .unwrap()
     }

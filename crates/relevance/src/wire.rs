@@ -96,13 +96,46 @@ mod tests {
                     agent_id: "a1",
                     agent_override: Some(agents::streaming_override(&config)),
                     conversation_id: Some("t1"),
+                    external_id: None,
+                    external_id_behaviour: None,
                     message: UserMessageBody::new("hi", Some(&files)),
+                    params: None,
+                    version: None,
                 })
                 .unwrap(),
                 json!({"agent_id": "a1", "conversation_id": "t1",
                        "agent_override": {"name": "Helper", "use_streaming": true},
                        "message": {"role": "user", "content": "hi",
                                    "attachments": [{"file_name": "a.pdf", "file_url": "https://cdn/a.pdf"}]}}),
+            ),
+            (
+                serde_json::to_string(&agents::TriggerBody {
+                    agent_id: "a1",
+                    agent_override: None,
+                    conversation_id: None,
+                    external_id: Some("order-1"),
+                    external_id_behaviour: Some("nothing"),
+                    message: UserMessageBody::new("hi", None),
+                    params: Some(&config),
+                    version: Some("draft"),
+                })
+                .unwrap(),
+                json!({"agent_id": "a1", "external_id": "order-1",
+                       "external_id_behaviour": "nothing",
+                       "message": {"role": "user", "content": "hi"},
+                       "params": {"name": "Helper"}, "version": "draft"}),
+            ),
+            (
+                serde_json::to_string(&agents::RegenerateBody {
+                    action: "regenerate",
+                    agent_id: "a1",
+                    conversation_id: "t1",
+                    regenerate_message_id: None,
+                    use_first_message: Some(true),
+                })
+                .unwrap(),
+                json!({"action": "regenerate", "agent_id": "a1", "conversation_id": "t1",
+                       "use_first_message": true}),
             ),
             (
                 serde_json::to_string(&workforces::TriggerBody {

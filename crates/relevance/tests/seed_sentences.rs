@@ -140,7 +140,8 @@ async fn a_refused_key_says_whether_the_project_or_the_key_is_wrong() {
             .await
             .unwrap_err();
         assert!(matches!(error, Error::Unauthorized { .. }), "{error:?}");
-        assert_eq!(error.status(), Some(401));
+        // The live platform answers a key it does not know with 400 (PROTOCOL C).
+        assert_eq!(error.status(), Some(400));
         let text = error.to_string();
         assert!(text.contains(named), "{text:?} should mention {named}");
         assert!(!text.contains(&secret), "no secret in errors: {text}");

@@ -22,7 +22,7 @@ use relevance::{
 use relevance_emulator::{Config, DemoProject, Emulator};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines, Stdin};
 
-use crate::cli::{ApprovalPolicy, ChatArgs};
+use crate::cli::{ApprovalPolicy, ChatArgs, TriggerFlags};
 use crate::render::MessagePrinter;
 use approval::Decision;
 
@@ -38,10 +38,11 @@ impl Target {
         text: &str,
         task: Option<&Task>,
         attachments: &[Attachment],
+        trigger: &TriggerFlags,
     ) -> Result<Task> {
         Ok(match self {
             Target::Agent(agent) => {
-                let mut message = agent.message(text);
+                let mut message = trigger.apply(agent.message(text));
                 for attachment in attachments {
                     message = message.attach(attachment.clone());
                 }
@@ -96,6 +97,9 @@ async fn chat(
     }
     let demo = embedded.and_then(Emulator::demo);
     let target = choose_target(&args, client, demo).await?;
+    if matches!(target, Target::Workforce(_)) && args.trigger.is_set() {
+        bail!("--param and --external-id are for agents: a workforce trigger takes neither");
+    }
     if !json {
         announce(&target, &args, embedded.is_some(), demo);
     }
@@ -122,7 +126,9 @@ async fn chat(
         json,
     };
     if let Some(text) = &args.message {
-        let sent = target.send(text, task.as_ref(), &attachments).await?;
+        let sent = target
+            .send(text, task.as_ref(), &attachments, &args.trigger)
+            .await?;
         follow(sent, &mut events, &mut printer, &mut approvals).await?;
         return Ok(());
     }
@@ -139,7 +145,12 @@ async fn chat(
             break;
         }
         let sent = target
-            .send(text, task.as_ref(), &std::mem::take(&mut attachments))
+            .send(
+                text,
+                task.as_ref(),
+                &std::mem::take(&mut attachments),
+                &args.trigger,
+            )
             .await?;
         task = Some(follow(sent, &mut events, &mut printer, &mut approvals).await?);
     }

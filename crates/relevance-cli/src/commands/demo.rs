@@ -262,8 +262,8 @@ impl Walk {
         let revoked = expect_refusal(
             "the revoked key",
             after_revoke,
-            |e| matches!(e, Error::Unauthorized { .. }),
-            "401",
+            |e| matches!(e, Error::Unauthorized { status: 400, .. }),
+            "400 (the platform's \"User key not found\")",
         )?;
         let fresh = Key::generate_embed_key(EmbedKeyOptions::agent(
             region,

@@ -51,6 +51,7 @@ pub async fn run(args: EmulatorArgs, json: bool) -> Result<()> {
         connections,
         quotas,
         schedule_minute_ms: args.schedule_minute_ms,
+        public_url: args.public_url.clone(),
         ..defaults
     };
     let listener = tokio::net::TcpListener::bind(args.listen)

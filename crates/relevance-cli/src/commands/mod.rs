@@ -8,6 +8,7 @@ mod emulator;
 mod key;
 mod tasks;
 mod tools;
+mod whoami;
 
 use anyhow::{Context, Result};
 
@@ -39,6 +40,9 @@ pub fn run(cli: Cli) -> Result<()> {
             command,
         } => runtime()?
             .block_on(tools::run(command, &credentials, json))
+            .map_err(|error| with_scope_hint(error, &credentials)),
+        Command::Whoami { credentials } => runtime()?
+            .block_on(whoami::run(&credentials, json))
             .map_err(|error| with_scope_hint(error, &credentials)),
         Command::Tasks {
             credentials,

@@ -1,5 +1,5 @@
-//! `relevance tasks list|show|rerun|delete|schedule`: an agent's or a workforce's
-//! conversations, and an agent task's life (PROTOCOL A11).
+//! `relevance tasks list|show|send|rerun|delete|schedule`: an agent's or a workforce's
+//! conversations, and an agent task's life (PROTOCOL A11, A17).
 
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
@@ -34,6 +34,23 @@ pub async fn run(command: TasksCommand, credentials: &CredentialArgs, json: bool
                 ),
             };
             print_tasks(json, &tasks);
+        }
+        TasksCommand::Send {
+            agent,
+            message,
+            task,
+            trigger,
+        } => {
+            let agent = default_target(&client, agent, None)
+                .0
+                .context("which agent? pass --agent ID (see `relevance agents list`)")?;
+            let agent = client.agents().get(&agent).await?;
+            let mut builder = trigger.apply(agent.message(message));
+            if let Some(task) = &task {
+                builder = builder.in_task(task.as_str());
+            }
+            let task = builder.send().await?;
+            print_done(json, "sent", &task.id);
         }
         TasksCommand::Rerun { agent, task, text } => {
             let task = agent_task(&client, agent, &task).await?;
