@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use crate::trigger_flags::TriggerFlags;
+
 /// Talk to the Relevance AI platform (or its local emulator) from the shell.
 #[derive(Debug, Parser)]
 #[command(name = "relevance", version, about, long_about = None)]
@@ -144,43 +146,6 @@ impl ChatArgs {
     pub fn agent(&self) -> Option<&str> {
         self.agent.as_deref().or(self.agent_flag.as_deref())
     }
-}
-
-/// What a trigger sets beside its message (PROTOCOL A17), for `chat` and `tasks send`.
-#[derive(Debug, Clone, Default, Args)]
-#[command(next_help_heading = "Trigger")]
-pub struct TriggerFlags {
-    /// An agent variable for the run, kept on the task (repeatable): `--param name=Ada`.
-    /// A value that is JSON (`3`, `true`, `{"a":1}`) is sent as that JSON, anything else as
-    /// text.
-    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = crate::trigger_flags::parse_param)]
-    pub params: Vec<(String, serde_json::Value)>,
-
-    /// The conversation's id in your own system: a conversation with this id is continued,
-    /// never started twice (which also makes a retried send safe).
-    #[arg(long, value_name = "ID")]
-    pub external_id: Option<String>,
-
-    /// With --external-id, when that conversation exists: `extend` sends the message to it,
-    /// `nothing` sends nothing and answers it as it is.
-    #[arg(
-        long,
-        value_enum,
-        value_name = "extend|nothing",
-        requires = "external_id",
-        default_value = "extend"
-    )]
-    pub if_exists: IfExists,
-}
-
-/// `--if-exists`: the trigger's `external_id_behaviour`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum IfExists {
-    /// `extend-conversation`.
-    #[default]
-    Extend,
-    /// `nothing`.
-    Nothing,
 }
 
 #[derive(Debug, Subcommand)]

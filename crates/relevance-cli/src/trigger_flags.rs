@@ -1,10 +1,46 @@
 //! `--param KEY=VALUE`, `--external-id` and `--if-exists` (PROTOCOL A17) onto the SDK's one
 //! message builder, for every command that sends a message.
 
+use clap::Args;
 use relevance::{ExternalIdBehaviour, MessageBuilder};
 use serde_json::Value;
 
-use crate::cli::{IfExists, TriggerFlags};
+/// What a trigger sets beside its message (PROTOCOL A17), for `chat` and `tasks send`.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Trigger")]
+pub struct TriggerFlags {
+    /// An agent variable for the run, kept on the task (repeatable): `--param name=Ada`.
+    /// A value that is JSON (`3`, `true`, `{"a":1}`) is sent as that JSON, anything else as
+    /// text.
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, serde_json::Value)>,
+
+    /// The conversation's id in your own system: a conversation with this id is continued,
+    /// never started twice (which also makes a retried send safe).
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+
+    /// With --external-id, when that conversation exists: `extend` sends the message to it,
+    /// `nothing` sends nothing and answers it as it is.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "extend|nothing",
+        requires = "external_id",
+        default_value = "extend"
+    )]
+    pub if_exists: IfExists,
+}
+
+/// `--if-exists`: the trigger's `external_id_behaviour`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum IfExists {
+    /// `extend-conversation`.
+    #[default]
+    Extend,
+    /// `nothing`.
+    Nothing,
+}
 
 /// `KEY=VALUE` → the param: a value that parses as JSON is that JSON, else the text.
 pub fn parse_param(text: &str) -> Result<(String, Value), String> {

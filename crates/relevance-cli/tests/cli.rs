@@ -209,7 +209,8 @@ async fn agents_list_and_get_with_an_api_key() {
         .unwrap();
     assert!(output.status.success(), "{}", text(&output.stderr));
 
-    // A wrong region is a one-line 401 that says which region the project is in.
+    // A wrong region is a one-line refusal (the platform's 400) that says which region the
+    // project is in.
     let wrong = run(&[
         "agents",
         "list",
@@ -223,7 +224,14 @@ async fn agents_list_and_get_with_an_api_key() {
         &t.base_url,
     ])
     .await;
-    assert_one_line_error(&wrong, &["401", "bcbe5a"]);
+    assert_one_line_error(
+        &wrong,
+        &[
+            "400",
+            "bcbe5a",
+            "check the key, the project id and the region",
+        ],
+    );
     assert!(!text(&wrong.stderr).contains(API_KEY_A));
 }
 

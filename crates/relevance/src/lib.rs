@@ -272,6 +272,7 @@ mod store;
 mod stream;
 mod task;
 mod tool;
+mod trigger_settings;
 mod whoami;
 mod wire;
 mod workforce;
@@ -294,7 +295,7 @@ pub use message::{
 pub use paging::Page;
 pub use region::{Endpoints, Region};
 pub use retry::RetryPolicy;
-pub use sending::{ExternalIdBehaviour, MessageBuilder};
+pub use sending::MessageBuilder;
 pub use session::{EmbedSession, KeyReplaced, SessionStart, StoredKeyProblem};
 #[cfg(target_family = "wasm")]
 pub use store::CookieKeyStore;
@@ -307,6 +308,7 @@ pub use store::{
 };
 pub use task::{Task, TaskListOptions, TaskOwner, TaskRef, TaskSort, TaskStatus};
 pub use tool::{Tool, ToolBuilder, ToolOutput, ToolOutputStatus, Tools};
+pub use trigger_settings::ExternalIdBehaviour;
 pub use whoami::{KeyInfo, PermissionItem, Permissions, ProjectPermissions};
 pub use workforce::{Workforce, WorkforceTaskListOptions, Workforces};
 

@@ -16,6 +16,8 @@ use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::task::owner::Outgoing;
 use crate::task::{Task, TaskOwner, TaskRef};
+use crate::trigger_settings::ExternalIdBehaviour;
+use crate::trigger_settings::TriggerSettings;
 
 /// A message on its way to an agent or a workforce; made by
 /// [`Agent::message`](crate::Agent::message) or
@@ -31,52 +33,6 @@ pub struct MessageBuilder<'a> {
     pub(crate) task_id: Option<String>,
     streaming: bool,
     settings: TriggerSettings,
-}
-
-/// What a trigger sets beside its message (PROTOCOL A17). Agents only.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct TriggerSettings {
-    pub(crate) params: Option<Map<String, Value>>,
-    pub(crate) external_id: Option<(String, ExternalIdBehaviour)>,
-    pub(crate) version: Option<String>,
-}
-
-impl TriggerSettings {
-    /// The first setting given, by name, for the error a workforce message gets.
-    fn first_given(&self) -> Option<&'static str> {
-        if self.params.is_some() {
-            Some("params")
-        } else if self.external_id.is_some() {
-            Some("external_id")
-        } else if self.version.is_some() {
-            Some("version")
-        } else {
-            None
-        }
-    }
-}
-
-/// What a trigger with an [`external_id`](MessageBuilder::external_id) does when a
-/// conversation with that id exists already (PROTOCOL A17). Either way there is never a
-/// second conversation for the same id.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ExternalIdBehaviour {
-    /// The message goes to that conversation (the platform's default).
-    #[default]
-    ExtendConversation,
-    /// Nothing is sent; the existing conversation is answered.
-    Nothing,
-}
-
-impl ExternalIdBehaviour {
-    /// The wire value: `extend-conversation` or `nothing`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExternalIdBehaviour::ExtendConversation => "extend-conversation",
-            ExternalIdBehaviour::Nothing => "nothing",
-        }
-    }
 }
 
 /// Shows where the message goes and what it carries, not the agent's whole

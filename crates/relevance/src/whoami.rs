@@ -125,8 +125,8 @@ mod tests {
             "an ill-typed optional field reads as absent"
         );
         let item = &info.permissions.projects["p1"].items["embed"];
-        assert_eq!(item.resources["agents"]["a1"], true);
-        assert_eq!(item.actions["trigger"], true);
+        assert!(item.resources["agents"]["a1"]);
+        assert!(item.actions["trigger"]);
         let odd: InfoAnswer =
             serde_json::from_str(r#"{"key_id":"k","user_id":"u","permissions":[1]}"#).unwrap();
         assert_eq!(KeyInfo::from(odd).permissions, Permissions::default());

@@ -152,7 +152,7 @@ async fn whoami_names_the_key_for_an_api_key_and_an_embed_key() {
     let embed = t.client(embed_key).whoami().await.unwrap();
     assert_ne!(embed.key_id, api.key_id);
     let item = &embed.permissions.projects[PROJECT].items["embed"];
-    assert_eq!(item.resources["agents"]["greeter"], true);
+    assert!(item.resources["agents"]["greeter"]);
     assert!(!format!("{embed:?}{api:?}").contains(API_KEY));
 }
 

@@ -95,29 +95,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::KnowledgeSetNotFound { task_id } => {
                 ApiError::not_found(format!("no task {}", echo_id(&task_id)))
             }
-            ServiceError::NotAUserMessage { item_id } => ApiError::bad_request(format!(
-                "`edit_message_id` {} names no user message of this task",
-                echo_id(&item_id)
-            )),
-            ServiceError::NotAnAgentMessage { item_id } => ApiError::bad_request(format!(
-                "`regenerate_message_id` {} names no agent message of this task that answers \
-                 a user message",
-                echo_id(&item_id)
-            )),
-            ServiceError::NoTurn => ApiError::bad_request(
-                "this task has no user message whose turn could be regenerated",
-            ),
-            ServiceError::ExternalIdElsewhere {
-                external_id,
-                task_id,
-                named,
-            } => ApiError::bad_request(format!(
-                "`external_id` {} belongs to conversation {}, not to the `conversation_id` {} \
-                 sent with it",
-                echo_id(&external_id),
-                echo_id(&task_id),
-                echo_id(&named)
-            )),
+            ServiceError::NotAUserMessage { .. }
+            | ServiceError::NotAnAgentMessage { .. }
+            | ServiceError::NoTurn
+            | ServiceError::ExternalIdElsewhere { .. } => refused_message(error),
             ServiceError::TaskId(refusal) => ApiError::bad_request(refusal.to_string()),
             ServiceError::Decision(DecisionError::Store(error)) => {
                 ServiceError::Engine(EngineError::Store(error)).into()
@@ -148,6 +129,39 @@ impl From<ServiceError> for ApiError {
                 ApiError::internal("the emulator could not run this task's agent; see its log")
             }
             ServiceError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// The 400 of a trigger that names a message, turn or external id it may not.
+fn refused_message(error: ServiceError) -> ApiError {
+    match error {
+        ServiceError::NotAUserMessage { item_id } => ApiError::bad_request(format!(
+            "`edit_message_id` {} names no user message of this task",
+            echo_id(&item_id)
+        )),
+        ServiceError::NotAnAgentMessage { item_id } => ApiError::bad_request(format!(
+            "`regenerate_message_id` {} names no agent message of this task that answers \
+                 a user message",
+            echo_id(&item_id)
+        )),
+        ServiceError::NoTurn => {
+            ApiError::bad_request("this task has no user message whose turn could be regenerated")
+        }
+        ServiceError::ExternalIdElsewhere {
+            external_id,
+            task_id,
+            named,
+        } => ApiError::bad_request(format!(
+            "`external_id` {} belongs to conversation {}, not to the `conversation_id` {} \
+                 sent with it",
+            echo_id(&external_id),
+            echo_id(&task_id),
+            echo_id(&named)
+        )),
+        other => {
+            tracing::error!(?other, "refused_message given another error");
+            ApiError::internal("the emulator mapped an error wrongly; see its log")
         }
     }
 }
