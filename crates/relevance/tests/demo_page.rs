@@ -418,7 +418,7 @@ async fn flow(browser: &Browser, public: &Emulator, private: &Emulator) {
     assert_eq!(users, ["hello page", "second one"]);
     assert_eq!(agents, ["You said: hello page", "You said: second one"]);
 
-    // 3. The key is revoked: the next send gets 401, one new key is made, the page says
+    // 3. The key is revoked: the next send is refused (the platform's 400 `User key`), one new key is made, the page says
     //    so, and the message goes to a new task.
     let revoked = reqwest::Client::new()
         .post(format!("{}/admin/keys/revoke", public.base_url()))
@@ -443,7 +443,7 @@ async fn flow(browser: &Browser, public: &Emulator, private: &Emulator) {
     );
     assert_eq!(
         trigger_statuses(public).await,
-        vec![200, 200, 401, 200],
+        vec![200, 200, 400, 200],
         "the send with the revoked key was refused, then sent once with the new key"
     );
     let stored = local_storage(browser, KEY_NAME)
