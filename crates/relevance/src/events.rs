@@ -247,7 +247,7 @@ impl TaskEvents {
             PollStep::Waiting => false,
             PollStep::Started | PollStep::Retrying => true,
             PollStep::Answered(answer) => {
-                self.on_answer(answer, now);
+                self.on_answer(*answer, now);
                 true
             }
             PollStep::Failed(error) => {
@@ -286,8 +286,16 @@ impl TaskEvents {
     /// A live token: yielded now, or held until a read of the messages
     /// started after it has answered (see `order`).
     fn on_token(&mut self, token: LiveToken, now: Instant) {
+        let typing = matches!(token, LiveToken::Typing { .. });
         match self.order.admit(token, now, self.poller.next_number()) {
             Admit::Pass(token) => self.emitter.live_token(token),
+            Admit::Held { read: true } if typing => {
+                // The read finds the reply being written: its typing goes on, so a short
+                // pause in it is not its end (one read fewer for a pause, a little later
+                // for the final message).
+                self.live.typing_goes_on();
+                self.poller.ask(Reads::MESSAGES);
+            }
             Admit::Held { read: true } => self.poller.ask(Reads::MESSAGES),
             Admit::Held { read: false } => {}
         }

@@ -101,7 +101,7 @@ pub(super) enum PollStep {
     /// A poll started.
     Started,
     /// A poll answered.
-    Answered(PollAnswer),
+    Answered(Box<PollAnswer>),
     /// A poll failed and will be retried after a backoff.
     Retrying,
     /// A poll failed in a way retrying cannot fix.
@@ -284,7 +284,7 @@ impl Poller {
             let reads = *reads;
             self.in_flight = None;
             return match answer {
-                Ok(answer) => PollStep::Answered(answer),
+                Ok(answer) => PollStep::Answered(Box::new(answer)),
                 Err(error) => match self.on_error(error, reads, now) {
                     Some(error) => PollStep::Failed(error),
                     None => PollStep::Retrying,
