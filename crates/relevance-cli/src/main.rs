@@ -1,7 +1,8 @@
 //! `relevance`: the command line for the Relevance AI platform and its local emulator.
 //!
 //! The binary is deliberately thin: argument parsing lives in [`cli`], credentials in
-//! [`credentials`], printing in [`output`], and each sub-command in its own file under
+//! [`credentials`], printing in [`output`] (what messages look like in [`render`]), and
+//! each sub-command in its own file under
 //! `commands/`. All real logic lives in the `relevance` SDK and the `relevance-emulator` crate.
 
 mod admin;
