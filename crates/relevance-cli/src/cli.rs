@@ -24,6 +24,9 @@ pub struct Cli {
 /// Flattened into each command that talks to the platform (and nowhere else), so the help
 /// of `emulator`, `key inspect` or `demo` does not list flags they would ignore. `global`
 /// lets them follow a nested sub-command too (`relevance agents list --api-key …`).
+///
+/// Every `env` here and below is shown in help without its value (`hide_env_values`):
+/// clap prints an unset variable as `[env: NAME=]`, and a set one may hold a secret.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Credentials")]
 pub struct CredentialArgs {
@@ -32,20 +35,30 @@ pub struct CredentialArgs {
     pub api_key: Option<String>,
 
     /// Project id, from the dashboard's project settings.
-    #[arg(long, env = "RELEVANCE_PROJECT", global = true)]
+    #[arg(long, env = "RELEVANCE_PROJECT", hide_env_values = true, global = true)]
     pub project: Option<String>,
 
     /// Region of the project: us, eu, au, or its region code (6 hex characters, e.g.
     /// bcbe5a, d7b62b, f1db6c, 1e3042), as the dashboard's project settings show it.
-    #[arg(long, env = "RELEVANCE_REGION", global = true)]
+    #[arg(long, env = "RELEVANCE_REGION", hide_env_values = true, global = true)]
     pub region: Option<String>,
 
     /// Send requests here instead of the hosted platform (for example the emulator's URL).
-    #[arg(long, env = "RELEVANCE_BASE_URL", global = true)]
+    #[arg(
+        long,
+        env = "RELEVANCE_BASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
     pub base_url: Option<String>,
 
     /// Use a persisted key (the JSON written by `embed-key --save`) instead of an API key.
-    #[arg(long, env = "RELEVANCE_KEY_FILE", global = true)]
+    #[arg(
+        long,
+        env = "RELEVANCE_KEY_FILE",
+        hide_env_values = true,
+        global = true
+    )]
     pub key_file: Option<PathBuf>,
 }
 
@@ -118,7 +131,8 @@ pub struct ChatArgs {
     #[command(flatten)]
     pub trigger: TriggerFlags,
 
-    /// Attach a file to the first message (repeatable; agents only).
+    /// Attach a file to the first message (repeatable; agents only: workforce tasks take no
+    /// attachments, so with --workforce it is refused before anything is sent).
     #[arg(long = "attach", value_name = "FILE", conflicts_with = "workforce")]
     pub attachments: Vec<PathBuf>,
 
@@ -238,13 +252,19 @@ pub struct EmulatorArgs {
     #[arg(
         long,
         default_value = "127.0.0.1:8787",
-        env = "RELEVANCE_EMULATOR_LISTEN"
+        env = "RELEVANCE_EMULATOR_LISTEN",
+        hide_env_values = true
     )]
     pub listen: SocketAddr,
 
     /// Directory for the SQLite database (default: $XDG_DATA_HOME/relevance-emulator,
     /// or ~/.local/share/relevance-emulator).
-    #[arg(long, env = "RELEVANCE_EMULATOR_DATA", conflicts_with = "in_memory")]
+    #[arg(
+        long,
+        env = "RELEVANCE_EMULATOR_DATA",
+        hide_env_values = true,
+        conflicts_with = "in_memory"
+    )]
     pub data: Option<PathBuf>,
 
     /// Keep everything in memory; nothing survives a restart.
@@ -252,7 +272,7 @@ pub struct EmulatorArgs {
     pub in_memory: bool,
 
     /// Seed file (TOML) with projects, API keys, agents and workforces.
-    #[arg(long, env = "RELEVANCE_EMULATOR_SEED")]
+    #[arg(long, env = "RELEVANCE_EMULATOR_SEED", hide_env_values = true)]
     pub seed: Option<PathBuf>,
 
     /// Admin token for the admin API (generated when absent).
@@ -288,13 +308,19 @@ pub struct EmulatorArgs {
         long,
         value_name = "MS",
         default_value_t = 60_000,
-        env = "RELEVANCE_EMULATOR_SCHEDULE_MINUTE_MS"
+        env = "RELEVANCE_EMULATOR_SCHEDULE_MINUTE_MS",
+        hide_env_values = true
     )]
     pub schedule_minute_ms: u64,
 
     /// The URL clients reach the emulator at (behind a proxy or in a container), from which
     /// file upload and download URLs are built (default: the listen address).
-    #[arg(long, value_name = "URL", env = "RELEVANCE_EMULATOR_PUBLIC_URL")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "RELEVANCE_EMULATOR_PUBLIC_URL",
+        hide_env_values = true
+    )]
     pub public_url: Option<String>,
 
     #[command(flatten)]

@@ -1,7 +1,8 @@
 //! `relevance`: the command line for the Relevance AI platform and its local emulator.
 //!
 //! The binary is deliberately thin: argument parsing lives in [`cli`], credentials in
-//! [`credentials`], printing in [`output`], and each sub-command in its own file under
+//! [`credentials`], printing in [`output`] (what messages look like in [`render`]), and
+//! each sub-command in its own file under
 //! `commands/`. All real logic lives in the `relevance` SDK and the `relevance-emulator` crate.
 
 mod admin;
@@ -40,9 +41,13 @@ fn install_logging(serving: bool) {
     let default = if serving { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colour only on a terminal: a log written to a file or a pipe is read as plain text
+    // (tracing-subscriber colours unconditionally unless told).
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
     // Fails only if a subscriber is already set, which then keeps logging.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();

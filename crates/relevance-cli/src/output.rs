@@ -1,7 +1,35 @@
-//! The one place the CLI prints results: human text by default, JSON with `--json`.
+//! The one place the CLI prints: results as human text by default or JSON with `--json`,
+//! notes and errors on stderr, and the chat's live transcript ([`transcript`]).
+
+pub mod transcript;
+
+use std::io::Write;
 
 use relevance::{Agent, Key, KeyInfo, KeyScope};
 use serde_json::{json, Value};
+
+pub use transcript::Transcript;
+
+/// Prints lines on stdout, each on its own line.
+pub fn print_lines(lines: &[String]) {
+    for line in lines {
+        println!("{line}");
+    }
+}
+
+/// A note for the person (who the chat is with, how to come back, what was decided): on
+/// stderr, so stdout stays the conversation.
+pub fn note(text: &str) {
+    eprintln!("{text}");
+}
+
+/// Shows a question on stdout without ending the line (the answer is typed after it).
+pub fn ask(question: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed stdout is found by the read that follows, not here.
+    let _ = out.write_all(question.as_bytes());
+    let _ = out.flush();
+}
 
 /// Prints one JSON value on its own line.
 pub fn print_json(value: &Value) {

@@ -1,142 +1,71 @@
-//! How task messages look on a terminal and as JSON lines. A message is shown when it is new
-//! or when what a reader cares about changed (a tool run's status, an agent message becoming
-//! final); partial agent text is not shown here (live tokens come from the event stream).
+//! How task messages look on a terminal and as JSON lines: pure formatting, no printing
+//! (that is `output`'s).
 //!
-//! The transcript keeps the order in which things happened, which is not always the order
-//! of the message list: an agent's thought is stored on its final reply, after the tool runs
-//! it led to, and a workforce member's run is marked finished before its reply is listed.
-//! So thoughts go before the tool runs of their turn and a "finished" line waits for the
-//! member's reply.
-
-use std::collections::{HashMap, HashSet};
+//! A history view (`tasks show`, `chat --task`) lists a task's messages in the order in
+//! which things happened, which is not always the order of the message list: an agent's
+//! thought is stored on its final reply, after the tool runs it led to, and a workforce
+//! member's run is marked finished before its reply is listed. So thoughts go before the
+//! tool runs of their turn and a "finished" line waits for the member's reply.
 
 use relevance::{Message, MessageContent, TaskEvent, ToolStatus};
 use serde_json::{json, Value};
 
-/// Remembers what was shown, so polling the whole history prints each change once.
-#[derive(Debug, Default)]
-pub struct MessagePrinter {
-    shown: HashMap<String, String>,
-    json: bool,
-    show_user: bool,
-    /// Thoughts already printed from the live stream: the final reply repeats them.
-    printed_thoughts: HashSet<String>,
-    /// "finished" lines of workforce members, printed after the member's reply.
-    finished_runs: Vec<String>,
-    /// History views: tool-run lines of the current turn, printed after that turn's
-    /// thoughts (which the list only has on the reply that comes after them).
-    held_tools: Vec<String>,
+/// The lines of a task's history, oldest first: one JSON object per message with `json`,
+/// else human lines in the order things happened (see the module docs). A reply still
+/// being written is left out: it is shown once, final.
+pub fn history_lines(task_id: &str, messages: &[Message], json: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    // Tool-run lines of the current turn, printed after that turn's thoughts.
+    let mut held_tools: Vec<String> = Vec::new();
+    // "finished" lines of workforce members, printed after the member's reply.
+    let mut finished_runs: Vec<String> = Vec::new();
+    for message in messages {
+        if matches!(&message.content, MessageContent::Agent(agent) if agent.generating) {
+            continue;
+        }
+        if json {
+            lines.push(message_json(task_id, message).to_string());
+            continue;
+        }
+        match &message.content {
+            MessageContent::Agent(agent) => {
+                lines.extend(agent.thoughts.iter().map(|t| thought_line(t)));
+                lines.append(&mut held_tools);
+                lines.push(format!("agent> {}", agent.text));
+            }
+            MessageContent::ToolRun(_) => held_tools.push(message_line(message)),
+            MessageContent::AgentError(_) => lines.push(message_line(message)),
+            MessageContent::WorkforceAgentRun(run) if run.task.finished_state.is_some() => {
+                lines.append(&mut held_tools);
+                finished_runs.push(message_line(message));
+            }
+            _ => {
+                lines.append(&mut held_tools);
+                lines.append(&mut finished_runs);
+                lines.push(message_line(message));
+            }
+        }
+    }
+    lines.append(&mut held_tools);
+    lines.append(&mut finished_runs);
+    lines
 }
 
-impl MessagePrinter {
-    /// `show_user`: print the user's own messages too (history views), not only replies.
-    pub fn new(json: bool, show_user: bool) -> Self {
-        Self {
-            shown: HashMap::new(),
-            json,
-            show_user,
-            ..Self::default()
-        }
-    }
-
-    /// Prints a thought as soon as the agent moves on from it (to a tool or to typing), so
-    /// it comes before what it led to; the final reply does not print it again.
-    pub fn thought(&mut self, text: &str) {
-        let text = text.trim();
-        if self.json || text.is_empty() || !self.printed_thoughts.insert(text.to_owned()) {
-            return;
-        }
-        println!("  💭 {text}");
-    }
-
-    /// Prints what was held back for order's sake: the turn is over.
-    pub fn flush(&mut self) {
-        for line in self
-            .held_tools
-            .drain(..)
-            .chain(self.finished_runs.drain(..))
-        {
-            println!("{line}");
-        }
-    }
-
-    /// Marks messages as already seen without printing them.
-    pub fn mark_seen(&mut self, messages: &[Message]) {
-        for message in messages {
-            if let Some(state) = display_state(message) {
-                self.shown.insert(message.id.clone(), state);
-            }
-        }
-    }
-
-    /// Prints what is new or changed; returns how many agent-side messages were printed.
-    pub fn show(&mut self, task_id: &str, messages: &[Message]) -> usize {
-        let mut printed = 0;
-        for message in messages {
-            let Some(state) = display_state(message) else {
-                continue;
-            };
-            if self.shown.get(&message.id) == Some(&state) {
-                continue;
-            }
-            self.shown.insert(message.id.clone(), state);
-            let is_user = matches!(message.content, MessageContent::User(_));
-            if is_user && !self.show_user {
-                continue;
-            }
-            if !is_user {
-                printed += 1;
-            }
-            if self.json {
-                println!("{}", message_json(task_id, message));
-                continue;
-            }
-            match &message.content {
-                MessageContent::Agent(agent) => {
-                    for thought in &agent.thoughts {
-                        self.thought(thought);
-                    }
-                    for line in self.held_tools.drain(..) {
-                        println!("{line}");
-                    }
-                    println!("agent> {}", agent.text);
-                }
-                MessageContent::ToolRun(_) if self.show_user => {
-                    self.held_tools.push(message_line(message));
-                }
-                MessageContent::ToolRun(_) | MessageContent::AgentError(_) => {
-                    println!("{}", message_line(message));
-                }
-                MessageContent::WorkforceAgentRun(run) if run.task.finished_state.is_some() => {
-                    for line in self.held_tools.drain(..) {
-                        println!("{line}");
-                    }
-                    self.finished_runs.push(message_line(message));
-                }
-                _ => {
-                    self.flush();
-                    println!("{}", message_line(message));
-                }
-            }
-        }
-        if self.show_user {
-            self.flush();
-        }
-        printed
-    }
+/// A thought as one line.
+pub fn thought_line(thought: &str) -> String {
+    format!("  💭 {}", thought.trim())
 }
 
-/// What makes a message worth printing again; `None` while an agent message is still being
-/// written (it is shown once, final).
-fn display_state(message: &Message) -> Option<String> {
-    match &message.content {
-        MessageContent::Agent(agent) if agent.generating => None,
-        MessageContent::ToolRun(run) => Some(format!("tool:{:?}", run.status)),
-        MessageContent::WorkforceAgentRun(run) => Some(format!(
-            "run:{:?}:{:?}",
-            run.task.current_state, run.task.finished_state
-        )),
-        _ => Some("final".to_owned()),
+/// A tool run's name as a person knows it: its sub-agent, its title, its id.
+pub fn tool_label(run: &relevance::ToolRun) -> String {
+    match run.sub_agent() {
+        Some((agent, _)) => format!("sub-agent {agent}"),
+        None => run
+            .title
+            .as_deref()
+            .or(run.tool_id.as_deref())
+            .unwrap_or("tool")
+            .to_owned(),
     }
 }
 

@@ -705,3 +705,45 @@ async fn chat_attaches_a_local_file_and_the_task_shows_it() {
     .await;
     assert_one_line_error(&missing, &["/nonexistent/file.pdf"]);
 }
+
+/// Help names each variable without a value: no `[env: NAME=]` for an unset one.
+#[tokio::test(flavor = "multi_thread")]
+async fn help_names_the_variables_without_a_stray_equals_sign() {
+    for command in [
+        &["chat", "--help"][..],
+        &["emulator", "--help"],
+        &["--help"],
+    ] {
+        let output = run(command).await;
+        assert!(output.status.success(), "{command:?}");
+        let help = text(&output.stdout);
+        assert!(!help.contains("=]"), "{command:?}:\n{help}");
+    }
+    let chat = text(&run(&["chat", "--help"]).await.stdout);
+    assert!(chat.contains("[env: RELEVANCE_PROJECT]"), "{chat}");
+}
+
+/// Workforce tasks take no attachments (PROTOCOL A6): refused before anything is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn attaching_a_file_for_a_workforce_is_refused_up_front() {
+    let output = run(&[
+        "chat",
+        "--workforce",
+        "demo-workforce",
+        "--attach",
+        "Cargo.toml",
+        "-m",
+        "hi",
+    ])
+    .await;
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("--attach") && stderr.contains("--workforce"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("chatting with"),
+        "nothing started: {stderr}"
+    );
+}

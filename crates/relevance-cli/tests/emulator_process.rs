@@ -153,6 +153,10 @@ async fn the_emulator_logs_start_up_and_server_errors_to_stderr() {
         "the 500's cause is logged: {log}"
     );
     assert!(!log.contains(&process.api_key), "no key in the log");
+    assert!(
+        !log.contains('\x1b'),
+        "a log written to a pipe has no colour codes: {log:?}"
+    );
 }
 
 /// Kill -9 under load, twice: every trigger the emulator acknowledged is there after a

@@ -11,9 +11,11 @@
 //!   stream ends, when the token is due for refresh, and at a slow beat;
 //! - while it rests, a poll is the metadata alone, and the messages only
 //!   when the metadata changed;
-//! - while tokens flow on the live stream nothing is polled at all; when a
-//!   burst of typing ends, the messages are read at once, because the
-//!   final message is written right after the last token;
+//! - while tokens flow on the live stream nothing is polled but the one
+//!   read a reply's first typed fragment asks for (the messages before it
+//!   are delivered first: see `order`); when a burst of typing ends, the
+//!   messages are read at once, because the final message is written right
+//!   after the last token;
 //! - when this client has just sent the task a message (the task that
 //!   `send_message` returned, or a send that woke the stream), the first
 //!   poll is the metadata alone — the streaming token and the state; the
@@ -30,12 +32,14 @@
 //! - `live`: the streaming token and the live connection, its reconnects,
 //!   its bursts of typing;
 //! - `emitter`: what is yielded, each of it once (the pure `tracker` and
-//!   `so_far`).
+//!   `so_far`);
+//! - `order`: which live tokens wait for the messages before them.
 //!
 //! Every call into the rest of the SDK goes through `sdk`.
 
 mod emitter;
 mod live;
+mod order;
 mod poller;
 mod schedule;
 mod sdk;
@@ -54,10 +58,12 @@ use crate::activity::Subscription;
 use crate::error::Result;
 use crate::message::{Message, ToolRun};
 use crate::runtime::{timer, BoxFuture, Instant};
-use crate::task::{Task, TaskStatus};
+use crate::stream::LiveToken;
+use crate::task::{Task, TaskOwner, TaskStatus};
 
 use emitter::Emitter;
 use live::{LiveConnection, LiveStep};
+use order::{Admit, TokenOrder};
 use poller::{PollAnswer, PollStep, Poller, Reads};
 use sdk::TaskHandle;
 
@@ -158,11 +164,27 @@ impl Task {
 ///
 /// `Unpin`, and `Send` off the browser. Requests are made only while it is
 /// polled; it spawns nothing.
+///
+/// **Order.** No [`TaskEvent::Thinking`] or [`TaskEvent::Typing`] of a
+/// message is yielded before every message that precedes it on the task
+/// has been yielded (final, or as far as the task showed it): a tool run
+/// the agent finished before it typed its reply comes before the reply's
+/// first typed fragment, though the live stream told of the fragment first.
+/// Tokens that start something new (another message, thinking after
+/// typing, typing again after a pause of a quarter second or a
+/// reconnection) are held until a read of the messages started after them
+/// has answered. The cost: one read of the messages per reply typed, made
+/// when its typing starts, and the first fragment of that reply is shown
+/// that much later (one round trip). The first thought after this client
+/// sent its message is not held (what comes before it is that message), so
+/// a run that calls a tool before it first thinks shows that thought first.
 pub struct TaskEvents {
     task: TaskHandle,
     poller: Poller,
     live: LiveConnection,
     emitter: Emitter,
+    /// Holds live tokens back until the messages before them are queued.
+    order: TokenOrder,
     /// The one timer: wakes the consumer at the machines' earliest deadline.
     timer: Option<(Instant, BoxFuture<()>)>,
     activity: Subscription,
@@ -179,6 +201,7 @@ impl TaskEvents {
             ),
             live: LiveConnection::new(task.is_running()),
             emitter: Emitter::new(since),
+            order: TokenOrder::new(task.new_from_trigger && task.workforce_id().is_none()),
             timer: None,
             activity: handle.subscribe(),
             task: handle,
@@ -190,7 +213,13 @@ impl TaskEvents {
     /// the next poll.
     fn on_answer(&mut self, answer: PollAnswer, now: Instant) {
         let delivered = match answer.messages {
-            Some(messages) => self.emitter.messages(messages),
+            Some(messages) => {
+                let delivered = self.emitter.messages(messages);
+                for token in self.order.read_answered(answer.number) {
+                    self.emitter.live_token(token);
+                }
+                delivered
+            }
             None => Default::default(),
         };
         if let Some(task) = &answer.task {
@@ -218,7 +247,7 @@ impl TaskEvents {
             PollStep::Waiting => false,
             PollStep::Started | PollStep::Retrying => true,
             PollStep::Answered(answer) => {
-                self.on_answer(answer, now);
+                self.on_answer(*answer, now);
                 true
             }
             PollStep::Failed(error) => {
@@ -233,10 +262,13 @@ impl TaskEvents {
     fn step_live(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
         match self.live.poll(cx, &self.task, now) {
             LiveStep::Idle => false,
-            LiveStep::Opened => true,
+            LiveStep::Opened => {
+                self.order.reconnected();
+                true
+            }
             LiveStep::Token(token) => {
                 self.poller.streamed(self.live.view(now), now);
-                self.emitter.live_token(token);
+                self.on_token(token, now);
                 true
             }
             LiveStep::Ended => {
@@ -251,8 +283,29 @@ impl TaskEvents {
         }
     }
 
+    /// A live token: yielded now, or held until a read of the messages
+    /// started after it has answered (see `order`).
+    fn on_token(&mut self, token: LiveToken, now: Instant) {
+        let typing = matches!(token, LiveToken::Typing { .. });
+        match self.order.admit(token, now, self.poller.next_number()) {
+            Admit::Pass(token) => self.emitter.live_token(token),
+            Admit::Held { read: true } if typing => {
+                // The read finds the reply being written: its typing goes on, so a short
+                // pause in it is not its end (one read fewer for a pause, a little later
+                // for the final message).
+                self.live.typing_goes_on();
+                self.poller.ask(Reads::MESSAGES);
+            }
+            Admit::Held { read: true } => self.poller.ask(Reads::MESSAGES),
+            Admit::Held { read: false } => {}
+        }
+    }
+
     /// A message was sent to the task through the same client: poll at once.
     fn on_sent(&mut self) {
+        if matches!(self.task.owner(), TaskOwner::Agent(_)) {
+            self.order.sent();
+        }
         self.poller.sent();
         self.live.reply_arrived();
     }
@@ -321,6 +374,7 @@ impl fmt::Debug for TaskEvents {
             .field("running", &self.poller.running())
             .field("live", &self.live.state())
             .field("queued", &self.emitter.queued())
+            .field("holding_tokens", &self.order.holding())
             .finish_non_exhaustive()
     }
 }
@@ -362,7 +416,79 @@ mod tests {
             token: None,
             messages,
             received_ms: crate::runtime::epoch_millis(),
+            number: 0,
         }
+    }
+
+    fn message_of(id: &str, content: serde_json::Value) -> Message {
+        Message::from_value(serde_json::json!({"item_id": id,
+            "insert_date_": "2026-03-01T10:00:00Z", "content": content}))
+        .unwrap()
+    }
+
+    fn search_run(state: &str) -> Message {
+        message_of(
+            "t1",
+            serde_json::json!({"type": "tool-run", "tool_run_state": state,
+                "tool_config": {"type": "tool", "id": "web_search", "title": "web_search"}}),
+        )
+    }
+
+    fn typed(fragment: &str) -> LiveToken {
+        LiveToken::Typing {
+            fragment: fragment.into(),
+            message_id: Some("m2".into()),
+        }
+    }
+
+    #[test]
+    fn a_tool_run_comes_before_the_reply_typed_after_it_though_the_stream_is_ahead() {
+        let mut events = task_in("running", "").events();
+        let now = Instant::now();
+        let user = message_of(
+            "u1",
+            serde_json::json!({"type": "user-message", "text": "q"}),
+        );
+        events.on_answer(
+            answer("running", "", Some(vec![user, search_run("running")])),
+            now,
+        );
+        assert_eq!(
+            drain(&mut events),
+            ["message u1", "message t1", "updated running "]
+        );
+        // A read of the messages is in flight, started before the tool finished...
+        events.poller.pretend_started();
+        events.poller.forget_asked();
+        // ...when the stream, ahead of it, brings the reply's first fragments.
+        events.on_token(typed("I looked"), now);
+        events.on_token(typed(" into"), now);
+        assert!(
+            drain(&mut events).is_empty(),
+            "held for the messages before"
+        );
+        assert_eq!(events.poller.asked(), Some(Reads::MESSAGES), "read at once");
+        // The read in flight answers with the run still going: still held.
+        let mut early = answer("running", "", Some(vec![search_run("running")]));
+        early.number = 0;
+        events.on_answer(early, now);
+        assert!(
+            drain(&mut events).is_empty(),
+            "a read started before the fragment"
+        );
+        // The read asked for shows the run finished and the reply begun.
+        let reply = agent_message("m2", "I looked", true);
+        let mut read = answer("running", "", Some(vec![search_run("finished"), reply]));
+        read.number = 1;
+        events.on_answer(read, now);
+        let after = drain(&mut events);
+        assert_eq!(after.len(), 3, "{after:?}");
+        assert_eq!(after[0], "message t1", "the tool run first");
+        assert!(after[1].contains("\"I looked\""), "{}", after[1]);
+        assert!(after[2].contains("\"I looked into\""), "{}", after[2]);
+        // The reply goes on: its fragments pass at once.
+        events.on_token(typed(" it"), now);
+        assert_eq!(drain(&mut events).len(), 1);
     }
 
     pub(super) fn agent_message(id: &str, text: &str, generating: bool) -> Message {
@@ -507,6 +633,8 @@ mod tests {
     fn the_end_of_the_live_stream_reads_the_metadata_at_once() {
         let mut events = idle_task().events();
         events.poller.forget_asked();
+        // The first thought after this client's message: yielded at once.
+        events.order.sent();
         let body: LiveBody = Box::pin(futures_util::stream::iter([Ok(
             b"data: {\"type\":\"thinking\",\"content\":\"hm\"}\n\n".to_vec(),
         )]));

@@ -286,3 +286,62 @@ async fn an_unknown_task_ends_the_stream_with_not_found() {
         "the stream ends after a final error"
     );
 }
+
+/// Every request answers late (polls lag behind the live stream), and the agent runs a tool
+/// between its thought and its typed reply.
+const LAGGING_SEED: &str = r#"
+[emulator.faults]
+added_latency_ms = 150
+
+[[projects]]
+id = "proj-e"
+region = "us"
+api_keys = ["sk-test-events-0001-eeeeeeeeeeeeeeee"]
+
+[[projects.agents]]
+id = "researcher"
+use_streaming = true
+public = true
+behavior = "script"
+chunk_delay_ms = 10
+script = [
+  { think = "Looking into {message}", delay_ms = 800 },
+  { tool = "search", input = { q = "{message}" }, output = { hits = 3 }, delay_ms = 50 },
+  { type = "Found 3 results for {message}, typed in many small chunks, long after the search.", delay_ms = 50 },
+]
+"#;
+
+#[tokio::test]
+async fn a_tool_run_is_delivered_before_the_reply_typed_after_it_though_the_stream_is_ahead() {
+    let t = TestEmulator::start_with(LAGGING_SEED).await;
+    let agent = client(&t).agents().get("researcher").await.unwrap();
+    let task = agent.send_message("rust").await.unwrap();
+    let mut events = task.events();
+    let mut seen = Vec::new();
+    let mut finished = false;
+    while !(finished && seen.iter().any(|s: &String| s.starts_with("agent:"))) {
+        let event = events.next().await.expect("no end").expect("no error");
+        if let TaskEvent::Updated { status, .. } = &event {
+            finished = !status.is_running() && *status != TaskStatus::NotStarted;
+        }
+        match &event {
+            TaskEvent::Typing { text, .. } => seen.push(format!("typing:{text}")),
+            TaskEvent::Thinking { .. } => seen.push("thinking".into()),
+            other => seen.extend(describe(other)),
+        }
+    }
+    let completed = seen.iter().position(|s| s == "tool:search:completed");
+    let first_typing = seen.iter().position(|s| s.starts_with("typing:"));
+    let (Some(completed), Some(first_typing)) = (completed, first_typing) else {
+        panic!("the run finished its tool and typed its reply live: {seen:?}");
+    };
+    assert!(
+        completed < first_typing,
+        "the tool run before the reply typed after it: {seen:?}"
+    );
+    let last_thought = seen.iter().rposition(|s| s == "thinking");
+    assert!(
+        last_thought.is_some_and(|at| at < completed),
+        "the thought before the tool run it led to: {seen:?}"
+    );
+}

@@ -1,7 +1,8 @@
 //! `relevance chat`: send messages and print the replies, tool runs and errors as they arrive.
 //!
-//! Replies are followed by polling the task (metadata + messages), backing off while nothing
-//! changes. With no credentials configured it starts an embedded emulator with the demo
+//! Replies are followed with the SDK's live events (`Task::events`: each message once, in
+//! order, and the thinking and typing as they happen), written by `output::Transcript`, or
+//! as JSON lines with `--json`. With no credentials configured it starts an embedded emulator with the demo
 //! project, so the command works on a fresh machine; it opens on the scripted researcher,
 //! which thinks, runs a tool and types, because that shows what the platform does (the
 //! echo agent shows nothing but the wire).
@@ -20,10 +21,11 @@ use relevance::{
     TaskStatus, ToolRun, ToolStatus, Workforce,
 };
 use relevance_emulator::{Config, DemoProject, Emulator};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines, Stdin};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 
 use crate::cli::{ApprovalPolicy, ChatArgs, TriggerFlags};
-use crate::render::MessagePrinter;
+use crate::output::{self, Transcript};
+use crate::render;
 use approval::Decision;
 
 /// What the chat talks to.
@@ -33,6 +35,7 @@ enum Target {
 }
 
 impl Target {
+    /// Sends through the SDK's one message builder, for an agent and a workforce alike.
     async fn send(
         &self,
         text: &str,
@@ -40,22 +43,17 @@ impl Target {
         attachments: &[Attachment],
         trigger: &TriggerFlags,
     ) -> Result<Task> {
-        Ok(match self {
-            Target::Agent(agent) => {
-                let mut message = trigger.apply(agent.message(text));
-                for attachment in attachments {
-                    message = message.attach(attachment.clone());
-                }
-                if let Some(task) = task {
-                    message = message.in_task(task);
-                }
-                message.send().await?
-            }
-            Target::Workforce(workforce) => match task {
-                Some(task) => workforce.send_message_in(task, text).await?,
-                None => workforce.send_message(text).await?,
-            },
-        })
+        let mut message = match self {
+            Target::Agent(agent) => trigger.apply(agent.message(text)),
+            Target::Workforce(workforce) => workforce.message(text),
+        };
+        for attachment in attachments {
+            message = message.attach(attachment.clone());
+        }
+        if let Some(task) = task {
+            message = message.in_task(task);
+        }
+        Ok(message.send().await?)
     }
 
     async fn get_task(&self, id: &str) -> Result<Task> {
@@ -104,21 +102,21 @@ async fn chat(
         announce(&target, &args, embedded.is_some(), demo);
     }
 
-    let mut printer = MessagePrinter::new(json, false);
+    let mut screen = Transcript::stdout();
+    let mut events: Option<(String, TaskEvents)> = None;
     let mut task = match &args.task {
         Some(id) => {
             let task = target.get_task(id).await?;
-            // Show where the conversation stands before adding to it.
-            let mut history = MessagePrinter::new(json, true);
+            // Show where the conversation stands before adding to it; the live events
+            // start after it, so nothing of it is shown twice.
             let messages = task.messages().await?;
-            history.show(&task.id, &messages);
-            printer.mark_seen(&messages);
+            output::print_lines(&render::history_lines(&task.id, &messages, json));
+            events = Some((task.id.clone(), events_after(&task, &messages)));
             Some(task)
         }
         None => None,
     };
 
-    let mut events: Option<(String, TaskEvents)> = None;
     let mut input = Input { prompt: None, json };
     let mut approvals = Approvals {
         policy: args.approve,
@@ -129,7 +127,7 @@ async fn chat(
         let sent = target
             .send(text, task.as_ref(), &attachments, &args.trigger)
             .await?;
-        follow(sent, &mut events, &mut printer, &mut approvals).await?;
+        follow(sent, &mut events, &mut screen, &mut approvals).await?;
         return Ok(());
     }
 
@@ -152,12 +150,25 @@ async fn chat(
                 &args.trigger,
             )
             .await?;
-        task = Some(follow(sent, &mut events, &mut printer, &mut approvals).await?);
+        task = Some(follow(sent, &mut events, &mut screen, &mut approvals).await?);
     }
     if !json {
         farewell(task.as_ref(), embedded.is_some());
     }
     Ok(())
+}
+
+/// The task's events after the messages of its history (all of them when none is dated).
+fn events_after(task: &Task, history: &[relevance::Message]) -> TaskEvents {
+    match history
+        .iter()
+        .filter_map(|message| message.inserted_at)
+        .max()
+    {
+        // `events_since` is inclusive: the newest message of the history is not repeated.
+        Some(newest) => task.events_since(newest + chrono::Duration::milliseconds(1)),
+        None => task.events(),
+    }
 }
 
 /// The workforce or agent the flags name; else the embed key's own agent; else, on the
@@ -182,7 +193,7 @@ async fn choose_target(
 /// Says on stderr who the chat is with (and, on the demo's default, what else is there).
 fn announce(target: &Target, args: &ChatArgs, on_embedded: bool, demo: Option<&DemoProject>) {
     match target {
-        Target::Agent(agent) => eprintln!(
+        Target::Agent(agent) => output::note(&format!(
             "chatting with {} {} ({}){}",
             agent.avatar.as_deref().unwrap_or("🤖"),
             agent.name.as_deref().unwrap_or(&agent.id),
@@ -192,19 +203,19 @@ fn announce(target: &Target, args: &ChatArgs, on_embedded: bool, demo: Option<&D
             } else {
                 ""
             }
-        ),
-        Target::Workforce(workforce) => eprintln!(
+        )),
+        Target::Workforce(workforce) => output::note(&format!(
             "chatting with workforce {} ({})",
             workforce.name.as_deref().unwrap_or(&workforce.id),
             workforce.id
-        ),
+        )),
     }
     // Only when the chat opened on the default: someone who named a target knows.
     if let (Some(demo), None, None) = (demo, args.agent(), &args.workforce) {
-        eprintln!(
+        output::note(&format!(
             "also here: --workforce {} (triage hands over to the researcher), --agent {} (echo), --agent {}; `relevance agents list` against a running `relevance emulator` lists them all",
             demo.workforce_id, demo.public_agent_id, demo.triage_agent_id
-        );
+        ));
     }
 }
 
@@ -212,12 +223,12 @@ fn announce(target: &Target, args: &ChatArgs, on_embedded: bool, demo: Option<&D
 fn farewell(task: Option<&Task>, on_embedded: bool) {
     match (task, on_embedded) {
         (Some(task), false) => {
-            eprintln!("task {} (continue it with --task {})", task.id, task.id)
+            output::note(&format!("task {} (continue it with --task {})", task.id, task.id))
         }
         // The embedded emulator keeps nothing: a `--task` hint would point at a task that
         // is gone the moment this process ends.
-        (Some(_), true) => eprintln!(
-            "(the embedded emulator forgets this conversation now; to keep tasks, run `relevance emulator` and point the CLI at it)"
+        (Some(_), true) => output::note(
+            "(the embedded emulator forgets this conversation now; to keep tasks, run `relevance emulator` and point the CLI at it)",
         ),
         (None, _) => {}
     }
@@ -265,13 +276,13 @@ impl Approvals<'_> {
             Decision::Reject | Decision::Edit => {
                 task.reject(run).await?;
                 if !self.json {
-                    eprintln!("(rejected \"{name}\")");
+                    output::note(&format!("(rejected \"{name}\")"));
                 }
                 return Ok(true);
             }
         }
         if !self.json {
-            eprintln!("(approved \"{name}\")");
+            output::note(&format!("(approved \"{name}\")"));
         }
         Ok(true)
     }
@@ -294,7 +305,7 @@ impl Approvals<'_> {
             };
             match approval::edited_params(&line) {
                 Ok(decision) => return Ok(decision),
-                Err(problem) => eprintln!("{problem}"),
+                Err(problem) => output::note(&problem.to_string()),
             }
         }
         Ok(Decision::Reject)
@@ -366,9 +377,7 @@ impl Prompt {
             }
             Prompt::Piped { lines, json } => {
                 if !*json {
-                    let mut stdout = tokio::io::stdout();
-                    stdout.write_all(question.as_bytes()).await?;
-                    stdout.flush().await?;
+                    output::ask(question);
                 }
                 lines.next_line().await.context("reading the prompt")
             }
@@ -376,12 +385,12 @@ impl Prompt {
     }
 }
 
-/// Follows a task's live events until its turn is over, printing each new message once and,
-/// on a terminal, the reply as it is typed. Returns the task as it ended.
+/// Follows a task's live events until its turn is over, writing each to the transcript (or,
+/// with `--json`, as one JSON line each). Returns the task as it ended.
 async fn follow(
     mut task: Task,
     events: &mut Option<(String, TaskEvents)>,
-    printer: &mut MessagePrinter,
+    screen: &mut Transcript<std::io::Stdout>,
     approvals: &mut Approvals<'_>,
 ) -> Result<Task> {
     let json = approvals.json;
@@ -391,11 +400,11 @@ async fn follow(
     let Some((_, stream)) = events.as_mut() else {
         unreachable!("set just above")
     };
-    let mut turn = Turn::new(json);
-    while let Some(event) = turn.next_event(stream).await {
+    let mut turn = Turn::default();
+    while let Some(event) = turn.next_event(stream, screen).await {
         let event = event?;
         if json {
-            println!("{}", crate::render::event_json(&task.id, &event));
+            output::print_json(&render::event_json(&task.id, &event));
         }
         match &event {
             TaskEvent::Updated {
@@ -408,42 +417,48 @@ async fn follow(
                 task.title = title.clone();
                 turn.updated(status);
             }
-            TaskEvent::Typing { text, .. } => turn.typing(printer, text),
-            TaskEvent::Thinking { text, .. } => turn.thinking(text),
+            TaskEvent::Typing {
+                delta, message_id, ..
+            } if !json => screen.typing(delta, message_id.as_deref()),
+            TaskEvent::Thinking {
+                delta, message_id, ..
+            } if !json => screen.thinking(delta, message_id.as_deref()),
             TaskEvent::ApprovalNeeded(run) => {
-                turn.live.clear();
-                printer.flush();
+                screen.end_turn();
                 turn.waiting = false;
                 if approvals.decide(&task, run).await? {
                     turn.decision_sent();
                 }
             }
-            TaskEvent::Message(message) => turn.message(&task.id, printer, message),
+            TaskEvent::Message(message) => {
+                turn.message(message);
+                if !json {
+                    screen.message(message);
+                }
+            }
             _ => {}
         }
         if turn.is_over() {
             break;
         }
     }
-    turn.live.clear();
-    printer.flush();
+    screen.end_turn();
     if !json {
         match task.status {
-            TaskStatus::Action => eprintln!("(the task waits for a person)"),
-            TaskStatus::Error => eprintln!("(the task ended in an error: {})", task.state),
+            TaskStatus::Action => output::note("(the task waits for a person)"),
+            TaskStatus::Error => {
+                output::note(&format!("(the task ended in an error: {})", task.state))
+            }
             _ => {}
         }
     }
     Ok(task)
 }
 
-/// What one turn of [`follow`] has seen so far: the live line, the thought being streamed,
-/// and whether the run is over, replied to, or waiting for a person.
+/// What one turn of [`follow`] has seen so far: whether the run is over, replied to, or
+/// waiting for a person.
+#[derive(Default)]
 struct Turn {
-    json: bool,
-    live: LiveLine,
-    /// The thought being streamed: printed once the agent acts on it (a tool, typing).
-    thought: Option<String>,
     replied: bool,
     finished: bool,
     /// A tool run waits and its question has not been asked yet.
@@ -453,18 +468,6 @@ struct Turn {
 }
 
 impl Turn {
-    fn new(json: bool) -> Turn {
-        Turn {
-            json,
-            live: LiveLine::new(json),
-            thought: None,
-            replied: false,
-            finished: false,
-            waiting: false,
-            decided: false,
-        }
-    }
-
     /// The next event, or `None` when the turn should end: once the run is over, a reply
     /// still on its way gets a moment (a turn that produced no reply must not hang the
     /// prompt); while a tool runs, the spinner turns (reading the stream is resumable, so
@@ -472,6 +475,7 @@ impl Turn {
     async fn next_event(
         &mut self,
         stream: &mut TaskEvents,
+        screen: &mut Transcript<std::io::Stdout>,
     ) -> Option<relevance::Result<TaskEvent>> {
         loop {
             if self.finished {
@@ -480,12 +484,12 @@ impl Turn {
                     .ok()
                     .flatten();
             }
-            if !self.live.spinning() {
+            if !screen.spinning() {
                 return stream.next().await;
             }
             tokio::select! {
                 next = stream.next() => return next,
-                () = tokio::time::sleep(Duration::from_millis(100)) => self.live.tick(),
+                () = tokio::time::sleep(Duration::from_millis(100)) => screen.tick(),
             }
         }
     }
@@ -500,16 +504,6 @@ impl Turn {
         self.finished = !status.is_running() && *status != TaskStatus::NotStarted && !stale;
     }
 
-    fn typing(&mut self, printer: &mut MessagePrinter, text: &str) {
-        self.print_thought(printer);
-        self.live.typing(text)
-    }
-
-    fn thinking(&mut self, text: &str) {
-        self.thought = Some(text.to_string());
-        self.live.thinking(text)
-    }
-
     /// The run goes on after a decision: its outcome and the agent's next steps follow, and
     /// this turn's reply is what the agent says after it.
     fn decision_sent(&mut self) {
@@ -518,137 +512,22 @@ impl Turn {
         self.replied = false;
     }
 
-    fn message(
-        &mut self,
-        task_id: &str,
-        printer: &mut MessagePrinter,
-        message: &relevance::Message,
-    ) {
-        let is_tool_run = matches!(&message.content, MessageContent::ToolRun(_));
+    /// A message of the turn: anything the agent side did, but a tool still at work, is a
+    /// reply (the SDK delivers each change once).
+    fn message(&mut self, message: &relevance::Message) {
         self.waiting |=
             matches!(&message.content, MessageContent::ToolRun(run) if run.needs_approval());
-        // A reply prints its own thoughts; only a tool run is "what it led to".
-        if is_tool_run {
-            self.print_thought(printer);
-        }
-        if self.live.shows_running_tool(message) {
-            return;
-        }
-        self.live.clear();
-        // In JSON mode every event was printed already; otherwise the printer shows each
-        // change once. Either way, an agent-side message is the turn's reply.
-        let agent_side = !matches!(message.content, MessageContent::User(_));
-        let shown = self.json || printer.show(task_id, std::slice::from_ref(message)) > 0;
-        self.replied |= agent_side && shown;
-    }
-
-    fn print_thought(&mut self, printer: &mut MessagePrinter) {
-        if let Some(thought) = self.thought.take() {
-            self.live.clear();
-            printer.thought(&thought);
-        }
+        self.replied |= match &message.content {
+            MessageContent::User(_) => false,
+            MessageContent::ToolRun(run) => {
+                !matches!(run.status, ToolStatus::Pending | ToolStatus::Running)
+            }
+            _ => true,
+        };
     }
 
     fn is_over(&self) -> bool {
         self.finished && self.replied && !self.waiting
-    }
-}
-
-/// The reply being typed (and the agent's thinking), redrawn in place on a terminal; nothing
-/// at all when the output is a pipe or JSON.
-struct LiveLine {
-    enabled: bool,
-    text: String,
-    active: bool,
-    /// A running tool's label and the spinner's frame.
-    spinner: Option<(String, usize)>,
-}
-
-/// The spinner's frames.
-const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-
-impl LiveLine {
-    fn new(json: bool) -> Self {
-        use std::io::IsTerminal;
-        Self {
-            enabled: !json && std::io::stdout().is_terminal(),
-            text: String::new(),
-            active: false,
-            spinner: None,
-        }
-    }
-
-    /// On a terminal, a tool that is pending or running is a spinner on the live line (its
-    /// final status is printed as a line); returns whether the message was shown that way.
-    fn shows_running_tool(&mut self, message: &relevance::Message) -> bool {
-        let MessageContent::ToolRun(run) = &message.content else {
-            return false;
-        };
-        let running = matches!(run.status, ToolStatus::Pending | ToolStatus::Running);
-        if !self.enabled || !running {
-            return false;
-        }
-        let name = run
-            .title
-            .as_deref()
-            .or(run.tool_id.as_deref())
-            .unwrap_or("tool");
-        let label = match run.sub_agent() {
-            Some((agent, _)) => format!("sub-agent {agent}"),
-            None => name.to_owned(),
-        };
-        self.spinner = Some((label, 0));
-        self.tick();
-        true
-    }
-
-    fn spinning(&self) -> bool {
-        self.spinner.is_some()
-    }
-
-    fn tick(&mut self) {
-        let Some((label, frame)) = self.spinner.as_mut() else {
-            return;
-        };
-        *frame = (*frame + 1) % SPINNER.len();
-        let line = format!("  {} {label}: running", SPINNER[*frame]);
-        self.draw(&line);
-    }
-
-    /// Shows the reply typed so far (the SDK adds the stream's fragments up).
-    fn typing(&mut self, text_so_far: &str) {
-        self.spinner = None;
-        self.text.clear();
-        self.text.push_str(text_so_far);
-        self.draw(&format!("agent> {}", self.text));
-    }
-
-    /// Shows the reasoning so far.
-    fn thinking(&mut self, thought_so_far: &str) {
-        self.draw(&format!("\x1b[2m💭 {thought_so_far}\x1b[0m"));
-    }
-
-    fn draw(&mut self, line: &str) {
-        if !self.enabled {
-            return;
-        }
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        let _ = write!(out, "\r\x1b[2K{line}");
-        let _ = out.flush();
-        self.active = true;
-    }
-
-    fn clear(&mut self) {
-        if self.enabled && self.active {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            let _ = write!(out, "\r\x1b[2K");
-            let _ = out.flush();
-        }
-        self.active = false;
-        self.text.clear();
-        self.spinner = None;
     }
 }
 

@@ -8,7 +8,6 @@ use serde_json::json;
 
 use crate::cli::{CredentialArgs, TasksCommand};
 use crate::output;
-use crate::render::MessagePrinter;
 
 /// Runs one `tasks` subcommand.
 pub async fn run(command: TasksCommand, credentials: &CredentialArgs, json: bool) -> Result<()> {
@@ -183,7 +182,7 @@ async fn show(
     if !json {
         println!("task {} — {} ({})", task.id, task.title, task.status);
     }
-    MessagePrinter::new(json, true).show(&task.id, &messages);
+    output::print_lines(&crate::render::history_lines(&task.id, &messages, json));
     Ok(())
 }
 

@@ -160,6 +160,12 @@ impl LiveConnection {
         self.quiet.reply_arrived();
     }
 
+    /// A read was asked for as a reply's typing started: the reply is known to be
+    /// still being written, so its typing must pause longer to count as over.
+    pub(super) fn typing_goes_on(&mut self) {
+        self.quiet.burst_ended();
+    }
+
     /// Keeps the token until it is due for refresh (a metadata read may
     /// hand out a new token every time; reconnecting for each would waste
     /// the connection), then takes the new one and reconnects with it.

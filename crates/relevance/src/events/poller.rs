@@ -68,6 +68,9 @@ pub(super) struct PollAnswer {
     /// metadata did not change).
     pub(super) messages: Option<Vec<Message>>,
     pub(super) received_ms: u64,
+    /// The poll's number, in the order polls started (see
+    /// [`Poller::next_number`]).
+    pub(super) number: u64,
 }
 
 /// What tells whether a resting task changed: its state, title and update
@@ -98,7 +101,7 @@ pub(super) enum PollStep {
     /// A poll started.
     Started,
     /// A poll answered.
-    Answered(PollAnswer),
+    Answered(Box<PollAnswer>),
     /// A poll failed and will be retried after a backoff.
     Retrying,
     /// A poll failed in a way retrying cannot fix.
@@ -131,6 +134,7 @@ async fn poll_task(
     reads: Reads,
     previous: Option<MetaSnapshot>,
     wait_for_run: bool,
+    number: u64,
 ) -> Result<PollAnswer> {
     let (read, token) = if reads.metadata {
         let (read, token) = task.read_metadata().await?;
@@ -151,6 +155,7 @@ async fn poll_task(
         token,
         messages,
         received_ms,
+        number,
     })
 }
 
@@ -184,6 +189,8 @@ pub(super) struct Poller {
     running: bool,
     retries: u32,
     backoff: Backoff,
+    /// How many polls started: the next poll's number.
+    started: u64,
 }
 
 impl Poller {
@@ -212,7 +219,14 @@ impl Poller {
             running,
             retries: 0,
             backoff: Backoff::new(RETRY_BASE, RETRY_CAP),
+            started: 0,
         }
+    }
+
+    /// The number the next poll to start will have: a poll numbered at
+    /// least this one started after now.
+    pub(super) fn next_number(&self) -> u64 {
+        self.started
     }
 
     /// Whether the task ran when its metadata was last read.
@@ -270,7 +284,7 @@ impl Poller {
             let reads = *reads;
             self.in_flight = None;
             return match answer {
-                Ok(answer) => PollStep::Answered(answer),
+                Ok(answer) => PollStep::Answered(Box::new(answer)),
                 Err(error) => match self.on_error(error, reads, now) {
                     Some(error) => PollStep::Failed(error),
                     None => PollStep::Retrying,
@@ -332,7 +346,9 @@ impl Poller {
             reads,
             self.last_meta.clone(),
             self.messages_wait_for_run && !reads.messages,
+            self.started,
         ));
+        self.started += 1;
         self.in_flight = Some((reads, future));
     }
 
@@ -429,6 +445,11 @@ impl Poller {
 
     pub(super) fn asked(&self) -> Option<Reads> {
         self.asked
+    }
+
+    /// Pretends a poll started (and is in flight elsewhere).
+    pub(super) fn pretend_started(&mut self) {
+        self.started += 1;
     }
 
     pub(super) fn forget_asked(&mut self) {
