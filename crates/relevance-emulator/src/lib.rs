@@ -35,6 +35,7 @@ mod demo_page;
 mod engine;
 mod error;
 mod faults;
+mod job_board;
 mod json;
 #[cfg(test)]
 mod proptests;
@@ -130,6 +131,15 @@ pub struct Config {
     /// unspecified bind address as loopback). Never taken from a request's `Host` header,
     /// which any client can set.
     pub public_url: Option<String>,
+    /// How long a job poll (`async_poll`, PROTOCOL A15) with nothing new waits for the job
+    /// to move before it answers `timeout`. Default 8 000 ms: a waiting client needs one
+    /// request per 8 s of a job, and no proxy closes a connection that quiet that soon.
+    pub job_poll_wait_ms: u64,
+    /// How many jobs of one project may be in progress at once; one more start is 429.
+    /// Default 100.
+    pub max_open_jobs: u32,
+    /// How long an ended job (its result and updates) stays pollable. Default a day.
+    pub job_retention_ms: u64,
 }
 
 /// How long a connection may take, and how many may be open.
@@ -224,6 +234,9 @@ impl Default for Config {
             quotas: Quotas::default(),
             schedule_minute_ms: 60_000,
             public_url: None,
+            job_poll_wait_ms: 8_000,
+            max_open_jobs: 100,
+            job_retention_ms: 24 * 60 * 60 * 1000,
         }
     }
 }
@@ -251,6 +264,9 @@ impl std::fmt::Debug for Config {
             .field("quotas", &self.quotas)
             .field("schedule_minute_ms", &self.schedule_minute_ms)
             .field("public_url", &self.public_url)
+            .field("job_poll_wait_ms", &self.job_poll_wait_ms)
+            .field("max_open_jobs", &self.max_open_jobs)
+            .field("job_retention_ms", &self.job_retention_ms)
             .finish()
     }
 }
@@ -391,6 +407,17 @@ async fn prepare(config: Config, local_addr: SocketAddr) -> Result<Prepared, Sta
     store
         .call(move |connection| connection.busy_timeout(busy_timeout))
         .await?;
+    // A tool job that was running when the emulator stopped runs no more: it ends failed,
+    // so no poller waits on it forever (an agent's job follows its run, which resumes).
+    let interrupted = store
+        .call(|db| service::jobs::fail_interrupted(db, time::now_ms()))
+        .await?;
+    if interrupted > 0 {
+        tracing::warn!(
+            jobs = interrupted,
+            "tool jobs that ran when the emulator stopped are failed"
+        );
+    }
     // Every key in memory: redaction asks "is this a key?" of each path segment.
     store
         .call(|db| store::keys::preload_cache(db, db.key_cache()))
@@ -418,6 +445,9 @@ async fn prepare(config: Config, local_addr: SocketAddr) -> Result<Prepared, Sta
                 .map(|url| url.trim().trim_end_matches('/').to_string())
                 .filter(|url| !url.is_empty())
                 .unwrap_or_else(|| loopback_url(local_addr)),
+            job_poll_wait_ms: config.job_poll_wait_ms,
+            max_open_jobs: i64::from(config.max_open_jobs),
+            job_retention_ms: i64::try_from(config.job_retention_ms).unwrap_or(i64::MAX),
         },
     );
     Ok(Prepared {
@@ -482,6 +512,9 @@ async fn serve(
         shutdown.await;
         // Graceful shutdown waits for open responses; a live stream never ends by itself.
         streams.close_streams();
+        // Running tool jobs stop with the server; the next start fails them (their ends
+        // would otherwise race the store's closing).
+        streams.jobs().abort_all();
     })
     .await
     .map_err(StartError::Serve);

@@ -120,6 +120,7 @@ async fn serve_connection(
     let service = tower::ServiceBuilder::new()
         .map_request(move |mut request: axum::http::Request<_>| {
             request.extensions_mut().insert(ConnectInfo(peer));
+            merge_slashes(&mut request);
             request
         })
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
@@ -229,5 +230,49 @@ impl AsyncWrite for Watched {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Runs of `/` in the path become one, before routing, as a front proxy with `merge_slashes`
+/// (nginx's default) does: the platform's own docs build URLs such as
+/// `{base}/latest//studios/{id}/async_poll/{job}` from a base that ends in `/`, and they work
+/// there. The query is kept as it is.
+fn merge_slashes<B>(request: &mut axum::http::Request<B>) {
+    let uri = request.uri();
+    if !uri.path().contains("//") {
+        return;
+    }
+    let mut path = String::with_capacity(uri.path().len());
+    for c in uri.path().chars() {
+        if !(c == '/' && path.ends_with('/')) {
+            path.push(c);
+        }
+    }
+    let merged = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    if let Ok(merged) = merged.parse() {
+        *request.uri_mut() = merged;
+    }
+}
+
+#[cfg(test)]
+mod slash_tests {
+    #[test]
+    fn runs_of_slashes_in_the_path_merge_and_the_query_stays() {
+        let cases = [
+            (
+                "/bcbe5a/latest//studios/t/async_poll/j",
+                "/bcbe5a/latest/studios/t/async_poll/j",
+            ),
+            ("//a///b/?x=//y", "/a/b/?x=//y"),
+            ("/plain/path", "/plain/path"),
+        ];
+        for (raw, merged) in cases {
+            let mut request = axum::http::Request::builder().uri(raw).body(()).unwrap();
+            super::merge_slashes(&mut request);
+            assert_eq!(request.uri().to_string(), merged, "{raw}");
+        }
     }
 }

@@ -12,6 +12,7 @@ use crate::admin::request_log::RequestLog;
 use crate::auth::stream_token::StreamTokens;
 use crate::engine::Engine;
 use crate::faults::{FaultInjector, Faults};
+use crate::job_board::JobBoard;
 use crate::rate_limit::{RateLimiter, UploadCounter};
 use crate::store::Store;
 
@@ -42,6 +43,7 @@ struct Shared {
     closing: tokio::sync::watch::Sender<bool>,
     settings: Settings,
     uploads: UploadCounter,
+    jobs: JobBoard,
 }
 
 /// Settings that change what answers say and what keys may hold.
@@ -56,6 +58,12 @@ pub(crate) struct Settings {
     pub(crate) schedule_minute_ms: u64,
     /// Where clients reach the emulator, without a trailing slash (`Config::public_url`).
     pub(crate) public_url: String,
+    /// How long a job poll with nothing new waits for the job to move (`Config::job_poll_wait_ms`).
+    pub(crate) job_poll_wait_ms: u64,
+    /// How many jobs of one project may be in progress at once (`Config::max_open_jobs`).
+    pub(crate) max_open_jobs: i64,
+    /// How long an ended job's result is kept (`Config::job_retention_ms`).
+    pub(crate) job_retention_ms: i64,
 }
 
 impl std::fmt::Debug for AppState {
@@ -96,6 +104,7 @@ impl AppState {
                 closing: tokio::sync::watch::channel(false).0,
                 settings,
                 uploads: Default::default(),
+                jobs: JobBoard::default(),
             }),
         }
     }
@@ -145,6 +154,11 @@ impl AppState {
 
     pub(crate) fn upload_counter(&self) -> &UploadCounter {
         &self.shared.uploads
+    }
+
+    /// Job wake-ups and the running tool jobs (PROTOCOL A15).
+    pub(crate) fn jobs(&self) -> &JobBoard {
+        &self.shared.jobs
     }
 
     /// Ends every open live stream (and every one opened later): graceful shutdown

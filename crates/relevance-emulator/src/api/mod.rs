@@ -11,6 +11,7 @@ mod agents;
 mod embed_keys;
 pub(crate) mod files;
 mod filters;
+mod jobs;
 mod key_info;
 mod lifecycle;
 mod messages;
@@ -226,6 +227,31 @@ pub(crate) fn management_routes() -> Vec<Route> {
             "/{region}/latest/studios/{studio_id}/trigger_limited",
             ProjectKey,
             tools::trigger,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/studios/{studio_id}/trigger",
+            ProjectKey,
+            tools::trigger,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/studios/{studio_id}/trigger_async",
+            ProjectKey,
+            jobs::start,
+        ),
+        route(
+            M::GET,
+            "/{region}/latest/studios/{studio_id}/async_poll/{job_id}",
+            ProjectKey,
+            jobs::poll,
+        ),
+        // The path names the job (PROTOCOL A15); one parameter name per position.
+        route(
+            M::POST,
+            "/{region}/latest/studios/{studio_id}/cancel",
+            ProjectKey,
+            jobs::cancel,
         ),
         route(
             M::POST,

@@ -115,7 +115,7 @@ pub(crate) async fn list(
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct ToolPath {
-    studio_id: String,
+    pub(crate) studio_id: String,
 }
 
 /// `GET studios/{studio_id}/get`: `{"studio": Tool}`.
@@ -159,7 +159,7 @@ pub(crate) async fn bulk_update(
 }
 
 /// A `project` a body names must be the key's own: a key cannot write elsewhere.
-fn check_project(
+pub(crate) fn check_project(
     principal: &Principal,
     project: Option<&Value>,
     field: &str,

@@ -93,6 +93,7 @@ pub(crate) fn delete(
 
 /// Removes the task's runs; a parent run that waited on one of them goes on now.
 fn stop_runs(connection: &Connection, project: &str, task_id: &str) -> rusqlite::Result<()> {
+    super::agent_jobs::runs_replaced(connection, project, task_id)?;
     for parent_id in runs::delete_for_task(connection, project, task_id)? {
         if let Some(mut parent) = runs::find(connection, parent_id)? {
             parent.status = RunStatus::Due;

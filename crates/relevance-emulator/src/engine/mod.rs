@@ -13,6 +13,7 @@
 //! same scheduler ([`lifecycle::send_first_due_schedule`]).
 //! The engine never checks credentials: the API did that before calling it.
 
+pub(crate) mod agent_jobs;
 mod content;
 pub(crate) mod decision;
 mod events;

@@ -8,6 +8,7 @@
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
+use super::agent_jobs;
 use super::content::{Content, TaskDetails, ToolConfig, ToolRun, ToolRunState};
 use super::events::{LiveEvent, Published};
 use super::ids::{action_id, new_item_id};
@@ -391,6 +392,14 @@ impl Runner<'_> {
         self.run.phase = phase;
         self.run.status = status;
         self.run.due_at_ms = None;
+        if status == RunStatus::AwaitingApproval {
+            agent_jobs::run_waits(
+                self.connection,
+                &self.run.project,
+                &self.run.task_id,
+                self.run.id,
+            )?;
+        }
         self.save()
     }
 
@@ -716,6 +725,13 @@ impl Runner<'_> {
             self.run.id,
         )?;
         runs::delete(self.connection, self.run.id)?;
+        agent_jobs::run_ended(
+            self.connection,
+            &self.run.project,
+            &self.run.task_id,
+            self.run.id,
+            state,
+        )?;
         match queued {
             Some(mut next) => {
                 next.status = RunStatus::Due;

@@ -8,6 +8,7 @@
 use rusqlite::Connection;
 use serde_json::Value;
 
+use super::agent_jobs;
 use super::content::Content;
 use super::events::{LiveEvent, Published};
 use super::ids::new_item_id;
@@ -85,16 +86,18 @@ pub(crate) struct Accepted {
 
 impl Accepted {
     /// The answer once a message (`item_id`, written or rewritten) of `task` has a run
-    /// (`job_id`): when the task moves to `new_state` it is stored here, and the events say
-    /// the message was written, then the state (if it changed).
+    /// (`run_id`): when the task moves to `new_state` it is stored here, and the events say
+    /// the message was written, then the state (if it changed). The answer's job is a new
+    /// job that follows that run (PROTOCOL A15).
     pub(crate) fn after_message(
         connection: &Connection,
         project: &str,
         task: &TaskRecord,
         item_id: String,
         new_state: Option<&str>,
-        job_id: i64,
+        run_id: i64,
     ) -> rusqlite::Result<Accepted> {
+        let job_id = agent_jobs::open(connection, project, task, Some(run_id))?;
         let publish = |event: LiveEvent| Published {
             project: project.to_string(),
             task_id: task.id.clone(),
@@ -115,7 +118,7 @@ impl Accepted {
             task_id: task.id.clone(),
             agent_id: task.agent_id.clone(),
             state,
-            job_id: job_id.to_string(),
+            job_id,
             events,
         })
     }
@@ -123,18 +126,20 @@ impl Accepted {
 
 impl Accepted {
     /// The answer for `task` as it is, when a trigger writes nothing (an `external_id` with
-    /// the `nothing` behaviour): its state, and the run going on it, if any.
+    /// the `nothing` behaviour): its state, and a job that follows the run going on it (or,
+    /// with none, has ended with the task's last reply).
     pub(crate) fn unchanged(
         connection: &Connection,
         project: &str,
         task: &TaskRecord,
     ) -> rusqlite::Result<Accepted> {
         let run = runs::current_for_task(connection, project, &task.id)?;
+        let job_id = agent_jobs::open(connection, project, task, run.map(|run| run.id))?;
         Ok(Accepted {
             task_id: task.id.clone(),
             agent_id: task.agent_id.clone(),
             state: task.state.clone(),
-            job_id: run.map(|run| run.id.to_string()).unwrap_or_default(),
+            job_id,
             events: Vec::new(),
         })
     }

@@ -11,6 +11,7 @@ pub(crate) mod agent_tasks;
 pub(crate) mod agents;
 pub(crate) mod embed_keys;
 pub(crate) mod files;
+pub(crate) mod jobs;
 pub(crate) mod key_info;
 pub(crate) mod keys;
 pub(crate) mod operator;

@@ -18,6 +18,7 @@ pub(crate) mod agent_cache;
 pub(crate) mod catalog;
 pub(crate) mod dashboard_queries;
 pub(crate) mod files;
+pub(crate) mod jobs;
 pub(crate) mod key_cache;
 pub(crate) mod keys;
 pub(crate) mod records;

@@ -249,6 +249,33 @@ const MIGRATIONS: &[&str] = &[
         ON tasks(project_id, agent_id, ifnull(task_prefix, ''), external_id)
         WHERE external_id IS NOT NULL;
     ",
+    // 10: jobs (PROTOCOL A15): a tool run started with `trigger_async`, or one run of an
+    // agent (every trigger answer's `job_info`), and the updates a poll reads, numbered.
+    "
+    CREATE TABLE jobs (
+        project_id  TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        studio_id   TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('tool', 'agent')),
+        task_id     TEXT,
+        run_id      INTEGER,
+        state       TEXT NOT NULL CHECK (state IN ('inprogress', 'complete', 'failed', 'cancelled')),
+        params      TEXT,
+        insert_ms   INTEGER NOT NULL,
+        ended_ms    INTEGER,
+        PRIMARY KEY (project_id, id)
+    );
+    CREATE INDEX jobs_by_run ON jobs(project_id, run_id) WHERE run_id IS NOT NULL;
+    CREATE INDEX jobs_by_task ON jobs(project_id, task_id) WHERE task_id IS NOT NULL;
+    CREATE INDEX jobs_by_studio ON jobs(project_id, studio_id, insert_ms);
+    CREATE TABLE job_updates (
+        project_id TEXT NOT NULL,
+        job_id     TEXT NOT NULL,
+        seq        INTEGER NOT NULL,
+        body       TEXT NOT NULL,
+        PRIMARY KEY (project_id, job_id, seq)
+    );
+    ",
 ];
 
 /// Brings the schema to the newest version; a no-op when it is already there.
