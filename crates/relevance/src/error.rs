@@ -195,6 +195,14 @@ pub enum Error {
         /// The task's id.
         task_id: String,
     },
+    /// An agent's run ended in an error (its job ended `chain-failed`, PROTOCOL A15).
+    #[error("the agent's run in task '{task_id}' failed: {}", errors.join("; "))]
+    RunFailed {
+        /// The task the run went to.
+        task_id: String,
+        /// What the platform said went wrong, one entry per error.
+        errors: Vec<String>,
+    },
     /// The operation exists for agent tasks only (PROTOCOL A10, A11), and
     /// this is a workforce task.
     #[error("{operation} works on agent tasks only; this is a workforce task")]

@@ -254,12 +254,14 @@
 mod activity;
 mod agent;
 mod agent_admin;
+mod ask;
 mod attachment;
 mod client;
 mod embed;
 mod error;
 mod events;
 mod http;
+mod job;
 mod key;
 mod message;
 mod paging;
@@ -279,6 +281,7 @@ mod workforce;
 
 pub use agent::{Agent, AgentListOptions, Agents};
 pub use agent_admin::AgentDefinition;
+pub use ask::AgentReply;
 pub use attachment::Attachment;
 pub use client::{
     create_client, default_client, ApiKeyOptions, Client, ClientBuilder, Credentials,
@@ -286,6 +289,7 @@ pub use client::{
 pub use embed::EmbedKeyOptions;
 pub use error::{CookieError, DefaultClientError, Error, KeyDataError, Result};
 pub use events::{TaskEvent, TaskEvents};
+pub use job::{JobRef, ToolJob};
 pub use key::{EmbedTarget, Key, KeyScope};
 pub use message::{
     ActionDetails, AgentErrorMessage, AgentMessage, AttachedFile, Confirmation, ConfirmedBy,

@@ -20,6 +20,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::client::{default_client, Client};
 use crate::error::{Error, Result};
+use crate::job::JobRef;
 use crate::message::Message;
 
 mod decide;
@@ -190,6 +191,9 @@ impl TaskOwner {
 #[derive(Clone)]
 pub struct Task {
     pub(crate) client: Client,
+    /// The job that follows the run this handle's trigger started (PROTOCOL A15), when
+    /// the handle came from a trigger that named one.
+    pub(crate) job: Option<JobRef>,
     /// The task id (`conversation_id` / `knowledge_set` for agents,
     /// `workforce_task_id` for workforces).
     pub id: String,

@@ -30,7 +30,7 @@ use crate::wire::tools::{
 /// The tools of the client's project, borrowed from a [`Client`].
 #[derive(Debug)]
 pub struct Tools<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 /// A tool as the platform describes it, and the client to run it with.

@@ -143,6 +143,7 @@ mod tests {
             .unwrap();
         Task {
             client,
+            job: None,
             id: id.to_string(),
             owner,
             title: String::new(),

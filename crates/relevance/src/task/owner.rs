@@ -12,6 +12,7 @@ use super::{cursor_time, messages_at_or_after, Task, TaskOwner, TaskStatus};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::http::Request;
+use crate::job::JobRef;
 use crate::message::{AttachedFile, Message, MessageContent};
 use crate::retry::RetryPolicy;
 use crate::stream::StreamingToken;
@@ -273,6 +274,7 @@ impl TaskOwner {
                     agent_id: task.agent_id().map(str::to_string),
                     state: Some(task.state.clone()),
                     conversation_id: task.id,
+                    job_info: serde_json::Value::Null,
                 };
                 agent_trigger_task(answer, &task.client, agent_id)
             }
@@ -295,6 +297,7 @@ pub(crate) fn agent_task(meta: tasks::TaskMeta, client: &Client, agent_id: &str)
     let state = text("state").unwrap_or_default();
     Task {
         client: client.clone(),
+        job: None,
         id: meta.knowledge_set.clone(),
         owner: TaskOwner::Agent(text("agent_id").unwrap_or_else(|| agent_id.to_string())),
         title: text("title").unwrap_or_default(),
@@ -316,8 +319,19 @@ pub(crate) fn agent_trigger_task(
     agent_id: &str,
 ) -> Task {
     let state = answer.state.unwrap_or_default();
+    let job = match (
+        answer.job_info["job_id"].as_str(),
+        answer.job_info["studio_id"].as_str(),
+    ) {
+        (Some(job_id), Some(studio_id)) => Some(JobRef {
+            studio_id: studio_id.to_string(),
+            job_id: job_id.to_string(),
+        }),
+        _ => None,
+    };
     Task {
         client: client.clone(),
+        job,
         id: answer.conversation_id,
         owner: TaskOwner::Agent(answer.agent_id.unwrap_or_else(|| agent_id.to_string())),
         title: String::new(),
@@ -340,6 +354,7 @@ pub(crate) fn workforce_task(
     let state = string(meta.state).unwrap_or_default();
     Task {
         client: client.clone(),
+        job: None,
         id: task_id.to_string(),
         owner: TaskOwner::Workforce(workforce_id.to_string()),
         title: string(meta.title).unwrap_or_default(),
@@ -357,6 +372,7 @@ pub(crate) fn workforce_task(
 pub(crate) fn workforce_trigger_task(task_id: String, client: &Client, workforce_id: &str) -> Task {
     Task {
         client: client.clone(),
+        job: None,
         id: task_id,
         owner: TaskOwner::Workforce(workforce_id.to_string()),
         title: String::new(),

@@ -111,6 +111,10 @@ pub(crate) struct TriggerAnswer {
     pub(crate) agent_id: Option<String>,
     #[serde(default)]
     pub(crate) state: Option<String>,
+    /// `{"job_id", "studio_id", "conversation_id"}`: the job that follows the run
+    /// (PROTOCOL A15); read leniently.
+    #[serde(default)]
+    pub(crate) job_info: serde_json::Value,
 }
 
 /// `agents/upsert` (PROTOCOL A13).
