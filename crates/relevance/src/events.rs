@@ -390,6 +390,7 @@ mod tests {
     pub(super) fn idle_task() -> Task {
         Task {
             client: crate::task::tests::test_client(),
+            job: None,
             id: "t1".into(),
             owner: TaskOwner::Agent("a1".into()),
             title: String::new(),

@@ -544,6 +544,7 @@ pub(crate) mod tests {
     fn owners_answer_their_own_accessor_only() {
         let make = |owner: TaskOwner| Task {
             client: test_client(),
+            job: None,
             id: "t".into(),
             owner,
             title: String::new(),
@@ -870,6 +871,7 @@ pub(crate) mod tests {
     fn debug_and_equality_ignore_the_client() {
         let make = |client: Client| Task {
             client,
+            job: None,
             id: "t".into(),
             owner: TaskOwner::Agent("a".into()),
             title: "x".into(),
