@@ -146,6 +146,13 @@ fn agent_task_routes() -> Vec<Route> {
             AnyKey,
             tasks::list,
         ),
+        // PROTOCOL A18: a task's tool runs, output and cost.
+        route(
+            M::GET,
+            "/{region}/latest/agents/conversations/studios/list",
+            AnyKey,
+            tasks::tool_runs,
+        ),
         // PROTOCOL A11; deleting and scheduling need an API key (A13).
         route(
             M::GET,

@@ -751,3 +751,41 @@ mod tests {
         }
     }
 }
+
+/// `agents/conversations/studios/list`'s query (PROTOCOL A18).
+#[derive(Debug, Deserialize)]
+pub(crate) struct ToolRunsQuery {
+    agent_id: String,
+    conversation_id: String,
+    #[serde(default)]
+    page_size: Option<String>,
+}
+
+/// `GET agents/conversations/studios/list?agent_id&conversation_id&page_size`: the task's
+/// tool runs, newest first, `{"results": [...]}`; the task as `view` sees it.
+pub(crate) async fn tool_runs(
+    principal: Principal,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ToolRunsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    const MAX_PAGE_SIZE: usize = 1000;
+    let limit = match query.page_size.as_deref().map(str::trim) {
+        None | Some("") => 100,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|size| (1..=MAX_PAGE_SIZE).contains(size))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("`page_size` must be 1 to {MAX_PAGE_SIZE}"))
+            })?,
+    };
+    let runs = agent_tasks::tool_runs(
+        &state,
+        &principal,
+        query.agent_id,
+        query.conversation_id,
+        limit,
+    )
+    .await?;
+    Ok(Json(serde_json::json!({ "results": runs })))
+}

@@ -24,6 +24,7 @@ pub(crate) mod script;
 pub(crate) mod states;
 mod steps;
 pub(crate) mod tool_runner;
+pub(crate) mod tool_runs;
 mod tool_step;
 pub(crate) mod trigger;
 pub(crate) mod workforce;

@@ -28,6 +28,9 @@ pub(crate) struct ToolBehavior {
     /// When set, every run with valid params fails with this text (templated as `output`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
+    /// What one run costs, as a task's tool runs report it (PROTOCOL A18); none: zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cost: Option<serde_json::Number>,
 }
 
 fn is_zero(value: &u64) -> bool {

@@ -28,6 +28,8 @@ pub(super) struct ToolEntry {
     output: Option<Spanned<toml::Table>>,
     delay_ms: Option<Spanned<i64>>,
     error: Option<String>,
+    /// What one run costs (PROTOCOL A18's `cost`); zero when absent.
+    cost: Option<Spanned<f64>>,
 }
 
 impl Checker<'_> {
@@ -93,6 +95,16 @@ impl Checker<'_> {
                     })?,
             },
             error: entry.error,
+            cost: match &entry.cost {
+                None => None,
+                Some(cost) => Some(
+                    serde_json::Number::from_f64(*cost.get_ref())
+                        .filter(|_| *cost.get_ref() >= 0.0)
+                        .ok_or_else(|| {
+                            self.problem(cost, format!("cost of tool {id:?} must be a number >= 0"))
+                        })?,
+                ),
+            },
         };
         Ok(ToolSpec {
             id,

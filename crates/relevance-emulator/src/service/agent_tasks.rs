@@ -386,6 +386,21 @@ pub(crate) async fn read_messages(
         .await?)
 }
 
+/// A visible task's tool runs, newest first (PROTOCOL A18).
+pub(crate) async fn tool_runs(
+    state: &AppState,
+    principal: &Principal,
+    agent_id: String,
+    task_id: String,
+    limit: usize,
+) -> Result<Vec<serde_json::Value>, ServiceError> {
+    let task = task(state, principal, agent_id, task_id).await?;
+    Ok(state
+        .store()
+        .call(move |connection| crate::engine::tool_runs::of_task(connection, &task, limit))
+        .await?)
+}
+
 /// Every task the principal may see (an API key: the project's; an agent embed key: its
 /// own prefixed tasks; a workforce embed key: none).
 pub(crate) async fn list_tasks(

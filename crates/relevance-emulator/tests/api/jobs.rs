@@ -26,6 +26,16 @@ delay_ms = 3000
 id = "quick"
 params_schema = { type = "object", properties = {} }
 output = { ok = true }
+cost = 0.25
+
+[[projects.agents]]
+id = "user-of-tools"
+behavior = "script"
+script = [
+  { tool = "quick", input = {}, delay_ms = 1 },
+  { tool = "inline-search", input = { q = "{message}" }, output = { hits = 2 }, delay_ms = 1 },
+  { reply = "used two", delay_ms = 1 },
+]
 
 [[projects.agents]]
 id = "writer"
@@ -399,4 +409,50 @@ async fn a_job_survives_a_restart_and_one_running_at_the_stop_ends_failed() {
         .unwrap()
         .to_string();
     assert!(body.contains("stopped while this job ran"), "{body}");
+}
+
+#[tokio::test]
+async fn a_tasks_tool_runs_are_listed_newest_first_with_output_and_cost() {
+    let running = running(config(|_| {})).await;
+    let trigger = running
+        .trigger(KEY, json!({"agent_id": "user-of-tools", "message": {"role": "user", "content": "x"}}))
+        .await;
+    let task = trigger.body["conversation_id"].as_str().unwrap().to_string();
+    running.settle(KEY, "user-of-tools", &task).await;
+    let listed = running
+        .get_query(
+            &format!("/{US}/latest/agents/conversations/studios/list"),
+            Some(KEY),
+            &[("agent_id", "user-of-tools"), ("conversation_id", &task), ("page_size", "100")],
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    let results = listed.body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{}", listed.text);
+    let (newest, oldest) = (&results[0], &results[1]);
+    assert_eq!(newest["studio_id"], "inline-search");
+    assert_eq!(newest["status"], "complete");
+    assert_eq!(newest["output_preview"], json!({"hits": 2}));
+    assert_eq!(newest["cost"], 0);
+    assert_eq!(oldest["studio_id"], "quick");
+    assert_eq!(oldest["cost"], 0.25);
+    assert_eq!(oldest["output_preview"], json!({"ok": true}));
+    assert_eq!(oldest["executor"], json!({"agent_id": "user-of-tools", "conversation_id": task}));
+    assert!(oldest["insert_date_"].as_str().is_some());
+    let one = running
+        .get_query(
+            &format!("/{US}/latest/agents/conversations/studios/list"),
+            Some(KEY),
+            &[("agent_id", "user-of-tools"), ("conversation_id", &task), ("page_size", "1")],
+        )
+        .await;
+    assert_eq!(one.body["results"].as_array().unwrap().len(), 1);
+    let elsewhere = running
+        .get_query(
+            &format!("/{US}/latest/agents/conversations/studios/list"),
+            Some(OTHER),
+            &[("agent_id", "user-of-tools"), ("conversation_id", &task)],
+        )
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
 }
