@@ -310,7 +310,7 @@ pub use store::LocalStorageKeyStore;
 pub use store::{
     CookieAttributes, CookieSameSite, KeyCookie, KeyStore, MemoryKeyStore, COOKIE_SIZE_LIMIT,
 };
-pub use task::{Task, TaskListOptions, TaskOwner, TaskRef, TaskSort, TaskStatus};
+pub use task::{Task, TaskListOptions, TaskOwner, TaskRef, TaskSort, TaskStatus, ToolRunEntry};
 pub use tool::{Tool, ToolBuilder, ToolOutput, ToolOutputStatus, Tools};
 pub use trigger_settings::ExternalIdBehaviour;
 pub use whoami::{KeyInfo, PermissionItem, Permissions, ProjectPermissions};

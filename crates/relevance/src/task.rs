@@ -26,6 +26,9 @@ use crate::message::Message;
 mod decide;
 mod lifecycle;
 pub(crate) mod owner;
+mod tool_runs;
+
+pub use tool_runs::ToolRunEntry;
 
 use owner::After;
 

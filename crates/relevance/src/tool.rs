@@ -97,7 +97,18 @@ pub enum ToolOutputStatus {
 }
 
 impl ToolOutputStatus {
-    fn from_wire(status: &str) -> ToolOutputStatus {
+    /// The platform's spelling (`complete`, `inprogress`, `failed`, `cancelled`).
+    pub fn wire_name(&self) -> &str {
+        match self {
+            ToolOutputStatus::Complete => "complete",
+            ToolOutputStatus::InProgress => "inprogress",
+            ToolOutputStatus::Failed => "failed",
+            ToolOutputStatus::Cancelled => "cancelled",
+            ToolOutputStatus::Other(other) => other,
+        }
+    }
+
+    pub(crate) fn from_wire(status: &str) -> ToolOutputStatus {
         match status {
             "complete" => ToolOutputStatus::Complete,
             "inprogress" => ToolOutputStatus::InProgress,

@@ -19,6 +19,17 @@ params_schema = { type = "object", properties = { topic = { type = "string" } },
 output = { report = "all about {topic}" }
 delay_ms = 1200
 
+[[projects.tools]]
+id = "priced"
+params_schema = { type = "object", properties = {} }
+output = { ok = true }
+cost = 1.5
+
+[[projects.agents]]
+id = "worker"
+behavior = "script"
+script = [{ tool = "priced", input = {}, delay_ms = 1 }, { reply = "worked", delay_ms = 1 }]
+
 [[projects.agents]]
 id = "writer"
 behavior = "script"
@@ -145,4 +156,21 @@ async fn ask_answers_the_reply_says_when_a_person_must_decide_and_fails_with_the
 fn uuid_v4(id: &str) {
     let parsed = uuid::Uuid::parse_str(id).expect("the SDK chose a UUID");
     assert_eq!(parsed.get_version_num(), 4);
+}
+
+#[tokio::test]
+async fn a_tasks_tool_runs_list_status_output_and_cost() {
+    let t = TestEmulator::start_with(SEED).await;
+    let client = client(&t);
+    let worker = client.agents().get("worker").await.unwrap();
+    let reply = worker.ask("go").await.unwrap();
+    assert_eq!(reply.text, "worked");
+    let task = worker.get_task(&reply.task_id).await.unwrap();
+    let runs = task.tool_runs().await.unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].tool_id, "priced");
+    assert_eq!(runs[0].status, ToolOutputStatus::Complete);
+    assert_eq!(runs[0].output_preview, json!({"ok": true}));
+    assert_eq!(runs[0].cost, Some(1.5));
+    assert!(runs[0].created_at.is_some());
 }

@@ -415,15 +415,25 @@ async fn a_job_survives_a_restart_and_one_running_at_the_stop_ends_failed() {
 async fn a_tasks_tool_runs_are_listed_newest_first_with_output_and_cost() {
     let running = running(config(|_| {})).await;
     let trigger = running
-        .trigger(KEY, json!({"agent_id": "user-of-tools", "message": {"role": "user", "content": "x"}}))
+        .trigger(
+            KEY,
+            json!({"agent_id": "user-of-tools", "message": {"role": "user", "content": "x"}}),
+        )
         .await;
-    let task = trigger.body["conversation_id"].as_str().unwrap().to_string();
+    let task = trigger.body["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     running.settle(KEY, "user-of-tools", &task).await;
     let listed = running
         .get_query(
             &format!("/{US}/latest/agents/conversations/studios/list"),
             Some(KEY),
-            &[("agent_id", "user-of-tools"), ("conversation_id", &task), ("page_size", "100")],
+            &[
+                ("agent_id", "user-of-tools"),
+                ("conversation_id", &task),
+                ("page_size", "100"),
+            ],
         )
         .await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
@@ -437,13 +447,20 @@ async fn a_tasks_tool_runs_are_listed_newest_first_with_output_and_cost() {
     assert_eq!(oldest["studio_id"], "quick");
     assert_eq!(oldest["cost"], 0.25);
     assert_eq!(oldest["output_preview"], json!({"ok": true}));
-    assert_eq!(oldest["executor"], json!({"agent_id": "user-of-tools", "conversation_id": task}));
+    assert_eq!(
+        oldest["executor"],
+        json!({"agent_id": "user-of-tools", "conversation_id": task})
+    );
     assert!(oldest["insert_date_"].as_str().is_some());
     let one = running
         .get_query(
             &format!("/{US}/latest/agents/conversations/studios/list"),
             Some(KEY),
-            &[("agent_id", "user-of-tools"), ("conversation_id", &task), ("page_size", "1")],
+            &[
+                ("agent_id", "user-of-tools"),
+                ("conversation_id", &task),
+                ("page_size", "1"),
+            ],
         )
         .await;
     assert_eq!(one.body["results"].as_array().unwrap().len(), 1);
