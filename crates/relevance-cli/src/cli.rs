@@ -89,6 +89,21 @@ pub enum Command {
     },
     /// Walk through the whole key system against an embedded emulator.
     Demo,
+    /// Ask an agent one question and print its reply and nothing else (for scripts); exits
+    /// non-zero when the run fails or stops to wait for a person's approval.
+    Ask {
+        /// The agent to ask.
+        agent: String,
+        /// The question.
+        question: String,
+        /// Continue this task instead of starting one.
+        #[arg(long)]
+        task: Option<String>,
+        #[command(flatten)]
+        trigger: TriggerFlags,
+        #[command(flatten)]
+        credentials: CredentialArgs,
+    },
     /// Which key this is: project, region, key kind, key id and label, as the platform
     /// knows it (`auth/info`). The first thing to run with a key pasted from the dashboard.
     Whoami {
@@ -500,7 +515,9 @@ pub enum ToolsCommand {
         /// The tool's id.
         id: String,
     },
-    /// Run a tool and print its output.
+    /// Run a tool as a job and print its output: a live spinner with the job's updates on
+    /// a terminal (plain lines when piped, each update as JSON with --json); Ctrl-C offers
+    /// to cancel the job.
     Run {
         /// The tool's id.
         id: String,
@@ -514,5 +531,21 @@ pub enum ToolsCommand {
         /// The params as a JSON object in a file.
         #[arg(long, value_name = "FILE")]
         params_json: Option<std::path::PathBuf>,
+        /// Start the job, print its id and exit (follow it later with `tools job`).
+        #[arg(long)]
+        detach: bool,
+    },
+    /// A job started earlier: its state, or wait for it, or cancel it.
+    Job {
+        /// The tool's id.
+        tool: String,
+        /// The job's id (as `tools run --detach` printed it).
+        job: String,
+        /// Follow the job to its end, as `tools run` does.
+        #[arg(long, conflicts_with = "cancel")]
+        wait: bool,
+        /// Cancel the job.
+        #[arg(long)]
+        cancel: bool,
     },
 }

@@ -150,6 +150,15 @@ impl ToolJob {
         Ok(output_of(status, &last))
     }
 
+    /// The job as it stands: `None` while it runs, its output once it has ended. A tool
+    /// job answers at once (it has an update from its start on).
+    pub async fn check(&self) -> Result<Option<ToolOutput>> {
+        if self.poll(&[]).await?.ended.is_none() {
+            return Ok(None);
+        }
+        self.wait().await.map(Some)
+    }
+
     /// Any job to follow (an agent run's too): its ids and the client.
     pub(crate) fn following(client: Client, ids: JobRef) -> ToolJob {
         ToolJob { client, ids }

@@ -1,6 +1,7 @@
 //! One file per sub-command; this module only dispatches.
 
 mod agents;
+mod ask;
 mod chat;
 mod demo;
 mod embed_key;
@@ -40,6 +41,22 @@ pub fn run(cli: Cli) -> Result<()> {
             command,
         } => runtime()?
             .block_on(tools::run(command, &credentials, json))
+            .map_err(|error| with_scope_hint(error, &credentials)),
+        Command::Ask {
+            agent,
+            question,
+            task,
+            trigger,
+            credentials,
+        } => runtime()?
+            .block_on(ask::run(
+                &credentials,
+                &agent,
+                &question,
+                task,
+                &trigger,
+                json,
+            ))
             .map_err(|error| with_scope_hint(error, &credentials)),
         Command::Whoami { credentials } => runtime()?
             .block_on(whoami::run(&credentials, json))

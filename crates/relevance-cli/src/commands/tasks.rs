@@ -3,7 +3,9 @@
 
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
-use relevance::{Client, KeyScope, Task, TaskListOptions, TaskStatus, WorkforceTaskListOptions};
+use relevance::{
+    Client, KeyScope, Task, TaskListOptions, TaskStatus, ToolRunEntry, WorkforceTaskListOptions,
+};
 use serde_json::json;
 
 use crate::cli::{CredentialArgs, TasksCommand};
@@ -183,7 +185,34 @@ async fn show(
         println!("task {} — {} ({})", task.id, task.title, task.status);
     }
     output::print_lines(&crate::render::history_lines(&task.id, &messages, json));
+    if task.agent_id().is_some() {
+        print_tool_runs(&task.tool_runs().await?, json);
+    }
     Ok(())
+}
+
+/// An agent task's tool runs with their cost (PROTOCOL A18), after its messages.
+fn print_tool_runs(runs: &[ToolRunEntry], json: bool) {
+    if json {
+        for run in runs {
+            output::print_json(&json!({"type": "tool_run_cost", "tool_id": run.tool_id,
+                "status": run.status.wire_name(), "cost": run.cost, "credits_used": run.credits_used}));
+        }
+        return;
+    }
+    if runs.is_empty() {
+        return;
+    }
+    let total: f64 = runs.iter().filter_map(|run| run.cost).sum();
+    println!("tool runs (newest first), total cost {total}:");
+    for run in runs {
+        let cost = run.cost.map_or("-".to_string(), |cost| cost.to_string());
+        println!(
+            "  {:<28} {:<10} cost {cost}",
+            run.tool_id,
+            run.status.wire_name()
+        );
+    }
 }
 
 /// The agent task `task_id` of `--agent` (or the embed key's agent).

@@ -1,16 +1,22 @@
-//! `relevance tools list | get ID | run ID --param key=value... | --params-json FILE`.
+//! `relevance tools list | get ID | run ID --param key=value... | --params-json FILE
+//! [--detach] | job TOOL JOB [--wait | --cancel]`.
 //!
-//! A run whose params break the tool's schema is printed like any other run, then the
-//! command fails (exit 1), so a script notices; a failed request fails before printing.
+//! A run is a job (PROTOCOL A15): started under an id the SDK chooses, then followed on the
+//! platform's long poll, so a tool longer than one request's budget runs too (see
+//! `job_follow`). A run whose params break the tool's schema is printed like any other
+//! run, then the command fails (exit 1), so a script notices; a failed request fails
+//! before printing.
 
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use relevance::{Tool, ToolOutput, ToolOutputStatus};
+use relevance::{JobRef, Tool, ToolJob, ToolOutput, ToolOutputStatus};
 use serde_json::{json, Map, Value};
 
 use crate::cli::{CredentialArgs, ToolsCommand};
 use crate::output;
+
+mod job_follow;
 
 pub async fn run(command: ToolsCommand, credentials: &CredentialArgs, json: bool) -> Result<()> {
     let client = credentials.client()?;
@@ -38,24 +44,80 @@ pub async fn run(command: ToolsCommand, credentials: &CredentialArgs, json: bool
             id,
             params,
             params_json,
+            detach,
         } => {
             let params = match params_json {
                 Some(file) => params_from_file(&file)?,
                 None => params_from_pairs(&params)?,
             };
             let tool = client.tools().get(&id).await?;
-            let run = tool.run(params).await?;
-            if json {
-                output::print_json(&run_json(&run));
-            } else {
-                print_run(&run);
+            let job = tool.start(params).await?;
+            if detach {
+                print_detached(&job, json);
+                return Ok(());
             }
-            if run.status != ToolOutputStatus::Complete {
-                bail!("tool {id} did not complete ({} errors)", run.errors.len());
+            finish(&id, &job_follow::follow(&job, json).await?, json)?;
+        }
+        ToolsCommand::Job {
+            tool,
+            job,
+            wait,
+            cancel,
+        } => {
+            let job = client.tools().job(JobRef {
+                studio_id: tool.clone(),
+                job_id: job,
+            });
+            if cancel {
+                job.cancel().await?;
+                print_done(json, "cancelled", job.id());
+            } else if wait {
+                finish(&tool, &job_follow::follow(&job, json).await?, json)?;
+            } else {
+                match job.check().await? {
+                    Some(run) => finish(&tool, &run, json)?,
+                    None => print_done(json, "running", job.id()),
+                }
             }
         }
     }
     Ok(())
+}
+
+/// Prints an ended run; fails unless it completed.
+fn finish(tool: &str, run: &ToolOutput, json: bool) -> Result<()> {
+    if json {
+        output::print_json(&run_json(run));
+    } else {
+        print_run(run);
+    }
+    if run.status != ToolOutputStatus::Complete {
+        bail!("tool {tool} did not complete ({} errors)", run.errors.len());
+    }
+    Ok(())
+}
+
+/// `--detach`: the ids to follow the job with later.
+fn print_detached(job: &ToolJob, json: bool) {
+    let ids = job.ids();
+    if json {
+        output::print_json(&json!({"tool_id": ids.studio_id, "job_id": ids.job_id}));
+    } else {
+        println!("job {} started", ids.job_id);
+        println!(
+            "follow it with: relevance tools job {} {} --wait",
+            ids.studio_id, ids.job_id
+        );
+    }
+}
+
+/// A job's state in one line (or object).
+fn print_done(json: bool, what: &str, job_id: &str) {
+    if json {
+        output::print_json(&json!({"job_id": job_id, "state": what}));
+    } else {
+        println!("job {job_id}: {what}");
+    }
 }
 
 /// `key=value` pairs as a params object: a value that is JSON (`3`, `true`, `[1]`,
