@@ -36,6 +36,6 @@ if ! target/test-venv/bin/python -c 'import relevanceai' 2>/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv
     python3 -m venv --clear target/test-venv
   fi
-  target/test-venv/bin/pip install --quiet relevanceai==10.2.2
+  target/test-venv/bin/pip install --quiet relevanceai==10.2.2 requests
 fi
 echo "test tools: ready (python: target/test-venv/bin/python)"
