@@ -359,7 +359,8 @@ pub struct LimitArgs {
     /// Close a connection with no bytes moving for this long (default 60000).
     #[arg(long, value_name = "MS")]
     pub idle_timeout_ms: Option<u64>,
-    /// At most this many open connections; more are closed at once (default 512).
+    /// At most this many open connections; more are closed at once (default: the
+    /// open-file limit, raised to the hard one, less a margin).
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
     /// After Ctrl-C / SIGTERM, give open requests this long, then close (default 5000).

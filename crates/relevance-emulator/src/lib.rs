@@ -88,6 +88,10 @@ pub enum SeedSource {
     Text(String),
 }
 
+/// File descriptors kept free below the open-file limit when the connection cap follows
+/// the machine: the database and its WAL, log files, the listener, outgoing sockets.
+pub const FILE_MARGIN: usize = 128;
+
 /// How to start the emulator.
 #[derive(Clone)]
 pub struct Config {
@@ -160,9 +164,13 @@ pub struct ConnectionLimits {
     /// pings every 15 s, so it stays open). Default 60 s.
     pub idle_timeout_ms: u64,
     /// At most this many connections at once; a connection past it is closed at once and
-    /// the shedding is logged. Keep it below the process's file limit (`ulimit -n`).
-    /// Default 512.
-    pub max_connections: usize,
+    /// the shedding is logged. `None` (the default) follows the machine: at start the
+    /// process's soft open-file limit is raised to its hard limit, and the cap is that
+    /// limit less [`FILE_MARGIN`] for the database, logs and listener (at least 64). Real
+    /// clients hold many connections (long polls, live streams: the official JS SDK
+    /// watching 2,000 tasks held more than 4,000); the slow-client timeouts above, not a
+    /// low cap, keep idle and stalled connections out.
+    pub max_connections: Option<usize>,
     /// After shutdown is signalled, open requests get this long to finish; then every
     /// connection is closed. Default 5 s.
     pub shutdown_grace_ms: u64,
@@ -174,7 +182,7 @@ impl Default for ConnectionLimits {
             header_read_timeout_ms: 30_000,
             body_read_timeout_ms: 30_000,
             idle_timeout_ms: 60_000,
-            max_connections: 512,
+            max_connections: None,
             shutdown_grace_ms: 5_000,
         }
     }
@@ -467,7 +475,7 @@ fn validate_limits(limits: &ConnectionLimits, quotas: &Quotas) -> Result<(), Sta
         ("header_read_timeout_ms", limits.header_read_timeout_ms == 0),
         ("body_read_timeout_ms", limits.body_read_timeout_ms == 0),
         ("idle_timeout_ms", limits.idle_timeout_ms == 0),
-        ("max_connections", limits.max_connections == 0),
+        ("max_connections", limits.max_connections == Some(0)),
         ("temporary_file_ttl_ms", quotas.temporary_file_ttl_ms == 0),
         ("max_uploads_per_key", quotas.max_uploads_per_key == 0),
         (

@@ -35,7 +35,11 @@ pub(crate) async fn serve(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send,
 ) -> io::Result<()> {
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let max_connections = limits
+        .max_connections
+        .unwrap_or_else(machine_max_connections);
+    tracing::info!(max_connections, "accepting connections");
+    let permits = Arc::new(Semaphore::new(max_connections));
     // `true` once shutdown begins: each connection then finishes its request and closes.
     let (draining, _) = watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
@@ -65,7 +69,7 @@ pub(crate) async fn serve(
             let now = Instant::now();
             if last_shed_log.map_or(true, |at| now.duration_since(at) >= Duration::from_secs(1)) {
                 tracing::warn!(
-                    max_connections = limits.max_connections,
+                    max_connections,
                     shed = shed_since_log,
                     "connection limit reached: closing new connections"
                 );
@@ -231,6 +235,17 @@ impl AsyncWrite for Watched {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
+}
+
+/// The connection cap that follows the machine ([`ConnectionLimits::max_connections`]):
+/// the soft open-file limit raised to the hard one, less [`crate::FILE_MARGIN`].
+fn machine_max_connections() -> usize {
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or_else(|error| {
+        tracing::warn!(%error, "cannot read or raise the open-file limit; assuming 1024");
+        1024
+    });
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    limit.saturating_sub(crate::FILE_MARGIN).clamp(64, 1 << 20)
 }
 
 /// Runs of `/` in the path become one, before routing, as a front proxy with `merge_slashes`

@@ -51,7 +51,14 @@ async fn the_docs_conversation_and_async_tool_flows_pass_as_written() {
     let output = tokio::task::spawn_blocking(move || {
         Command::new(python)
             .arg(script)
-            .args([&base, "proj-docs", "sk-test-docs-0001", "bcbe5a", "assistant", "blog-writer"])
+            .args([
+                &base,
+                "proj-docs",
+                "sk-test-docs-0001",
+                "bcbe5a",
+                "assistant",
+                "blog-writer",
+            ])
             .output()
             .expect("run python")
     })
@@ -60,6 +67,13 @@ async fn the_docs_conversation_and_async_tool_flows_pass_as_written() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
-    assert_eq!(stdout.lines().filter(|line| line.starts_with("ok ")).count(), 11, "{stdout}");
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|line| line.starts_with("ok "))
+            .count(),
+        11,
+        "{stdout}"
+    );
     emulator.shutdown().await.expect("clean shutdown");
 }

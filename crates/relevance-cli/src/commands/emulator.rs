@@ -99,7 +99,7 @@ fn limits(limits: &crate::cli::LimitArgs, defaults: &Config) -> (ConnectionLimit
             .unwrap_or(defaults.connections.idle_timeout_ms),
         max_connections: limits
             .max_connections
-            .unwrap_or(defaults.connections.max_connections),
+            .or(defaults.connections.max_connections),
         shutdown_grace_ms: limits
             .shutdown_grace_ms
             .unwrap_or(defaults.connections.shutdown_grace_ms),

@@ -114,7 +114,7 @@ async fn a_body_that_never_arrives_gets_an_error_and_an_idle_connection_is_close
 #[tokio::test]
 async fn connections_past_the_cap_are_shed_and_the_rest_still_served() {
     let running = start_seeded_with(with_limits(ConnectionLimits {
-        max_connections: 3,
+        max_connections: Some(3),
         header_read_timeout_ms: 60_000,
         ..ConnectionLimits::default()
     }))

@@ -23,6 +23,11 @@ output = { report = "all about {topic}" }
 delay_ms = 3000
 
 [[projects.tools]]
+id = "ten-seconds"
+params_schema = { type = "object", properties = {} }
+delay_ms = 10000
+
+[[projects.tools]]
 id = "quick"
 params_schema = { type = "object", properties = {} }
 output = { ok = true }
@@ -472,4 +477,70 @@ async fn a_tasks_tool_runs_are_listed_newest_first_with_output_and_cost() {
         )
         .await;
     assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
+}
+
+/// Long polls hold connections: 2,000 at once, all waiting on one ten-second job, are
+/// served when it ends — the default connection cap follows the machine — while a client
+/// that never finishes its headers is still cut off by the slow-client timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_long_polls_are_served_while_a_slowloris_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const POLLS: usize = 2000;
+    let running = running(config(|config| {
+        config.job_poll_wait_ms = 20_000;
+        config.connections.header_read_timeout_ms = 5_000;
+    }))
+    .await;
+    let started = running.start_job("ten-seconds", json!({})).await;
+    let job = started.body["job_id"].as_str().unwrap().to_string();
+    let url = running.url(&format!(
+        "/{US}/latest/studios/ten-seconds/async_poll/{job}"
+    ));
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    // Opened over about four seconds (as clients arrive, not one SYN flood), then all held
+    // until the ten-second job ends.
+    let polls = (0..POLLS).map(|index| {
+        let request = http
+            .get(&url)
+            .query(&[("ending_update_only", "true")])
+            .header("Authorization", KEY);
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(2 * index as u64)).await;
+            let answer = request.send().await.map_err(|error| format!("{error:?}"))?;
+            let body: Value = answer.json().await.map_err(|error| error.to_string())?;
+            Ok::<Value, String>(body)
+        }
+    });
+    let slowloris = async {
+        let mut stream = tokio::net::TcpStream::connect(running.emulator.local_addr())
+            .await
+            .expect("connect");
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .expect("partial headers");
+        let mut buffer = [0u8; 256];
+        // Closed by the server (0 bytes or a reset) well before the job ends.
+        tokio::time::timeout(std::time::Duration::from_secs(20), stream.read(&mut buffer))
+            .await
+            .expect("the slow client is cut off")
+    };
+    let (answers, cut) = tokio::join!(futures_util::future::join_all(polls), slowloris);
+    assert!(matches!(cut, Ok(0) | Err(_)), "{cut:?}");
+    let complete = answers
+        .iter()
+        .filter(|answer| matches!(answer, Ok(body) if body["type"] == "complete"))
+        .count();
+    let failures: Vec<_> = answers
+        .iter()
+        .filter_map(|a| a.as_ref().err())
+        .take(3)
+        .collect();
+    assert_eq!(
+        complete, POLLS,
+        "every long poll answered with the job's end: {failures:?}"
+    );
 }
