@@ -594,6 +594,12 @@ public = true
 params_schema = { type = "object", properties = { city = { type = "string" }, days = { type = "integer", minimum = 1 } }, required = ["city"] }
 output = { forecast = "sunny in {city}" }
 
+[[projects.tools]]
+id = "slow-tool"
+params_schema = { type = "object", properties = {} }
+output = { slow = "done" }
+delay_ms = 30000
+
 [[projects.agents]]
 id = "mailer"
 public = true
@@ -1070,4 +1076,42 @@ async fn the_tools_page_lists_tools_escaped_and_a_run_shows_what_trigger_limited
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "tools stay in their project");
+}
+
+#[tokio::test]
+async fn a_tools_page_lists_its_recent_jobs_and_cancels_a_running_one() {
+    let running = start_actions().await;
+    let client = signed_in(&running).await;
+    let page = format!("/dashboard/projects/{PROJECT}/tools/slow-tool");
+    let (_, empty) = get(&client, &running, &page).await;
+    assert!(empty.contains(r#"id="no-jobs""#), "{empty}");
+    let (status, started) = api(
+        &running,
+        "studios/slow-tool/trigger_async",
+        Some(serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let job = started["job_id"].as_str().expect("job id").to_string();
+    let (_, html) = get(&client, &running, &page).await;
+    assert!(html.contains(&job) && html.contains(">running<"), "{html}");
+    let cancel = format!("{page}/jobs/{job}/cancel");
+    assert!(html.contains(&format!(r#"action="{cancel}""#)), "{html}");
+    // Without this session's token: refused, nothing changed.
+    let refused = post_form(&client, &running, &cancel, &[("csrf", "not-the-token")]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let answer = post_form(&client, &running, &cancel, &[("csrf", &csrf_of(&html))]).await;
+    assert!(answer.status().is_redirection(), "{}", answer.status());
+    let (_, after) = get(&client, &running, &page).await;
+    assert!(
+        after.contains(">cancelled<") && !after.contains(r#"id="cancel-job""#),
+        "{after}"
+    );
+    let (_, polled) = api(
+        &running,
+        &format!("studios/slow-tool/async_poll/{job}"),
+        None,
+    )
+    .await;
+    assert_eq!(polled["type"], "failed", "{polled}");
 }

@@ -350,6 +350,49 @@ pub(crate) async fn cancel(
     Ok(())
 }
 
+/// A tool's newest jobs as the dashboard shows them.
+#[derive(Debug, Clone)]
+pub(crate) struct JobSummary {
+    pub(crate) id: String,
+    pub(crate) state: &'static str,
+    /// How long it ran (so far, while it runs).
+    pub(crate) duration_ms: i64,
+    /// The tool's output once complete, or the errors once failed.
+    pub(crate) result: Value,
+}
+
+/// The newest `limit` jobs of tool `tool_id`.
+pub(crate) async fn recent(
+    state: &AppState,
+    principal: &Principal,
+    tool_id: &str,
+    limit: i64,
+) -> Result<Vec<JobSummary>, JobError> {
+    let (project, tool) = (principal.project.clone(), tool_id.to_string());
+    let rows = state
+        .store()
+        .call(move |db| jobs::recent_for_tool(db, &project, &tool, limit))
+        .await?;
+    let now = now_ms();
+    Ok(rows
+        .into_iter()
+        .map(|(job, last)| {
+            let last = last.unwrap_or(Value::Null);
+            let result = match job.state {
+                JobState::Complete => last["output"]["output"].clone(),
+                JobState::InProgress => Value::Null,
+                _ => last["errors"].clone(),
+            };
+            JobSummary {
+                id: job.id,
+                state: job.state.as_str(),
+                duration_ms: job.ended_ms.unwrap_or(now) - job.insert_ms,
+                result,
+            }
+        })
+        .collect())
+}
+
 /// At start-up: every tool job still in progress was running in a process that is gone.
 /// It ends `failed` (say so in its last update); answers how many did.
 pub(crate) fn fail_interrupted(db: &mut Db, now: i64) -> rusqlite::Result<usize> {

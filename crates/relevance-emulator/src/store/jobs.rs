@@ -268,6 +268,32 @@ pub(crate) fn open_tool_jobs(connection: &Connection) -> rusqlite::Result<Vec<Jo
     rows.collect()
 }
 
+/// A tool's newest jobs, newest first, each with its newest update (the dashboard).
+pub(crate) fn recent_for_tool(
+    connection: &Connection,
+    project: &str,
+    tool_id: &str,
+    limit: i64,
+) -> rusqlite::Result<Vec<(JobRecord, Option<Value>)>> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs
+         WHERE project_id = ?1 AND studio_id = ?2 AND kind = 'tool'
+         ORDER BY insert_ms DESC, id LIMIT ?3"
+    ))?;
+    let rows = statement.query_map(params![project, tool_id, limit], job_from_row)?;
+    let jobs: Vec<JobRecord> = rows.collect::<rusqlite::Result<_>>()?;
+    jobs.into_iter()
+        .map(|job| {
+            let last = last_update(connection, project, &job.id)?;
+            let body = updates(connection, project, &job.id, last - 1, 1)?
+                .into_iter()
+                .next()
+                .map(|(_, body)| body);
+            Ok((job, body))
+        })
+        .collect()
+}
+
 /// Removes the jobs (and their updates) that ended before `before_ms`: results are kept
 /// for a while, not forever.
 pub(crate) fn delete_ended_before(

@@ -33,10 +33,11 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Form, Router};
 
 use crate::engine::decision::DecisionError;
+use crate::service::jobs::JobError;
 use crate::service::operator::OperatorError;
 use crate::service::tools::ToolError;
 use crate::service::ServiceError;
@@ -130,6 +131,10 @@ pub(crate) fn routes(app: AppState) -> Router<AppState> {
         .route(
             "/dashboard/projects/{project}/tools/{tool_id}",
             get(tools::page).post(tools::run),
+        )
+        .route(
+            "/dashboard/projects/{project}/tools/{tool_id}/jobs/{job_id}/cancel",
+            post(tools::cancel_job),
         )
         .route(
             "/dashboard/projects/{project}/workforces/{workforce_id}/tasks/{task_id}",
@@ -257,6 +262,19 @@ impl From<ToolError> for PageError {
             ToolError::NotFound { .. } => PageError::not_found("no such tool in this project"),
             ToolError::Invalid(problem) => PageError::bad_request(problem),
             ToolError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<JobError> for PageError {
+    fn from(error: JobError) -> PageError {
+        match error {
+            JobError::NotFound { .. } => PageError::not_found("no such job of this tool"),
+            JobError::Tool(error) => error.into(),
+            JobError::Store(error) => error.into(),
+            JobError::IdTaken { .. } | JobError::TooMany { .. } | JobError::AgentJob { .. } => {
+                PageError::bad_request("this job cannot be changed from here")
+            }
         }
     }
 }

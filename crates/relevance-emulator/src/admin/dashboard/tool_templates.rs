@@ -1,11 +1,13 @@
 //! Templates of the tool pages ([`super::tools`]): every project's tools, and one
-//! tool with its "run with JSON params" form and the last run's [`RunShown`].
+//! tool with its "run with JSON params" form, the last run's [`RunShown`] and its recent
+//! jobs.
 
 use maud::{html, Markup};
 use serde_json::Value;
 
-use super::html::{badge, dash, post_form, project_url, seg};
+use super::html::{action_button, badge, dash, post_form, project_url, seg};
 use crate::engine::tool_runner::{ToolOutcome, ToolStatus};
+use crate::service::jobs::JobSummary;
 use crate::service::tools::params_schema;
 use crate::store::tools::ToolRecord;
 
@@ -122,6 +124,7 @@ pub(crate) fn tool(
     tool: &ToolRecord,
     params_text: &str,
     shown: &RunShown,
+    jobs: &[JobSummary],
 ) -> Markup {
     let fields = html! {
         label for="params" { "Params (a JSON object)" }
@@ -142,5 +145,40 @@ pub(crate) fn tool(
         p.muted { "Runs the tool as " code { "studios/{id}/trigger_limited" } " does: params that break its schema come back as a failed run listing each violation." }
         (post_form(&tool_url(project, &tool.id), "run", csrf, fields))
         (outcome(shown))
+        (recent_jobs(project, csrf, &tool.id, jobs))
+    }
+}
+
+/// The tool's newest jobs (`trigger_async`, PROTOCOL A15), a running one with Cancel.
+fn recent_jobs(project: &str, csrf: &str, tool_id: &str, jobs: &[JobSummary]) -> Markup {
+    html! {
+        h2 { "Recent jobs" }
+        @if jobs.is_empty() {
+            p.muted id="no-jobs" { "No jobs yet: " code { "studios/{id}/trigger_async" } " starts one." }
+        } @else {
+            table id="jobs" {
+                thead { tr { th { "Job" } th { "Status" } th.num { "Duration" } th { "Output" } th {} } }
+                tbody { @for job in jobs {
+                    tr {
+                        td { code { (job.id) } }
+                        td.job-status { (job_badge(job.state)) }
+                        td.num { (format!("{:.1} s", job.duration_ms as f64 / 1000.0)) }
+                        td { @if job.result.is_null() { (dash()) } @else { (pretty(&job.result)) } }
+                        td { @if job.state == "inprogress" {
+                            (action_button(&format!("{}/jobs/{}/cancel", tool_url(project, tool_id), seg(&job.id)),
+                                csrf, ("cancel-job", "Cancel", "danger")))
+                        } }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+fn job_badge(state: &str) -> Markup {
+    match state {
+        "complete" => badge("ok", state),
+        "inprogress" => badge("muted", "running"),
+        _ => badge("bad", state),
     }
 }

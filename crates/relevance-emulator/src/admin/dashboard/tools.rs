@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde_json::{Map, Value};
 
@@ -20,6 +20,7 @@ use super::session::SignedIn;
 use super::tool_templates::{self, RunShown};
 use super::{checked_form, DashboardState, PageError};
 use crate::auth::Principal;
+use crate::service::jobs::{self, JobSummary};
 use crate::service::{operator, tools};
 use crate::store::tools::ToolRecord;
 
@@ -57,14 +58,25 @@ async fn tool_of(
     Ok((principal, tool))
 }
 
+/// How many of a tool's jobs its page lists.
+const RECENT_JOBS: i64 = 20;
+
 fn tool_page(
     session: &SignedIn,
     status: StatusCode,
     tool: &ToolRecord,
     params_text: &str,
     shown: &RunShown,
+    jobs: &[JobSummary],
 ) -> Response {
-    let body = tool_templates::tool(&tool.project, session.csrf(), tool, params_text, shown);
+    let body = tool_templates::tool(
+        &tool.project,
+        session.csrf(),
+        tool,
+        params_text,
+        shown,
+        jobs,
+    );
     let title = format!("Tool {}", tool.id);
     Page::with_status(status, session.chrome(), &title, body).into_response()
 }
@@ -75,13 +87,15 @@ pub(crate) async fn page(
     session: SignedIn,
     path: ToolPath,
 ) -> Result<Response, PageError> {
-    let (_, tool) = tool_of(&state, &session, path).await?;
+    let (principal, tool) = tool_of(&state, &session, path).await?;
+    let jobs = recent_jobs(&state, &session, &principal, &tool.id).await?;
     Ok(tool_page(
         &session,
         StatusCode::OK,
         &tool,
         EMPTY_PARAMS,
         &RunShown::Nothing,
+        &jobs,
     ))
 }
 
@@ -109,12 +123,14 @@ pub(crate) async fn run(
         Ok(params) => params,
         Err(problem) => {
             let shown = RunShown::Refused(problem);
+            let jobs = recent_jobs(&state, &session, &principal, &tool.id).await?;
             return Ok(tool_page(
                 &session,
                 StatusCode::BAD_REQUEST,
                 &tool,
                 &text,
                 &shown,
+                &jobs,
             ));
         }
     };
@@ -124,7 +140,46 @@ pub(crate) async fn run(
         .map_err(|error| PageError::from(error).for_session(&session))?;
     let execution_ms = started.elapsed().as_secs_f64() * 1000.0;
     let shown = RunShown::Ran(outcome, execution_ms);
-    Ok(tool_page(&session, StatusCode::OK, &tool, &text, &shown))
+    let jobs = recent_jobs(&state, &session, &principal, &tool.id).await?;
+    Ok(tool_page(
+        &session,
+        StatusCode::OK,
+        &tool,
+        &text,
+        &shown,
+        &jobs,
+    ))
+}
+
+async fn recent_jobs(
+    state: &DashboardState,
+    session: &SignedIn,
+    principal: &Principal,
+    tool_id: &str,
+) -> Result<Vec<JobSummary>, PageError> {
+    jobs::recent(&state.app, principal, tool_id, RECENT_JOBS)
+        .await
+        .map_err(|error| PageError::from(error).for_session(session))
+}
+
+/// `POST /dashboard/projects/{project}/tools/{tool_id}/jobs/{job_id}/cancel` (`csrf`):
+/// cancels the job as `studios/{job_id}/cancel` does, then shows the tool again.
+pub(crate) async fn cancel_job(
+    State(state): State<DashboardState>,
+    session: SignedIn,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Result<Response, PageError> {
+    checked_form(&session, form)?;
+    let Path((project, tool_id, job_id)) =
+        path.map_err(|_| PageError::not_found("no such job").for_session(&session))?;
+    let principal = operator::acting_in(&state.app, &project)
+        .await
+        .map_err(|error| PageError::from(error).for_session(&session))?;
+    jobs::cancel(&state.app, &principal, &job_id)
+        .await
+        .map_err(|error| PageError::from(error).for_session(&session))?;
+    Ok(Redirect::to(&tool_templates::tool_url(&project, &tool_id)).into_response())
 }
 
 #[cfg(test)]
