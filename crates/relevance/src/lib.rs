@@ -177,6 +177,9 @@
 //! | `task::decide` | a person in the loop (PROTOCOL A10): [`Task::approve`], [`Task::approve_with`], [`Task::reject`] a waiting [`ToolRun`] |
 //! | `task::lifecycle` | a task's life (A11, A17): [`Task::trigger_message`], [`Task::rerun`], [`Task::regenerate`], [`Task::delete`], [`Task::schedule_message`] |
 //! | `tool` | `client.tools()` → [`Tools`] (A12): list, get, create/update ([`ToolBuilder`]), clone, delete; [`Tool::run`] → [`ToolOutput`] |
+//! | `job` | jobs (A15): [`Tool::start`] → [`ToolJob`] (`wait`, `updates`, `cancel`), resumed from its [`JobRef`] with [`Tools::job`] |
+//! | `ask` | [`Agent::ask`] → [`AgentReply`]: send, then wait on the run's job for the reply |
+//! | `task::tool_runs` | [`Task::tool_runs`] → [`ToolRunEntry`]: a task's tool runs, output and cost (A18) |
 //! | `agent_admin` | managing agents (A13): `agents().create`/`upsert`/`delete` ([`AgentDefinition`]), an agent's tools and sub-agents |
 //! | `paging` | [`Page`]: one page of any list (agents, either owner's tasks); `all` / `all_tasks` walk every page as a stream |
 //! | `message` | [`Message`] and every [`MessageContent`] kind |
