@@ -11,13 +11,13 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use crate::activity::ActivityHub;
 use crate::error::{DefaultClientError, Error, Result};
 use crate::http::{LiveBody, Request, Transport};
 use crate::key::{redact, Key};
 use crate::region::{Endpoints, Region};
 use crate::retry::RetryPolicy;
 use crate::runtime::BoxFuture;
+use crate::sent_signal::ActivityHub;
 
 /// Points every client at one host serving all regions (the emulator).
 pub(crate) const BASE_URL_VARIABLE: &str = "RELEVANCE_BASE_URL";

@@ -32,18 +32,18 @@
 //! - `live`: the streaming token and the live connection, its reconnects,
 //!   its bursts of typing;
 //! - `emitter`: what is yielded, each of it once (the pure `tracker` and
-//!   `so_far`);
+//!   `text_so_far`);
 //! - `order`: which live tokens wait for the messages before them.
 //!
-//! Every call into the rest of the SDK goes through `sdk`.
+//! Every call into the rest of the SDK goes through `followed` (the task followed and the client it reads with).
 
 mod emitter;
+mod followed;
 mod live;
 mod order;
 mod poller;
 mod schedule;
-mod sdk;
-mod so_far;
+mod text_so_far;
 mod tracker;
 
 use std::fmt;
@@ -54,18 +54,18 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 
-use crate::activity::Subscription;
 use crate::error::Result;
 use crate::message::{Message, ToolRun};
 use crate::runtime::{timer, BoxFuture, Instant};
+use crate::sent_signal::Subscription;
 use crate::stream::LiveToken;
 use crate::task::{Task, TaskOwner, TaskStatus};
 
 use emitter::Emitter;
+use followed::FollowedTask;
 use live::{LiveConnection, LiveStep};
 use order::{Admit, TokenOrder};
 use poller::{PollAnswer, PollStep, Poller, Reads};
-use sdk::TaskHandle;
 
 /// Backoff of a stream's failed polls and live connections: they are
 /// retried for as long as the stream is subscribed.
@@ -179,7 +179,7 @@ impl Task {
 /// sent its message is not held (what comes before it is that message), so
 /// a run that calls a tool before it first thinks shows that thought first.
 pub struct TaskEvents {
-    task: TaskHandle,
+    task: FollowedTask,
     poller: Poller,
     live: LiveConnection,
     emitter: Emitter,
@@ -192,7 +192,7 @@ pub struct TaskEvents {
 
 impl TaskEvents {
     fn new(task: &Task, since: Option<DateTime<Utc>>) -> TaskEvents {
-        let handle = TaskHandle::of(task);
+        let handle = FollowedTask::of(task);
         TaskEvents {
             poller: Poller::new(
                 task.is_running(),

@@ -31,7 +31,7 @@ use crate::error::{retry_after, Error, KeyDataError, Result};
 use crate::key::Key;
 use crate::region::Endpoints;
 use crate::retry::{
-    decide, Backoff, Decision, Failure, RequestKind, RetryPolicy, LONGEST_SERVER_WAIT,
+    decide, Backoff, Failure, RequestKind, RetryAction, RetryPolicy, LONGEST_SERVER_WAIT,
 };
 use crate::runtime::{sleep, BoxFuture, BoxStream, Instant};
 
@@ -84,7 +84,7 @@ pub(crate) fn default_http_client(
 
 /// Where a request goes.
 #[derive(Clone, Debug)]
-enum Target {
+enum Address {
     /// A path under the API base (`agents/list`).
     Api(String),
     /// An absolute URL (a pre-signed upload URL, the live stream).
@@ -109,7 +109,7 @@ enum Body {
 #[derive(Clone)]
 pub(crate) struct Request {
     method: Method,
-    target: Target,
+    address: Address,
     query: Vec<(&'static str, String)>,
     body: Body,
     kind: RequestKind,
@@ -131,7 +131,7 @@ impl Request {
         Request {
             what: format!("{path} answer"),
             method,
-            target: Target::Api(path),
+            address: Address::Api(path),
             query: Vec::new(),
             body: Body::None,
             kind,
@@ -165,7 +165,7 @@ impl Request {
         Request {
             what: "file upload answer".to_string(),
             method: Method::PUT,
-            target: Target::Url(url),
+            address: Address::Url(url),
             query: Vec::new(),
             body: Body::Upload { bytes, media_type },
             kind: RequestKind::Create,
@@ -181,7 +181,7 @@ impl Request {
         Request {
             what: "live stream".to_string(),
             method: Method::GET,
-            target: Target::Url(url),
+            address: Address::Url(url),
             query: Vec::new(),
             body: Body::None,
             kind: RequestKind::Read,
@@ -366,10 +366,10 @@ pub(crate) fn open_live_stream(http: &reqwest::Client, url: &str) -> BoxFuture<R
 /// One attempt's span. The path only: never the query (the live stream's
 /// token is there), never a header.
 fn span(endpoints: Option<&Endpoints>, request: &Request, attempt: u32) -> tracing::Span {
-    let path = match (&request.target, endpoints) {
-        (Target::Url(url), _) => url.path().to_string(),
-        (Target::Api(path), None) => path.clone(),
-        (Target::Api(path), Some(endpoints)) => endpoints
+    let path = match (&request.address, endpoints) {
+        (Address::Url(url), _) => url.path().to_string(),
+        (Address::Api(path), None) => path.clone(),
+        (Address::Api(path), Some(endpoints)) => endpoints
             .api_url(path)
             .map(|url| url.path().to_string())
             .unwrap_or_default(),
@@ -392,15 +392,15 @@ fn build(
     key: Option<&Key>,
     request: &Request,
 ) -> Result<reqwest::RequestBuilder> {
-    let url = match (&request.target, endpoints) {
-        (Target::Api(path), Some(endpoints)) => url_with_query(endpoints, path, &request.query)?,
-        (Target::Api(path), None) => {
+    let url = match (&request.address, endpoints) {
+        (Address::Api(path), Some(endpoints)) => url_with_query(endpoints, path, &request.query)?,
+        (Address::Api(path), None) => {
             return Err(Error::InvalidBaseUrl {
                 value: path.clone(),
                 reason: "a path needs the client's endpoints".to_string(),
             })
         }
-        (Target::Url(url), _) => url.clone(),
+        (Address::Url(url), _) => url.clone(),
     };
     let mut built = http.request(request.method.clone(), url);
     if let (true, Some(key)) = (request.with_key, key) {
@@ -589,17 +589,17 @@ where
         };
         let failure = Failure::of(&failed.error, failed.retry_after);
         let mut decision = decide(kind, failure);
-        if decision == Decision::CheckThenRetry {
+        if decision == RetryAction::CheckThenRetry {
             decision = match check.as_mut() {
                 Some(check) => match check().await {
                     Ok(Some(found)) => return Ok(found),
-                    Ok(None) => Decision::Retry,
-                    Err(_) => Decision::GiveUp,
+                    Ok(None) => RetryAction::Retry,
+                    Err(_) => RetryAction::GiveUp,
                 },
-                None => Decision::GiveUp,
+                None => RetryAction::GiveUp,
             };
         }
-        if decision != Decision::Retry || attempts >= policy.max_attempts {
+        if decision != RetryAction::Retry || attempts >= policy.max_attempts {
             return Err(failed.error);
         }
         let wait = backoff.delay(attempts, failure.server_wait());

@@ -167,11 +167,11 @@
 //! | `key` | [`Key`] and its [`KeyScope`]: plain data, the persisted form ([`Key::to_json`], [`Key::from_json`]) |
 //! | `embed` | making embed keys: [`Key::generate_embed_key`], [`EmbedKeyOptions`] |
 //! | `error` | [`Error`], the one error type |
-//! | `whoami` | [`Client::whoami`] → [`KeyInfo`]: which key and user a credential is (A14) |
+//! | `key_info` | [`Client::whoami`] → [`KeyInfo`]: which key and user a credential is (A14) |
 //! | `retry` | [`RetryPolicy`]: which failures are retried, and the backoff |
 //! | `agent` | `client.agents()` → [`Agents`] (`list` a [`Page`] of agents, `all` of them as a stream); an [`Agent`], its tasks |
 //! | `workforce` | `client.workforces()` → [`Workforces`]; a [`Workforce`], its tasks ([`WorkforceTaskListOptions`]) |
-//! | `sending` | [`MessageBuilder`]: one message to an agent or a workforce (`agent.message(..)`, `workforce.message(..)`); an agent's `params`, `external_id` ([`ExternalIdBehaviour`]) and `version` (A17) |
+//! | `message_builder` | [`MessageBuilder`]: one message to an agent or a workforce (`agent.message(..)`, `workforce.message(..)`); an agent's `params`, `external_id` ([`ExternalIdBehaviour`]) and `version` (A17) |
 //! | `attachment` | [`Attachment`]: files sent with a message, uploaded first when they are bytes |
 //! | `task` | [`Task`] of an agent or a workforce ([`TaskOwner`]), [`TaskStatus`], agent task listing ([`TaskListOptions`], [`TaskSort`]) |
 //! | `task::decide` | a person in the loop (PROTOCOL A10): [`Task::approve`], [`Task::approve_with`], [`Task::reject`] a waiting [`ToolRun`] |
@@ -181,7 +181,7 @@
 //! | `paging` | [`Page`]: one page of any list (agents, either owner's tasks); `all` / `all_tasks` walk every page as a stream |
 //! | `message` | [`Message`] and every [`MessageContent`] kind |
 //! | `events` | [`Task::events`]: [`TaskEvents`], [`TaskEvent`]; exactly-once delivery and the polling pace |
-//! | `store` | [`KeyStore`]: keys kept by name ([`MemoryKeyStore`], `FileKeyStore`, `LocalStorageKeyStore`, `CookieKeyStore`); [`KeyCookie`] |
+//! | `key_store` | [`KeyStore`]: keys kept by name ([`MemoryKeyStore`], `FileKeyStore`, `LocalStorageKeyStore`, `CookieKeyStore`); [`KeyCookie`] |
 //! | `session` | [`EmbedSession`]: get-or-create an embed key, kept in a store, replaced when revoked |
 //!
 //! Under them, layers you never touch: `http` (the request layer: every
@@ -190,7 +190,7 @@
 //! `wire` (the platform's request and answer shapes, one module per platform API
 //! section), `task::owner` (everything that differs between an agent's and a
 //! workforce's task), `stream` (the live stream's tokens and SSE parsing),
-//! `activity` (the "a message was just sent" signal) and `runtime` (timers
+//! `sent_signal` (the "a message was just sent" signal) and `runtime` (timers
 //! and `Send` bounds that differ in a browser). Imports go one way: handles →
 //! `task::owner` → `wire` and `http` → `key`, `region`, `error`.
 //!
@@ -251,7 +251,6 @@
 #![deny(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
 
-mod activity;
 mod agent;
 mod agent_admin;
 mod attachment;
@@ -261,19 +260,20 @@ mod error;
 mod events;
 mod http;
 mod key;
+mod key_info;
+mod key_store;
 mod message;
+mod message_builder;
 mod paging;
 mod region;
 mod retry;
 mod runtime;
-mod sending;
+mod sent_signal;
 mod session;
-mod store;
 mod stream;
 mod task;
 mod tool;
 mod trigger_settings;
-mod whoami;
 mod wire;
 mod workforce;
 
@@ -287,29 +287,29 @@ pub use embed::EmbedKeyOptions;
 pub use error::{CookieError, DefaultClientError, Error, KeyDataError, Result};
 pub use events::{TaskEvent, TaskEvents};
 pub use key::{EmbedTarget, Key, KeyScope};
+pub use key_info::{KeyInfo, PermissionItem, Permissions, ProjectPermissions};
+#[cfg(target_family = "wasm")]
+pub use key_store::CookieKeyStore;
+#[cfg(not(target_family = "wasm"))]
+pub use key_store::FileKeyStore;
+#[cfg(target_family = "wasm")]
+pub use key_store::LocalStorageKeyStore;
+pub use key_store::{
+    CookieAttributes, CookieSameSite, KeyCookie, KeyStore, MemoryKeyStore, COOKIE_SIZE_LIMIT,
+};
 pub use message::{
     ActionDetails, AgentErrorMessage, AgentMessage, AttachedFile, Confirmation, ConfirmedBy,
     Message, MessageContent, ToolError, ToolKind, ToolParams, ToolRun, ToolStatus, UserMessage,
     WorkforceAgentDetails, WorkforceAgentHandover, WorkforceAgentRun, WorkforceTaskDetails,
 };
+pub use message_builder::MessageBuilder;
 pub use paging::Page;
 pub use region::{Endpoints, Region};
 pub use retry::RetryPolicy;
-pub use sending::MessageBuilder;
 pub use session::{EmbedSession, KeyReplaced, SessionStart, StoredKeyProblem};
-#[cfg(target_family = "wasm")]
-pub use store::CookieKeyStore;
-#[cfg(not(target_family = "wasm"))]
-pub use store::FileKeyStore;
-#[cfg(target_family = "wasm")]
-pub use store::LocalStorageKeyStore;
-pub use store::{
-    CookieAttributes, CookieSameSite, KeyCookie, KeyStore, MemoryKeyStore, COOKIE_SIZE_LIMIT,
-};
 pub use task::{Task, TaskListOptions, TaskOwner, TaskRef, TaskSort, TaskStatus};
 pub use tool::{Tool, ToolBuilder, ToolOutput, ToolOutputStatus, Tools};
 pub use trigger_settings::ExternalIdBehaviour;
-pub use whoami::{KeyInfo, PermissionItem, Permissions, ProjectPermissions};
 pub use workforce::{Workforce, WorkforceTaskListOptions, Workforces};
 
 /// The workspace README's Rust examples, compiled as doctests so the first thing a user

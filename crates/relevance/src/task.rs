@@ -26,7 +26,7 @@ mod decide;
 mod lifecycle;
 pub(crate) mod owner;
 
-use owner::After;
+use owner::MessageCursor;
 
 /// The simplified status a client shows for a task.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -307,7 +307,7 @@ impl Task {
     /// message is read and filtered here; a message whose `insert_date_`
     /// cannot be parsed is kept, since it cannot be shown to be older.
     pub async fn messages_after(&self, time: DateTime<Utc>) -> Result<Vec<Message>> {
-        let after = Some(After::Time(time));
+        let after = Some(MessageCursor::Time(time));
         self.owner
             .read_messages(&self.client, None, &self.id, after)
             .await
@@ -323,7 +323,7 @@ impl Task {
     /// ISO-8601 time; anything else is [`Error::InvalidTimestamp`], before
     /// any request.
     pub async fn messages_since(&self, message: &Message) -> Result<Vec<Message>> {
-        let after = Some(After::Verbatim(&message.insert_date));
+        let after = Some(MessageCursor::Verbatim(&message.insert_date));
         self.owner
             .read_messages(&self.client, None, &self.id, after)
             .await

@@ -14,9 +14,9 @@ use serde_json::Value;
 use crate::client::{default_client, Client};
 use crate::error::Result;
 use crate::http::Request;
+use crate::message_builder::MessageBuilder;
 use crate::paging::{every_item, Page};
 use crate::region::Region;
-use crate::sending::MessageBuilder;
 use crate::task::owner::workforce_task;
 use crate::task::{Task, TaskOwner, TaskRef};
 use crate::wire::string;
@@ -232,8 +232,8 @@ pub(crate) mod tests {
     }
     use crate::key::{EmbedTarget, Key};
     use crate::message::MessageContent;
+    use crate::message_builder::task_id_to_send;
     use crate::region::Endpoints;
-    use crate::sending::task_id_to_send;
     use crate::task::owner::workforce_trigger_task;
     use crate::task::TaskStatus;
     use crate::wire::messages::{decode_all, UserMessageBody};

@@ -22,7 +22,7 @@ use crate::wire::{agents, string, tasks, timestamp, workforces, Results};
 
 /// From which message on to read.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum After<'a> {
+pub(crate) enum MessageCursor<'a> {
     /// Messages inserted at or after this time.
     Time(DateTime<Utc>),
     /// At or after a message's verbatim `insert_date_` (a `view` cursor).
@@ -31,7 +31,7 @@ pub(crate) enum After<'a> {
 
 /// A message on its way to a task owner, its attachments already uploaded.
 #[derive(Debug)]
-pub(crate) struct Outgoing<'a> {
+pub(crate) struct PreparedMessage<'a> {
     pub(crate) text: &'a str,
     pub(crate) files: &'a [AttachedFile],
     /// The task id to send: the one continued, or a new client-made id.
@@ -94,14 +94,14 @@ impl TaskOwner {
         client: &Client,
         policy: Option<RetryPolicy>,
         task_id: &str,
-        after: Option<After<'_>>,
+        after: Option<MessageCursor<'_>>,
     ) -> Result<Vec<Message>> {
         match self {
             TaskOwner::Agent(agent_id) => {
                 let cursor = match after {
                     None => None,
-                    Some(After::Time(time)) => Some(cursor_time(time)),
-                    Some(After::Verbatim(text)) => Some(text.to_string()),
+                    Some(MessageCursor::Time(time)) => Some(cursor_time(time)),
+                    Some(MessageCursor::Verbatim(text)) => Some(text.to_string()),
                 };
                 let request = Request::read_post(tasks::view_path(agent_id, task_id))
                     .json(&ViewBody::after(cursor.as_deref()))
@@ -115,8 +115,8 @@ impl TaskOwner {
             TaskOwner::Workforce(workforce_id) => {
                 let since = match after {
                     None => None,
-                    Some(After::Time(time)) => Some(time),
-                    Some(After::Verbatim(text)) => {
+                    Some(MessageCursor::Time(time)) => Some(time),
+                    Some(MessageCursor::Verbatim(text)) => {
                         Some(timestamp(&Value::from(text)).ok_or_else(|| {
                             Error::InvalidTimestamp {
                                 value: text.to_string(),
@@ -148,20 +148,24 @@ impl TaskOwner {
     /// retry: after an ambiguous failure the task is looked for, and if it is
     /// there the trigger went through. Any other trigger is a plain create,
     /// never retried blindly.
-    pub(crate) async fn trigger(&self, client: &Client, outgoing: Outgoing<'_>) -> Result<Task> {
-        let mut request = self.trigger_request(&outgoing, None);
-        let new_task_id = outgoing.task_id.filter(|_| outgoing.new_task);
+    pub(crate) async fn trigger(
+        &self,
+        client: &Client,
+        prepared: PreparedMessage<'_>,
+    ) -> Result<Task> {
+        let mut request = self.trigger_request(&prepared, None);
+        let new_task_id = prepared.task_id.filter(|_| prepared.new_task);
         // A new conversation under the caller's external id: sending it again with
         // `nothing` answers the conversation the first send made, or makes it.
         let by_external_id =
-            outgoing.new_task && new_task_id.is_none() && outgoing.settings.external_id.is_some();
+            prepared.new_task && new_task_id.is_none() && prepared.settings.external_id.is_some();
         if new_task_id.is_some() || by_external_id {
             request = request.with_client_id();
         }
-        let outgoing = &outgoing;
+        let prepared = &prepared;
         let exists = || async move {
             if by_external_id {
-                return self.trigger_again_changing_nothing(client, outgoing).await;
+                return self.trigger_again_changing_nothing(client, prepared).await;
             }
             let Some(task_id) = new_task_id else {
                 return Ok(None);
@@ -186,7 +190,7 @@ impl TaskOwner {
                 transport.send_or_find(request, into, Some(exists)).await
             }
         }?;
-        task.new_from_trigger = outgoing.new_task;
+        task.new_from_trigger = prepared.new_task;
         Ok(task)
     }
 
@@ -199,13 +203,13 @@ impl TaskOwner {
     async fn trigger_again_changing_nothing(
         &self,
         client: &Client,
-        outgoing: &Outgoing<'_>,
+        prepared: &PreparedMessage<'_>,
     ) -> Result<Option<Task>> {
         let TaskOwner::Agent(agent_id) = self else {
             return Ok(None);
         };
         let request = self
-            .trigger_request(outgoing, Some(ExternalIdBehaviour::Nothing))
+            .trigger_request(prepared, Some(ExternalIdBehaviour::Nothing))
             .policy(Some(RetryPolicy::none()));
         let answer: agents::TriggerAnswer = client.send(request).await?;
         let task = agent_trigger_task(answer, client, agent_id);
@@ -219,32 +223,32 @@ impl TaskOwner {
                 MessageContent::User(user) => Some(user.text.as_str()),
                 _ => None,
             });
-        Ok((newest_user_text == Some(outgoing.text)).then_some(task))
+        Ok((newest_user_text == Some(prepared.text)).then_some(task))
     }
 
     /// The trigger request: its path and body (PROTOCOL A5, A6, A17); `behaviour`
     /// replaces the external id's behaviour (the retry check).
     fn trigger_request(
         &self,
-        outgoing: &Outgoing<'_>,
+        prepared: &PreparedMessage<'_>,
         behaviour: Option<ExternalIdBehaviour>,
     ) -> Request {
         match self {
             TaskOwner::Agent(agent_id) => {
-                let attachments = Some(outgoing.files).filter(|files| !files.is_empty());
-                let settings = outgoing.settings;
+                let attachments = Some(prepared.files).filter(|files| !files.is_empty());
+                let settings = prepared.settings;
                 let external = settings.external_id.as_ref();
                 let body = agents::TriggerBody {
                     agent_id,
-                    agent_override: outgoing
+                    agent_override: prepared
                         .agent_config
-                        .filter(|_| outgoing.streaming)
+                        .filter(|_| prepared.streaming)
                         .map(agents::streaming_override),
-                    conversation_id: outgoing.task_id,
+                    conversation_id: prepared.task_id,
                     external_id: external.map(|(id, _)| id.as_str()),
                     external_id_behaviour: external
                         .map(|(_, given)| behaviour.unwrap_or(*given).as_str()),
-                    message: UserMessageBody::new(outgoing.text, attachments),
+                    message: UserMessageBody::new(prepared.text, attachments),
                     params: settings.params.as_ref(),
                     version: settings.version.as_deref(),
                 };
@@ -253,11 +257,11 @@ impl TaskOwner {
             TaskOwner::Workforce(workforce_id) => {
                 let body = workforces::TriggerBody {
                     trigger: workforces::Trigger {
-                        message: UserMessageBody::new(outgoing.text, Some(outgoing.files)),
-                        use_streaming: outgoing.streaming,
+                        message: UserMessageBody::new(prepared.text, Some(prepared.files)),
+                        use_streaming: prepared.streaming,
                     },
                     workforce_id,
-                    workforce_task_id: outgoing.task_id,
+                    workforce_task_id: prepared.task_id,
                 };
                 Request::create(workforces::TRIGGER_PATH).json(&body)
             }
