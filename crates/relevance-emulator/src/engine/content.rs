@@ -18,7 +18,7 @@ use super::ids::{new_item_id, origin_key};
 pub(crate) enum Content {
     UserMessage(UserMessage),
     AgentMessage(AgentMessage),
-    AgentError(AgentError),
+    AgentError(AgentErrorMessage),
     ToolRun(ToolRun),
     WorkforceAgentRun(WorkforceAgentRun),
     WorkforceAgentHandover(WorkforceAgentHandover),
@@ -61,7 +61,7 @@ pub(crate) struct AgentMessage {
 
 /// `agent-error`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct AgentError {
+pub(crate) struct AgentErrorMessage {
     pub(crate) errors: Vec<ErrorBody>,
     pub(crate) original_message_ids: OriginalIds,
 }
@@ -234,7 +234,7 @@ impl Content {
 
     /// An `agent-error` with one error.
     pub(crate) fn agent_error(body: &str) -> Content {
-        Content::AgentError(AgentError {
+        Content::AgentError(AgentErrorMessage {
             errors: vec![ErrorBody {
                 body: body.to_string(),
             }],

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use super::content::Content;
-use super::events::{LiveEvent, Published};
+use super::events::{LiveEvent, PendingEvent};
 use super::ids::new_item_id;
 use super::progress::Progress;
 use super::script::{self, BehaviorConfig};
@@ -24,7 +24,7 @@ const TITLE_CHARS: usize = 60;
 
 /// The task a message goes to.
 #[derive(Debug, Clone)]
-pub(crate) enum Target {
+pub(crate) enum TriggerTask {
     /// A task that exists (and that the caller may write to).
     Existing(TaskRecord),
     /// A task to create with this id.
@@ -42,7 +42,7 @@ pub(crate) enum Target {
 /// its task (PROTOCOL A17). Messages the engine sends itself (a schedule, a sub-agent's
 /// brief) carry none.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct UserMessage {
+pub(crate) struct InboundMessage {
     pub(crate) text: String,
     /// `[{"file_name","file_url"}]`, copied into the message when present.
     pub(crate) attachments: Option<Value>,
@@ -75,15 +75,15 @@ impl Streaming {
 
 /// What the trigger answers with.
 #[derive(Debug, Clone)]
-pub(crate) struct Accepted {
+pub(crate) struct TriggerOutcome {
     pub(crate) task_id: String,
     pub(crate) agent_id: String,
     pub(crate) state: String,
     pub(crate) job_id: String,
-    pub(crate) events: Vec<Published>,
+    pub(crate) events: Vec<PendingEvent>,
 }
 
-impl Accepted {
+impl TriggerOutcome {
     /// The answer once a message (`item_id`, written or rewritten) of `task` has a run
     /// (`job_id`): when the task moves to `new_state` it is stored here, and the events say
     /// the message was written, then the state (if it changed).
@@ -94,8 +94,8 @@ impl Accepted {
         item_id: String,
         new_state: Option<&str>,
         job_id: i64,
-    ) -> rusqlite::Result<Accepted> {
-        let publish = |event: LiveEvent| Published {
+    ) -> rusqlite::Result<TriggerOutcome> {
+        let publish = |event: LiveEvent| PendingEvent {
             project: project.to_string(),
             task_id: task.id.clone(),
             event,
@@ -111,7 +111,7 @@ impl Accepted {
             }
             None => task.state.clone(),
         };
-        Ok(Accepted {
+        Ok(TriggerOutcome {
             task_id: task.id.clone(),
             agent_id: task.agent_id.clone(),
             state,
@@ -121,16 +121,16 @@ impl Accepted {
     }
 }
 
-impl Accepted {
+impl TriggerOutcome {
     /// The answer for `task` as it is, when a trigger writes nothing (an `external_id` with
     /// the `nothing` behaviour): its state, and the run going on it, if any.
     pub(crate) fn unchanged(
         connection: &Connection,
         project: &str,
         task: &TaskRecord,
-    ) -> rusqlite::Result<Accepted> {
+    ) -> rusqlite::Result<TriggerOutcome> {
         let run = runs::current_for_task(connection, project, &task.id)?;
-        Ok(Accepted {
+        Ok(TriggerOutcome {
             task_id: task.id.clone(),
             agent_id: task.agent_id.clone(),
             state: task.state.clone(),
@@ -175,11 +175,11 @@ pub(crate) enum EngineError {
 pub(crate) fn accept(
     connection: &Connection,
     project: &str,
-    target: Target,
-    message: &UserMessage,
+    target: TriggerTask,
+    message: &InboundMessage,
     parent_run_id: Option<i64>,
     streaming: Streaming,
-) -> Result<Accepted, EngineError> {
+) -> Result<TriggerOutcome, EngineError> {
     let now = now_ms();
     let (mut task, is_new) = open_task(connection, project, target, message, now)?;
     keep_trigger_fields(connection, &mut task, message)?;
@@ -194,7 +194,7 @@ pub(crate) fn accept(
         now,
     };
     let (new_state, job_id) = schedule_run(connection, project, &task, run)?;
-    Ok(Accepted::after_message(
+    Ok(TriggerOutcome::after_message(
         connection, project, &task, item_id, new_state, job_id,
     )?)
 }
@@ -204,7 +204,7 @@ pub(crate) fn accept(
 pub(crate) fn keep_trigger_fields(
     connection: &Connection,
     task: &mut TaskRecord,
-    message: &UserMessage,
+    message: &InboundMessage,
 ) -> rusqlite::Result<()> {
     if message.params.is_none() && message.version.is_none() {
         return Ok(());
@@ -231,13 +231,13 @@ fn task_params(task: &TaskRecord) -> serde_json::Map<String, Value> {
 fn open_task(
     connection: &Connection,
     project: &str,
-    target: Target,
-    message: &UserMessage,
+    target: TriggerTask,
+    message: &InboundMessage,
     now: i64,
 ) -> Result<(TaskRecord, bool), EngineError> {
     match target {
-        Target::Existing(task) => Ok((task, false)),
-        Target::New {
+        TriggerTask::Existing(task) => Ok((task, false)),
+        TriggerTask::New {
             id,
             agent_id,
             created_by_key_id,
@@ -267,7 +267,7 @@ fn open_task(
 
 /// What a message asks of the engine, beside the task it goes to.
 struct RunRequest<'m> {
-    message: &'m UserMessage,
+    message: &'m InboundMessage,
     parent_run_id: Option<i64>,
     streaming: Streaming,
     now: i64,
@@ -350,7 +350,7 @@ pub(super) fn new_run(
     connection: &Connection,
     project: &str,
     task: &TaskRecord,
-    message: &UserMessage,
+    message: &InboundMessage,
     status: RunStatus,
     parent_run_id: Option<i64>,
     streaming: Streaming,

@@ -10,7 +10,9 @@ use crate::auth::Principal;
 use crate::engine::decision::{self, Decision, DecisionError};
 use crate::engine::lifecycle::{self, RerunError};
 use crate::engine::new_item_id;
-use crate::engine::trigger::{self, Accepted, EngineError, Streaming, Target, UserMessage};
+use crate::engine::trigger::{
+    self, EngineError, InboundMessage, Streaming, TriggerOutcome, TriggerTask,
+};
 use crate::state::AppState;
 use crate::store::catalog;
 use crate::store::scheduled::{self, ScheduledTrigger};
@@ -22,7 +24,7 @@ use crate::time::{iso_from_ms, now_ms};
 pub(crate) struct NewMessage {
     pub(crate) agent_id: String,
     pub(crate) conversation_id: Option<String>,
-    pub(crate) message: UserMessage,
+    pub(crate) message: InboundMessage,
     pub(crate) streaming: Streaming,
     /// The caller's own id for the conversation (PROTOCOL A17).
     pub(crate) external: Option<ExternalId>,
@@ -71,7 +73,7 @@ pub(crate) async fn accept_message(
     state: &AppState,
     principal: &Principal,
     new: NewMessage,
-) -> Result<Accepted, ServiceError> {
+) -> Result<TriggerOutcome, ServiceError> {
     let principal_for_store = principal.clone();
     let accepted = state
         .store()
@@ -116,8 +118,8 @@ pub(crate) async fn accept_message(
                 },
             )?;
             let target = match choice {
-                Ok(Choice::Existing(task)) => Target::Existing(task),
-                Ok(Choice::New(id)) => Target::New {
+                Ok(Choice::Existing(task)) => TriggerTask::Existing(task),
+                Ok(Choice::New(id)) => TriggerTask::New {
                     id,
                     agent_id: agent_id.clone(),
                     created_by_key_id: principal.key_id.clone(),
@@ -154,7 +156,7 @@ fn extend_known(
     task: TaskRecord,
     external: &ExternalId,
     new: &NewMessage,
-) -> rusqlite::Result<Result<Accepted, ServiceError>> {
+) -> rusqlite::Result<Result<TriggerOutcome, ServiceError>> {
     if let Some(named) = new.conversation_id.as_deref().filter(|id| *id != task.id) {
         return Ok(Err(ServiceError::ExternalIdElsewhere {
             external_id: external.id.clone(),
@@ -163,12 +165,12 @@ fn extend_known(
         }));
     }
     if external.behaviour == ExternalBehaviour::Nothing {
-        return Ok(Ok(Accepted::unchanged(connection, project, &task)?));
+        return Ok(Ok(TriggerOutcome::unchanged(connection, project, &task)?));
     }
     let accepted = trigger::accept(
         connection,
         project,
-        Target::Existing(task),
+        TriggerTask::Existing(task),
         &new.message,
         None,
         new.streaming,
@@ -186,7 +188,7 @@ pub(crate) async fn regenerate(
     state: &AppState,
     principal: &Principal,
     again: Regenerate,
-) -> Result<Accepted, ServiceError> {
+) -> Result<TriggerOutcome, ServiceError> {
     let accepted = change_visible_task(
         state,
         principal,
@@ -198,11 +200,11 @@ pub(crate) async fn regenerate(
                 Ok(turn) => turn,
                 Err(refusal) => return Ok(Err(refusal)),
             };
-            let message = UserMessage {
+            let message = InboundMessage {
                 text,
                 params: again.params,
                 version: again.version,
-                ..UserMessage::default()
+                ..InboundMessage::default()
             };
             let outcome = lifecycle::rerun(
                 connection,
@@ -254,8 +256,8 @@ fn turn_of(messages: &[MessageRecord], turn: &Turn) -> Result<(String, String), 
 
 /// A rerun's result as the service answers it.
 fn rerun_outcome(
-    outcome: Result<Accepted, RerunError>,
-) -> rusqlite::Result<Result<Accepted, ServiceError>> {
+    outcome: Result<TriggerOutcome, RerunError>,
+) -> rusqlite::Result<Result<TriggerOutcome, ServiceError>> {
     match outcome {
         Ok(accepted) => Ok(Ok(accepted)),
         Err(RerunError::Engine(EngineError::Store(error))) => Err(error),
@@ -267,7 +269,7 @@ fn rerun_outcome(
 }
 
 /// Publishes what an accepted trigger committed and wakes the engine.
-fn started(state: &AppState, mut accepted: Accepted) -> Accepted {
+fn started(state: &AppState, mut accepted: TriggerOutcome) -> TriggerOutcome {
     state.engine().publish(std::mem::take(&mut accepted.events));
     state.engine().wake();
     accepted
@@ -306,7 +308,7 @@ pub(crate) async fn decide(
     agent_id: String,
     task_id: String,
     decision: Decision,
-) -> Result<Accepted, ServiceError> {
+) -> Result<TriggerOutcome, ServiceError> {
     let accepted = change_visible_task(
         state,
         principal,
@@ -426,7 +428,7 @@ pub(crate) async fn rerun(
     task_id: String,
     edit_message_id: String,
     new: NewMessage,
-) -> Result<Accepted, ServiceError> {
+) -> Result<TriggerOutcome, ServiceError> {
     let agent_id = new.agent_id.clone();
     let accepted = change_visible_task(
         state,

@@ -24,7 +24,7 @@ use crate::time::now_iso;
 
 /// Why an agent use case did not happen.
 #[derive(Debug)]
-pub(crate) enum AgentError {
+pub(crate) enum AgentServiceError {
     /// No such agent for this caller.
     NotFound { agent_id: String, project: String },
     /// The request asks for something an agent cannot be; the text names the problem.
@@ -35,24 +35,24 @@ pub(crate) enum AgentError {
     Store(StoreError),
 }
 
-impl From<StoreError> for AgentError {
-    fn from(error: StoreError) -> AgentError {
-        AgentError::Store(error)
+impl From<StoreError> for AgentServiceError {
+    fn from(error: StoreError) -> AgentServiceError {
+        AgentServiceError::Store(error)
     }
 }
 
-impl From<AgentError> for ApiError {
-    fn from(error: AgentError) -> ApiError {
+impl From<AgentServiceError> for ApiError {
+    fn from(error: AgentServiceError) -> ApiError {
         match error {
-            AgentError::NotFound { agent_id, project } => ApiError::not_found(format!(
+            AgentServiceError::NotFound { agent_id, project } => ApiError::not_found(format!(
                 "no agent {} in project {}",
                 echo_id(&agent_id),
                 echo_id(&project)
             )),
-            AgentError::Invalid(problem) | AgentError::InUse(problem) => {
+            AgentServiceError::Invalid(problem) | AgentServiceError::InUse(problem) => {
                 ApiError::bad_request(problem)
             }
-            AgentError::Store(error) => error.into(),
+            AgentServiceError::Store(error) => error.into(),
         }
     }
 }
@@ -62,12 +62,12 @@ pub(crate) async fn get(
     state: &AppState,
     principal: &Principal,
     agent_id: &str,
-) -> Result<AgentRecord, AgentError> {
+) -> Result<AgentRecord, AgentServiceError> {
     state
         .store()
         .find_agent(&principal.project, &principal.agents(), agent_id)
         .await?
-        .ok_or_else(|| AgentError::NotFound {
+        .ok_or_else(|| AgentServiceError::NotFound {
             agent_id: agent_id.to_string(),
             project: principal.project.clone(),
         })
@@ -79,7 +79,7 @@ pub(crate) async fn list(
     principal: &Principal,
     limit: i64,
     offset: i64,
-) -> Result<Vec<AgentRecord>, AgentError> {
+) -> Result<Vec<AgentRecord>, AgentServiceError> {
     let project = principal.project.clone();
     Ok(state
         .store()
@@ -100,7 +100,7 @@ pub(crate) async fn tools_of(
     state: &AppState,
     principal: &Principal,
     agent_ids: Vec<String>,
-) -> Result<Vec<AgentTool>, AgentError> {
+) -> Result<Vec<AgentTool>, AgentServiceError> {
     let project = principal.project.clone();
     let found = state
         .store()
@@ -127,7 +127,7 @@ pub(crate) async fn tools_of(
             Ok(Ok(found))
         })
         .await?;
-    found.map_err(|agent_id| AgentError::NotFound {
+    found.map_err(|agent_id| AgentServiceError::NotFound {
         agent_id,
         project: principal.project.clone(),
     })
@@ -181,8 +181,9 @@ pub(crate) struct BehaviorUpdate {
 
 /// Parses the emulator's own `emulator_behavior` object: `behavior`, `script` (the
 /// seed's step tables, as JSON objects), `end_state`, `chunk_delay_ms`.
-pub(crate) fn parse_behavior(value: Value) -> Result<BehaviorUpdate, AgentError> {
-    let invalid = |problem: String| AgentError::Invalid(format!("`emulator_behavior`: {problem}"));
+pub(crate) fn parse_behavior(value: Value) -> Result<BehaviorUpdate, AgentServiceError> {
+    let invalid =
+        |problem: String| AgentServiceError::Invalid(format!("`emulator_behavior`: {problem}"));
     let Value::Object(mut fields) = value else {
         return Err(invalid("must be an object".to_string()));
     };
@@ -234,12 +235,12 @@ pub(crate) fn parse_behavior(value: Value) -> Result<BehaviorUpdate, AgentError>
 }
 
 /// Each step checked exactly as the seed's (`script::parse_step`).
-fn parse_script(steps: Option<Value>) -> Result<Vec<script::Step>, AgentError> {
+fn parse_script(steps: Option<Value>) -> Result<Vec<script::Step>, AgentServiceError> {
     let steps = match steps {
         None => return Ok(Vec::new()),
         Some(Value::Array(steps)) => steps,
         Some(_) => {
-            return Err(AgentError::Invalid(
+            return Err(AgentServiceError::Invalid(
                 "`emulator_behavior.script` must be an array of steps".to_string(),
             ))
         }
@@ -249,12 +250,14 @@ fn parse_script(steps: Option<Value>) -> Result<Vec<script::Step>, AgentError> {
         .enumerate()
         .map(|(index, step)| {
             let table: toml::Table = serde_json::from_value(step).map_err(|error| {
-                AgentError::Invalid(format!(
+                AgentServiceError::Invalid(format!(
                     "`emulator_behavior.script[{index}]` must be an object of step fields: {error}"
                 ))
             })?;
             script::parse_step(&table).map_err(|problem| {
-                AgentError::Invalid(format!("`emulator_behavior.script[{index}]`: {problem}"))
+                AgentServiceError::Invalid(format!(
+                    "`emulator_behavior.script[{index}]`: {problem}"
+                ))
             })
         })
         .collect()
@@ -265,10 +268,10 @@ pub(crate) async fn upsert(
     state: &AppState,
     principal: &Principal,
     upsert: AgentUpsert,
-) -> Result<String, AgentError> {
+) -> Result<String, AgentServiceError> {
     if let Some(id) = &upsert.agent_id {
         if !is_usable_id(id) {
-            return Err(AgentError::Invalid(
+            return Err(AgentServiceError::Invalid(
                 "`agent_id` may not be empty or contain whitespace, '/', ':', '?', '#' or '%'"
                     .to_string(),
             ));
@@ -306,7 +309,7 @@ fn merge(
     project: &str,
     upsert: AgentUpsert,
     now: &str,
-) -> rusqlite::Result<Result<AgentWrite, AgentError>> {
+) -> rusqlite::Result<Result<AgentWrite, AgentServiceError>> {
     let id = upsert.agent_id.clone().unwrap_or_else(new_item_id);
     let stored = catalog::find_agent(connection, project, &Visibility::All, &id)?;
     let stored_behavior = catalog::agent_behavior(connection, project, &id)?;
@@ -339,7 +342,7 @@ fn merge(
     if let Some(tool_ids) = upsert.tools {
         for tool_id in &tool_ids {
             if tools::find_tool(connection, project, tool_id)?.is_none() {
-                return Ok(Err(AgentError::Invalid(format!(
+                return Ok(Err(AgentServiceError::Invalid(format!(
                     "`tools` names {}, which is not a tool of this project",
                     echo_id(tool_id)
                 ))));
@@ -361,7 +364,7 @@ fn merge(
         use_streaming: record.use_streaming,
     };
     if let Err(problem) = check_references(connection, project, &id, &candidate)? {
-        return Ok(Err(AgentError::Invalid(problem)));
+        return Ok(Err(AgentServiceError::Invalid(problem)));
     }
     Ok(Ok(AgentWrite {
         record,
@@ -420,7 +423,7 @@ pub(crate) async fn delete(
     state: &AppState,
     principal: &Principal,
     agent_id: &str,
-) -> Result<(), AgentError> {
+) -> Result<(), AgentServiceError> {
     let project = principal.project.clone();
     let id = agent_id.to_string();
     let now = now_iso();
@@ -430,13 +433,13 @@ pub(crate) async fn delete(
             let (connection, caches) = db.split();
             let transaction = connection.transaction()?;
             if catalog::find_agent(&transaction, &project, &Visibility::All, &id)?.is_none() {
-                return Ok(Err(AgentError::NotFound {
+                return Ok(Err(AgentServiceError::NotFound {
                     agent_id: id,
                     project,
                 }));
             }
             if let Some(problem) = still_needed(&transaction, &project, &id)? {
-                return Ok(Err(AgentError::InUse(problem)));
+                return Ok(Err(AgentServiceError::InUse(problem)));
             }
             for key_id in catalog::active_embed_keys_of_agent(&transaction, &project, &id)? {
                 keys::revoke(&transaction, &caches.keys, KeySelector::Id(&key_id), &now)?;

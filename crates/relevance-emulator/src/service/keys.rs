@@ -115,19 +115,19 @@ pub(crate) async fn issue_api_key(
 }
 
 /// Which key to revoke, owned so it can go to the store's thread.
-enum Target {
+enum KeyToRevoke {
     Id(String),
     Sha256(String),
 }
 
-async fn revoke(state: &AppState, target: Target) -> Result<Option<Revoked>, OperatorError> {
+async fn revoke(state: &AppState, target: KeyToRevoke) -> Result<Option<Revoked>, OperatorError> {
     let now = now_iso();
     let revoked = state
         .store()
         .call(move |connection| {
             let selector = match &target {
-                Target::Id(id) => KeySelector::Id(id),
-                Target::Sha256(hash) => KeySelector::Sha256(hash),
+                KeyToRevoke::Id(id) => KeySelector::Id(id),
+                KeyToRevoke::Sha256(hash) => KeySelector::Sha256(hash),
             };
             keys::revoke(connection, connection.key_cache(), selector, &now)
         })
@@ -138,7 +138,7 @@ async fn revoke(state: &AppState, target: Target) -> Result<Option<Revoked>, Ope
 /// Revokes the key with this id (keeping an earlier revocation time); the next
 /// request made with it is refused.
 pub(crate) async fn revoke_key(state: &AppState, key_id: &str) -> Result<Revoked, OperatorError> {
-    revoke(state, Target::Id(key_id.to_string()))
+    revoke(state, KeyToRevoke::Id(key_id.to_string()))
         .await?
         .ok_or_else(|| OperatorError::KeyNotFound {
             key_id: key_id.to_string(),
@@ -150,7 +150,7 @@ pub(crate) async fn revoke_by_secret(
     state: &AppState,
     secret: &str,
 ) -> Result<Revoked, OperatorError> {
-    revoke(state, Target::Sha256(hash_secret(secret)))
+    revoke(state, KeyToRevoke::Sha256(hash_secret(secret)))
         .await?
         .ok_or(OperatorError::KeyValueNotFound)
 }

@@ -6,7 +6,7 @@
 use super::task_target::{self, Choice};
 use super::ServiceError;
 use crate::auth::Principal;
-use crate::engine::workforce::{self, WorkforceTarget};
+use crate::engine::workforce::{self, WorkforceTriggerTask};
 use crate::state::AppState;
 use crate::store::catalog::{self, WorkforceRecord};
 use crate::store::tasks::MessageRecord;
@@ -88,8 +88,8 @@ pub(crate) async fn accept_message(
                 },
             )?;
             let target = match choice {
-                Ok(Choice::Existing(task)) => WorkforceTarget::Existing(task),
-                Ok(Choice::New(id)) => WorkforceTarget::New {
+                Ok(Choice::Existing(task)) => WorkforceTriggerTask::Existing(task),
+                Ok(Choice::New(id)) => WorkforceTriggerTask::New {
                     id,
                     created_by_key_id: principal.key_id.clone(),
                     task_prefix: principal.task_prefix().map(str::to_string),

@@ -38,7 +38,7 @@ use axum::{Form, Router};
 
 use crate::engine::decision::DecisionError;
 use crate::service::operator::OperatorError;
-use crate::service::tools::ToolError;
+use crate::service::tools::ToolServiceError;
 use crate::service::ServiceError;
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -251,12 +251,14 @@ impl From<ServiceError> for PageError {
     }
 }
 
-impl From<ToolError> for PageError {
-    fn from(error: ToolError) -> PageError {
+impl From<ToolServiceError> for PageError {
+    fn from(error: ToolServiceError) -> PageError {
         match error {
-            ToolError::NotFound { .. } => PageError::not_found("no such tool in this project"),
-            ToolError::Invalid(problem) => PageError::bad_request(problem),
-            ToolError::Store(error) => error.into(),
+            ToolServiceError::NotFound { .. } => {
+                PageError::not_found("no such tool in this project")
+            }
+            ToolServiceError::Invalid(problem) => PageError::bad_request(problem),
+            ToolServiceError::Store(error) => error.into(),
         }
     }
 }

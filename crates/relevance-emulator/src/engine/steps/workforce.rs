@@ -14,7 +14,7 @@ use super::{HandoverRequest, Progress, Runner};
 use crate::engine::content::{AgentDetails, Content, TaskDetails};
 use crate::engine::ids::new_item_id;
 use crate::engine::states::WorkforceState;
-use crate::engine::trigger::{self, EngineError, Streaming, Target, UserMessage};
+use crate::engine::trigger::{self, EngineError, InboundMessage, Streaming, TriggerTask};
 use crate::store::catalog::{self, Visibility};
 use crate::store::records::AgentRecord;
 use crate::store::runs::{self, RunRecord, RunStatus};
@@ -148,17 +148,17 @@ impl Runner<'_> {
         let accepted = trigger::accept(
             self.connection,
             &project,
-            Target::New {
+            TriggerTask::New {
                 id: member_task.clone(),
                 agent_id: agent_id.to_string(),
                 created_by_key_id: task.created_by_key_id,
                 task_prefix: None,
                 external_id: None,
             },
-            &UserMessage {
+            &InboundMessage {
                 text: text.to_string(),
                 attachments: None,
-                ..UserMessage::default()
+                ..InboundMessage::default()
             },
             Some(self.run.id),
             // The workforce run keeps its trigger's `use_streaming` for its members.
