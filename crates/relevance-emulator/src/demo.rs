@@ -14,7 +14,9 @@ use crate::auth::secret::hash_secret;
 use crate::engine::script::{Action, BehaviorConfig, Step};
 use crate::region::Region;
 use crate::seed::DEFAULT_MODEL;
-use crate::store::catalog::{self, AgentSpec, ProjectSpec, WorkforceSpec, DEFAULT_EXECUTION_LIMIT};
+use crate::store::definitions::{
+    self, AgentSpec, ProjectSpec, WorkforceSpec, DEFAULT_EXECUTION_LIMIT,
+};
 use crate::store::keys::{self, KeyKind};
 
 const PROJECT: &str = "demo-project";
@@ -285,7 +287,7 @@ pub(crate) fn install(
         [PROJECT],
         |row| row.get(0),
     )?;
-    catalog::upsert_project(&transaction, &caches.agents, &spec(), now)?;
+    definitions::upsert_project(&transaction, &caches.agents, &spec(), now)?;
     let mut reusable = None;
     if let Some(secret) = kept_key {
         let record = keys::find_by_hash(&transaction, &hash_secret(&secret))?;

@@ -300,7 +300,7 @@ struct Prepared {
     connections: ConnectionLimits,
 }
 
-fn summary(spec: &store::catalog::ProjectSpec) -> ProjectSummary {
+fn summary(spec: &store::definitions::ProjectSpec) -> ProjectSummary {
     ProjectSummary {
         id: spec.id.clone(),
         region_code: spec.region.code().to_string(),

@@ -9,7 +9,7 @@ use crate::auth::Principal;
 use crate::error::{echo_id, ApiError};
 use crate::json::ApiPath;
 use crate::state::AppState;
-use crate::store::catalog;
+use crate::store::definitions;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct WorkforcePath {
@@ -28,7 +28,9 @@ pub(crate) async fn get_workforce(
     let lookup = workforce_id.clone();
     let workforce = state
         .store()
-        .call(move |connection| catalog::find_workforce(connection, &project, &visibility, &lookup))
+        .call(move |connection| {
+            definitions::find_workforce(connection, &project, &visibility, &lookup)
+        })
         .await?
         .ok_or_else(|| {
             ApiError::not_found(format!(

@@ -12,7 +12,7 @@ use crate::admin::RequestLogSlot;
 use crate::error::{echo_id, ApiError};
 use crate::region::Region;
 use crate::state::AppState;
-use crate::store::catalog::{self, Visibility};
+use crate::store::definitions::{self, Visibility};
 use crate::store::key_cache::AuthKey;
 use crate::store::keys::{self, KeyKind};
 use crate::store::tasks::TaskScope;
@@ -294,7 +294,7 @@ async fn authenticate(
     let (project_region, key) = state
         .store()
         .call(move |connection| {
-            let Some(region) = catalog::project_region(connection, &lookup_project)? else {
+            let Some(region) = definitions::project_region(connection, &lookup_project)? else {
                 return Ok((None, None));
             };
             let key = keys::find_for_auth(connection, &secret_hash)?;

@@ -16,8 +16,8 @@ use super::script::{Action, Step};
 use super::states::{AgentState, WorkforceState};
 use super::tool_step::{self, StepTool};
 use super::trigger::{self, EngineError, InboundMessage, Streaming, TriggerTask};
-use crate::store::catalog;
-use crate::store::records::AgentRecord;
+use crate::store::cached_rows::AgentRecord;
+use crate::store::definitions;
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks::{self, TaskScope};
 
@@ -239,7 +239,7 @@ impl Runner<'_> {
         title: &str,
         description: &str,
     ) -> rusqlite::Result<ToolConfig> {
-        let region = catalog::project_region(self.connection, &self.run.project)?
+        let region = definitions::project_region(self.connection, &self.run.project)?
             .map(|region| region.code().to_string())
             .unwrap_or_default();
         Ok(ToolConfig {
@@ -400,10 +400,10 @@ impl Runner<'_> {
         agent_id: &str,
         message: &str,
     ) -> rusqlite::Result<()> {
-        let agent = catalog::find_agent(
+        let agent = definitions::find_agent(
             self.connection,
             &self.run.project,
-            &catalog::Visibility::All,
+            &definitions::Visibility::All,
             agent_id,
         )?;
         match (self.run.phase, self.progress.item_id.clone()) {

@@ -14,7 +14,7 @@ use super::ids::new_item_id;
 use super::progress::Progress;
 use super::script::{self, BehaviorConfig};
 use super::states::AgentState;
-use crate::store::catalog::{self, AgentBehavior};
+use crate::store::definitions::{self, AgentBehavior};
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks::{self, TaskRecord};
 use crate::time::{iso_from_ms, now_ms};
@@ -337,7 +337,7 @@ fn agent_behavior(
     project: &str,
     task: &TaskRecord,
 ) -> Result<AgentBehavior, EngineError> {
-    catalog::agent_behavior(connection, project, &task.agent_id)?.ok_or_else(|| {
+    definitions::agent_behavior(connection, project, &task.agent_id)?.ok_or_else(|| {
         EngineError::AgentGone {
             agent_id: task.agent_id.clone(),
             task_id: task.id.clone(),

@@ -13,7 +13,7 @@ use super::ids::new_item_id;
 use super::progress::Progress;
 use super::script::{Action, Step};
 use super::trigger::title;
-use crate::store::catalog::{self, WorkforceRecord};
+use crate::store::definitions::{self, WorkforceRecord};
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks;
 use crate::store::workforce_tasks::{self, NewWorkforceTask, WorkforceTaskRecord};
@@ -133,10 +133,11 @@ impl WorkforceRun<'_> {
         now: i64,
     ) -> rusqlite::Result<bool> {
         // Read at trigger time: a member added to the seed later serves later messages.
-        let first_agent_id = catalog::workforce_members(connection, project, &self.workforce.id)?
-            .into_iter()
-            .next()
-            .unwrap_or_default();
+        let first_agent_id =
+            definitions::workforce_members(connection, project, &self.workforce.id)?
+                .into_iter()
+                .next()
+                .unwrap_or_default();
         let program = vec![Step {
             delay_ms: 0,
             action: Action::Workforce {

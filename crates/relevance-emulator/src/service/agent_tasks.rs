@@ -14,7 +14,7 @@ use crate::engine::trigger::{
     self, EngineError, InboundMessage, Streaming, TriggerOutcome, TriggerTask,
 };
 use crate::state::AppState;
-use crate::store::catalog;
+use crate::store::definitions;
 use crate::store::scheduled::{self, ScheduledTrigger};
 use crate::store::tasks::{self, MessageRecord, TaskRecord};
 use crate::time::{iso_from_ms, now_ms};
@@ -82,7 +82,7 @@ pub(crate) async fn accept_message(
             let principal = principal_for_store;
             let project = principal.project.clone();
             let agent_id = new.agent_id.clone();
-            if catalog::find_agent(&transaction, &project, &principal.agents(), &agent_id)?
+            if definitions::find_agent(&transaction, &project, &principal.agents(), &agent_id)?
                 .is_none()
             {
                 return Ok(Err(ServiceError::AgentNotFound { agent_id, project }));
@@ -283,7 +283,7 @@ fn visible_task(
     task_id: &str,
 ) -> rusqlite::Result<Result<TaskRecord, ServiceError>> {
     let project = &principal.project;
-    if catalog::find_agent(connection, project, &principal.agents(), agent_id)?.is_none() {
+    if definitions::find_agent(connection, project, &principal.agents(), agent_id)?.is_none() {
         return Ok(Err(ServiceError::AgentNotFound {
             agent_id: agent_id.to_string(),
             project: project.clone(),

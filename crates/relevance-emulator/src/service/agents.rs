@@ -4,7 +4,7 @@
 //! A deleted agent's tasks stay (API keys still read them, as the platform's messages
 //! keep an agent's details with a `deleted_reason` after it is gone); its embed keys are
 //! revoked in the same transaction, so the very next request with one is refused.
-//! Every write goes through `catalog`, which keeps the agent cache in step.
+//! Every write goes through `definitions`, which keeps the agent cache in step.
 
 use std::collections::HashSet;
 
@@ -16,7 +16,7 @@ use crate::engine::script::{self, Action, BehaviorConfig, BEHAVIORS, END_STATES}
 use crate::error::{echo_id, ApiError};
 use crate::seed::DEFAULT_MODEL;
 use crate::state::AppState;
-use crate::store::catalog::{self, AgentBehavior, AgentRecord, AgentWrite, Visibility};
+use crate::store::definitions::{self, AgentBehavior, AgentRecord, AgentWrite, Visibility};
 use crate::store::keys::{self, KeySelector};
 use crate::store::tools::{self, ToolRecord};
 use crate::store::StoreError;
@@ -83,7 +83,7 @@ pub(crate) async fn list(
     let project = principal.project.clone();
     Ok(state
         .store()
-        .call(move |db| catalog::list_agents(db, &project, limit, offset))
+        .call(move |db| definitions::list_agents(db, &project, limit, offset))
         .await?)
 }
 
@@ -107,7 +107,8 @@ pub(crate) async fn tools_of(
         .call(move |db| {
             let mut found = Vec::new();
             for agent_id in &agent_ids {
-                let Some(agent) = catalog::find_agent(db, &project, &Visibility::All, agent_id)?
+                let Some(agent) =
+                    definitions::find_agent(db, &project, &Visibility::All, agent_id)?
                 else {
                     return Ok(Err(agent_id.clone()));
                 };
@@ -116,9 +117,10 @@ pub(crate) async fn tools_of(
                         found.push(AgentTool::Tool(tool));
                     }
                 }
-                let behavior = catalog::agent_behavior(db, &project, agent_id)?;
+                let behavior = definitions::agent_behavior(db, &project, agent_id)?;
                 for callee in behavior.map(|b| sub_agents(&b)).unwrap_or_default() {
-                    if let Some(sub) = catalog::find_agent(db, &project, &Visibility::All, &callee)?
+                    if let Some(sub) =
+                        definitions::find_agent(db, &project, &Visibility::All, &callee)?
                     {
                         found.push(AgentTool::Agent(sub));
                     }
@@ -288,7 +290,7 @@ pub(crate) async fn upsert(
                 Ok(write) => write,
                 Err(error) => return Ok(Err(error)),
             };
-            catalog::save_agent(&transaction, &caches.agents, &write)?;
+            definitions::save_agent(&transaction, &caches.agents, &write)?;
             transaction.commit()?;
             Ok(Ok(write.record.id))
         })
@@ -311,8 +313,8 @@ fn merge(
     now: &str,
 ) -> rusqlite::Result<Result<AgentWrite, AgentServiceError>> {
     let id = upsert.agent_id.clone().unwrap_or_else(new_item_id);
-    let stored = catalog::find_agent(connection, project, &Visibility::All, &id)?;
-    let stored_behavior = catalog::agent_behavior(connection, project, &id)?;
+    let stored = definitions::find_agent(connection, project, &Visibility::All, &id)?;
+    let stored_behavior = definitions::agent_behavior(connection, project, &id)?;
     let mut record = stored.unwrap_or_else(|| AgentRecord {
         project: project.to_string(),
         id: id.clone(),
@@ -381,7 +383,7 @@ fn check_references(
     agent_id: &str,
     candidate: &AgentBehavior,
 ) -> rusqlite::Result<Result<(), String>> {
-    let mut behaviors = catalog::agent_behaviors(connection, project)?;
+    let mut behaviors = definitions::agent_behaviors(connection, project)?;
     behaviors.retain(|(id, _)| id != agent_id);
     behaviors.push((agent_id.to_string(), candidate.clone()));
     for named in agents_named(candidate, true) {
@@ -432,7 +434,7 @@ pub(crate) async fn delete(
         .call(move |db| {
             let (connection, caches) = db.split();
             let transaction = connection.transaction()?;
-            if catalog::find_agent(&transaction, &project, &Visibility::All, &id)?.is_none() {
+            if definitions::find_agent(&transaction, &project, &Visibility::All, &id)?.is_none() {
                 return Ok(Err(AgentServiceError::NotFound {
                     agent_id: id,
                     project,
@@ -441,10 +443,10 @@ pub(crate) async fn delete(
             if let Some(problem) = still_needed(&transaction, &project, &id)? {
                 return Ok(Err(AgentServiceError::InUse(problem)));
             }
-            for key_id in catalog::active_embed_keys_of_agent(&transaction, &project, &id)? {
+            for key_id in definitions::active_embed_keys_of_agent(&transaction, &project, &id)? {
                 keys::revoke(&transaction, &caches.keys, KeySelector::Id(&key_id), &now)?;
             }
-            catalog::delete_agent(&transaction, &caches.agents, &project, &id)?;
+            definitions::delete_agent(&transaction, &caches.agents, &project, &id)?;
             transaction.commit()?;
             Ok(Ok(()))
         })
@@ -458,7 +460,7 @@ fn still_needed(
     project: &str,
     agent_id: &str,
 ) -> rusqlite::Result<Option<String>> {
-    if let Some(workforce) = catalog::workforces_with_member(connection, project, agent_id)?
+    if let Some(workforce) = definitions::workforces_with_member(connection, project, agent_id)?
         .into_iter()
         .next()
     {
@@ -468,7 +470,7 @@ fn still_needed(
             echo_id(&workforce)
         )));
     }
-    for (other, behavior) in catalog::agent_behaviors(connection, project)? {
+    for (other, behavior) in definitions::agent_behaviors(connection, project)? {
         if other != agent_id
             && agents_named(&behavior, true)
                 .iter()

@@ -13,7 +13,7 @@ pub(crate) mod embed_keys;
 pub(crate) mod files;
 pub(crate) mod key_info;
 pub(crate) mod keys;
-pub(crate) mod operator;
+pub(crate) mod overview;
 mod task_target;
 pub(crate) mod tools;
 pub(crate) mod workforce_tasks;

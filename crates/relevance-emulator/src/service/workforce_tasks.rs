@@ -8,7 +8,7 @@ use super::ServiceError;
 use crate::auth::Principal;
 use crate::engine::workforce::{self, WorkforceTriggerTask};
 use crate::state::AppState;
-use crate::store::catalog::{self, WorkforceRecord};
+use crate::store::definitions::{self, WorkforceRecord};
 use crate::store::tasks::MessageRecord;
 use crate::store::workforce_tasks::{self, PageKey, WorkforceTaskRecord};
 
@@ -23,7 +23,9 @@ pub(crate) async fn workforce(
     let lookup = workforce_id.clone();
     state
         .store()
-        .call(move |connection| catalog::find_workforce(connection, &project, &visibility, &lookup))
+        .call(move |connection| {
+            definitions::find_workforce(connection, &project, &visibility, &lookup)
+        })
         .await?
         .ok_or_else(|| ServiceError::WorkforceNotFound {
             workforce_id,
@@ -63,7 +65,7 @@ pub(crate) async fn accept_message(
         .call(move |connection| {
             let transaction = connection.transaction()?;
             let project = principal.project.clone();
-            let Some(workforce) = catalog::find_workforce(
+            let Some(workforce) = definitions::find_workforce(
                 &transaction,
                 &project,
                 &principal.workforces(),

@@ -15,12 +15,12 @@
 //! writes the usage counts the key cache still holds.
 
 pub(crate) mod agent_cache;
-pub(crate) mod catalog;
-pub(crate) mod dashboard_queries;
+pub(crate) mod cached_rows;
+pub(crate) mod definitions;
 pub(crate) mod files;
 pub(crate) mod key_cache;
 pub(crate) mod keys;
-pub(crate) mod records;
+pub(crate) mod overview;
 pub(crate) mod runs;
 pub(crate) mod scheduled;
 mod schema;
@@ -34,9 +34,9 @@ use std::sync::{mpsc, Arc};
 use rusqlite::Connection;
 
 use agent_cache::AgentCache;
-use catalog::Visibility;
+use cached_rows::AgentRecord;
+use definitions::Visibility;
 use key_cache::KeyCache;
-use records::AgentRecord;
 
 /// The database file's name inside a [`crate::Storage::Directory`].
 pub const DATABASE_FILE_NAME: &str = "emulator.sqlite3";
@@ -109,7 +109,7 @@ impl Db {
         &self.caches.keys
     }
 
-    /// The agent cache, for `catalog` / `dashboard_queries` functions that write agents.
+    /// The agent cache, for `definitions` / `overview` functions that write agents.
     pub(crate) fn agent_cache(&self) -> &AgentCache {
         &self.caches.agents
     }
@@ -254,7 +254,7 @@ impl Store {
     ///
     /// Answered from the agent cache when the row is there, without the store's thread;
     /// otherwise read from SQLite on that thread and cached. Scope is applied to the row
-    /// either way, so an agent outside it is `None` exactly as with `catalog::find_agent`.
+    /// either way, so an agent outside it is `None` exactly as with `definitions::find_agent`.
     pub(crate) async fn find_agent(
         &self,
         project: &str,
@@ -269,7 +269,7 @@ impl Store {
         }
         let project = project.to_string();
         let lookup = agent_id.to_string();
-        self.call(move |db| catalog::load_agent(db, db.agent_cache(), &project, &lookup))
+        self.call(move |db| definitions::load_agent(db, db.agent_cache(), &project, &lookup))
             .await
     }
 

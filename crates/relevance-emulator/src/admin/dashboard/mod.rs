@@ -8,7 +8,7 @@
 //! `maud` templates with inline CSS and no script: the layout and shared
 //! fragments in [`html`], one function per page in [`templates`] and
 //! [`key_templates`]. Handlers parse, call one use case of
-//! [`crate::service::keys`] or [`crate::service::operator`] (the same the
+//! [`crate::service::keys`] or [`crate::service::overview`] (the same the
 //! admin API calls, so a key revoked here fails on the very next API
 //! request), and render. This module never renders a key's value except on the
 //! one page that answers the request creating it.
@@ -37,7 +37,7 @@ use axum::routing::get;
 use axum::{Form, Router};
 
 use crate::engine::decision::DecisionError;
-use crate::service::operator::OperatorError;
+use crate::service::overview::OperatorError;
 use crate::service::tools::ToolServiceError;
 use crate::service::ServiceError;
 use crate::state::AppState;

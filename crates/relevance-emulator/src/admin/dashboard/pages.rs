@@ -2,7 +2,7 @@
 //! workforces, an agent (settings and tasks), a workforce, and a task's messages.
 //!
 //! Each handler parses its path, calls one operator use case
-//! ([`crate::service::operator`]) and renders with a template function of
+//! ([`crate::service::overview`]) and renders with a template function of
 //! [`templates`](super::templates).
 
 use std::collections::HashMap;
@@ -17,14 +17,14 @@ use super::messages::Decide;
 use super::session::SignedIn;
 use super::templates::{self, TaskView};
 use super::{checked_form, DashboardState, PageError};
-use crate::service::operator::{self, OperatorError};
+use crate::service::overview::{self, OperatorError};
 
 /// `GET /dashboard`
 pub(crate) async fn projects(
     State(state): State<DashboardState>,
     session: SignedIn,
 ) -> Result<Response, PageError> {
-    let rows = operator::project_counts(&state.app)
+    let rows = overview::project_counts(&state.app)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
     let body = templates::projects(&rows);
@@ -39,7 +39,7 @@ pub(crate) async fn project(
 ) -> Result<Response, PageError> {
     let Path(project) =
         path.map_err(|_| PageError::not_found("no such project").for_session(&session))?;
-    let overview = operator::project_overview(&state.app, &project)
+    let overview = overview::project_overview(&state.app, &project)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
     let body = templates::project(&project, &overview);
@@ -54,7 +54,7 @@ pub(crate) async fn agent(
 ) -> Result<Response, PageError> {
     let Path((project, agent_id)) =
         path.map_err(|_| PageError::not_found("no such agent").for_session(&session))?;
-    let (agent, tasks) = operator::agent_with_tasks(&state.app, &project, &agent_id)
+    let (agent, tasks) = overview::agent_with_tasks(&state.app, &project, &agent_id)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
     let body = templates::agent(&project, session.csrf(), &agent, &tasks);
@@ -81,7 +81,7 @@ pub(crate) async fn set_visibility(
             )
         }
     };
-    operator::set_agent_public(&state.app, &project, &agent_id, public)
+    overview::set_agent_public(&state.app, &project, &agent_id, public)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
     Ok(Redirect::to(&format!(
@@ -100,7 +100,7 @@ pub(crate) async fn workforce(
 ) -> Result<Response, PageError> {
     let Path((project, workforce_id)) =
         path.map_err(|_| PageError::not_found("no such workforce").for_session(&session))?;
-    let (workforce, tasks) = operator::workforce_with_tasks(&state.app, &project, &workforce_id)
+    let (workforce, tasks) = overview::workforce_with_tasks(&state.app, &project, &workforce_id)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
     let body = templates::workforce(&project, &workforce, &tasks);
@@ -116,7 +116,7 @@ pub(crate) async fn task(
 ) -> Result<Response, PageError> {
     let Path((project, task_id)) =
         path.map_err(|_| PageError::not_found("no such task").for_session(&session))?;
-    let (task, messages) = operator::agent_task(&state.app, &project, &task_id)
+    let (task, messages) = overview::agent_task(&state.app, &project, &task_id)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
     let back = format!("{}/agents/{}", project_url(&project), seg(&task.agent_id));
@@ -145,7 +145,7 @@ pub(crate) async fn workforce_task(
 ) -> Result<Response, PageError> {
     let Path((project, workforce_id, task_id)) =
         path.map_err(|_| PageError::not_found("no such task").for_session(&session))?;
-    let (task, messages) = operator::workforce_task(&state.app, &project, &workforce_id, &task_id)
+    let (task, messages) = overview::workforce_task(&state.app, &project, &workforce_id, &task_id)
         .await
         .map_err(|error| {
             match error {

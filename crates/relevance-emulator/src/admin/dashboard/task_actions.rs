@@ -4,7 +4,7 @@
 //! Nothing here decides or deletes by itself: each handler calls the use case the
 //! API calls ([`agent_tasks::decide`] for an `action-confirm` / `action-reject`
 //! trigger, [`agent_tasks::delete_tasks`] for `knowledge/sets/delete`) with the
-//! operator's principal ([`operator::acting_in`]), so the dashboard and the API
+//! operator's principal ([`overview::acting_in`]), so the dashboard and the API
 //! cannot disagree. A decision no run waits for is refused there and shown as an
 //! error page, with nothing changed.
 
@@ -21,7 +21,7 @@ use super::session::SignedIn;
 use super::templates::{self, TaskView};
 use super::{checked_form, DashboardState, PageError};
 use crate::engine::decision::{Decision, Verdict};
-use crate::service::{agent_tasks, operator};
+use crate::service::{agent_tasks, overview};
 use crate::store::tasks::TaskRecord;
 
 type TaskPath = Result<Path<(String, String)>, PathRejection>;
@@ -76,7 +76,7 @@ async fn decide(
         action: None,
         action_request_id,
     };
-    let principal = operator::acting_in(&state.app, &project)
+    let principal = overview::acting_in(&state.app, &project)
         .await
         .map_err(|error| PageError::from(error).for_session(session))?;
     agent_tasks::decide(
@@ -100,7 +100,7 @@ async fn agent_task(
 ) -> Result<(String, TaskRecord), PageError> {
     let Path((project, task_id)) =
         path.map_err(|_| PageError::not_found("no such task").for_session(session))?;
-    let (task, _) = operator::agent_task(&state.app, &project, &task_id)
+    let (task, _) = overview::agent_task(&state.app, &project, &task_id)
         .await
         .map_err(|error| PageError::from(error).for_session(session))?;
     Ok((project, task))
@@ -127,7 +127,7 @@ pub(crate) async fn delete(
 ) -> Result<Response, PageError> {
     checked_form(&session, form)?;
     let (project, task) = agent_task(&state, &session, path).await?;
-    let principal = operator::acting_in(&state.app, &project)
+    let principal = overview::acting_in(&state.app, &project)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
     agent_tasks::delete_tasks(&state.app, &principal, vec![task.id.clone()])

@@ -12,9 +12,9 @@ use maud::{html, Markup};
 
 use super::html::{badge, post_form, project_url, seg, when};
 use super::messages::{self, Decide};
-use crate::service::operator::ProjectOverview;
-use crate::store::catalog::AgentRecord;
-use crate::store::dashboard_queries::{ProjectCounts, WorkforceRow};
+use crate::service::overview::ProjectOverview;
+use crate::store::definitions::AgentRecord;
+use crate::store::overview::{ProjectCounts, WorkforceRow};
 use crate::store::tasks::{MessageRecord, TaskRecord};
 use crate::store::workforce_tasks::WorkforceTaskRecord;
 

@@ -15,8 +15,8 @@ use crate::auth::Principal;
 use crate::error::{echo_id, ApiError};
 use crate::region::Region;
 use crate::state::AppState;
-use crate::store::catalog::{self, AgentRecord, Visibility};
-use crate::store::dashboard_queries::{self, ProjectCounts, WorkforceRow};
+use crate::store::definitions::{self, AgentRecord, Visibility};
+use crate::store::overview::{self, ProjectCounts, WorkforceRow};
 use crate::store::tasks::{self, MessageRecord, TaskRecord, TaskScope};
 use crate::store::tools::{self as tool_store, ToolRecord};
 use crate::store::workforce_tasks::{self, WorkforceTaskRecord, WorkforceTaskScope};
@@ -91,7 +91,7 @@ pub(crate) async fn acting_in(state: &AppState, project: &str) -> Result<Princip
     let lookup = project.to_string();
     let region = state
         .store()
-        .call(move |connection| catalog::project_region(connection, &lookup))
+        .call(move |connection| definitions::project_region(connection, &lookup))
         .await?
         .ok_or_else(|| OperatorError::project_not_found(project))?;
     Ok(Principal::operator(project.to_string(), region))
@@ -104,7 +104,7 @@ pub(crate) async fn all_tools(
     Ok(state
         .store()
         .call(|connection| {
-            catalog::list_projects(connection)?
+            definitions::list_projects(connection)?
                 .into_iter()
                 .map(|(project, _)| {
                     let tools = tool_store::list_tools(connection, &project, i64::MAX)?;
@@ -119,7 +119,7 @@ pub(crate) async fn all_tools(
 pub(crate) async fn project_counts(state: &AppState) -> Result<Vec<ProjectCounts>, OperatorError> {
     Ok(state
         .store()
-        .call(|connection| dashboard_queries::project_counts(connection))
+        .call(|connection| overview::project_counts(connection))
         .await?)
 }
 
@@ -141,13 +141,13 @@ pub(crate) async fn project_overview(
     state
         .store()
         .call(move |connection| {
-            let Some(region) = catalog::project_region(connection, &lookup)? else {
+            let Some(region) = definitions::project_region(connection, &lookup)? else {
                 return Ok(None);
             };
             Ok(Some(ProjectOverview {
                 region,
-                agents: dashboard_queries::all_agents(connection, &lookup)?,
-                workforces: dashboard_queries::all_workforces(connection, &lookup)?,
+                agents: overview::all_agents(connection, &lookup)?,
+                workforces: overview::all_workforces(connection, &lookup)?,
                 tasks: tasks::list_tasks(connection, &lookup, &TaskScope::Project)?,
             }))
         })
@@ -164,8 +164,8 @@ pub(crate) async fn target_ids(
     Ok(state
         .store()
         .call(move |connection| {
-            let agents = dashboard_queries::all_agents(connection, &lookup)?;
-            let workforces = dashboard_queries::all_workforces(connection, &lookup)?;
+            let agents = overview::all_agents(connection, &lookup)?;
+            let workforces = overview::all_workforces(connection, &lookup)?;
             Ok((
                 agents.into_iter().map(|agent| agent.id).collect(),
                 workforces
@@ -187,8 +187,12 @@ pub(crate) async fn agent_with_tasks(
     state
         .store()
         .call(move |connection| {
-            let Some(agent) =
-                catalog::find_agent(connection, &lookup_project, &Visibility::All, &lookup_agent)?
+            let Some(agent) = definitions::find_agent(
+                connection,
+                &lookup_project,
+                &Visibility::All,
+                &lookup_agent,
+            )?
             else {
                 return Ok(None);
             };
@@ -216,7 +220,7 @@ pub(crate) async fn set_agent_public(
     let exists = state
         .store()
         .call(move |connection| {
-            dashboard_queries::set_agent_public(
+            overview::set_agent_public(
                 connection,
                 connection.agent_cache(),
                 &lookup_project,
@@ -245,7 +249,7 @@ pub(crate) async fn workforce_with_tasks(
     let (workforces, tasks) = state
         .store()
         .call(move |connection| {
-            let workforces = dashboard_queries::all_workforces(connection, &lookup)?;
+            let workforces = overview::all_workforces(connection, &lookup)?;
             let tasks = workforce_tasks::page(
                 connection,
                 &lookup,
