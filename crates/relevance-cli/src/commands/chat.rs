@@ -26,7 +26,7 @@ use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 use crate::cli::{ApprovalPolicy, ChatArgs, TriggerFlags};
 use crate::output::{self, Transcript};
 use crate::render;
-use approval::Answer;
+use approval::ApprovalChoice;
 
 /// What the chat talks to.
 enum OwnerHandle {
@@ -271,9 +271,9 @@ impl Approvals<'_> {
         };
         let name = approval::tool_name(run);
         match decision {
-            Answer::Approve => task.approve(run).await?,
-            Answer::ApproveWith(params) => task.approve_with(run, params).await?,
-            Answer::Reject | Answer::Edit => {
+            ApprovalChoice::Approve => task.approve(run).await?,
+            ApprovalChoice::ApproveWith(params) => task.approve_with(run, params).await?,
+            ApprovalChoice::Reject | ApprovalChoice::Edit => {
                 task.reject(run).await?;
                 if !self.json {
                     output::note(&format!("(rejected \"{name}\")"));
@@ -288,12 +288,12 @@ impl Approvals<'_> {
     }
 
     /// Asks the person; the end of input rejects (no is the default).
-    async fn ask(&mut self, run: &ToolRun) -> Result<Answer> {
+    async fn ask(&mut self, run: &ToolRun) -> Result<ApprovalChoice> {
         let prompt = self.input.prompt()?;
         let Some(line) = prompt.ask(&approval::question(run)).await? else {
-            return Ok(Answer::Reject);
+            return Ok(ApprovalChoice::Reject);
         };
-        if approval::answer(&line) != Answer::Edit {
+        if approval::answer(&line) != ApprovalChoice::Edit {
             return Ok(approval::answer(&line));
         }
         for _ in 0..EDIT_ATTEMPTS {
@@ -301,14 +301,14 @@ impl Approvals<'_> {
                 .ask("params to change (a JSON object; empty keeps them)> ")
                 .await?
             else {
-                return Ok(Answer::Reject);
+                return Ok(ApprovalChoice::Reject);
             };
             match approval::edited_params(&line) {
                 Ok(decision) => return Ok(decision),
                 Err(problem) => output::note(&problem.to_string()),
             }
         }
-        Ok(Answer::Reject)
+        Ok(ApprovalChoice::Reject)
     }
 }
 
@@ -400,7 +400,7 @@ async fn follow(
     let Some((_, stream)) = events.as_mut() else {
         unreachable!("set just above")
     };
-    let mut turn = Turn::default();
+    let mut turn = TurnSeen::default();
     while let Some(event) = turn.next_event(stream, screen).await {
         let event = event?;
         if json {
@@ -458,7 +458,7 @@ async fn follow(
 /// What one turn of [`follow`] has seen so far: whether the run is over, replied to, or
 /// waiting for a person.
 #[derive(Default)]
-struct Turn {
+struct TurnSeen {
     replied: bool,
     finished: bool,
     /// A tool run waits and its question has not been asked yet.
@@ -467,7 +467,7 @@ struct Turn {
     decided: bool,
 }
 
-impl Turn {
+impl TurnSeen {
     /// The next event, or `None` when the turn should end: once the run is over, a reply
     /// still on its way gets a moment (a turn that produced no reply must not hang the
     /// prompt); while a tool runs, the spinner turns (reading the stream is resumable, so
