@@ -12,11 +12,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::error::{DefaultClientError, Error, Result};
-use crate::http::{LiveBody, Request, Transport};
+use crate::http::{Request, Transport};
 use crate::key::{redact, Key};
 use crate::region::{Endpoints, Region};
 use crate::retry::RetryPolicy;
-use crate::runtime::BoxFuture;
 use crate::sent_signal::ActivityHub;
 
 /// Points every client at one host serving all regions (the emulator).
@@ -132,14 +131,6 @@ impl Client {
     /// [`Transport::send`].
     pub(crate) async fn send<T: serde::de::DeserializeOwned>(&self, request: Request) -> Result<T> {
         self.transport().send(request).await
-    }
-
-    /// Opens the live stream for a streaming `token` through
-    /// the request layer: the in-flight limit, the error mapping, a span that
-    /// logs the stream's path but never its token.
-    pub(crate) fn open_live_stream(&self, token: &str) -> BoxFuture<Result<LiveBody>> {
-        let url = self.inner.endpoints.stream_url(token);
-        crate::http::open_live_stream(&self.inner.http, &url)
     }
 
     /// Notes that a message was sent to `task_id`, so its event streams

@@ -30,7 +30,8 @@
 //! - `poller`: the metadata and message reads, their pace (the pure
 //!   `schedule`), their retries;
 //! - `live`: the streaming token and the live connection, its reconnects,
-//!   its bursts of typing;
+//!   its bursts of typing (the wire side — the token, opening the
+//!   connection through the request layer, parsing the SSE — is `sse`);
 //! - `emitter`: what is yielded, each of it once (the pure `tracker` and
 //!   `text_so_far`);
 //! - `order`: which live tokens wait for the messages before them.
@@ -43,6 +44,7 @@ mod live;
 mod order;
 mod poller;
 mod schedule;
+pub(crate) mod sse;
 mod text_so_far;
 mod tracker;
 
@@ -58,8 +60,8 @@ use crate::error::Result;
 use crate::message::{Message, ToolRun};
 use crate::runtime::{timer, BoxFuture, Instant};
 use crate::sent_signal::Subscription;
-use crate::stream::LiveToken;
 use crate::task::{Task, TaskOwner, TaskStatus};
+use sse::LiveToken;
 
 use emitter::Emitter;
 use followed::FollowedTask;
@@ -381,9 +383,9 @@ impl fmt::Debug for TaskEvents {
 
 #[cfg(test)]
 mod tests {
+    use super::sse::{LiveBody, LiveEvents, LiveToken, StreamingToken};
     use super::*;
     use crate::error::Error;
-    use crate::stream::{LiveBody, LiveEvents, LiveToken, StreamingToken};
     use crate::task::TaskOwner;
     use futures_util::{FutureExt, StreamExt};
 

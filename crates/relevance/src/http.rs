@@ -56,8 +56,8 @@ static IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX
 #[cfg(not(target_family = "wasm"))]
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(600);
 
-/// The body of an open live stream: its chunks as they arrive.
-pub(crate) type LiveBody = BoxStream<Result<Vec<u8>>>;
+/// The body of a streamed answer: its chunks as they arrive.
+pub(crate) type ByteStream = BoxStream<Result<Vec<u8>>>;
 
 /// A reqwest client with the SDK's defaults. On wasm the browser owns the
 /// user agent and timeouts, so both settings are ignored there.
@@ -329,20 +329,14 @@ impl Transport<'_> {
     }
 }
 
-/// Opens the live stream at `url` ([`Request::live_stream`]): its body, or
-/// the error its status maps to. Sent once, without a key; counts toward the
-/// in-flight limit until the answer's headers are in. Spawns nothing: the
-/// body is a stream its owner polls and closes by dropping it.
-/// A URL that does not parse is an error before anything is sent (and the
-/// URL, which carries the token, is not in it).
-pub(crate) fn open_live_stream(http: &reqwest::Client, url: &str) -> BoxFuture<Result<LiveBody>> {
-    let Ok(url) = Url::parse(url) else {
-        return Box::pin(std::future::ready(Err(Error::InvalidAnswer {
-            what: "streaming token".to_string(),
-            problem: "the stream URL it makes is not a URL".to_string(),
-        })));
-    };
-    let request = Request::live_stream(url);
+/// Opens a streamed answer (the live stream, [`Request::live_stream`]): its
+/// body, or the error its status maps to. Sent once, without a key; counts
+/// toward the in-flight limit until the answer's headers are in. Spawns
+/// nothing: the body is a stream its owner polls and closes by dropping it.
+pub(crate) fn open_stream(
+    http: &reqwest::Client,
+    request: Request,
+) -> BoxFuture<Result<ByteStream>> {
     let span = span(None, &request, 1);
     let built = build(http, None, None, &request);
     Box::pin(
@@ -352,7 +346,7 @@ pub(crate) fn open_live_stream(http: &reqwest::Client, url: &str) -> BoxFuture<R
                 let _permit = IN_FLIGHT.acquire().await.ok();
                 respond(built?).await.map_err(|failed| failed.error)?
             };
-            let body: LiveBody = Box::pin(
+            let body: ByteStream = Box::pin(
                 response
                     .bytes_stream()
                     .map(|chunk| chunk.map(|bytes| bytes.to_vec()).map_err(Error::network)),

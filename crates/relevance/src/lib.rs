@@ -189,7 +189,7 @@
 //! in-flight limit, error mapping, retries, a `tracing` span per attempt),
 //! `wire` (the platform's request and answer shapes, one module per platform API
 //! section), `task::owner` (everything that differs between an agent's and a
-//! workforce's task), `stream` (the live stream's tokens and SSE parsing),
+//! workforce's task), `events::sse` (the live stream's tokens, its connection and SSE parsing),
 //! `sent_signal` (the "a message was just sent" signal) and `runtime` (timers
 //! and `Send` bounds that differ in a browser). Imports go one way: handles →
 //! `task::owner` → `wire` and `http` → `key`, `region`, `error`.
@@ -270,7 +270,6 @@ mod retry;
 mod runtime;
 mod sent_signal;
 mod session;
-mod stream;
 mod task;
 mod tool;
 mod trigger_settings;

@@ -7,9 +7,9 @@ use std::collections::{HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
+use super::sse::LiveToken;
 use crate::error::{Error, Result};
 use crate::message::{Message, MessageContent, ToolRun};
-use crate::stream::LiveToken;
 use crate::task::{Task, TaskStatus};
 
 use super::text_so_far::{Streamed, TextSoFar};

@@ -5,13 +5,13 @@
 
 use std::fmt;
 
+use super::sse::{LiveBody, StreamingToken};
 use crate::client::Client;
 use crate::error::Result;
 use crate::message::Message;
 use crate::retry::RetryPolicy;
 use crate::runtime::BoxFuture;
 use crate::sent_signal::Subscription;
-use crate::stream::{LiveBody, StreamingToken};
 use crate::task::owner::MessageCursor;
 use crate::task::{Task, TaskOwner};
 
@@ -74,7 +74,7 @@ impl FollowedTask {
 
     /// Opens the live stream with `token`.
     pub(super) fn connect(&self, token: &StreamingToken) -> BoxFuture<Result<LiveBody>> {
-        self.client.open_live_stream(&token.token)
+        super::sse::open(&self.client, &token.token)
     }
 }
 

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use futures_util::Stream;
 
+use super::sse::{LiveBody, LiveEvents, LiveToken, StreamingToken};
 use crate::error::{Error, Result};
 use crate::retry::Backoff;
 use crate::runtime::{epoch_millis, BoxFuture, Instant};
-use crate::stream::{LiveBody, LiveEvents, LiveToken, StreamingToken};
 
 use super::followed::FollowedTask;
 use super::schedule::QuietRule;

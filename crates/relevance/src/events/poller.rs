@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::sse::StreamingToken;
 use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::retry::{Backoff, Failure};
 use crate::runtime::{epoch_millis, BoxFuture, Instant};
-use crate::stream::StreamingToken;
 use crate::task::Task;
 
 use super::emitter::Delivered;
@@ -476,7 +476,7 @@ mod tests {
             title: title.into(),
             running: crate::task::TaskStatus::from_state(state).is_running(),
             updated_at: second.map(|s| {
-                crate::agent::timestamp(&serde_json::Value::from(format!(
+                crate::wire::timestamp(&serde_json::Value::from(format!(
                     "2026-03-01T10:00:{s:02}Z"
                 )))
                 .unwrap()
