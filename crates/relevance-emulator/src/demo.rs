@@ -14,10 +14,11 @@ use crate::auth::secret::hash_secret;
 use crate::engine::script::{Action, BehaviorConfig, Step};
 use crate::region::Region;
 use crate::seed::DEFAULT_MODEL;
+use crate::store::cached_rows::KeyKind;
 use crate::store::definitions::{
     self, AgentSpec, ProjectSpec, WorkforceSpec, DEFAULT_EXECUTION_LIMIT,
 };
-use crate::store::keys::{self, KeyKind};
+use crate::store::keys;
 
 const PROJECT: &str = "demo-project";
 const PUBLIC_AGENT: &str = "demo-agent";

@@ -24,8 +24,7 @@ use crate::wire::agents::{GetAnswer, ListAnswer, ListBody, RawAgentConfig};
 use crate::wire::string;
 use crate::wire::tasks::{ListAnswer as TaskListAnswer, LIST_PATH as TASK_LIST_PATH};
 
-/// Kept where the event stream finds it; the lenient time parser is `wire::timestamp`.
-pub(crate) use crate::wire::timestamp;
+use crate::wire::timestamp;
 
 /// The agents of the client's project, borrowed from a [`Client`].
 #[derive(Debug, Clone, Copy)]

@@ -23,9 +23,10 @@ use relevance::{
 use relevance_emulator::{Config, DemoProject, Emulator};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 
-use crate::cli::{ApprovalPolicy, ChatArgs, TriggerFlags};
+use crate::cli::{ApprovalPolicy, ChatArgs};
 use crate::output::{self, Transcript};
 use crate::render;
+use crate::trigger_flags::TriggerFlags;
 use approval::ApprovalChoice;
 
 /// What the chat talks to.

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::content::{Content, TaskDetails, ToolConfig, ToolRun, ToolRunState};
 use super::events::{LiveEvent, PendingEvent};
 use super::ids::{action_id, new_item_id};
-pub(crate) use super::progress::{HandoverRequest, Progress};
+use super::progress::{HandoverRequest, Progress};
 use super::script::{Action, Step};
 use super::states::{AgentState, WorkforceState};
 use super::tool_step::{self, StepTool};

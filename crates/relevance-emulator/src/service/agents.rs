@@ -16,7 +16,8 @@ use crate::engine::script::{self, Action, BehaviorConfig, BEHAVIORS, END_STATES}
 use crate::error::{echo_id, ApiError};
 use crate::seed::DEFAULT_MODEL;
 use crate::state::AppState;
-use crate::store::definitions::{self, AgentBehavior, AgentRecord, AgentWrite, Visibility};
+use crate::store::cached_rows::AgentRecord;
+use crate::store::definitions::{self, AgentBehavior, AgentWrite, Visibility};
 use crate::store::keys::{self, KeySelector};
 use crate::store::tools::{self, ToolRecord};
 use crate::store::StoreError;

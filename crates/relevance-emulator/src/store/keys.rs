@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension};
 
-pub(crate) use super::cached_rows::KeyKind;
+use super::cached_rows::KeyKind;
 use super::definitions;
 use super::key_cache::{AuthKey, KeyCache, PendingUse};
 use crate::time::iso_from_ms;

@@ -11,7 +11,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::region::Region;
 
 use super::agent_cache::AgentCache;
-use super::definitions::{self, AgentRecord};
+use super::cached_rows::AgentRecord;
+use super::definitions;
 use super::key_cache::KeyCache;
 use super::keys::{self, KeyRecord};
 

@@ -20,7 +20,8 @@ use super::session::SignedIn;
 use super::{checked_form, DashboardState, PageError};
 use crate::service::overview::OperatorError;
 use crate::service::{keys, overview};
-use crate::store::keys::{KeyKind, KeyRecord};
+use crate::store::cached_rows::KeyKind;
+use crate::store::keys::KeyRecord;
 
 /// The embed-key filter from the query string.
 #[derive(Debug, Default)]

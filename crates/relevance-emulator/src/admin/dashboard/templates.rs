@@ -13,7 +13,7 @@ use maud::{html, Markup};
 use super::html::{badge, post_form, project_url, seg, when};
 use super::messages::{self, Decide};
 use crate::service::overview::ProjectOverview;
-use crate::store::definitions::AgentRecord;
+use crate::store::cached_rows::AgentRecord;
 use crate::store::overview::{ProjectCounts, WorkforceRow};
 use crate::store::tasks::{MessageRecord, TaskRecord};
 use crate::store::workforce_tasks::WorkforceTaskRecord;
