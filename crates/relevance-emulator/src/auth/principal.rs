@@ -294,7 +294,7 @@ async fn authenticate(
     let fill = Arc::clone(cache);
     let (project_region, key) = state
         .store()
-        .call(move |connection| {
+        .call(move |connection| -> rusqlite::Result<_> {
             let Some(region) = definitions::project_region(connection, &lookup_project)? else {
                 return Ok((None, None));
             };

@@ -20,7 +20,7 @@ use crate::store::cached_rows::AgentRecord;
 use crate::store::definitions::{self, AgentBehavior, AgentWrite, Visibility};
 use crate::store::keys::{self, KeySelector};
 use crate::store::tools::{self, ToolRecord};
-use crate::store::StoreError;
+use crate::store::{CallerError, StoreError};
 use crate::time::now_iso;
 
 /// Why an agent use case did not happen.
@@ -41,6 +41,14 @@ impl From<StoreError> for AgentServiceError {
         AgentServiceError::Store(error)
     }
 }
+
+impl From<rusqlite::Error> for AgentServiceError {
+    fn from(error: rusqlite::Error) -> AgentServiceError {
+        AgentServiceError::Store(error.into())
+    }
+}
+
+impl CallerError for AgentServiceError {}
 
 impl From<AgentServiceError> for ApiError {
     fn from(error: AgentServiceError) -> ApiError {
@@ -103,15 +111,18 @@ pub(crate) async fn tools_of(
     agent_ids: Vec<String>,
 ) -> Result<Vec<AgentTool>, AgentServiceError> {
     let project = principal.project.clone();
-    let found = state
+    state
         .store()
-        .call(move |db| {
+        .call(move |db| -> Result<_, AgentServiceError> {
             let mut found = Vec::new();
             for agent_id in &agent_ids {
                 let Some(agent) =
                     definitions::find_agent(db, &project, &Visibility::All, agent_id)?
                 else {
-                    return Ok(Err(agent_id.clone()));
+                    return Err(AgentServiceError::NotFound {
+                        agent_id: agent_id.clone(),
+                        project,
+                    });
                 };
                 for tool_id in &agent.tool_ids {
                     if let Some(tool) = tools::find_tool(db, &project, tool_id)? {
@@ -127,13 +138,9 @@ pub(crate) async fn tools_of(
                     }
                 }
             }
-            Ok(Ok(found))
+            Ok(found)
         })
-        .await?;
-    found.map_err(|agent_id| AgentServiceError::NotFound {
-        agent_id,
-        project: principal.project.clone(),
-    })
+        .await
 }
 
 /// The agents a behaviour's script runs as sub-agents, each once, in script order.
@@ -282,21 +289,17 @@ pub(crate) async fn upsert(
     }
     let project = principal.project.clone();
     let now = now_iso();
-    let saved = state
+    state
         .store()
-        .call(move |db| {
+        .call(move |db| -> Result<_, AgentServiceError> {
             let (connection, caches) = db.split();
             let transaction = connection.transaction()?;
-            let write = match merge(&transaction, &project, upsert, &now)? {
-                Ok(write) => write,
-                Err(error) => return Ok(Err(error)),
-            };
+            let write = merge(&transaction, &project, upsert, &now)?;
             definitions::save_agent(&transaction, &caches.agents, &write)?;
             transaction.commit()?;
-            Ok(Ok(write.record.id))
+            Ok(write.record.id)
         })
-        .await?;
-    saved
+        .await
 }
 
 fn is_usable_id(id: &str) -> bool {
@@ -312,7 +315,7 @@ fn merge(
     project: &str,
     upsert: AgentUpsert,
     now: &str,
-) -> rusqlite::Result<Result<AgentWrite, AgentServiceError>> {
+) -> Result<AgentWrite, AgentServiceError> {
     let id = upsert.agent_id.clone().unwrap_or_else(new_item_id);
     let stored = definitions::find_agent(connection, project, &Visibility::All, &id)?;
     let stored_behavior = definitions::agent_behavior(connection, project, &id)?;
@@ -345,10 +348,10 @@ fn merge(
     if let Some(tool_ids) = upsert.tools {
         for tool_id in &tool_ids {
             if tools::find_tool(connection, project, tool_id)?.is_none() {
-                return Ok(Err(AgentServiceError::Invalid(format!(
+                return Err(AgentServiceError::Invalid(format!(
                     "`tools` names {}, which is not a tool of this project",
                     echo_id(tool_id)
-                ))));
+                )));
             }
         }
         record.tool_ids = tool_ids;
@@ -366,14 +369,12 @@ fn merge(
         config: behavior_config.clone(),
         use_streaming: record.use_streaming,
     };
-    if let Err(problem) = check_references(connection, project, &id, &candidate)? {
-        return Ok(Err(AgentServiceError::Invalid(problem)));
-    }
-    Ok(Ok(AgentWrite {
+    check_references(connection, project, &id, &candidate)?;
+    Ok(AgentWrite {
         record,
         behavior,
         behavior_config,
-    }))
+    })
 }
 
 /// The agents a script names exist in the project, and no sub-agent chain comes back to
@@ -383,13 +384,13 @@ fn check_references(
     project: &str,
     agent_id: &str,
     candidate: &AgentBehavior,
-) -> rusqlite::Result<Result<(), String>> {
+) -> Result<(), AgentServiceError> {
     let mut behaviors = definitions::agent_behaviors(connection, project)?;
     behaviors.retain(|(id, _)| id != agent_id);
     behaviors.push((agent_id.to_string(), candidate.clone()));
     for named in agents_named(candidate, true) {
         if !behaviors.iter().any(|(id, _)| *id == named) {
-            return Ok(Err(format!(
+            return Err(AgentServiceError::Invalid(format!(
                 "the script names agent {}, which is not an agent of this project",
                 echo_id(&named)
             )));
@@ -407,7 +408,7 @@ fn check_references(
     // Bounded: each agent is expanded at most once.
     while let Some(next) = frontier.pop() {
         if next == agent_id {
-            return Ok(Err(format!(
+            return Err(AgentServiceError::Invalid(format!(
                 "sub_agent steps would form a cycle through agent {}",
                 echo_id(agent_id)
             )));
@@ -416,7 +417,7 @@ fn check_references(
             frontier.extend(calls(&next));
         }
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Deletes an agent of the caller's project and revokes its embed keys, in one
@@ -430,29 +431,28 @@ pub(crate) async fn delete(
     let project = principal.project.clone();
     let id = agent_id.to_string();
     let now = now_iso();
-    let outcome = state
+    state
         .store()
-        .call(move |db| {
+        .call(move |db| -> Result<(), AgentServiceError> {
             let (connection, caches) = db.split();
             let transaction = connection.transaction()?;
             if definitions::find_agent(&transaction, &project, &Visibility::All, &id)?.is_none() {
-                return Ok(Err(AgentServiceError::NotFound {
+                return Err(AgentServiceError::NotFound {
                     agent_id: id,
                     project,
-                }));
+                });
             }
             if let Some(problem) = still_needed(&transaction, &project, &id)? {
-                return Ok(Err(AgentServiceError::InUse(problem)));
+                return Err(AgentServiceError::InUse(problem));
             }
             for key_id in definitions::active_embed_keys_of_agent(&transaction, &project, &id)? {
                 keys::revoke(&transaction, &caches.keys, KeySelector::Id(&key_id), &now)?;
             }
             definitions::delete_agent(&transaction, &caches.agents, &project, &id)?;
             transaction.commit()?;
-            Ok(Ok(()))
+            Ok(())
         })
-        .await?;
-    outcome
+        .await
 }
 
 /// Why the agent cannot go, if something needs it.

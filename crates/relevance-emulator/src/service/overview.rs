@@ -104,7 +104,7 @@ pub(crate) async fn all_tools(
 ) -> Result<Vec<(String, Vec<ToolRecord>)>, OperatorError> {
     Ok(state
         .store()
-        .call(|connection| {
+        .call(|connection| -> rusqlite::Result<_> {
             definitions::list_projects(connection)?
                 .into_iter()
                 .map(|(project, _)| {
@@ -141,7 +141,7 @@ pub(crate) async fn project_overview(
     let lookup = project.to_string();
     state
         .store()
-        .call(move |connection| {
+        .call(move |connection| -> rusqlite::Result<_> {
             let Some(region) = definitions::project_region(connection, &lookup)? else {
                 return Ok(None);
             };
@@ -164,7 +164,7 @@ pub(crate) async fn target_ids(
     let lookup = project.to_string();
     Ok(state
         .store()
-        .call(move |connection| {
+        .call(move |connection| -> rusqlite::Result<_> {
             let agents = overview::all_agents(connection, &lookup)?;
             let workforces = overview::all_workforces(connection, &lookup)?;
             Ok((
@@ -187,7 +187,7 @@ pub(crate) async fn agent_with_tasks(
     let (lookup_project, lookup_agent) = (project.to_string(), agent_id.to_string());
     state
         .store()
-        .call(move |connection| {
+        .call(move |connection| -> rusqlite::Result<_> {
             let Some(agent) = definitions::find_agent(
                 connection,
                 &lookup_project,
@@ -220,7 +220,7 @@ pub(crate) async fn set_agent_public(
     let now = now_iso();
     let exists = state
         .store()
-        .call(move |connection| {
+        .call(move |connection| -> rusqlite::Result<_> {
             overview::set_agent_public(
                 connection,
                 connection.agent_cache(),
@@ -249,7 +249,7 @@ pub(crate) async fn workforce_with_tasks(
     let (lookup, listed) = (project.to_string(), workforce_id.to_string());
     let (workforces, tasks) = state
         .store()
-        .call(move |connection| {
+        .call(move |connection| -> rusqlite::Result<_> {
             let workforces = overview::all_workforces(connection, &lookup)?;
             let tasks = workforce_tasks::page(
                 connection,
@@ -281,7 +281,7 @@ pub(crate) async fn agent_task(
     let (lookup_project, lookup_task) = (project.to_string(), task_id.to_string());
     state
         .store()
-        .call(move |connection| {
+        .call(move |connection| -> rusqlite::Result<_> {
             let Some(task) = tasks::find_task(
                 connection,
                 &lookup_project,
@@ -313,7 +313,7 @@ pub(crate) async fn workforce_task(
     let (lookup_project, lookup_task) = (project.to_string(), task_id.to_string());
     let found = state
         .store()
-        .call(move |connection| {
+        .call(move |connection| -> rusqlite::Result<_> {
             let Some(task) = workforce_tasks::find(
                 connection,
                 &lookup_project,

@@ -16,7 +16,7 @@ use crate::engine::tool_runner::{self, ToolBehavior, ToolOutcome};
 use crate::error::{echo_id, ApiError};
 use crate::state::AppState;
 use crate::store::tools::{self, ToolRecord};
-use crate::store::StoreError;
+use crate::store::{CallerError, StoreError};
 use crate::time::now_iso;
 
 /// The field that carries the emulator's own behaviour of a tool, on the wire.
@@ -50,6 +50,14 @@ impl From<StoreError> for ToolServiceError {
         ToolServiceError::Store(error)
     }
 }
+
+impl From<rusqlite::Error> for ToolServiceError {
+    fn from(error: rusqlite::Error) -> ToolServiceError {
+        ToolServiceError::Store(error.into())
+    }
+}
+
+impl CallerError for ToolServiceError {}
 
 impl From<ToolServiceError> for ApiError {
     fn from(error: ToolServiceError) -> ApiError {
@@ -287,12 +295,12 @@ pub(crate) async fn clone(
     let copy_id = new_item_id();
     let now = now_iso();
     let answer_id = copy_id.clone();
-    let cloned = state
+    state
         .store()
-        .call(move |db| {
+        .call(move |db| -> Result<_, ToolServiceError> {
             let transaction = db.transaction()?;
             let Some(tool) = tools::find_tool(&transaction, &project, &source)? else {
-                return Ok(false);
+                return Err(ToolServiceError::NotFound { tool_id: source });
             };
             let mut document = tool.document;
             document.insert(
@@ -309,15 +317,9 @@ pub(crate) async fn clone(
             };
             tools::save_tool(&transaction, &copy)?;
             transaction.commit()?;
-            Ok(true)
+            Ok(answer_id)
         })
-        .await?;
-    if !cloned {
-        return Err(ToolServiceError::NotFound {
-            tool_id: tool_id.to_string(),
-        });
-    }
-    Ok(answer_id)
+        .await
 }
 
 /// Runs a tool of the caller's project on `params`, waiting as long as its behaviour

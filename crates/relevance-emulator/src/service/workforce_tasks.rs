@@ -62,7 +62,7 @@ pub(crate) async fn accept_message(
     let principal = principal.clone();
     let mut accepted = state
         .store()
-        .call(move |connection| {
+        .call(move |connection| -> Result<_, ServiceError> {
             let transaction = connection.transaction()?;
             let project = principal.project.clone();
             let Some(workforce) = definitions::find_workforce(
@@ -72,10 +72,10 @@ pub(crate) async fn accept_message(
                 &workforce_id,
             )?
             else {
-                return Ok(Err(ServiceError::WorkforceNotFound {
+                return Err(ServiceError::WorkforceNotFound {
                     workforce_id,
                     project,
-                }));
+                });
             };
             let scope = principal.workforce_tasks();
             let choice = task_target::choose(
@@ -90,13 +90,12 @@ pub(crate) async fn accept_message(
                 },
             )?;
             let target = match choice {
-                Ok(Choice::Existing(task)) => WorkforceTriggerTask::Existing(task),
-                Ok(Choice::New(id)) => WorkforceTriggerTask::New {
+                Choice::Existing(task) => WorkforceTriggerTask::Existing(task),
+                Choice::New(id) => WorkforceTriggerTask::New {
                     id,
                     created_by_key_id: principal.key_id.clone(),
                     task_prefix: principal.task_prefix().map(str::to_string),
                 },
-                Err(refusal) => return Ok(Err(refusal)),
             };
             let accepted = workforce::accept(
                 &transaction,
@@ -107,9 +106,9 @@ pub(crate) async fn accept_message(
                 use_streaming,
             )?;
             transaction.commit()?;
-            Ok(Ok(accepted))
+            Ok(accepted)
         })
-        .await??;
+        .await?;
     state.engine().publish(std::mem::take(&mut accepted.events));
     state.engine().wake();
     Ok(accepted.task_id)

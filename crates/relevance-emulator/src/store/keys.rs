@@ -484,7 +484,7 @@ mod tests {
         store.key_cache().remember(loaded);
 
         store
-            .call(|db| {
+            .call(|db| -> rusqlite::Result<()> {
                 let (connection, caches) = db.split();
                 let transaction = connection.transaction()?;
                 revoke(
