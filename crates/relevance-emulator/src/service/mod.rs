@@ -17,6 +17,7 @@ pub(crate) mod overview;
 mod task_target;
 pub(crate) mod tools;
 pub(crate) mod workforce_tasks;
+pub(crate) mod workforces;
 
 use crate::auth::TaskIdRefusal;
 use crate::engine::decision::DecisionError;
