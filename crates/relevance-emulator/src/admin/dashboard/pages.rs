@@ -15,7 +15,7 @@ use axum::Form;
 use super::html::{project_url, seg, Page};
 use super::messages::Decide;
 use super::session::SignedIn;
-use super::templates::{self, TaskView};
+use super::templates;
 use super::{checked_form, DashboardState, PageError};
 use crate::service::overview::{self, OperatorError};
 
@@ -119,16 +119,15 @@ pub(crate) async fn task(
     let (task, messages) = overview::agent_task(&state.app, &project, &task_id)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
-    let back = format!("{}/agents/{}", project_url(&project), seg(&task.agent_id));
-    let label = format!("Agent {}", task.agent_id);
-    let view = TaskView::from(&task);
+    let back = format!("{}/agents/{}", project_url(&project), seg(&task.owner_id));
+    let label = format!("Agent {}", task.owner_id);
     let task_url = task_url(&project, &task.id);
     let decide = Decide {
         task_url: &task_url,
         csrf: session.csrf(),
     };
-    let body = templates::task((&back, &label), &view, messages, Some(decide));
-    Ok(Page::new(session.chrome(), &view.page_title(), body).into_response())
+    let body = templates::task((&back, &label), &task, messages, Some(decide));
+    Ok(Page::new(session.chrome(), &task.page_title(), body).into_response())
 }
 
 /// `/dashboard/projects/{project}/tasks/{task_id}`, an agent task's page (and its forms' base).
@@ -159,10 +158,9 @@ pub(crate) async fn workforce_task(
     let back = format!(
         "{}/workforces/{}",
         project_url(&project),
-        seg(&task.workforce_id)
+        seg(&task.owner_id)
     );
-    let label = format!("Workforce {}", task.workforce_id);
-    let view = TaskView::from(&task);
-    let body = templates::task((&back, &label), &view, messages, None);
-    Ok(Page::new(session.chrome(), &view.page_title(), body).into_response())
+    let label = format!("Workforce {}", task.owner_id);
+    let body = templates::task((&back, &label), &task, messages, None);
+    Ok(Page::new(session.chrome(), &task.page_title(), body).into_response())
 }

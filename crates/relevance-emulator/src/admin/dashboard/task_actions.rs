@@ -18,11 +18,11 @@ use axum::Form;
 use super::html::{project_url, seg, Page};
 use super::pages::task_url;
 use super::session::SignedIn;
-use super::templates::{self, TaskView};
+use super::templates;
 use super::{checked_form, DashboardState, PageError};
 use crate::engine::decision::{Decision, Verdict};
+use crate::service::overview::TaskView;
 use crate::service::{agent_tasks, overview};
-use crate::store::tasks::TaskRecord;
 
 type TaskPath = Result<Path<(String, String)>, PathRejection>;
 type FormFields = Result<Form<HashMap<String, String>>, FormRejection>;
@@ -82,7 +82,7 @@ async fn decide(
     agent_tasks::decide(
         &state.app,
         &principal,
-        task.agent_id.clone(),
+        task.owner_id.clone(),
         task.id.clone(),
         decision,
     )
@@ -97,7 +97,7 @@ async fn agent_task(
     state: &DashboardState,
     session: &SignedIn,
     path: TaskPath,
-) -> Result<(String, TaskRecord), PageError> {
+) -> Result<(String, TaskView), PageError> {
     let Path((project, task_id)) =
         path.map_err(|_| PageError::not_found("no such task").for_session(session))?;
     let (task, _) = overview::agent_task(&state.app, &project, &task_id)
@@ -114,7 +114,7 @@ pub(crate) async fn confirm_delete(
 ) -> Result<Response, PageError> {
     let (project, task) = agent_task(&state, &session, path).await?;
     let url = task_url(&project, &task.id);
-    let body = templates::confirm_delete(&url, session.csrf(), &TaskView::from(&task));
+    let body = templates::confirm_delete(&url, session.csrf(), &task);
     Ok(Page::new(session.chrome(), "Delete task", body).into_response())
 }
 
@@ -137,7 +137,7 @@ pub(crate) async fn delete(
     Ok(Redirect::to(&format!(
         "{}/agents/{}",
         project_url(&project),
-        seg(&task.agent_id)
+        seg(&task.owner_id)
     ))
     .into_response())
 }
