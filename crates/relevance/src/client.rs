@@ -159,29 +159,6 @@ impl fmt::Debug for Client {
     }
 }
 
-/// `Debug` and `PartialEq` for a handle that holds a [`Client`] (an agent,
-/// a workforce, a task): both look at the listed data fields only, so the
-/// client it was read through (and its key) never shows and never matters.
-macro_rules! handle_debug_and_eq {
-    ($handle:ident { $($field:ident),+ $(,)? }) => {
-        impl std::fmt::Debug for $handle {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(stringify!($handle))
-                    $(.field(stringify!($field), &self.$field))+
-                    .finish_non_exhaustive()
-            }
-        }
-
-        /// Equal when the data is; the client it came through does not matter.
-        impl PartialEq for $handle {
-            fn eq(&self, other: &Self) -> bool {
-                $(self.$field == other.$field)&&+
-            }
-        }
-    };
-}
-pub(crate) use handle_debug_and_eq;
-
 /// Settings for a [`Client`]; made by [`Client::builder`].
 #[derive(Debug)]
 pub struct ClientBuilder {

@@ -386,20 +386,22 @@ mod tests {
     use super::sse::{LiveBody, LiveEvents, LiveToken, StreamingToken};
     use super::*;
     use crate::error::Error;
-    use crate::task::TaskOwner;
+    use crate::task::{TaskData, TaskOwner};
     use futures_util::{FutureExt, StreamExt};
 
     pub(super) fn idle_task() -> Task {
         Task {
             client: crate::task::tests::test_client(),
-            id: "t1".into(),
-            owner: TaskOwner::Agent("a1".into()),
-            title: String::new(),
-            status: TaskStatus::Idle,
-            state: "idle".into(),
-            requested_state: None,
-            created_at: None,
-            updated_at: None,
+            data: TaskData {
+                id: "t1".into(),
+                owner: TaskOwner::Agent("a1".into()),
+                title: String::new(),
+                status: TaskStatus::Idle,
+                state: "idle".into(),
+                requested_state: None,
+                created_at: None,
+                updated_at: None,
+            },
             new_from_trigger: false,
         }
     }

@@ -276,7 +276,7 @@ mod trigger_settings;
 mod wire;
 mod workforce;
 
-pub use agent::{Agent, AgentListOptions, Agents};
+pub use agent::{Agent, AgentData, AgentListOptions, Agents};
 pub use agent_admin::AgentDefinition;
 pub use attachment::Attachment;
 pub use client::{
@@ -306,10 +306,10 @@ pub use paging::Page;
 pub use region::{Endpoints, Region};
 pub use retry::RetryPolicy;
 pub use session::{EmbedSession, KeyReplaced, SessionStart, StoredKeyProblem};
-pub use task::{Task, TaskListOptions, TaskOwner, TaskRef, TaskSort, TaskStatus};
-pub use tool::{Tool, ToolBuilder, ToolOutput, ToolOutputStatus, Tools};
+pub use task::{Task, TaskData, TaskListOptions, TaskOwner, TaskRef, TaskSort, TaskStatus};
+pub use tool::{Tool, ToolBuilder, ToolData, ToolOutput, ToolOutputStatus, Tools};
 pub use trigger_settings::ExternalIdBehaviour;
-pub use workforce::{Workforce, WorkforceTaskListOptions, Workforces};
+pub use workforce::{Workforce, WorkforceData, WorkforceTaskListOptions, Workforces};
 
 /// The workspace README's Rust examples, compiled as doctests so the first thing a user
 /// copies keeps building.

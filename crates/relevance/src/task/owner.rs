@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::{cursor_time, messages_at_or_after, Task, TaskOwner, TaskStatus};
+use super::{cursor_time, messages_at_or_after, Task, TaskData, TaskOwner, TaskStatus};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::events::sse::StreamingToken;
@@ -276,12 +276,12 @@ impl TaskOwner {
                 let answer = agents::TriggerAnswer {
                     agent_id: task.agent_id().map(str::to_string),
                     state: Some(task.state.clone()),
-                    conversation_id: task.id,
+                    conversation_id: task.data.id.clone(),
                 };
                 agent_trigger_task(answer, &task.client, agent_id)
             }
             TaskOwner::Workforce(workforce_id) => {
-                workforce_trigger_task(task.id, &task.client, workforce_id)
+                workforce_trigger_task(task.data.id.clone(), &task.client, workforce_id)
             }
         }
     }
@@ -299,14 +299,16 @@ pub(crate) fn agent_task(meta: tasks::TaskMeta, client: &Client, agent_id: &str)
     let state = text("state").unwrap_or_default();
     Task {
         client: client.clone(),
-        id: meta.knowledge_set.clone(),
-        owner: TaskOwner::Agent(text("agent_id").unwrap_or_else(|| agent_id.to_string())),
-        title: text("title").unwrap_or_default(),
-        status: TaskStatus::from_state(&state),
-        state,
-        requested_state: None,
-        created_at: timestamp(&meta.insert_date),
-        updated_at: timestamp(&meta.update_date),
+        data: TaskData {
+            id: meta.knowledge_set.clone(),
+            owner: TaskOwner::Agent(text("agent_id").unwrap_or_else(|| agent_id.to_string())),
+            title: text("title").unwrap_or_default(),
+            status: TaskStatus::from_state(&state),
+            state,
+            requested_state: None,
+            created_at: timestamp(&meta.insert_date),
+            updated_at: timestamp(&meta.update_date),
+        },
         new_from_trigger: false,
     }
 }
@@ -322,14 +324,16 @@ pub(crate) fn agent_trigger_task(
     let state = answer.state.unwrap_or_default();
     Task {
         client: client.clone(),
-        id: answer.conversation_id,
-        owner: TaskOwner::Agent(answer.agent_id.unwrap_or_else(|| agent_id.to_string())),
-        title: String::new(),
-        status: TaskStatus::from_state(&state),
-        state,
-        requested_state: None,
-        created_at: None,
-        updated_at: None,
+        data: TaskData {
+            id: answer.conversation_id,
+            owner: TaskOwner::Agent(answer.agent_id.unwrap_or_else(|| agent_id.to_string())),
+            title: String::new(),
+            status: TaskStatus::from_state(&state),
+            state,
+            requested_state: None,
+            created_at: None,
+            updated_at: None,
+        },
         new_from_trigger: false,
     }
 }
@@ -344,14 +348,16 @@ pub(crate) fn workforce_task(
     let state = string(meta.state).unwrap_or_default();
     Task {
         client: client.clone(),
-        id: task_id.to_string(),
-        owner: TaskOwner::Workforce(workforce_id.to_string()),
-        title: string(meta.title).unwrap_or_default(),
-        status: TaskStatus::from_workforce_state(&state),
-        state,
-        requested_state: string(meta.requested_state),
-        created_at: timestamp(&meta.insert_date),
-        updated_at: timestamp(&meta.update_date),
+        data: TaskData {
+            id: task_id.to_string(),
+            owner: TaskOwner::Workforce(workforce_id.to_string()),
+            title: string(meta.title).unwrap_or_default(),
+            status: TaskStatus::from_workforce_state(&state),
+            state,
+            requested_state: string(meta.requested_state),
+            created_at: timestamp(&meta.insert_date),
+            updated_at: timestamp(&meta.update_date),
+        },
         new_from_trigger: false,
     }
 }
@@ -361,14 +367,16 @@ pub(crate) fn workforce_task(
 pub(crate) fn workforce_trigger_task(task_id: String, client: &Client, workforce_id: &str) -> Task {
     Task {
         client: client.clone(),
-        id: task_id,
-        owner: TaskOwner::Workforce(workforce_id.to_string()),
-        title: String::new(),
-        status: TaskStatus::Running,
-        state: "running".to_string(),
-        requested_state: None,
-        created_at: None,
-        updated_at: None,
+        data: TaskData {
+            id: task_id,
+            owner: TaskOwner::Workforce(workforce_id.to_string()),
+            title: String::new(),
+            status: TaskStatus::Running,
+            state: "running".to_string(),
+            requested_state: None,
+            created_at: None,
+            updated_at: None,
+        },
         new_from_trigger: false,
     }
 }
@@ -385,7 +393,7 @@ pub(crate) fn agent_task_list(
         .into_iter()
         .map(|item| {
             let mut task = agent_task(item.metadata, client, agent_id);
-            task.id = item.knowledge_set;
+            task.data.id = item.knowledge_set;
             task
         })
         .collect()
