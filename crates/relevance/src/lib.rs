@@ -155,6 +155,27 @@
 //! code runs against both. [`Client::from_env`] also reads the key, project
 //! and region from `RELEVANCE_API_KEY`, `RELEVANCE_PROJECT`, `RELEVANCE_REGION`.
 //!
+//! # Glossary
+//!
+//! One word per concept, the same in this SDK, the emulator and the CLI:
+//!
+//! | word | means |
+//! |---|---|
+//! | key | an API key or an embed key ([`Key`]); *key store* is where one is kept between runs ([`KeyStore`]) |
+//! | task | one conversation with an agent or a workforce ([`Task`]); the platform says `conversation` / `knowledge_set` |
+//! | task owner | the agent or workforce a task belongs to ([`TaskOwner`]) |
+//! | trigger | the request that sends a message and starts (or continues) a task's run; its *settings* are `params`, `external_id`, `version` |
+//! | message | one entry of a task ([`Message`]), its *content* one of [`MessageContent`]: a user message, an agent message, an agent error, a tool run |
+//! | tool run | a tool (or a sub-agent) the agent ran inside a task ([`ToolRun`]); a person *decides* (approves or rejects) a waiting one |
+//! | typing, thinking | live fragments of the reply and the reasoning being written: `delta` (what was just written) of the message `message_id` ([`TaskEvent::Typing`]) |
+//! | data, handle | what the platform returned, plain ([`AgentData`], [`TaskData`], …), and the handle that holds it with a [`Client`] and has the calls ([`Agent`], [`Task`], …) |
+//!
+//! The trigger body and the message content are also defined in the
+//! emulator (`relevance-emulator`'s `engine::trigger` and `engine::content`).
+//! That is on purpose: the emulator never depends on this SDK, and is checked
+//! against the platform's own models (its Python client's, the generated API
+//! types), so a mistake here cannot hide by being copied there.
+//!
 //! # Where things live
 //!
 //! Every module is private; what you use is re-exported at the crate root.
@@ -169,18 +190,18 @@
 //! | `error` | [`Error`], the one error type |
 //! | `key_info` | [`Client::whoami`] → [`KeyInfo`]: which key and user a credential is (A14) |
 //! | `retry` | [`RetryPolicy`]: which failures are retried, and the backoff |
-//! | `agent` | `client.agents()` → [`Agents`] (`list` a [`Page`] of agents, `all` of them as a stream); an [`Agent`], its tasks |
-//! | `workforce` | `client.workforces()` → [`Workforces`]; a [`Workforce`], its tasks ([`WorkforceTaskListOptions`]) |
+//! | `agent` | `client.agents()` → [`Agents`] (`list` a [`Page`] of agents, `all` of them as a stream); an [`Agent`] (handle) and its [`AgentData`], its tasks |
+//! | `workforce` | `client.workforces()` → [`Workforces`]; a [`Workforce`] (handle) and its [`WorkforceData`], its tasks ([`WorkforceTaskListOptions`]) |
 //! | `message_builder` | [`MessageBuilder`]: one message to an agent or a workforce (`agent.message(..)`, `workforce.message(..)`); an agent's `params`, `external_id` ([`ExternalIdBehaviour`]) and `version` (A17) |
 //! | `attachment` | [`Attachment`]: files sent with a message, uploaded first when they are bytes |
-//! | `task` | [`Task`] of an agent or a workforce ([`TaskOwner`]), [`TaskStatus`], agent task listing ([`TaskListOptions`], [`TaskSort`]) |
+//! | `task` | [`Task`] (handle) and [`TaskData`] of an agent or a workforce ([`TaskOwner`]), [`TaskStatus`], agent task listing ([`TaskListOptions`], [`TaskSort`]) |
 //! | `task::decide` | a person in the loop (PROTOCOL A10): [`Task::approve`], [`Task::approve_with`], [`Task::reject`] a waiting [`ToolRun`] |
 //! | `task::lifecycle` | a task's life (A11, A17): [`Task::trigger_message`], [`Task::rerun`], [`Task::regenerate`], [`Task::delete`], [`Task::schedule_message`] |
-//! | `tool` | `client.tools()` → [`Tools`] (A12): list, get, create/update ([`ToolBuilder`]), clone, delete; [`Tool::run`] → [`ToolOutput`] |
+//! | `tool` | `client.tools()` → [`Tools`] (A12): list, get, create/update ([`ToolBuilder`]), clone, delete; [`Tool`] (handle) and [`ToolData`]; [`Tool::run`] → [`ToolOutput`] |
 //! | `agent_admin` | managing agents (A13): `agents().create`/`upsert`/`delete` ([`AgentDefinition`]), an agent's tools and sub-agents |
 //! | `paging` | [`Page`]: one page of any list (agents, either owner's tasks); `all` / `all_tasks` walk every page as a stream |
 //! | `message` | [`Message`] and every [`MessageContent`] kind |
-//! | `events` | [`Task::events`]: [`TaskEvents`], [`TaskEvent`]; exactly-once delivery and the polling pace |
+//! | `events` | [`Task::events`]: [`TaskEvents`], [`TaskEvent`]; exactly-once delivery and the polling pace; the whole live stream (`events::sse`: token, connection, SSE parsing) |
 //! | `key_store` | [`KeyStore`]: keys kept by name ([`MemoryKeyStore`], `FileKeyStore`, `LocalStorageKeyStore`, `CookieKeyStore`); [`KeyCookie`] |
 //! | `session` | [`EmbedSession`]: get-or-create an embed key, kept in a store, replaced when revoked |
 //!

@@ -4,6 +4,10 @@
 //! The engine builds a [`Content`], stores it as JSON and, for an in-place update,
 //! reads it back into a [`Content`], changes fields and stores it again: no JSON is
 //! edited by key. Never holds anything secret.
+//!
+//! The SDK decodes the same content in its own types (`relevance`'s `message`,
+//! `wire::messages`) on purpose: the emulator never depends on the SDK and is
+//! checked against the platform's own models, not against ours.
 
 use std::collections::BTreeMap;
 

@@ -4,6 +4,10 @@
 //! The caller has already decided that the message may be written (scope,
 //! prefix, body); everything here happens in one transaction, so either the
 //! message and its run both exist or neither does.
+//!
+//! The trigger body is defined again in the SDK (`relevance`'s `wire::agents`,
+//! `wire::workforces`) on purpose: the emulator never depends on the SDK and is
+//! checked against the platform's own models, not against ours.
 
 use rusqlite::Connection;
 use serde_json::Value;
