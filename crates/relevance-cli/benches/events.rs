@@ -388,12 +388,9 @@ impl EmulatorTimes {
                             .unwrap()
                             .insert(item_id, Instant::now());
                     }
-                    Ok(LiveEvent::Text {
-                        fragment,
-                        document_id,
-                    }) => {
-                        let text = typed.entry(document_id).or_default();
-                        text.push_str(&fragment);
+                    Ok(LiveEvent::Typing { delta, message_id }) => {
+                        let text = typed.entry(message_id).or_default();
+                        text.push_str(&delta);
                         let text = text.clone();
                         noted
                             .emitted

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use crate::trigger_flags::TriggerFlags;
+use crate::trigger_flags::TriggerFlags;
 
 /// Talk to the Relevance AI platform (or its local emulator) from the shell.
 #[derive(Debug, Parser)]

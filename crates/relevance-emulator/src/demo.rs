@@ -11,12 +11,13 @@ use crate::store::Db;
 
 use crate::auth::issue_api_key;
 use crate::auth::secret::hash_secret;
-use crate::engine::script::{Action, BehaviorConfig, Step};
 use crate::region::Region;
-use crate::seed::DEFAULT_MODEL;
-use crate::store::catalog::{self, AgentSpec, ProjectSpec, WorkforceSpec, DEFAULT_EXECUTION_LIMIT};
-use crate::store::keys::{self, KeyKind};
+use crate::seed;
+use crate::store::cached_rows::KeyKind;
+use crate::store::definitions::{self, ProjectSpec};
+use crate::store::keys;
 
+// The ids `DemoProject` hands out; `demo.toml` defines them (a test checks they agree).
 const PROJECT: &str = "demo-project";
 const PUBLIC_AGENT: &str = "demo-agent";
 const PRIVATE_AGENT: &str = "private-agent";
@@ -78,197 +79,18 @@ impl std::fmt::Debug for DemoProject {
     }
 }
 
-/// The demo's definitions.
+/// The demo project as data: a seed in the format users write (see the README's "Seed
+/// file"), embedded in the binary, so the demo doubles as an example seed.
+const DEMO_SEED: &str = include_str!("demo.toml");
+
+/// The demo project's definitions, read from [`DEMO_SEED`].
 pub(crate) fn spec() -> ProjectSpec {
-    ProjectSpec {
-        id: PROJECT.to_string(),
-        region: REGION,
-        agents: agents(),
-        tools: Vec::new(),
-        workforces: vec![WorkforceSpec {
-            id: WORKFORCE.to_string(),
-            name: "Demo workforce".to_string(),
-            agents: vec![TRIAGE_AGENT.to_string(), RESEARCHER_AGENT.to_string()],
-            execution_limit: DEFAULT_EXECUTION_LIMIT,
-        }],
-    }
-}
-
-/// The demo's agents, one entry each.
-fn agents() -> Vec<AgentSpec> {
-    vec![
-        AgentSpec {
-            id: PUBLIC_AGENT.to_string(),
-            name: Some("Demo assistant".to_string()),
-            description: Some("A public demo agent that echoes every message back.".to_string()),
-            emoji: Some("🤖".to_string()),
-            public: true,
-            model: DEFAULT_MODEL.to_string(),
-            behavior: "echo".to_string(),
-            behavior_config: BehaviorConfig::default().to_json(),
-            use_streaming: true,
-            tools: Vec::new(),
-        },
-        AgentSpec {
-            id: PRIVATE_AGENT.to_string(),
-            name: Some("Private assistant".to_string()),
-            description: Some("A private demo agent: only API keys can reach it.".to_string()),
-            emoji: None,
-            public: false,
-            model: DEFAULT_MODEL.to_string(),
-            behavior: "echo".to_string(),
-            behavior_config: BehaviorConfig::default().to_json(),
-            use_streaming: false,
-            tools: Vec::new(),
-        },
-        AgentSpec {
-            id: RESEARCHER_AGENT.to_string(),
-            name: Some("Demo researcher".to_string()),
-            description: Some(
-                "A public scripted agent: thinks, searches, then types an answer.".to_string(),
-            ),
-            emoji: Some("🔎".to_string()),
-            public: true,
-            model: DEFAULT_MODEL.to_string(),
-            behavior: "script".to_string(),
-            behavior_config: researcher_script().to_json(),
-            use_streaming: true,
-            tools: Vec::new(),
-        },
-        AgentSpec {
-            id: TRIAGE_AGENT.to_string(),
-            name: Some("Demo triage".to_string()),
-            description: Some(
-                "A public scripted agent: greets, then hands the question to the researcher \
-                     (in the demo workforce)."
-                    .to_string(),
-            ),
-            emoji: Some("🧭".to_string()),
-            public: true,
-            model: DEFAULT_MODEL.to_string(),
-            behavior: "script".to_string(),
-            behavior_config: triage_script().to_json(),
-            use_streaming: true,
-            tools: Vec::new(),
-        },
-        AgentSpec {
-            id: MAILER_AGENT.to_string(),
-            name: Some("Demo mailer".to_string()),
-            description: Some(
-                "A public scripted agent that asks before it sends an e-mail.".to_string(),
-            ),
-            emoji: Some("✉️".to_string()),
-            public: true,
-            model: DEFAULT_MODEL.to_string(),
-            behavior: "script".to_string(),
-            behavior_config: mailer_script().to_json(),
-            use_streaming: true,
-            tools: Vec::new(),
-        },
-    ]
-}
-
-/// The researcher's script: think, a search tool, then a typed answer.
-// Over 80 lines on purpose: it is the demo researcher's script as data, one step per entry, kept together so it reads as one script.
-fn researcher_script() -> BehaviorConfig {
-    let step = |delay_ms, action| Step { delay_ms, action };
-    BehaviorConfig {
-        script: vec![
-            step(
-                300,
-                Action::Think {
-                    text: "The user asked: {message}. I should search before answering."
-                        .to_string(),
-                },
-            ),
-            step(
-                300,
-                Action::Tool {
-                    name: "web_search".to_string(),
-                    input: serde_json::json!({"query": "{message}"}),
-                    output: serde_json::json!({"results": [
-                        {"title": "Emulated result", "url": "https://example.com/emulated"}
-                    ]}),
-                    error: None,
-                    requires_confirmation: false,
-                    action_id: None,
-                },
-            ),
-            step(
-                200,
-                Action::Type {
-                    text: "I looked into \"{message}\" and found one emulated result: \
-                           https://example.com/emulated"
-                        .to_string(),
-                },
-            ),
-        ],
-        ..BehaviorConfig::default()
-    }
-}
-
-/// The mailer's script: a draft, a `send_email` run that waits for a person, then a reply.
-/// Its tool has no scripted output, so an approved run shows the params it was sent with.
-fn mailer_script() -> BehaviorConfig {
-    let step = |delay_ms, action| Step { delay_ms, action };
-    BehaviorConfig {
-        script: vec![
-            step(
-                200,
-                Action::Reply {
-                    text: "I drafted an e-mail about “{message}”. I need your approval to send it."
-                        .to_string(),
-                },
-            ),
-            step(
-                100,
-                Action::Tool {
-                    name: "send_email".to_string(),
-                    input: serde_json::json!({
-                        "to": "team@example.com",
-                        "subject": "{message}",
-                        "body": "Hello team, about {message}."
-                    }),
-                    output: serde_json::json!({}),
-                    error: None,
-                    requires_confirmation: true,
-                    action_id: None,
-                },
-            ),
-            step(
-                200,
-                Action::Reply {
-                    text: "Done: whatever you decided about the e-mail is recorded above."
-                        .to_string(),
-                },
-            ),
-        ],
-        ..BehaviorConfig::default()
-    }
-}
-
-/// The triage agent's script: a short reply, then a handover to the researcher.
-fn triage_script() -> BehaviorConfig {
-    let step = |delay_ms, action| Step { delay_ms, action };
-    BehaviorConfig {
-        script: vec![
-            step(
-                200,
-                Action::Reply {
-                    text: "Thanks! I'll ask our researcher to look into that.".to_string(),
-                },
-            ),
-            step(
-                100,
-                Action::Handover {
-                    agent_id: RESEARCHER_AGENT.to_string(),
-                    message: "{message}".to_string(),
-                },
-            ),
-        ],
-        end_state: "completed".to_string(),
-        ..BehaviorConfig::default()
-    }
+    let seed = seed::parse(DEMO_SEED)
+        .unwrap_or_else(|problem| panic!("the embedded demo seed is refused: {problem:?}"));
+    let Some(project) = seed.projects.into_iter().next() else {
+        panic!("the embedded demo seed has no project");
+    };
+    project.spec
 }
 
 /// Upserts the demo project; reuses `kept_key` (the secret a data directory kept) when it
@@ -285,7 +107,7 @@ pub(crate) fn install(
         [PROJECT],
         |row| row.get(0),
     )?;
-    catalog::upsert_project(&transaction, &caches.agents, &spec(), now)?;
+    definitions::upsert_project(&transaction, &caches.agents, &spec(), now)?;
     let mut reusable = None;
     if let Some(secret) = kept_key {
         let record = keys::find_by_hash(&transaction, &hash_secret(&secret))?;
@@ -346,4 +168,26 @@ pub(crate) fn keep_key(path: &std::path::Path, secret: &str) -> std::io::Result<
     let mut file = options.open(path)?;
     file.write_all(secret.as_bytes())?;
     file.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_seed_defines_every_id_the_demo_hands_out() {
+        let spec = spec();
+        assert_eq!((spec.id.as_str(), spec.region), (PROJECT, REGION));
+        let agents: Vec<&str> = spec.agents.iter().map(|agent| agent.id.as_str()).collect();
+        for id in [
+            PUBLIC_AGENT,
+            PRIVATE_AGENT,
+            RESEARCHER_AGENT,
+            TRIAGE_AGENT,
+            MAILER_AGENT,
+        ] {
+            assert!(agents.contains(&id), "{id} in {agents:?}");
+        }
+        assert_eq!(spec.workforces[0].id, WORKFORCE);
+    }
 }

@@ -74,7 +74,7 @@ impl Faults {
 
 /// What happens to one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Verdict {
+pub(crate) enum FaultAction {
     Serve,
     Drop,
     Error,
@@ -106,7 +106,7 @@ impl FaultInjector {
 
     /// Draws the verdict for one request (no draw at all when a rate is 0 or 1, so
     /// a seeded sequence depends only on the rates that are really random).
-    pub(crate) fn decide(&self) -> Verdict {
+    pub(crate) fn decide(&self) -> FaultAction {
         // A poisoned RNG only means a panic elsewhere mid-draw; it still draws.
         let mut rng = self
             .rng
@@ -114,13 +114,13 @@ impl FaultInjector {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut hit = |rate: f64| rate >= 1.0 || (rate > 0.0 && rng.gen_bool(rate));
         if hit(self.faults.drop_rate) {
-            Verdict::Drop
+            FaultAction::Drop
         } else if hit(self.faults.error_rate) {
-            Verdict::Error
+            FaultAction::Error
         } else if hit(self.faults.rate_limit_rate) {
-            Verdict::RateLimit
+            FaultAction::RateLimit
         } else {
-            Verdict::Serve
+            FaultAction::Serve
         }
     }
 }
@@ -156,17 +156,17 @@ pub(crate) async fn inject_faults<S: AsRef<FaultInjector>>(
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
     match injector.decide() {
-        Verdict::Serve => next.run(request).await,
-        Verdict::Error => {
+        FaultAction::Serve => next.run(request).await,
+        FaultAction::Error => {
             ApiError::internal("injected fault: this request was not processed (faults.error_rate)")
                 .into_response()
         }
-        Verdict::RateLimit => ApiError::too_many_requests(
+        FaultAction::RateLimit => ApiError::too_many_requests(
             "injected fault: this request was not processed (faults.rate_limit_rate)",
             1,
         )
         .into_response(),
-        Verdict::Drop => dropped_connection(),
+        FaultAction::Drop => dropped_connection(),
     }
 }
 
@@ -212,14 +212,14 @@ mod tests {
     #[test]
     fn certain_rates_always_hit_and_zero_rates_never_do() {
         let cases = [
-            (Faults::default(), Verdict::Serve),
+            (Faults::default(), FaultAction::Serve),
             (
                 Faults {
                     drop_rate: 1.0,
                     error_rate: 1.0,
                     ..Faults::default()
                 },
-                Verdict::Drop,
+                FaultAction::Drop,
             ),
             (
                 Faults {
@@ -227,14 +227,14 @@ mod tests {
                     rate_limit_rate: 1.0,
                     ..Faults::default()
                 },
-                Verdict::Error,
+                FaultAction::Error,
             ),
             (
                 Faults {
                     rate_limit_rate: 1.0,
                     ..Faults::default()
                 },
-                Verdict::RateLimit,
+                FaultAction::RateLimit,
             ),
         ];
         for (faults, expected) in cases {
@@ -258,7 +258,7 @@ mod tests {
         };
         let first = draw();
         assert_eq!(first, draw());
-        assert!(first.contains(&Verdict::Error) && first.contains(&Verdict::Serve));
+        assert!(first.contains(&FaultAction::Error) && first.contains(&FaultAction::Serve));
     }
 
     #[test]

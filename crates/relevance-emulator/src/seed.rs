@@ -16,7 +16,9 @@ use crate::auth::register_api_key;
 use crate::engine::script::{self, Action, BehaviorConfig, BEHAVIORS, END_STATES};
 use crate::faults::Faults;
 use crate::region::Region;
-use crate::store::catalog::{self, AgentSpec, ProjectSpec, WorkforceSpec, DEFAULT_EXECUTION_LIMIT};
+use crate::store::definitions::{
+    self, AgentSpec, ProjectSpec, WorkforceSpec, DEFAULT_EXECUTION_LIMIT,
+};
 use crate::store::tools as catalog_tools;
 
 mod tools;
@@ -704,7 +706,7 @@ pub(crate) fn apply(db: &mut Db, seed: &Seed, now: &str) -> rusqlite::Result<()>
     let (connection, caches) = db.split();
     let transaction = connection.transaction()?;
     for project in &seed.projects {
-        catalog::upsert_project(&transaction, &caches.agents, &project.spec, now)?;
+        definitions::upsert_project(&transaction, &caches.agents, &project.spec, now)?;
         for key in &project.api_keys {
             register_api_key(
                 &transaction,

@@ -13,7 +13,11 @@ async fn main() -> relevance::Result<()> {
     let platform = support::platform().await;
     let client = &platform.client;
     for agent in client.agents().list(AgentListOptions::default()).await? {
-        println!("agent {} {}", agent.id, agent.name.unwrap_or_default());
+        println!(
+            "agent {} {}",
+            agent.id,
+            agent.name.clone().unwrap_or_default()
+        );
     }
 
     let agent = client.agents().get(&platform.agent_id).await?;

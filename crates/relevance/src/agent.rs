@@ -6,26 +6,27 @@
 //! in `wire::agents` (decoded leniently: only the agent's id is required);
 //! sending a message is the shared [`MessageBuilder`].
 
+use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures_util::stream::Stream;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::client::{default_client, Client};
 use crate::error::Result;
 use crate::http::Request;
+use crate::message_builder::MessageBuilder;
 use crate::paging::{every_item, Page};
 use crate::region::Region;
-use crate::sending::MessageBuilder;
 use crate::task::owner::agent_task_list;
 use crate::task::{task_list_query, Task, TaskListOptions, TaskOwner};
 use crate::wire::agents::{GetAnswer, ListAnswer, ListBody, RawAgentConfig};
 use crate::wire::string;
 use crate::wire::tasks::{ListAnswer as TaskListAnswer, LIST_PATH as TASK_LIST_PATH};
 
-/// Kept where the event stream finds it; the lenient time parser is `wire::timestamp`.
-pub(crate) use crate::wire::timestamp;
+use crate::wire::timestamp;
 
 /// The agents of the client's project, borrowed from a [`Client`].
 #[derive(Debug, Clone, Copy)]
@@ -42,11 +43,11 @@ pub struct AgentListOptions {
     pub page_size: Option<u32>,
 }
 
-/// An agent's configuration, as far as the SDK reads it, and the client to
-/// act on it with.
-#[derive(Clone)]
-pub struct Agent {
-    client: Client,
+/// An agent as the platform describes it, as far as the SDK reads it: plain
+/// data that can be serialised, compared and cached. [`Agent`] is the
+/// handle that holds it next to a client and has the calls.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentData {
     /// The agent id.
     pub id: String,
     /// The display name.
@@ -69,7 +70,48 @@ pub struct Agent {
     pub updated_at: Option<DateTime<Utc>>,
     /// The whole `AgentConfig` as the platform sent it: an API-key trigger
     /// sends it back as `agent_override` to turn streaming on.
-    config: Arc<Map<String, Value>>,
+    #[serde(default)]
+    pub(crate) config: Map<String, Value>,
+}
+
+/// An agent and the client it was read through: the calls
+/// ([`Agent::send_message`], [`Agent::message`], [`Agent::tasks`]), and its
+/// [`AgentData`] through `Deref` (`agent.id`, `agent.name`) or
+/// [`Agent::data`]. `Debug` and `==` look at the data only, never the client.
+#[derive(Clone)]
+pub struct Agent {
+    client: Client,
+    data: AgentData,
+}
+
+impl std::ops::Deref for Agent {
+    type Target = AgentData;
+    fn deref(&self) -> &AgentData {
+        &self.data
+    }
+}
+
+/// The data is plain data: changing it here (say, to a status an event
+/// announced) changes what this handle shows, not the platform.
+impl std::ops::DerefMut for Agent {
+    fn deref_mut(&mut self) -> &mut AgentData {
+        &mut self.data
+    }
+}
+
+impl fmt::Debug for Agent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Agent")
+            .field("data", &self.data)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Equal when the data is; the client it came through does not matter.
+impl PartialEq for Agent {
+    fn eq(&self, other: &Self) -> bool {
+        self.data == other.data
+    }
 }
 
 const DEFAULT_PAGE: u32 = 1;
@@ -169,7 +211,12 @@ impl Agent {
     /// [`MessageBuilder::send`].
     pub fn message(&self, text: impl Into<String>) -> MessageBuilder<'_> {
         let owner = TaskOwner::Agent(self.id.clone());
-        MessageBuilder::new(&self.client, owner, Some(self.config.clone()), text.into())
+        MessageBuilder::new(
+            &self.client,
+            owner,
+            Some(Arc::new(self.config.clone())),
+            text.into(),
+        )
     }
 
     /// One task of this agent.
@@ -216,26 +263,22 @@ impl Agent {
     }
 }
 
-crate::client::handle_debug_and_eq!(Agent {
-    id,
-    name,
-    description,
-    avatar,
-    project,
-    region,
-    public,
-    model,
-    created_at,
-    updated_at,
-});
-
 impl Agent {
+    /// The agent as read: plain data, to keep, compare or serialise.
+    pub fn data(&self) -> &AgentData {
+        &self.data
+    }
+
+    /// The data, without the client.
+    pub fn into_data(self) -> AgentData {
+        self.data
+    }
+
     /// An agent from its `AgentConfig`, read through `client`.
     pub(crate) fn from_wire(wire: RawAgentConfig, client: &Client) -> Agent {
         let config = wire.config;
-        Agent {
-            config: Arc::new(wire.raw),
-            client: client.clone(),
+        let data = AgentData {
+            config: wire.raw,
             id: config.agent_id,
             name: string(config.name),
             description: string(config.description),
@@ -246,6 +289,10 @@ impl Agent {
             model: string(config.model),
             created_at: timestamp(&config.insert_date_),
             updated_at: timestamp(&config.update_date_),
+        };
+        Agent {
+            client: client.clone(),
+            data,
         }
     }
 }
@@ -306,20 +353,22 @@ mod tests {
             agent,
             Agent {
                 client: eu_client(),
-                id: "a1".into(),
-                name: Some("Helper".into()),
-                description: Some("Helps".into()),
-                avatar: Some("🤖".into()),
-                project: "p1".into(),
-                region: Region::EU,
-                public: true,
-                model: Some("gpt-4o".into()),
-                created_at: Some(Utc.with_ymd_and_hms(2024, 5, 1, 10, 0, 0).unwrap()),
-                updated_at: Some(
-                    Utc.with_ymd_and_hms(2024, 5, 2, 9, 30, 0).unwrap()
-                        + chrono::Duration::milliseconds(250)
-                ),
-                config: agent.config.clone(),
+                data: AgentData {
+                    id: "a1".into(),
+                    name: Some("Helper".into()),
+                    description: Some("Helps".into()),
+                    avatar: Some("🤖".into()),
+                    project: "p1".into(),
+                    region: Region::EU,
+                    public: true,
+                    model: Some("gpt-4o".into()),
+                    created_at: Some(Utc.with_ymd_and_hms(2024, 5, 1, 10, 0, 0).unwrap()),
+                    updated_at: Some(
+                        Utc.with_ymd_and_hms(2024, 5, 2, 9, 30, 0).unwrap()
+                            + chrono::Duration::milliseconds(250)
+                    ),
+                    config: agent.config.clone(),
+                },
             }
         );
         assert_eq!(agent.config["extra"], json!({"x": 1}), "kept whole");

@@ -138,7 +138,7 @@ impl Agent {
     }
 
     /// The agents this agent may call (`agents/tools/list`, `type: "agent"`);
-    /// each [`Tool::id`] is the sub-agent's id.
+    /// each [`ToolData::id`](crate::ToolData::id) is the sub-agent's id.
     pub async fn sub_agents(&self) -> Result<Vec<Tool>> {
         let all = self.tools_and_sub_agents().await?;
         Ok(all

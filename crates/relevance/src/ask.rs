@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::agent::Agent;
 use crate::error::{Error, Result};
 use crate::job::ToolJob;
-use crate::sending::MessageBuilder;
+use crate::message_builder::MessageBuilder;
 use crate::task::Task;
 
 /// What an agent's run answered.

@@ -11,13 +11,12 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use crate::activity::ActivityHub;
 use crate::error::{DefaultClientError, Error, Result};
-use crate::http::{LiveBody, Request, Transport};
+use crate::http::{Request, Transport};
 use crate::key::{redact, Key};
 use crate::region::{Endpoints, Region};
 use crate::retry::RetryPolicy;
-use crate::runtime::BoxFuture;
+use crate::sent_signal::ActivityHub;
 
 /// Points every client at one host serving all regions (the emulator).
 pub(crate) const BASE_URL_VARIABLE: &str = "RELEVANCE_BASE_URL";
@@ -134,14 +133,6 @@ impl Client {
         self.transport().send(request).await
     }
 
-    /// Opens the live stream for a streaming `token` through
-    /// the request layer: the in-flight limit, the error mapping, a span that
-    /// logs the stream's path but never its token.
-    pub(crate) fn open_live_stream(&self, token: &str) -> BoxFuture<Result<LiveBody>> {
-        let url = self.inner.endpoints.stream_url(token);
-        crate::http::open_live_stream(&self.inner.http, &url)
-    }
-
     /// Notes that a message was sent to `task_id`, so its event streams
     /// poll fast again at once.
     pub(crate) fn note_sent(&self, task_id: &str) {
@@ -167,29 +158,6 @@ impl fmt::Debug for Client {
             .finish()
     }
 }
-
-/// `Debug` and `PartialEq` for a handle that holds a [`Client`] (an agent,
-/// a workforce, a task): both look at the listed data fields only, so the
-/// client it was read through (and its key) never shows and never matters.
-macro_rules! handle_debug_and_eq {
-    ($handle:ident { $($field:ident),+ $(,)? }) => {
-        impl std::fmt::Debug for $handle {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(stringify!($handle))
-                    $(.field(stringify!($field), &self.$field))+
-                    .finish_non_exhaustive()
-            }
-        }
-
-        /// Equal when the data is; the client it came through does not matter.
-        impl PartialEq for $handle {
-            fn eq(&self, other: &Self) -> bool {
-                $(self.$field == other.$field)&&+
-            }
-        }
-    };
-}
-pub(crate) use handle_debug_and_eq;
 
 /// Settings for a [`Client`]; made by [`Client::builder`].
 #[derive(Debug)]

@@ -30,20 +30,22 @@
 //! - `poller`: the metadata and message reads, their pace (the pure
 //!   `schedule`), their retries;
 //! - `live`: the streaming token and the live connection, its reconnects,
-//!   its bursts of typing;
+//!   its bursts of typing (the wire side — the token, opening the
+//!   connection through the request layer, parsing the SSE — is `sse`);
 //! - `emitter`: what is yielded, each of it once (the pure `tracker` and
-//!   `so_far`);
+//!   `text_so_far`);
 //! - `order`: which live tokens wait for the messages before them.
 //!
-//! Every call into the rest of the SDK goes through `sdk`.
+//! Every call into the rest of the SDK goes through `followed` (the task followed and the client it reads with).
 
 mod emitter;
+mod followed;
 mod live;
 mod order;
 mod poller;
 mod schedule;
-mod sdk;
-mod so_far;
+pub(crate) mod sse;
+mod text_so_far;
 mod tracker;
 
 use std::fmt;
@@ -54,18 +56,18 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 
-use crate::activity::Subscription;
 use crate::error::Result;
 use crate::message::{Message, ToolRun};
 use crate::runtime::{timer, BoxFuture, Instant};
-use crate::stream::LiveToken;
+use crate::sent_signal::Subscription;
 use crate::task::{Task, TaskOwner, TaskStatus};
+use sse::LiveToken;
 
 use emitter::Emitter;
+use followed::FollowedTask;
 use live::{LiveConnection, LiveStep};
 use order::{Admit, TokenOrder};
 use poller::{PollAnswer, PollStep, Poller, Reads};
-use sdk::TaskHandle;
 
 /// Backoff of a stream's failed polls and live connections: they are
 /// retried for as long as the stream is subscribed.
@@ -179,7 +181,7 @@ impl Task {
 /// sent its message is not held (what comes before it is that message), so
 /// a run that calls a tool before it first thinks shows that thought first.
 pub struct TaskEvents {
-    task: TaskHandle,
+    task: FollowedTask,
     poller: Poller,
     live: LiveConnection,
     emitter: Emitter,
@@ -192,7 +194,7 @@ pub struct TaskEvents {
 
 impl TaskEvents {
     fn new(task: &Task, since: Option<DateTime<Utc>>) -> TaskEvents {
-        let handle = TaskHandle::of(task);
+        let handle = FollowedTask::of(task);
         TaskEvents {
             poller: Poller::new(
                 task.is_running(),
@@ -381,24 +383,26 @@ impl fmt::Debug for TaskEvents {
 
 #[cfg(test)]
 mod tests {
+    use super::sse::{LiveBody, LiveEvents, LiveToken, StreamingToken};
     use super::*;
     use crate::error::Error;
-    use crate::stream::{LiveBody, LiveEvents, LiveToken, StreamingToken};
-    use crate::task::TaskOwner;
+    use crate::task::{TaskData, TaskOwner};
     use futures_util::{FutureExt, StreamExt};
 
     pub(super) fn idle_task() -> Task {
         Task {
             client: crate::task::tests::test_client(),
             job: None,
-            id: "t1".into(),
-            owner: TaskOwner::Agent("a1".into()),
-            title: String::new(),
-            status: TaskStatus::Idle,
-            state: "idle".into(),
-            requested_state: None,
-            created_at: None,
-            updated_at: None,
+            data: TaskData {
+                id: "t1".into(),
+                owner: TaskOwner::Agent("a1".into()),
+                title: String::new(),
+                status: TaskStatus::Idle,
+                state: "idle".into(),
+                requested_state: None,
+                created_at: None,
+                updated_at: None,
+            },
             new_from_trigger: false,
         }
     }

@@ -31,7 +31,7 @@ use crate::error::{retry_after, Error, KeyDataError, Result};
 use crate::key::Key;
 use crate::region::Endpoints;
 use crate::retry::{
-    decide, Backoff, Decision, Failure, RequestKind, RetryPolicy, LONGEST_SERVER_WAIT,
+    decide, Backoff, Failure, RequestKind, RetryAction, RetryPolicy, LONGEST_SERVER_WAIT,
 };
 use crate::runtime::{sleep, BoxFuture, BoxStream, Instant};
 
@@ -56,8 +56,8 @@ static IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX
 #[cfg(not(target_family = "wasm"))]
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(600);
 
-/// The body of an open live stream: its chunks as they arrive.
-pub(crate) type LiveBody = BoxStream<Result<Vec<u8>>>;
+/// The body of a streamed answer: its chunks as they arrive.
+pub(crate) type ByteStream = BoxStream<Result<Vec<u8>>>;
 
 /// A reqwest client with the SDK's defaults. On wasm the browser owns the
 /// user agent and timeouts, so both settings are ignored there.
@@ -84,7 +84,7 @@ pub(crate) fn default_http_client(
 
 /// Where a request goes.
 #[derive(Clone, Debug)]
-enum Target {
+enum Address {
     /// A path under the API base (`agents/list`).
     Api(String),
     /// An absolute URL (a pre-signed upload URL, the live stream).
@@ -109,7 +109,7 @@ enum Body {
 #[derive(Clone)]
 pub(crate) struct Request {
     method: Method,
-    target: Target,
+    address: Address,
     query: Vec<(&'static str, String)>,
     body: Body,
     kind: RequestKind,
@@ -131,7 +131,7 @@ impl Request {
         Request {
             what: format!("{path} answer"),
             method,
-            target: Target::Api(path),
+            address: Address::Api(path),
             query: Vec::new(),
             body: Body::None,
             kind,
@@ -165,7 +165,7 @@ impl Request {
         Request {
             what: "file upload answer".to_string(),
             method: Method::PUT,
-            target: Target::Url(url),
+            address: Address::Url(url),
             query: Vec::new(),
             body: Body::Upload { bytes, media_type },
             kind: RequestKind::Create,
@@ -181,7 +181,7 @@ impl Request {
         Request {
             what: "live stream".to_string(),
             method: Method::GET,
-            target: Target::Url(url),
+            address: Address::Url(url),
             query: Vec::new(),
             body: Body::None,
             kind: RequestKind::Read,
@@ -329,20 +329,14 @@ impl Transport<'_> {
     }
 }
 
-/// Opens the live stream at `url` ([`Request::live_stream`]): its body, or
-/// the error its status maps to. Sent once, without a key; counts toward the
-/// in-flight limit until the answer's headers are in. Spawns nothing: the
-/// body is a stream its owner polls and closes by dropping it.
-/// A URL that does not parse is an error before anything is sent (and the
-/// URL, which carries the token, is not in it).
-pub(crate) fn open_live_stream(http: &reqwest::Client, url: &str) -> BoxFuture<Result<LiveBody>> {
-    let Ok(url) = Url::parse(url) else {
-        return Box::pin(std::future::ready(Err(Error::InvalidAnswer {
-            what: "streaming token".to_string(),
-            problem: "the stream URL it makes is not a URL".to_string(),
-        })));
-    };
-    let request = Request::live_stream(url);
+/// Opens a streamed answer (the live stream, [`Request::live_stream`]): its
+/// body, or the error its status maps to. Sent once, without a key; counts
+/// toward the in-flight limit until the answer's headers are in. Spawns
+/// nothing: the body is a stream its owner polls and closes by dropping it.
+pub(crate) fn open_stream(
+    http: &reqwest::Client,
+    request: Request,
+) -> BoxFuture<Result<ByteStream>> {
     let span = span(None, &request, 1);
     let built = build(http, None, None, &request);
     Box::pin(
@@ -352,7 +346,7 @@ pub(crate) fn open_live_stream(http: &reqwest::Client, url: &str) -> BoxFuture<R
                 let _permit = IN_FLIGHT.acquire().await.ok();
                 respond(built?).await.map_err(|failed| failed.error)?
             };
-            let body: LiveBody = Box::pin(
+            let body: ByteStream = Box::pin(
                 response
                     .bytes_stream()
                     .map(|chunk| chunk.map(|bytes| bytes.to_vec()).map_err(Error::network)),
@@ -366,10 +360,10 @@ pub(crate) fn open_live_stream(http: &reqwest::Client, url: &str) -> BoxFuture<R
 /// One attempt's span. The path only: never the query (the live stream's
 /// token is there), never a header.
 fn span(endpoints: Option<&Endpoints>, request: &Request, attempt: u32) -> tracing::Span {
-    let path = match (&request.target, endpoints) {
-        (Target::Url(url), _) => url.path().to_string(),
-        (Target::Api(path), None) => path.clone(),
-        (Target::Api(path), Some(endpoints)) => endpoints
+    let path = match (&request.address, endpoints) {
+        (Address::Url(url), _) => url.path().to_string(),
+        (Address::Api(path), None) => path.clone(),
+        (Address::Api(path), Some(endpoints)) => endpoints
             .api_url(path)
             .map(|url| url.path().to_string())
             .unwrap_or_default(),
@@ -392,15 +386,15 @@ fn build(
     key: Option<&Key>,
     request: &Request,
 ) -> Result<reqwest::RequestBuilder> {
-    let url = match (&request.target, endpoints) {
-        (Target::Api(path), Some(endpoints)) => url_with_query(endpoints, path, &request.query)?,
-        (Target::Api(path), None) => {
+    let url = match (&request.address, endpoints) {
+        (Address::Api(path), Some(endpoints)) => url_with_query(endpoints, path, &request.query)?,
+        (Address::Api(path), None) => {
             return Err(Error::InvalidBaseUrl {
                 value: path.clone(),
                 reason: "a path needs the client's endpoints".to_string(),
             })
         }
-        (Target::Url(url), _) => url.clone(),
+        (Address::Url(url), _) => url.clone(),
     };
     let mut built = http.request(request.method.clone(), url);
     if let (true, Some(key)) = (request.with_key, key) {
@@ -589,17 +583,17 @@ where
         };
         let failure = Failure::of(&failed.error, failed.retry_after);
         let mut decision = decide(kind, failure);
-        if decision == Decision::CheckThenRetry {
+        if decision == RetryAction::CheckThenRetry {
             decision = match check.as_mut() {
                 Some(check) => match check().await {
                     Ok(Some(found)) => return Ok(found),
-                    Ok(None) => Decision::Retry,
-                    Err(_) => Decision::GiveUp,
+                    Ok(None) => RetryAction::Retry,
+                    Err(_) => RetryAction::GiveUp,
                 },
-                None => Decision::GiveUp,
+                None => RetryAction::GiveUp,
             };
         }
-        if decision != Decision::Retry || attempts >= policy.max_attempts {
+        if decision != RetryAction::Retry || attempts >= policy.max_attempts {
             return Err(failed.error);
         }
         let wait = backoff.delay(attempts, failure.server_wait());

@@ -155,6 +155,27 @@
 //! code runs against both. [`Client::from_env`] also reads the key, project
 //! and region from `RELEVANCE_API_KEY`, `RELEVANCE_PROJECT`, `RELEVANCE_REGION`.
 //!
+//! # Glossary
+//!
+//! One word per concept, the same in this SDK, the emulator and the CLI:
+//!
+//! | word | means |
+//! |---|---|
+//! | key | an API key or an embed key ([`Key`]); *key store* is where one is kept between runs ([`KeyStore`]) |
+//! | task | one conversation with an agent or a workforce ([`Task`]); the platform says `conversation` / `knowledge_set` |
+//! | task owner | the agent or workforce a task belongs to ([`TaskOwner`]) |
+//! | trigger | the request that sends a message and starts (or continues) a task's run; its *settings* are `params`, `external_id`, `version` |
+//! | message | one entry of a task ([`Message`]), its *content* one of [`MessageContent`]: a user message, an agent message, an agent error, a tool run |
+//! | tool run | a tool (or a sub-agent) the agent ran inside a task ([`ToolRun`]); a person *decides* (approves or rejects) a waiting one |
+//! | typing, thinking | live fragments of the reply and the reasoning being written: `delta` (what was just written) of the message `message_id` ([`TaskEvent::Typing`]) |
+//! | data, handle | what the platform returned, plain ([`AgentData`], [`TaskData`], …), and the handle that holds it with a [`Client`] and has the calls ([`Agent`], [`Task`], …) |
+//!
+//! The trigger body and the message content are also defined in the
+//! emulator (`relevance-emulator`'s `engine::trigger` and `engine::content`).
+//! That is on purpose: the emulator never depends on this SDK, and is checked
+//! against the platform's own models (its Python client's, the generated API
+//! types), so a mistake here cannot hide by being copied there.
+//!
 //! # Where things live
 //!
 //! Every module is private; what you use is re-exported at the crate root.
@@ -167,24 +188,24 @@
 //! | `key` | [`Key`] and its [`KeyScope`]: plain data, the persisted form ([`Key::to_json`], [`Key::from_json`]) |
 //! | `embed` | making embed keys: [`Key::generate_embed_key`], [`EmbedKeyOptions`] |
 //! | `error` | [`Error`], the one error type |
-//! | `whoami` | [`Client::whoami`] → [`KeyInfo`]: which key and user a credential is (A14) |
+//! | `key_info` | [`Client::whoami`] → [`KeyInfo`]: which key and user a credential is (A14) |
 //! | `retry` | [`RetryPolicy`]: which failures are retried, and the backoff |
-//! | `agent` | `client.agents()` → [`Agents`] (`list` a [`Page`] of agents, `all` of them as a stream); an [`Agent`], its tasks |
-//! | `workforce` | `client.workforces()` → [`Workforces`]; a [`Workforce`], its tasks ([`WorkforceTaskListOptions`]) |
-//! | `sending` | [`MessageBuilder`]: one message to an agent or a workforce (`agent.message(..)`, `workforce.message(..)`); an agent's `params`, `external_id` ([`ExternalIdBehaviour`]) and `version` (A17) |
+//! | `agent` | `client.agents()` → [`Agents`] (`list` a [`Page`] of agents, `all` of them as a stream); an [`Agent`] (handle) and its [`AgentData`], its tasks |
+//! | `workforce` | `client.workforces()` → [`Workforces`]; a [`Workforce`] (handle) and its [`WorkforceData`], its tasks ([`WorkforceTaskListOptions`]) |
+//! | `message_builder` | [`MessageBuilder`]: one message to an agent or a workforce (`agent.message(..)`, `workforce.message(..)`); an agent's `params`, `external_id` ([`ExternalIdBehaviour`]) and `version` (A17) |
 //! | `attachment` | [`Attachment`]: files sent with a message, uploaded first when they are bytes |
-//! | `task` | [`Task`] of an agent or a workforce ([`TaskOwner`]), [`TaskStatus`], agent task listing ([`TaskListOptions`], [`TaskSort`]) |
+//! | `task` | [`Task`] (handle) and [`TaskData`] of an agent or a workforce ([`TaskOwner`]), [`TaskStatus`], agent task listing ([`TaskListOptions`], [`TaskSort`]) |
 //! | `task::decide` | a person in the loop (PROTOCOL A10): [`Task::approve`], [`Task::approve_with`], [`Task::reject`] a waiting [`ToolRun`] |
 //! | `task::lifecycle` | a task's life (A11, A17): [`Task::trigger_message`], [`Task::rerun`], [`Task::regenerate`], [`Task::delete`], [`Task::schedule_message`] |
-//! | `tool` | `client.tools()` → [`Tools`] (A12): list, get, create/update ([`ToolBuilder`]), clone, delete; [`Tool::run`] → [`ToolOutput`] |
+//! | `tool` | `client.tools()` → [`Tools`] (A12): list, get, create/update ([`ToolBuilder`]), clone, delete; [`Tool`] (handle) and [`ToolData`]; [`Tool::run`] → [`ToolOutput`] |
 //! | `job` | jobs (A15): [`Tool::start`] → [`ToolJob`] (`wait`, `updates`, `cancel`), resumed from its [`JobRef`] with [`Tools::job`] |
 //! | `ask` | [`Agent::ask`] → [`AgentReply`]: send, then wait on the run's job for the reply |
 //! | `task::tool_runs` | [`Task::tool_runs`] → [`ToolRunEntry`]: a task's tool runs, output and cost (A18) |
 //! | `agent_admin` | managing agents (A13): `agents().create`/`upsert`/`delete` ([`AgentDefinition`]), an agent's tools and sub-agents |
 //! | `paging` | [`Page`]: one page of any list (agents, either owner's tasks); `all` / `all_tasks` walk every page as a stream |
 //! | `message` | [`Message`] and every [`MessageContent`] kind |
-//! | `events` | [`Task::events`]: [`TaskEvents`], [`TaskEvent`]; exactly-once delivery and the polling pace |
-//! | `store` | [`KeyStore`]: keys kept by name ([`MemoryKeyStore`], `FileKeyStore`, `LocalStorageKeyStore`, `CookieKeyStore`); [`KeyCookie`] |
+//! | `events` | [`Task::events`]: [`TaskEvents`], [`TaskEvent`]; exactly-once delivery and the polling pace; the whole live stream (`events::sse`: token, connection, SSE parsing) |
+//! | `key_store` | [`KeyStore`]: keys kept by name ([`MemoryKeyStore`], `FileKeyStore`, `LocalStorageKeyStore`, `CookieKeyStore`); [`KeyCookie`] |
 //! | `session` | [`EmbedSession`]: get-or-create an embed key, kept in a store, replaced when revoked |
 //!
 //! Under them, layers you never touch: `http` (the request layer: every
@@ -192,8 +213,8 @@
 //! in-flight limit, error mapping, retries, a `tracing` span per attempt),
 //! `wire` (the platform's request and answer shapes, one module per platform API
 //! section), `task::owner` (everything that differs between an agent's and a
-//! workforce's task), `stream` (the live stream's tokens and SSE parsing),
-//! `activity` (the "a message was just sent" signal) and `runtime` (timers
+//! workforce's task), `events::sse` (the live stream's tokens, its connection and SSE parsing),
+//! `sent_signal` (the "a message was just sent" signal) and `runtime` (timers
 //! and `Send` bounds that differ in a browser). Imports go one way: handles →
 //! `task::owner` → `wire` and `http` → `key`, `region`, `error`.
 //!
@@ -254,7 +275,6 @@
 #![deny(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
 
-mod activity;
 mod agent;
 mod agent_admin;
 mod ask;
@@ -266,23 +286,23 @@ mod events;
 mod http;
 mod job;
 mod key;
+mod key_info;
+mod key_store;
 mod message;
+mod message_builder;
 mod paging;
 mod region;
 mod retry;
 mod runtime;
-mod sending;
+mod sent_signal;
 mod session;
-mod store;
-mod stream;
 mod task;
 mod tool;
 mod trigger_settings;
-mod whoami;
 mod wire;
 mod workforce;
 
-pub use agent::{Agent, AgentListOptions, Agents};
+pub use agent::{Agent, AgentData, AgentListOptions, Agents};
 pub use agent_admin::AgentDefinition;
 pub use ask::AgentReply;
 pub use attachment::Attachment;
@@ -294,30 +314,32 @@ pub use error::{CookieError, DefaultClientError, Error, KeyDataError, Result};
 pub use events::{TaskEvent, TaskEvents};
 pub use job::{JobRef, ToolJob};
 pub use key::{EmbedTarget, Key, KeyScope};
+pub use key_info::{KeyInfo, PermissionItem, Permissions, ProjectPermissions};
+#[cfg(target_family = "wasm")]
+pub use key_store::CookieKeyStore;
+#[cfg(not(target_family = "wasm"))]
+pub use key_store::FileKeyStore;
+#[cfg(target_family = "wasm")]
+pub use key_store::LocalStorageKeyStore;
+pub use key_store::{
+    CookieAttributes, CookieSameSite, KeyCookie, KeyStore, MemoryKeyStore, COOKIE_SIZE_LIMIT,
+};
 pub use message::{
     ActionDetails, AgentErrorMessage, AgentMessage, AttachedFile, Confirmation, ConfirmedBy,
     Message, MessageContent, ToolError, ToolKind, ToolParams, ToolRun, ToolStatus, UserMessage,
     WorkforceAgentDetails, WorkforceAgentHandover, WorkforceAgentRun, WorkforceTaskDetails,
 };
+pub use message_builder::MessageBuilder;
 pub use paging::Page;
 pub use region::{Endpoints, Region};
 pub use retry::RetryPolicy;
-pub use sending::MessageBuilder;
 pub use session::{EmbedSession, KeyReplaced, SessionStart, StoredKeyProblem};
-#[cfg(target_family = "wasm")]
-pub use store::CookieKeyStore;
-#[cfg(not(target_family = "wasm"))]
-pub use store::FileKeyStore;
-#[cfg(target_family = "wasm")]
-pub use store::LocalStorageKeyStore;
-pub use store::{
-    CookieAttributes, CookieSameSite, KeyCookie, KeyStore, MemoryKeyStore, COOKIE_SIZE_LIMIT,
+pub use task::{
+    Task, TaskData, TaskListOptions, TaskOwner, TaskRef, TaskSort, TaskStatus, ToolRunEntry,
 };
-pub use task::{Task, TaskListOptions, TaskOwner, TaskRef, TaskSort, TaskStatus, ToolRunEntry};
-pub use tool::{Tool, ToolBuilder, ToolOutput, ToolOutputStatus, Tools};
+pub use tool::{Tool, ToolBuilder, ToolData, ToolOutput, ToolOutputStatus, Tools};
 pub use trigger_settings::ExternalIdBehaviour;
-pub use whoami::{KeyInfo, PermissionItem, Permissions, ProjectPermissions};
-pub use workforce::{Workforce, WorkforceTaskListOptions, Workforces};
+pub use workforce::{Workforce, WorkforceData, WorkforceTaskListOptions, Workforces};
 
 /// The workspace README's Rust examples, compiled as doctests so the first thing a user
 /// copies keeps building.

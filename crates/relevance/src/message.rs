@@ -141,7 +141,7 @@ pub struct ToolError {
 }
 
 /// Whether the run is a plain tool or another agent called as a tool.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ToolKind {
     /// A tool.
     Tool,

@@ -104,6 +104,26 @@ impl fmt::Debug for Region {
     }
 }
 
+/// Serialised as its code (`"d7b62b"`), the form persisted keys carry.
+impl serde::Serialize for Region {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+/// Read from a code as [`Region::from_code`] checks it.
+impl<'de> serde::Deserialize<'de> for Region {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Region, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Region::from_code(&code).map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for Region {
     type Err = Error;
 

@@ -121,7 +121,7 @@ fn network_error_before_sending(error: &reqwest::Error) -> bool {
 
 /// What to do after a failed attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Decision {
+pub(crate) enum RetryAction {
     /// Send it again (after the backoff).
     Retry,
     /// Ask whether the created task exists: if it does, the request was
@@ -132,8 +132,8 @@ pub(crate) enum Decision {
 }
 
 /// The retry table: which request × which failure → what to do.
-pub(crate) fn decide(kind: RequestKind, failure: Failure) -> Decision {
-    use Decision::*;
+pub(crate) fn decide(kind: RequestKind, failure: Failure) -> RetryAction {
+    use RetryAction::*;
     match (kind, failure) {
         (_, Failure::Final) => GiveUp,
         (_, Failure::NotSent | Failure::RateLimited(_)) => Retry,
@@ -340,8 +340,8 @@ mod tests {
 
     #[test]
     fn the_retry_table() {
-        use Decision::*;
         use RequestKind::*;
+        use RetryAction::*;
         let failures = [
             Failure::NotSent,
             Failure::RateLimited(None),

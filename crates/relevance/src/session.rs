@@ -15,8 +15,8 @@ use crate::client::Client;
 use crate::embed::EmbedKeyOptions;
 use crate::error::{Error, KeyDataError, Result};
 use crate::key::{Key, KeyScope};
+use crate::key_store::KeyStore;
 use crate::runtime::BoxFuture;
-use crate::store::KeyStore;
 
 /// Makes a new embed key; the real one asks the platform, tests count calls.
 type KeyGenerator = Arc<dyn Fn(EmbedKeyOptions) -> BoxFuture<Result<Key>> + Send + Sync>;
@@ -232,8 +232,8 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+    use crate::key_store::MemoryKeyStore;
     use crate::region::Region;
-    use crate::store::MemoryKeyStore;
 
     const NAME: &str = "relevance-embed-key";
 

@@ -17,6 +17,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::client::{default_client, Client};
 use crate::error::{Error, Result};
@@ -30,10 +31,10 @@ mod tool_runs;
 
 pub use tool_runs::ToolRunEntry;
 
-use owner::After;
+use owner::MessageCursor;
 
 /// The simplified status a client shows for a task.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TaskStatus {
     /// Made on the client, not sent yet (`not-started`).
     NotStarted,
@@ -173,7 +174,7 @@ impl FromStr for TaskStatus {
 /// Who a task belongs to. The platform keeps agent and workforce tasks
 /// apart (different paths, different states), so every request a [`Task`]
 /// makes is chosen by its owner.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TaskOwner {
     /// A task of the agent with this id.
     Agent(String),
@@ -190,13 +191,11 @@ impl TaskOwner {
     }
 }
 
-/// One agent or workforce task, as read at some moment.
-#[derive(Clone)]
-pub struct Task {
-    pub(crate) client: Client,
-    /// The job that follows the run this handle's trigger started (PROTOCOL A15), when
-    /// the handle came from a trigger that named one.
-    pub(crate) job: Option<JobRef>,
+/// One agent or workforce task as the platform described it at some moment:
+/// plain data that can be serialised, compared and cached. [`Task`] is the
+/// handle that holds it next to a client and has the calls.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskData {
     /// The task id (`conversation_id` / `knowledge_set` for agents,
     /// `workforce_task_id` for workforces).
     pub id: String,
@@ -216,10 +215,54 @@ pub struct Task {
     pub created_at: Option<DateTime<Utc>>,
     /// When it last changed (`None` when not known yet).
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// One agent or workforce task, as read at some moment, and the client it
+/// was read through: the calls ([`Task::refresh`], [`Task::messages`],
+/// [`Task::events`], …), and its [`TaskData`] through `Deref` (`task.id`,
+/// `task.status`) or [`Task::data`]. `Debug` and `==` look at the data only,
+/// never the client.
+#[derive(Clone)]
+pub struct Task {
+    pub(crate) client: Client,
+    /// The job that follows the run this handle's trigger started (PROTOCOL A15), when
+    /// the handle came from a trigger that named one.
+    pub(crate) job: Option<JobRef>,
+    pub(crate) data: TaskData,
     /// Whether this value is the answer to the trigger that created the
     /// task: its history is then just the message this client sent, so an
     /// event stream need not read it before the run has something to show.
     pub(crate) new_from_trigger: bool,
+}
+
+impl std::ops::Deref for Task {
+    type Target = TaskData;
+    fn deref(&self) -> &TaskData {
+        &self.data
+    }
+}
+
+/// The data is plain data: changing it here (say, to a status an event
+/// announced) changes what this handle shows, not the platform.
+impl std::ops::DerefMut for Task {
+    fn deref_mut(&mut self) -> &mut TaskData {
+        &mut self.data
+    }
+}
+
+impl fmt::Debug for Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("data", &self.data)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Equal when the data is; the client it came through does not matter.
+impl PartialEq for Task {
+    fn eq(&self, other: &Self) -> bool {
+        self.data == other.data
+    }
 }
 
 /// Which task a message continues: a [`Task`] or a task id.
@@ -265,6 +308,16 @@ impl Task {
         let owner = TaskOwner::Agent(agent_id.to_string());
         let (task, _token) = owner.read_task(client, None, task_id).await?;
         Ok(task)
+    }
+
+    /// The task as read: plain data, to keep, compare or serialise.
+    pub fn data(&self) -> &TaskData {
+        &self.data
+    }
+
+    /// The data, without the client.
+    pub fn into_data(self) -> TaskData {
+        self.data
     }
 
     /// The agent it belongs to, when it is an agent task.
@@ -314,7 +367,7 @@ impl Task {
     /// message is read and filtered here; a message whose `insert_date_`
     /// cannot be parsed is kept, since it cannot be shown to be older.
     pub async fn messages_after(&self, time: DateTime<Utc>) -> Result<Vec<Message>> {
-        let after = Some(After::Time(time));
+        let after = Some(MessageCursor::Time(time));
         self.owner
             .read_messages(&self.client, None, &self.id, after)
             .await
@@ -330,23 +383,12 @@ impl Task {
     /// ISO-8601 time; anything else is [`Error::InvalidTimestamp`], before
     /// any request.
     pub async fn messages_since(&self, message: &Message) -> Result<Vec<Message>> {
-        let after = Some(After::Verbatim(&message.insert_date));
+        let after = Some(MessageCursor::Verbatim(&message.insert_date));
         self.owner
             .read_messages(&self.client, None, &self.id, after)
             .await
     }
 }
-
-crate::client::handle_debug_and_eq!(Task {
-    id,
-    owner,
-    title,
-    status,
-    state,
-    requested_state,
-    created_at,
-    updated_at,
-});
 
 /// ISO-8601 in UTC with milliseconds and `Z`, the platform's own format.
 pub(crate) fn cursor_time(time: DateTime<Utc>) -> String {
@@ -548,14 +590,16 @@ pub(crate) mod tests {
         let make = |owner: TaskOwner| Task {
             client: test_client(),
             job: None,
-            id: "t".into(),
-            owner,
-            title: String::new(),
-            status: TaskStatus::Running,
-            state: "running".into(),
-            requested_state: None,
-            created_at: None,
-            updated_at: None,
+            data: TaskData {
+                id: "t".into(),
+                owner,
+                title: String::new(),
+                status: TaskStatus::Running,
+                state: "running".into(),
+                requested_state: None,
+                created_at: None,
+                updated_at: None,
+            },
             new_from_trigger: false,
         };
         let agent_task = make(TaskOwner::Agent("a1".into()));
@@ -875,14 +919,16 @@ pub(crate) mod tests {
         let make = |client: Client| Task {
             client,
             job: None,
-            id: "t".into(),
-            owner: TaskOwner::Agent("a".into()),
-            title: "x".into(),
-            status: TaskStatus::Idle,
-            state: "idle".into(),
-            requested_state: None,
-            created_at: None,
-            updated_at: None,
+            data: TaskData {
+                id: "t".into(),
+                owner: TaskOwner::Agent("a".into()),
+                title: "x".into(),
+                status: TaskStatus::Idle,
+                state: "idle".into(),
+                requested_state: None,
+                created_at: None,
+                updated_at: None,
+            },
             new_from_trigger: false,
         };
         let other = Client::new(Key::new("sk-OTHER-SECRET", Region::EU, "p2").unwrap()).unwrap();

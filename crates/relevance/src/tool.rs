@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::client::Client;
@@ -33,10 +34,11 @@ pub struct Tools<'c> {
     pub(crate) client: &'c Client,
 }
 
-/// A tool as the platform describes it, and the client to run it with.
-#[derive(Clone)]
-pub struct Tool {
-    client: Client,
+/// A tool as the platform describes it: plain data that can be serialised,
+/// compared and cached. [`Tool`] is the handle that holds it next to a
+/// client and runs it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToolData {
     /// The tool's id (`studio_id`).
     pub id: String,
     /// Its title.
@@ -61,22 +63,54 @@ pub struct Tool {
     pub raw: Map<String, Value>,
 }
 
+/// A tool and the client it was read through: [`Tool::run`], and its
+/// [`ToolData`] through `Deref` (`tool.id`, `tool.title`) or [`Tool::data`].
+/// `Debug` and `==` look at the data only, never the client.
+#[derive(Clone)]
+pub struct Tool {
+    client: Client,
+    data: ToolData,
+}
+
+impl std::ops::Deref for Tool {
+    type Target = ToolData;
+    fn deref(&self) -> &ToolData {
+        &self.data
+    }
+}
+
+/// The data is plain data: changing it here changes what this handle shows,
+/// not the platform.
+impl std::ops::DerefMut for Tool {
+    fn deref_mut(&mut self) -> &mut ToolData {
+        &mut self.data
+    }
+}
+
 impl std::fmt::Debug for Tool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tool")
-            .field("id", &self.id)
-            .field("title", &self.title)
-            .field("project", &self.project)
-            .field("kind", &self.kind)
-            .field("public", &self.public)
+            .field("data", &self.data)
             .finish_non_exhaustive()
     }
 }
 
+/// Equal when the data is; the client it came through does not matter.
 impl PartialEq for Tool {
-    /// Tools are equal when the platform described them the same way.
-    fn eq(&self, other: &Tool) -> bool {
-        self.raw == other.raw && self.project == other.project
+    fn eq(&self, other: &Self) -> bool {
+        self.data == other.data
+    }
+}
+
+impl Tool {
+    /// The tool as read: plain data, to keep, compare or serialise.
+    pub fn data(&self) -> &ToolData {
+        &self.data
+    }
+
+    /// The data, without the client.
+    pub fn into_data(self) -> ToolData {
+        self.data
     }
 }
 
@@ -294,8 +328,7 @@ impl Tool {
     /// A tool from its wire form, read through `client`.
     pub(crate) fn from_wire(wire: RawTool, client: &Client) -> Tool {
         let config = wire.config;
-        Tool {
-            client: client.clone(),
+        let data = ToolData {
             id: config.studio_id,
             title: string(config.title),
             description: string(config.description),
@@ -311,6 +344,10 @@ impl Tool {
             created_at: timestamp(&config.insert_date_),
             updated_at: timestamp(&config.update_date_),
             raw: wire.raw,
+        };
+        Tool {
+            client: client.clone(),
+            data,
         }
     }
 

@@ -1,6 +1,6 @@
 //! What a trigger sets beside its message (PROTOCOL A17): the agent's `params`, the
 //! caller's `external_id` and what to do when its conversation exists, the agent
-//! `version`. Plain data, filled by the message builder (`sending`) and put on the wire by
+//! `version`. Plain data, filled by the message builder (`message_builder`) and put on the wire by
 //! `task::owner`.
 
 use serde_json::{Map, Value};

@@ -9,14 +9,15 @@
 //! their absence is a decode error that names them.
 
 use futures_util::stream::Stream;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::client::{default_client, Client};
 use crate::error::Result;
 use crate::http::Request;
+use crate::message_builder::MessageBuilder;
 use crate::paging::{every_item, Page};
 use crate::region::Region;
-use crate::sending::MessageBuilder;
 use crate::task::owner::workforce_task;
 use crate::task::{Task, TaskOwner, TaskRef};
 use crate::wire::string;
@@ -31,11 +32,11 @@ pub struct Workforces<'c> {
     client: &'c Client,
 }
 
-/// A workforce, as far as the SDK reads it, and the client to act on it
-/// with.
-#[derive(Clone)]
-pub struct Workforce {
-    client: Client,
+/// A workforce as the platform describes it, as far as the SDK reads it:
+/// plain data that can be serialised, compared and cached. [`Workforce`] is
+/// the handle that holds it next to a client and has the calls.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkforceData {
     /// The workforce id.
     pub id: String,
     /// The display name.
@@ -44,6 +45,58 @@ pub struct Workforce {
     pub project: String,
     /// The client's region.
     pub region: Region,
+}
+
+/// A workforce and the client it was read through: the calls
+/// ([`Workforce::send_message`], [`Workforce::message`], [`Workforce::tasks`]),
+/// and its [`WorkforceData`] through `Deref` (`workforce.id`) or
+/// [`Workforce::data`]. `Debug` and `==` look at the data only, never the client.
+#[derive(Clone)]
+pub struct Workforce {
+    client: Client,
+    data: WorkforceData,
+}
+
+impl std::ops::Deref for Workforce {
+    type Target = WorkforceData;
+    fn deref(&self) -> &WorkforceData {
+        &self.data
+    }
+}
+
+/// The data is plain data: changing it here changes what this handle shows,
+/// not the platform.
+impl std::ops::DerefMut for Workforce {
+    fn deref_mut(&mut self) -> &mut WorkforceData {
+        &mut self.data
+    }
+}
+
+impl std::fmt::Debug for Workforce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workforce")
+            .field("data", &self.data)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Equal when the data is; the client it came through does not matter.
+impl PartialEq for Workforce {
+    fn eq(&self, other: &Self) -> bool {
+        self.data == other.data
+    }
+}
+
+impl Workforce {
+    /// The workforce as read: plain data, to keep, compare or serialise.
+    pub fn data(&self) -> &WorkforceData {
+        &self.data
+    }
+
+    /// The data, without the client.
+    pub fn into_data(self) -> WorkforceData {
+        self.data
+    }
 }
 
 /// Which workforce tasks to list.
@@ -165,20 +218,15 @@ impl Workforce {
             .map(str::to_string);
         Workforce {
             client: client.clone(),
-            id: item.id,
-            name,
-            project: client.project().to_string(),
-            region: client.region(),
+            data: WorkforceData {
+                id: item.id,
+                name,
+                project: client.project().to_string(),
+                region: client.region(),
+            },
         }
     }
 }
-
-crate::client::handle_debug_and_eq!(Workforce {
-    id,
-    name,
-    project,
-    region
-});
 
 /// The list body. The search and the cursor are trimmed, as the official
 /// client does; an empty one is left out, as if not given.
@@ -232,8 +280,8 @@ pub(crate) mod tests {
     }
     use crate::key::{EmbedTarget, Key};
     use crate::message::MessageContent;
+    use crate::message_builder::task_id_to_send;
     use crate::region::Endpoints;
-    use crate::sending::task_id_to_send;
     use crate::task::owner::workforce_trigger_task;
     use crate::task::TaskStatus;
     use crate::wire::messages::{decode_all, UserMessageBody};

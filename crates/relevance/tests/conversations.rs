@@ -323,7 +323,7 @@ async fn two_embed_keys_of_one_agent_never_see_each_others_tasks() {
         .await
         .unwrap()
         .into_iter()
-        .map(|t| t.id)
+        .map(|t| t.into_data().id)
         .collect();
     assert_eq!(listed, [alice_task.id.clone()]);
     let listed: Vec<_> = bob_agent
@@ -331,7 +331,7 @@ async fn two_embed_keys_of_one_agent_never_see_each_others_tasks() {
         .await
         .unwrap()
         .into_iter()
-        .map(|t| t.id)
+        .map(|t| t.into_data().id)
         .collect();
     assert_eq!(listed, [bob_task.id.clone()]);
 
@@ -405,7 +405,10 @@ async fn task_lists_filter_sort_search_and_page() {
     settle(&mut careful.send_message("needs approval").await.unwrap()).await;
 
     let titles = |tasks: relevance::Page<relevance::Task>| {
-        tasks.into_iter().map(|t| t.title).collect::<Vec<_>>()
+        tasks
+            .into_iter()
+            .map(|t| t.into_data().title)
+            .collect::<Vec<_>>()
     };
     let all = echo.tasks(TaskListOptions::default()).await.unwrap();
     assert_eq!(

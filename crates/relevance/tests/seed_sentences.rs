@@ -81,7 +81,7 @@ async fn agent_list_pages() {
     let all: Vec<String> = client
         .agents()
         .all(page(1, 1))
-        .map(|agent| agent.unwrap().id)
+        .map(|agent| agent.unwrap().into_data().id)
         .collect()
         .await;
     assert_eq!(all, ["agent-other-public", "agent-private", "agent-public"]);

@@ -58,7 +58,7 @@ async fn a_tool_is_created_listed_run_cloned_and_deleted() {
         .await
         .expect("list")
         .into_iter()
-        .map(|tool| tool.id)
+        .map(|tool| tool.into_data().id)
         .collect();
     assert_eq!(listed, std::slice::from_ref(&tool.id));
 
@@ -155,7 +155,7 @@ async fn an_agent_made_by_the_api_uses_the_tool_then_goes_public_and_is_deleted(
         .await
         .expect("tools")
         .into_iter()
-        .map(|t| t.id)
+        .map(|t| t.into_data().id)
         .collect();
     assert_eq!(tools, std::slice::from_ref(&tool.id));
     let subs: Vec<String> = agent
@@ -163,7 +163,7 @@ async fn an_agent_made_by_the_api_uses_the_tool_then_goes_public_and_is_deleted(
         .await
         .expect("sub-agents")
         .into_iter()
-        .map(|t| t.id)
+        .map(|t| t.into_data().id)
         .collect();
     assert_eq!(subs, ["helper"]);
 

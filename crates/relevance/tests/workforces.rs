@@ -215,6 +215,7 @@ async fn paging_with_the_cursor_sees_every_task_once_while_more_arrive() {
                 .send_message(format!("task {i}"))
                 .await
                 .unwrap()
+                .into_data()
                 .id,
         );
     }
@@ -230,7 +231,7 @@ async fn paging_with_the_cursor_sees_every_task_once_while_more_arrive() {
             })
             .await
             .unwrap();
-        seen.extend(page.items.into_iter().map(|t| t.id));
+        seen.extend(page.items.into_iter().map(|t| t.into_data().id));
         workforce.send_message("added while paging").await.unwrap();
         match page.next_cursor {
             Some(next) => cursor = Some(next),
@@ -253,7 +254,7 @@ async fn paging_with_the_cursor_sees_every_task_once_while_more_arrive() {
             search: Some("TASK".into()),
             ..Default::default()
         })
-        .map(|t| t.unwrap().id)
+        .map(|t| t.unwrap().into_data().id)
         .collect()
         .await;
     assert_eq!(streamed.len(), 250);

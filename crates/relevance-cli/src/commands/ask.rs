@@ -6,8 +6,9 @@
 use anyhow::{bail, Result};
 use serde_json::json;
 
-use crate::cli::{CredentialArgs, TriggerFlags};
+use crate::cli::CredentialArgs;
 use crate::output;
+use crate::trigger_flags::TriggerFlags;
 
 pub async fn run(
     credentials: &CredentialArgs,

@@ -23,18 +23,19 @@ use relevance::{
 use relevance_emulator::{Config, DemoProject, Emulator};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 
-use crate::cli::{ApprovalPolicy, ChatArgs, TriggerFlags};
+use crate::cli::{ApprovalPolicy, ChatArgs};
 use crate::output::{self, Transcript};
 use crate::render;
-use approval::Decision;
+use crate::trigger_flags::TriggerFlags;
+use approval::ApprovalChoice;
 
 /// What the chat talks to.
-enum Target {
+enum OwnerHandle {
     Agent(Agent),
     Workforce(Workforce),
 }
 
-impl Target {
+impl OwnerHandle {
     /// Sends through the SDK's one message builder, for an agent and a workforce alike.
     async fn send(
         &self,
@@ -44,8 +45,8 @@ impl Target {
         trigger: &TriggerFlags,
     ) -> Result<Task> {
         let mut message = match self {
-            Target::Agent(agent) => trigger.apply(agent.message(text)),
-            Target::Workforce(workforce) => workforce.message(text),
+            OwnerHandle::Agent(agent) => trigger.apply(agent.message(text)),
+            OwnerHandle::Workforce(workforce) => workforce.message(text),
         };
         for attachment in attachments {
             message = message.attach(attachment.clone());
@@ -58,8 +59,8 @@ impl Target {
 
     async fn get_task(&self, id: &str) -> Result<Task> {
         Ok(match self {
-            Target::Agent(agent) => agent.get_task(id).await?,
-            Target::Workforce(workforce) => workforce.get_task(id).await?,
+            OwnerHandle::Agent(agent) => agent.get_task(id).await?,
+            OwnerHandle::Workforce(workforce) => workforce.get_task(id).await?,
         })
     }
 }
@@ -81,7 +82,7 @@ pub async fn run(args: ChatArgs, json: bool) -> Result<()> {
     outcome
 }
 
-/// One conversation: the target, its history when continuing, then a message or the prompt loop.
+/// One conversation: the owner, its history when continuing, then a message or the prompt loop.
 async fn chat(
     args: ChatArgs,
     client: &Client,
@@ -94,19 +95,19 @@ async fn chat(
         attachments.push(Attachment::from_path(path)?);
     }
     let demo = embedded.and_then(Emulator::demo);
-    let target = choose_target(&args, client, demo).await?;
-    if matches!(target, Target::Workforce(_)) && args.trigger.is_set() {
+    let owner = choose_owner(&args, client, demo).await?;
+    if matches!(owner, OwnerHandle::Workforce(_)) && args.trigger.is_set() {
         bail!("--param and --external-id are for agents: a workforce trigger takes neither");
     }
     if !json {
-        announce(&target, &args, embedded.is_some(), demo);
+        announce(&owner, &args, embedded.is_some(), demo);
     }
 
     let mut screen = Transcript::stdout();
     let mut events: Option<(String, TaskEvents)> = None;
     let mut task = match &args.task {
         Some(id) => {
-            let task = target.get_task(id).await?;
+            let task = owner.get_task(id).await?;
             // Show where the conversation stands before adding to it; the live events
             // start after it, so nothing of it is shown twice.
             let messages = task.messages().await?;
@@ -124,7 +125,7 @@ async fn chat(
         json,
     };
     if let Some(text) = &args.message {
-        let sent = target
+        let sent = owner
             .send(text, task.as_ref(), &attachments, &args.trigger)
             .await?;
         follow(sent, &mut events, &mut screen, &mut approvals).await?;
@@ -142,7 +143,7 @@ async fn chat(
         if matches!(text, "/quit" | "/exit") {
             break;
         }
-        let sent = target
+        let sent = owner
             .send(
                 text,
                 task.as_ref(),
@@ -173,13 +174,13 @@ fn events_after(task: &Task, history: &[relevance::Message]) -> TaskEvents {
 
 /// The workforce or agent the flags name; else the embed key's own agent; else, on the
 /// embedded emulator, the demo's researcher.
-async fn choose_target(
+async fn choose_owner(
     args: &ChatArgs,
     client: &Client,
     demo: Option<&DemoProject>,
-) -> Result<Target> {
+) -> Result<OwnerHandle> {
     if let Some(id) = args.workforce.as_deref() {
-        return Ok(Target::Workforce(client.workforces().get(id).await?));
+        return Ok(OwnerHandle::Workforce(client.workforces().get(id).await?));
     }
     let id = match (args.agent(), client.key().agent_id(), demo) {
         (Some(id), _, _) => id.to_owned(),
@@ -187,13 +188,13 @@ async fn choose_target(
         (None, _, Some(demo)) => demo.researcher_agent_id.clone(),
         _ => bail!("which agent? pass AGENT_ID (see `relevance agents list`)"),
     };
-    Ok(Target::Agent(client.agents().get(&id).await?))
+    Ok(OwnerHandle::Agent(client.agents().get(&id).await?))
 }
 
 /// Says on stderr who the chat is with (and, on the demo's default, what else is there).
-fn announce(target: &Target, args: &ChatArgs, on_embedded: bool, demo: Option<&DemoProject>) {
-    match target {
-        Target::Agent(agent) => output::note(&format!(
+fn announce(owner: &OwnerHandle, args: &ChatArgs, on_embedded: bool, demo: Option<&DemoProject>) {
+    match owner {
+        OwnerHandle::Agent(agent) => output::note(&format!(
             "chatting with {} {} ({}){}",
             agent.avatar.as_deref().unwrap_or("🤖"),
             agent.name.as_deref().unwrap_or(&agent.id),
@@ -204,13 +205,13 @@ fn announce(target: &Target, args: &ChatArgs, on_embedded: bool, demo: Option<&D
                 ""
             }
         )),
-        Target::Workforce(workforce) => output::note(&format!(
+        OwnerHandle::Workforce(workforce) => output::note(&format!(
             "chatting with workforce {} ({})",
             workforce.name.as_deref().unwrap_or(&workforce.id),
             workforce.id
         )),
     }
-    // Only when the chat opened on the default: someone who named a target knows.
+    // Only when the chat opened on the default: someone who named a owner knows.
     if let (Some(demo), None, None) = (demo, args.agent(), &args.workforce) {
         output::note(&format!(
             "also here: --workforce {} (triage hands over to the researcher), --agent {} (echo), --agent {}; `relevance agents list` against a running `relevance emulator` lists them all",
@@ -271,9 +272,9 @@ impl Approvals<'_> {
         };
         let name = approval::tool_name(run);
         match decision {
-            Decision::Approve => task.approve(run).await?,
-            Decision::ApproveWith(params) => task.approve_with(run, params).await?,
-            Decision::Reject | Decision::Edit => {
+            ApprovalChoice::Approve => task.approve(run).await?,
+            ApprovalChoice::ApproveWith(params) => task.approve_with(run, params).await?,
+            ApprovalChoice::Reject | ApprovalChoice::Edit => {
                 task.reject(run).await?;
                 if !self.json {
                     output::note(&format!("(rejected \"{name}\")"));
@@ -288,12 +289,12 @@ impl Approvals<'_> {
     }
 
     /// Asks the person; the end of input rejects (no is the default).
-    async fn ask(&mut self, run: &ToolRun) -> Result<Decision> {
+    async fn ask(&mut self, run: &ToolRun) -> Result<ApprovalChoice> {
         let prompt = self.input.prompt()?;
         let Some(line) = prompt.ask(&approval::question(run)).await? else {
-            return Ok(Decision::Reject);
+            return Ok(ApprovalChoice::Reject);
         };
-        if approval::answer(&line) != Decision::Edit {
+        if approval::answer(&line) != ApprovalChoice::Edit {
             return Ok(approval::answer(&line));
         }
         for _ in 0..EDIT_ATTEMPTS {
@@ -301,14 +302,14 @@ impl Approvals<'_> {
                 .ask("params to change (a JSON object; empty keeps them)> ")
                 .await?
             else {
-                return Ok(Decision::Reject);
+                return Ok(ApprovalChoice::Reject);
             };
             match approval::edited_params(&line) {
                 Ok(decision) => return Ok(decision),
                 Err(problem) => output::note(&problem.to_string()),
             }
         }
-        Ok(Decision::Reject)
+        Ok(ApprovalChoice::Reject)
     }
 }
 
@@ -400,7 +401,7 @@ async fn follow(
     let Some((_, stream)) = events.as_mut() else {
         unreachable!("set just above")
     };
-    let mut turn = Turn::default();
+    let mut turn = TurnSeen::default();
     while let Some(event) = turn.next_event(stream, screen).await {
         let event = event?;
         if json {
@@ -458,7 +459,7 @@ async fn follow(
 /// What one turn of [`follow`] has seen so far: whether the run is over, replied to, or
 /// waiting for a person.
 #[derive(Default)]
-struct Turn {
+struct TurnSeen {
     replied: bool,
     finished: bool,
     /// A tool run waits and its question has not been asked yet.
@@ -467,7 +468,7 @@ struct Turn {
     decided: bool,
 }
 
-impl Turn {
+impl TurnSeen {
     /// The next event, or `None` when the turn should end: once the run is over, a reply
     /// still on its way gets a moment (a turn that produced no reply must not hang the
     /// prompt); while a tool runs, the spinner turns (reading the stream is resumable, so

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use crate::store::keys::KeyKind;
+use crate::store::cached_rows::KeyKind;
 
 /// How many requests the ring buffer keeps.
 pub(crate) const CAPACITY: usize = 10_000;

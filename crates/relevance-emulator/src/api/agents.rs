@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::json::{ApiPath, LenientJson};
 use crate::service::agents::{self as service, AgentTool, AgentUpsert};
 use crate::state::AppState;
-use crate::store::catalog::AgentRecord;
+use crate::store::cached_rows::AgentRecord;
 
 /// `AgentConfig` (PROTOCOL A5 + A7b): absent optional fields are omitted, not null.
 #[derive(Debug, Serialize)]

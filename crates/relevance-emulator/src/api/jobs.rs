@@ -13,7 +13,7 @@ use crate::auth::ProjectKey;
 use crate::error::{echo_id, ApiError};
 use crate::json::{ApiPath, ApiQuery, LenientJson};
 use crate::service::jobs::{self, JobError, PollRequest};
-use crate::service::tools::ToolError;
+use crate::service::tools::ToolServiceError;
 use crate::state::AppState;
 use crate::store::jobs::JobState;
 
@@ -169,7 +169,7 @@ impl From<JobError> for ApiError {
             JobError::NotFound { job_id } => {
                 ApiError::not_found(format!("no job {} of this tool", echo_id(&job_id)))
             }
-            JobError::Tool(ToolError::NotFound { tool_id }) => {
+            JobError::Tool(ToolServiceError::NotFound { tool_id }) => {
                 ApiError::not_found(format!("no tool {}", echo_id(&tool_id)))
             }
             JobError::Tool(other) => other.into(),

@@ -122,14 +122,8 @@ impl LiveStream {
 /// carry. serde_json escapes newlines, so [`Event::data`] writes exactly one `data:` line.
 fn frame_data(event: &LiveEvent) -> Option<String> {
     let (kind, content, document_id) = match event {
-        LiveEvent::Thinking {
-            fragment,
-            document_id,
-        } => ("thinking", fragment, document_id),
-        LiveEvent::Text {
-            fragment,
-            document_id,
-        } => ("text", fragment, document_id),
+        LiveEvent::Thinking { delta, message_id } => ("thinking", delta, message_id),
+        LiveEvent::Typing { delta, message_id } => ("text", delta, message_id),
         _ => return None,
     };
     serde_json::to_string(&StreamEvent {
@@ -157,9 +151,9 @@ mod tests {
 
     #[test]
     fn frames_are_one_data_line_and_a_blank_line() {
-        let event = LiveEvent::Text {
-            fragment: "line one\nline \"two\"".to_string(),
-            document_id: "doc-1".to_string(),
+        let event = LiveEvent::Typing {
+            delta: "line one\nline \"two\"".to_string(),
+            message_id: "doc-1".to_string(),
         };
         let text_frame = frame(&event).expect("text is streamed");
         assert_eq!(
@@ -167,8 +161,8 @@ mod tests {
             "data: {\"type\":\"text\",\"content\":\"line one\\nline \\\"two\\\"\",\"documentId\":\"doc-1\"}\n\n"
         );
         let thinking = LiveEvent::Thinking {
-            fragment: "hm".to_string(),
-            document_id: "t-1".to_string(),
+            delta: "hm".to_string(),
+            message_id: "t-1".to_string(),
         };
         assert!(std::str::from_utf8(&frame_or_panic(&thinking))
             .expect("utf-8")

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::filters;
 use crate::auth::{IssuedToken, Principal};
 use crate::engine::decision::{Decision, Verdict};
-use crate::engine::trigger::{Accepted, Streaming, UserMessage};
+use crate::engine::trigger::{InboundMessage, Streaming, TriggerOutcome};
 use crate::error::{echo_id, ApiError};
 use crate::json::{ApiPath, ApiQuery, LenientJson};
 use crate::service::agent_tasks::{
@@ -234,8 +234,8 @@ pub(crate) async fn trigger(
     Ok(Json(TriggerAnswer::from(outcome)))
 }
 
-impl From<Accepted> for TriggerAnswer {
-    fn from(outcome: Accepted) -> TriggerAnswer {
+impl From<TriggerOutcome> for TriggerAnswer {
+    fn from(outcome: TriggerOutcome) -> TriggerAnswer {
         TriggerAnswer {
             conversation_id: outcome.task_id.clone(),
             state: outcome.state,
@@ -365,7 +365,7 @@ async fn accept_user_message(
     body: TriggerBody,
     settings: TriggerSettings,
     streaming: Streaming,
-) -> Result<Accepted, ApiError> {
+) -> Result<TriggerOutcome, ApiError> {
     let Some(sent) = &body.message else {
         return Err(ApiError::bad_request("`message` is required"));
     };
@@ -384,7 +384,7 @@ async fn accept_user_message(
         ),
         None => None,
     };
-    let message = UserMessage {
+    let message = InboundMessage {
         text,
         attachments,
         params: settings.params,
@@ -416,7 +416,7 @@ async fn regenerate(
     body: TriggerBody,
     settings: TriggerSettings,
     streaming: Streaming,
-) -> Result<Accepted, ApiError> {
+) -> Result<TriggerOutcome, ApiError> {
     let Some(task_id) = body.conversation_id else {
         return Err(ApiError::bad_request(
             "a regenerate needs the `conversation_id` of the task whose turn is answered again",

@@ -6,10 +6,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::Principal;
-use crate::error::{echo_id, ApiError};
+use crate::error::ApiError;
 use crate::json::ApiPath;
+use crate::service::workforces;
 use crate::state::AppState;
-use crate::store::catalog;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct WorkforcePath {
@@ -23,20 +23,7 @@ pub(crate) async fn get_workforce(
     State(state): State<AppState>,
     ApiPath(WorkforcePath { workforce_id }): ApiPath<WorkforcePath>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let project = principal.project.clone();
-    let visibility = principal.workforces();
-    let lookup = workforce_id.clone();
-    let workforce = state
-        .store()
-        .call(move |connection| catalog::find_workforce(connection, &project, &visibility, &lookup))
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "no workforce {} in project {}",
-                echo_id(&workforce_id),
-                echo_id(&principal.project)
-            ))
-        })?;
+    let workforce = workforces::workforce(&state, &principal, workforce_id).await?;
     Ok(Json(json!({
         "id": workforce.id,
         "workforce_metadata": { "name": workforce.name },

@@ -4,8 +4,9 @@
 use rusqlite::Connection;
 
 use super::secret::{hash_secret, hint, new_api_key, new_embed_key, new_key_id, new_task_prefix};
+use crate::store::cached_rows::KeyKind;
 use crate::store::key_cache::KeyCache;
-use crate::store::keys::{self, KeyKind, KeyRecord};
+use crate::store::keys::{self, KeyRecord};
 
 /// A freshly issued key; the only place its secret exists after this request.
 pub(crate) struct IssuedKey {

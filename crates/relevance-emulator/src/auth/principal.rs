@@ -12,9 +12,10 @@ use crate::admin::RequestLogSlot;
 use crate::error::{echo_id, ApiError};
 use crate::region::Region;
 use crate::state::AppState;
-use crate::store::catalog::{self, Visibility};
+use crate::store::cached_rows::KeyKind;
+use crate::store::definitions::{self, Visibility};
 use crate::store::key_cache::AuthKey;
-use crate::store::keys::{self, KeyKind};
+use crate::store::keys;
 use crate::store::tasks::TaskScope;
 use crate::store::workforce_tasks::WorkforceTaskScope;
 use crate::time::now_ms;
@@ -293,8 +294,8 @@ async fn authenticate(
     let fill = Arc::clone(cache);
     let (project_region, key) = state
         .store()
-        .call(move |connection| {
-            let Some(region) = catalog::project_region(connection, &lookup_project)? else {
+        .call(move |connection| -> rusqlite::Result<_> {
+            let Some(region) = definitions::project_region(connection, &lookup_project)? else {
                 return Ok((None, None));
             };
             let key = keys::find_for_auth(connection, &secret_hash)?;

@@ -17,7 +17,7 @@ use super::secret::{hash_secret, random_token};
 use super::Principal;
 use crate::error::ApiError;
 use crate::region::Region;
-use crate::store::keys::KeyKind;
+use crate::store::cached_rows::KeyKind;
 
 /// The type prefix of every streaming token.
 const TOKEN_PREFIX: &str = "st-";

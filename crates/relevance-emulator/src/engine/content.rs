@@ -4,6 +4,10 @@
 //! The engine builds a [`Content`], stores it as JSON and, for an in-place update,
 //! reads it back into a [`Content`], changes fields and stores it again: no JSON is
 //! edited by key. Never holds anything secret.
+//!
+//! The SDK decodes the same content in its own types (`relevance`'s `message`,
+//! `wire::messages`) on purpose: the emulator never depends on the SDK and is
+//! checked against the platform's own models, not against ours.
 
 use std::collections::BTreeMap;
 
@@ -18,7 +22,7 @@ use super::ids::{new_item_id, origin_key};
 pub(crate) enum Content {
     UserMessage(UserMessage),
     AgentMessage(AgentMessage),
-    AgentError(AgentError),
+    AgentError(AgentErrorMessage),
     ToolRun(ToolRun),
     WorkforceAgentRun(WorkforceAgentRun),
     WorkforceAgentHandover(WorkforceAgentHandover),
@@ -61,7 +65,7 @@ pub(crate) struct AgentMessage {
 
 /// `agent-error`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct AgentError {
+pub(crate) struct AgentErrorMessage {
     pub(crate) errors: Vec<ErrorBody>,
     pub(crate) original_message_ids: OriginalIds,
 }
@@ -234,7 +238,7 @@ impl Content {
 
     /// An `agent-error` with one error.
     pub(crate) fn agent_error(body: &str) -> Content {
-        Content::AgentError(AgentError {
+        Content::AgentError(AgentErrorMessage {
             errors: vec![ErrorBody {
                 body: body.to_string(),
             }],

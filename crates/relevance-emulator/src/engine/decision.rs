@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::content::Content;
 use super::progress::Progress;
 use super::states::AgentState;
-use super::trigger::Accepted;
+use super::trigger::TriggerOutcome;
 use crate::store::runs::{self, RunStatus};
 use crate::store::tasks::{self, TaskRecord};
 use crate::time::now_ms;
@@ -59,7 +59,7 @@ pub(crate) fn decide(
     project: &str,
     task: &TaskRecord,
     decision: &Decision,
-) -> Result<Accepted, DecisionError> {
+) -> Result<TriggerOutcome, DecisionError> {
     let not_waiting = || DecisionError::NotWaiting {
         action_request_id: decision.action_request_id.clone(),
     };
@@ -105,7 +105,7 @@ pub(crate) fn decide(
     run.status = RunStatus::Due;
     run.due_at_ms = Some(now);
     runs::save(connection, &run)?;
-    Ok(Accepted::after_message(
+    Ok(TriggerOutcome::after_message(
         connection,
         project,
         task,

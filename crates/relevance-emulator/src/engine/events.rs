@@ -20,22 +20,23 @@ const CHANNEL_CAPACITY: usize = 256;
 pub enum LiveEvent {
     /// A piece of the agent's reasoning (stream type `thinking`, PROTOCOL A8).
     Thinking {
-        /// Only the characters new since the previous `Thinking` of this document, not
-        /// the thought so far: the fragments of one `document_id`, joined in order, are
-        /// the message's `thinking` entries joined.
-        fragment: String,
+        /// Only the characters new since the previous `Thinking` of this message, not
+        /// the thought so far: the deltas of one `message_id`, joined in order, are
+        /// the message's `thinking` entries joined (stream field `content`).
+        delta: String,
         /// The `item_id` of the agent message that will carry the thought in its
         /// `thinking` (stream field `documentId`); that message may not be written yet.
-        document_id: String,
+        message_id: String,
     },
     /// A piece of response text as it is being typed (stream type `text`, PROTOCOL A8).
-    Text {
-        /// Only the characters new since the previous `Text` of this document, not the
-        /// text so far: the fragments of one `document_id`, joined in order, are exactly
-        /// the final message's `text`.
-        fragment: String,
+    /// Named as the SDK's `TaskEvent::Typing` is; the wire keeps the platform's names.
+    Typing {
+        /// Only the characters new since the previous `Typing` of this message, not the
+        /// text so far: the deltas of one `message_id`, joined in order, are exactly
+        /// the final message's `text` (stream field `content`).
+        delta: String,
         /// The `item_id` of the agent message being typed (stream field `documentId`).
-        document_id: String,
+        message_id: String,
     },
     /// The task's `state` changed.
     StateChanged {
@@ -58,7 +59,7 @@ pub enum LiveEvent {
 
 /// An event addressed to a task, waiting to be published after its commit.
 #[derive(Debug, Clone)]
-pub(crate) struct Published {
+pub(crate) struct PendingEvent {
     pub(crate) project: String,
     pub(crate) task_id: String,
     pub(crate) event: LiveEvent,
@@ -86,7 +87,7 @@ impl Hub {
     }
 
     /// Sends each event to its task's subscribers, if any.
-    pub(crate) fn publish(&self, events: Vec<Published>) {
+    pub(crate) fn publish(&self, events: Vec<PendingEvent>) {
         if events.is_empty() {
             return;
         }

@@ -8,9 +8,9 @@
 use rusqlite::Connection;
 
 use super::content::Content;
-use super::events::Published;
+use super::events::PendingEvent;
 use super::states::AgentState;
-use super::trigger::{self, Accepted, EngineError, Streaming, Target, UserMessage};
+use super::trigger::{self, EngineError, InboundMessage, Streaming, TriggerOutcome, TriggerTask};
 use crate::store::runs::{self, RunStatus};
 use crate::store::scheduled;
 use crate::store::tasks::{self, TaskRecord, TaskScope};
@@ -40,9 +40,9 @@ pub(crate) fn rerun(
     project: &str,
     task: &TaskRecord,
     item_id: &str,
-    message: &UserMessage,
+    message: &InboundMessage,
     streaming: Streaming,
-) -> Result<Accepted, RerunError> {
+) -> Result<TriggerOutcome, RerunError> {
     let not_user = || RerunError::NotAUserMessage {
         item_id: item_id.to_string(),
     };
@@ -70,7 +70,7 @@ pub(crate) fn rerun(
         None,
         streaming,
     )?;
-    Ok(Accepted::after_message(
+    Ok(TriggerOutcome::after_message(
         connection,
         project,
         &task,
@@ -110,7 +110,7 @@ fn stop_runs(connection: &Connection, project: &str, task_id: &str) -> rusqlite:
 pub(crate) fn send_first_due_schedule(
     connection: &mut Connection,
     now: i64,
-) -> rusqlite::Result<Option<Vec<Published>>> {
+) -> rusqlite::Result<Option<Vec<PendingEvent>>> {
     let transaction = connection.transaction()?;
     let Some(due) = scheduled::first_due(&transaction, now)? else {
         return Ok(None);
@@ -127,11 +127,11 @@ pub(crate) fn send_first_due_schedule(
         Some(task) => match trigger::accept(
             &transaction,
             &due.project,
-            Target::Existing(task),
-            &UserMessage {
+            TriggerTask::Existing(task),
+            &InboundMessage {
                 text: due.message,
                 attachments: None,
-                ..UserMessage::default()
+                ..InboundMessage::default()
             },
             None,
             Streaming::AgentSetting,

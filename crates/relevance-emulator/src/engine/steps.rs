@@ -10,15 +10,15 @@ use serde_json::{json, Value};
 
 use super::agent_jobs;
 use super::content::{Content, TaskDetails, ToolConfig, ToolRun, ToolRunState};
-use super::events::{LiveEvent, Published};
+use super::events::{LiveEvent, PendingEvent};
 use super::ids::{action_id, new_item_id};
-pub(crate) use super::progress::{HandoverRequest, Progress};
+use super::progress::{HandoverRequest, Progress};
 use super::script::{Action, Step};
 use super::states::{AgentState, WorkforceState};
 use super::tool_step::{self, StepTool};
-use super::trigger::{self, EngineError, Streaming, Target, UserMessage};
-use crate::store::catalog;
-use crate::store::records::AgentRecord;
+use super::trigger::{self, EngineError, InboundMessage, Streaming, TriggerTask};
+use crate::store::cached_rows::AgentRecord;
+use crate::store::definitions;
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks::{self, TaskScope};
 
@@ -41,7 +41,7 @@ const CHUNK_CHARS: usize = 8;
 pub(crate) fn advance_first_due(
     connection: &mut Connection,
     now: i64,
-) -> rusqlite::Result<Option<Vec<Published>>> {
+) -> rusqlite::Result<Option<Vec<PendingEvent>>> {
     let transaction = connection.transaction()?;
     let Some(run) = runs::first_due(&transaction, now)? else {
         return Ok(None);
@@ -69,7 +69,7 @@ struct Runner<'c> {
     run: RunRecord,
     progress: Progress,
     now: i64,
-    events: Vec<Published>,
+    events: Vec<PendingEvent>,
     /// This run belongs to a workforce task (whose states differ from an agent task's).
     is_workforce_task: bool,
     /// This run is a workforce member's: the workforce run (and task) that started it,
@@ -160,7 +160,7 @@ impl Runner<'_> {
     /// per phase, all with the next agent message's id; then it waits for that message.
     fn think(&mut self, program: &[Step], text: String) -> rusqlite::Result<()> {
         let total = text.chars().count();
-        let document_id = self
+        let message_id = self
             .progress
             .next_message_id
             .get_or_insert_with(new_item_id)
@@ -168,11 +168,8 @@ impl Runner<'_> {
         let from = self.progress.typed;
         let to = total.min(from + CHUNK_CHARS);
         if from < to {
-            let fragment: String = text.chars().skip(from).take(to - from).collect();
-            self.publish(LiveEvent::Thinking {
-                fragment,
-                document_id,
-            });
+            let delta: String = text.chars().skip(from).take(to - from).collect();
+            self.publish(LiveEvent::Thinking { delta, message_id });
         }
         if to < total {
             self.progress.typed = to;
@@ -202,14 +199,14 @@ impl Runner<'_> {
                 let from = self.progress.typed;
                 self.progress.typed = total.min(from + CHUNK_CHARS);
                 let typed: String = text.chars().take(self.progress.typed).collect();
-                let fragment: String = typed.chars().skip(from).collect();
+                let delta: String = typed.chars().skip(from).collect();
                 self.edit(&item_id, |content| {
                     if let Content::AgentMessage(message) = content {
                         message.text = typed;
                         message.generating = true;
                     }
                 })?;
-                self.publish_text(fragment, &item_id);
+                self.publish_text(delta, &item_id);
                 self.again_after(chunk_delay)
             }
             Some(item_id) => {
@@ -227,11 +224,11 @@ impl Runner<'_> {
     }
 
     /// One `text` fragment of the message `item_id`; an empty one is not sent.
-    fn publish_text(&mut self, fragment: String, item_id: &str) {
-        if !fragment.is_empty() {
-            self.publish(LiveEvent::Text {
-                fragment,
-                document_id: item_id.to_string(),
+    fn publish_text(&mut self, delta: String, item_id: &str) {
+        if !delta.is_empty() {
+            self.publish(LiveEvent::Typing {
+                delta,
+                message_id: item_id.to_string(),
             });
         }
     }
@@ -243,7 +240,7 @@ impl Runner<'_> {
         title: &str,
         description: &str,
     ) -> rusqlite::Result<ToolConfig> {
-        let region = catalog::project_region(self.connection, &self.run.project)?
+        let region = definitions::project_region(self.connection, &self.run.project)?
             .map(|region| region.code().to_string())
             .unwrap_or_default();
         Ok(ToolConfig {
@@ -412,10 +409,10 @@ impl Runner<'_> {
         agent_id: &str,
         message: &str,
     ) -> rusqlite::Result<()> {
-        let agent = catalog::find_agent(
+        let agent = definitions::find_agent(
             self.connection,
             &self.run.project,
-            &catalog::Visibility::All,
+            &definitions::Visibility::All,
             agent_id,
         )?;
         match (self.run.phase, self.progress.item_id.clone()) {
@@ -477,17 +474,17 @@ impl Runner<'_> {
         let accepted = match trigger::accept(
             self.connection,
             &self.run.project,
-            Target::New {
+            TriggerTask::New {
                 id: child_id.clone(),
                 agent_id: agent_id.to_string(),
                 created_by_key_id: parent.created_by_key_id,
                 task_prefix: None,
                 external_id: None,
             },
-            &UserMessage {
+            &InboundMessage {
                 text: message.to_string(),
                 attachments: None,
-                ..UserMessage::default()
+                ..InboundMessage::default()
             },
             Some(self.run.id),
             // A sub-agent's run follows the sub-agent's own setting.
@@ -565,20 +562,21 @@ impl Runner<'_> {
     /// agent task's states, not the workforce's). A run that does not stream publishes
     /// no thinking or typing at all (PROTOCOL A8b).
     fn publish(&mut self, event: LiveEvent) {
-        let is_stream_event = matches!(event, LiveEvent::Thinking { .. } | LiveEvent::Text { .. });
+        let is_stream_event =
+            matches!(event, LiveEvent::Thinking { .. } | LiveEvent::Typing { .. });
         if is_stream_event && !self.run.streams {
             return;
         }
         if let Some((_, workforce_task)) = &self.workforce_parent {
             if !matches!(event, LiveEvent::StateChanged { .. }) {
-                self.events.push(Published {
+                self.events.push(PendingEvent {
                     project: self.run.project.clone(),
                     task_id: workforce_task.clone(),
                     event: event.clone(),
                 });
             }
         }
-        self.events.push(Published {
+        self.events.push(PendingEvent {
             project: self.run.project.clone(),
             task_id: self.run.task_id.clone(),
             event,

@@ -4,18 +4,22 @@
 //! The caller has already decided that the message may be written (scope,
 //! prefix, body); everything here happens in one transaction, so either the
 //! message and its run both exist or neither does.
+//!
+//! The trigger body is defined again in the SDK (`relevance`'s `wire::agents`,
+//! `wire::workforces`) on purpose: the emulator never depends on the SDK and is
+//! checked against the platform's own models, not against ours.
 
 use rusqlite::Connection;
 use serde_json::Value;
 
 use super::agent_jobs;
 use super::content::Content;
-use super::events::{LiveEvent, Published};
+use super::events::{LiveEvent, PendingEvent};
 use super::ids::new_item_id;
 use super::progress::Progress;
 use super::script::{self, BehaviorConfig};
 use super::states::AgentState;
-use crate::store::catalog::{self, AgentBehavior};
+use crate::store::definitions::{self, AgentBehavior};
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks::{self, TaskRecord};
 use crate::time::{iso_from_ms, now_ms};
@@ -25,7 +29,7 @@ const TITLE_CHARS: usize = 60;
 
 /// The task a message goes to.
 #[derive(Debug, Clone)]
-pub(crate) enum Target {
+pub(crate) enum TriggerTask {
     /// A task that exists (and that the caller may write to).
     Existing(TaskRecord),
     /// A task to create with this id.
@@ -43,7 +47,7 @@ pub(crate) enum Target {
 /// its task (PROTOCOL A17). Messages the engine sends itself (a schedule, a sub-agent's
 /// brief) carry none.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct UserMessage {
+pub(crate) struct InboundMessage {
     pub(crate) text: String,
     /// `[{"file_name","file_url"}]`, copied into the message when present.
     pub(crate) attachments: Option<Value>,
@@ -76,15 +80,15 @@ impl Streaming {
 
 /// What the trigger answers with.
 #[derive(Debug, Clone)]
-pub(crate) struct Accepted {
+pub(crate) struct TriggerOutcome {
     pub(crate) task_id: String,
     pub(crate) agent_id: String,
     pub(crate) state: String,
     pub(crate) job_id: String,
-    pub(crate) events: Vec<Published>,
+    pub(crate) events: Vec<PendingEvent>,
 }
 
-impl Accepted {
+impl TriggerOutcome {
     /// The answer once a message (`item_id`, written or rewritten) of `task` has a run
     /// (`run_id`): when the task moves to `new_state` it is stored here, and the events say
     /// the message was written, then the state (if it changed). The answer's job is a new
@@ -96,9 +100,9 @@ impl Accepted {
         item_id: String,
         new_state: Option<&str>,
         run_id: i64,
-    ) -> rusqlite::Result<Accepted> {
+    ) -> rusqlite::Result<TriggerOutcome> {
         let job_id = agent_jobs::open(connection, project, task, Some(run_id))?;
-        let publish = |event: LiveEvent| Published {
+        let publish = |event: LiveEvent| PendingEvent {
             project: project.to_string(),
             task_id: task.id.clone(),
             event,
@@ -114,7 +118,7 @@ impl Accepted {
             }
             None => task.state.clone(),
         };
-        Ok(Accepted {
+        Ok(TriggerOutcome {
             task_id: task.id.clone(),
             agent_id: task.agent_id.clone(),
             state,
@@ -124,7 +128,7 @@ impl Accepted {
     }
 }
 
-impl Accepted {
+impl TriggerOutcome {
     /// The answer for `task` as it is, when a trigger writes nothing (an `external_id` with
     /// the `nothing` behaviour): its state, and a job that follows the run going on it (or,
     /// with none, has ended with the task's last reply).
@@ -132,10 +136,10 @@ impl Accepted {
         connection: &Connection,
         project: &str,
         task: &TaskRecord,
-    ) -> rusqlite::Result<Accepted> {
+    ) -> rusqlite::Result<TriggerOutcome> {
         let run = runs::current_for_task(connection, project, &task.id)?;
         let job_id = agent_jobs::open(connection, project, task, run.map(|run| run.id))?;
-        Ok(Accepted {
+        Ok(TriggerOutcome {
             task_id: task.id.clone(),
             agent_id: task.agent_id.clone(),
             state: task.state.clone(),
@@ -180,11 +184,11 @@ pub(crate) enum EngineError {
 pub(crate) fn accept(
     connection: &Connection,
     project: &str,
-    target: Target,
-    message: &UserMessage,
+    target: TriggerTask,
+    message: &InboundMessage,
     parent_run_id: Option<i64>,
     streaming: Streaming,
-) -> Result<Accepted, EngineError> {
+) -> Result<TriggerOutcome, EngineError> {
     let now = now_ms();
     let (mut task, is_new) = open_task(connection, project, target, message, now)?;
     keep_trigger_fields(connection, &mut task, message)?;
@@ -199,7 +203,7 @@ pub(crate) fn accept(
         now,
     };
     let (new_state, job_id) = schedule_run(connection, project, &task, run)?;
-    Ok(Accepted::after_message(
+    Ok(TriggerOutcome::after_message(
         connection, project, &task, item_id, new_state, job_id,
     )?)
 }
@@ -209,7 +213,7 @@ pub(crate) fn accept(
 pub(crate) fn keep_trigger_fields(
     connection: &Connection,
     task: &mut TaskRecord,
-    message: &UserMessage,
+    message: &InboundMessage,
 ) -> rusqlite::Result<()> {
     if message.params.is_none() && message.version.is_none() {
         return Ok(());
@@ -236,13 +240,13 @@ fn task_params(task: &TaskRecord) -> serde_json::Map<String, Value> {
 fn open_task(
     connection: &Connection,
     project: &str,
-    target: Target,
-    message: &UserMessage,
+    target: TriggerTask,
+    message: &InboundMessage,
     now: i64,
 ) -> Result<(TaskRecord, bool), EngineError> {
     match target {
-        Target::Existing(task) => Ok((task, false)),
-        Target::New {
+        TriggerTask::Existing(task) => Ok((task, false)),
+        TriggerTask::New {
             id,
             agent_id,
             created_by_key_id,
@@ -272,7 +276,7 @@ fn open_task(
 
 /// What a message asks of the engine, beside the task it goes to.
 struct RunRequest<'m> {
-    message: &'m UserMessage,
+    message: &'m InboundMessage,
     parent_run_id: Option<i64>,
     streaming: Streaming,
     now: i64,
@@ -342,7 +346,7 @@ fn agent_behavior(
     project: &str,
     task: &TaskRecord,
 ) -> Result<AgentBehavior, EngineError> {
-    catalog::agent_behavior(connection, project, &task.agent_id)?.ok_or_else(|| {
+    definitions::agent_behavior(connection, project, &task.agent_id)?.ok_or_else(|| {
         EngineError::AgentGone {
             agent_id: task.agent_id.clone(),
             task_id: task.id.clone(),
@@ -355,7 +359,7 @@ pub(super) fn new_run(
     connection: &Connection,
     project: &str,
     task: &TaskRecord,
-    message: &UserMessage,
+    message: &InboundMessage,
     status: RunStatus,
     parent_run_id: Option<i64>,
     streaming: Streaming,

@@ -8,12 +8,12 @@
 use rusqlite::Connection;
 
 use super::content::Content;
-use super::events::{LiveEvent, Published};
+use super::events::{LiveEvent, PendingEvent};
 use super::ids::new_item_id;
 use super::progress::Progress;
 use super::script::{Action, Step};
 use super::trigger::title;
-use crate::store::catalog::{self, WorkforceRecord};
+use crate::store::definitions::{self, WorkforceRecord};
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks;
 use crate::store::workforce_tasks::{self, NewWorkforceTask, WorkforceTaskRecord};
@@ -21,7 +21,7 @@ use crate::time::{iso_from_ms, now_ms};
 
 /// The workforce task a message goes to.
 #[derive(Debug, Clone)]
-pub(crate) enum WorkforceTarget {
+pub(crate) enum WorkforceTriggerTask {
     /// A task of this workforce that the caller may write to.
     Existing(WorkforceTaskRecord),
     /// A task to create with this id.
@@ -34,9 +34,9 @@ pub(crate) enum WorkforceTarget {
 
 /// What the workforce trigger answers with, and the events to publish after the commit.
 #[derive(Debug, Clone)]
-pub(crate) struct WorkforceAccepted {
+pub(crate) struct WorkforceTriggerOutcome {
     pub(crate) task_id: String,
-    pub(crate) events: Vec<Published>,
+    pub(crate) events: Vec<PendingEvent>,
 }
 
 /// Writes the user message and starts the workforce run, or queues it behind the one going;
@@ -46,15 +46,15 @@ pub(crate) fn accept(
     connection: &Connection,
     project: &str,
     workforce: &WorkforceRecord,
-    target: WorkforceTarget,
+    target: WorkforceTriggerTask,
     text: &str,
     use_streaming: bool,
-) -> rusqlite::Result<WorkforceAccepted> {
+) -> rusqlite::Result<WorkforceTriggerOutcome> {
     let now = now_ms();
     let (task_id, is_new) = open_task(connection, project, workforce, target, text, now)?;
     let mut events = Vec::new();
     let mut publish = |event: LiveEvent| {
-        events.push(Published {
+        events.push(PendingEvent {
             project: project.to_string(),
             task_id: task_id.clone(),
             event,
@@ -77,7 +77,7 @@ pub(crate) fn accept(
             state: "running".to_string(),
         });
     }
-    Ok(WorkforceAccepted { task_id, events })
+    Ok(WorkforceTriggerOutcome { task_id, events })
 }
 
 /// The task the message goes to: the existing one, or a new one written now. Answers its
@@ -86,13 +86,13 @@ fn open_task(
     connection: &Connection,
     project: &str,
     workforce: &WorkforceRecord,
-    target: WorkforceTarget,
+    target: WorkforceTriggerTask,
     text: &str,
     now: i64,
 ) -> rusqlite::Result<(String, bool)> {
     match target {
-        WorkforceTarget::Existing(task) => Ok((task.id, false)),
-        WorkforceTarget::New {
+        WorkforceTriggerTask::Existing(task) => Ok((task.id, false)),
+        WorkforceTriggerTask::New {
             id,
             created_by_key_id,
             task_prefix,
@@ -133,10 +133,11 @@ impl WorkforceRun<'_> {
         now: i64,
     ) -> rusqlite::Result<bool> {
         // Read at trigger time: a member added to the seed later serves later messages.
-        let first_agent_id = catalog::workforce_members(connection, project, &self.workforce.id)?
-            .into_iter()
-            .next()
-            .unwrap_or_default();
+        let first_agent_id =
+            definitions::workforce_members(connection, project, &self.workforce.id)?
+                .into_iter()
+                .next()
+                .unwrap_or_default();
         let program = vec![Step {
             delay_ms: 0,
             action: Action::Workforce {

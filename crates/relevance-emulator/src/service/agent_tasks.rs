@@ -7,12 +7,12 @@ use rusqlite::Connection;
 use super::task_target::{self, Choice};
 use super::ServiceError;
 use crate::auth::Principal;
-use crate::engine::decision::{self, Decision, DecisionError};
-use crate::engine::lifecycle::{self, RerunError};
+use crate::engine::decision::{self, Decision};
+use crate::engine::lifecycle;
 use crate::engine::new_item_id;
-use crate::engine::trigger::{self, Accepted, EngineError, Streaming, Target, UserMessage};
+use crate::engine::trigger::{self, InboundMessage, Streaming, TriggerOutcome, TriggerTask};
 use crate::state::AppState;
-use crate::store::catalog;
+use crate::store::definitions;
 use crate::store::scheduled::{self, ScheduledTrigger};
 use crate::store::tasks::{self, MessageRecord, TaskRecord};
 use crate::time::{iso_from_ms, now_ms};
@@ -22,7 +22,7 @@ use crate::time::{iso_from_ms, now_ms};
 pub(crate) struct NewMessage {
     pub(crate) agent_id: String,
     pub(crate) conversation_id: Option<String>,
-    pub(crate) message: UserMessage,
+    pub(crate) message: InboundMessage,
     pub(crate) streaming: Streaming,
     /// The caller's own id for the conversation (PROTOCOL A17).
     pub(crate) external: Option<ExternalId>,
@@ -71,19 +71,19 @@ pub(crate) async fn accept_message(
     state: &AppState,
     principal: &Principal,
     new: NewMessage,
-) -> Result<Accepted, ServiceError> {
+) -> Result<TriggerOutcome, ServiceError> {
     let principal_for_store = principal.clone();
     let accepted = state
         .store()
-        .call(move |connection| {
+        .call(move |connection| -> Result<TriggerOutcome, ServiceError> {
             let transaction = connection.transaction()?;
             let principal = principal_for_store;
             let project = principal.project.clone();
             let agent_id = new.agent_id.clone();
-            if catalog::find_agent(&transaction, &project, &principal.agents(), &agent_id)?
+            if definitions::find_agent(&transaction, &project, &principal.agents(), &agent_id)?
                 .is_none()
             {
-                return Ok(Err(ServiceError::AgentNotFound { agent_id, project }));
+                return Err(ServiceError::AgentNotFound { agent_id, project });
             }
             let scope = principal.tasks();
             let known = match &new.external {
@@ -98,9 +98,7 @@ pub(crate) async fn accept_message(
             };
             if let (Some(task), Some(external)) = (known, &new.external) {
                 let outcome = extend_known(&transaction, &project, task, external, &new)?;
-                if outcome.is_ok() {
-                    transaction.commit()?;
-                }
+                transaction.commit()?;
                 return Ok(outcome);
             }
             let choice = task_target::choose(
@@ -116,32 +114,27 @@ pub(crate) async fn accept_message(
                 },
             )?;
             let target = match choice {
-                Ok(Choice::Existing(task)) => Target::Existing(task),
-                Ok(Choice::New(id)) => Target::New {
+                Choice::Existing(task) => TriggerTask::Existing(task),
+                Choice::New(id) => TriggerTask::New {
                     id,
                     agent_id: agent_id.clone(),
                     created_by_key_id: principal.key_id.clone(),
                     task_prefix: principal.task_prefix().map(str::to_string),
                     external_id: new.external.as_ref().map(|external| external.id.clone()),
                 },
-                Err(refusal) => return Ok(Err(refusal)),
             };
-            let accepted = match trigger::accept(
+            let accepted = trigger::accept(
                 &transaction,
                 &project,
                 target,
                 &new.message,
                 None,
                 new.streaming,
-            ) {
-                Ok(accepted) => accepted,
-                Err(EngineError::Store(error)) => return Err(error),
-                Err(problem) => return Ok(Err(ServiceError::Engine(problem))),
-            };
+            )?;
             transaction.commit()?;
-            Ok(Ok(accepted))
+            Ok(accepted)
         })
-        .await??;
+        .await?;
     Ok(started(state, accepted))
 }
 
@@ -154,30 +147,25 @@ fn extend_known(
     task: TaskRecord,
     external: &ExternalId,
     new: &NewMessage,
-) -> rusqlite::Result<Result<Accepted, ServiceError>> {
+) -> Result<TriggerOutcome, ServiceError> {
     if let Some(named) = new.conversation_id.as_deref().filter(|id| *id != task.id) {
-        return Ok(Err(ServiceError::ExternalIdElsewhere {
+        return Err(ServiceError::ExternalIdElsewhere {
             external_id: external.id.clone(),
             task_id: task.id,
             named: named.to_string(),
-        }));
+        });
     }
     if external.behaviour == ExternalBehaviour::Nothing {
-        return Ok(Ok(Accepted::unchanged(connection, project, &task)?));
+        return Ok(TriggerOutcome::unchanged(connection, project, &task)?);
     }
-    let accepted = trigger::accept(
+    Ok(trigger::accept(
         connection,
         project,
-        Target::Existing(task),
+        TriggerTask::Existing(task),
         &new.message,
         None,
         new.streaming,
-    );
-    match accepted {
-        Ok(accepted) => Ok(Ok(accepted)),
-        Err(EngineError::Store(error)) => Err(error),
-        Err(problem) => Ok(Err(ServiceError::Engine(problem))),
-    }
+    )?)
 }
 
 /// Answers a turn of a task again (PROTOCOL A17 `regenerate`): the user message of that
@@ -186,7 +174,7 @@ pub(crate) async fn regenerate(
     state: &AppState,
     principal: &Principal,
     again: Regenerate,
-) -> Result<Accepted, ServiceError> {
+) -> Result<TriggerOutcome, ServiceError> {
     let accepted = change_visible_task(
         state,
         principal,
@@ -194,25 +182,21 @@ pub(crate) async fn regenerate(
         again.task_id.clone(),
         move |connection, task| {
             let messages = tasks::messages_oldest_first(connection, &task.project, &task.id)?;
-            let (item_id, text) = match turn_of(&messages, &again.turn) {
-                Ok(turn) => turn,
-                Err(refusal) => return Ok(Err(refusal)),
-            };
-            let message = UserMessage {
+            let (item_id, text) = turn_of(&messages, &again.turn)?;
+            let message = InboundMessage {
                 text,
                 params: again.params,
                 version: again.version,
-                ..UserMessage::default()
+                ..InboundMessage::default()
             };
-            let outcome = lifecycle::rerun(
+            Ok(lifecycle::rerun(
                 connection,
                 &task.project,
                 task,
                 &item_id,
                 &message,
                 again.streaming,
-            );
-            rerun_outcome(outcome)
+            )?)
         },
     )
     .await?;
@@ -252,22 +236,8 @@ fn turn_of(messages: &[MessageRecord], turn: &Turn) -> Result<(String, String), 
     }
 }
 
-/// A rerun's result as the service answers it.
-fn rerun_outcome(
-    outcome: Result<Accepted, RerunError>,
-) -> rusqlite::Result<Result<Accepted, ServiceError>> {
-    match outcome {
-        Ok(accepted) => Ok(Ok(accepted)),
-        Err(RerunError::Engine(EngineError::Store(error))) => Err(error),
-        Err(RerunError::Engine(problem)) => Ok(Err(ServiceError::Engine(problem))),
-        Err(RerunError::NotAUserMessage { item_id }) => {
-            Ok(Err(ServiceError::NotAUserMessage { item_id }))
-        }
-    }
-}
-
 /// Publishes what an accepted trigger committed and wakes the engine.
-fn started(state: &AppState, mut accepted: Accepted) -> Accepted {
+fn started(state: &AppState, mut accepted: TriggerOutcome) -> TriggerOutcome {
     state.engine().publish(std::mem::take(&mut accepted.events));
     state.engine().wake();
     accepted
@@ -279,22 +249,20 @@ fn visible_task(
     principal: &Principal,
     agent_id: &str,
     task_id: &str,
-) -> rusqlite::Result<Result<TaskRecord, ServiceError>> {
+) -> Result<TaskRecord, ServiceError> {
     let project = &principal.project;
-    if catalog::find_agent(connection, project, &principal.agents(), agent_id)?.is_none() {
-        return Ok(Err(ServiceError::AgentNotFound {
+    if definitions::find_agent(connection, project, &principal.agents(), agent_id)?.is_none() {
+        return Err(ServiceError::AgentNotFound {
             agent_id: agent_id.to_string(),
             project: project.clone(),
-        }));
+        });
     }
-    Ok(
-        tasks::find_task(connection, project, &principal.tasks(), task_id)?
-            .filter(|task| task.agent_id == agent_id)
-            .ok_or_else(|| ServiceError::TaskNotFound {
-                agent_id: agent_id.to_string(),
-                task_id: task_id.to_string(),
-            }),
-    )
+    tasks::find_task(connection, project, &principal.tasks(), task_id)?
+        .filter(|task| task.agent_id == agent_id)
+        .ok_or_else(|| ServiceError::TaskNotFound {
+            agent_id: agent_id.to_string(),
+            task_id: task_id.to_string(),
+        })
 }
 
 /// Applies a person's decision about the task's waiting tool run (PROTOCOL A10): whoever
@@ -306,16 +274,19 @@ pub(crate) async fn decide(
     agent_id: String,
     task_id: String,
     decision: Decision,
-) -> Result<Accepted, ServiceError> {
+) -> Result<TriggerOutcome, ServiceError> {
     let accepted = change_visible_task(
         state,
         principal,
         agent_id,
         task_id,
-        move |connection, task| match decision::decide(connection, &task.project, task, &decision) {
-            Ok(accepted) => Ok(Ok(accepted)),
-            Err(DecisionError::Store(error)) => Err(error),
-            Err(refused) => Ok(Err(ServiceError::Decision(refused))),
+        move |connection, task| {
+            Ok(decision::decide(
+                connection,
+                &task.project,
+                task,
+                &decision,
+            )?)
         },
     )
     .await?;
@@ -333,26 +304,19 @@ async fn change_visible_task<T, F>(
 ) -> Result<T, ServiceError>
 where
     T: Send + 'static,
-    F: FnOnce(&Connection, &TaskRecord) -> rusqlite::Result<Result<T, ServiceError>>
-        + Send
-        + 'static,
+    F: FnOnce(&Connection, &TaskRecord) -> Result<T, ServiceError> + Send + 'static,
 {
     let principal = principal.clone();
     state
         .store()
-        .call(move |connection| {
+        .call(move |connection| -> Result<T, ServiceError> {
             let transaction = connection.transaction()?;
-            let task = match visible_task(&transaction, &principal, &agent_id, &task_id)? {
-                Ok(task) => task,
-                Err(refusal) => return Ok(Err(refusal)),
-            };
+            let task = visible_task(&transaction, &principal, &agent_id, &task_id)?;
             let outcome = change(&transaction, &task)?;
-            if outcome.is_ok() {
-                transaction.commit()?;
-            }
+            transaction.commit()?;
             Ok(outcome)
         })
-        .await?
+        .await
 }
 
 /// The task `task_id` of `agent_id`, if the principal may see it.
@@ -441,7 +405,7 @@ pub(crate) async fn rerun(
     task_id: String,
     edit_message_id: String,
     new: NewMessage,
-) -> Result<Accepted, ServiceError> {
+) -> Result<TriggerOutcome, ServiceError> {
     let agent_id = new.agent_id.clone();
     let accepted = change_visible_task(
         state,
@@ -449,14 +413,14 @@ pub(crate) async fn rerun(
         agent_id,
         task_id,
         move |connection, task| {
-            rerun_outcome(lifecycle::rerun(
+            Ok(lifecycle::rerun(
                 connection,
                 &task.project,
                 task,
                 &edit_message_id,
                 &new.message,
                 new.streaming,
-            ))
+            )?)
         },
     )
     .await?;
@@ -498,22 +462,22 @@ pub(crate) async fn delete_tasks(
     let principal = principal.clone();
     state
         .store()
-        .call(move |connection| {
+        .call(move |connection| -> Result<(), ServiceError> {
             let transaction = connection.transaction()?;
             let project = principal.project.clone();
             let scope = principal.tasks();
             for task_id in &task_ids {
                 if tasks::find_task(&transaction, &project, &scope, task_id)?.is_none() {
-                    return Ok(Err(ServiceError::KnowledgeSetNotFound {
+                    return Err(ServiceError::KnowledgeSetNotFound {
                         task_id: task_id.clone(),
-                    }));
+                    });
                 }
                 lifecycle::delete(&transaction, &project, task_id)?;
             }
             transaction.commit()?;
-            Ok(Ok(()))
+            Ok(())
         })
-        .await?
+        .await
 }
 
 /// A message for the task later (PROTOCOL A11): stored with its due time, sent by the
@@ -546,7 +510,7 @@ pub(crate) async fn schedule_message(
                     created_at: iso_from_ms(now),
                 },
             )?;
-            Ok(Ok(()))
+            Ok(())
         },
     )
     .await?;

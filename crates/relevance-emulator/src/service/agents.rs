@@ -4,7 +4,7 @@
 //! A deleted agent's tasks stay (API keys still read them, as the platform's messages
 //! keep an agent's details with a `deleted_reason` after it is gone); its embed keys are
 //! revoked in the same transaction, so the very next request with one is refused.
-//! Every write goes through `catalog`, which keeps the agent cache in step.
+//! Every write goes through `definitions`, which keeps the agent cache in step.
 
 use std::collections::HashSet;
 
@@ -16,15 +16,16 @@ use crate::engine::script::{self, Action, BehaviorConfig, BEHAVIORS, END_STATES}
 use crate::error::{echo_id, ApiError};
 use crate::seed::DEFAULT_MODEL;
 use crate::state::AppState;
-use crate::store::catalog::{self, AgentBehavior, AgentRecord, AgentWrite, Visibility};
+use crate::store::cached_rows::AgentRecord;
+use crate::store::definitions::{self, AgentBehavior, AgentWrite, Visibility};
 use crate::store::keys::{self, KeySelector};
 use crate::store::tools::{self, ToolRecord};
-use crate::store::StoreError;
+use crate::store::{CallerError, StoreError};
 use crate::time::now_iso;
 
 /// Why an agent use case did not happen.
 #[derive(Debug)]
-pub(crate) enum AgentError {
+pub(crate) enum AgentServiceError {
     /// No such agent for this caller.
     NotFound { agent_id: String, project: String },
     /// The request asks for something an agent cannot be; the text names the problem.
@@ -35,24 +36,32 @@ pub(crate) enum AgentError {
     Store(StoreError),
 }
 
-impl From<StoreError> for AgentError {
-    fn from(error: StoreError) -> AgentError {
-        AgentError::Store(error)
+impl From<StoreError> for AgentServiceError {
+    fn from(error: StoreError) -> AgentServiceError {
+        AgentServiceError::Store(error)
     }
 }
 
-impl From<AgentError> for ApiError {
-    fn from(error: AgentError) -> ApiError {
+impl From<rusqlite::Error> for AgentServiceError {
+    fn from(error: rusqlite::Error) -> AgentServiceError {
+        AgentServiceError::Store(error.into())
+    }
+}
+
+impl CallerError for AgentServiceError {}
+
+impl From<AgentServiceError> for ApiError {
+    fn from(error: AgentServiceError) -> ApiError {
         match error {
-            AgentError::NotFound { agent_id, project } => ApiError::not_found(format!(
+            AgentServiceError::NotFound { agent_id, project } => ApiError::not_found(format!(
                 "no agent {} in project {}",
                 echo_id(&agent_id),
                 echo_id(&project)
             )),
-            AgentError::Invalid(problem) | AgentError::InUse(problem) => {
+            AgentServiceError::Invalid(problem) | AgentServiceError::InUse(problem) => {
                 ApiError::bad_request(problem)
             }
-            AgentError::Store(error) => error.into(),
+            AgentServiceError::Store(error) => error.into(),
         }
     }
 }
@@ -62,12 +71,12 @@ pub(crate) async fn get(
     state: &AppState,
     principal: &Principal,
     agent_id: &str,
-) -> Result<AgentRecord, AgentError> {
+) -> Result<AgentRecord, AgentServiceError> {
     state
         .store()
         .find_agent(&principal.project, &principal.agents(), agent_id)
         .await?
-        .ok_or_else(|| AgentError::NotFound {
+        .ok_or_else(|| AgentServiceError::NotFound {
             agent_id: agent_id.to_string(),
             project: principal.project.clone(),
         })
@@ -79,11 +88,11 @@ pub(crate) async fn list(
     principal: &Principal,
     limit: i64,
     offset: i64,
-) -> Result<Vec<AgentRecord>, AgentError> {
+) -> Result<Vec<AgentRecord>, AgentServiceError> {
     let project = principal.project.clone();
     Ok(state
         .store()
-        .call(move |db| catalog::list_agents(db, &project, limit, offset))
+        .call(move |db| definitions::list_agents(db, &project, limit, offset))
         .await?)
 }
 
@@ -100,37 +109,38 @@ pub(crate) async fn tools_of(
     state: &AppState,
     principal: &Principal,
     agent_ids: Vec<String>,
-) -> Result<Vec<AgentTool>, AgentError> {
+) -> Result<Vec<AgentTool>, AgentServiceError> {
     let project = principal.project.clone();
-    let found = state
+    state
         .store()
-        .call(move |db| {
+        .call(move |db| -> Result<_, AgentServiceError> {
             let mut found = Vec::new();
             for agent_id in &agent_ids {
-                let Some(agent) = catalog::find_agent(db, &project, &Visibility::All, agent_id)?
+                let Some(agent) =
+                    definitions::find_agent(db, &project, &Visibility::All, agent_id)?
                 else {
-                    return Ok(Err(agent_id.clone()));
+                    return Err(AgentServiceError::NotFound {
+                        agent_id: agent_id.clone(),
+                        project,
+                    });
                 };
                 for tool_id in &agent.tool_ids {
                     if let Some(tool) = tools::find_tool(db, &project, tool_id)? {
                         found.push(AgentTool::Tool(tool));
                     }
                 }
-                let behavior = catalog::agent_behavior(db, &project, agent_id)?;
+                let behavior = definitions::agent_behavior(db, &project, agent_id)?;
                 for callee in behavior.map(|b| sub_agents(&b)).unwrap_or_default() {
-                    if let Some(sub) = catalog::find_agent(db, &project, &Visibility::All, &callee)?
+                    if let Some(sub) =
+                        definitions::find_agent(db, &project, &Visibility::All, &callee)?
                     {
                         found.push(AgentTool::Agent(sub));
                     }
                 }
             }
-            Ok(Ok(found))
+            Ok(found)
         })
-        .await?;
-    found.map_err(|agent_id| AgentError::NotFound {
-        agent_id,
-        project: principal.project.clone(),
-    })
+        .await
 }
 
 /// The agents a behaviour's script runs as sub-agents, each once, in script order.
@@ -181,8 +191,9 @@ pub(crate) struct BehaviorUpdate {
 
 /// Parses the emulator's own `emulator_behavior` object: `behavior`, `script` (the
 /// seed's step tables, as JSON objects), `end_state`, `chunk_delay_ms`.
-pub(crate) fn parse_behavior(value: Value) -> Result<BehaviorUpdate, AgentError> {
-    let invalid = |problem: String| AgentError::Invalid(format!("`emulator_behavior`: {problem}"));
+pub(crate) fn parse_behavior(value: Value) -> Result<BehaviorUpdate, AgentServiceError> {
+    let invalid =
+        |problem: String| AgentServiceError::Invalid(format!("`emulator_behavior`: {problem}"));
     let Value::Object(mut fields) = value else {
         return Err(invalid("must be an object".to_string()));
     };
@@ -234,12 +245,12 @@ pub(crate) fn parse_behavior(value: Value) -> Result<BehaviorUpdate, AgentError>
 }
 
 /// Each step checked exactly as the seed's (`script::parse_step`).
-fn parse_script(steps: Option<Value>) -> Result<Vec<script::Step>, AgentError> {
+fn parse_script(steps: Option<Value>) -> Result<Vec<script::Step>, AgentServiceError> {
     let steps = match steps {
         None => return Ok(Vec::new()),
         Some(Value::Array(steps)) => steps,
         Some(_) => {
-            return Err(AgentError::Invalid(
+            return Err(AgentServiceError::Invalid(
                 "`emulator_behavior.script` must be an array of steps".to_string(),
             ))
         }
@@ -249,12 +260,14 @@ fn parse_script(steps: Option<Value>) -> Result<Vec<script::Step>, AgentError> {
         .enumerate()
         .map(|(index, step)| {
             let table: toml::Table = serde_json::from_value(step).map_err(|error| {
-                AgentError::Invalid(format!(
+                AgentServiceError::Invalid(format!(
                     "`emulator_behavior.script[{index}]` must be an object of step fields: {error}"
                 ))
             })?;
             script::parse_step(&table).map_err(|problem| {
-                AgentError::Invalid(format!("`emulator_behavior.script[{index}]`: {problem}"))
+                AgentServiceError::Invalid(format!(
+                    "`emulator_behavior.script[{index}]`: {problem}"
+                ))
             })
         })
         .collect()
@@ -265,10 +278,10 @@ pub(crate) async fn upsert(
     state: &AppState,
     principal: &Principal,
     upsert: AgentUpsert,
-) -> Result<String, AgentError> {
+) -> Result<String, AgentServiceError> {
     if let Some(id) = &upsert.agent_id {
         if !is_usable_id(id) {
-            return Err(AgentError::Invalid(
+            return Err(AgentServiceError::Invalid(
                 "`agent_id` may not be empty or contain whitespace, '/', ':', '?', '#' or '%'"
                     .to_string(),
             ));
@@ -276,21 +289,17 @@ pub(crate) async fn upsert(
     }
     let project = principal.project.clone();
     let now = now_iso();
-    let saved = state
+    state
         .store()
-        .call(move |db| {
+        .call(move |db| -> Result<_, AgentServiceError> {
             let (connection, caches) = db.split();
             let transaction = connection.transaction()?;
-            let write = match merge(&transaction, &project, upsert, &now)? {
-                Ok(write) => write,
-                Err(error) => return Ok(Err(error)),
-            };
-            catalog::save_agent(&transaction, &caches.agents, &write)?;
+            let write = merge(&transaction, &project, upsert, &now)?;
+            definitions::save_agent(&transaction, &caches.agents, &write)?;
             transaction.commit()?;
-            Ok(Ok(write.record.id))
+            Ok(write.record.id)
         })
-        .await?;
-    saved
+        .await
 }
 
 fn is_usable_id(id: &str) -> bool {
@@ -306,10 +315,10 @@ fn merge(
     project: &str,
     upsert: AgentUpsert,
     now: &str,
-) -> rusqlite::Result<Result<AgentWrite, AgentError>> {
+) -> Result<AgentWrite, AgentServiceError> {
     let id = upsert.agent_id.clone().unwrap_or_else(new_item_id);
-    let stored = catalog::find_agent(connection, project, &Visibility::All, &id)?;
-    let stored_behavior = catalog::agent_behavior(connection, project, &id)?;
+    let stored = definitions::find_agent(connection, project, &Visibility::All, &id)?;
+    let stored_behavior = definitions::agent_behavior(connection, project, &id)?;
     let mut record = stored.unwrap_or_else(|| AgentRecord {
         project: project.to_string(),
         id: id.clone(),
@@ -339,10 +348,10 @@ fn merge(
     if let Some(tool_ids) = upsert.tools {
         for tool_id in &tool_ids {
             if tools::find_tool(connection, project, tool_id)?.is_none() {
-                return Ok(Err(AgentError::Invalid(format!(
+                return Err(AgentServiceError::Invalid(format!(
                     "`tools` names {}, which is not a tool of this project",
                     echo_id(tool_id)
-                ))));
+                )));
             }
         }
         record.tool_ids = tool_ids;
@@ -360,14 +369,12 @@ fn merge(
         config: behavior_config.clone(),
         use_streaming: record.use_streaming,
     };
-    if let Err(problem) = check_references(connection, project, &id, &candidate)? {
-        return Ok(Err(AgentError::Invalid(problem)));
-    }
-    Ok(Ok(AgentWrite {
+    check_references(connection, project, &id, &candidate)?;
+    Ok(AgentWrite {
         record,
         behavior,
         behavior_config,
-    }))
+    })
 }
 
 /// The agents a script names exist in the project, and no sub-agent chain comes back to
@@ -377,13 +384,13 @@ fn check_references(
     project: &str,
     agent_id: &str,
     candidate: &AgentBehavior,
-) -> rusqlite::Result<Result<(), String>> {
-    let mut behaviors = catalog::agent_behaviors(connection, project)?;
+) -> Result<(), AgentServiceError> {
+    let mut behaviors = definitions::agent_behaviors(connection, project)?;
     behaviors.retain(|(id, _)| id != agent_id);
     behaviors.push((agent_id.to_string(), candidate.clone()));
     for named in agents_named(candidate, true) {
         if !behaviors.iter().any(|(id, _)| *id == named) {
-            return Ok(Err(format!(
+            return Err(AgentServiceError::Invalid(format!(
                 "the script names agent {}, which is not an agent of this project",
                 echo_id(&named)
             )));
@@ -401,7 +408,7 @@ fn check_references(
     // Bounded: each agent is expanded at most once.
     while let Some(next) = frontier.pop() {
         if next == agent_id {
-            return Ok(Err(format!(
+            return Err(AgentServiceError::Invalid(format!(
                 "sub_agent steps would form a cycle through agent {}",
                 echo_id(agent_id)
             )));
@@ -410,7 +417,7 @@ fn check_references(
             frontier.extend(calls(&next));
         }
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Deletes an agent of the caller's project and revokes its embed keys, in one
@@ -420,33 +427,32 @@ pub(crate) async fn delete(
     state: &AppState,
     principal: &Principal,
     agent_id: &str,
-) -> Result<(), AgentError> {
+) -> Result<(), AgentServiceError> {
     let project = principal.project.clone();
     let id = agent_id.to_string();
     let now = now_iso();
-    let outcome = state
+    state
         .store()
-        .call(move |db| {
+        .call(move |db| -> Result<(), AgentServiceError> {
             let (connection, caches) = db.split();
             let transaction = connection.transaction()?;
-            if catalog::find_agent(&transaction, &project, &Visibility::All, &id)?.is_none() {
-                return Ok(Err(AgentError::NotFound {
+            if definitions::find_agent(&transaction, &project, &Visibility::All, &id)?.is_none() {
+                return Err(AgentServiceError::NotFound {
                     agent_id: id,
                     project,
-                }));
+                });
             }
             if let Some(problem) = still_needed(&transaction, &project, &id)? {
-                return Ok(Err(AgentError::InUse(problem)));
+                return Err(AgentServiceError::InUse(problem));
             }
-            for key_id in catalog::active_embed_keys_of_agent(&transaction, &project, &id)? {
+            for key_id in definitions::active_embed_keys_of_agent(&transaction, &project, &id)? {
                 keys::revoke(&transaction, &caches.keys, KeySelector::Id(&key_id), &now)?;
             }
-            catalog::delete_agent(&transaction, &caches.agents, &project, &id)?;
+            definitions::delete_agent(&transaction, &caches.agents, &project, &id)?;
             transaction.commit()?;
-            Ok(Ok(()))
+            Ok(())
         })
-        .await?;
-    outcome
+        .await
 }
 
 /// Why the agent cannot go, if something needs it.
@@ -455,7 +461,7 @@ fn still_needed(
     project: &str,
     agent_id: &str,
 ) -> rusqlite::Result<Option<String>> {
-    if let Some(workforce) = catalog::workforces_with_member(connection, project, agent_id)?
+    if let Some(workforce) = definitions::workforces_with_member(connection, project, agent_id)?
         .into_iter()
         .next()
     {
@@ -465,7 +471,7 @@ fn still_needed(
             echo_id(&workforce)
         )));
     }
-    for (other, behavior) in catalog::agent_behaviors(connection, project)? {
+    for (other, behavior) in definitions::agent_behaviors(connection, project)? {
         if other != agent_id
             && agents_named(&behavior, true)
                 .iter()

@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::auth::EmbedTarget;
 use crate::region::Region;
 use crate::state::AppState;
-use crate::store::catalog::{self, Visibility};
+use crate::store::definitions::{self, Visibility};
 use crate::store::StoreError;
 use crate::time::now_iso;
 
@@ -63,18 +63,21 @@ pub(crate) async fn issue_embed_key(
     let issued = state
         .store()
         .call(move |connection| {
-            if catalog::project_region(connection, &project)? != Some(region) {
+            if definitions::project_region(connection, &project)? != Some(region) {
                 return Ok(None);
             }
             let allowed = match &target {
                 EmbedTarget::Agent(agent_id) => {
-                    catalog::find_agent(connection, &project, &Visibility::All, agent_id)?
+                    definitions::find_agent(connection, &project, &Visibility::All, agent_id)?
                         .is_some_and(|agent| agent.public)
                 }
-                EmbedTarget::Workforce(workforce_id) => {
-                    catalog::find_workforce(connection, &project, &Visibility::All, workforce_id)?
-                        .is_some()
-                }
+                EmbedTarget::Workforce(workforce_id) => definitions::find_workforce(
+                    connection,
+                    &project,
+                    &Visibility::All,
+                    workforce_id,
+                )?
+                .is_some(),
             };
             if !allowed {
                 return Ok(None);

@@ -15,14 +15,14 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
-use super::tools::{self as tool_service, ToolError};
+use super::tools::{self as tool_service, ToolServiceError};
 use crate::auth::Principal;
 use crate::engine::agent_jobs;
 use crate::engine::new_item_id;
 use crate::engine::tool_runner::{self, ToolBehavior, ToolOutcome, ToolStatus};
 use crate::state::AppState;
 use crate::store::jobs::{self, JobKind, JobRecord, JobState};
-use crate::store::{Db, StoreError};
+use crate::store::{CallerError, Db, StoreError};
 use crate::time::now_ms;
 
 /// How often a running tool job says how far it is.
@@ -35,7 +35,7 @@ pub(crate) enum JobError {
     /// look the same.
     NotFound { job_id: String },
     /// The tool to start does not exist.
-    Tool(ToolError),
+    Tool(ToolServiceError),
     /// The chosen job id belongs to a job of another tool.
     IdTaken { job_id: String },
     /// The project has as many jobs in progress as it may.
@@ -51,6 +51,14 @@ impl From<StoreError> for JobError {
         JobError::Store(error)
     }
 }
+
+impl From<rusqlite::Error> for JobError {
+    fn from(error: rusqlite::Error) -> JobError {
+        JobError::Store(error.into())
+    }
+}
+
+impl CallerError for JobError {}
 
 /// What a poll asks for.
 #[derive(Debug, Clone, Copy)]
@@ -115,27 +123,24 @@ async fn insert_once(state: &AppState, job: JobRecord) -> Result<(JobRecord, boo
     let retention = state.settings().job_retention_ms;
     state
         .store()
-        .call(move |db| {
+        .call(move |db| -> Result<(JobRecord, bool), JobError> {
             let transaction = db.transaction()?;
             jobs::delete_ended_before(&transaction, now_ms().saturating_sub(retention))?;
             if let Some(existing) = jobs::find(&transaction, &job.project, &job.id)? {
                 transaction.commit()?;
-                return Ok(
-                    if existing.studio_id == job.studio_id && existing.kind == JobKind::Tool {
-                        Ok((existing, false))
-                    } else {
-                        Err(JobError::IdTaken { job_id: job.id })
-                    },
-                );
+                if existing.studio_id == job.studio_id && existing.kind == JobKind::Tool {
+                    return Ok((existing, false));
+                }
+                return Err(JobError::IdTaken { job_id: job.id });
             }
             if jobs::count_open(&transaction, &job.project)? >= limit {
-                return Ok(Err(JobError::TooMany { limit }));
+                return Err(JobError::TooMany { limit });
             }
             jobs::insert(&transaction, &job)?;
             transaction.commit()?;
-            Ok(Ok((job, true)))
+            Ok((job, true))
         })
-        .await?
+        .await
 }
 
 /// Runs a tool job to its end: progress while the behaviour's delay passes, then the

@@ -5,13 +5,13 @@
 //! been authenticated as the operator (admin token or dashboard session).
 //! Nothing here returns a key's value except [`issue_api_key`], once.
 
-use super::operator::OperatorError;
+use super::overview::OperatorError;
 use crate::auth::secret::hash_secret;
 use crate::region::Region;
 use crate::state::AppState;
-use crate::store::catalog;
-use crate::store::dashboard_queries;
+use crate::store::definitions;
 use crate::store::keys::{self, KeyRecord, KeySelector};
+use crate::store::overview;
 use crate::time::now_iso;
 
 /// A new API key: its id, and its value, shown this once.
@@ -42,7 +42,7 @@ pub(crate) async fn list_projects(
 ) -> Result<Vec<(String, Region)>, OperatorError> {
     Ok(state
         .store()
-        .call(|connection| catalog::list_projects(connection))
+        .call(|connection| definitions::list_projects(connection))
         .await?)
 }
 
@@ -55,7 +55,7 @@ pub(crate) async fn list_keys(
     state
         .store()
         .call(move |connection| {
-            if catalog::project_region(connection, &lookup)?.is_none() {
+            if definitions::project_region(connection, &lookup)?.is_none() {
                 return Ok(None);
             }
             keys::list_for_project(connection, connection.key_cache(), &lookup).map(Some)
@@ -74,7 +74,7 @@ pub(crate) async fn key_of_project(
     state
         .store()
         .call(move |connection| {
-            dashboard_queries::find_key_in_project(
+            overview::find_key_in_project(
                 connection,
                 connection.key_cache(),
                 &lookup_project,
@@ -99,7 +99,7 @@ pub(crate) async fn issue_api_key(
     state
         .store()
         .call(move |connection| {
-            if catalog::project_region(connection, &lookup)?.is_none() {
+            if definitions::project_region(connection, &lookup)?.is_none() {
                 return Ok(None);
             }
             crate::auth::issue_api_key(connection, connection.key_cache(), &lookup, label, &now)
@@ -115,19 +115,19 @@ pub(crate) async fn issue_api_key(
 }
 
 /// Which key to revoke, owned so it can go to the store's thread.
-enum Target {
+enum KeyToRevoke {
     Id(String),
     Sha256(String),
 }
 
-async fn revoke(state: &AppState, target: Target) -> Result<Option<Revoked>, OperatorError> {
+async fn revoke(state: &AppState, target: KeyToRevoke) -> Result<Option<Revoked>, OperatorError> {
     let now = now_iso();
     let revoked = state
         .store()
         .call(move |connection| {
             let selector = match &target {
-                Target::Id(id) => KeySelector::Id(id),
-                Target::Sha256(hash) => KeySelector::Sha256(hash),
+                KeyToRevoke::Id(id) => KeySelector::Id(id),
+                KeyToRevoke::Sha256(hash) => KeySelector::Sha256(hash),
             };
             keys::revoke(connection, connection.key_cache(), selector, &now)
         })
@@ -138,7 +138,7 @@ async fn revoke(state: &AppState, target: Target) -> Result<Option<Revoked>, Ope
 /// Revokes the key with this id (keeping an earlier revocation time); the next
 /// request made with it is refused.
 pub(crate) async fn revoke_key(state: &AppState, key_id: &str) -> Result<Revoked, OperatorError> {
-    revoke(state, Target::Id(key_id.to_string()))
+    revoke(state, KeyToRevoke::Id(key_id.to_string()))
         .await?
         .ok_or_else(|| OperatorError::KeyNotFound {
             key_id: key_id.to_string(),
@@ -150,7 +150,7 @@ pub(crate) async fn revoke_by_secret(
     state: &AppState,
     secret: &str,
 ) -> Result<Revoked, OperatorError> {
-    revoke(state, Target::Sha256(hash_secret(secret)))
+    revoke(state, KeyToRevoke::Sha256(hash_secret(secret)))
         .await?
         .ok_or(OperatorError::KeyValueNotFound)
 }

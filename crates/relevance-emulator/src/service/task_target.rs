@@ -30,27 +30,27 @@ pub(super) fn choose<T>(
     find: impl FnOnce(&Connection, &str) -> rusqlite::Result<Option<T>>,
     belongs: impl FnOnce(&T) -> bool,
     not_found: impl Fn(&str) -> ServiceError,
-) -> rusqlite::Result<Result<Choice<T>, ServiceError>> {
+) -> Result<Choice<T>, ServiceError> {
     let Some(id) = requested else {
-        return Ok(match principal.may_leave_task_unnamed(field) {
+        return match principal.may_leave_task_unnamed(field) {
             Ok(()) => Ok(Choice::New(new_item_id())),
             Err(refusal) => Err(ServiceError::TaskId(refusal)),
-        });
+        };
     };
     if let Some(task) = find(connection, &id)? {
-        return Ok(if belongs(&task) {
+        return if belongs(&task) {
             Ok(Choice::Existing(task))
         } else {
             Err(not_found(&id))
-        });
+        };
     }
     // Not visible: absent, or outside the caller's scope. The shape is checked first, so
     // an id of another scope gets the same 400 as an absent one.
     if let Err(refusal) = principal.may_create_task(field, &id) {
-        return Ok(Err(ServiceError::TaskId(refusal)));
+        return Err(ServiceError::TaskId(refusal));
     }
     if tasks::task_id_taken(connection, &principal.project, &id)? {
-        return Ok(Err(not_found(&id)));
+        return Err(not_found(&id));
     }
-    Ok(Ok(Choice::New(id)))
+    Ok(Choice::New(id))
 }

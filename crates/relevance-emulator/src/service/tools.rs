@@ -16,7 +16,7 @@ use crate::engine::tool_runner::{self, ToolBehavior, ToolOutcome};
 use crate::error::{echo_id, ApiError};
 use crate::state::AppState;
 use crate::store::tools::{self, ToolRecord};
-use crate::store::StoreError;
+use crate::store::{CallerError, StoreError};
 use crate::time::now_iso;
 
 /// The field that carries the emulator's own behaviour of a tool, on the wire.
@@ -36,7 +36,7 @@ pub(crate) const SERVER_FIELDS: &[&str] = &[
 
 /// Why a tool use case did not happen.
 #[derive(Debug)]
-pub(crate) enum ToolError {
+pub(crate) enum ToolServiceError {
     /// No such tool in the caller's project.
     NotFound { tool_id: String },
     /// The request asks for something a tool cannot be; the text names the problem.
@@ -45,20 +45,28 @@ pub(crate) enum ToolError {
     Store(StoreError),
 }
 
-impl From<StoreError> for ToolError {
-    fn from(error: StoreError) -> ToolError {
-        ToolError::Store(error)
+impl From<StoreError> for ToolServiceError {
+    fn from(error: StoreError) -> ToolServiceError {
+        ToolServiceError::Store(error)
     }
 }
 
-impl From<ToolError> for ApiError {
-    fn from(error: ToolError) -> ApiError {
+impl From<rusqlite::Error> for ToolServiceError {
+    fn from(error: rusqlite::Error) -> ToolServiceError {
+        ToolServiceError::Store(error.into())
+    }
+}
+
+impl CallerError for ToolServiceError {}
+
+impl From<ToolServiceError> for ApiError {
+    fn from(error: ToolServiceError) -> ApiError {
         match error {
-            ToolError::NotFound { tool_id } => {
+            ToolServiceError::NotFound { tool_id } => {
                 ApiError::not_found(format!("no tool {}", echo_id(&tool_id)))
             }
-            ToolError::Invalid(problem) => ApiError::bad_request(problem),
-            ToolError::Store(error) => error.into(),
+            ToolServiceError::Invalid(problem) => ApiError::bad_request(problem),
+            ToolServiceError::Store(error) => error.into(),
         }
     }
 }
@@ -73,21 +81,21 @@ pub(crate) struct ToolUpdate {
 
 /// Parses one `updates` entry: `studio_id` (string), the document fields checked by
 /// [`check_fields`], `emulator_behavior` if present.
-pub(crate) fn parse_update(index: usize, entry: Value) -> Result<ToolUpdate, ToolError> {
+pub(crate) fn parse_update(index: usize, entry: Value) -> Result<ToolUpdate, ToolServiceError> {
     let Value::Object(mut fields) = entry else {
-        return Err(ToolError::Invalid(format!(
+        return Err(ToolServiceError::Invalid(format!(
             "`updates[{index}]` must be an object"
         )));
     };
     let id = match fields.get("studio_id") {
         Some(Value::String(id)) if is_usable_id(id) => id.clone(),
         Some(Value::String(_)) => {
-            return Err(ToolError::Invalid(format!(
+            return Err(ToolServiceError::Invalid(format!(
                 "`updates[{index}].studio_id` may not be empty or contain whitespace, '/', '?', '#' or '%'"
             )))
         }
         _ => {
-            return Err(ToolError::Invalid(format!(
+            return Err(ToolServiceError::Invalid(format!(
                 "`updates[{index}].studio_id` (a string) is missing"
             )))
         }
@@ -96,10 +104,10 @@ pub(crate) fn parse_update(index: usize, entry: Value) -> Result<ToolUpdate, Too
         None | Some(Value::Null) => None,
         Some(value) => {
             let behavior: ToolBehavior = serde_json::from_value(value).map_err(|error| {
-                ToolError::Invalid(format!("`updates[{index}].{BEHAVIOR_FIELD}`: {error}"))
+                ToolServiceError::Invalid(format!("`updates[{index}].{BEHAVIOR_FIELD}`: {error}"))
             })?;
             behavior.check().map_err(|problem| {
-                ToolError::Invalid(format!("`updates[{index}].{BEHAVIOR_FIELD}`: {problem}"))
+                ToolServiceError::Invalid(format!("`updates[{index}].{BEHAVIOR_FIELD}`: {problem}"))
             })?;
             Some(behavior)
         }
@@ -108,7 +116,7 @@ pub(crate) fn parse_update(index: usize, entry: Value) -> Result<ToolUpdate, Too
         fields.remove(*field);
     }
     check_fields(&fields)
-        .map_err(|problem| ToolError::Invalid(format!("`updates[{index}]`: {problem}")))?;
+        .map_err(|problem| ToolServiceError::Invalid(format!("`updates[{index}]`: {problem}")))?;
     Ok(ToolUpdate {
         id,
         fields,
@@ -173,7 +181,7 @@ pub(crate) async fn list(
     state: &AppState,
     principal: &Principal,
     limit: i64,
-) -> Result<Vec<ToolRecord>, ToolError> {
+) -> Result<Vec<ToolRecord>, ToolServiceError> {
     let project = principal.project.clone();
     Ok(state
         .store()
@@ -186,14 +194,14 @@ pub(crate) async fn get(
     state: &AppState,
     principal: &Principal,
     tool_id: &str,
-) -> Result<ToolRecord, ToolError> {
+) -> Result<ToolRecord, ToolServiceError> {
     let project = principal.project.clone();
     let lookup = tool_id.to_string();
     state
         .store()
         .call(move |db| tools::find_tool(db, &project, &lookup))
         .await?
-        .ok_or_else(|| ToolError::NotFound {
+        .ok_or_else(|| ToolServiceError::NotFound {
             tool_id: tool_id.to_string(),
         })
 }
@@ -206,7 +214,7 @@ pub(crate) async fn bulk_update(
     principal: &Principal,
     updates: Vec<ToolUpdate>,
     partial_update: bool,
-) -> Result<(), ToolError> {
+) -> Result<(), ToolServiceError> {
     let project = principal.project.clone();
     let now = now_iso();
     state
@@ -261,7 +269,7 @@ pub(crate) async fn bulk_delete(
     state: &AppState,
     principal: &Principal,
     ids: Vec<String>,
-) -> Result<(), ToolError> {
+) -> Result<(), ToolServiceError> {
     let project = principal.project.clone();
     state
         .store()
@@ -280,19 +288,19 @@ pub(crate) async fn clone(
     state: &AppState,
     principal: &Principal,
     tool_id: &str,
-) -> Result<String, ToolError> {
+) -> Result<String, ToolServiceError> {
     let project = principal.project.clone();
     let region = principal.region.code().to_string();
     let source = tool_id.to_string();
     let copy_id = new_item_id();
     let now = now_iso();
     let answer_id = copy_id.clone();
-    let cloned = state
+    state
         .store()
-        .call(move |db| {
+        .call(move |db| -> Result<_, ToolServiceError> {
             let transaction = db.transaction()?;
             let Some(tool) = tools::find_tool(&transaction, &project, &source)? else {
-                return Ok(false);
+                return Err(ToolServiceError::NotFound { tool_id: source });
             };
             let mut document = tool.document;
             document.insert(
@@ -309,15 +317,9 @@ pub(crate) async fn clone(
             };
             tools::save_tool(&transaction, &copy)?;
             transaction.commit()?;
-            Ok(true)
+            Ok(answer_id)
         })
-        .await?;
-    if !cloned {
-        return Err(ToolError::NotFound {
-            tool_id: tool_id.to_string(),
-        });
-    }
-    Ok(answer_id)
+        .await
 }
 
 /// Runs a tool of the caller's project on `params`, waiting as long as its behaviour
@@ -327,7 +329,7 @@ pub(crate) async fn run(
     principal: &Principal,
     tool_id: &str,
     params: Value,
-) -> Result<ToolOutcome, ToolError> {
+) -> Result<ToolOutcome, ToolServiceError> {
     let tool = get(state, principal, tool_id).await?;
     let behavior = ToolBehavior::from_json(&tool.behavior);
     let outcome = tool_runner::run(&params_schema(&tool), &behavior, &params);

@@ -6,9 +6,9 @@
 use super::task_target::{self, Choice};
 use super::ServiceError;
 use crate::auth::Principal;
-use crate::engine::workforce::{self, WorkforceTarget};
+use crate::engine::workforce::{self, WorkforceTriggerTask};
 use crate::state::AppState;
-use crate::store::catalog::{self, WorkforceRecord};
+use crate::store::definitions::{self, WorkforceRecord};
 use crate::store::tasks::MessageRecord;
 use crate::store::workforce_tasks::{self, PageKey, WorkforceTaskRecord};
 
@@ -23,7 +23,9 @@ pub(crate) async fn workforce(
     let lookup = workforce_id.clone();
     state
         .store()
-        .call(move |connection| catalog::find_workforce(connection, &project, &visibility, &lookup))
+        .call(move |connection| {
+            definitions::find_workforce(connection, &project, &visibility, &lookup)
+        })
         .await?
         .ok_or_else(|| ServiceError::WorkforceNotFound {
             workforce_id,
@@ -60,20 +62,20 @@ pub(crate) async fn accept_message(
     let principal = principal.clone();
     let mut accepted = state
         .store()
-        .call(move |connection| {
+        .call(move |connection| -> Result<_, ServiceError> {
             let transaction = connection.transaction()?;
             let project = principal.project.clone();
-            let Some(workforce) = catalog::find_workforce(
+            let Some(workforce) = definitions::find_workforce(
                 &transaction,
                 &project,
                 &principal.workforces(),
                 &workforce_id,
             )?
             else {
-                return Ok(Err(ServiceError::WorkforceNotFound {
+                return Err(ServiceError::WorkforceNotFound {
                     workforce_id,
                     project,
-                }));
+                });
             };
             let scope = principal.workforce_tasks();
             let choice = task_target::choose(
@@ -88,13 +90,12 @@ pub(crate) async fn accept_message(
                 },
             )?;
             let target = match choice {
-                Ok(Choice::Existing(task)) => WorkforceTarget::Existing(task),
-                Ok(Choice::New(id)) => WorkforceTarget::New {
+                Choice::Existing(task) => WorkforceTriggerTask::Existing(task),
+                Choice::New(id) => WorkforceTriggerTask::New {
                     id,
                     created_by_key_id: principal.key_id.clone(),
                     task_prefix: principal.task_prefix().map(str::to_string),
                 },
-                Err(refusal) => return Ok(Err(refusal)),
             };
             let accepted = workforce::accept(
                 &transaction,
@@ -105,9 +106,9 @@ pub(crate) async fn accept_message(
                 use_streaming,
             )?;
             transaction.commit()?;
-            Ok(Ok(accepted))
+            Ok(accepted)
         })
-        .await??;
+        .await?;
     state.engine().publish(std::mem::take(&mut accepted.events));
     state.engine().wake();
     Ok(accepted.task_id)

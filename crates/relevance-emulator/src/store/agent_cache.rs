@@ -9,8 +9,8 @@
 //! * The cache is only filled and changed on the store's thread, which owns it beside
 //!   the connection, so a fill (a read of the committed row) can never interleave
 //!   with a write and bring back a row that a write just replaced.
-//! * Every function that writes the `agents` table (`catalog::upsert_project`,
-//!   `catalog::save_agent`, `catalog::delete_agent`, `dashboard_queries::set_agent_public`) takes this cache as an argument (a store
+//! * Every function that writes the `agents` table (`definitions::upsert_project`,
+//!   `definitions::save_agent`, `definitions::delete_agent`, `overview::set_agent_public`) takes this cache as an argument (a store
 //!   closure gets it from its `Db`) and forgets the rows it touches inside the same
 //!   store call as the write: the very next read reloads from SQLite.
 //! * Entries hold the full row; scope ([`Visibility`]) is applied by the reader, to
@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use super::records::AgentRecord;
+use super::cached_rows::AgentRecord;
 
 /// Agent rows by project id, then agent id.
 #[derive(Debug, Default)]
@@ -93,8 +93,8 @@ impl AgentCache {
 mod tests {
     use super::*;
     use crate::region::Region;
-    use crate::store::catalog::{self, AgentSpec, ProjectSpec, Visibility};
-    use crate::store::{dashboard_queries, Store};
+    use crate::store::definitions::{self, AgentSpec, ProjectSpec, Visibility};
+    use crate::store::{overview, Store};
 
     fn agent(project: &str, id: &str) -> AgentRecord {
         AgentRecord {
@@ -159,7 +159,7 @@ mod tests {
             .call(move |db| {
                 let (connection, caches) = db.split();
                 let transaction = connection.transaction()?;
-                catalog::upsert_project(&transaction, &caches.agents, &spec, now)?;
+                definitions::upsert_project(&transaction, &caches.agents, &spec, now)?;
                 transaction.commit()
             })
             .await
@@ -184,7 +184,7 @@ mod tests {
         // The dashboard's switch.
         let changed = store
             .call(|db| {
-                dashboard_queries::set_agent_public(
+                overview::set_agent_public(
                     db,
                     db.agent_cache(),
                     "p",

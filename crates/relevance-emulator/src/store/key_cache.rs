@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::records::KeyKind;
+use super::cached_rows::KeyKind;
 use crate::region::Region;
 
 /// The fields of a key row that decide whether a request is let in, and as whom.

@@ -15,9 +15,9 @@ use std::collections::HashMap;
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::catalog;
+use super::cached_rows::KeyKind;
+use super::definitions;
 use super::key_cache::{AuthKey, KeyCache, PendingUse};
-pub(crate) use super::records::KeyKind;
 use crate::time::iso_from_ms;
 
 /// A key row; `sha256` is the only trace of the secret.
@@ -85,7 +85,7 @@ pub(crate) fn insert(
     )?;
     // Inside a transaction the row may still roll back: leave it to the first request to load.
     if connection.is_autocommit() {
-        if let Some(project_region) = catalog::project_region(connection, &key.project)? {
+        if let Some(project_region) = definitions::project_region(connection, &key.project)? {
             cache.remember(AuthKey {
                 id: key.id.clone(),
                 project: key.project.clone(),
@@ -484,7 +484,7 @@ mod tests {
         store.key_cache().remember(loaded);
 
         store
-            .call(|db| {
+            .call(|db| -> rusqlite::Result<()> {
                 let (connection, caches) = db.split();
                 let transaction = connection.transaction()?;
                 revoke(

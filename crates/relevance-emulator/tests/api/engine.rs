@@ -74,12 +74,9 @@ async fn echo_types_its_reply_in_chunks_and_publishes_live_events() {
     let typed: Vec<&str> = events
         .iter()
         .filter_map(|event| match event {
-            LiveEvent::Text {
-                fragment,
-                document_id,
-            } => {
-                assert_eq!(document_id, &reply_id);
-                Some(fragment.as_str())
+            LiveEvent::Typing { delta, message_id } => {
+                assert_eq!(message_id, &reply_id);
+                Some(delta.as_str())
             }
             _ => None,
         })
@@ -240,12 +237,9 @@ async fn a_script_thinks_runs_tools_types_and_replies_then_completes() {
     let thought: String = events
         .iter()
         .filter_map(|event| match event {
-            LiveEvent::Thinking {
-                fragment,
-                document_id,
-            } => {
-                assert_eq!(document_id, &messages[3]["item_id"]);
-                Some(fragment.as_str())
+            LiveEvent::Thinking { delta, message_id } => {
+                assert_eq!(message_id, &messages[3]["item_id"]);
+                Some(delta.as_str())
             }
             _ => None,
         })

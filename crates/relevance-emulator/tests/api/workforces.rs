@@ -298,12 +298,12 @@ async fn a_handover_runs_both_members_in_order_and_completes() {
     }
     assert!(
         seen.iter().any(|event| matches!(event,
-            LiveEvent::Thinking { document_id, .. } if *document_id == messages[5]["item_id"])),
+            LiveEvent::Thinking { message_id, .. } if *message_id == messages[5]["item_id"])),
         "{seen:?}"
     );
     assert!(
         seen.iter().any(|event| matches!(event,
-            LiveEvent::Text { document_id, .. } if *document_id == messages[5]["item_id"])),
+            LiveEvent::Typing { message_id, .. } if *message_id == messages[5]["item_id"])),
         "{seen:?}"
     );
     let states: Vec<&LiveEvent> = seen

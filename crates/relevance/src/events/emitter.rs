@@ -1,18 +1,18 @@
 //! What the stream yields, and each of it once: new messages (the
 //! exactly-once `tracker`), the live tokens with their text so far
-//! (`so_far`), the status and title changes, and the final error. Pure:
+//! (`text_so_far`), the status and title changes, and the final error. Pure:
 //! no IO, no clock.
 
 use std::collections::{HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
+use super::sse::LiveToken;
 use crate::error::{Error, Result};
 use crate::message::{Message, MessageContent, ToolRun};
-use crate::stream::LiveToken;
 use crate::task::{Task, TaskStatus};
 
-use super::so_far::{Streamed, TextSoFar};
+use super::text_so_far::{Streamed, TextSoFar};
 use super::tracker::MessageTracker;
 use super::TaskEvent;
 

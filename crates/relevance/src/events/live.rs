@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use futures_util::Stream;
 
+use super::sse::{LiveBody, LiveEvents, LiveToken, StreamingToken};
 use crate::error::{Error, Result};
 use crate::retry::Backoff;
 use crate::runtime::{epoch_millis, BoxFuture, Instant};
-use crate::stream::{LiveBody, LiveEvents, LiveToken, StreamingToken};
 
+use super::followed::FollowedTask;
 use super::schedule::QuietRule;
-use super::sdk::TaskHandle;
 use super::{later, RETRY_BASE, RETRY_CAP};
 
 /// How long after the last live token the task counts as busy, and the
@@ -200,7 +200,7 @@ impl LiveConnection {
     pub(super) fn poll(
         &mut self,
         cx: &mut Context<'_>,
-        task: &TaskHandle,
+        task: &FollowedTask,
         now: Instant,
     ) -> LiveStep {
         let step = match self.read(cx, task, now) {
@@ -254,7 +254,7 @@ impl LiveConnection {
     fn read(
         &mut self,
         cx: &mut Context<'_>,
-        task: &TaskHandle,
+        task: &FollowedTask,
         now: Instant,
     ) -> std::result::Result<LiveStep, Option<Error>> {
         if matches!(self.conn, Conn::Off) {
@@ -444,7 +444,7 @@ mod tests {
     async fn it_connects_only_while_the_task_runs_with_a_token() {
         let waker = futures_util::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
-        let task = TaskHandle::of(&idle_task());
+        let task = FollowedTask::of(&idle_task());
         let now = Instant::now();
         let mut live = LiveConnection::new(true);
         assert!(matches!(live.poll(&mut cx, &task, now), LiveStep::Idle));
@@ -478,7 +478,7 @@ mod tests {
     fn an_open_connection_is_read_token_by_token_until_it_ends() {
         let waker = futures_util::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
-        let task = TaskHandle::of(&idle_task());
+        let task = FollowedTask::of(&idle_task());
         let now = Instant::now();
         let mut live = LiveConnection::new(true);
         let chunk = b"data: {\"type\":\"text\",\"content\":\"a\"}\n\ndata: {\"type\":\"text\",\"content\":\"b\"}\n\n";

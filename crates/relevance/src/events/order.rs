@@ -22,8 +22,8 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use super::sse::LiveToken;
 use crate::runtime::Instant;
-use crate::stream::LiveToken;
 
 /// A gap between two tokens after which the next one opens a segment: a
 /// tool run fits in it, the pauses of steady typing do not.

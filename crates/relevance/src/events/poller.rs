@@ -2,7 +2,7 @@
 //! metadata, the messages or both), when it is due (the `schedule`'s pace,
 //! the metadata's beat, the state checks after a reply, the token's
 //! refresh), and the retries of a failed poll with backoff. It reads
-//! through the `sdk` adapter and keeps no messages: what a poll found goes
+//! through the `followed` adapter and keeps no messages: what a poll found goes
 //! to the emitter.
 
 use std::task::{Context, Poll};
@@ -10,17 +10,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::sse::StreamingToken;
 use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::retry::{Backoff, Failure};
 use crate::runtime::{epoch_millis, BoxFuture, Instant};
-use crate::stream::StreamingToken;
 use crate::task::Task;
 
 use super::emitter::Delivered;
+use super::followed::FollowedTask;
 use super::live::LiveView;
 use super::schedule::{Pace, PollOutcome, PollSchedule};
-use super::sdk::TaskHandle;
 use super::{later, RETRY_BASE, RETRY_CAP};
 
 /// How often a running task's metadata is read when nothing else asks for
@@ -129,7 +129,7 @@ fn must_read_messages(
 /// `reads` and `wait_for_run` say (see [`must_read_messages`]). Each request
 /// is sent once; the poller owns the retries.
 async fn poll_task(
-    task: TaskHandle,
+    task: FollowedTask,
     cursor: Option<String>,
     reads: Reads,
     previous: Option<MetaSnapshot>,
@@ -272,7 +272,7 @@ impl Poller {
     pub(super) fn poll(
         &mut self,
         cx: &mut Context<'_>,
-        task: &TaskHandle,
+        task: &FollowedTask,
         cursor: impl FnOnce() -> Option<String>,
         live: LiveView,
         now: Instant,
@@ -329,7 +329,7 @@ impl Poller {
         beat || live.token_due
     }
 
-    fn start(&mut self, task: &TaskHandle, cursor: Option<String>, live: LiveView, now: Instant) {
+    fn start(&mut self, task: &FollowedTask, cursor: Option<String>, live: LiveView, now: Instant) {
         let mut reads = self.asked.take().unwrap_or_default();
         if now >= self.scheduled_at(live) {
             reads = reads.and(self.scheduled);
@@ -476,7 +476,7 @@ mod tests {
             title: title.into(),
             running: crate::task::TaskStatus::from_state(state).is_running(),
             updated_at: second.map(|s| {
-                crate::agent::timestamp(&serde_json::Value::from(format!(
+                crate::wire::timestamp(&serde_json::Value::from(format!(
                     "2026-03-01T10:00:{s:02}Z"
                 )))
                 .unwrap()
@@ -561,7 +561,7 @@ mod tests {
 
     /// What the poll started now reads.
     fn reads_of_next_poll(poller: &mut Poller, live: LiveView, now: Instant) -> Reads {
-        poller.start(&TaskHandle::of(&idle_task()), None, live, now);
+        poller.start(&FollowedTask::of(&idle_task()), None, live, now);
         let (reads, _) = poller.in_flight.take().expect("a poll started");
         reads
     }
@@ -697,7 +697,7 @@ mod tests {
         };
         assert_eq!(poller.next_deadline(past), Some(now + schedule::WATCHING.0));
         // No deadline while a poll is in flight.
-        poller.start(&TaskHandle::of(&idle_task()), None, watched, now);
+        poller.start(&FollowedTask::of(&idle_task()), None, watched, now);
         assert_eq!(poller.next_deadline(watched), None);
     }
 

@@ -359,7 +359,7 @@ mod tests {
         for case in cases {
             let since = case
                 .since
-                .map(|second| crate::agent::timestamp(&Value::from(at(second))).unwrap());
+                .map(|second| crate::wire::timestamp(&Value::from(at(second))).unwrap());
             let mut tracker = MessageTracker::new(since);
             assert_eq!(
                 tracker.cursor(),
@@ -394,7 +394,7 @@ mod tests {
             "content": {"type": "user-message", "text": "?"}}))
         .unwrap();
         let mut tracker =
-            MessageTracker::new(Some(crate::agent::timestamp(&Value::from(at(3))).unwrap()));
+            MessageTracker::new(Some(crate::wire::timestamp(&Value::from(at(3))).unwrap()));
         let delivered: Vec<String> = tracker
             .ingest(vec![user("u1", 4), undated, user("u2", 5)])
             .iter()

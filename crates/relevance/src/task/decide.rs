@@ -133,7 +133,7 @@ mod tests {
     use crate::client::Client;
     use crate::key::Key;
     use crate::region::Region;
-    use crate::task::TaskStatus;
+    use crate::task::{TaskData, TaskStatus};
 
     fn task(key: Key, owner: TaskOwner, id: &str) -> Task {
         // Port 9 (discard) on loopback: a request, if one were sent, could only fail.
@@ -144,14 +144,16 @@ mod tests {
         Task {
             client,
             job: None,
-            id: id.to_string(),
-            owner,
-            title: String::new(),
-            status: TaskStatus::Action,
-            state: "pending-approval".to_string(),
-            requested_state: None,
-            created_at: None,
-            updated_at: None,
+            data: TaskData {
+                id: id.to_string(),
+                owner,
+                title: String::new(),
+                status: TaskStatus::Action,
+                state: "pending-approval".to_string(),
+                requested_state: None,
+                created_at: None,
+                updated_at: None,
+            },
             new_from_trigger: false,
         }
     }

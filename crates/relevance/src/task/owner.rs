@@ -8,14 +8,14 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::{cursor_time, messages_at_or_after, Task, TaskOwner, TaskStatus};
+use super::{cursor_time, messages_at_or_after, Task, TaskData, TaskOwner, TaskStatus};
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::events::sse::StreamingToken;
 use crate::http::Request;
 use crate::job::JobRef;
 use crate::message::{AttachedFile, Message, MessageContent};
 use crate::retry::RetryPolicy;
-use crate::stream::StreamingToken;
 use crate::trigger_settings::{ExternalIdBehaviour, TriggerSettings};
 use crate::wire::messages::{decode_all, UserMessageBody};
 use crate::wire::tasks::{MetadataAnswer, ViewBody, STREAMING_TOKEN_QUERY};
@@ -23,7 +23,7 @@ use crate::wire::{agents, string, tasks, timestamp, workforces, Results};
 
 /// From which message on to read.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum After<'a> {
+pub(crate) enum MessageCursor<'a> {
     /// Messages inserted at or after this time.
     Time(DateTime<Utc>),
     /// At or after a message's verbatim `insert_date_` (a `view` cursor).
@@ -32,7 +32,7 @@ pub(crate) enum After<'a> {
 
 /// A message on its way to a task owner, its attachments already uploaded.
 #[derive(Debug)]
-pub(crate) struct Outgoing<'a> {
+pub(crate) struct PreparedMessage<'a> {
     pub(crate) text: &'a str,
     pub(crate) files: &'a [AttachedFile],
     /// The task id to send: the one continued, or a new client-made id.
@@ -95,14 +95,14 @@ impl TaskOwner {
         client: &Client,
         policy: Option<RetryPolicy>,
         task_id: &str,
-        after: Option<After<'_>>,
+        after: Option<MessageCursor<'_>>,
     ) -> Result<Vec<Message>> {
         match self {
             TaskOwner::Agent(agent_id) => {
                 let cursor = match after {
                     None => None,
-                    Some(After::Time(time)) => Some(cursor_time(time)),
-                    Some(After::Verbatim(text)) => Some(text.to_string()),
+                    Some(MessageCursor::Time(time)) => Some(cursor_time(time)),
+                    Some(MessageCursor::Verbatim(text)) => Some(text.to_string()),
                 };
                 let request = Request::read_post(tasks::view_path(agent_id, task_id))
                     .json(&ViewBody::after(cursor.as_deref()))
@@ -116,8 +116,8 @@ impl TaskOwner {
             TaskOwner::Workforce(workforce_id) => {
                 let since = match after {
                     None => None,
-                    Some(After::Time(time)) => Some(time),
-                    Some(After::Verbatim(text)) => {
+                    Some(MessageCursor::Time(time)) => Some(time),
+                    Some(MessageCursor::Verbatim(text)) => {
                         Some(timestamp(&Value::from(text)).ok_or_else(|| {
                             Error::InvalidTimestamp {
                                 value: text.to_string(),
@@ -149,20 +149,24 @@ impl TaskOwner {
     /// retry: after an ambiguous failure the task is looked for, and if it is
     /// there the trigger went through. Any other trigger is a plain create,
     /// never retried blindly.
-    pub(crate) async fn trigger(&self, client: &Client, outgoing: Outgoing<'_>) -> Result<Task> {
-        let mut request = self.trigger_request(&outgoing, None);
-        let new_task_id = outgoing.task_id.filter(|_| outgoing.new_task);
+    pub(crate) async fn trigger(
+        &self,
+        client: &Client,
+        prepared: PreparedMessage<'_>,
+    ) -> Result<Task> {
+        let mut request = self.trigger_request(&prepared, None);
+        let new_task_id = prepared.task_id.filter(|_| prepared.new_task);
         // A new conversation under the caller's external id: sending it again with
         // `nothing` answers the conversation the first send made, or makes it.
         let by_external_id =
-            outgoing.new_task && new_task_id.is_none() && outgoing.settings.external_id.is_some();
+            prepared.new_task && new_task_id.is_none() && prepared.settings.external_id.is_some();
         if new_task_id.is_some() || by_external_id {
             request = request.with_client_id();
         }
-        let outgoing = &outgoing;
+        let prepared = &prepared;
         let exists = || async move {
             if by_external_id {
-                return self.trigger_again_changing_nothing(client, outgoing).await;
+                return self.trigger_again_changing_nothing(client, prepared).await;
             }
             let Some(task_id) = new_task_id else {
                 return Ok(None);
@@ -187,7 +191,7 @@ impl TaskOwner {
                 transport.send_or_find(request, into, Some(exists)).await
             }
         }?;
-        task.new_from_trigger = outgoing.new_task;
+        task.new_from_trigger = prepared.new_task;
         Ok(task)
     }
 
@@ -200,13 +204,13 @@ impl TaskOwner {
     async fn trigger_again_changing_nothing(
         &self,
         client: &Client,
-        outgoing: &Outgoing<'_>,
+        prepared: &PreparedMessage<'_>,
     ) -> Result<Option<Task>> {
         let TaskOwner::Agent(agent_id) = self else {
             return Ok(None);
         };
         let request = self
-            .trigger_request(outgoing, Some(ExternalIdBehaviour::Nothing))
+            .trigger_request(prepared, Some(ExternalIdBehaviour::Nothing))
             .policy(Some(RetryPolicy::none()));
         let answer: agents::TriggerAnswer = client.send(request).await?;
         let task = agent_trigger_task(answer, client, agent_id);
@@ -220,32 +224,32 @@ impl TaskOwner {
                 MessageContent::User(user) => Some(user.text.as_str()),
                 _ => None,
             });
-        Ok((newest_user_text == Some(outgoing.text)).then_some(task))
+        Ok((newest_user_text == Some(prepared.text)).then_some(task))
     }
 
     /// The trigger request: its path and body (PROTOCOL A5, A6, A17); `behaviour`
     /// replaces the external id's behaviour (the retry check).
     fn trigger_request(
         &self,
-        outgoing: &Outgoing<'_>,
+        prepared: &PreparedMessage<'_>,
         behaviour: Option<ExternalIdBehaviour>,
     ) -> Request {
         match self {
             TaskOwner::Agent(agent_id) => {
-                let attachments = Some(outgoing.files).filter(|files| !files.is_empty());
-                let settings = outgoing.settings;
+                let attachments = Some(prepared.files).filter(|files| !files.is_empty());
+                let settings = prepared.settings;
                 let external = settings.external_id.as_ref();
                 let body = agents::TriggerBody {
                     agent_id,
-                    agent_override: outgoing
+                    agent_override: prepared
                         .agent_config
-                        .filter(|_| outgoing.streaming)
+                        .filter(|_| prepared.streaming)
                         .map(agents::streaming_override),
-                    conversation_id: outgoing.task_id,
+                    conversation_id: prepared.task_id,
                     external_id: external.map(|(id, _)| id.as_str()),
                     external_id_behaviour: external
                         .map(|(_, given)| behaviour.unwrap_or(*given).as_str()),
-                    message: UserMessageBody::new(outgoing.text, attachments),
+                    message: UserMessageBody::new(prepared.text, attachments),
                     params: settings.params.as_ref(),
                     version: settings.version.as_deref(),
                 };
@@ -254,11 +258,11 @@ impl TaskOwner {
             TaskOwner::Workforce(workforce_id) => {
                 let body = workforces::TriggerBody {
                     trigger: workforces::Trigger {
-                        message: UserMessageBody::new(outgoing.text, Some(outgoing.files)),
-                        use_streaming: outgoing.streaming,
+                        message: UserMessageBody::new(prepared.text, Some(prepared.files)),
+                        use_streaming: prepared.streaming,
                     },
                     workforce_id,
-                    workforce_task_id: outgoing.task_id,
+                    workforce_task_id: prepared.task_id,
                 };
                 Request::create(workforces::TRIGGER_PATH).json(&body)
             }
@@ -273,13 +277,13 @@ impl TaskOwner {
                 let answer = agents::TriggerAnswer {
                     agent_id: task.agent_id().map(str::to_string),
                     state: Some(task.state.clone()),
-                    conversation_id: task.id,
+                    conversation_id: task.data.id.clone(),
                     job_info: serde_json::Value::Null,
                 };
                 agent_trigger_task(answer, &task.client, agent_id)
             }
             TaskOwner::Workforce(workforce_id) => {
-                workforce_trigger_task(task.id, &task.client, workforce_id)
+                workforce_trigger_task(task.data.id.clone(), &task.client, workforce_id)
             }
         }
     }
@@ -298,14 +302,16 @@ pub(crate) fn agent_task(meta: tasks::TaskMeta, client: &Client, agent_id: &str)
     Task {
         client: client.clone(),
         job: None,
-        id: meta.knowledge_set.clone(),
-        owner: TaskOwner::Agent(text("agent_id").unwrap_or_else(|| agent_id.to_string())),
-        title: text("title").unwrap_or_default(),
-        status: TaskStatus::from_state(&state),
-        state,
-        requested_state: None,
-        created_at: timestamp(&meta.insert_date),
-        updated_at: timestamp(&meta.update_date),
+        data: TaskData {
+            id: meta.knowledge_set.clone(),
+            owner: TaskOwner::Agent(text("agent_id").unwrap_or_else(|| agent_id.to_string())),
+            title: text("title").unwrap_or_default(),
+            status: TaskStatus::from_state(&state),
+            state,
+            requested_state: None,
+            created_at: timestamp(&meta.insert_date),
+            updated_at: timestamp(&meta.update_date),
+        },
         new_from_trigger: false,
     }
 }
@@ -332,14 +338,16 @@ pub(crate) fn agent_trigger_task(
     Task {
         client: client.clone(),
         job,
-        id: answer.conversation_id,
-        owner: TaskOwner::Agent(answer.agent_id.unwrap_or_else(|| agent_id.to_string())),
-        title: String::new(),
-        status: TaskStatus::from_state(&state),
-        state,
-        requested_state: None,
-        created_at: None,
-        updated_at: None,
+        data: TaskData {
+            id: answer.conversation_id,
+            owner: TaskOwner::Agent(answer.agent_id.unwrap_or_else(|| agent_id.to_string())),
+            title: String::new(),
+            status: TaskStatus::from_state(&state),
+            state,
+            requested_state: None,
+            created_at: None,
+            updated_at: None,
+        },
         new_from_trigger: false,
     }
 }
@@ -355,14 +363,16 @@ pub(crate) fn workforce_task(
     Task {
         client: client.clone(),
         job: None,
-        id: task_id.to_string(),
-        owner: TaskOwner::Workforce(workforce_id.to_string()),
-        title: string(meta.title).unwrap_or_default(),
-        status: TaskStatus::from_workforce_state(&state),
-        state,
-        requested_state: string(meta.requested_state),
-        created_at: timestamp(&meta.insert_date),
-        updated_at: timestamp(&meta.update_date),
+        data: TaskData {
+            id: task_id.to_string(),
+            owner: TaskOwner::Workforce(workforce_id.to_string()),
+            title: string(meta.title).unwrap_or_default(),
+            status: TaskStatus::from_workforce_state(&state),
+            state,
+            requested_state: string(meta.requested_state),
+            created_at: timestamp(&meta.insert_date),
+            updated_at: timestamp(&meta.update_date),
+        },
         new_from_trigger: false,
     }
 }
@@ -373,14 +383,16 @@ pub(crate) fn workforce_trigger_task(task_id: String, client: &Client, workforce
     Task {
         client: client.clone(),
         job: None,
-        id: task_id,
-        owner: TaskOwner::Workforce(workforce_id.to_string()),
-        title: String::new(),
-        status: TaskStatus::Running,
-        state: "running".to_string(),
-        requested_state: None,
-        created_at: None,
-        updated_at: None,
+        data: TaskData {
+            id: task_id,
+            owner: TaskOwner::Workforce(workforce_id.to_string()),
+            title: String::new(),
+            status: TaskStatus::Running,
+            state: "running".to_string(),
+            requested_state: None,
+            created_at: None,
+            updated_at: None,
+        },
         new_from_trigger: false,
     }
 }
@@ -397,7 +409,7 @@ pub(crate) fn agent_task_list(
         .into_iter()
         .map(|item| {
             let mut task = agent_task(item.metadata, client, agent_id);
-            task.id = item.knowledge_set;
+            task.data.id = item.knowledge_set;
             task
         })
         .collect()

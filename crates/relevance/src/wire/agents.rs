@@ -1,4 +1,8 @@
 //! Agents (PROTOCOL A5, A7b, A8b): reading, listing, triggering.
+//!
+//! The emulator reads the same trigger body with its own types
+//! (`relevance-emulator`'s `api::tasks`, `engine::trigger`) on purpose: it never
+//! depends on this SDK and is checked against the platform's own models.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -4,6 +4,10 @@
 //! A known kind with a malformed body is a decode error naming the message;
 //! a kind this SDK does not know is kept as [`MessageContent::Unknown`];
 //! inside a known kind, missing or ill-typed optionals read as absent.
+//!
+//! The emulator writes the same content with its own types
+//! (`relevance-emulator`'s `engine::content`) on purpose: it never depends on
+//! this SDK and is checked against the platform's own models, not against ours.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

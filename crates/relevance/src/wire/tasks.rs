@@ -24,7 +24,7 @@ pub(crate) fn view_path(agent_id: &str, task_id: &str) -> String {
 }
 
 /// `{"metadata": M, "streaming_token"?: {...}}`, for either owner; the token
-/// is read leniently by `stream::StreamingToken::from_value`.
+/// is read leniently by `events::sse::StreamingToken::from_value`.
 #[derive(Deserialize)]
 pub(crate) struct MetadataAnswer<M> {
     pub(crate) metadata: M,

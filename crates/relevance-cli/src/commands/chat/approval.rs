@@ -11,7 +11,7 @@ use crate::cli::ApprovalPolicy;
 
 /// What the person (or `--approve`) decided.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Decision {
+pub(super) enum ApprovalChoice {
     Approve,
     /// Approve with these params replacing the agent's of the same names.
     ApproveWith(Map<String, Value>),
@@ -21,10 +21,10 @@ pub(super) enum Decision {
 }
 
 /// The decision `--approve` makes without asking, if it was given.
-pub(super) fn decided_by_flag(policy: Option<ApprovalPolicy>) -> Option<Decision> {
+pub(super) fn decided_by_flag(policy: Option<ApprovalPolicy>) -> Option<ApprovalChoice> {
     match policy? {
-        ApprovalPolicy::All => Some(Decision::Approve),
-        ApprovalPolicy::None => Some(Decision::Reject),
+        ApprovalPolicy::All => Some(ApprovalChoice::Approve),
+        ApprovalPolicy::None => Some(ApprovalChoice::Reject),
     }
 }
 
@@ -56,22 +56,22 @@ pub(super) fn question(run: &ToolRun) -> String {
 
 /// `y`/`yes` approves, `e`/`edit` asks for params, anything else (also nothing) rejects:
 /// `N` is the default, so a run is never approved by accident.
-pub(super) fn answer(line: &str) -> Decision {
+pub(super) fn answer(line: &str) -> ApprovalChoice {
     match line.trim().to_ascii_lowercase().as_str() {
-        "y" | "yes" => Decision::Approve,
-        "e" | "edit" => Decision::Edit,
-        _ => Decision::Reject,
+        "y" | "yes" => ApprovalChoice::Approve,
+        "e" | "edit" => ApprovalChoice::Edit,
+        _ => ApprovalChoice::Reject,
     }
 }
 
 /// The params a person typed after `e`: a JSON object (an empty line keeps the agent's).
-pub(super) fn edited_params(line: &str) -> Result<Decision> {
+pub(super) fn edited_params(line: &str) -> Result<ApprovalChoice> {
     let line = line.trim();
     if line.is_empty() {
-        return Ok(Decision::Approve);
+        return Ok(ApprovalChoice::Approve);
     }
     match serde_json::from_str::<Value>(line) {
-        Ok(Value::Object(params)) => Ok(Decision::ApproveWith(params)),
+        Ok(Value::Object(params)) => Ok(ApprovalChoice::ApproveWith(params)),
         Ok(_) => bail!("the params must be a JSON object, e.g. {{\"to\": \"a@example.com\"}}"),
         Err(error) => bail!("the params are not JSON: {error}"),
     }
@@ -84,13 +84,13 @@ mod tests {
     #[test]
     fn answers_default_to_no() {
         for (line, decision) in [
-            ("y", Decision::Approve),
-            (" YES \n", Decision::Approve),
-            ("e", Decision::Edit),
-            ("edit", Decision::Edit),
-            ("", Decision::Reject),
-            ("n", Decision::Reject),
-            ("maybe", Decision::Reject),
+            ("y", ApprovalChoice::Approve),
+            (" YES \n", ApprovalChoice::Approve),
+            ("e", ApprovalChoice::Edit),
+            ("edit", ApprovalChoice::Edit),
+            ("", ApprovalChoice::Reject),
+            ("n", ApprovalChoice::Reject),
+            ("maybe", ApprovalChoice::Reject),
         ] {
             assert_eq!(answer(line), decision, "{line:?}");
         }
@@ -98,8 +98,8 @@ mod tests {
 
     #[test]
     fn edited_params_are_a_json_object() {
-        assert_eq!(edited_params("").unwrap(), Decision::Approve);
-        let Decision::ApproveWith(params) = edited_params(r#"{"to": "b@x"}"#).unwrap() else {
+        assert_eq!(edited_params("").unwrap(), ApprovalChoice::Approve);
+        let ApprovalChoice::ApproveWith(params) = edited_params(r#"{"to": "b@x"}"#).unwrap() else {
             panic!("not params");
         };
         assert_eq!(params["to"], "b@x");

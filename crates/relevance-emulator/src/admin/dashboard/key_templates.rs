@@ -6,7 +6,8 @@ use maud::{html, Markup};
 
 use super::html::{badge, dash, keys_url, post_form, project_url, seg, when, when_opt};
 use crate::service::keys::NewApiKey;
-use crate::store::keys::{KeyKind, KeyRecord};
+use crate::store::cached_rows::KeyKind;
+use crate::store::keys::KeyRecord;
 
 /// Longest label the create form takes (its `maxlength`; the handler refuses longer).
 pub(crate) const MAX_LABEL_CHARS: usize = 200;

@@ -18,9 +18,10 @@ use super::html::{keys_url, seg, Page};
 use super::key_templates::{self, KeyList, MAX_LABEL_CHARS};
 use super::session::SignedIn;
 use super::{checked_form, DashboardState, PageError};
-use crate::service::operator::OperatorError;
-use crate::service::{keys, operator};
-use crate::store::keys::{KeyKind, KeyRecord};
+use crate::service::overview::OperatorError;
+use crate::service::{keys, overview};
+use crate::store::cached_rows::KeyKind;
+use crate::store::keys::KeyRecord;
 
 /// The embed-key filter from the query string.
 #[derive(Debug, Default)]
@@ -84,7 +85,7 @@ pub(crate) async fn list(
     let keys = keys::list_keys(&state.app, &project)
         .await
         .map_err(for_session)?;
-    let (agent_ids, workforce_ids) = operator::target_ids(&state.app, &project)
+    let (agent_ids, workforce_ids) = overview::target_ids(&state.app, &project)
         .await
         .map_err(for_session)?;
     let list = KeyList {

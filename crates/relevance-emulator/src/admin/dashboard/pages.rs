@@ -2,7 +2,7 @@
 //! workforces, an agent (settings and tasks), a workforce, and a task's messages.
 //!
 //! Each handler parses its path, calls one operator use case
-//! ([`crate::service::operator`]) and renders with a template function of
+//! ([`crate::service::overview`]) and renders with a template function of
 //! [`templates`](super::templates).
 
 use std::collections::HashMap;
@@ -15,16 +15,16 @@ use axum::Form;
 use super::html::{project_url, seg, Page};
 use super::messages::Decide;
 use super::session::SignedIn;
-use super::templates::{self, TaskView};
+use super::templates;
 use super::{checked_form, DashboardState, PageError};
-use crate::service::operator::{self, OperatorError};
+use crate::service::overview::{self, OperatorError};
 
 /// `GET /dashboard`
 pub(crate) async fn projects(
     State(state): State<DashboardState>,
     session: SignedIn,
 ) -> Result<Response, PageError> {
-    let rows = operator::project_counts(&state.app)
+    let rows = overview::project_counts(&state.app)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
     let body = templates::projects(&rows);
@@ -39,7 +39,7 @@ pub(crate) async fn project(
 ) -> Result<Response, PageError> {
     let Path(project) =
         path.map_err(|_| PageError::not_found("no such project").for_session(&session))?;
-    let overview = operator::project_overview(&state.app, &project)
+    let overview = overview::project_overview(&state.app, &project)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
     let body = templates::project(&project, &overview);
@@ -54,7 +54,7 @@ pub(crate) async fn agent(
 ) -> Result<Response, PageError> {
     let Path((project, agent_id)) =
         path.map_err(|_| PageError::not_found("no such agent").for_session(&session))?;
-    let (agent, tasks) = operator::agent_with_tasks(&state.app, &project, &agent_id)
+    let (agent, tasks) = overview::agent_with_tasks(&state.app, &project, &agent_id)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
     let body = templates::agent(&project, session.csrf(), &agent, &tasks);
@@ -81,7 +81,7 @@ pub(crate) async fn set_visibility(
             )
         }
     };
-    operator::set_agent_public(&state.app, &project, &agent_id, public)
+    overview::set_agent_public(&state.app, &project, &agent_id, public)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
     Ok(Redirect::to(&format!(
@@ -100,7 +100,7 @@ pub(crate) async fn workforce(
 ) -> Result<Response, PageError> {
     let Path((project, workforce_id)) =
         path.map_err(|_| PageError::not_found("no such workforce").for_session(&session))?;
-    let (workforce, tasks) = operator::workforce_with_tasks(&state.app, &project, &workforce_id)
+    let (workforce, tasks) = overview::workforce_with_tasks(&state.app, &project, &workforce_id)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
     let body = templates::workforce(&project, &workforce, &tasks);
@@ -116,19 +116,18 @@ pub(crate) async fn task(
 ) -> Result<Response, PageError> {
     let Path((project, task_id)) =
         path.map_err(|_| PageError::not_found("no such task").for_session(&session))?;
-    let (task, messages) = operator::agent_task(&state.app, &project, &task_id)
+    let (task, messages) = overview::agent_task(&state.app, &project, &task_id)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
-    let back = format!("{}/agents/{}", project_url(&project), seg(&task.agent_id));
-    let label = format!("Agent {}", task.agent_id);
-    let view = TaskView::from(&task);
+    let back = format!("{}/agents/{}", project_url(&project), seg(&task.owner_id));
+    let label = format!("Agent {}", task.owner_id);
     let task_url = task_url(&project, &task.id);
     let decide = Decide {
         task_url: &task_url,
         csrf: session.csrf(),
     };
-    let body = templates::task((&back, &label), &view, messages, Some(decide));
-    Ok(Page::new(session.chrome(), &view.page_title(), body).into_response())
+    let body = templates::task((&back, &label), &task, messages, Some(decide));
+    Ok(Page::new(session.chrome(), &task.page_title(), body).into_response())
 }
 
 /// `/dashboard/projects/{project}/tasks/{task_id}`, an agent task's page (and its forms' base).
@@ -145,7 +144,7 @@ pub(crate) async fn workforce_task(
 ) -> Result<Response, PageError> {
     let Path((project, workforce_id, task_id)) =
         path.map_err(|_| PageError::not_found("no such task").for_session(&session))?;
-    let (task, messages) = operator::workforce_task(&state.app, &project, &workforce_id, &task_id)
+    let (task, messages) = overview::workforce_task(&state.app, &project, &workforce_id, &task_id)
         .await
         .map_err(|error| {
             match error {
@@ -159,10 +158,9 @@ pub(crate) async fn workforce_task(
     let back = format!(
         "{}/workforces/{}",
         project_url(&project),
-        seg(&task.workforce_id)
+        seg(&task.owner_id)
     );
-    let label = format!("Workforce {}", task.workforce_id);
-    let view = TaskView::from(&task);
-    let body = templates::task((&back, &label), &view, messages, None);
-    Ok(Page::new(session.chrome(), &view.page_title(), body).into_response())
+    let label = format!("Workforce {}", task.owner_id);
+    let body = templates::task((&back, &label), &task, messages, None);
+    Ok(Page::new(session.chrome(), &task.page_title(), body).into_response())
 }

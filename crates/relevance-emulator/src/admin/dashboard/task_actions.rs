@@ -4,7 +4,7 @@
 //! Nothing here decides or deletes by itself: each handler calls the use case the
 //! API calls ([`agent_tasks::decide`] for an `action-confirm` / `action-reject`
 //! trigger, [`agent_tasks::delete_tasks`] for `knowledge/sets/delete`) with the
-//! operator's principal ([`operator::acting_in`]), so the dashboard and the API
+//! operator's principal ([`overview::acting_in`]), so the dashboard and the API
 //! cannot disagree. A decision no run waits for is refused there and shown as an
 //! error page, with nothing changed.
 
@@ -18,11 +18,11 @@ use axum::Form;
 use super::html::{project_url, seg, Page};
 use super::pages::task_url;
 use super::session::SignedIn;
-use super::templates::{self, TaskView};
+use super::templates;
 use super::{checked_form, DashboardState, PageError};
 use crate::engine::decision::{Decision, Verdict};
-use crate::service::{agent_tasks, operator};
-use crate::store::tasks::TaskRecord;
+use crate::service::overview::TaskView;
+use crate::service::{agent_tasks, overview};
 
 type TaskPath = Result<Path<(String, String)>, PathRejection>;
 type FormFields = Result<Form<HashMap<String, String>>, FormRejection>;
@@ -76,13 +76,13 @@ async fn decide(
         action: None,
         action_request_id,
     };
-    let principal = operator::acting_in(&state.app, &project)
+    let principal = overview::acting_in(&state.app, &project)
         .await
         .map_err(|error| PageError::from(error).for_session(session))?;
     agent_tasks::decide(
         &state.app,
         &principal,
-        task.agent_id.clone(),
+        task.owner_id.clone(),
         task.id.clone(),
         decision,
     )
@@ -97,10 +97,10 @@ async fn agent_task(
     state: &DashboardState,
     session: &SignedIn,
     path: TaskPath,
-) -> Result<(String, TaskRecord), PageError> {
+) -> Result<(String, TaskView), PageError> {
     let Path((project, task_id)) =
         path.map_err(|_| PageError::not_found("no such task").for_session(session))?;
-    let (task, _) = operator::agent_task(&state.app, &project, &task_id)
+    let (task, _) = overview::agent_task(&state.app, &project, &task_id)
         .await
         .map_err(|error| PageError::from(error).for_session(session))?;
     Ok((project, task))
@@ -114,7 +114,7 @@ pub(crate) async fn confirm_delete(
 ) -> Result<Response, PageError> {
     let (project, task) = agent_task(&state, &session, path).await?;
     let url = task_url(&project, &task.id);
-    let body = templates::confirm_delete(&url, session.csrf(), &TaskView::from(&task));
+    let body = templates::confirm_delete(&url, session.csrf(), &task);
     Ok(Page::new(session.chrome(), "Delete task", body).into_response())
 }
 
@@ -127,7 +127,7 @@ pub(crate) async fn delete(
 ) -> Result<Response, PageError> {
     checked_form(&session, form)?;
     let (project, task) = agent_task(&state, &session, path).await?;
-    let principal = operator::acting_in(&state.app, &project)
+    let principal = overview::acting_in(&state.app, &project)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
     agent_tasks::delete_tasks(&state.app, &principal, vec![task.id.clone()])
@@ -137,7 +137,7 @@ pub(crate) async fn delete(
     Ok(Redirect::to(&format!(
         "{}/agents/{}",
         project_url(&project),
-        seg(&task.agent_id)
+        seg(&task.owner_id)
     ))
     .into_response())
 }

@@ -12,11 +12,9 @@ use maud::{html, Markup};
 
 use super::html::{badge, post_form, project_url, seg, when};
 use super::messages::{self, Decide};
-use crate::service::operator::ProjectOverview;
-use crate::store::catalog::AgentRecord;
-use crate::store::dashboard_queries::{ProjectCounts, WorkforceRow};
-use crate::store::tasks::{MessageRecord, TaskRecord};
-use crate::store::workforce_tasks::WorkforceTaskRecord;
+use crate::service::overview::{
+    AgentView, MessageView, ProjectOverview, ProjectSummary, TaskView, WorkforceView,
+};
 
 /// The state as a coloured label, grouped as PROTOCOL A5's simplified status.
 fn state_badge(state: &str) -> Markup {
@@ -57,7 +55,7 @@ fn empty_row(columns: usize, text: &str) -> Markup {
 }
 
 /// `GET /dashboard`: every project with its counts.
-pub(crate) fn projects(rows: &[ProjectCounts]) -> Markup {
+pub(crate) fn projects(rows: &[ProjectSummary]) -> Markup {
     let columns = [
         ("Project", false),
         ("Region", false),
@@ -116,7 +114,7 @@ pub(crate) fn project(project: &str, overview: &ProjectOverview) -> Markup {
                         td { (agent.emoji.as_deref().unwrap_or("")) " " (agent.name.as_deref().unwrap_or("")) }
                         td { (visibility_badge(agent.public)) }
                         td { (agent.model) }
-                        td.num { (overview.tasks.iter().filter(|task| task.agent_id == agent.id).count()) }
+                        td.num { (overview.tasks.iter().filter(|task| task.owner_id == agent.id).count()) }
                     }
                 }
             }
@@ -138,67 +136,8 @@ pub(crate) fn project(project: &str, overview: &ProjectOverview) -> Markup {
     }
 }
 
-/// What the task tables and task pages show of a task, agent or workforce alike.
-pub(crate) struct TaskView<'a> {
-    id: &'a str,
-    title: &'a str,
-    state: &'a str,
-    created_by_key_id: &'a str,
-    task_prefix: Option<&'a str>,
-    insert_date: &'a str,
-    update_date: &'a str,
-}
-
-impl<'a> From<&'a TaskRecord> for TaskView<'a> {
-    fn from(task: &'a TaskRecord) -> Self {
-        TaskView {
-            id: &task.id,
-            title: &task.title,
-            state: &task.state,
-            created_by_key_id: &task.created_by_key_id,
-            task_prefix: task.task_prefix.as_deref(),
-            insert_date: &task.insert_date,
-            update_date: &task.update_date,
-        }
-    }
-}
-
-impl<'a> From<&'a WorkforceTaskRecord> for TaskView<'a> {
-    fn from(task: &'a WorkforceTaskRecord) -> Self {
-        TaskView {
-            id: &task.id,
-            title: &task.title,
-            state: &task.state,
-            created_by_key_id: &task.created_by_key_id,
-            task_prefix: None,
-            insert_date: &task.insert_date,
-            update_date: &task.update_date,
-        }
-    }
-}
-
-impl TaskView<'_> {
-    /// The title, or the id when the task has none yet.
-    fn label(&self) -> &str {
-        if self.title.trim().is_empty() {
-            self.id
-        } else {
-            self.title
-        }
-    }
-
-    /// The task page's title.
-    pub(crate) fn page_title(&self) -> String {
-        if self.title.trim().is_empty() {
-            format!("Task {}", self.id)
-        } else {
-            format!("Task: {}", self.title)
-        }
-    }
-}
-
 /// A table of tasks, each row linking to its `href`.
-fn tasks_table<'a>(rows: impl IntoIterator<Item = (String, TaskView<'a>)>) -> Markup {
+fn tasks_table<'a>(rows: impl IntoIterator<Item = (String, &'a TaskView)>) -> Markup {
     let rows: Vec<_> = rows.into_iter().collect();
     let columns = [
         ("Title", false),
@@ -214,17 +153,17 @@ fn tasks_table<'a>(rows: impl IntoIterator<Item = (String, TaskView<'a>)>) -> Ma
                 @for (href, task) in &rows {
                     tr {
                         td { a href=(href) { (task.label()) } div.muted { code { (task.id) } } }
-                        td { (state_badge(task.state)) }
+                        td { (state_badge(&task.state)) }
                         td {
-                            @if let Some(prefix) = task.task_prefix {
+                            @if let Some(prefix) = &task.task_prefix {
                                 "embed key " code { (task.created_by_key_id) }
                                 " (prefix " code { (prefix) } ")"
                             } @else {
                                 code { (task.created_by_key_id) }
                             }
                         }
-                        td { (when(task.insert_date)) }
-                        td { (when(task.update_date)) }
+                        td { (when(&task.insert_date)) }
+                        td { (when(&task.update_date)) }
                     }
                 }
                 @if rows.is_empty() { (empty_row(5, "No tasks yet.")) }
@@ -234,12 +173,7 @@ fn tasks_table<'a>(rows: impl IntoIterator<Item = (String, TaskView<'a>)>) -> Ma
 }
 
 /// An agent: its settings, the public/private switch, its tasks (newest first).
-pub(crate) fn agent(
-    project: &str,
-    csrf: &str,
-    agent: &AgentRecord,
-    tasks: &[TaskRecord],
-) -> Markup {
+pub(crate) fn agent(project: &str, csrf: &str, agent: &AgentView, tasks: &[TaskView]) -> Markup {
     let purl = project_url(project);
     let url = format!("{purl}/agents/{}", seg(&agent.id));
     let (switch_to, switch_label) = if agent.public {
@@ -271,17 +205,13 @@ pub(crate) fn agent(
         p { a href={ (purl) "/keys?agent=" (seg(&agent.id)) } { "Embed keys for this agent" } }
         h2 { "Tasks" }
         (tasks_table(tasks.iter().rev().map(|task| {
-            (format!("{purl}/tasks/{}", seg(&task.id)), TaskView::from(task))
+            (format!("{purl}/tasks/{}", seg(&task.id)), task)
         })))
     }
 }
 
 /// A workforce: its settings, members in order, its tasks.
-pub(crate) fn workforce(
-    project: &str,
-    workforce: &WorkforceRow,
-    tasks: &[WorkforceTaskRecord],
-) -> Markup {
+pub(crate) fn workforce(project: &str, workforce: &WorkforceView, tasks: &[TaskView]) -> Markup {
     let purl = project_url(project);
     let wurl = format!("{purl}/workforces/{}", seg(&workforce.id));
     html! {
@@ -301,7 +231,7 @@ pub(crate) fn workforce(
         p { a href={ (purl) "/keys?workforce=" (seg(&workforce.id)) } { "Embed keys for this workforce" } }
         h2 { "Tasks" }
         (tasks_table(tasks.iter().map(|task| {
-            (format!("{wurl}/tasks/{}", seg(&task.id)), TaskView::from(task))
+            (format!("{wurl}/tasks/{}", seg(&task.id)), task)
         })))
     }
 }
@@ -310,8 +240,8 @@ pub(crate) fn workforce(
 /// order. With `decide` (agent tasks), a Delete link and a waiting run's decision forms.
 pub(crate) fn task(
     back: (&str, &str),
-    task: &TaskView<'_>,
-    messages: Vec<MessageRecord>,
+    task: &TaskView,
+    messages: Vec<MessageView>,
     decide: Option<Decide<'_>>,
 ) -> Markup {
     let messages: Vec<_> = messages
@@ -323,14 +253,14 @@ pub(crate) fn task(
         p { a href=(back_href) { "← " (back_label) } }
         div.card { dl.settings {
             dt { "Task" } dd { code { (task.id) } }
-            dt { "State" } dd { (state_badge(task.state)) }
+            dt { "State" } dd { (state_badge(&task.state)) }
             dt { "Started by" }
             dd {
                 code { (task.created_by_key_id) }
-                @if let Some(prefix) = task.task_prefix { " (embed key, prefix " code { (prefix) } ")" }
+                @if let Some(prefix) = &task.task_prefix { " (embed key, prefix " code { (prefix) } ")" }
             }
-            dt { "Created" } dd { (when(task.insert_date)) }
-            dt { "Updated" } dd { (when(task.update_date)) }
+            dt { "Created" } dd { (when(&task.insert_date)) }
+            dt { "Updated" } dd { (when(&task.update_date)) }
         } }
         @if let Some(decide) = decide {
             p { a href={ (decide.task_url) "/delete" } id="delete-task" { "Delete this task…" } }
@@ -341,7 +271,7 @@ pub(crate) fn task(
 }
 
 /// Asks before deleting an agent task (works without script), as revoking a key does.
-pub(crate) fn confirm_delete(task_url: &str, csrf: &str, task: &TaskView<'_>) -> Markup {
+pub(crate) fn confirm_delete(task_url: &str, csrf: &str, task: &TaskView) -> Markup {
     let buttons = html! {
         button type="submit" class="danger" id="confirm-delete" { "Delete task" }
         " "

@@ -21,7 +21,7 @@ use super::tool_templates::{self, RunShown};
 use super::{checked_form, DashboardState, PageError};
 use crate::auth::Principal;
 use crate::service::jobs::{self, JobSummary};
-use crate::service::{operator, tools};
+use crate::service::{overview, tools};
 use crate::store::tools::ToolRecord;
 
 type ToolPath = Result<Path<(String, String)>, PathRejection>;
@@ -34,7 +34,7 @@ pub(crate) async fn list(
     State(state): State<DashboardState>,
     session: SignedIn,
 ) -> Result<Response, PageError> {
-    let projects = operator::all_tools(&state.app)
+    let projects = overview::all_tools(&state.app)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
     let body = tool_templates::list(&projects);
@@ -49,7 +49,7 @@ async fn tool_of(
 ) -> Result<(Principal, ToolRecord), PageError> {
     let Path((project, tool_id)) =
         path.map_err(|_| PageError::not_found("no such tool").for_session(session))?;
-    let principal = operator::acting_in(&state.app, &project)
+    let principal = overview::acting_in(&state.app, &project)
         .await
         .map_err(|error| PageError::from(error).for_session(session))?;
     let tool = tools::get(&state.app, &principal, &tool_id)
@@ -173,7 +173,7 @@ pub(crate) async fn cancel_job(
     checked_form(&session, form)?;
     let Path((project, tool_id, job_id)) =
         path.map_err(|_| PageError::not_found("no such job").for_session(&session))?;
-    let principal = operator::acting_in(&state.app, &project)
+    let principal = overview::acting_in(&state.app, &project)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
     jobs::cancel(&state.app, &principal, &job_id)

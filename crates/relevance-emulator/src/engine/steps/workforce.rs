@@ -14,9 +14,9 @@ use super::{HandoverRequest, Progress, Runner};
 use crate::engine::content::{AgentDetails, Content, TaskDetails};
 use crate::engine::ids::new_item_id;
 use crate::engine::states::WorkforceState;
-use crate::engine::trigger::{self, EngineError, Streaming, Target, UserMessage};
-use crate::store::catalog::{self, Visibility};
-use crate::store::records::AgentRecord;
+use crate::engine::trigger::{self, EngineError, InboundMessage, Streaming, TriggerTask};
+use crate::store::cached_rows::AgentRecord;
+use crate::store::definitions::{self, Visibility};
 use crate::store::runs::{self, RunRecord, RunStatus};
 use crate::store::tasks;
 use crate::store::workforce_tasks::{self, WorkforceTaskScope};
@@ -126,7 +126,7 @@ impl Runner<'_> {
             runs::delete(self.connection, self.run.id)?;
             return Ok(());
         };
-        let region = catalog::project_region(self.connection, &project)?
+        let region = definitions::project_region(self.connection, &project)?
             .map(|region| region.code().to_string())
             .unwrap_or_default();
         let agent_details = AgentDetails {
@@ -148,17 +148,17 @@ impl Runner<'_> {
         let accepted = trigger::accept(
             self.connection,
             &project,
-            Target::New {
+            TriggerTask::New {
                 id: member_task.clone(),
                 agent_id: agent_id.to_string(),
                 created_by_key_id: task.created_by_key_id,
                 task_prefix: None,
                 external_id: None,
             },
-            &UserMessage {
+            &InboundMessage {
                 text: text.to_string(),
                 attachments: None,
-                ..UserMessage::default()
+                ..InboundMessage::default()
             },
             Some(self.run.id),
             // The workforce run keeps its trigger's `use_streaming` for its members.
@@ -197,8 +197,8 @@ impl Runner<'_> {
             self.finish("execution-limit-reached")?;
             return Ok(None);
         }
-        let members = catalog::workforce_members(self.connection, &project, workforce_id)?;
-        let agent = catalog::find_agent(self.connection, &project, &Visibility::All, agent_id)?;
+        let members = definitions::workforce_members(self.connection, &project, workforce_id)?;
+        let agent = definitions::find_agent(self.connection, &project, &Visibility::All, agent_id)?;
         let (Some(agent), true) = (agent, members.iter().any(|member| member == agent_id)) else {
             self.note(&format!(
                 "agent {agent_id:?} is not a member of workforce {workforce_id:?}"

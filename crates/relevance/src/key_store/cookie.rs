@@ -381,7 +381,7 @@ mod browser {
     use super::{decode, find_value, CookieAttributes, CookieSameSite};
     use crate::error::Result;
     use crate::key::Key;
-    use crate::store::{store_error, KeyStore};
+    use crate::key_store::{store_error, KeyStore};
 
     /// Keys in the page's cookies (browser only): one cookie per name,
     /// written through `document.cookie` with `Secure; SameSite=Strict;

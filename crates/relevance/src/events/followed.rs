@@ -5,28 +5,28 @@
 
 use std::fmt;
 
-use crate::activity::Subscription;
+use super::sse::{LiveBody, StreamingToken};
 use crate::client::Client;
 use crate::error::Result;
 use crate::message::Message;
 use crate::retry::RetryPolicy;
 use crate::runtime::BoxFuture;
-use crate::stream::{LiveBody, StreamingToken};
-use crate::task::owner::After;
+use crate::sent_signal::Subscription;
+use crate::task::owner::MessageCursor;
 use crate::task::{Task, TaskOwner};
 
 /// The task an event stream follows, and the client it goes through.
 /// Cheap to clone: a poll in flight owns a clone.
 #[derive(Clone)]
-pub(super) struct TaskHandle {
+pub(super) struct FollowedTask {
     client: Client,
     owner: TaskOwner,
     task_id: String,
 }
 
-impl TaskHandle {
-    pub(super) fn of(task: &Task) -> TaskHandle {
-        TaskHandle {
+impl FollowedTask {
+    pub(super) fn of(task: &Task) -> FollowedTask {
+        FollowedTask {
             client: task.client.clone(),
             owner: task.owner.clone(),
             task_id: task.id.clone(),
@@ -64,7 +64,7 @@ impl TaskHandle {
         // and the tracker picks what is new (members' runs are updated in place long after
         // they were inserted).
         let after = match &self.owner {
-            TaskOwner::Agent(_) => cursor.map(After::Verbatim),
+            TaskOwner::Agent(_) => cursor.map(MessageCursor::Verbatim),
             TaskOwner::Workforce(_) => None,
         };
         self.owner
@@ -74,13 +74,13 @@ impl TaskHandle {
 
     /// Opens the live stream with `token`.
     pub(super) fn connect(&self, token: &StreamingToken) -> BoxFuture<Result<LiveBody>> {
-        self.client.open_live_stream(&token.token)
+        super::sse::open(&self.client, &token.token)
     }
 }
 
-impl fmt::Debug for TaskHandle {
+impl fmt::Debug for FollowedTask {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskHandle")
+        f.debug_struct("FollowedTask")
             .field("task_id", &self.task_id)
             .field("owner", &self.owner)
             .finish_non_exhaustive()

@@ -14,16 +14,18 @@ pub(crate) mod files;
 pub(crate) mod jobs;
 pub(crate) mod key_info;
 pub(crate) mod keys;
-pub(crate) mod operator;
+pub(crate) mod overview;
 mod task_target;
 pub(crate) mod tools;
 pub(crate) mod workforce_tasks;
+pub(crate) mod workforces;
 
 use crate::auth::TaskIdRefusal;
 use crate::engine::decision::DecisionError;
+use crate::engine::lifecycle::RerunError;
 use crate::engine::trigger::EngineError;
 use crate::error::{echo_id, ApiError};
-use crate::store::StoreError;
+use crate::store::{CallerError, StoreError};
 
 /// Why a use case did not happen.
 #[derive(Debug)]
@@ -66,6 +68,43 @@ pub(crate) enum ServiceError {
 impl From<StoreError> for ServiceError {
     fn from(error: StoreError) -> ServiceError {
         ServiceError::Store(error)
+    }
+}
+
+impl From<rusqlite::Error> for ServiceError {
+    fn from(error: rusqlite::Error) -> ServiceError {
+        ServiceError::Store(error.into())
+    }
+}
+
+impl CallerError for ServiceError {}
+
+/// The engine's database failures are the store's; its other problems stay the engine's.
+impl From<EngineError> for ServiceError {
+    fn from(error: EngineError) -> ServiceError {
+        match error {
+            EngineError::Store(error) => error.into(),
+            problem => ServiceError::Engine(problem),
+        }
+    }
+}
+
+/// A decision's database failure is the store's; a decision no run waits for is a refusal.
+impl From<DecisionError> for ServiceError {
+    fn from(error: DecisionError) -> ServiceError {
+        match error {
+            DecisionError::Store(error) => error.into(),
+            refused => ServiceError::Decision(refused),
+        }
+    }
+}
+
+impl From<RerunError> for ServiceError {
+    fn from(error: RerunError) -> ServiceError {
+        match error {
+            RerunError::Engine(problem) => problem.into(),
+            RerunError::NotAUserMessage { item_id } => ServiceError::NotAUserMessage { item_id },
+        }
     }
 }
 

@@ -8,7 +8,7 @@
 //! `maud` templates with inline CSS and no script: the layout and shared
 //! fragments in [`html`], one function per page in [`templates`] and
 //! [`key_templates`]. Handlers parse, call one use case of
-//! [`crate::service::keys`] or [`crate::service::operator`] (the same the
+//! [`crate::service::keys`] or [`crate::service::overview`] (the same the
 //! admin API calls, so a key revoked here fails on the very next API
 //! request), and render. This module never renders a key's value except on the
 //! one page that answers the request creating it.
@@ -38,8 +38,8 @@ use axum::{Form, Router};
 
 use crate::engine::decision::DecisionError;
 use crate::service::jobs::JobError;
-use crate::service::operator::OperatorError;
-use crate::service::tools::ToolError;
+use crate::service::overview::OperatorError;
+use crate::service::tools::ToolServiceError;
 use crate::service::ServiceError;
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -256,12 +256,14 @@ impl From<ServiceError> for PageError {
     }
 }
 
-impl From<ToolError> for PageError {
-    fn from(error: ToolError) -> PageError {
+impl From<ToolServiceError> for PageError {
+    fn from(error: ToolServiceError) -> PageError {
         match error {
-            ToolError::NotFound { .. } => PageError::not_found("no such tool in this project"),
-            ToolError::Invalid(problem) => PageError::bad_request(problem),
-            ToolError::Store(error) => error.into(),
+            ToolServiceError::NotFound { .. } => {
+                PageError::not_found("no such tool in this project")
+            }
+            ToolServiceError::Invalid(problem) => PageError::bad_request(problem),
+            ToolServiceError::Store(error) => error.into(),
         }
     }
 }

@@ -11,7 +11,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::region::Region;
 
 use super::agent_cache::AgentCache;
-use super::catalog::{self, AgentRecord};
+use super::cached_rows::AgentRecord;
+use super::definitions;
 use super::key_cache::KeyCache;
 use super::keys::{self, KeyRecord};
 
@@ -35,7 +36,7 @@ fn count(connection: &Connection, sql: &str, project: &str) -> rusqlite::Result<
 
 /// Every project with its counts, ordered by id.
 pub(crate) fn project_counts(connection: &Connection) -> rusqlite::Result<Vec<ProjectCounts>> {
-    catalog::list_projects(connection)?
+    definitions::list_projects(connection)?
         .into_iter()
         .map(|(id, region)| {
             Ok(ProjectCounts {
@@ -78,7 +79,7 @@ pub(crate) fn all_agents(
     connection: &Connection,
     project: &str,
 ) -> rusqlite::Result<Vec<AgentRecord>> {
-    catalog::list_agents(connection, project, i64::MAX, 0)
+    definitions::list_agents(connection, project, i64::MAX, 0)
 }
 
 /// A workforce with its member agents' ids, in order.

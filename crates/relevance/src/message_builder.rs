@@ -14,7 +14,7 @@ use crate::attachment::Attachment;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::key::Key;
-use crate::task::owner::Outgoing;
+use crate::task::owner::PreparedMessage;
 use crate::task::{Task, TaskOwner, TaskRef};
 use crate::trigger_settings::ExternalIdBehaviour;
 use crate::trigger_settings::TriggerSettings;
@@ -155,7 +155,7 @@ impl<'a> MessageBuilder<'a> {
             .agent_config
             .as_deref()
             .filter(|_| !client.is_embed_key());
-        let outgoing = Outgoing {
+        let prepared = PreparedMessage {
             text: &self.text,
             files: &files,
             task_id: task_id.as_deref(),
@@ -164,7 +164,7 @@ impl<'a> MessageBuilder<'a> {
             agent_config,
             settings: &self.settings,
         };
-        let task = self.owner.trigger(client, outgoing).await?;
+        let task = self.owner.trigger(client, prepared).await?;
         client.note_sent(&task.id);
         Ok(task)
     }

@@ -1,4 +1,4 @@
-//! Rows that both a repository (`keys`, `catalog`) and a cache (`key_cache`,
+//! Rows that both a repository (`keys`, `definitions`) and a cache (`key_cache`,
 //! `agent_cache`) hold, so that neither side imports the other's module for them.
 
 use rusqlite::types::Type;

@@ -427,7 +427,7 @@ mod tests {
     #[cfg(not(target_family = "wasm"))]
     mod files {
         use super::*;
-        use crate::store::file::file_stem;
+        use crate::key_store::file::file_stem;
 
         fn temp_dir(tag: &str) -> std::path::PathBuf {
             let dir = std::env::temp_dir().join(format!(

@@ -7,6 +7,10 @@
 //! dropped connection is skipped, never an error of the task's events. This
 //! module never spawns anything: the connection is a stream that its owner
 //! polls and closes by dropping it.
+//!
+//! Everything of the live stream lives under `events`: this file is its
+//! wire side, `live` its reconnecting machine, `followed` the one place the
+//! stream calls into the client.
 
 use std::fmt;
 use std::pin::Pin;
@@ -17,7 +21,12 @@ use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::Result;
+use url::Url;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::http::{open_stream, ByteStream, Request};
+use crate::runtime::BoxFuture;
 
 /// How far into a token's life it is replaced: late enough to make few
 /// metadata reads, early enough that a slow read still beats the expiry.
@@ -282,8 +291,23 @@ fn parse_data(data: &str) -> Option<LiveToken> {
     }
 }
 
-/// The body of an open live stream (defined with the request layer that opens it).
-pub(crate) use crate::http::LiveBody;
+/// The body of an open live stream: the request layer's streamed answer.
+pub(crate) type LiveBody = ByteStream;
+
+/// Opens the live stream for a streaming `token` through the request layer:
+/// the in-flight limit, the error mapping, a span that logs the stream's path
+/// but never its token. A URL that does not parse is an error before anything
+/// is sent (and the URL, which carries the token, is not in it).
+pub(crate) fn open(client: &Client, token: &str) -> BoxFuture<Result<LiveBody>> {
+    let transport = client.transport();
+    let Ok(url) = Url::parse(&transport.endpoints.stream_url(token)) else {
+        return Box::pin(std::future::ready(Err(Error::InvalidAnswer {
+            what: "streaming token".to_string(),
+            problem: "the stream URL it makes is not a URL".to_string(),
+        })));
+    };
+    open_stream(transport.http, Request::live_stream(url))
+}
 
 #[cfg(test)]
 mod tests {

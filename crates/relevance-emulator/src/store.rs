@@ -15,13 +15,13 @@
 //! writes the usage counts the key cache still holds.
 
 pub(crate) mod agent_cache;
-pub(crate) mod catalog;
-pub(crate) mod dashboard_queries;
+pub(crate) mod cached_rows;
+pub(crate) mod definitions;
 pub(crate) mod files;
 pub(crate) mod jobs;
 pub(crate) mod key_cache;
 pub(crate) mod keys;
-pub(crate) mod records;
+pub(crate) mod overview;
 pub(crate) mod runs;
 pub(crate) mod scheduled;
 mod schema;
@@ -29,15 +29,16 @@ pub(crate) mod tasks;
 pub(crate) mod tools;
 pub(crate) mod workforce_tasks;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
 
 use rusqlite::Connection;
 
 use agent_cache::AgentCache;
-use catalog::Visibility;
+use cached_rows::AgentRecord;
+use definitions::Visibility;
 use key_cache::KeyCache;
-use records::AgentRecord;
 
 /// The database file's name inside a [`crate::Storage::Directory`].
 pub const DATABASE_FILE_NAME: &str = "emulator.sqlite3";
@@ -57,6 +58,55 @@ pub(crate) enum StoreError {
     Poisoned { location: String },
     #[error("database {location}: the blocking task failed: {reason}")]
     Task { location: String, reason: String },
+}
+
+thread_local! {
+    /// The database the current thread serves, set once by the store's own thread: a
+    /// `rusqlite::Error` raised inside a store closure then names its database when `?`
+    /// turns it into a [`StoreError`] (or into a caller's error type built on one).
+    static SERVED: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(source: rusqlite::Error) -> StoreError {
+        let location = SERVED.with(|served| served.borrow().clone());
+        StoreError::Sqlite { location, source }
+    }
+}
+
+/// An error type a use case returns from inside a store closure: it says how a database
+/// failure reads (`From<StoreError>`, and `From<rusqlite::Error>` through it) next to its
+/// own refusals, so the closure answers `Err(refusal)` and never `Ok(Err(refusal))`.
+pub(crate) trait CallerError:
+    From<StoreError> + From<rusqlite::Error> + Send + 'static
+{
+}
+
+/// What a store closure answers: a plain `rusqlite::Result` (its error becomes a
+/// [`StoreError`] naming the database) or a `Result` in a [`CallerError`] type.
+pub(crate) trait StoreAnswer: Send + 'static {
+    /// What the closure produced.
+    type Value: Send + 'static;
+    /// The caller's error type: a closure's own refusals and database failures alike.
+    type Error: From<StoreError> + Send + 'static;
+    /// The answer as the caller sees it; run on the store's thread.
+    fn into_result(self) -> Result<Self::Value, Self::Error>;
+}
+
+impl<R: Send + 'static> StoreAnswer for rusqlite::Result<R> {
+    type Value = R;
+    type Error = StoreError;
+    fn into_result(self) -> Result<R, StoreError> {
+        self.map_err(StoreError::from)
+    }
+}
+
+impl<R: Send + 'static, E: CallerError> StoreAnswer for Result<R, E> {
+    type Value = R;
+    type Error = E;
+    fn into_result(self) -> Result<R, E> {
+        self
+    }
 }
 
 impl StoreError {
@@ -110,7 +160,7 @@ impl Db {
         &self.caches.keys
     }
 
-    /// The agent cache, for `catalog` / `dashboard_queries` functions that write agents.
+    /// The agent cache, for `definitions` / `overview` functions that write agents.
     pub(crate) fn agent_cache(&self) -> &AgentCache {
         &self.caches.agents
     }
@@ -152,7 +202,8 @@ pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
 /// Runs jobs in arrival order until every sender is gone, then closes what is still open.
 /// A panicking job is caught so the thread lives on; its caller sees the dropped answer,
 /// later callers the poison.
-fn run_jobs(mut owned: Owned, jobs: mpsc::Receiver<Job>) {
+fn run_jobs(mut owned: Owned, jobs: mpsc::Receiver<Job>, location: String) {
+    SERVED.with(|served| *served.borrow_mut() = location);
     while let Ok(job) = jobs.recv() {
         let state = &mut owned;
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(state))).is_err() {
@@ -226,7 +277,10 @@ impl Store {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("emulator-store".to_string())
-            .spawn(move || run_jobs(Owned::Open(db), queue))
+            .spawn({
+                let location = location.clone();
+                move || run_jobs(Owned::Open(db), queue, location)
+            })
             .map_err(|error| StoreError::Task {
                 location: location.clone(),
                 reason: format!("cannot start the database thread: {error}"),
@@ -255,7 +309,7 @@ impl Store {
     ///
     /// Answered from the agent cache when the row is there, without the store's thread;
     /// otherwise read from SQLite on that thread and cached. Scope is applied to the row
-    /// either way, so an agent outside it is `None` exactly as with `catalog::find_agent`.
+    /// either way, so an agent outside it is `None` exactly as with `definitions::find_agent`.
     pub(crate) async fn find_agent(
         &self,
         project: &str,
@@ -270,7 +324,7 @@ impl Store {
         }
         let project = project.to_string();
         let lookup = agent_id.to_string();
-        self.call(move |db| catalog::load_agent(db, db.agent_cache(), &project, &lookup))
+        self.call(move |db| definitions::load_agent(db, db.agent_cache(), &project, &lookup))
             .await
     }
 
@@ -307,18 +361,22 @@ impl Store {
         })
     }
 
-    /// Runs `work` on the database the store's thread owns, on that thread.
-    pub(crate) async fn call<R, F>(&self, work: F) -> Result<R, StoreError>
+    /// Runs `work` on the database the store's thread owns, on that thread. `work`
+    /// answers a `rusqlite::Result` (a failure is a [`StoreError`]) or a result in the
+    /// caller's own [`CallerError`] type, which a closed or failed store is turned into.
+    pub(crate) async fn call<A, F>(&self, work: F) -> Result<A::Value, A::Error>
     where
-        R: Send + 'static,
-        F: FnOnce(&mut Db) -> rusqlite::Result<R> + Send + 'static,
+        A: StoreAnswer,
+        F: FnOnce(&mut Db) -> A + Send + 'static,
     {
         let location = self.inner.location.clone();
-        self.on_store_thread(move |owned| {
-            let db = open_db(owned, &location)?;
-            work(db).map_err(|source| StoreError::Sqlite { location, source })
-        })
-        .await
+        let answer = self
+            .on_store_thread(move |owned| {
+                let db = open_db(owned, &location)?;
+                Ok(work(db).into_result())
+            })
+            .await;
+        answer.unwrap_or_else(|store| Err(A::Error::from(store)))
     }
 
     /// Writes the usage still counted in memory, checkpoints the WAL into the main file

@@ -15,8 +15,9 @@ use crate::auth::Principal;
 use crate::error::{echo_id, ApiError};
 use crate::region::Region;
 use crate::state::AppState;
-use crate::store::catalog::{self, AgentRecord, Visibility};
-use crate::store::dashboard_queries::{self, ProjectCounts, WorkforceRow};
+use crate::store::cached_rows::AgentRecord;
+use crate::store::definitions::{self, Visibility};
+use crate::store::overview::{self, ProjectCounts, WorkforceRow};
 use crate::store::tasks::{self, MessageRecord, TaskRecord, TaskScope};
 use crate::store::tools::{self as tool_store, ToolRecord};
 use crate::store::workforce_tasks::{self, WorkforceTaskRecord, WorkforceTaskScope};
@@ -27,6 +28,169 @@ use crate::time::now_iso;
 const MAX_MESSAGES: i64 = 1000;
 /// How many of a workforce's tasks are listed (newest first).
 const MAX_LISTED_TASKS: usize = 200;
+
+/// A task as the operator sees it, an agent's or a workforce's alike: what the
+/// dashboard's task tables and pages show, so no template depends on a store row.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskView {
+    pub(crate) id: String,
+    /// The agent or workforce the task belongs to.
+    pub(crate) owner_id: String,
+    pub(crate) title: String,
+    pub(crate) state: String,
+    pub(crate) created_by_key_id: String,
+    /// The embed key's task prefix, for a task an embed key started.
+    pub(crate) task_prefix: Option<String>,
+    pub(crate) insert_date: String,
+    pub(crate) update_date: String,
+}
+
+impl From<TaskRecord> for TaskView {
+    fn from(task: TaskRecord) -> TaskView {
+        TaskView {
+            id: task.id,
+            owner_id: task.agent_id,
+            title: task.title,
+            state: task.state,
+            created_by_key_id: task.created_by_key_id,
+            task_prefix: task.task_prefix,
+            insert_date: task.insert_date,
+            update_date: task.update_date,
+        }
+    }
+}
+
+impl From<WorkforceTaskRecord> for TaskView {
+    fn from(task: WorkforceTaskRecord) -> TaskView {
+        TaskView {
+            id: task.id,
+            owner_id: task.workforce_id,
+            title: task.title,
+            state: task.state,
+            created_by_key_id: task.created_by_key_id,
+            task_prefix: None,
+            insert_date: task.insert_date,
+            update_date: task.update_date,
+        }
+    }
+}
+
+impl TaskView {
+    /// The title, or the id when the task has none yet.
+    pub(crate) fn label(&self) -> &str {
+        if self.title.trim().is_empty() {
+            &self.id
+        } else {
+            &self.title
+        }
+    }
+
+    /// The task page's title.
+    pub(crate) fn page_title(&self) -> String {
+        if self.title.trim().is_empty() {
+            format!("Task {}", self.id)
+        } else {
+            format!("Task: {}", self.title)
+        }
+    }
+}
+
+/// An agent's settings as the agent page shows them.
+#[derive(Debug, Clone)]
+pub(crate) struct AgentView {
+    pub(crate) id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) emoji: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) public: bool,
+    pub(crate) model: String,
+    pub(crate) insert_date: String,
+    pub(crate) update_date: String,
+}
+
+impl From<AgentRecord> for AgentView {
+    fn from(agent: AgentRecord) -> AgentView {
+        AgentView {
+            id: agent.id,
+            name: agent.name,
+            emoji: agent.emoji,
+            description: agent.description,
+            public: agent.public,
+            model: agent.model,
+            insert_date: agent.insert_date,
+            update_date: agent.update_date,
+        }
+    }
+}
+
+/// A workforce with its members, in order.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkforceView {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) members: Vec<String>,
+}
+
+impl From<WorkforceRow> for WorkforceView {
+    fn from(workforce: WorkforceRow) -> WorkforceView {
+        WorkforceView {
+            id: workforce.id,
+            name: workforce.name,
+            members: workforce.members,
+        }
+    }
+}
+
+/// One message of a task page: its id, time and stored content.
+#[derive(Debug, Clone)]
+pub(crate) struct MessageView {
+    pub(crate) item_id: String,
+    pub(crate) insert_date: String,
+    pub(crate) content: serde_json::Value,
+}
+
+impl From<MessageRecord> for MessageView {
+    fn from(message: MessageRecord) -> MessageView {
+        MessageView {
+            item_id: message.item_id,
+            insert_date: message.insert_date,
+            content: message.content,
+        }
+    }
+}
+
+/// A project with its counts, as the project list shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct ProjectSummary {
+    pub(crate) id: String,
+    pub(crate) region: Region,
+    /// API keys that are not revoked.
+    pub(crate) api_keys: i64,
+    /// Embed keys that are not revoked.
+    pub(crate) embed_keys: i64,
+    pub(crate) agents: i64,
+    pub(crate) workforces: i64,
+    pub(crate) tasks: i64,
+}
+
+impl From<ProjectCounts> for ProjectSummary {
+    fn from(counts: ProjectCounts) -> ProjectSummary {
+        ProjectSummary {
+            id: counts.id,
+            region: counts.region,
+            api_keys: counts.api_keys,
+            embed_keys: counts.embed_keys,
+            agents: counts.agents,
+            workforces: counts.workforces,
+            tasks: counts.tasks,
+        }
+    }
+}
+
+/// Converts each row into its view.
+fn views<R, V: From<R>>(rows: Vec<R>) -> Vec<V> {
+    rows.into_iter().map(V::from).collect()
+}
 
 /// Why an operator use case did not happen.
 #[derive(Debug)]
@@ -91,7 +255,7 @@ pub(crate) async fn acting_in(state: &AppState, project: &str) -> Result<Princip
     let lookup = project.to_string();
     let region = state
         .store()
-        .call(move |connection| catalog::project_region(connection, &lookup))
+        .call(move |connection| definitions::project_region(connection, &lookup))
         .await?
         .ok_or_else(|| OperatorError::project_not_found(project))?;
     Ok(Principal::operator(project.to_string(), region))
@@ -103,8 +267,8 @@ pub(crate) async fn all_tools(
 ) -> Result<Vec<(String, Vec<ToolRecord>)>, OperatorError> {
     Ok(state
         .store()
-        .call(|connection| {
-            catalog::list_projects(connection)?
+        .call(|connection| -> rusqlite::Result<_> {
+            definitions::list_projects(connection)?
                 .into_iter()
                 .map(|(project, _)| {
                     let tools = tool_store::list_tools(connection, &project, i64::MAX)?;
@@ -116,20 +280,21 @@ pub(crate) async fn all_tools(
 }
 
 /// Every project with its counts, ordered by id.
-pub(crate) async fn project_counts(state: &AppState) -> Result<Vec<ProjectCounts>, OperatorError> {
-    Ok(state
+pub(crate) async fn project_counts(state: &AppState) -> Result<Vec<ProjectSummary>, OperatorError> {
+    let counts = state
         .store()
-        .call(|connection| dashboard_queries::project_counts(connection))
-        .await?)
+        .call(|connection| overview::project_counts(connection))
+        .await?;
+    Ok(views(counts))
 }
 
 /// A project's region, agents, workforces (with members) and agent tasks.
 #[derive(Debug)]
 pub(crate) struct ProjectOverview {
     pub(crate) region: Region,
-    pub(crate) agents: Vec<AgentRecord>,
-    pub(crate) workforces: Vec<WorkforceRow>,
-    pub(crate) tasks: Vec<TaskRecord>,
+    pub(crate) agents: Vec<AgentView>,
+    pub(crate) workforces: Vec<WorkforceView>,
+    pub(crate) tasks: Vec<TaskView>,
 }
 
 /// Everything the project page shows.
@@ -140,15 +305,15 @@ pub(crate) async fn project_overview(
     let lookup = project.to_string();
     state
         .store()
-        .call(move |connection| {
-            let Some(region) = catalog::project_region(connection, &lookup)? else {
+        .call(move |connection| -> rusqlite::Result<_> {
+            let Some(region) = definitions::project_region(connection, &lookup)? else {
                 return Ok(None);
             };
             Ok(Some(ProjectOverview {
                 region,
-                agents: dashboard_queries::all_agents(connection, &lookup)?,
-                workforces: dashboard_queries::all_workforces(connection, &lookup)?,
-                tasks: tasks::list_tasks(connection, &lookup, &TaskScope::Project)?,
+                agents: views(overview::all_agents(connection, &lookup)?),
+                workforces: views(overview::all_workforces(connection, &lookup)?),
+                tasks: views(tasks::list_tasks(connection, &lookup, &TaskScope::Project)?),
             }))
         })
         .await?
@@ -163,9 +328,9 @@ pub(crate) async fn target_ids(
     let lookup = project.to_string();
     Ok(state
         .store()
-        .call(move |connection| {
-            let agents = dashboard_queries::all_agents(connection, &lookup)?;
-            let workforces = dashboard_queries::all_workforces(connection, &lookup)?;
+        .call(move |connection| -> rusqlite::Result<_> {
+            let agents = overview::all_agents(connection, &lookup)?;
+            let workforces = overview::all_workforces(connection, &lookup)?;
             Ok((
                 agents.into_iter().map(|agent| agent.id).collect(),
                 workforces
@@ -182,21 +347,26 @@ pub(crate) async fn agent_with_tasks(
     state: &AppState,
     project: &str,
     agent_id: &str,
-) -> Result<(AgentRecord, Vec<TaskRecord>), OperatorError> {
+) -> Result<(AgentView, Vec<TaskView>), OperatorError> {
     let (lookup_project, lookup_agent) = (project.to_string(), agent_id.to_string());
     state
         .store()
-        .call(move |connection| {
-            let Some(agent) =
-                catalog::find_agent(connection, &lookup_project, &Visibility::All, &lookup_agent)?
+        .call(move |connection| -> rusqlite::Result<_> {
+            let Some(agent) = definitions::find_agent(
+                connection,
+                &lookup_project,
+                &Visibility::All,
+                &lookup_agent,
+            )?
             else {
                 return Ok(None);
             };
             let tasks = tasks::list_tasks(connection, &lookup_project, &TaskScope::Project)?
                 .into_iter()
                 .filter(|task| task.agent_id == lookup_agent)
+                .map(TaskView::from)
                 .collect();
-            Ok(Some((agent, tasks)))
+            Ok(Some((AgentView::from(agent), tasks)))
         })
         .await?
         .ok_or_else(|| OperatorError::AgentNotFound {
@@ -215,8 +385,8 @@ pub(crate) async fn set_agent_public(
     let now = now_iso();
     let exists = state
         .store()
-        .call(move |connection| {
-            dashboard_queries::set_agent_public(
+        .call(move |connection| -> rusqlite::Result<_> {
+            overview::set_agent_public(
                 connection,
                 connection.agent_cache(),
                 &lookup_project,
@@ -240,12 +410,12 @@ pub(crate) async fn workforce_with_tasks(
     state: &AppState,
     project: &str,
     workforce_id: &str,
-) -> Result<(WorkforceRow, Vec<WorkforceTaskRecord>), OperatorError> {
+) -> Result<(WorkforceView, Vec<TaskView>), OperatorError> {
     let (lookup, listed) = (project.to_string(), workforce_id.to_string());
     let (workforces, tasks) = state
         .store()
-        .call(move |connection| {
-            let workforces = dashboard_queries::all_workforces(connection, &lookup)?;
+        .call(move |connection| -> rusqlite::Result<_> {
+            let workforces = overview::all_workforces(connection, &lookup)?;
             let tasks = workforce_tasks::page(
                 connection,
                 &lookup,
@@ -264,7 +434,7 @@ pub(crate) async fn workforce_with_tasks(
         .ok_or_else(|| OperatorError::WorkforceNotFound {
             workforce_id: workforce_id.to_string(),
         })?;
-    Ok((workforce, tasks))
+    Ok((WorkforceView::from(workforce), views(tasks)))
 }
 
 /// An agent task with its newest messages, oldest first.
@@ -272,11 +442,11 @@ pub(crate) async fn agent_task(
     state: &AppState,
     project: &str,
     task_id: &str,
-) -> Result<(TaskRecord, Vec<MessageRecord>), OperatorError> {
+) -> Result<(TaskView, Vec<MessageView>), OperatorError> {
     let (lookup_project, lookup_task) = (project.to_string(), task_id.to_string());
     state
         .store()
-        .call(move |connection| {
+        .call(move |connection| -> rusqlite::Result<_> {
             let Some(task) = tasks::find_task(
                 connection,
                 &lookup_project,
@@ -289,7 +459,7 @@ pub(crate) async fn agent_task(
             let mut messages =
                 tasks::list_messages(connection, &lookup_project, &task.id, None, MAX_MESSAGES)?;
             messages.reverse();
-            Ok(Some((task, messages)))
+            Ok(Some((TaskView::from(task), views(messages))))
         })
         .await?
         .ok_or_else(|| OperatorError::TaskNotFound {
@@ -304,11 +474,11 @@ pub(crate) async fn workforce_task(
     project: &str,
     workforce_id: &str,
     task_id: &str,
-) -> Result<(WorkforceTaskRecord, Vec<MessageRecord>), OperatorError> {
+) -> Result<(TaskView, Vec<MessageView>), OperatorError> {
     let (lookup_project, lookup_task) = (project.to_string(), task_id.to_string());
     let found = state
         .store()
-        .call(move |connection| {
+        .call(move |connection| -> rusqlite::Result<_> {
             let Some(task) = workforce_tasks::find(
                 connection,
                 &lookup_project,
@@ -329,6 +499,7 @@ pub(crate) async fn workforce_task(
         .await?;
     found
         .filter(|(task, _)| task.workforce_id == workforce_id)
+        .map(|(task, messages)| (TaskView::from(task), views(messages)))
         .ok_or_else(|| OperatorError::TaskNotFound {
             task_id: task_id.to_string(),
         })

@@ -39,7 +39,7 @@ use crate::store::{runs, scheduled, Store, StoreError};
 use crate::time::now_ms;
 
 pub use events::LiveEvent;
-pub(crate) use events::Published;
+pub(crate) use events::PendingEvent;
 pub(crate) use ids::new_item_id;
 
 /// How long the scheduler sleeps when nothing is due (a wake-up cuts it short).
@@ -84,7 +84,7 @@ impl Engine {
     }
 
     /// Publishes events whose effects are committed.
-    pub(crate) fn publish(&self, events: Vec<Published>) {
+    pub(crate) fn publish(&self, events: Vec<PendingEvent>) {
         self.inner.hub.publish(events);
     }
 

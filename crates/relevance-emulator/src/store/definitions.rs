@@ -8,7 +8,7 @@ use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::agent_cache::AgentCache;
-pub(crate) use super::records::AgentRecord;
+use super::cached_rows::AgentRecord;
 use super::tools::{self, SeedKind, ToolSpec};
 use crate::region::Region;
 

@@ -1,0 +1,218 @@
+//! Everything done before the server accepts its first request: the config
+//! checked, the database opened and migrated, the seed (or the demo project)
+//! upserted, the admin token chosen, the shared state built.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use crate::config::{validate_limits, Config, ConnectionLimits, SeedSource, Storage};
+use crate::demo::{self, DemoProject};
+use crate::demo_page::DemoPage;
+use crate::engine::Engine;
+use crate::seed;
+use crate::start_error::StartError;
+use crate::state::AppState;
+use crate::store::{self, Store};
+use crate::{auth, state, time};
+
+/// Reads and parses a seed; errors name the file (or say it was text) and the line.
+fn load_seed(source: &SeedSource) -> Result<seed::Seed, StartError> {
+    match source {
+        SeedSource::File(file) => {
+            let text = seed::read(file).map_err(|source| StartError::SeedRead {
+                file: file.clone(),
+                source,
+            })?;
+            seed::parse(&text).map_err(|problem| StartError::Seed {
+                file: file.clone(),
+                line: problem.line,
+                problem: problem.problem,
+            })
+        }
+        SeedSource::Text(text) => seed::parse(text).map_err(|problem| StartError::SeedText {
+            line: problem.line,
+            problem: problem.problem,
+        }),
+    }
+}
+
+/// What a seed file (or the demo) defined: enough for a caller to print or test against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectSummary {
+    /// The project id.
+    pub id: String,
+    /// Its region code (`bcbe5a`, `d7b62b` or `f1db6c`).
+    pub region_code: String,
+    /// Its agents' ids, in seed order.
+    pub agent_ids: Vec<String>,
+    /// Its workforces' ids, in seed order.
+    pub workforce_ids: Vec<String>,
+}
+
+/// Everything set up before the server accepts its first request.
+pub(crate) struct Prepared {
+    pub(crate) state: AppState,
+    pub(crate) admin_token: String,
+    pub(crate) admin_token_generated: bool,
+    pub(crate) demo: Option<DemoProject>,
+    pub(crate) projects: Vec<ProjectSummary>,
+    pub(crate) demo_page: Option<DemoPage>,
+    pub(crate) connections: ConnectionLimits,
+}
+
+fn summary(spec: &store::definitions::ProjectSpec) -> ProjectSummary {
+    ProjectSummary {
+        id: spec.id.clone(),
+        region_code: spec.region.code().to_string(),
+        agent_ids: spec.agents.iter().map(|agent| agent.id.clone()).collect(),
+        workforce_ids: spec
+            .workforces
+            .iter()
+            .map(|workforce| workforce.id.clone())
+            .collect(),
+    }
+}
+
+pub(crate) async fn prepare(
+    config: Config,
+    local_addr: SocketAddr,
+) -> Result<Prepared, StartError> {
+    let admin_token_generated = config.admin_token.is_none();
+    let admin_token = match config.admin_token {
+        Some(token)
+            if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            return Err(StartError::InvalidConfig(
+                "the admin token must be non-empty and contain no whitespace".to_string(),
+            ))
+        }
+        Some(token) => token,
+        None => auth::secret::new_admin_token(),
+    };
+    // Parse the seed before touching storage, so a typo creates no data directory.
+    let seed = config.seed.as_ref().map(load_seed).transpose()?;
+    let (streaming_token_ttl_ms, faults) = match &seed {
+        Some(seed) => seed
+            .settings
+            .merge_into(config.streaming_token_ttl_ms, &config.faults),
+        None => (config.streaming_token_ttl_ms, config.faults.clone()),
+    };
+    if streaming_token_ttl_ms == 0 {
+        return Err(StartError::InvalidConfig(
+            "streaming_token_ttl_ms must be at least 1".to_string(),
+        ));
+    }
+    faults.validate().map_err(StartError::InvalidConfig)?;
+    validate_limits(&config.connections, &config.quotas)?;
+    if faults.is_active() {
+        tracing::warn!(?faults, "fault injection is on");
+    }
+    let store = match &config.storage {
+        Storage::InMemory => Store::open_in_memory()?,
+        Storage::Directory(directory) => {
+            std::fs::create_dir_all(directory).map_err(|source| {
+                StartError::CreateDataDirectory {
+                    path: directory.clone(),
+                    source,
+                }
+            })?;
+            Store::open_in_directory(directory)?
+        }
+    };
+    let now = time::now_iso();
+    let (demo, projects) = match seed {
+        Some(seed) => {
+            let projects = seed
+                .projects
+                .iter()
+                .map(|project| summary(&project.spec))
+                .collect();
+            store
+                .call(move |connection| seed::apply(connection, &seed, &now))
+                .await?;
+            (None, projects)
+        }
+        None => {
+            let key_file = match &config.storage {
+                Storage::Directory(directory) => Some(directory.join(demo::DEMO_KEY_FILE)),
+                Storage::InMemory => None,
+            };
+            let kept_key = key_file.as_deref().and_then(demo::read_kept_key);
+            let demo = store
+                .call(move |connection| demo::install(connection, &now, kept_key))
+                .await?;
+            if let (Some(path), false) = (&key_file, demo.key_reused) {
+                // Not fatal: the key works this run, it is only not kept for the next.
+                if let Err(error) = demo::keep_key(path, &demo.api_key) {
+                    tracing::warn!(path = %path.display(), %error, "cannot keep the demo API key");
+                }
+            }
+            (Some(demo), vec![summary(&demo::spec())])
+        }
+    };
+    let busy_timeout = std::time::Duration::from_millis(config.database_busy_timeout_ms);
+    store
+        .call(move |connection| connection.busy_timeout(busy_timeout))
+        .await?;
+    // A tool job that was running when the emulator stopped runs no more: it ends failed,
+    // so no poller waits on it forever (an agent's job follows its run, which resumes).
+    let interrupted = store
+        .call(|db| crate::service::jobs::fail_interrupted(db, crate::time::now_ms()))
+        .await?;
+    if interrupted > 0 {
+        tracing::warn!(
+            jobs = interrupted,
+            "tool jobs that ran when the emulator stopped are failed"
+        );
+    }
+    // Every key in memory: redaction asks "is this a key?" of each path segment.
+    store
+        .call(|db| store::keys::preload_cache(db, db.key_cache()))
+        .await?;
+    tracing::info!(
+        database = store.location(),
+        projects = projects.len(),
+        "emulator data ready"
+    );
+    let state = AppState::new(
+        store,
+        Engine::default(),
+        admin_token.clone(),
+        config.embed_key_rate_limit_per_minute,
+        config.body_limit_bytes,
+        faults,
+        state::Settings {
+            generic_auth_errors: config.generic_auth_errors,
+            streaming_token_ttl_ms,
+            quotas: config.quotas.clone(),
+            schedule_minute_ms: config.schedule_minute_ms,
+            public_url: config
+                .public_url
+                .as_deref()
+                .map(|url| url.trim().trim_end_matches('/').to_string())
+                .filter(|url| !url.is_empty())
+                .unwrap_or_else(|| loopback_url(local_addr)),
+            job_poll_wait_ms: config.job_poll_wait_ms,
+            max_open_jobs: i64::from(config.max_open_jobs),
+            job_retention_ms: i64::try_from(config.job_retention_ms).unwrap_or(i64::MAX),
+        },
+    );
+    Ok(Prepared {
+        state,
+        admin_token,
+        admin_token_generated,
+        demo,
+        projects,
+        demo_page: config.demo_page,
+        connections: config.connections,
+    })
+}
+
+/// `http://{addr}`, with an unspecified bind address as loopback (where a local client
+/// reaches it).
+pub(crate) fn loopback_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
