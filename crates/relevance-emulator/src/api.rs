@@ -212,29 +212,12 @@ pub(crate) fn file_routes() -> Vec<Route> {
     ]
 }
 
-/// Tools and agent management (PROTOCOL A12, A13): API keys only, an embed key gets 403.
-pub(crate) fn management_routes() -> Vec<Route> {
+/// Jobs (PROTOCOL A15): a tool run as a job, the long poll that follows any job, cancel,
+/// and the synchronous trigger. API keys only, an embed key gets 403.
+pub(crate) fn job_routes() -> Vec<Route> {
     use Method as M;
     use Policy::ProjectKey;
     vec![
-        route(
-            M::GET,
-            "/{region}/latest/studios/list",
-            ProjectKey,
-            tools::list,
-        ),
-        route(
-            M::GET,
-            "/{region}/latest/studios/{studio_id}/get",
-            ProjectKey,
-            tools::get,
-        ),
-        route(
-            M::POST,
-            "/{region}/latest/studios/{studio_id}/trigger_limited",
-            ProjectKey,
-            tools::trigger,
-        ),
         route(
             M::POST,
             "/{region}/latest/studios/{studio_id}/trigger",
@@ -259,6 +242,32 @@ pub(crate) fn management_routes() -> Vec<Route> {
             "/{region}/latest/studios/{studio_id}/cancel",
             ProjectKey,
             jobs::cancel,
+        ),
+    ]
+}
+
+/// Tools and agent management (PROTOCOL A12, A13): API keys only, an embed key gets 403.
+pub(crate) fn management_routes() -> Vec<Route> {
+    use Method as M;
+    use Policy::ProjectKey;
+    vec![
+        route(
+            M::GET,
+            "/{region}/latest/studios/list",
+            ProjectKey,
+            tools::list,
+        ),
+        route(
+            M::GET,
+            "/{region}/latest/studios/{studio_id}/get",
+            ProjectKey,
+            tools::get,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/studios/{studio_id}/trigger_limited",
+            ProjectKey,
+            tools::trigger,
         ),
         route(
             M::POST,

@@ -36,6 +36,7 @@ pub(crate) fn route_table() -> Vec<Route> {
     let mut table = vec![route(Method::GET, "/healthz", Policy::Public, healthz)];
     table.extend(api::routes());
     table.extend(api::management_routes());
+    table.extend(api::job_routes());
     table.extend(api::file_routes());
     table.extend(api::stream_routes());
     table.extend(admin::routes());

@@ -5,11 +5,10 @@
 //! server-side wait (a few seconds), whatever the run's length.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::agent::Agent;
 use crate::error::{Error, Result};
-use crate::job::ToolJob;
+use crate::job::{job_errors, ToolJob};
 use crate::message_builder::MessageBuilder;
 use crate::task::Task;
 
@@ -66,20 +65,4 @@ async fn wait_for_reply(task: &Task) -> Result<AgentReply> {
         task_id: task.id.clone(),
         waiting_for_approval: output["waiting_for"] == "approval",
     })
-}
-
-/// The `errors[*].body` of a `chain-failed` update.
-pub(crate) fn job_errors(last: &Value) -> Vec<String> {
-    last["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .map(|error| match &error["body"] {
-                    Value::String(body) => body.clone(),
-                    other => other.to_string(),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }

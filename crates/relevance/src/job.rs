@@ -104,7 +104,7 @@ impl Following {
 /// What an ended job's last update says, as [`Tool::run`] answers: `chain-success` has the
 /// output in `output.output`, `chain-failed` the reasons in `errors`.
 fn output_of(status: ToolOutputStatus, last: &Value) -> ToolOutput {
-    let errors = crate::ask::job_errors(last);
+    let errors = job_errors(last);
     let execution_time = last["output"]["executionTime"]
         .as_f64()
         .filter(|ms| ms.is_finite() && *ms >= 0.0)
@@ -238,4 +238,20 @@ impl ToolJob {
             last: answer.last_message_id,
         })
     }
+}
+
+/// The `errors[*].body` of a `chain-failed` update.
+pub(crate) fn job_errors(last: &Value) -> Vec<String> {
+    last["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|error| match &error["body"] {
+                    Value::String(body) => body.clone(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
