@@ -71,7 +71,14 @@ async fn tools_are_listed_read_and_run_from_the_command_line() {
         ],
     )
     .await;
-    let ran = json_of(&ran);
+    // A run is a job: with --json each update is a line, and the last line is the result.
+    assert!(ran.status.success(), "{}", text(&ran.stderr));
+    let lines: Vec<Value> = text(&ran.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON lines"))
+        .collect();
+    assert_eq!(lines[lines.len() - 2]["type"], "chain-success", "{lines:?}");
+    let ran = lines.last().expect("the result").clone();
     assert_eq!(ran["status"], "complete");
     assert_eq!(
         ran["output"],
