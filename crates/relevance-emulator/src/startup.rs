@@ -8,6 +8,7 @@ use crate::config::{validate_limits, Config, ConnectionLimits, SeedSource, Stora
 use crate::demo::{self, DemoProject};
 use crate::demo_page::DemoPage;
 use crate::engine::Engine;
+use crate::faults::Faults;
 use crate::seed;
 use crate::start_error::StartError;
 use crate::state::AppState;
@@ -72,98 +73,24 @@ fn summary(spec: &store::definitions::ProjectSpec) -> ProjectSummary {
     }
 }
 
+/// Everything before the first request, in order: the config checked (before any
+/// storage is touched, so a typo creates no data directory), the database opened, the
+/// seed or the demo upserted, the caches warmed, the shared state built.
 pub(crate) async fn prepare(
     config: Config,
     local_addr: SocketAddr,
 ) -> Result<Prepared, StartError> {
     let admin_token_generated = config.admin_token.is_none();
-    let admin_token = match config.admin_token {
-        Some(token)
-            if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) =>
-        {
-            return Err(StartError::InvalidConfig(
-                "the admin token must be non-empty and contain no whitespace".to_string(),
-            ))
-        }
-        Some(token) => token,
-        None => auth::secret::new_admin_token(),
-    };
-    // Parse the seed before touching storage, so a typo creates no data directory.
+    let admin_token = admin_token(config.admin_token.clone())?;
     let seed = config.seed.as_ref().map(load_seed).transpose()?;
-    let (streaming_token_ttl_ms, faults) = match &seed {
-        Some(seed) => seed
-            .settings
-            .merge_into(config.streaming_token_ttl_ms, &config.faults),
-        None => (config.streaming_token_ttl_ms, config.faults.clone()),
-    };
-    if streaming_token_ttl_ms == 0 {
-        return Err(StartError::InvalidConfig(
-            "streaming_token_ttl_ms must be at least 1".to_string(),
-        ));
-    }
-    faults.validate().map_err(StartError::InvalidConfig)?;
-    validate_limits(&config.connections, &config.quotas)?;
-    if faults.is_active() {
-        tracing::warn!(?faults, "fault injection is on");
-    }
-    let store = match &config.storage {
-        Storage::InMemory => Store::open_in_memory()?,
-        Storage::Directory(directory) => {
-            std::fs::create_dir_all(directory).map_err(|source| {
-                StartError::CreateDataDirectory {
-                    path: directory.clone(),
-                    source,
-                }
-            })?;
-            Store::open_in_directory(directory)?
-        }
-    };
-    let now = time::now_iso();
-    let (demo, projects) = match seed {
-        Some(seed) => {
-            let projects = seed
-                .projects
-                .iter()
-                .map(|project| summary(&project.spec))
-                .collect();
-            store
-                .call(move |connection| seed::apply(connection, &seed, &now))
-                .await?;
-            (None, projects)
-        }
-        None => {
-            let key_file = match &config.storage {
-                Storage::Directory(directory) => Some(directory.join(demo::DEMO_KEY_FILE)),
-                Storage::InMemory => None,
-            };
-            let kept_key = key_file.as_deref().and_then(demo::read_kept_key);
-            let demo = store
-                .call(move |connection| demo::install(connection, &now, kept_key))
-                .await?;
-            if let (Some(path), false) = (&key_file, demo.key_reused) {
-                // Not fatal: the key works this run, it is only not kept for the next.
-                if let Err(error) = demo::keep_key(path, &demo.api_key) {
-                    tracing::warn!(path = %path.display(), %error, "cannot keep the demo API key");
-                }
-            }
-            (Some(demo), vec![summary(&demo::spec())])
-        }
-    };
+    let (streaming_token_ttl_ms, faults) = checked_settings(&config, seed.as_ref())?;
+    let store = open_store(&config.storage)?;
+    let (demo, projects) = populate(&store, &config.storage, seed).await?;
     let busy_timeout = std::time::Duration::from_millis(config.database_busy_timeout_ms);
     store
         .call(move |connection| connection.busy_timeout(busy_timeout))
         .await?;
-    // A tool job that was running when the emulator stopped runs no more: it ends failed,
-    // so no poller waits on it forever (an agent's job follows its run, which resumes).
-    let interrupted = store
-        .call(|db| crate::service::jobs::fail_interrupted(db, crate::time::now_ms()))
-        .await?;
-    if interrupted > 0 {
-        tracing::warn!(
-            jobs = interrupted,
-            "tool jobs that ran when the emulator stopped are failed"
-        );
-    }
+    fail_interrupted_jobs(&store).await?;
     // Every key in memory: redaction asks "is this a key?" of each path segment.
     store
         .call(|db| store::keys::preload_cache(db, db.key_cache()))
@@ -185,12 +112,7 @@ pub(crate) async fn prepare(
             streaming_token_ttl_ms,
             quotas: config.quotas.clone(),
             schedule_minute_ms: config.schedule_minute_ms,
-            public_url: config
-                .public_url
-                .as_deref()
-                .map(|url| url.trim().trim_end_matches('/').to_string())
-                .filter(|url| !url.is_empty())
-                .unwrap_or_else(|| loopback_url(local_addr)),
+            public_url: public_url(config.public_url.as_deref(), local_addr),
             job_poll_wait_ms: config.job_poll_wait_ms,
             max_open_jobs: i64::from(config.max_open_jobs),
             job_retention_ms: i64::try_from(config.job_retention_ms).unwrap_or(i64::MAX),
@@ -205,6 +127,122 @@ pub(crate) async fn prepare(
         demo_page: config.demo_page,
         connections: config.connections,
     })
+}
+
+/// The configured admin token, checked, or a generated one.
+fn admin_token(configured: Option<String>) -> Result<String, StartError> {
+    match configured {
+        Some(token)
+            if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            Err(StartError::InvalidConfig(
+                "the admin token must be non-empty and contain no whitespace".to_string(),
+            ))
+        }
+        Some(token) => Ok(token),
+        None => Ok(auth::secret::new_admin_token()),
+    }
+}
+
+/// The streaming-token TTL and the faults to run with (the seed's `[emulator]` table
+/// where the config is left at its default), with every limit checked.
+fn checked_settings(
+    config: &Config,
+    seed: Option<&seed::Seed>,
+) -> Result<(u64, Faults), StartError> {
+    let (streaming_token_ttl_ms, faults) = match seed {
+        Some(seed) => seed
+            .settings
+            .merge_into(config.streaming_token_ttl_ms, &config.faults),
+        None => (config.streaming_token_ttl_ms, config.faults.clone()),
+    };
+    if streaming_token_ttl_ms == 0 {
+        return Err(StartError::InvalidConfig(
+            "streaming_token_ttl_ms must be at least 1".to_string(),
+        ));
+    }
+    faults.validate().map_err(StartError::InvalidConfig)?;
+    validate_limits(&config.connections, &config.quotas)?;
+    if faults.is_active() {
+        tracing::warn!(?faults, "fault injection is on");
+    }
+    Ok((streaming_token_ttl_ms, faults))
+}
+
+/// The database: in memory, or in the data directory (created if missing).
+/// A tool job that was running when the emulator stopped runs no more: it ends failed, so
+/// no poller waits on it forever (an agent's job follows its run, which resumes).
+async fn fail_interrupted_jobs(store: &Store) -> Result<(), StartError> {
+    let interrupted = store
+        .call(|db| crate::service::jobs::fail_interrupted(db, time::now_ms()))
+        .await?;
+    if interrupted > 0 {
+        tracing::warn!(
+            jobs = interrupted,
+            "tool jobs that ran when the emulator stopped are failed"
+        );
+    }
+    Ok(())
+}
+
+fn open_store(storage: &Storage) -> Result<Store, StartError> {
+    Ok(match storage {
+        Storage::InMemory => Store::open_in_memory()?,
+        Storage::Directory(directory) => {
+            std::fs::create_dir_all(directory).map_err(|source| {
+                StartError::CreateDataDirectory {
+                    path: directory.clone(),
+                    source,
+                }
+            })?;
+            Store::open_in_directory(directory)?
+        }
+    })
+}
+
+/// Upserts the seed, or the demo project when there is none (its API key kept beside a
+/// data directory); answers the demo's credentials and what was defined.
+async fn populate(
+    store: &Store,
+    storage: &Storage,
+    seed: Option<seed::Seed>,
+) -> Result<(Option<DemoProject>, Vec<ProjectSummary>), StartError> {
+    let now = time::now_iso();
+    if let Some(seed) = seed {
+        let projects = seed
+            .projects
+            .iter()
+            .map(|project| summary(&project.spec))
+            .collect();
+        store
+            .call(move |connection| seed::apply(connection, &seed, &now))
+            .await?;
+        return Ok((None, projects));
+    }
+    let key_file = match storage {
+        Storage::Directory(directory) => Some(directory.join(demo::DEMO_KEY_FILE)),
+        Storage::InMemory => None,
+    };
+    let kept_key = key_file.as_deref().and_then(demo::read_kept_key);
+    let demo = store
+        .call(move |connection| demo::install(connection, &now, kept_key))
+        .await?;
+    if let (Some(path), false) = (&key_file, demo.key_reused) {
+        // Not fatal: the key works this run, it is only not kept for the next.
+        if let Err(error) = demo::keep_key(path, &demo.api_key) {
+            tracing::warn!(path = %path.display(), %error, "cannot keep the demo API key");
+        }
+    }
+    Ok((Some(demo), vec![summary(&demo::spec())]))
+}
+
+/// The public URL links are built with: the configured one (trimmed, without a trailing
+/// `/`), else where a local client reaches the listener.
+fn public_url(configured: Option<&str>, local_addr: SocketAddr) -> String {
+    configured
+        .map(|url| url.trim().trim_end_matches('/').to_string())
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| loopback_url(local_addr))
 }
 
 /// `http://{addr}`, with an unspecified bind address as loopback (where a local client

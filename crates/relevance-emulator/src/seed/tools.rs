@@ -7,30 +7,14 @@
 
 use std::collections::HashSet;
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use toml::Spanned;
 
-use super::{Checker, SeedProblem};
+use super::check::Checker;
+use super::file::ToolEntry;
+use super::SeedProblem;
 use crate::engine::tool_runner::{self, ToolBehavior, MAX_TOOL_DELAY_MS};
 use crate::store::tools::ToolSpec;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ToolEntry {
-    id: Spanned<String>,
-    title: Option<String>,
-    description: Option<String>,
-    emoji: Option<String>,
-    #[serde(default)]
-    public: bool,
-    params_schema: Option<Spanned<toml::Value>>,
-    output: Option<Spanned<toml::Table>>,
-    delay_ms: Option<Spanned<i64>>,
-    error: Option<String>,
-    /// What one run costs (PROTOCOL A18's `cost`); zero when absent.
-    cost: Option<Spanned<f64>>,
-}
 
 impl Checker<'_> {
     /// A project's tools, each id once, each schema valid.
