@@ -13,6 +13,7 @@ pub(crate) mod embed_keys;
 pub(crate) mod files;
 pub(crate) mod key_info;
 pub(crate) mod keys;
+pub(crate) mod knowledge;
 pub(crate) mod operator;
 mod task_target;
 pub(crate) mod tools;

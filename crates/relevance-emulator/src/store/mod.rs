@@ -20,6 +20,7 @@ pub(crate) mod dashboard_queries;
 pub(crate) mod files;
 pub(crate) mod key_cache;
 pub(crate) mod keys;
+pub(crate) mod knowledge;
 pub(crate) mod records;
 pub(crate) mod runs;
 pub(crate) mod scheduled;

@@ -249,6 +249,32 @@ const MIGRATIONS: &[&str] = &[
         ON tasks(project_id, agent_id, ifnull(task_prefix, ''), external_id)
         WHERE external_id IS NOT NULL;
     ",
+    // 10: knowledge sets (PROTOCOL A16): a project's tables and their rows, each row's
+    // `data` a JSON object. `seq` is the insertion order (the `insert_date_` sort, stable
+    // when many rows share a millisecond). Conversations are not stored here: they are
+    // read from `tasks` and `messages`.
+    "
+    CREATE TABLE knowledge_sets (
+        project_id  TEXT NOT NULL REFERENCES projects(id),
+        name        TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        insert_date TEXT NOT NULL,
+        update_date TEXT NOT NULL,
+        PRIMARY KEY (project_id, name)
+    );
+    CREATE TABLE knowledge_rows (
+        seq           INTEGER PRIMARY KEY,
+        project_id    TEXT NOT NULL,
+        knowledge_set TEXT NOT NULL,
+        document_id   TEXT NOT NULL,
+        data          TEXT NOT NULL,
+        insert_date   TEXT NOT NULL,
+        update_date   TEXT NOT NULL,
+        UNIQUE (project_id, knowledge_set, document_id),
+        FOREIGN KEY (project_id, knowledge_set) REFERENCES knowledge_sets(project_id, name)
+    );
+    CREATE INDEX knowledge_rows_in_order ON knowledge_rows(project_id, knowledge_set, seq);
+    ",
 ];
 
 /// Brings the schema to the newest version; a no-op when it is already there.

@@ -10,6 +10,7 @@ mod embed;
 mod engine;
 mod faults;
 mod files;
+mod knowledge;
 mod lifecycle;
 mod manage_agents;
 mod persistence;
