@@ -261,6 +261,7 @@ mod error;
 mod events;
 mod http;
 mod key;
+mod knowledge;
 mod message;
 mod paging;
 mod region;
@@ -287,6 +288,10 @@ pub use embed::EmbedKeyOptions;
 pub use error::{CookieError, DefaultClientError, Error, KeyDataError, Result};
 pub use events::{TaskEvent, TaskEvents};
 pub use key::{EmbedTarget, Key, KeyScope};
+pub use knowledge::{
+    check_set_name, Knowledge, KnowledgeSet, KnowledgeSetInfo, Row, RowListOptions, SetListOptions,
+    MAX_SET_NAME_BYTES,
+};
 pub use message::{
     ActionDetails, AgentErrorMessage, AgentMessage, AttachedFile, Confirmation, ConfirmedBy,
     Message, MessageContent, ToolError, ToolKind, ToolParams, ToolRun, ToolStatus, UserMessage,
