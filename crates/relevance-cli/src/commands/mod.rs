@@ -6,6 +6,7 @@ mod demo;
 mod embed_key;
 mod emulator;
 mod key;
+mod knowledge;
 mod tasks;
 mod tools;
 mod whoami;
@@ -40,6 +41,12 @@ pub fn run(cli: Cli) -> Result<()> {
             command,
         } => runtime()?
             .block_on(tools::run(command, &credentials, json))
+            .map_err(|error| with_scope_hint(error, &credentials)),
+        Command::Knowledge {
+            credentials,
+            command,
+        } => runtime()?
+            .block_on(knowledge::run(command, &credentials, json))
             .map_err(|error| with_scope_hint(error, &credentials)),
         Command::Whoami { credentials } => runtime()?
             .block_on(whoami::run(&credentials, json))
