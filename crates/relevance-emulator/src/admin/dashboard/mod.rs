@@ -16,6 +16,8 @@
 mod html;
 mod key_templates;
 mod keys;
+mod knowledge;
+mod knowledge_templates;
 mod messages;
 mod pages;
 mod requests;
@@ -125,6 +127,19 @@ pub(crate) fn routes(app: AppState) -> Router<AppState> {
         .route(
             "/dashboard/projects/{project}/tasks/{task_id}/delete",
             get(task_actions::confirm_delete).post(task_actions::delete),
+        )
+        .route("/dashboard/knowledge", get(knowledge::list))
+        .route(
+            "/dashboard/projects/{project}/knowledge/{set}",
+            get(knowledge::set_page),
+        )
+        .route(
+            "/dashboard/projects/{project}/knowledge/{set}/delete",
+            axum::routing::post(knowledge::delete_set),
+        )
+        .route(
+            "/dashboard/projects/{project}/knowledge/{set}/rows/{document_id}/delete",
+            axum::routing::post(knowledge::delete_row),
         )
         .route("/dashboard/tools", get(tools::list))
         .route(
