@@ -272,7 +272,7 @@ fn batches(rows: &[(String, Value)]) -> Vec<&[(String, Value)]> {
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0, 0);
     for (index, (id, value)) in rows.iter().enumerate() {
-        let size = value.to_string().len() + id.len() + 48;
+        let size = json_len(value) + id.len() + 48;
         if index > start && (index - start >= BATCH_ROWS || bytes + size > BATCH_BYTES) {
             out.push(&rows[start..index]);
             (start, bytes) = (index, 0);
@@ -283,6 +283,24 @@ fn batches(rows: &[(String, Value)]) -> Vec<&[(String, Value)]> {
         out.push(&rows[start..]);
     }
     out
+}
+
+/// How many bytes `value` takes as JSON, counted without building the text.
+fn json_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail, and a `Value` always serialises.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
 
 impl KnowledgeSet {

@@ -45,7 +45,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Knowledge {
             credentials,
             command,
-        } => runtime()?
+        } => one_thread_runtime()?
             .block_on(knowledge::run(command, &credentials, json))
             .map_err(|error| with_scope_hint(error, &credentials)),
         Command::Whoami { credentials } => runtime()?
@@ -82,6 +82,16 @@ fn with_scope_hint(error: anyhow::Error, credentials: &CredentialArgs) -> anyhow
 /// The async runtime every networked command runs on.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// A runtime on the calling thread alone, for commands that stream one request after
+/// another (`knowledge add` / `export`): no worker threads means no per-thread allocator
+/// arenas holding freed pages, so an export's memory stays that of one page.
+fn one_thread_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")

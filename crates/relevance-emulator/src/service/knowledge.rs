@@ -249,7 +249,7 @@ pub(crate) async fn add(
             }
             let now = now_iso();
             store::touch_set(&transaction, &project, &name, &new_item_id(), &now)?;
-            store::upsert_rows(&transaction, &project, &name, &writes, &now)?;
+            store::upsert_rows(&transaction, &project, &name, &writes, (&now, new))?;
             transaction.commit()?;
             Ok(Ok(()))
         })
@@ -296,7 +296,8 @@ pub(crate) async fn bulk_update(
                 });
             }
             let now = now_iso();
-            store::upsert_rows(&transaction, &project, &name, &writes, &now)?;
+            // Every id is known (checked above): nothing new, the count stays.
+            store::upsert_rows(&transaction, &project, &name, &writes, (&now, 0))?;
             store::touch_set(&transaction, &project, &name, "", &now)?;
             transaction.commit()?;
             Ok(Ok(()))

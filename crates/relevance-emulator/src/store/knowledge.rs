@@ -69,20 +69,37 @@ pub(crate) fn count_sets(connection: &Connection, project: &str) -> rusqlite::Re
     )
 }
 
-/// How many rows the set holds.
+/// How many rows the set holds (its kept count: one read, not a scan).
 pub(crate) fn count_rows(
     connection: &Connection,
     project: &str,
     name: &str,
 ) -> rusqlite::Result<i64> {
-    connection.query_row(
-        "SELECT COUNT(*) FROM knowledge_rows WHERE project_id = ?1 AND knowledge_set = ?2",
-        params![project, name],
-        |row| row.get(0),
-    )
+    let count: Option<i64> = connection
+        .query_row(
+            "SELECT row_count FROM knowledge_sets WHERE project_id = ?1 AND name = ?2",
+            params![project, name],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(count.unwrap_or(0))
 }
 
-/// How many of `ids` the set does not hold yet (what an add would grow it by).
+/// Moves the set's kept row count by `change`.
+fn add_to_count(
+    connection: &Connection,
+    project: &str,
+    name: &str,
+    change: i64,
+) -> rusqlite::Result<()> {
+    connection.execute(
+        "UPDATE knowledge_sets SET row_count = row_count + ?3 WHERE project_id = ?1 AND name = ?2",
+        params![project, name, change],
+    )?;
+    Ok(())
+}
+
+/// How many distinct `ids` the set does not hold yet (what an add would grow it by).
 pub(crate) fn count_new(
     connection: &Connection,
     project: &str,
@@ -94,8 +111,10 @@ pub(crate) fn count_new(
          WHERE project_id = ?1 AND knowledge_set = ?2 AND document_id = ?3",
     )?;
     let mut new = 0;
+    // An id sent twice in one request makes one row.
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
     for id in ids {
-        if !statement.exists(params![project, name, id])? {
+        if seen.insert(*id) && !statement.exists(params![project, name, id])? {
             new += 1;
         }
     }
@@ -120,14 +139,16 @@ pub(crate) fn touch_set(
 }
 
 /// Writes rows: new ids are appended, known ids get the new `data` (their `insert_date`
-/// and place in the order kept). The caller made the set.
+/// and place in the order kept). The caller made the set and says how many of the rows
+/// are `new` (see [`count_new`]), which moves the set's kept count.
 pub(crate) fn upsert_rows(
     connection: &Connection,
     project: &str,
     name: &str,
     rows: &[RowWrite],
-    now: &str,
+    (now, new): (&str, i64),
 ) -> rusqlite::Result<()> {
+    add_to_count(connection, project, name, new)?;
     let mut statement = connection.prepare_cached(
         "INSERT INTO knowledge_rows (project_id, knowledge_set, document_id, data, insert_date,
                                      update_date)
@@ -235,6 +256,12 @@ pub(crate) fn delete_row(
         "DELETE FROM knowledge_rows WHERE project_id = ?1 AND knowledge_set = ?2 AND document_id = ?3",
         params![project, name, document_id],
     )?;
+    add_to_count(
+        connection,
+        project,
+        name,
+        -i64::try_from(deleted).unwrap_or(0),
+    )?;
     Ok(deleted > 0)
 }
 
@@ -246,6 +273,10 @@ pub(crate) fn clear_set(
 ) -> rusqlite::Result<()> {
     connection.execute(
         "DELETE FROM knowledge_rows WHERE project_id = ?1 AND knowledge_set = ?2",
+        params![project, name],
+    )?;
+    connection.execute(
+        "UPDATE knowledge_sets SET row_count = 0 WHERE project_id = ?1 AND name = ?2",
         params![project, name],
     )?;
     Ok(())
@@ -267,10 +298,8 @@ pub(crate) fn list_sets(
     project: &str,
 ) -> rusqlite::Result<Vec<SetRecord>> {
     let mut statement = connection.prepare_cached(
-        "SELECT s.name, s.id, s.insert_date, s.update_date,
-                (SELECT COUNT(*) FROM knowledge_rows r
-                 WHERE r.project_id = s.project_id AND r.knowledge_set = s.name)
-         FROM knowledge_sets s WHERE s.project_id = ?1 ORDER BY s.name",
+        "SELECT name, id, insert_date, update_date, row_count
+         FROM knowledge_sets WHERE project_id = ?1 ORDER BY name",
     )?;
     let rows = statement.query_map([project], |row| {
         Ok(SetRecord {

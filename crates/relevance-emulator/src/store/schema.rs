@@ -251,7 +251,8 @@ const MIGRATIONS: &[&str] = &[
     ",
     // 10: knowledge sets (PROTOCOL A16): a project's tables and their rows, each row's
     // `data` a JSON object. `seq` is the insertion order (the `insert_date_` sort, stable
-    // when many rows share a millisecond). Conversations are not stored here: they are
+    // when many rows share a millisecond); `row_count` is kept with every write, so a
+    // count is one read, not a scan of the set. Conversations are not stored here: they are
     // read from `tasks` and `messages`.
     "
     CREATE TABLE knowledge_sets (
@@ -260,6 +261,7 @@ const MIGRATIONS: &[&str] = &[
         id          TEXT NOT NULL,
         insert_date TEXT NOT NULL,
         update_date TEXT NOT NULL,
+        row_count   INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (project_id, name)
     );
     CREATE TABLE knowledge_rows (

@@ -147,6 +147,21 @@ async fn rows_are_added_listed_in_both_orders_and_paged() {
         .await;
     assert!(past_end.is_empty());
 
+    // The same id twice in one request is one row (the last data wins); the count agrees.
+    running
+        .ok(
+            "knowledge/add",
+            json!({"knowledge_set": "faq", "data": [
+                {"type": "document", "document_id": "twice", "value": {"v": 1}},
+                {"type": "document", "document_id": "twice", "value": {"v": 2}}]}),
+        )
+        .await;
+    let sets = running.sets(json!({})).await;
+    assert_eq!(sets[0]["knowledge_count"], 7, "{sets:?}");
+    let twice = running
+        .rows(json!({"knowledge_set": "faq", "document_id": "twice"}))
+        .await;
+    assert_eq!(twice[0]["data"], json!({"v": 2}));
     // Adding a known id replaces that row's data and keeps its place.
     running
         .ok(
