@@ -15,6 +15,7 @@ use anyhow::{bail, Context, Result};
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use relevance::{Client, KnowledgeSetInfo, RowListOptions, SetListOptions};
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use crate::cli::{CredentialArgs, KnowledgeCommand};
@@ -249,12 +250,25 @@ async fn export(client: &Client, set: &str) -> Result<()> {
     let bar = progress(total, "exporting");
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
-    let mut rows = handle.all_rows();
+    // Each row's data as the text it came in: never parsed into a map and written again.
+    let mut rows = handle.all_rows_as::<Box<RawValue>>();
     let mut written = 0u64;
     while let Some(row) = rows.next().await {
         let row = row?;
-        serde_json::to_writer(&mut out, &row.data).context("cannot write the row")?;
-        out.write_all(b"\n").context("cannot write to stdout")?;
+        let text = row.data.get();
+        // A server that pretty-prints would break the one-line-per-row rule: compact it.
+        let compact;
+        let text = if text.contains('\n') {
+            compact = serde_json::from_str::<Value>(text)
+                .context("a row's data is not JSON")?
+                .to_string();
+            compact.as_str()
+        } else {
+            text
+        };
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.write_all(b"\n"))
+            .context("cannot write to stdout")?;
         written += 1;
         if written % 1000 == 0 {
             bar.set_position(written);

@@ -3,6 +3,8 @@
 //! [`crate::auth::Policy::ProjectKey`]): a chat's embed key never reads a project's tables.
 
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -247,7 +249,7 @@ pub(crate) async fn list(
     ProjectKey(principal): ProjectKey,
     State(state): State<AppState>,
     LenientJson(body): LenientJson<ListBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let name = set_name(body.knowledge_set)?;
     let mut filters: Vec<RowFilter> = parse_filters(body.filters)?
         .into_iter()
@@ -279,11 +281,8 @@ pub(crate) async fn list(
     };
     let project = principal.project.clone();
     let rows = service::list_rows(&state, &principal, name.clone(), query).await?;
-    let results: Vec<Value> = rows
-        .into_iter()
-        .map(|row| render_row(&project, &name, row))
-        .collect();
-    Ok(Json(json!({ "results": results })))
+    let body = render_rows(&project, &name, rows);
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// `document_id` is the row's id; any other field is a path into `data` (a leading
@@ -298,24 +297,31 @@ fn row_field(mut path: Vec<String>) -> RowField {
     RowField::Data(path)
 }
 
-/// A `Row` on the wire (PROTOCOL A16); `_id` is the `document_id`.
-fn render_row(project: &str, name: &str, row: RowView) -> Value {
-    let data = match row.data {
-        RowData::Text(text) => serde_json::from_str(&text).unwrap_or_else(|_| json!({})),
-        RowData::Value(value) => value,
-    };
-    json!({
-        "_id": row.document_id,
-        "project": project,
-        "knowledge_set": name,
-        "document_id": row.document_id,
-        "alias": "default",
-        "data": data,
-        "insert_date_": row.insert_date,
-        "update_date_": row.update_date,
-        "is_chunked": false,
-        "is_vectorized": false,
-    })
+/// `{"results": [Row]}` (PROTOCOL A16; `_id` is the `document_id`), written as text: a
+/// table row's `data` is stored as the JSON text it was checked as, so it goes out as is,
+/// not parsed and written again (the export of a large set is mostly this).
+fn render_rows(project: &str, name: &str, rows: Vec<RowView>) -> String {
+    let quote = |text: &str| Value::from(text).to_string();
+    let (project, name) = (quote(project), quote(name));
+    let mut out = String::with_capacity(rows.len() * 320 + 16);
+    out.push_str(r#"{"results":["#);
+    for (index, row) in rows.into_iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        let data = match row.data {
+            RowData::Text(text) => text,
+            RowData::Value(value) => value.to_string(),
+        };
+        let id = quote(&row.document_id);
+        out.push_str(&format!(
+            r#"{{"_id":{id},"project":{project},"knowledge_set":{name},"document_id":{id},"alias":"default","data":{data},"insert_date_":{},"update_date_":{},"is_chunked":false,"is_vectorized":false}}"#,
+            quote(&row.insert_date),
+            quote(&row.update_date),
+        ));
+    }
+    out.push_str("]}");
+    out
 }
 
 #[derive(Debug, Deserialize)]
