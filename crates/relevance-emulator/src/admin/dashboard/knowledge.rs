@@ -15,15 +15,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 
 use super::html::Page;
-use super::knowledge_templates::{self, RowsShown};
+use super::knowledge_templates::{self, RowsShown, ROWS_PER_PAGE};
 use super::session::SignedIn;
 use super::{checked_form, DashboardState, PageError};
 use crate::auth::Principal;
 use crate::service::knowledge::{self, KnowledgeError, RowQuery, SetEntry};
 use crate::service::{keys, operator};
-
-/// Rows per page of a table's page.
-pub(crate) const ROWS_PER_PAGE: i64 = 50;
 
 type SetPath = Result<Path<(String, String)>, PathRejection>;
 type RowPath = Result<Path<(String, String, String)>, PathRejection>;

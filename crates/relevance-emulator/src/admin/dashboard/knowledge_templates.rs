@@ -4,9 +4,11 @@
 use maud::{html, Markup};
 
 use super::html::{action_button, project_url, seg, when};
-use super::knowledge::ROWS_PER_PAGE;
 use crate::service::knowledge::{RowData, RowView};
 use crate::store::knowledge::SetRecord;
+
+/// Rows per page of a table's page.
+pub(crate) const ROWS_PER_PAGE: i64 = 50;
 
 /// `/dashboard/projects/{project}/knowledge/{set}`: a table's page.
 pub(crate) fn set_url(project: &str, set: &str) -> String {
