@@ -87,6 +87,14 @@ pub enum Command {
         #[command(subcommand)]
         command: ToolsCommand,
     },
+    /// List, read, import, change, export or delete the project's knowledge sets (API keys
+    /// only).
+    Knowledge {
+        #[command(flatten)]
+        credentials: CredentialArgs,
+        #[command(subcommand)]
+        command: KnowledgeCommand,
+    },
     /// Walk through the whole key system against an embedded emulator.
     Demo,
     /// Ask an agent one question and print its reply and nothing else (for scripts); exits
@@ -548,5 +556,56 @@ pub enum ToolsCommand {
         /// Cancel the job.
         #[arg(long)]
         cancel: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KnowledgeCommand {
+    /// List the knowledge sets with their row counts.
+    Sets {
+        /// Also list hidden sets: every agent task is one (a conversation).
+        #[arg(long)]
+        hidden: bool,
+    },
+    /// Show a set's first rows, oldest first.
+    Rows {
+        /// The set's name.
+        set: String,
+        /// How many rows (1 to 1000).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+    },
+    /// Add the rows of a JSON Lines file (one JSON object per line) to a set. Every line
+    /// is checked before the first row is sent: a bad line is reported with its number
+    /// and nothing is written.
+    Add {
+        /// The set's name (made by its first row).
+        set: String,
+        /// The JSON Lines file.
+        file: std::path::PathBuf,
+    },
+    /// Change fields of one row; its other fields stay.
+    Update {
+        /// The set's name.
+        set: String,
+        /// The row's id (`document_id`).
+        id: String,
+        /// The fields to change, as a JSON object (`--data '{"votes": 3}'`; `--json` is
+        /// the global switch for JSON output).
+        #[arg(long, value_name = "JSON")]
+        data: String,
+    },
+    /// Delete a set with its rows, or with --row one row of it.
+    Delete {
+        /// The set's name.
+        set: String,
+        /// Delete only this row (`document_id`).
+        #[arg(long, value_name = "ID")]
+        row: Option<String>,
+    },
+    /// Write every row's data to stdout as JSON Lines, oldest first (what `add` reads).
+    Export {
+        /// The set's name.
+        set: String,
     },
 }

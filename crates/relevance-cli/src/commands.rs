@@ -7,6 +7,7 @@ mod demo;
 mod embed_key;
 mod emulator;
 mod key;
+mod knowledge;
 mod tasks;
 mod tools;
 mod whoami;
@@ -58,6 +59,12 @@ pub fn run(cli: Cli) -> Result<()> {
                 json,
             ))
             .map_err(|error| with_scope_hint(error, &credentials)),
+        Command::Knowledge {
+            credentials,
+            command,
+        } => one_thread_runtime()?
+            .block_on(knowledge::run(command, &credentials, json))
+            .map_err(|error| with_scope_hint(error, &credentials)),
         Command::Whoami { credentials } => runtime()?
             .block_on(whoami::run(&credentials, json))
             .map_err(|error| with_scope_hint(error, &credentials)),
@@ -92,6 +99,16 @@ fn with_scope_hint(error: anyhow::Error, credentials: &CredentialArgs) -> anyhow
 /// The async runtime every networked command runs on.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// A runtime on the calling thread alone, for commands that stream one request after
+/// another (`knowledge add` / `export`): no worker threads means no per-thread allocator
+/// arenas holding freed pages, so an export's memory stays that of one page.
+fn one_thread_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")

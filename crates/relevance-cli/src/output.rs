@@ -220,6 +220,7 @@ fn sdk_kind(error: &relevance::Error) -> &'static str {
         Error::InvalidRegion { .. } => "invalid_region",
         Error::InvalidBaseUrl { .. } => "invalid_base_url",
         Error::ReadFile { .. } => "io",
+        Error::InvalidKnowledge { .. } => "invalid_knowledge",
         _ => "sdk",
     }
 }

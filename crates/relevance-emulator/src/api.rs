@@ -13,6 +13,7 @@ pub(crate) mod files;
 mod filters;
 mod jobs;
 mod key_info;
+mod knowledge;
 mod lifecycle;
 mod messages;
 mod stream;
@@ -31,6 +32,7 @@ pub(crate) fn routes() -> Vec<Route> {
     let mut table = key_and_catalogue_routes();
     table.extend(workforce_routes());
     table.extend(agent_task_routes());
+    table.extend(knowledge_routes());
     table
 }
 
@@ -168,15 +170,54 @@ fn agent_task_routes() -> Vec<Route> {
         ),
         route(
             M::POST,
-            "/{region}/latest/knowledge/sets/delete",
-            ProjectKey,
-            lifecycle::delete_sets,
-        ),
-        route(
-            M::POST,
             "/{region}/latest/agents/{agent_id}/scheduled_triggers_item/create",
             ProjectKey,
             lifecycle::schedule,
+        ),
+    ]
+}
+
+/// Knowledge sets (PROTOCOL A16): tables, and agent tasks read as conversations. API keys
+/// only (embed keys: 403). `sets/delete` also deletes tasks (A11's list form).
+fn knowledge_routes() -> Vec<Route> {
+    use Method as M;
+    use Policy::ProjectKey;
+    vec![
+        route(
+            M::POST,
+            "/{region}/latest/knowledge/sets/list",
+            ProjectKey,
+            knowledge::sets_list,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/knowledge/sets/delete",
+            ProjectKey,
+            knowledge::sets_delete,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/knowledge/list",
+            ProjectKey,
+            knowledge::list,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/knowledge/add",
+            ProjectKey,
+            knowledge::add,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/knowledge/bulk_update",
+            ProjectKey,
+            knowledge::bulk_update,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/knowledge/delete",
+            ProjectKey,
+            knowledge::delete,
         ),
     ]
 }

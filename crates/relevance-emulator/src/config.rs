@@ -150,6 +150,16 @@ pub struct Quotas {
     /// Live streaming tokens of one task, all keys together; past it the task's oldest is
     /// forgotten. Default 100.
     pub max_streaming_tokens_per_task: usize,
+    /// Knowledge rows one `knowledge/add` or `knowledge/bulk_update` may carry; more is
+    /// 413 (PROTOCOL A16). Default 5000.
+    pub max_knowledge_rows_per_request: usize,
+    /// Bytes of one knowledge row's `data` as JSON; more is 413. Default 100,000.
+    pub max_knowledge_row_bytes: usize,
+    /// Rows one knowledge set may hold; an add past it is 400. Default 1,000,000.
+    pub max_knowledge_rows_per_set: usize,
+    /// Knowledge sets (tables, not conversations) one project may hold; a new set past it
+    /// is 400. Default 1000.
+    pub max_knowledge_sets_per_project: usize,
 }
 
 impl Default for Quotas {
@@ -160,6 +170,10 @@ impl Default for Quotas {
             max_uploads_per_project: 1024,
             max_streaming_tokens_per_key: 1000,
             max_streaming_tokens_per_task: 100,
+            max_knowledge_rows_per_request: 5000,
+            max_knowledge_row_bytes: 100_000,
+            max_knowledge_rows_per_set: 1_000_000,
+            max_knowledge_sets_per_project: 1000,
         }
     }
 }
@@ -244,6 +258,22 @@ pub(crate) fn validate_limits(
         (
             "max_streaming_tokens_per_task",
             quotas.max_streaming_tokens_per_task == 0,
+        ),
+        (
+            "max_knowledge_rows_per_request",
+            quotas.max_knowledge_rows_per_request == 0,
+        ),
+        (
+            "max_knowledge_row_bytes",
+            quotas.max_knowledge_row_bytes == 0,
+        ),
+        (
+            "max_knowledge_rows_per_set",
+            quotas.max_knowledge_rows_per_set == 0,
+        ),
+        (
+            "max_knowledge_sets_per_project",
+            quotas.max_knowledge_sets_per_project == 0,
         ),
     ];
     match checks.iter().find(|(_, zero)| *zero) {

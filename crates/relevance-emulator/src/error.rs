@@ -109,6 +109,11 @@ impl ApiError {
         )
     }
 
+    /// 413 naming which limit a request is over (rows, bytes of a row) and its setting.
+    pub(crate) fn payload_too_large_because(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, message)
+    }
+
     /// 429 with `Retry-After`.
     pub(crate) fn too_many_requests(
         message: impl Into<String>,

@@ -14,6 +14,7 @@ pub(crate) mod files;
 pub(crate) mod jobs;
 pub(crate) mod key_info;
 pub(crate) mod keys;
+pub(crate) mod knowledge;
 pub(crate) mod overview;
 mod task_target;
 pub(crate) mod tools;

@@ -21,6 +21,7 @@ pub(crate) mod files;
 pub(crate) mod jobs;
 pub(crate) mod key_cache;
 pub(crate) mod keys;
+pub(crate) mod knowledge;
 pub(crate) mod overview;
 pub(crate) mod runs;
 pub(crate) mod scheduled;

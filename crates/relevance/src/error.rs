@@ -210,6 +210,13 @@ pub enum Error {
         /// What was asked, e.g. "approve".
         operation: &'static str,
     },
+    /// Knowledge data refused before any request (PROTOCOL A16): a row that
+    /// is not a JSON object, a set name the platform would refuse.
+    #[error("invalid knowledge: {problem}")]
+    InvalidKnowledge {
+        /// What is wrong, naming the row or the rule.
+        problem: String,
+    },
     /// The process-wide default client was used in the wrong order.
     #[error(transparent)]
     DefaultClient(#[from] DefaultClientError),

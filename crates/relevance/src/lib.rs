@@ -288,6 +288,7 @@ mod job;
 mod key;
 mod key_info;
 mod key_store;
+mod knowledge;
 mod message;
 mod message_builder;
 mod paging;
@@ -323,6 +324,10 @@ pub use key_store::FileKeyStore;
 pub use key_store::LocalStorageKeyStore;
 pub use key_store::{
     CookieAttributes, CookieSameSite, KeyCookie, KeyStore, MemoryKeyStore, COOKIE_SIZE_LIMIT,
+};
+pub use knowledge::{
+    check_set_name, Knowledge, KnowledgeSet, KnowledgeSetInfo, Row, RowListOptions, SetListOptions,
+    MAX_SET_NAME_BYTES,
 };
 pub use message::{
     ActionDetails, AgentErrorMessage, AgentMessage, AttachedFile, Confirmation, ConfirmedBy,

@@ -18,6 +18,7 @@ pub(crate) mod auth;
 pub(crate) mod embed_keys;
 pub(crate) mod files;
 pub(crate) mod jobs;
+pub(crate) mod knowledge;
 pub(crate) mod messages;
 pub(crate) mod tasks;
 pub(crate) mod tools;

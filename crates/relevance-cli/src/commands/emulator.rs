@@ -120,6 +120,7 @@ fn limits(limits: &crate::cli::LimitArgs, defaults: &Config) -> (ConnectionLimit
         max_streaming_tokens_per_task: limits
             .max_streaming_tokens_per_task
             .unwrap_or(defaults.quotas.max_streaming_tokens_per_task),
+        ..defaults.quotas
     };
     (connections, quotas)
 }

@@ -16,6 +16,8 @@
 mod html;
 mod key_templates;
 mod keys;
+mod knowledge;
+mod knowledge_templates;
 mod messages;
 mod pages;
 mod requests;
@@ -127,6 +129,32 @@ pub(crate) fn routes(app: AppState) -> Router<AppState> {
             "/dashboard/projects/{project}/tasks/{task_id}/delete",
             get(task_actions::confirm_delete).post(task_actions::delete),
         )
+        .route(
+            "/dashboard/projects/{project}/workforces/{workforce_id}/tasks/{task_id}",
+            get(pages::workforce_task),
+        )
+        .merge(tool_and_knowledge_routes())
+        .layer(DefaultBodyLimit::max(FORM_LIMIT_BYTES))
+        .layer(axum::middleware::map_response(html::security_headers))
+        .with_state(state)
+}
+
+/// The tool pages (a run, recent jobs, cancel) and the knowledge pages.
+fn tool_and_knowledge_routes() -> Router<DashboardState> {
+    Router::new()
+        .route("/dashboard/knowledge", get(knowledge::list))
+        .route(
+            "/dashboard/projects/{project}/knowledge/{set}",
+            get(knowledge::set_page),
+        )
+        .route(
+            "/dashboard/projects/{project}/knowledge/{set}/delete",
+            axum::routing::post(knowledge::delete_set),
+        )
+        .route(
+            "/dashboard/projects/{project}/knowledge/{set}/rows/{document_id}/delete",
+            axum::routing::post(knowledge::delete_row),
+        )
         .route("/dashboard/tools", get(tools::list))
         .route(
             "/dashboard/projects/{project}/tools/{tool_id}",
@@ -136,13 +164,6 @@ pub(crate) fn routes(app: AppState) -> Router<AppState> {
             "/dashboard/projects/{project}/tools/{tool_id}/jobs/{job_id}/cancel",
             post(tools::cancel_job),
         )
-        .route(
-            "/dashboard/projects/{project}/workforces/{workforce_id}/tasks/{task_id}",
-            get(pages::workforce_task),
-        )
-        .layer(DefaultBodyLimit::max(FORM_LIMIT_BYTES))
-        .layer(axum::middleware::map_response(html::security_headers))
-        .with_state(state)
 }
 
 /// The one-click sign-in path for `token` (the CLI prints it with the base URL in front).

@@ -1,6 +1,6 @@
-//! A task's life (PROTOCOL A11): its trigger message, its metadata by id alone,
-//! deleting tasks, and scheduling a message for later. (A rerun is a trigger with
-//! `edit_message_id`: see `tasks::trigger`.)
+//! A task's life (PROTOCOL A11): its trigger message, its metadata by id alone
+//! and scheduling a message for later. (A rerun is a trigger with
+//! `edit_message_id`: see `tasks::trigger`; deleting tasks is `knowledge::sets_delete`.)
 //!
 //! Deleting and scheduling need a project API key (PROTOCOL A13; the route table
 //! says so); reading follows the caller's task scope like every task read.
@@ -8,7 +8,7 @@
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::messages::ViewItem;
 use super::tasks::{check_task_id, TaskMeta, TaskPath};
@@ -58,45 +58,6 @@ pub(crate) async fn set_metadata(
     Ok(Json(SetMetadataAnswer {
         metadata: task.into(),
     }))
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct DeleteBody {
-    #[serde(default)]
-    knowledge_set: Option<Value>,
-}
-
-/// `POST knowledge/sets/delete` `{"knowledge_set": [ids]}`: the agent tasks and their
-/// messages are gone (404 afterwards). All or none: an unknown id refuses the lot (404).
-/// Workforce tasks are not knowledge sets and are not deleted here (the Python client
-/// only ever sends agent conversation ids).
-pub(crate) async fn delete_sets(
-    principal: Principal,
-    State(state): State<AppState>,
-    LenientJson(body): LenientJson<DeleteBody>,
-) -> Result<Json<Value>, ApiError> {
-    let bad = || {
-        ApiError::bad_request("`knowledge_set` must be a non-empty list of task ids, e.g. [\"t1\"]")
-    };
-    let Some(Value::Array(items)) = body.knowledge_set else {
-        return Err(bad());
-    };
-    let mut ids = Vec::with_capacity(items.len());
-    for item in items {
-        let Value::String(id) = item else {
-            return Err(bad());
-        };
-        check_task_id("knowledge_set", &id)?;
-        // The same id twice deletes it once (the second would not be found).
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-    if ids.is_empty() {
-        return Err(bad());
-    }
-    agent_tasks::delete_tasks(&state, &principal, ids).await?;
-    Ok(Json(json!({})))
 }
 
 #[derive(Debug, Deserialize)]

@@ -276,6 +276,34 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (project_id, job_id, seq)
     );
     ",
+    // 11: knowledge sets (PROTOCOL A16): a project's tables and their rows, each row's
+    // `data` a JSON object. `seq` is the insertion order (the `insert_date_` sort, stable
+    // when many rows share a millisecond); `row_count` is kept with every write, so a
+    // count is one read, not a scan of the set. Conversations are not stored here: they are
+    // read from `tasks` and `messages`.
+    "
+    CREATE TABLE knowledge_sets (
+        project_id  TEXT NOT NULL REFERENCES projects(id),
+        name        TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        insert_date TEXT NOT NULL,
+        update_date TEXT NOT NULL,
+        row_count   INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (project_id, name)
+    );
+    CREATE TABLE knowledge_rows (
+        seq           INTEGER PRIMARY KEY,
+        project_id    TEXT NOT NULL,
+        knowledge_set TEXT NOT NULL,
+        document_id   TEXT NOT NULL,
+        data          TEXT NOT NULL,
+        insert_date   TEXT NOT NULL,
+        update_date   TEXT NOT NULL,
+        UNIQUE (project_id, knowledge_set, document_id),
+        FOREIGN KEY (project_id, knowledge_set) REFERENCES knowledge_sets(project_id, name)
+    );
+    CREATE INDEX knowledge_rows_in_order ON knowledge_rows(project_id, knowledge_set, seq);
+    ",
 ];
 
 /// Brings the schema to the newest version; a no-op when it is already there.

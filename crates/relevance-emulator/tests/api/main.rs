@@ -11,6 +11,7 @@ mod engine;
 mod faults;
 mod files;
 mod jobs;
+mod knowledge;
 mod lifecycle;
 mod manage_agents;
 mod persistence;

@@ -100,9 +100,10 @@ pub(crate) enum Chrome<'a> {
 }
 
 /// The top bar's links, in order (a new top-level page is one more row).
-const NAV: [(&str, &str); 3] = [
+const NAV: [(&str, &str); 4] = [
     ("/dashboard", "Projects"),
     ("/dashboard/tools", "Tools"),
+    ("/dashboard/knowledge", "Knowledge"),
     ("/dashboard/requests", "Request log"),
 ];
 
