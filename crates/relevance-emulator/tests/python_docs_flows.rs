@@ -72,7 +72,7 @@ async fn the_docs_conversation_and_async_tool_flows_pass_as_written() {
             .lines()
             .filter(|line| line.starts_with("ok "))
             .count(),
-        11,
+        10,
         "{stdout}"
     );
     emulator.shutdown().await.expect("clean shutdown");

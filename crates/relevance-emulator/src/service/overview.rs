@@ -161,7 +161,7 @@ impl From<MessageRecord> for MessageView {
 
 /// A project with its counts, as the project list shows it.
 #[derive(Debug, Clone)]
-pub(crate) struct ProjectSummary {
+pub(crate) struct ProjectListing {
     pub(crate) id: String,
     pub(crate) region: Region,
     /// API keys that are not revoked.
@@ -173,9 +173,9 @@ pub(crate) struct ProjectSummary {
     pub(crate) tasks: i64,
 }
 
-impl From<ProjectCounts> for ProjectSummary {
-    fn from(counts: ProjectCounts) -> ProjectSummary {
-        ProjectSummary {
+impl From<ProjectCounts> for ProjectListing {
+    fn from(counts: ProjectCounts) -> ProjectListing {
+        ProjectListing {
             id: counts.id,
             region: counts.region,
             api_keys: counts.api_keys,
@@ -280,7 +280,7 @@ pub(crate) async fn all_tools(
 }
 
 /// Every project with its counts, ordered by id.
-pub(crate) async fn project_counts(state: &AppState) -> Result<Vec<ProjectSummary>, OperatorError> {
+pub(crate) async fn project_counts(state: &AppState) -> Result<Vec<ProjectListing>, OperatorError> {
     let counts = state
         .store()
         .call(|connection| overview::project_counts(connection))

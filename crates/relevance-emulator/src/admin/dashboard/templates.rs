@@ -13,7 +13,7 @@ use maud::{html, Markup};
 use super::html::{badge, post_form, project_url, seg, when};
 use super::messages::{self, Decide};
 use crate::service::overview::{
-    AgentView, MessageView, ProjectOverview, ProjectSummary, TaskView, WorkforceView,
+    AgentView, MessageView, ProjectListing, ProjectOverview, TaskView, WorkforceView,
 };
 
 /// The state as a coloured label, grouped as PROTOCOL A5's simplified status.
@@ -55,7 +55,7 @@ fn empty_row(columns: usize, text: &str) -> Markup {
 }
 
 /// `GET /dashboard`: every project with its counts.
-pub(crate) fn projects(rows: &[ProjectSummary]) -> Markup {
+pub(crate) fn projects(rows: &[ProjectListing]) -> Markup {
     let columns = [
         ("Project", false),
         ("Region", false),
