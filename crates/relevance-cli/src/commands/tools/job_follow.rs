@@ -48,7 +48,7 @@ pub async fn follow(job: &ToolJob, json: bool) -> Result<ToolOutput> {
 async fn on_interrupt(job: &ToolJob) -> Result<ToolOutput> {
     let ids = job.ids().clone();
     let cancel = if std::io::stdin().is_terminal() {
-        eprint!("\nCancel job {}? [y/N] ", ids.job_id);
+        eprint!("Cancel job {}? [y/N] ", ids.job_id);
         let answer = tokio::task::spawn_blocking(|| {
             let mut line = String::new();
             std::io::stdin().read_line(&mut line).map(|_| line)
