@@ -59,11 +59,16 @@ impl Task {
             edit_message_id: message_id,
             message: UserMessageBody::new(text, None),
         };
+        self.trigger_run(&body).await
+    }
+
+    /// Sends a trigger that starts a new run of this task (a rerun, a regenerate); this
+    /// client's event streams of the task then poll fast again.
+    async fn trigger_run(&self, body: &impl serde::Serialize) -> Result<()> {
         let request = Request::create(TRIGGER_PATH)
-            .json(&body)
+            .json(body)
             .answer("agents/trigger answer");
         self.client.send::<serde_json::Value>(request).await?;
-        // A new run starts: this client's event streams of the task poll fast again.
         self.client.note_sent(&self.id);
         Ok(())
     }
@@ -90,12 +95,7 @@ impl Task {
             regenerate_message_id: message_id,
             use_first_message: message_id.is_none().then_some(true),
         };
-        let request = Request::create(TRIGGER_PATH)
-            .json(&body)
-            .answer("agents/trigger answer");
-        self.client.send::<serde_json::Value>(request).await?;
-        self.client.note_sent(&self.id);
-        Ok(())
+        self.trigger_run(&body).await
     }
 
     /// Deletes the task and its messages (`knowledge/sets/delete`); reading
