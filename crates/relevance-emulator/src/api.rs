@@ -19,6 +19,7 @@ mod messages;
 mod stream;
 pub(crate) mod tasks;
 mod tools;
+mod webhooks;
 pub(crate) mod workforce_tasks;
 mod workforces;
 
@@ -33,7 +34,36 @@ pub(crate) fn routes() -> Vec<Route> {
     table.extend(workforce_routes());
     table.extend(agent_task_routes());
     table.extend(knowledge_routes());
+    table.extend(webhook_routes());
     table
+}
+
+/// Webhooks: an agent's webhook URL (no key: the URL is the secret) and a tool's webhook
+/// form (an API key, or none for a public tool), both rate limited per client address;
+/// and the emulator's own listing of an agent's webhook URLs (API keys).
+fn webhook_routes() -> Vec<Route> {
+    use Method as M;
+    use Policy::{ProjectKey, ProjectKeyIfSent, Public};
+    vec![
+        route(
+            M::POST,
+            "/{region}/latest/agents/hooks/custom-trigger/{project}/{trigger_id}",
+            Public,
+            webhooks::agent_hook,
+        ),
+        route(
+            M::POST,
+            "/{region}/latest/studios/{studio_id}/trigger_webhook",
+            ProjectKeyIfSent,
+            webhooks::tool_hook,
+        ),
+        route(
+            M::GET,
+            "/{region}/latest/emulator/agents/{agent_id}/webhooks",
+            ProjectKey,
+            webhooks::list_agent_hooks,
+        ),
+    ]
 }
 
 /// Embed-key issuing (no credential), which key this is, agents, workforces and file

@@ -28,6 +28,6 @@ pub(crate) use policy::{into_router, route, Policy, Route};
 pub(crate) use principal::is_prefixed_uuid_v4;
 #[cfg(test)]
 pub(crate) use principal::parse_authorization_for_tests;
-pub(crate) use principal::{Principal, ProjectKey, Scope, TaskIdRefusal};
+pub(crate) use principal::{KeyIfSent, Principal, ProjectKey, Scope, TaskIdRefusal};
 pub(crate) use stream_auth::key_still_active;
 pub(crate) use stream_token::{IssuedToken, StreamGrant};

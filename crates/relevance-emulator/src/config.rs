@@ -43,6 +43,10 @@ pub struct Config {
     /// Embed keys one client IP may request per minute (both `get_embed_key` routes
     /// together); 0 disables the limit. Default 120.
     pub embed_key_rate_limit_per_minute: u32,
+    /// Requests one client IP may send per minute to the unauthenticated webhook routes
+    /// (an agent's webhook URL, a public tool's `trigger_webhook` without a key), apart from
+    /// the embed-key allowance; 0 disables the limit. Default 120.
+    pub webhook_rate_limit_per_minute: u32,
     /// Request bodies above this many bytes get 413. Default 1 MiB.
     pub body_limit_bytes: usize,
     /// How long a streaming token (task metadata `?include_streaming_token=true`) lives.
@@ -188,6 +192,7 @@ impl Default for Config {
             seed: None,
             admin_token: None,
             embed_key_rate_limit_per_minute: 120,
+            webhook_rate_limit_per_minute: 120,
             body_limit_bytes: 1024 * 1024,
             streaming_token_ttl_ms: DEFAULT_STREAMING_TOKEN_TTL_MS,
             faults: Faults::default(),
@@ -217,6 +222,10 @@ impl std::fmt::Debug for Config {
             .field(
                 "embed_key_rate_limit_per_minute",
                 &self.embed_key_rate_limit_per_minute,
+            )
+            .field(
+                "webhook_rate_limit_per_minute",
+                &self.webhook_rate_limit_per_minute,
             )
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("streaming_token_ttl_ms", &self.streaming_token_ttl_ms)

@@ -27,6 +27,7 @@ pub(crate) mod tool_runner;
 pub(crate) mod tool_runs;
 mod tool_step;
 pub(crate) mod trigger;
+pub(crate) mod webhook_template;
 pub(crate) mod workforce;
 
 use std::sync::Arc;

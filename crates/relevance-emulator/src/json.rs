@@ -23,19 +23,48 @@ impl<T: DeserializeOwned> FromRequest<AppState> for LenientJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::payload_too_large(state.body_limit_bytes())
-                } else {
-                    ApiError::bad_request(format!(
-                        "could not read the request body: {}",
-                        rejection.body_text()
-                    ))
-                }
-            })?;
+        let bytes = read_body(request, state).await?;
         parse_body(&bytes).map(LenientJson)
+    }
+}
+
+/// The body's bytes; over the limit is 413 naming it.
+async fn read_body(request: Request, state: &AppState) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::payload_too_large(state.body_limit_bytes())
+            } else {
+                ApiError::bad_request(format!(
+                    "could not read the request body: {}",
+                    rejection.body_text()
+                ))
+            }
+        })
+}
+
+/// Any JSON value (an object, an array, a string...), whatever the content type says: a
+/// webhook's payload. An empty body or one that is not JSON is a 400 saying so (serde's
+/// syntax errors name a position, never the text).
+#[derive(Debug, Clone)]
+pub(crate) struct AnyJson(pub(crate) serde_json::Value);
+
+impl FromRequest<AppState> for AnyJson {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let bytes = read_body(request, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::bad_request(
+                "the payload is empty: send a JSON body (e.g. {\"event\": \"...\"})",
+            ));
+        }
+        serde_json::from_slice(&bytes)
+            .map(AnyJson)
+            .map_err(|error| {
+                ApiError::bad_request(format!("the payload is not valid JSON: {error}"))
+            })
     }
 }
 

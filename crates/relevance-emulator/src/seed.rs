@@ -23,6 +23,7 @@ use file::SeedFile;
 mod check;
 mod file;
 mod tools;
+mod webhooks;
 
 /// The model an agent reports when the seed names none.
 pub(crate) const DEFAULT_MODEL: &str = "emulated";
@@ -327,6 +328,31 @@ script = [
             ("[emulator.faults]\nstream_cut_every_ms = 0\n", 2, "stream_cut_every_ms"),
             ("[emulator.faults]\nadded_latency_ms = -5\n", 2, "added_latency_ms"),
             ("[emulator.faults]\nseed = -1\n", 2, "seed"),
+            (
+                "[[projects]]\nid = \"a\"\nregion = \"us\"\n[[projects.agents]]\nid = \"x\"\n[[projects.agents.webhooks]]\nmessage_template = \"Hi {{name\"\n",
+                7,
+                "never closes",
+            ),
+            (
+                "[[projects]]\nid = \"a\"\nregion = \"us\"\n[[projects.agents]]\nid = \"x\"\n[[projects.agents.webhooks]]\nid = \"abc\"\nmessage_template = \"Hi\"\n",
+                7,
+                "shorter than 6",
+            ),
+            (
+                "[[projects]]\nid = \"a\"\nregion = \"us\"\n[[projects.agents]]\nid = \"x\"\n[[projects.agents.webhooks]]\nid = \"hook-one\"\nmessage_template = \"Hi\"\n[[projects.agents]]\nid = \"y\"\n[[projects.agents.webhooks]]\nid = \"hook-one\"\nmessage_template = \"Hi\"\n",
+                12,
+                "duplicate webhook id",
+            ),
+            (
+                "[[projects]]\nid = \"a\"\nregion = \"us\"\n[[projects.agents]]\nid = \"x\"\n[[projects.agents.webhooks]]\nmessage_template = \"Hi\"\nthread_id_field = \"a..b\"\n",
+                8,
+                "thread_id_field",
+            ),
+            (
+                "[[projects]]\nid = \"a\"\nregion = \"us\"\n[[projects.agents]]\nid = \"x\"\n[[projects.agents.webhooks]]\nid = \"hook/one\"\nmessage_template = \"Hi\"\n",
+                7,
+                "'/'",
+            ),
         ];
         let script_cases: &[(&str, usize, &str)] = &[
             ("behavior = \"script\"\nscript = [\n  { think = \"a\" },\n  { dance = \"b\" },\n]\n", 9, "exactly one action"),

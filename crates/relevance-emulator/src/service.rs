@@ -18,6 +18,7 @@ pub(crate) mod knowledge;
 pub(crate) mod overview;
 mod task_target;
 pub(crate) mod tools;
+pub(crate) mod webhooks;
 pub(crate) mod workforce_tasks;
 pub(crate) mod workforces;
 

@@ -116,6 +116,7 @@ pub(crate) async fn prepare(
             job_poll_wait_ms: config.job_poll_wait_ms,
             max_open_jobs: i64::from(config.max_open_jobs),
             job_retention_ms: i64::try_from(config.job_retention_ms).unwrap_or(i64::MAX),
+            webhook_rate_limit_per_minute: config.webhook_rate_limit_per_minute,
         },
     );
     Ok(Prepared {

@@ -35,6 +35,8 @@ struct Shared {
     /// segment's hash with it.
     admin_token_hash: String,
     rate_limiter: RateLimiter,
+    /// The unauthenticated webhook routes' own allowance per client address.
+    webhook_rate_limiter: RateLimiter,
     request_log: RequestLog,
     body_limit_bytes: usize,
     stream_tokens: StreamTokens,
@@ -64,6 +66,8 @@ pub(crate) struct Settings {
     pub(crate) max_open_jobs: i64,
     /// How long an ended job's result is kept (`Config::job_retention_ms`).
     pub(crate) job_retention_ms: i64,
+    /// `Config::webhook_rate_limit_per_minute`.
+    pub(crate) webhook_rate_limit_per_minute: u32,
 }
 
 impl std::fmt::Debug for AppState {
@@ -93,6 +97,7 @@ impl AppState {
                 admin_token_hash: crate::auth::secret::hash_secret(&admin_token),
                 admin_token,
                 rate_limiter: RateLimiter::new(embed_key_rate_limit_per_minute),
+                webhook_rate_limiter: RateLimiter::new(settings.webhook_rate_limit_per_minute),
                 request_log: RequestLog::default(),
                 body_limit_bytes,
                 stream_tokens: StreamTokens::new(
@@ -130,6 +135,11 @@ impl AppState {
 
     pub(crate) fn rate_limiter(&self) -> &RateLimiter {
         &self.shared.rate_limiter
+    }
+
+    /// The allowance of the unauthenticated webhook routes, per client address.
+    pub(crate) fn webhook_rate_limiter(&self) -> &RateLimiter {
+        &self.shared.webhook_rate_limiter
     }
 
     pub(crate) fn request_log(&self) -> &RequestLog {

@@ -28,6 +28,7 @@ pub(crate) mod scheduled;
 mod schema;
 pub(crate) mod tasks;
 pub(crate) mod tools;
+pub(crate) mod webhooks;
 pub(crate) mod workforce_tasks;
 
 use std::cell::RefCell;

@@ -121,7 +121,7 @@ impl Client {
     pub(crate) fn transport(&self) -> Transport<'_> {
         Transport {
             http: &self.inner.http,
-            endpoints: &self.inner.endpoints,
+            endpoints: Some(&self.inner.endpoints),
             key: Some(&self.inner.key),
             policy: &self.inner.retries,
         }

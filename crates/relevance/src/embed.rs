@@ -37,7 +37,7 @@ impl Key {
         };
         let transport = Transport {
             http: &http,
-            endpoints: &endpoints,
+            endpoints: Some(&endpoints),
             key: None,
             policy: &RetryPolicy::default(),
         };

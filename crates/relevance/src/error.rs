@@ -132,6 +132,13 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// A text that is not an agent's webhook URL. The URL is never repeated: its last
+    /// segment is a secret.
+    #[error("invalid webhook URL: {reason}")]
+    InvalidWebhookUrl {
+        /// Why it was refused.
+        reason: String,
+    },
     /// A required environment variable is not set (or empty).
     #[error("environment variable {variable} is not set")]
     MissingEnv {

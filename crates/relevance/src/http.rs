@@ -122,6 +122,8 @@ pub(crate) struct Request {
     with_key: bool,
     /// A live stream: `Accept: text/event-stream`, a long timeout.
     live: bool,
+    /// The URL's last path segment is a secret (an agent's webhook URL): logged redacted.
+    secret_path: bool,
 }
 
 impl Request {
@@ -138,6 +140,7 @@ impl Request {
             policy: None,
             with_key: true,
             live: false,
+            secret_path: false,
         }
     }
 
@@ -172,6 +175,7 @@ impl Request {
             policy: None,
             with_key: false,
             live: false,
+            secret_path: false,
         }
     }
 
@@ -188,7 +192,26 @@ impl Request {
             policy: Some(RetryPolicy::none()),
             with_key: false,
             live: true,
+            secret_path: false,
         }
+    }
+
+    /// `POST` of a JSON payload to an agent's webhook URL: no key (the URL is its own
+    /// secret, so its last segment is never logged), retried only when surely not received.
+    pub(crate) fn webhook(url: Url, payload: &impl Serialize) -> Request {
+        Request {
+            what: "webhook answer".to_string(),
+            method: Method::POST,
+            address: Address::Url(url),
+            query: Vec::new(),
+            body: Body::None,
+            kind: RequestKind::Create,
+            policy: None,
+            with_key: false,
+            live: false,
+            secret_path: true,
+        }
+        .json(payload)
     }
 
     /// A JSON body. Serialising the SDK's wire types cannot fail (strings,
@@ -245,7 +268,8 @@ impl Request {
 #[derive(Clone, Copy)]
 pub(crate) struct Transport<'a> {
     pub(crate) http: &'a reqwest::Client,
-    pub(crate) endpoints: &'a Endpoints,
+    /// `None` for a transport that only sends to absolute URLs (a webhook URL).
+    pub(crate) endpoints: Option<&'a Endpoints>,
     pub(crate) key: Option<&'a Key>,
     pub(crate) policy: &'a RetryPolicy,
 }
@@ -321,11 +345,11 @@ impl Transport<'_> {
     }
 
     fn span(&self, request: &Request, attempt: u32) -> tracing::Span {
-        span(Some(self.endpoints), request, attempt)
+        span(self.endpoints, request, attempt)
     }
 
     fn build(&self, request: &Request) -> Result<reqwest::RequestBuilder> {
-        build(self.http, Some(self.endpoints), self.key, request)
+        build(self.http, self.endpoints, self.key, request)
     }
 }
 
@@ -361,6 +385,10 @@ pub(crate) fn open_stream(
 /// token is there), never a header.
 fn span(endpoints: Option<&Endpoints>, request: &Request, attempt: u32) -> tracing::Span {
     let path = match (&request.address, endpoints) {
+        (Address::Url(url), _) if request.secret_path => match url.path().rsplit_once('/') {
+            Some((head, _)) => format!("{head}/(redacted)"),
+            None => "(redacted)".to_string(),
+        },
         (Address::Url(url), _) => url.path().to_string(),
         (Address::Api(path), None) => path.clone(),
         (Address::Api(path), Some(endpoints)) => endpoints
@@ -821,7 +849,7 @@ mod tests {
         let policy = RetryPolicy::default();
         let transport = Transport {
             http: &http,
-            endpoints: &endpoints,
+            endpoints: Some(&endpoints),
             key: Some(&key),
             policy: &policy,
         };
@@ -862,7 +890,7 @@ mod tests {
         let policy = RetryPolicy::default();
         let transport = Transport {
             http: &http,
-            endpoints: &endpoints,
+            endpoints: Some(&endpoints),
             key: Some(&key),
             policy: &policy,
         };

@@ -300,6 +300,7 @@ mod session;
 mod task;
 mod tool;
 mod trigger_settings;
+mod webhook;
 mod wire;
 mod workforce;
 
@@ -344,6 +345,7 @@ pub use task::{
 };
 pub use tool::{Tool, ToolBuilder, ToolData, ToolOutput, ToolOutputStatus, Tools};
 pub use trigger_settings::ExternalIdBehaviour;
+pub use webhook::{WebhookReceipt, WebhookUrl};
 pub use workforce::{Workforce, WorkforceData, WorkforceTaskListOptions, Workforces};
 
 /// The workspace README's Rust examples, compiled as doctests so the first thing a user

@@ -23,9 +23,9 @@ use crate::message::ToolKind;
 use crate::wire::string;
 use crate::wire::timestamp;
 use crate::wire::tools::{
-    get_path, project_filter, trigger_path, BulkDeleteBody, BulkUpdateBody, CloneAnswer, CloneBody,
-    GetAnswer, ListAnswer, RawTool, TriggerAnswer, TriggerBody, BULK_DELETE_PATH, BULK_UPDATE_PATH,
-    CLONE_PATH, LIST_PAGE_SIZE, LIST_PATH,
+    get_path, project_filter, trigger_path, webhook_path, BulkDeleteBody, BulkUpdateBody,
+    CloneAnswer, CloneBody, GetAnswer, ListAnswer, RawTool, TriggerAnswer, TriggerBody,
+    BULK_DELETE_PATH, BULK_UPDATE_PATH, CLONE_PATH, LIST_PAGE_SIZE, LIST_PATH,
 };
 
 /// The tools of the client's project, borrowed from a [`Client`].
@@ -367,6 +367,22 @@ impl Tool {
         let request = Request::create(trigger_path(&self.id))
             .json(&body)
             .answer("studios/trigger_limited answer");
+        self.run_request(request).await
+    }
+
+    /// Runs the tool through its webhook form (`POST studios/{id}/trigger_webhook?project=`),
+    /// as systems that call tools from outside do: the body is `params` itself (an object),
+    /// not wrapped in `{"params": ...}`. The answer is [`Tool::run`]'s. A run is not
+    /// repeated after an unclear failure.
+    pub async fn run_webhook(&self, params: Value) -> Result<ToolOutput> {
+        let request = Request::create(webhook_path(&self.id))
+            .query(vec![("project", self.client.project().to_string())])
+            .json(&params)
+            .answer("studios/trigger_webhook answer");
+        self.run_request(request).await
+    }
+
+    async fn run_request(&self, request: Request) -> Result<ToolOutput> {
         let answer: TriggerAnswer = self.client.send(request).await?;
         Ok(ToolOutput {
             status: ToolOutputStatus::from_wire(&answer.status),

@@ -54,8 +54,12 @@ fn promised(policy: Policy, caller: Caller) -> Option<u16> {
         // live key of the project 400 `User key ...` (the admin token is no project key).
         (Policy::AnyKey | Policy::ProjectKey, Nobody) => Some(401),
         (Policy::AnyKey | Policy::ProjectKey, BadKey | AdminToken) => Some(400),
-        (Policy::ProjectKey, ApiKey) => None,
-        (Policy::ProjectKey, AgentEmbedKey | WorkforceEmbedKey) => Some(403),
+        (Policy::ProjectKey | Policy::ProjectKeyIfSent, ApiKey) => None,
+        (Policy::ProjectKey | Policy::ProjectKeyIfSent, AgentEmbedKey | WorkforceEmbedKey) => {
+            Some(403)
+        }
+        (Policy::ProjectKeyIfSent, Nobody) => None,
+        (Policy::ProjectKeyIfSent, BadKey | AdminToken) => Some(400),
         (Policy::Admin, AdminToken) => None,
         (Policy::Admin, _) => Some(401),
         // No header opens these: their credential rides in the URL.

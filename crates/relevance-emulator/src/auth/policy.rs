@@ -31,6 +31,10 @@ pub(crate) enum Policy {
     AnyKey,
     /// A project API key; an embed key gets 403 (PROTOCOL C).
     ProjectKey,
+    /// As [`Policy::ProjectKey`] when an `Authorization` header is sent; without one the
+    /// request goes in with no principal, and the handler decides what an anonymous caller
+    /// may do (a public tool's webhook form).
+    ProjectKeyIfSent,
     /// The admin token only; anything else is 401 (PROTOCOL B).
     Admin,
     /// A streaming token in the query (`?authorization=Bearer+{token}`, PROTOCOL A8);
@@ -97,6 +101,9 @@ impl Route {
             Policy::ProjectKey => self
                 .handler
                 .route_layer(from_fn_with_state(state, require_project_key)),
+            Policy::ProjectKeyIfSent => self
+                .handler
+                .route_layer(from_fn_with_state(state, project_key_if_sent)),
             Policy::Admin => self
                 .handler
                 .route_layer(from_fn_with_state(state, require_admin)),
@@ -128,6 +135,23 @@ async fn require_project_key(
     next: Next,
 ) -> Response {
     guard_key(&state, request, next, true).await
+}
+
+/// [`Policy::ProjectKeyIfSent`]: no header, no principal; any header is checked as
+/// [`require_project_key`] checks it (an empty one is the usual 401).
+async fn project_key_if_sent(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request
+        .headers()
+        .contains_key(axum::http::header::AUTHORIZATION)
+    {
+        guard_key(&state, request, next, true).await
+    } else {
+        next.run(request).await
+    }
 }
 
 async fn guard_key(

@@ -25,6 +25,9 @@ const EXPECTED_SHAPE: &str = "expected `{project}:{key}`";
 /// The key id of [`Principal::operator`]: not a key id any key can have (those start `key_`).
 const OPERATOR_KEY_ID: &str = "operator";
 
+/// The key id of [`Principal::webhook`]: no key's id either.
+const WEBHOOK_KEY_ID: &str = "webhook";
+
 /// What a key may reach inside its project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Scope {
@@ -59,6 +62,18 @@ impl Principal {
     pub(crate) fn operator(project: String, region: Region) -> Principal {
         Principal {
             key_id: OPERATOR_KEY_ID.to_string(),
+            project,
+            region,
+            scope: Scope::Project,
+        }
+    }
+
+    /// A webhook trigger's delivery in `project`: it writes to its agent's tasks as an API
+    /// key would (the tasks are the project's, not a prefix's). The webhook URL, not a key,
+    /// let the request in; `key_id` names no stored key.
+    pub(crate) fn webhook(project: String, region: Region) -> Principal {
+        Principal {
+            key_id: WEBHOOK_KEY_ID.to_string(),
             project,
             region,
             scope: Scope::Project,
@@ -403,6 +418,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
             tracing::error!(path = %parts.uri.path(), "handler wants a principal its route's policy does not provide");
             ApiError::internal("route has no key policy; this is an emulator bug")
         })
+    }
+}
+
+/// The caller of a [`super::Policy::ProjectKeyIfSent`] route: the API key's principal, or
+/// `None` when no `Authorization` header was sent.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyIfSent(pub(crate) Option<Principal>);
+
+impl<S: Send + Sync> FromRequestParts<S> for KeyIfSent {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Ok(KeyIfSent(parts.extensions.get::<Principal>().cloned()))
     }
 }
 

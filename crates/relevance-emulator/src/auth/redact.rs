@@ -10,6 +10,9 @@
 use super::secret::{hash_secret, hashes_equal};
 use crate::state::AppState;
 
+/// The path segment two before an agent webhook's trigger id (the URL's secret).
+const WEBHOOK_SEGMENT: &str = "custom-trigger";
+
 /// What a redacted segment is replaced with.
 pub(crate) const REDACTED: &str = "(redacted)";
 
@@ -33,7 +36,16 @@ pub(crate) fn is_secret(state: &AppState, value: &str) -> bool {
 /// The secrets among a path's segments, as they appear raw and percent-decoded.
 pub(crate) fn secret_segments(state: &AppState, path: &str) -> Vec<String> {
     let mut found = Vec::new();
-    for raw in path.split('/').filter(|segment| !segment.is_empty()) {
+    let segments: Vec<&str> = path
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .collect();
+    for (index, raw) in segments.iter().copied().enumerate() {
+        // An agent's webhook URL is its own secret: `.../custom-trigger/{project}/{trigger_id}`.
+        if index >= 2 && segments[index - 2] == WEBHOOK_SEGMENT {
+            found.push(raw.to_string());
+            continue;
+        }
         let decoded = percent_decode(raw);
         // One hash per segment when it holds no escapes (the usual case).
         if is_secret(state, &decoded) || (decoded != raw && is_secret(state, raw)) {

@@ -11,6 +11,7 @@ use crate::engine::script::{self, Action, BehaviorConfig, BEHAVIORS, END_STATES}
 use crate::region::Region;
 use crate::store::definitions::{AgentSpec, ProjectSpec, WorkforceSpec, DEFAULT_EXECUTION_LIMIT};
 use crate::store::tools as catalog_tools;
+use crate::store::webhooks::WebhookSpec;
 
 /// The most member runs a workforce seed may allow per trigger.
 const MAX_EXECUTION_LIMIT: i64 = 1000;
@@ -250,6 +251,8 @@ struct AgentReference {
 /// every agent of the project is known).
 struct CheckedAgents {
     agents: Vec<AgentSpec>,
+    /// The agents' webhook triggers, in seed order.
+    webhooks: Vec<WebhookSpec>,
     ids: HashSet<String>,
     sub_agent_calls: Vec<(String, String, usize)>,
     handovers: Vec<AgentReference>,
@@ -305,6 +308,7 @@ impl Checker<'_> {
                 agents: agents.agents,
                 workforces,
                 tools,
+                webhooks: agents.webhooks,
             },
             api_keys,
         })
@@ -346,14 +350,19 @@ impl Checker<'_> {
     ) -> Result<CheckedAgents, SeedProblem> {
         let mut checked = CheckedAgents {
             agents: Vec::new(),
+            webhooks: Vec::new(),
             ids: HashSet::new(),
             sub_agent_calls: Vec::new(),
             handovers: Vec::new(),
         };
+        let mut webhook_ids = HashSet::new();
         for mut agent in entries {
             let agent_id = self.id("agent", &agent.id)?;
             let listed = std::mem::take(&mut agent.tools);
             let tool_ids = self.agent_tools(project, &agent_id, &listed, tools)?;
+            let webhooks = std::mem::take(&mut agent.webhooks);
+            let webhooks = self.webhooks(&agent_id, webhooks, &mut webhook_ids)?;
+            checked.webhooks.extend(webhooks);
             if !checked.ids.insert(agent_id.clone()) {
                 return Err(self.problem(
                     &agent.id,

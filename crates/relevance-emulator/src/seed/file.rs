@@ -65,6 +65,23 @@ pub(super) struct AgentEntry {
     /// Tools of the project this agent may use (`agents/tools/list`).
     #[serde(default)]
     pub(super) tools: Vec<Spanned<String>>,
+    /// Webhook triggers of this agent (`[[projects.agents.webhooks]]`).
+    #[serde(default)]
+    pub(super) webhooks: Vec<Spanned<WebhookEntry>>,
+}
+
+/// One `[[projects.agents.webhooks]]` table; `webhooks` checks it. The field names are the
+/// ones a seed is shared with: the platform's settings of a webhook trigger, in snake case.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct WebhookEntry {
+    /// The `{trigger_id}` of the URL; made up (unguessable) when absent.
+    pub(super) id: Option<Spanned<String>>,
+    /// A label for the dashboard (the platform's `webhook_name`).
+    pub(super) name: Option<String>,
+    pub(super) message_template: Spanned<String>,
+    pub(super) thread_id_field: Option<Spanned<String>>,
+    pub(super) unique_id_field: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

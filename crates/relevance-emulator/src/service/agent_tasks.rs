@@ -77,65 +77,68 @@ pub(crate) async fn accept_message(
         .store()
         .call(move |connection| -> Result<TriggerOutcome, ServiceError> {
             let transaction = connection.transaction()?;
-            let principal = principal_for_store;
-            let project = principal.project.clone();
-            let agent_id = new.agent_id.clone();
-            if definitions::find_agent(&transaction, &project, &principal.agents(), &agent_id)?
-                .is_none()
-            {
-                return Err(ServiceError::AgentNotFound { agent_id, project });
-            }
-            let scope = principal.tasks();
-            let known = match &new.external {
-                Some(external) => tasks::find_by_external_id(
-                    &transaction,
-                    &project,
-                    &scope,
-                    &agent_id,
-                    &external.id,
-                )?,
-                None => None,
-            };
-            if let (Some(task), Some(external)) = (known, &new.external) {
-                let outcome = extend_known(&transaction, &project, task, external, &new)?;
-                transaction.commit()?;
-                return Ok(outcome);
-            }
-            let choice = task_target::choose(
-                &transaction,
-                &principal,
-                "conversation_id",
-                new.conversation_id,
-                |connection, id| tasks::find_task(connection, &project, &scope, id),
-                |task| task.agent_id == agent_id,
-                |id| ServiceError::TaskNotFound {
-                    agent_id: agent_id.clone(),
-                    task_id: id.to_string(),
-                },
-            )?;
-            let target = match choice {
-                Choice::Existing(task) => TriggerTask::Existing(task),
-                Choice::New(id) => TriggerTask::New {
-                    id,
-                    agent_id: agent_id.clone(),
-                    created_by_key_id: principal.key_id.clone(),
-                    task_prefix: principal.task_prefix().map(str::to_string),
-                    external_id: new.external.as_ref().map(|external| external.id.clone()),
-                },
-            };
-            let accepted = trigger::accept(
-                &transaction,
-                &project,
-                target,
-                &new.message,
-                None,
-                new.streaming,
-            )?;
+            let accepted = accept_in(&transaction, &principal_for_store, new)?;
             transaction.commit()?;
             Ok(accepted)
         })
         .await?;
     Ok(started(state, accepted))
+}
+
+/// [`accept_message`]'s writes, in the caller's transaction: the message to its task
+/// (found by `external_id`, named by `conversation_id`, or new) and its run.
+pub(crate) fn accept_in(
+    transaction: &Connection,
+    principal: &Principal,
+    new: NewMessage,
+) -> Result<TriggerOutcome, ServiceError> {
+    let project = principal.project.clone();
+    let agent_id = new.agent_id.clone();
+    if definitions::find_agent(transaction, &project, &principal.agents(), &agent_id)?.is_none() {
+        return Err(ServiceError::AgentNotFound { agent_id, project });
+    }
+    let scope = principal.tasks();
+    let known = match &new.external {
+        Some(external) => {
+            tasks::find_by_external_id(transaction, &project, &scope, &agent_id, &external.id)?
+        }
+        None => None,
+    };
+    if let (Some(task), Some(external)) = (known, &new.external) {
+        let outcome = extend_known(transaction, &project, task, external, &new)?;
+        return Ok(outcome);
+    }
+    let choice = task_target::choose(
+        transaction,
+        principal,
+        "conversation_id",
+        new.conversation_id,
+        |connection, id| tasks::find_task(connection, &project, &scope, id),
+        |task| task.agent_id == agent_id,
+        |id| ServiceError::TaskNotFound {
+            agent_id: agent_id.clone(),
+            task_id: id.to_string(),
+        },
+    )?;
+    let target = match choice {
+        Choice::Existing(task) => TriggerTask::Existing(task),
+        Choice::New(id) => TriggerTask::New {
+            id,
+            agent_id: agent_id.clone(),
+            created_by_key_id: principal.key_id.clone(),
+            task_prefix: principal.task_prefix().map(str::to_string),
+            external_id: new.external.as_ref().map(|external| external.id.clone()),
+        },
+    };
+    let accepted = trigger::accept(
+        transaction,
+        &project,
+        target,
+        &new.message,
+        None,
+        new.streaming,
+    )?;
+    Ok(accepted)
 }
 
 /// A trigger whose `external_id` names `task` already: the message goes there
@@ -237,7 +240,7 @@ fn turn_of(messages: &[MessageRecord], turn: &Turn) -> Result<(String, String), 
 }
 
 /// Publishes what an accepted trigger committed and wakes the engine.
-fn started(state: &AppState, mut accepted: TriggerOutcome) -> TriggerOutcome {
+pub(crate) fn started(state: &AppState, mut accepted: TriggerOutcome) -> TriggerOutcome {
     state.engine().publish(std::mem::take(&mut accepted.events));
     state.engine().wake();
     accepted

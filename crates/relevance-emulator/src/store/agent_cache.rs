@@ -151,6 +151,7 @@ mod tests {
             }],
             workforces: vec![],
             tools: Vec::new(),
+            webhooks: Vec::new(),
         }
     }
 

@@ -53,6 +53,8 @@ pub(crate) struct ProjectSpec {
     pub(crate) workforces: Vec<WorkforceSpec>,
     /// The project's tools (seed `[[projects.tools]]`).
     pub(crate) tools: Vec<ToolSpec>,
+    /// Its agents' webhook triggers (seed `[[projects.agents.webhooks]]`).
+    pub(crate) webhooks: Vec<super::webhooks::WebhookSpec>,
 }
 
 /// Which objects of one kind a caller may see inside its project.
@@ -107,6 +109,7 @@ pub(crate) fn upsert_project(
     for agent in &project.agents {
         upsert_seeded_agent(transaction, &project.id, agent, now)?;
     }
+    super::webhooks::apply_seeded(transaction, &project.id, &project.webhooks, now)?;
     for workforce in &project.workforces {
         let stored_members = workforce_members(transaction, &project.id, &workforce.id)?;
         let members_changed = stored_members != workforce.agents;
@@ -522,6 +525,7 @@ mod tests {
                 tools: Vec::new(),
             }],
             tools: Vec::new(),
+            webhooks: Vec::new(),
             workforces: vec![WorkforceSpec {
                 id: "w".into(),
                 name: "W".into(),

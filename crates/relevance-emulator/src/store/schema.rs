@@ -304,6 +304,43 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX knowledge_rows_in_order ON knowledge_rows(project_id, knowledge_set, seq);
     ",
+    // 12: webhook triggers of agents (seed `[[projects.agents.webhooks]]`). `id` is the
+    // `{trigger_id}` of the URL; `position` its place among its agent's; `generated_at` is the seed position of an id the emulator
+    // made up (kept across restarts, so a webhook URL stays the same), NULL for an id the
+    // seed gave. `webhook_threads` maps a thread id value to its task; `webhook_events` keeps
+    // the unique ids already seen (a repeat is ignored) and the task each one went to.
+    "
+    CREATE TABLE webhooks (
+        project_id       TEXT NOT NULL REFERENCES projects(id),
+        id               TEXT NOT NULL,
+        agent_id         TEXT NOT NULL,
+        name             TEXT,
+        message_template TEXT NOT NULL,
+        thread_id_field  TEXT,
+        unique_id_field  TEXT,
+        position         INTEGER NOT NULL,
+        generated_at     INTEGER,
+        insert_date      TEXT NOT NULL,
+        PRIMARY KEY (project_id, id)
+    );
+    CREATE UNIQUE INDEX webhooks_generated
+        ON webhooks(project_id, agent_id, generated_at) WHERE generated_at IS NOT NULL;
+    CREATE TABLE webhook_threads (
+        project_id   TEXT NOT NULL,
+        webhook_id   TEXT NOT NULL,
+        thread_value TEXT NOT NULL,
+        task_id      TEXT NOT NULL,
+        PRIMARY KEY (project_id, webhook_id, thread_value)
+    );
+    CREATE TABLE webhook_events (
+        project_id   TEXT NOT NULL,
+        webhook_id   TEXT NOT NULL,
+        unique_value TEXT NOT NULL,
+        task_id      TEXT NOT NULL,
+        received_ms  INTEGER NOT NULL,
+        PRIMARY KEY (project_id, webhook_id, unique_value)
+    );
+    ",
 ];
 
 /// Brings the schema to the newest version; a no-op when it is already there.

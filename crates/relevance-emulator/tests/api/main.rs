@@ -22,4 +22,5 @@ mod stream;
 mod support;
 mod tasks;
 mod tools;
+mod webhooks;
 mod workforces;

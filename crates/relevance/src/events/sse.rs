@@ -299,14 +299,13 @@ pub(crate) type LiveBody = ByteStream;
 /// but never its token. A URL that does not parse is an error before anything
 /// is sent (and the URL, which carries the token, is not in it).
 pub(crate) fn open(client: &Client, token: &str) -> BoxFuture<Result<LiveBody>> {
-    let transport = client.transport();
-    let Ok(url) = Url::parse(&transport.endpoints.stream_url(token)) else {
+    let Ok(url) = Url::parse(&client.endpoints().stream_url(token)) else {
         return Box::pin(std::future::ready(Err(Error::InvalidAnswer {
             what: "streaming token".to_string(),
             problem: "the stream URL it makes is not a URL".to_string(),
         })));
     };
-    open_stream(transport.http, Request::live_stream(url))
+    open_stream(client.transport().http, Request::live_stream(url))
 }
 
 #[cfg(test)]

@@ -22,6 +22,12 @@ pub(crate) fn trigger_path(tool_id: &str) -> String {
     format!("studios/{tool_id}/trigger_limited")
 }
 
+/// A tool's webhook form (`TriggerStudioFromWebhook` in the platform's generated types):
+/// the body is the params themselves, `project` goes in the query.
+pub(crate) fn webhook_path(tool_id: &str) -> String {
+    format!("studios/{tool_id}/trigger_webhook")
+}
+
 /// The `filters` query value that keeps the project's own tools (as the Python client).
 pub(crate) fn project_filter(project: &str) -> String {
     serde_json::json!([{"filter_type": "exact_match", "field": "project",

@@ -57,7 +57,13 @@ pub(crate) async fn agent(
     let (agent, tasks) = overview::agent_with_tasks(&state.app, &project, &agent_id)
         .await
         .map_err(|error| PageError::from(error).for_session(&session))?;
-    let body = templates::agent(&project, session.csrf(), &agent, &tasks);
+    let operator = overview::acting_in(&state.app, &project)
+        .await
+        .map_err(|error| PageError::from(error).for_session(&session))?;
+    let webhooks = crate::service::webhooks::of_agent(&state.app, &operator, &agent_id)
+        .await
+        .map_err(|error| PageError::from(error).for_session(&session))?;
+    let body = templates::agent(&project, session.csrf(), &agent, &tasks, &webhooks);
     let title = format!("Agent {}", agent.name.as_deref().unwrap_or(&agent.id));
     Ok(Page::new(session.chrome(), &title, body).into_response())
 }

@@ -10,11 +10,12 @@
 
 use maud::{html, Markup};
 
-use super::html::{badge, post_form, project_url, seg, when};
+use super::html::{badge, dash, post_form, project_url, seg, when};
 use super::messages::{self, Decide};
 use crate::service::overview::{
     AgentView, MessageView, ProjectListing, ProjectOverview, TaskView, WorkforceView,
 };
+use crate::service::webhooks::WebhookView;
 
 /// The state as a coloured label, grouped as PROTOCOL A5's simplified status.
 fn state_badge(state: &str) -> Markup {
@@ -173,7 +174,13 @@ fn tasks_table<'a>(rows: impl IntoIterator<Item = (String, &'a TaskView)>) -> Ma
 }
 
 /// An agent: its settings, the public/private switch, its tasks (newest first).
-pub(crate) fn agent(project: &str, csrf: &str, agent: &AgentView, tasks: &[TaskView]) -> Markup {
+pub(crate) fn agent(
+    project: &str,
+    csrf: &str,
+    agent: &AgentView,
+    tasks: &[TaskView],
+    webhooks: &[WebhookView],
+) -> Markup {
     let purl = project_url(project);
     let url = format!("{purl}/agents/{}", seg(&agent.id));
     let (switch_to, switch_label) = if agent.public {
@@ -203,10 +210,41 @@ pub(crate) fn agent(project: &str, csrf: &str, agent: &AgentView, tasks: &[TaskV
             }
         } }
         p { a href={ (purl) "/keys?agent=" (seg(&agent.id)) } { "Embed keys for this agent" } }
+        (webhook_list(webhooks))
         h2 { "Tasks" }
         (tasks_table(tasks.iter().rev().map(|task| {
             (format!("{purl}/tasks/{}", seg(&task.id)), task)
         })))
+    }
+}
+
+/// An agent's webhook triggers: each URL (its own secret: shown here to the operator only)
+/// and how a payload becomes a message.
+fn webhook_list(webhooks: &[WebhookView]) -> Markup {
+    html! {
+        h2 { "Webhook triggers" }
+        @if webhooks.is_empty() {
+            p.muted { "None. Add one to the seed: [[projects.agents.webhooks]] with a message_template (see the emulator's README)." }
+        } @else {
+            p.muted { "POST any JSON payload to a URL below; no key is needed: the URL is the secret." }
+            table id="webhooks" {
+                thead { tr { th { "Name" } th { "URL" } th { "Message template" } th { "Thread id field" } th { "Unique id field" } } }
+                tbody { @for webhook in webhooks { tr {
+                    td { (webhook.name.as_deref().unwrap_or("")) }
+                    td { code.webhook-url { (webhook.url) } }
+                    td { code { (webhook.message_template) } }
+                    td { (field_or_dash(webhook.thread_id_field.as_deref())) }
+                    td { (field_or_dash(webhook.unique_id_field.as_deref())) }
+                } } }
+            }
+        }
+    }
+}
+
+fn field_or_dash(field: Option<&str>) -> Markup {
+    match field {
+        Some(field) => html! { code { (field) } },
+        None => dash(),
     }
 }
 
