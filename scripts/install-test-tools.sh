@@ -15,6 +15,11 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
 fi
+# The README's webhook example is a curl line; a test runs it as written.
+if ! command -v curl >/dev/null 2>&1; then
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y curl
+fi
 chromium --version 2>/dev/null
 chromedriver --version
 

@@ -121,12 +121,36 @@ pub enum Command {
     /// Chat with an agent (or a workforce). With no credentials configured, an embedded
     /// emulator with the demo project is started and the chat opens on its researcher.
     Chat(ChatArgs),
+    /// Send events to a webhook, as an outside system would (no credentials: the URL is
+    /// the secret).
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
     /// List an agent's tasks or show one task's messages.
     Tasks {
         #[command(flatten)]
         credentials: CredentialArgs,
         #[command(subcommand)]
         command: TasksCommand,
+    },
+}
+
+/// `relevance webhook ...`.
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// POST a JSON payload to an agent's webhook URL and print the answer: the
+    /// conversation it went to and its job, or that it was a duplicate.
+    Send {
+        /// The agent's webhook URL (…/latest/agents/hooks/custom-trigger/{project}/{id}),
+        /// as the dashboard (or `relevance agents get` on the emulator) shows it.
+        url: String,
+        /// The payload as JSON text.
+        #[arg(long, value_name = "JSON", conflicts_with = "payload_json")]
+        data: Option<String>,
+        /// The payload as a JSON file (`-` reads stdin). (`--json` is the output switch.)
+        #[arg(long, value_name = "FILE")]
+        payload_json: Option<PathBuf>,
     },
 }
 
@@ -305,6 +329,11 @@ pub struct EmulatorArgs {
     /// How many embed keys one client address may generate per minute.
     #[arg(long, default_value_t = 120)]
     pub embed_key_rate_limit: u32,
+
+    /// How many requests one client address may send per minute to the webhook routes
+    /// that need no key (an agent's webhook URL, a public tool's webhook); 0: no limit.
+    #[arg(long, default_value_t = 120)]
+    pub webhook_rate_limit: u32,
 
     /// Serve the demo chat page (Rust compiled to wasm) at /demo/; it is built with
     /// scripts/build-demo-page.sh first when missing.

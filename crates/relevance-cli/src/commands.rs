@@ -10,6 +10,7 @@ mod key;
 mod knowledge;
 mod tasks;
 mod tools;
+mod webhook;
 mod whoami;
 
 use anyhow::{Context, Result};
@@ -74,6 +75,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => runtime()?
             .block_on(tasks::run(command, &credentials, json))
             .map_err(|error| with_scope_hint(error, &credentials)),
+        Command::Webhook { command } => runtime()?.block_on(webhook::run(command, json)),
     }
 }
 

@@ -1,4 +1,5 @@
-//! `relevance emulator` as a process: its log on stderr, and its data surviving SIGKILL.
+//! `relevance emulator` as a process: its log on stderr, its data surviving SIGKILL, and the
+//! README's webhook `curl` line working against it as written.
 //! Every wait is bounded by `GUARD`.
 #![cfg(unix)]
 
@@ -240,4 +241,50 @@ async fn acknowledged_triggers_survive_sigkill_and_the_database_stays_sound() {
         .query_row("PRAGMA integrity_check", [], |row| row.get(0))
         .expect("integrity_check");
     assert_eq!(integrity, "ok");
+}
+
+/// The README's `curl` line to the demo's webhook, run as written (only the emulator's
+/// address changed: the test's emulator listens on a free port, not 8787).
+#[tokio::test]
+async fn the_readmes_webhook_curl_line_works_against_the_emulator() {
+    if relevance_testkit::browser::on_path("curl").is_none() {
+        relevance_testkit::browser::skip_unless_ci(
+            "the README's curl line needs curl (scripts/install-test-tools.sh installs it)",
+        );
+        return;
+    }
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README");
+    let line = readme
+        .lines()
+        .find(|line| line.starts_with("curl ") && line.contains("custom-trigger"))
+        .expect("the README has a curl line to a webhook");
+    let data = tempfile::tempdir().expect("data dir");
+    let process = start(data.path(), &[]).await;
+    let command = line.replace("http://127.0.0.1:8787", &process.base_url);
+    assert_ne!(
+        command, line,
+        "the line names the emulator's default address"
+    );
+    for expected_duplicate in [false, true] {
+        let output = tokio::time::timeout(
+            GUARD,
+            tokio::process::Command::new("sh")
+                .args(["-c", &command])
+                .output(),
+        )
+        .await
+        .expect("curl ends")
+        .expect("curl runs");
+        let answer: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|_| panic!("JSON: {}", String::from_utf8_lossy(&output.stdout)));
+        assert_eq!(answer["duplicate"], expected_duplicate, "{answer}");
+        assert_eq!(answer["agent_id"], "demo-agent", "{answer}");
+        assert!(answer["conversation_id"].is_string(), "{answer}");
+        if !expected_duplicate {
+            assert_eq!(answer["missing_fields"], serde_json::json!([]), "{answer}");
+            assert_eq!(answer["thread_id"], "A-1001", "{answer}");
+        }
+    }
+    drop(process);
 }

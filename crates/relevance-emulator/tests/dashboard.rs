@@ -615,6 +615,12 @@ id = "echo"
 public = true
 chunk_delay_ms = 1
 
+[[projects.agents.webhooks]]
+id = "echo-hook-0001"
+name = "Forms"
+message_template = "<b>{{name}}</b> wrote"
+unique_id_field = "id"
+
 [[projects]]
 id = "proj-other"
 region = "eu"
@@ -1114,4 +1120,42 @@ async fn a_tools_page_lists_its_recent_jobs_and_cancels_a_running_one() {
     )
     .await;
     assert_eq!(polled["type"], "failed", "{polled}");
+}
+
+#[tokio::test]
+async fn an_agents_page_shows_its_webhook_urls_and_templates_escaped() {
+    let running = start_actions().await;
+    let client = signed_in(&running).await;
+    let (status, page) = get(&client, &running, "/dashboard/projects/proj-d/agents/echo").await;
+    assert_eq!(status, StatusCode::OK);
+    let url = running.url(&format!(
+        "/{}/latest/agents/hooks/custom-trigger/proj-d/echo-hook-0001",
+        support::US
+    ));
+    assert!(page.contains(&url), "{page}");
+    assert!(page.contains("&lt;b&gt;{{name}}&lt;/b&gt; wrote"), "{page}");
+    assert!(!page.contains("<b>{{name}}"), "{page}");
+    let (_, other) = get(
+        &client,
+        &running,
+        "/dashboard/projects/proj-d/agents/mailer",
+    )
+    .await;
+    assert!(
+        other.contains("Webhook triggers") && other.contains("None."),
+        "{other}"
+    );
+
+    // The request log shows a webhook call without its trigger id.
+    let http = reqwest::Client::new();
+    let sent = http
+        .post(&url)
+        .body(r#"{"name": "Ada", "id": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    let (_, log) = get(&client, &running, "/dashboard/requests").await;
+    assert!(log.contains("custom-trigger/proj-d/(redacted)"), "{log}");
+    assert!(!log.contains("echo-hook-0001"), "{log}");
 }

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use relevance::{AgentDefinition, AgentListOptions};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::cli::{AgentFields, AgentsCommand, CredentialArgs};
 use crate::output;
@@ -29,7 +29,17 @@ pub async fn run(command: AgentsCommand, credentials: &CredentialArgs, json: boo
         }
         AgentsCommand::Get { id } => {
             let agent = client.agents().get(&id).await?;
-            show(&agent, json);
+            let webhooks = emulator_webhooks(credentials, &id).await;
+            if json {
+                let mut value = output::agent_json(&agent);
+                if let Some(webhooks) = webhooks {
+                    value["webhooks"] = Value::Array(webhooks);
+                }
+                output::print_json(&value);
+            } else {
+                output::print_agent(&agent);
+                print_webhooks(webhooks.as_deref());
+            }
         }
         AgentsCommand::Create { fields } => {
             let agent = client.agents().create(definition(fields)).await?;
@@ -56,6 +66,49 @@ fn show(agent: &relevance::Agent, json: bool) {
         output::print_json(&output::agent_json(agent));
     } else {
         output::print_agent(agent);
+    }
+}
+
+/// The agent's webhook URLs, when the CLI talks to the emulator (`--base-url`) with an API
+/// key: the emulator lists them at its own route (PROTOCOL B); the platform shows them in
+/// the agent's Triggers settings and publishes no API for them. `None` when not asked or
+/// not answered (a server that is not the emulator): the agent is shown either way.
+async fn emulator_webhooks(credentials: &CredentialArgs, agent_id: &str) -> Option<Vec<Value>> {
+    let base_url = credentials.base_url.as_deref()?.trim_end_matches('/');
+    let secret = credentials.api_key.as_deref()?.trim();
+    let (project, region) = credentials.project_and_region().ok()?;
+    let url = format!(
+        "{base_url}/{}/latest/emulator/agents/{agent_id}/webhooks",
+        region.code()
+    );
+    let answer = reqwest::Client::new()
+        .get(url)
+        .header(
+            reqwest::header::AUTHORIZATION,
+            format!("{project}:{secret}"),
+        )
+        .send()
+        .await
+        .ok()
+        .filter(|answer| answer.status().is_success())?;
+    let body: Value = answer.json().await.ok()?;
+    body.get("webhooks")?.as_array().cloned()
+}
+
+fn print_webhooks(webhooks: Option<&[Value]>) {
+    let Some(webhooks) = webhooks else {
+        return;
+    };
+    if webhooks.is_empty() {
+        println!("webhooks:    none");
+        return;
+    }
+    println!("webhooks:    (POST any JSON; no key: each URL is its own secret)");
+    for webhook in webhooks {
+        let url = webhook["url"].as_str().unwrap_or_default();
+        let template = webhook["message_template"].as_str().unwrap_or_default();
+        println!("  {url}");
+        println!("    message: {template}");
     }
 }
 

@@ -39,6 +39,7 @@ pub async fn run(args: EmulatorArgs, json: bool) -> Result<()> {
         seed: args.seed.map(SeedSource::File),
         admin_token: args.admin_token,
         embed_key_rate_limit_per_minute: args.embed_key_rate_limit,
+        webhook_rate_limit_per_minute: args.webhook_rate_limit,
         demo_page,
         streaming_token_ttl_ms: args
             .streaming_token_ttl_ms
