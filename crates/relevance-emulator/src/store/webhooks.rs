@@ -164,13 +164,26 @@ pub(crate) fn thread_task(
     webhook: &WebhookRecord,
     thread_value: &str,
 ) -> rusqlite::Result<Option<String>> {
+    task_of(
+        connection,
+        "SELECT task_id FROM webhook_threads
+         WHERE project_id = ?1 AND webhook_id = ?2 AND thread_value = ?3",
+        webhook,
+        thread_value,
+    )
+}
+
+/// The one `task_id` that `query` finds for a webhook and a value.
+fn task_of(
+    connection: &Connection,
+    query: &str,
+    webhook: &WebhookRecord,
+    value: &str,
+) -> rusqlite::Result<Option<String>> {
     connection
-        .query_row(
-            "SELECT task_id FROM webhook_threads
-             WHERE project_id = ?1 AND webhook_id = ?2 AND thread_value = ?3",
-            params![webhook.project, webhook.id, thread_value],
-            |row| row.get(0),
-        )
+        .query_row(query, params![webhook.project, webhook.id, value], |row| {
+            row.get(0)
+        })
         .optional()
 }
 
@@ -196,14 +209,13 @@ pub(crate) fn seen_event(
     webhook: &WebhookRecord,
     unique_value: &str,
 ) -> rusqlite::Result<Option<String>> {
-    connection
-        .query_row(
-            "SELECT task_id FROM webhook_events
-             WHERE project_id = ?1 AND webhook_id = ?2 AND unique_value = ?3",
-            params![webhook.project, webhook.id, unique_value],
-            |row| row.get(0),
-        )
-        .optional()
+    task_of(
+        connection,
+        "SELECT task_id FROM webhook_events
+         WHERE project_id = ?1 AND webhook_id = ?2 AND unique_value = ?3",
+        webhook,
+        unique_value,
+    )
 }
 
 /// Remembers an event's unique id and the task it went to.
