@@ -1,0 +1,138 @@
+//! Following an agent's run to its reply, for `ask_agent` and `decide_tool_run`: the SDK's
+//! job wait (`Task::wait_for_reply`, PROTOCOL A15) says when the run is over and what it
+//! answered; while it waits, and only when the host asked for progress, the task's live
+//! events become progress notifications (thinking, tool runs, typing). A run that stops
+//! for a person's approval is a result saying which tool waits with which params, so the
+//! host can decide it with `decide_tool_run` instead of hanging.
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use relevance::{AgentReply, Error, MessageContent, Task, TaskEvent, ToolRun, ToolStatus};
+use serde_json::{json, Value};
+
+use super::progress::Progress;
+use super::results::{done, Failure, Outcome};
+use crate::render;
+
+/// Waits for the reply of the run `task`'s trigger started, telling `progress` what the
+/// agent does meanwhile (its events from `since` on: the messages sent before are not
+/// news).
+pub async fn follow(task: &Task, since: DateTime<Utc>, progress: &mut Progress) -> Outcome {
+    let reply = match progress.wanted() {
+        true => watch(task, since, progress).await,
+        false => task.wait_for_reply().await,
+    };
+    match reply {
+        Ok(reply) if reply.waiting_for_approval => waiting(task, &reply).await,
+        Ok(reply) => Ok(replied(&reply)),
+        Err(Error::RunFailed { task_id, errors }) => Err(Failure::new(format!(
+            "the agent's run failed in task {task_id}: {}",
+            match errors.is_empty() {
+                true => "no reason given".to_string(),
+                false => errors.join("; "),
+            }
+        ))),
+        Err(error) => Err(Failure::platform("waiting for the agent's reply", error)),
+    }
+}
+
+/// The job wait, with the task's events turned into progress until it ends. The loop ends
+/// with the wait (the run's end); events that fail or end only stop the progress.
+async fn watch(
+    task: &Task,
+    since: DateTime<Utc>,
+    progress: &mut Progress,
+) -> relevance::Result<AgentReply> {
+    let mut events = task.events_since(since);
+    let wait = task.wait_for_reply();
+    tokio::pin!(wait);
+    loop {
+        tokio::select! {
+            reply = &mut wait => return reply,
+            event = events.next() => match event {
+                Some(Ok(event)) => {
+                    if let Some(news) = news(&event) {
+                        progress.say(news).await;
+                    }
+                }
+                _ => return (&mut wait).await,
+            },
+        }
+    }
+}
+
+/// What an event tells a person watching, if anything.
+fn news(event: &TaskEvent) -> Option<String> {
+    match event {
+        TaskEvent::Thinking { .. } => Some("thinking".to_string()),
+        TaskEvent::Typing { .. } => Some("typing the reply".to_string()),
+        TaskEvent::ApprovalNeeded(run) => Some(format!(
+            "tool {} waits for a person's approval",
+            render::tool_label(run)
+        )),
+        TaskEvent::Message(message) => match &message.content {
+            MessageContent::ToolRun(run) => tool_news(run),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A tool run's step as news.
+fn tool_news(run: &ToolRun) -> Option<String> {
+    let label = render::tool_label(run);
+    match run.status {
+        ToolStatus::Running => Some(format!("running tool {label}")),
+        ToolStatus::Completed => Some(format!("tool {label} finished")),
+        ToolStatus::Error => Some(format!("tool {label} failed")),
+        ToolStatus::Cancelled => Some(format!("tool {label} was cancelled")),
+        _ => None,
+    }
+}
+
+/// The run's reply: its text (and the task to continue), and both as structured content.
+fn replied(reply: &AgentReply) -> rmcp::model::CallToolResult {
+    done(
+        format!("{}\n\n(task_id: {})", reply.text, reply.task_id),
+        json!({"reply": reply.text, "task_id": reply.task_id, "waiting_for_approval": false}),
+    )
+}
+
+/// The run stopped for a person: which tool waits, with which params, in which task.
+async fn waiting(task: &Task, reply: &AgentReply) -> Outcome {
+    let messages = task
+        .messages()
+        .await
+        .map_err(|error| Failure::platform("reading the task's waiting tool run", error))?;
+    let run = messages
+        .iter()
+        .rev()
+        .find_map(|message| match &message.content {
+            MessageContent::ToolRun(run) if run.needs_approval() => Some(run),
+            _ => None,
+        });
+    let (tool, params) = match run {
+        Some(run) => (
+            json!({"id": run.tool_id, "title": run.title, "label": render::tool_label(run)}),
+            run.params
+                .as_ref()
+                .and_then(|params| params.values().cloned())
+                .unwrap_or(Value::Null),
+        ),
+        None => (Value::Null, Value::Null),
+    };
+    let label = tool["label"].as_str().unwrap_or("a tool").to_string();
+    let text = format!(
+        "The run stopped: tool {label} waits for a person's approval in task {}, with params \
+         {params}. Approve or reject it with decide_tool_run (agent_id, task_id {}, approve: \
+         true or false).",
+        reply.task_id, reply.task_id
+    );
+    let mut structured = json!({
+        "waiting_for_approval": true, "task_id": reply.task_id, "tool": tool, "params": params,
+    });
+    if !reply.text.is_empty() {
+        structured["reply"] = Value::String(reply.text.clone());
+    }
+    Ok(done(text, structured))
+}
