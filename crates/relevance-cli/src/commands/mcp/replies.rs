@@ -5,9 +5,13 @@
 //! for a person's approval is a result saying which tool waits with which params, so the
 //! host can decide it with `decide_tool_run` instead of hanging.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use relevance::{AgentReply, Error, MessageContent, Task, TaskEvent, ToolRun, ToolStatus};
+use relevance::{
+    AgentReply, Error, MessageContent, Task, TaskEvent, TaskEvents, ToolRun, ToolStatus,
+};
 use serde_json::{json, Value};
 
 use super::progress::Progress;
@@ -36,8 +40,11 @@ pub async fn follow(task: &Task, since: DateTime<Utc>, progress: &mut Progress) 
     }
 }
 
-/// The job wait, with the task's events turned into progress until it ends. The loop ends
-/// with the wait (the run's end); events that fail or end only stop the progress.
+/// The job wait, with the task's events turned into progress meanwhile. The loop ends with
+/// the wait (the run's end), or once a tool run waits for approval (the wait then ends at
+/// once); events that fail or end only stop the progress. The job can
+/// end before the events have shown every step, so after a reply the events are read on
+/// up to it ([`catch_up`]): every tool run of the run is told, whatever the timing.
 async fn watch(
     task: &Task,
     since: DateTime<Utc>,
@@ -46,18 +53,59 @@ async fn watch(
     let mut events = task.events_since(since);
     let wait = task.wait_for_reply();
     tokio::pin!(wait);
-    loop {
+    let reply = loop {
         tokio::select! {
-            reply = &mut wait => return reply,
+            reply = &mut wait => break reply,
             event = events.next() => match event {
                 Some(Ok(event)) => {
-                    if let Some(news) = news(&event) {
-                        progress.say(news).await;
+                    tell(&event, progress).await;
+                    if matches!(event, TaskEvent::ApprovalNeeded(_)) {
+                        return (&mut wait).await;
                     }
                 }
                 _ => return (&mut wait).await,
             },
         }
+    };
+    if let Ok(reply) = &reply {
+        catch_up(&mut events, reply, progress).await;
+    }
+    reply
+}
+
+/// How long the events may take to show a run that has already ended: a bound for a
+/// stream that fails to deliver, never reached when it works.
+const CATCH_UP: Duration = Duration::from_secs(10);
+
+/// Reads the events on until the run's reply, telling each. A run that waits for approval
+/// is not read on: its result says which tool waits, and the stream may take a while to
+/// announce it.
+async fn catch_up(events: &mut TaskEvents, reply: &AgentReply, progress: &mut Progress) {
+    if reply.text.is_empty() || reply.waiting_for_approval {
+        return; // No event would be recognised as the end, or none is needed.
+    }
+    let read = async {
+        while let Some(Ok(event)) = events.next().await {
+            tell(&event, progress).await;
+            if is_reply(&event, reply) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CATCH_UP, read).await;
+}
+
+/// Whether `event` is the final message of `reply`.
+fn is_reply(event: &TaskEvent, reply: &AgentReply) -> bool {
+    matches!(event, TaskEvent::Message(message)
+        if matches!(&message.content, MessageContent::Agent(agent)
+            if !agent.generating && agent.text == reply.text))
+}
+
+/// Tells the news of `event`, if it has any.
+async fn tell(event: &TaskEvent, progress: &mut Progress) {
+    if let Some(news) = news(event) {
+        progress.say(news).await;
     }
 }
 

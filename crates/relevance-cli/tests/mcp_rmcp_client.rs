@@ -1,0 +1,254 @@
+//! `relevance mcp` driven by rmcp's own client over stdio (the built binary as a child
+//! process, as a host starts it): an agent's work arrives as progress notifications, and a
+//! run that stops for a person's approval is answered as such, decided with
+//! `decide_tool_run`, and followed to the reply.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::binary::relevance;
+use common::TestEmulator;
+use rmcp::model::{CallToolRequestParams, CallToolResult, ProgressNotificationParam};
+use rmcp::service::{NotificationContext, RunningService};
+use rmcp::transport::TokioChildProcess;
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use serde_json::{json, Value};
+use tokio::sync::Notify;
+
+const API_KEY: &str = "sk-test-mcp-rust-0001-aaaaaaaaaaaaaa";
+
+const SEED: &str = r#"
+[[projects]]
+id = "proj-mcp"
+region = "us"
+api_keys = ["sk-test-mcp-rust-0001-aaaaaaaaaaaaaa"]
+
+[[projects.agents]]
+id = "researcher"
+name = "Researcher"
+public = true
+use_streaming = true
+behavior = "script"
+script = [
+  { think = "The user asked: {message}.", delay_ms = 5 },
+  { tool = "web_search", input = { query = "{message}" }, output = { results = [] }, delay_ms = 5 },
+  { type = "Found nothing about {message}.", delay_ms = 5 },
+]
+
+[[projects.agents]]
+id = "mailer"
+name = "Mailer"
+public = true
+behavior = "script"
+script = [
+  { reply = "drafted {message}", delay_ms = 1 },
+  { tool = "send_email", requires_confirmation = true, input = { to = "team@example.com", subject = "{message}" }, delay_ms = 1 },
+  { reply = "after the e-mail", delay_ms = 1 },
+]
+"#;
+
+/// The host side: records every progress notification and wakes whoever waits for one.
+#[derive(Clone, Default)]
+struct Host {
+    progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+    arrived: Arc<Notify>,
+}
+
+impl ClientHandler for Host {
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.progress.lock().unwrap().push(params);
+        self.arrived.notify_waiters();
+    }
+}
+
+impl Host {
+    /// The messages of the progress received so far.
+    fn messages(&self) -> Vec<String> {
+        let progress = self.progress.lock().unwrap();
+        progress.iter().filter_map(|p| p.message.clone()).collect()
+    }
+
+    /// Waits until a progress message contains `text` (notifications are handled apart
+    /// from the result, so one may land just after it); the bound only stops a test that
+    /// would otherwise hang.
+    async fn wait_for_message(&self, text: &str) -> Vec<String> {
+        let seen = async {
+            loop {
+                let arrived = self.arrived.notified();
+                if self.messages().iter().any(|m| m.contains(text)) {
+                    return;
+                }
+                arrived.await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(30), seen).await;
+        self.messages()
+    }
+}
+
+/// `relevance mcp` with the API key, started as a host starts it.
+async fn start(t: &TestEmulator, host: Host) -> RunningService<RoleClient, Host> {
+    let mut command = relevance();
+    command.args([
+        "mcp",
+        "--api-key",
+        API_KEY,
+        "--project",
+        "proj-mcp",
+        "--region",
+        "us",
+        "--base-url",
+        &t.base_url,
+    ]);
+    let transport = TokioChildProcess::new(command).expect("start relevance mcp");
+    host.serve(transport).await.expect("initialize")
+}
+
+/// Calls `name` with `arguments` and answers the result.
+async fn call(
+    client: &RunningService<RoleClient, Host>,
+    name: &'static str,
+    arguments: Value,
+) -> CallToolResult {
+    let arguments = arguments.as_object().cloned().unwrap_or_default();
+    client
+        .call_tool(CallToolRequestParams::new(name).with_arguments(arguments))
+        .await
+        .unwrap_or_else(|error| panic!("{name}: {error}"))
+}
+
+/// The result's text.
+fn text(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|content| content.as_text().map(|text| text.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn an_agents_work_arrives_as_progress_while_ask_agent_waits() {
+    let t = TestEmulator::start_with(SEED).await;
+    let host = Host::default();
+    let client = start(&t, host.clone()).await;
+    let result = call(
+        &client,
+        "ask_agent",
+        json!({"agent_id": "researcher", "message": "rust"}),
+    )
+    .await;
+    assert_eq!(result.is_error, Some(false), "{}", text(&result));
+    assert!(
+        text(&result).contains("Found nothing about rust."),
+        "{}",
+        text(&result)
+    );
+    let structured = result.structured_content.clone().unwrap();
+    assert_eq!(structured["reply"], "Found nothing about rust.");
+    assert!(structured["task_id"]
+        .as_str()
+        .is_some_and(|id| !id.is_empty()));
+
+    let messages = host.wait_for_message("web_search finished").await;
+    assert_eq!(
+        messages.first().map(String::as_str),
+        Some("message sent"),
+        "{messages:?}"
+    );
+    for expected in ["thinking", "web_search finished"] {
+        assert!(
+            messages.iter().any(|m| m.contains(expected)),
+            "no progress saying {expected:?}: {messages:?}"
+        );
+    }
+    let progress = host.progress.lock().unwrap().clone();
+    assert!(
+        progress
+            .windows(2)
+            .all(|pair| pair[0].progress < pair[1].progress
+                && pair[0].progress_token == pair[1].progress_token),
+        "progress grows under one token: {progress:?}"
+    );
+    client.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn a_run_waiting_for_approval_is_answered_then_decided_to_its_reply() {
+    // Each decision, and what the tool run became.
+    let cases = [(true, "completed"), (false, "cancelled")];
+    let t = TestEmulator::start_with(SEED).await;
+    let client = start(&t, Host::default()).await;
+    for (approve, status) in cases {
+        let asked = call(
+            &client,
+            "ask_agent",
+            json!({"agent_id": "mailer", "message": "launch"}),
+        )
+        .await;
+        assert_eq!(asked.is_error, Some(false), "{}", text(&asked));
+        let waiting = asked.structured_content.clone().unwrap();
+        assert_eq!(waiting["waiting_for_approval"], true, "{waiting}");
+        assert_eq!(waiting["tool"]["label"], "send_email", "{waiting}");
+        assert_eq!(
+            waiting["params"],
+            json!({"to": "team@example.com", "subject": "launch"})
+        );
+        assert!(text(&asked).contains("decide_tool_run"), "{}", text(&asked));
+        let task_id = waiting["task_id"].as_str().unwrap().to_string();
+
+        let decided = call(
+            &client,
+            "decide_tool_run",
+            json!({"agent_id": "mailer", "task_id": task_id, "approve": approve}),
+        )
+        .await;
+        assert_eq!(decided.is_error, Some(false), "{}", text(&decided));
+        let reply = decided.structured_content.clone().unwrap();
+        assert_eq!(
+            reply["reply"], "after the e-mail",
+            "approve {approve}: {reply}"
+        );
+        assert_eq!(reply["task_id"], task_id.as_str());
+
+        let read = call(
+            &client,
+            "read_task",
+            json!({"agent_id": "mailer", "task_id": task_id}),
+        )
+        .await;
+        let messages = read.structured_content.unwrap()["messages"].clone();
+        let last_run = messages
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|m| m["type"] == "tool-run")
+            .cloned()
+            .unwrap();
+        assert_eq!(
+            last_run["content"]["status"], status,
+            "approve {approve}: {last_run}"
+        );
+
+        let again = call(
+            &client,
+            "decide_tool_run",
+            json!({"agent_id": "mailer", "task_id": task_id, "approve": approve}),
+        )
+        .await;
+        assert_eq!(again.is_error, Some(true), "nothing waits any more");
+        assert!(
+            text(&again).contains("no tool run waits"),
+            "{}",
+            text(&again)
+        );
+    }
+    client.cancel().await.expect("close");
+}
