@@ -1,16 +1,18 @@
-//! Following an agent's run to its reply, for `ask_agent` and `decide_tool_run`: the SDK's
-//! job wait (`Task::wait_for_reply`, PROTOCOL A15) says when the run is over and what it
-//! answered; while it waits, and only when the host asked for progress, the task's live
-//! events become progress notifications (thinking, tool runs, typing). A run that stops
-//! for a person's approval is a result saying which tool waits with which params, so the
-//! host can decide it with `decide_tool_run` instead of hanging.
+//! Following an agent's run to its reply, for `ask_agent` and `decide_tool_run`. With an
+//! API key the SDK's job wait (`Task::wait_for_reply`, PROTOCOL A15) says when the run is
+//! over and what it answered, and while it waits (only when the host asked for progress)
+//! the task's live events become progress notifications (thinking, tool runs, typing). The
+//! platform keeps jobs from embed keys, so with one the live events alone follow the run
+//! to its end (`by_events`). A run that stops for a person's approval is a result saying
+//! which tool waits with which params, so the host can decide it with `decide_tool_run`
+//! instead of hanging.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use relevance::{
-    AgentReply, Error, MessageContent, Task, TaskEvent, TaskEvents, ToolRun, ToolStatus,
+    AgentReply, Error, MessageContent, Task, TaskEvent, TaskEvents, TaskStatus, ToolRun, ToolStatus,
 };
 use serde_json::{json, Value};
 
@@ -18,26 +20,90 @@ use super::progress::Progress;
 use super::results::{done, Failure, Outcome};
 use crate::render;
 
-/// Waits for the reply of the run `task`'s trigger started, telling `progress` what the
+/// How a run ended.
+enum Ended {
+    /// It replied (`""` when it wrote nothing).
+    Replied(String),
+    /// It stopped for a person's approval, after replying this (maybe `""`).
+    Waiting(String),
+    /// It failed, for these reasons.
+    Failed(Vec<String>),
+}
+
+impl Ended {
+    /// The job wait's answer, as an end.
+    fn of(reply: relevance::Result<AgentReply>) -> Result<Ended, Failure> {
+        match reply {
+            Ok(reply) if reply.waiting_for_approval => Ok(Ended::Waiting(reply.text)),
+            Ok(reply) => Ok(Ended::Replied(reply.text)),
+            Err(Error::RunFailed { errors, .. }) => Ok(Ended::Failed(errors)),
+            Err(error) => Err(Failure::platform("waiting for the agent's reply", error)),
+        }
+    }
+}
+
+/// At most this many events are read for one run: far more than a run writes, so
+/// following it always ends.
+const MOST_EVENTS: usize = 100_000;
+
+/// Waits for the end of the run `task`'s trigger started, telling `progress` what the
 /// agent does meanwhile (its events from `since` on: the messages sent before are not
-/// news).
+/// news), and answers it as the tool's result.
 pub async fn follow(task: &Task, since: DateTime<Utc>, progress: &mut Progress) -> Outcome {
-    let reply = match progress.wanted() {
-        true => watch(task, since, progress).await,
-        false => task.wait_for_reply().await,
+    let ended = match (task.client().is_embed_key(), progress.wanted()) {
+        (true, _) => by_events(task, since, progress).await?,
+        (false, true) => Ended::of(watch(task, since, progress).await)?,
+        (false, false) => Ended::of(task.wait_for_reply().await)?,
     };
-    match reply {
-        Ok(reply) if reply.waiting_for_approval => waiting(task, &reply).await,
-        Ok(reply) => Ok(replied(&reply)),
-        Err(Error::RunFailed { task_id, errors }) => Err(Failure::new(format!(
-            "the agent's run failed in task {task_id}: {}",
+    match ended {
+        Ended::Waiting(text) => waiting(task, &text).await,
+        Ended::Replied(text) => Ok(replied(&task.id, &text)),
+        Ended::Failed(errors) => Err(Failure::new(format!(
+            "the agent's run failed in task {}: {}",
+            task.id,
             match errors.is_empty() {
                 true => "no reason given".to_string(),
                 false => errors.join("; "),
             }
         ))),
-        Err(error) => Err(Failure::platform("waiting for the agent's reply", error)),
     }
+}
+
+/// The run followed by its live events alone (an embed key's way): it has ended when a
+/// tool run waits for approval, or when the task rests (not working, not waiting for a
+/// person: a decision's stream may first see the state it was sent in).
+async fn by_events(
+    task: &Task,
+    since: DateTime<Utc>,
+    progress: &mut Progress,
+) -> Result<Ended, Failure> {
+    let mut events = task.events_since(since).take(MOST_EVENTS);
+    let mut reply = String::new();
+    let mut errors = Vec::new();
+    while let Some(event) = events.next().await {
+        let event = event.map_err(|e| Failure::platform("following the agent's run", e))?;
+        tell(&event, progress).await;
+        match event {
+            TaskEvent::ApprovalNeeded(_) => return Ok(Ended::Waiting(reply)),
+            TaskEvent::Message(message) => match message.content {
+                MessageContent::Agent(agent) if !agent.generating => reply = agent.text,
+                MessageContent::AgentError(error) => errors.extend(error.errors),
+                _ => {}
+            },
+            TaskEvent::Updated { status, .. }
+                if !status.is_running() && status != TaskStatus::Action =>
+            {
+                return Ok(match status {
+                    TaskStatus::Error => Ended::Failed(errors),
+                    _ => Ended::Replied(reply),
+                });
+            }
+            _ => {}
+        }
+    }
+    Err(Failure::new(
+        "the task's events ended before the agent's run did",
+    ))
 }
 
 /// The job wait, with the task's events turned into progress meanwhile. The loop ends with
@@ -139,15 +205,15 @@ fn tool_news(run: &ToolRun) -> Option<String> {
 }
 
 /// The run's reply: its text (and the task to continue), and both as structured content.
-fn replied(reply: &AgentReply) -> rmcp::model::CallToolResult {
+fn replied(task_id: &str, text: &str) -> rmcp::model::CallToolResult {
     done(
-        format!("{}\n\n(task_id: {})", reply.text, reply.task_id),
-        json!({"reply": reply.text, "task_id": reply.task_id, "waiting_for_approval": false}),
+        format!("{text}\n\n(task_id: {task_id})"),
+        json!({"reply": text, "task_id": task_id, "waiting_for_approval": false}),
     )
 }
 
 /// The run stopped for a person: which tool waits, with which params, in which task.
-async fn waiting(task: &Task, reply: &AgentReply) -> Outcome {
+async fn waiting(task: &Task, reply: &str) -> Outcome {
     let messages = task
         .messages()
         .await
@@ -170,17 +236,17 @@ async fn waiting(task: &Task, reply: &AgentReply) -> Outcome {
         None => (Value::Null, Value::Null),
     };
     let label = tool["label"].as_str().unwrap_or("a tool").to_string();
+    let task_id = &task.id;
     let text = format!(
-        "The run stopped: tool {label} waits for a person's approval in task {}, with params \
-         {params}. Approve or reject it with decide_tool_run (agent_id, task_id {}, approve: \
-         true or false).",
-        reply.task_id, reply.task_id
+        "The run stopped: tool {label} waits for a person's approval in task {task_id}, with \
+         params {params}. Approve or reject it with decide_tool_run (agent_id, task_id \
+         {task_id}, approve: true or false)."
     );
     let mut structured = json!({
-        "waiting_for_approval": true, "task_id": reply.task_id, "tool": tool, "params": params,
+        "waiting_for_approval": true, "task_id": task_id, "tool": tool, "params": params,
     });
-    if !reply.text.is_empty() {
-        structured["reply"] = Value::String(reply.text.clone());
+    if !reply.is_empty() {
+        structured["reply"] = Value::String(reply.to_string());
     }
     Ok(done(text, structured))
 }
