@@ -94,9 +94,7 @@ impl Host {
 
 /// `relevance mcp` with the API key, started as a host starts it.
 async fn start(t: &TestEmulator, host: Host) -> RunningService<RoleClient, Host> {
-    let mut command = relevance();
-    command.args([
-        "mcp",
+    let credentials = [
         "--api-key",
         API_KEY,
         "--project",
@@ -105,7 +103,14 @@ async fn start(t: &TestEmulator, host: Host) -> RunningService<RoleClient, Host>
         "us",
         "--base-url",
         &t.base_url,
-    ]);
+    ];
+    start_with(&credentials, host).await
+}
+
+/// `relevance mcp` with `credentials` (none: the embedded demo).
+async fn start_with(credentials: &[&str], host: Host) -> RunningService<RoleClient, Host> {
+    let mut command = relevance();
+    command.arg("mcp").args(credentials);
     let transport = TokioChildProcess::new(command).expect("start relevance mcp");
     host.serve(transport).await.expect("initialize")
 }
@@ -250,5 +255,26 @@ async fn a_run_waiting_for_approval_is_answered_then_decided_to_its_reply() {
             text(&again)
         );
     }
+    client.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn with_no_credentials_the_embedded_demo_answers() {
+    let client = start_with(&[], Host::default()).await;
+    let listed = call(&client, "list_agents", json!({})).await;
+    assert_eq!(listed.is_error, Some(false), "{}", text(&listed));
+    assert!(
+        text(&listed).contains("demo-researcher"),
+        "{}",
+        text(&listed)
+    );
+    let asked = call(
+        &client,
+        "ask_agent",
+        json!({"agent_id": "demo-agent", "message": "hello"}),
+    )
+    .await;
+    assert_eq!(asked.is_error, Some(false), "{}", text(&asked));
+    assert!(text(&asked).contains("hello"), "{}", text(&asked));
     client.cancel().await.expect("close");
 }
