@@ -167,12 +167,14 @@ async fn an_agents_work_arrives_as_progress_while_ask_agent_waits() {
         Some("message sent"),
         "{messages:?}"
     );
-    for expected in ["thinking", "web_search finished"] {
-        assert!(
-            messages.iter().any(|m| m.contains(expected)),
-            "no progress saying {expected:?}: {messages:?}"
-        );
-    }
+    // What the live events show (thinking, typing) depends on how fast the run is; every
+    // tool run is told whatever the timing (from the task's messages once the job ends).
+    assert!(
+        messages.iter().any(|m| m == "tool web_search finished"),
+        "no progress for the tool run: {messages:?}"
+    );
+    let unique: std::collections::HashSet<_> = messages.iter().collect();
+    assert_eq!(unique.len(), messages.len(), "each step once: {messages:?}");
     let progress = host.progress.lock().unwrap().clone();
     assert!(
         progress

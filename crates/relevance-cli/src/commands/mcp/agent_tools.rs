@@ -7,7 +7,7 @@
 //! [`Surface::agent`]: super::surface::Surface::agent
 
 use futures_util::StreamExt;
-use relevance::{AgentListOptions, Error, KeyScope, MessageContent, Task, TaskListOptions};
+use relevance::{AgentListOptions, Client, Error, KeyScope, MessageContent, Task, TaskListOptions};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, RoleServer};
@@ -85,7 +85,7 @@ impl McpServer {
                 agents
             }
             KeyScope::Agent(id) => vec![self.surface.agent(&id).await?],
-            _ => Vec::new(),
+            KeyScope::Workforce(id) => return workforce_listing(client, &id).await,
         };
         let listed: Vec<Value> = agents
             .iter()
@@ -226,6 +226,21 @@ impl McpServer {
             json!({"task_id": task.id, "status": task.status.to_string(), "title": task.title, "messages": listed}),
         ))
     }
+}
+
+/// A workforce key's listing: its one workforce, said to be one (`ask_agent` talks to
+/// agents only; a workforce's task runs have no job to wait on).
+async fn workforce_listing(client: &Client, id: &str) -> Outcome {
+    let workforce = client
+        .workforces()
+        .get(id)
+        .await
+        .map_err(|e| Failure::platform(&format!("reading workforce {id}"), e))?;
+    let name = workforce.name.clone().unwrap_or_else(|| id.to_string());
+    Ok(done(
+        format!("{id} — {name}: a workforce; this server's agent tools talk to agents only"),
+        json!({"agents": [], "workforce": {"id": id, "name": workforce.name}}),
+    ))
 }
 
 impl McpServer {

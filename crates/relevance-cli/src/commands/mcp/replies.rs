@@ -7,12 +7,10 @@
 //! which tool waits with which params, so the host can decide it with `decide_tool_run`
 //! instead of hanging.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use relevance::{
-    AgentReply, Error, MessageContent, Task, TaskEvent, TaskEvents, TaskStatus, ToolRun, ToolStatus,
+    AgentReply, Error, MessageContent, Task, TaskEvent, TaskStatus, ToolRun, ToolStatus,
 };
 use serde_json::{json, Value};
 
@@ -71,46 +69,61 @@ pub async fn follow(task: &Task, since: DateTime<Utc>, progress: &mut Progress) 
 
 /// The run followed by its live events alone (an embed key's way): it has ended when a
 /// tool run waits for approval, or when the task rests (not working, not waiting for a
-/// person: a decision's stream may first see the state it was sent in).
+/// person: a decision's stream may first see the state it was sent in). What it replied is
+/// then read from the task's messages since `since`, which hold all of it whatever the
+/// stream had shown by then.
 async fn by_events(
     task: &Task,
     since: DateTime<Utc>,
     progress: &mut Progress,
 ) -> Result<Ended, Failure> {
     let mut events = task.events_since(since).take(MOST_EVENTS);
-    let mut reply = String::new();
-    let mut errors = Vec::new();
+    let mut end = None;
     while let Some(event) = events.next().await {
         let event = event.map_err(|e| Failure::platform("following the agent's run", e))?;
         tell(&event, progress).await;
         match event {
-            TaskEvent::ApprovalNeeded(_) => return Ok(Ended::Waiting(reply)),
-            TaskEvent::Message(message) => match message.content {
-                MessageContent::Agent(agent) if !agent.generating => reply = agent.text,
-                MessageContent::AgentError(error) => errors.extend(error.errors),
-                _ => {}
-            },
+            TaskEvent::ApprovalNeeded(_) => end = Some(TaskStatus::Action),
             TaskEvent::Updated { status, .. }
                 if !status.is_running() && status != TaskStatus::Action =>
             {
-                return Ok(match status {
-                    TaskStatus::Error => Ended::Failed(errors),
-                    _ => Ended::Replied(reply),
-                });
+                end = Some(status)
             }
             _ => {}
         }
+        if end.is_some() {
+            break;
+        }
     }
-    Err(Failure::new(
-        "the task's events ended before the agent's run did",
-    ))
+    let Some(end) = end else {
+        return Err(Failure::new(
+            "the task's events ended before the agent's run did",
+        ));
+    };
+    let messages = task
+        .messages_after(since)
+        .await
+        .map_err(|e| Failure::platform("reading the agent's reply", e))?;
+    let mut reply = String::new();
+    let mut errors = Vec::new();
+    for message in messages {
+        match message.content {
+            MessageContent::Agent(agent) if !agent.generating => reply = agent.text,
+            MessageContent::AgentError(error) => errors.extend(error.errors),
+            _ => {}
+        }
+    }
+    Ok(match end {
+        TaskStatus::Action => Ended::Waiting(reply),
+        TaskStatus::Error => Ended::Failed(errors),
+        _ => Ended::Replied(reply),
+    })
 }
 
 /// The job wait, with the task's events turned into progress meanwhile. The loop ends with
 /// the wait (the run's end), or once a tool run waits for approval (the wait then ends at
-/// once); events that fail or end only stop the progress. The job can
-/// end before the events have shown every step, so after a reply the events are read on
-/// up to it ([`catch_up`]): every tool run of the run is told, whatever the timing.
+/// once); events that fail or end only stop the progress. After a reply the run's tool runs
+/// are told from its messages ([`recap`]), so each is told whatever the timing.
 async fn watch(
     task: &Task,
     since: DateTime<Utc>,
@@ -133,39 +146,30 @@ async fn watch(
             },
         }
     };
+    drop(events);
     if let Ok(reply) = &reply {
-        catch_up(&mut events, reply, progress).await;
+        recap(task, since, reply, progress).await;
     }
     reply
 }
 
-/// How long the events may take to show a run that has already ended: a bound for a
-/// stream that fails to deliver, never reached when it works.
-const CATCH_UP: Duration = Duration::from_secs(10);
-
-/// Reads the events on until the run's reply, telling each. A run that waits for approval
-/// is not read on: its result says which tool waits, and the stream may take a while to
-/// announce it.
-async fn catch_up(events: &mut TaskEvents, reply: &AgentReply, progress: &mut Progress) {
-    if reply.text.is_empty() || reply.waiting_for_approval {
-        return; // No event would be recognised as the end, or none is needed.
+/// Tells the tool runs of the run that ended with `reply`, read once from the task's
+/// messages since `since`: the job can end before the live events have shown every step,
+/// and a stream that has just seen the task rest may not look again soon.
+async fn recap(task: &Task, since: DateTime<Utc>, reply: &AgentReply, progress: &mut Progress) {
+    if reply.waiting_for_approval {
+        return; // The result itself says which tool waits.
     }
-    let read = async {
-        while let Some(Ok(event)) = events.next().await {
-            tell(&event, progress).await;
-            if is_reply(&event, reply) {
-                break;
+    let Ok(messages) = task.messages_after(since).await else {
+        return; // Only progress is lost; the reply stands.
+    };
+    for message in messages {
+        if let MessageContent::ToolRun(run) = &message.content {
+            if let Some(news) = tool_news(run) {
+                progress.say(news).await;
             }
         }
-    };
-    let _ = tokio::time::timeout(CATCH_UP, read).await;
-}
-
-/// Whether `event` is the final message of `reply`.
-fn is_reply(event: &TaskEvent, reply: &AgentReply) -> bool {
-    matches!(event, TaskEvent::Message(message)
-        if matches!(&message.content, MessageContent::Agent(agent)
-            if !agent.generating && agent.text == reply.text))
+    }
 }
 
 /// Tells the news of `event`, if it has any.
