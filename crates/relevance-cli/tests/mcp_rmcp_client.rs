@@ -186,15 +186,57 @@ async fn an_agents_work_arrives_as_progress_while_ask_agent_waits() {
     client.cancel().await.expect("close");
 }
 
-#[tokio::test]
+/// An embed key for the mailer, saved by `relevance embed-key`; answers its file.
+async fn embed_key_file(t: &TestEmulator) -> String {
+    let file = t.path("mailer-key.json").to_str().unwrap().to_string();
+    let made = common::binary::run(&[
+        "embed-key",
+        "--agent",
+        "mailer",
+        "--project",
+        "proj-mcp",
+        "--region",
+        "us",
+        "--base-url",
+        &t.base_url,
+        "--save",
+        &file,
+    ])
+    .await;
+    assert!(
+        made.status.success(),
+        "{}",
+        common::binary::text(&made.stderr)
+    );
+    file
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_run_waiting_for_approval_is_answered_then_decided_to_its_reply() {
+    let t = TestEmulator::start_with(SEED).await;
+    // An API key waits on the run's job; an embed key (no jobs) follows the live events.
+    let with_api_key = start(&t, Host::default()).await;
+    let file = embed_key_file(&t).await;
+    let embed = [
+        "--key-file",
+        file.as_str(),
+        "--base-url",
+        t.base_url.as_str(),
+    ];
+    let with_embed_key = start_with(&embed, Host::default()).await;
+    for client in [with_api_key, with_embed_key] {
+        decide_both_ways(&client).await;
+        client.cancel().await.expect("close");
+    }
+}
+
+/// Asks the mailer twice: approves the first waiting run, rejects the second.
+async fn decide_both_ways(client: &RunningService<RoleClient, Host>) {
     // Each decision, and what the tool run became.
     let cases = [(true, "completed"), (false, "cancelled")];
-    let t = TestEmulator::start_with(SEED).await;
-    let client = start(&t, Host::default()).await;
     for (approve, status) in cases {
         let asked = call(
-            &client,
+            client,
             "ask_agent",
             json!({"agent_id": "mailer", "message": "launch"}),
         )
@@ -211,7 +253,7 @@ async fn a_run_waiting_for_approval_is_answered_then_decided_to_its_reply() {
         let task_id = waiting["task_id"].as_str().unwrap().to_string();
 
         let decided = call(
-            &client,
+            client,
             "decide_tool_run",
             json!({"agent_id": "mailer", "task_id": task_id, "approve": approve}),
         )
@@ -225,7 +267,7 @@ async fn a_run_waiting_for_approval_is_answered_then_decided_to_its_reply() {
         assert_eq!(reply["task_id"], task_id.as_str());
 
         let read = call(
-            &client,
+            client,
             "read_task",
             json!({"agent_id": "mailer", "task_id": task_id}),
         )
@@ -245,7 +287,7 @@ async fn a_run_waiting_for_approval_is_answered_then_decided_to_its_reply() {
         );
 
         let again = call(
-            &client,
+            client,
             "decide_tool_run",
             json!({"agent_id": "mailer", "task_id": task_id, "approve": approve}),
         )
@@ -257,7 +299,6 @@ async fn a_run_waiting_for_approval_is_answered_then_decided_to_its_reply() {
             text(&again)
         );
     }
-    client.cancel().await.expect("close");
 }
 
 #[tokio::test]
