@@ -2,7 +2,8 @@
 # Installs what the browser and platform-model tests need, so `cargo test --workspace` runs
 # them instead of skipping them: Debian's chromium and chromium-driver, the wasm32 target,
 # wasm-bindgen-cli at exactly the version in Cargo.lock, the demo page build, and a Python
-# venv (target/test-venv) with the platform's own client, relevanceai==10.2.2.
+# venv (target/test-venv) with the platform's own client, relevanceai==10.2.2, and the MCP
+# Python SDK (mcp).
 # Safe to run again: each step is skipped when its tool is already there. Needs root for apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,4 +44,11 @@ if ! target/test-venv/bin/python -c 'import relevanceai' 2>/dev/null; then
   fi
   target/test-venv/bin/pip install --quiet relevanceai==10.2.2 requests
 fi
-echo "test tools: ready (python: target/test-venv/bin/python)"
+# The official MCP Python SDK, the host that drives `relevance mcp` in the CLI's tests, in a
+# venv of its own (target/mcp-venv): it needs a newer pydantic than relevanceai==10.2.2 pins.
+# Pinned to the version the tests were written against, so a new release cannot change CI.
+if ! target/mcp-venv/bin/python -c 'import mcp' 2>/dev/null; then
+  python3 -m venv --clear target/mcp-venv
+  target/mcp-venv/bin/pip install --quiet mcp==2.3.0
+fi
+echo "test tools: ready (python: target/test-venv/bin/python, MCP host: target/mcp-venv/bin/python)"

@@ -57,7 +57,7 @@ fn main() {
 fn row(n: usize) -> serde_json::Value {
     json!({"id": n, "question": format!("How do I do thing number {n}?"),
            "answer": format!("Open the settings and choose option {}.", n % 97),
-           "tags": ["faq", if n % 2 == 0 { "even" } else { "odd" }]})
+           "tags": ["faq", if n.is_multiple_of(2) { "even" } else { "odd" }]})
 }
 
 async fn measure(rows: usize) -> Result<(), Box<dyn std::error::Error>> {

@@ -127,6 +127,13 @@ pub enum Command {
         #[command(subcommand)]
         command: WebhookCommand,
     },
+    /// Serve the key's agents, tools, tasks and knowledge to an MCP host over stdio (an
+    /// API key: the whole project; an embed key file: its one agent; nothing: the embedded
+    /// demo). Stdout carries only MCP messages; logs go to stderr.
+    Mcp {
+        #[command(flatten)]
+        credentials: CredentialArgs,
+    },
     /// List an agent's tasks or show one task's messages.
     Tasks {
         #[command(flatten)]

@@ -5,9 +5,11 @@ mod ask;
 mod chat;
 mod demo;
 mod embed_key;
+mod embedded_demo;
 mod emulator;
 mod key;
 mod knowledge;
+mod mcp;
 mod tasks;
 mod tools;
 mod webhook;
@@ -69,6 +71,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Whoami { credentials } => runtime()?
             .block_on(whoami::run(&credentials, json))
             .map_err(|error| with_scope_hint(error, &credentials)),
+        // Tool failures are MCP results, not this error: it is only for a server that
+        // cannot run (stdin closed at once, a broken transport).
+        Command::Mcp { credentials } => runtime()?.block_on(mcp::run(&credentials)),
         Command::Tasks {
             credentials,
             command,

@@ -42,6 +42,18 @@ impl MessageBuilder<'_> {
     }
 }
 
+impl Task {
+    /// Waits for the reply of the run this handle's trigger started: a handle answered by
+    /// [`MessageBuilder::send`], [`Task::approve_and_follow`] or
+    /// [`Task::reject_and_follow`]. For a caller that needs the task before the reply
+    /// (to show its id, or to watch its events meanwhile); [`MessageBuilder::ask`] is the
+    /// same in one call. [`Error::InvalidAnswer`] for a handle with no job to wait on (one
+    /// read with `get_task`, or a workforce task).
+    pub async fn wait_for_reply(&self) -> Result<AgentReply> {
+        wait_for_reply(self).await
+    }
+}
+
 /// Waits on the job of `task`'s trigger for the run's reply.
 async fn wait_for_reply(task: &Task) -> Result<AgentReply> {
     let Some(job) = task.job.clone() else {

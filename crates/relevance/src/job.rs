@@ -31,6 +31,20 @@ pub struct JobRef {
     pub job_id: String,
 }
 
+impl JobRef {
+    /// The job a trigger answer's `job_info` names (`{"job_id", "studio_id", ...}`), read
+    /// leniently: `None` when either id is missing.
+    pub(crate) fn from_job_info(job_info: &Value) -> Option<JobRef> {
+        match (job_info["job_id"].as_str(), job_info["studio_id"].as_str()) {
+            (Some(job_id), Some(studio_id)) => Some(JobRef {
+                studio_id: studio_id.to_string(),
+                job_id: job_id.to_string(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// A tool started as a job, and the client to follow it with.
 #[derive(Clone, Debug)]
 pub struct ToolJob {

@@ -195,11 +195,11 @@
 //! | `message_builder` | [`MessageBuilder`]: one message to an agent or a workforce (`agent.message(..)`, `workforce.message(..)`); an agent's `params`, `external_id` ([`ExternalIdBehaviour`]) and `version` (A17) |
 //! | `attachment` | [`Attachment`]: files sent with a message, uploaded first when they are bytes |
 //! | `task` | [`Task`] (handle) and [`TaskData`] of an agent or a workforce ([`TaskOwner`]), [`TaskStatus`], agent task listing ([`TaskListOptions`], [`TaskSort`]) |
-//! | `task::decide` | a person in the loop (PROTOCOL A10): [`Task::approve`], [`Task::approve_with`], [`Task::reject`] a waiting [`ToolRun`] |
+//! | `task::decide` | a person in the loop (PROTOCOL A10): [`Task::approve`], [`Task::approve_with`], [`Task::reject`] a waiting [`ToolRun`]; [`Task::approve_and_follow`], [`Task::reject_and_follow`] answer the resumed run to wait on |
 //! | `task::lifecycle` | a task's life (A11, A17): [`Task::trigger_message`], [`Task::rerun`], [`Task::regenerate`], [`Task::delete`], [`Task::schedule_message`] |
 //! | `tool` | `client.tools()` → [`Tools`] (A12): list, get, create/update ([`ToolBuilder`]), clone, delete; [`Tool`] (handle) and [`ToolData`]; [`Tool::run`] → [`ToolOutput`] |
 //! | `job` | jobs (A15): [`Tool::start`] → [`ToolJob`] (`wait`, `updates`, `cancel`), resumed from its [`JobRef`] with [`Tools::job`] |
-//! | `ask` | [`Agent::ask`] → [`AgentReply`]: send, then wait on the run's job for the reply |
+//! | `ask` | [`Agent::ask`] → [`AgentReply`]: send, then wait on the run's job for the reply; [`Task::wait_for_reply`] waits on a handle already sent |
 //! | `task::tool_runs` | [`Task::tool_runs`] → [`ToolRunEntry`]: a task's tool runs, output and cost (A18) |
 //! | `agent_admin` | managing agents (A13): `agents().create`/`upsert`/`delete` ([`AgentDefinition`]), an agent's tools and sub-agents |
 //! | `paging` | [`Page`]: one page of any list (agents, either owner's tasks); `all` / `all_tasks` walk every page as a stream |

@@ -17,12 +17,13 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use futures_util::StreamExt;
 use relevance::{
-    Agent, Attachment, Client, Key, MessageContent, Region, Task, TaskEvent, TaskEvents,
-    TaskStatus, ToolRun, ToolStatus, Workforce,
+    Agent, Attachment, Client, MessageContent, Task, TaskEvent, TaskEvents, TaskStatus, ToolRun,
+    ToolStatus, Workforce,
 };
-use relevance_emulator::{Config, DemoProject, Emulator};
+use relevance_emulator::{DemoProject, Emulator};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 
+use super::embedded_demo;
 use crate::cli::{ApprovalPolicy, ChatArgs};
 use crate::output::{self, Transcript};
 use crate::render;
@@ -71,7 +72,7 @@ pub async fn run(args: ChatArgs, json: bool) -> Result<()> {
     let (client, embedded) = match credentials.is_configured() {
         true => (credentials.client()?, None),
         false => {
-            let (client, emulator) = embedded_demo().await?;
+            let (client, emulator) = embedded_demo::start().await?;
             (client, Some(emulator))
         }
     };
@@ -530,17 +531,4 @@ impl TurnSeen {
     fn is_over(&self) -> bool {
         self.finished && self.replied && !self.waiting
     }
-}
-
-/// An in-memory emulator with the demo project, and a client for its API key.
-async fn embedded_demo() -> Result<(Client, Emulator)> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let emulator = Emulator::start(Config::default(), listener).await?;
-    let demo = emulator
-        .demo()
-        .context("the embedded emulator has no demo project")?;
-    let region: Region = demo.region_code.parse()?;
-    let key = Key::new(demo.api_key.clone(), region, demo.project.clone())?;
-    let client = Client::builder(key).base_url(emulator.base_url()).build()?;
-    Ok((client, emulator))
 }

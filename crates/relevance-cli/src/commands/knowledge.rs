@@ -270,7 +270,7 @@ async fn export(client: &Client, set: &str) -> Result<()> {
             .and_then(|()| out.write_all(b"\n"))
             .context("cannot write to stdout")?;
         written += 1;
-        if written % 1000 == 0 {
+        if written.is_multiple_of(1000) {
             bar.set_position(written);
         }
     }

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use crate::cli::{CredentialArgs, ToolsCommand};
 use crate::output;
 
-mod job_follow;
+pub(super) mod job_follow;
 
 pub async fn run(command: ToolsCommand, credentials: &CredentialArgs, json: bool) -> Result<()> {
     let client = credentials.client()?;

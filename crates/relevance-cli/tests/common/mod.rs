@@ -4,6 +4,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod binary;
+pub mod python;
 pub mod recorder;
 
 pub use relevance_testkit::sdk::{API_KEY_A, API_KEY_B, API_KEY_C, SEED};

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use super::{Task, TaskOwner};
 use crate::error::{Error, Result};
 use crate::http::Request;
+use crate::job::JobRef;
 use crate::message::{ToolRun, ToolStatus};
 use crate::wire::agents::TRIGGER_PATH;
 use crate::wire::messages::{DecisionBody, DecisionMessageBody};
@@ -48,23 +49,45 @@ impl Task {
     /// [`Error::AgentTaskOnly`] for a workforce task (decide in the member's
     /// agent task, which holds the run).
     pub async fn approve(&self, run: &ToolRun) -> Result<()> {
-        self.decide(run, Verdict::Confirm(&Map::new())).await
+        self.decide(run, Verdict::Confirm(&Map::new()))
+            .await
+            .map(drop)
     }
 
     /// Approves a waiting tool run with `params` replacing the params of the
     /// same names (`action_params_override`); the others stay as the agent
     /// set them. Errors as [`Task::approve`].
     pub async fn approve_with(&self, run: &ToolRun, params: Map<String, Value>) -> Result<()> {
-        self.decide(run, Verdict::Confirm(&params)).await
+        self.decide(run, Verdict::Confirm(&params)).await.map(drop)
     }
 
     /// Rejects a waiting tool run: it is `cancelled`, never runs, and the
     /// agent goes on without it. Errors as [`Task::approve`].
     pub async fn reject(&self, run: &ToolRun) -> Result<()> {
+        self.decide(run, Verdict::Reject).await.map(drop)
+    }
+
+    /// Approves a waiting tool run as [`Task::approve_with`] does (`params` empty for
+    /// none), and answers this task as a handle that follows the run the decision resumes:
+    /// [`Task::wait_for_reply`] waits for that run's reply. For callers that wait for the
+    /// reply rather than watch the task's events.
+    pub async fn approve_and_follow(
+        &self,
+        run: &ToolRun,
+        params: Map<String, Value>,
+    ) -> Result<Task> {
+        self.decide(run, Verdict::Confirm(&params)).await
+    }
+
+    /// Rejects a waiting tool run as [`Task::reject`] does, and answers the handle that
+    /// follows the run going on without it (as [`Task::approve_and_follow`]).
+    pub async fn reject_and_follow(&self, run: &ToolRun) -> Result<Task> {
         self.decide(run, Verdict::Reject).await
     }
 
-    async fn decide(&self, run: &ToolRun, verdict: Verdict<'_>) -> Result<()> {
+    /// Sends the decision; answers this task as a handle on the job the decision's trigger
+    /// answer names (`job_info`, PROTOCOL A15), if it names one.
+    async fn decide(&self, run: &ToolRun, verdict: Verdict<'_>) -> Result<Task> {
         let agent_id = self.agent_for("approve or reject")?;
         let details = match &run.action_details {
             Some(details) if run.needs_approval() => details,
@@ -97,10 +120,13 @@ impl Task {
             .json(&body)
             .answer("agents/trigger answer");
         match self.client.send::<Value>(request).await {
-            Ok(_) => {
+            Ok(answer) => {
                 // The run goes on: this client's event streams of the task poll fast again.
                 self.client.note_sent(&self.id);
-                Ok(())
+                let mut followed = self.clone();
+                followed.job = JobRef::from_job_info(&answer["job_info"]);
+                followed.new_from_trigger = false;
+                Ok(followed)
             }
             Err(Error::BadRequest { message, .. }) => Err(Error::RunNotWaiting {
                 action_request_id: details.action_request_id.clone(),

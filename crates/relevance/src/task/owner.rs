@@ -325,16 +325,7 @@ pub(crate) fn agent_trigger_task(
     agent_id: &str,
 ) -> Task {
     let state = answer.state.unwrap_or_default();
-    let job = match (
-        answer.job_info["job_id"].as_str(),
-        answer.job_info["studio_id"].as_str(),
-    ) {
-        (Some(job_id), Some(studio_id)) => Some(JobRef {
-            studio_id: studio_id.to_string(),
-            job_id: job_id.to_string(),
-        }),
-        _ => None,
-    };
+    let job = JobRef::from_job_info(&answer.job_info);
     Task {
         client: client.clone(),
         job,

@@ -111,7 +111,7 @@ impl Shown {
 
 /// One update in a few words: the emulator's progress as time so far of time expected,
 /// the end as its outcome, anything else by its type.
-fn describe(update: &Value) -> String {
+pub fn describe(update: &Value) -> String {
     let kind = update["type"].as_str().unwrap_or("update");
     match kind {
         "emulator-progress" => {
