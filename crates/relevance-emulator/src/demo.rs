@@ -25,6 +25,7 @@ const RESEARCHER_AGENT: &str = "demo-researcher";
 const TRIAGE_AGENT: &str = "demo-triage";
 const MAILER_AGENT: &str = "demo-mailer";
 const WORKFORCE: &str = "demo-workforce";
+const WEBHOOK: &str = "demo-orders-hook";
 const REGION: Region = Region::US;
 
 /// The file in the data directory that keeps the demo API key's secret (mode 0600).
@@ -59,6 +60,10 @@ pub struct DemoProject {
     /// A public scripted agent (`demo-mailer`) that asks before it "sends an e-mail":
     /// its `send_email` tool run waits for a person's approval (PROTOCOL A10).
     pub mailer_agent_id: String,
+    /// The path of `demo-agent`'s webhook trigger under the emulator's URL
+    /// (`/{region}/latest/agents/hooks/custom-trigger/demo-project/demo-orders-hook`): POST
+    /// any JSON there, no key. A fixed id, so docs can show it; a real seed leaves it out.
+    pub webhook_path: String,
 }
 
 impl std::fmt::Debug for DemoProject {
@@ -75,6 +80,7 @@ impl std::fmt::Debug for DemoProject {
             .field("triage_agent_id", &self.triage_agent_id)
             .field("workforce_id", &self.workforce_id)
             .field("mailer_agent_id", &self.mailer_agent_id)
+            .field("webhook_path", &self.webhook_path)
             .finish()
     }
 }
@@ -144,6 +150,10 @@ pub(crate) fn install(
         triage_agent_id: TRIAGE_AGENT.to_string(),
         workforce_id: WORKFORCE.to_string(),
         mailer_agent_id: MAILER_AGENT.to_string(),
+        webhook_path: format!(
+            "/{}/latest/agents/hooks/custom-trigger/{PROJECT}/{WEBHOOK}",
+            REGION.code()
+        ),
     })
 }
 
@@ -189,5 +199,12 @@ mod tests {
             assert!(agents.contains(&id), "{id} in {agents:?}");
         }
         assert_eq!(spec.workforces[0].id, WORKFORCE);
+        assert_eq!(
+            (
+                spec.webhooks[0].id.as_deref(),
+                spec.webhooks[0].agent_id.as_str()
+            ),
+            (Some(WEBHOOK), PUBLIC_AGENT)
+        );
     }
 }

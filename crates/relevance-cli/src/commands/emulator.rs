@@ -208,6 +208,10 @@ fn print_banner(emulator: &Emulator, storage: &str, demo_page: bool, json: bool)
             "Public agent: {}   private agent: {}   workforce: {}",
             demo.public_agent_id, demo.private_agent_id, demo.workforce_id
         );
+        println!(
+            "Webhook (no key): relevance webhook send {base_url}{} --data '{{\"order\": {{\"id\": 1}}}}'",
+            demo.webhook_path
+        );
     }
     if let Some(url) = &demo_page_url {
         println!();
