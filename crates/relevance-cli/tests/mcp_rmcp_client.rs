@@ -1,7 +1,8 @@
 //! `relevance mcp` driven by rmcp's own client over stdio (the built binary as a child
 //! process, as a host starts it): an agent's work arrives as progress notifications, and a
 //! run that stops for a person's approval is answered as such, decided with
-//! `decide_tool_run`, and followed to the reply.
+//! `decide_tool_run`, and followed to the reply. A workforce's embed key reaches its
+//! workforce through the same tools, by the workforce's id as `agent_id`.
 
 mod common;
 
@@ -47,6 +48,37 @@ script = [
   { tool = "send_email", requires_confirmation = true, input = { to = "team@example.com", subject = "{message}" }, delay_ms = 1 },
   { reply = "after the e-mail", delay_ms = 1 },
 ]
+
+# A workforce of two: triage greets and hands the question over; the solver answers.
+[[projects.agents]]
+id = "triage"
+name = "Triage"
+behavior = "script"
+end_state = "completed"
+script = [
+  { reply = "Passing {message} on.", delay_ms = 1 },
+  { handover = "solver", message = "{message}", delay_ms = 1 },
+]
+
+[[projects.agents]]
+id = "solver"
+name = "Solver"
+behavior = "script"
+end_state = "completed"
+script = [
+  { reply = "Solved: {message}.", delay_ms = 1 },
+]
+
+[[projects.workforces]]
+id = "desk"
+name = "Help desk"
+agents = ["triage", "solver"]
+
+# A workforce whose one member asks before it sends an e-mail.
+[[projects.workforces]]
+id = "mail-desk"
+name = "Mail desk"
+agents = ["mailer"]
 "#;
 
 /// The host side: records every progress notification and wakes whoever waits for one.
@@ -188,11 +220,21 @@ async fn an_agents_work_arrives_as_progress_while_ask_agent_waits() {
 
 /// An embed key for the mailer, saved by `relevance embed-key`; answers its file.
 async fn embed_key_file(t: &TestEmulator) -> String {
-    let file = t.path("mailer-key.json").to_str().unwrap().to_string();
+    saved_embed_key(t, "--agent", "mailer").await
+}
+
+/// An embed key for `target` (`--agent` or `--workforce`) `id`, saved by `relevance
+/// embed-key`; answers its file.
+async fn saved_embed_key(t: &TestEmulator, target: &str, id: &str) -> String {
+    let file = t
+        .path(&format!("{id}-key.json"))
+        .to_str()
+        .unwrap()
+        .to_string();
     let made = common::binary::run(&[
         "embed-key",
-        "--agent",
-        "mailer",
+        target,
+        id,
         "--project",
         "proj-mcp",
         "--region",
@@ -319,5 +361,237 @@ async fn with_no_credentials_the_embedded_demo_answers() {
     .await;
     assert_eq!(asked.is_error, Some(false), "{}", text(&asked));
     assert!(text(&asked).contains("hello"), "{}", text(&asked));
+    client.cancel().await.expect("close");
+}
+
+/// `relevance mcp` with a workforce's embed key saved for `workforce`; answers the session
+/// and the key's secret (which no result may hold).
+async fn start_with_workforce_key(
+    t: &TestEmulator,
+    workforce: &str,
+) -> (RunningService<RoleClient, Host>, String) {
+    let file = saved_embed_key(t, "--workforce", workforce).await;
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let secret = saved["key"]
+        .as_str()
+        .expect("the saved key's value")
+        .to_string();
+    let credentials = [
+        "--key-file",
+        file.as_str(),
+        "--base-url",
+        t.base_url.as_str(),
+    ];
+    (start_with(&credentials, Host::default()).await, secret)
+}
+
+/// The result as the host reads it: its text and its structured content.
+fn seen(result: &CallToolResult) -> String {
+    format!("{} {:?}", text(result), result.structured_content)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workforce_key_reaches_its_workforce_through_the_agent_tools() {
+    let t = TestEmulator::start_with(SEED).await;
+    let (client, secret) = start_with_workforce_key(&t, "desk").await;
+    let mut results = Vec::new();
+
+    let listed = call(&client, "list_agents", json!({})).await;
+    assert_eq!(listed.is_error, Some(false), "{}", text(&listed));
+    let agents = listed.structured_content.clone().unwrap()["agents"].clone();
+    assert_eq!(
+        agents,
+        json!([{"id": "desk", "name": "Help desk", "description": null, "kind": "workforce"}])
+    );
+    assert!(text(&listed).contains("a workforce"), "{}", text(&listed));
+    results.push(listed);
+
+    // The last member's reply is the answer; the first member's greeting is not.
+    let asked = call(
+        &client,
+        "ask_agent",
+        json!({"agent_id": "desk", "message": "printer"}),
+    )
+    .await;
+    assert_eq!(asked.is_error, Some(false), "{}", text(&asked));
+    let answer = asked.structured_content.clone().unwrap();
+    assert_eq!(answer["reply"], "Solved: printer.", "{answer}");
+    assert_eq!(answer["waiting_for_approval"], false, "{answer}");
+    let task_id = answer["task_id"].as_str().unwrap().to_string();
+    assert!(text(&asked).contains(&task_id), "{}", text(&asked));
+    results.push(asked);
+
+    // Continuing the task answers the new run's reply, in the same task.
+    let again = call(
+        &client,
+        "ask_agent",
+        json!({"agent_id": "desk", "message": "scanner", "task_id": task_id}),
+    )
+    .await;
+    assert_eq!(again.is_error, Some(false), "{}", text(&again));
+    let answer = again.structured_content.clone().unwrap();
+    assert_eq!(answer["reply"], "Solved: scanner.", "{answer}");
+    assert_eq!(answer["task_id"], task_id.as_str());
+    results.push(again);
+
+    results.extend(read_and_list(&client, &task_id).await);
+    results.extend(refusals(&client, &task_id).await);
+    for result in &results {
+        assert!(
+            !seen(result).contains(&secret),
+            "the key leaked: {}",
+            seen(result)
+        );
+    }
+    client.cancel().await.expect("close");
+}
+
+/// `read_task` shows both runs' messages as text; `list_tasks` lists the one task.
+async fn read_and_list(
+    client: &RunningService<RoleClient, Host>,
+    task_id: &str,
+) -> Vec<CallToolResult> {
+    let read = call(
+        client,
+        "read_task",
+        json!({"agent_id": "desk", "task_id": task_id}),
+    )
+    .await;
+    assert_eq!(read.is_error, Some(false), "{}", text(&read));
+    let shown = text(&read);
+    let mut at = 0;
+    for line in [
+        "printer",
+        "Passing printer on.",
+        "Solved: printer.",
+        "scanner",
+        "Solved: scanner.",
+    ] {
+        let found = shown[at..].find(line);
+        assert!(found.is_some(), "{line:?} in order in:\n{shown}");
+        at += found.unwrap() + line.len();
+    }
+    let messages = read.structured_content.clone().unwrap()["messages"].clone();
+    assert!(
+        messages
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["type"] == "workforce-agent-handover"),
+        "{messages}"
+    );
+
+    let listed = call(client, "list_tasks", json!({"agent_id": "desk"})).await;
+    assert_eq!(listed.is_error, Some(false), "{}", text(&listed));
+    let tasks = listed.structured_content.clone().unwrap()["tasks"].clone();
+    let ids: Vec<&str> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|task| task["id"].as_str())
+        .collect();
+    assert_eq!(ids, [task_id], "{tasks}");
+    assert_eq!(tasks[0]["status"], "completed", "{tasks}");
+    vec![read, listed]
+}
+
+/// Another id is an unknown agent for every tool; the workforce's task has no tool run for
+/// decide_tool_run to decide, which it says.
+async fn refusals(client: &RunningService<RoleClient, Host>, task_id: &str) -> Vec<CallToolResult> {
+    let mut results = Vec::new();
+    let calls = [
+        ("ask_agent", json!({"agent_id": "solver", "message": "hi"})),
+        ("list_tasks", json!({"agent_id": "triage"})),
+        (
+            "read_task",
+            json!({"agent_id": "mail-desk", "task_id": task_id}),
+        ),
+        (
+            "decide_tool_run",
+            json!({"agent_id": "solver", "task_id": task_id, "approve": true}),
+        ),
+    ];
+    for (name, arguments) in calls {
+        let refused = call(client, name, arguments).await;
+        assert_eq!(refused.is_error, Some(true), "{name}: {}", text(&refused));
+        assert!(
+            text(&refused).contains("unknown agent") && text(&refused).contains("workforce desk"),
+            "{name}: {}",
+            text(&refused)
+        );
+        results.push(refused);
+    }
+    let unknown_task = call(
+        client,
+        "read_task",
+        json!({"agent_id": "desk", "task_id": "no-such-task"}),
+    )
+    .await;
+    assert_eq!(unknown_task.is_error, Some(true), "{}", text(&unknown_task));
+    assert!(
+        text(&unknown_task).contains("unknown task"),
+        "{}",
+        text(&unknown_task)
+    );
+    results.push(unknown_task);
+    results
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workforce_members_waiting_tool_run_is_answered_and_said_to_be_undecidable_here() {
+    let t = TestEmulator::start_with(SEED).await;
+    let (client, secret) = start_with_workforce_key(&t, "mail-desk").await;
+    let asked = call(
+        &client,
+        "ask_agent",
+        json!({"agent_id": "mail-desk", "message": "launch"}),
+    )
+    .await;
+    assert_eq!(asked.is_error, Some(false), "{}", text(&asked));
+    let waiting = asked.structured_content.clone().unwrap();
+    assert_eq!(waiting["waiting_for_approval"], true, "{waiting}");
+    assert_eq!(waiting["decidable_here"], false, "{waiting}");
+    assert_eq!(waiting["tool"]["label"], "send_email", "{waiting}");
+    assert_eq!(waiting["member"]["agent_id"], "mailer", "{waiting}");
+    assert_eq!(waiting["reply"], "drafted launch", "{waiting}");
+    assert!(text(&asked).contains("cannot decide"), "{}", text(&asked));
+    let task_id = waiting["task_id"].as_str().unwrap().to_string();
+
+    let decided = call(
+        &client,
+        "decide_tool_run",
+        json!({"agent_id": "mail-desk", "task_id": task_id, "approve": true}),
+    )
+    .await;
+    assert_eq!(decided.is_error, Some(true), "{}", text(&decided));
+    assert!(
+        text(&decided).contains("cannot decide") && text(&decided).contains(&task_id),
+        "{}",
+        text(&decided)
+    );
+    // Nothing was decided: the member's run still waits.
+    let read = call(
+        &client,
+        "read_task",
+        json!({"agent_id": "mail-desk", "task_id": task_id}),
+    )
+    .await;
+    let messages = read.structured_content.clone().unwrap()["messages"].clone();
+    let run = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|m| m["type"] == "tool-run")
+        .cloned()
+        .unwrap();
+    assert_eq!(run["content"]["status"], "pending", "{run}");
+    for result in [&asked, &decided, &read] {
+        assert!(
+            !seen(result).contains(&secret),
+            "the key leaked: {}",
+            seen(result)
+        );
+    }
     client.cancel().await.expect("close");
 }

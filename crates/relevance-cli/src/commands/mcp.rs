@@ -1,8 +1,9 @@
 //! `relevance mcp`: a local MCP server (the official Rust SDK, `rmcp`, over stdio) that
 //! turns whatever key it is given into exactly the MCP surface that key may use — an API
 //! key: the project's agents, tools, tasks and knowledge; an embed key (`--key-file`): its
-//! one public agent; no credentials: the demo project on an embedded emulator, so the
-//! command works in any host the minute it is installed.
+//! one public agent or workforce (a workforce answers to the agent tools' `agent_id`); no
+//! credentials: the demo project on an embedded emulator, so the command works in any host
+//! the minute it is installed.
 //!
 //! Stdout carries MCP messages only; anything else (the one start-up line, logs) goes to
 //! stderr. A user's mistake is a tool result with `isError: true` naming the problem
@@ -14,14 +15,16 @@
 //! | `surface` | what the key reaches ([`relevance::KeyScope`]), the client or why there is none |
 //! | `server` | the `ServerHandler`: which tools are listed, where a call goes |
 //! | `agent_tools` | `list_agents`, `ask_agent`, `decide_tool_run`, `list_tasks`, `read_task` |
+//! | `owners` | what an `agent_id` names: an agent, or a workforce key's workforce |
 //! | `knowledge_tools` | `list_knowledge_sets`, `read_knowledge` (API keys) |
 //! | `project_tools` | the project's tools as MCP tools: names, schemas, runs as jobs |
-//! | `replies` | following an agent's run to its reply or to a waiting approval |
+//! | `replies` | following an agent's (or workforce's) run to its reply or to a waiting approval |
 //! | `progress` | progress notifications, when the host asked |
 //! | `results` | results and failures as the host sees them |
 
 mod agent_tools;
 mod knowledge_tools;
+mod owners;
 mod progress;
 mod project_tools;
 mod replies;

@@ -2,12 +2,17 @@
 //! `decide_tool_run`, `list_tasks`, `read_task` — with these names exactly (docs and
 //! clients rely on them). Their arguments are typed structs whose JSON Schema `schemars`
 //! writes; arguments that do not fit are answered by rmcp as an error result naming the
-//! field. Each tool checks the agent against the key's reach first ([`Surface::agent`]).
+//! field. Each tool checks the agent against the key's reach first ([`Surface::owner`]).
 //!
-//! [`Surface::agent`]: super::surface::Surface::agent
+//! With a workforce's embed key, `agent_id` is that workforce's id (`list_agents` lists it
+//! as a workforce): `ask_agent` talks to the workforce, `list_tasks` and `read_task` read its
+//! tasks. Only `decide_tool_run` cannot serve it: a member's tool run is decided in the
+//! member's own agent task, which such a key does not reach.
+//!
+//! [`Surface::owner`]: super::surface::Surface::owner
 
 use futures_util::StreamExt;
-use relevance::{AgentListOptions, Client, Error, KeyScope, MessageContent, Task, TaskListOptions};
+use relevance::{AgentListOptions, Client, Error, KeyScope, MessageContent, Task};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, RoleServer};
@@ -27,7 +32,7 @@ const MOST_AGENTS: usize = 500;
 /// `ask_agent`'s arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct AskArgs {
-    /// The agent's id, as list_agents gives it.
+    /// The agent's id, as list_agents gives it (a workforce's id, when it lists one).
     pub agent_id: String,
     /// The message to send.
     pub message: String,
@@ -69,7 +74,9 @@ pub struct TaskArgs {
 #[tool_router(router = agent_router, vis = "pub(super)")]
 impl McpServer {
     /// The agents this key may talk to: id, name, description.
-    #[tool(description = "List the agents this key may talk to: id, name and description.")]
+    #[tool(
+        description = "List the agents this key may talk to: id, name, description and kind (\"agent\", or \"workforce\": a team of agents that the other tools reach by its id as agent_id)."
+    )]
     async fn list_agents(&self) -> Outcome {
         let client = self.surface.client()?;
         let agents = match self.surface.scope() {
@@ -89,7 +96,7 @@ impl McpServer {
         };
         let listed: Vec<Value> = agents
             .iter()
-            .map(|agent| json!({"id": agent.id, "name": agent.name, "description": agent.description}))
+            .map(|agent| json!({"id": agent.id, "name": agent.name, "description": agent.description, "kind": "agent"}))
             .collect();
         let text = match listed.is_empty() {
             true => "No agents.".to_string(),
@@ -117,16 +124,18 @@ impl McpServer {
         Parameters(args): Parameters<AskArgs>,
         context: RequestContext<RoleServer>,
     ) -> Outcome {
-        let agent = self.surface.agent(&args.agent_id).await?;
-        let mut message = agent.message(args.message);
+        let owner = self.surface.owner(&args.agent_id).await?;
+        let mut message = owner.message(args.message);
         if let Some(task_id) = &args.task_id {
             message = message.in_task(task_id.as_str());
         }
         let since = chrono::Utc::now();
-        let task = message
-            .send()
-            .await
-            .map_err(|e| Failure::platform(&format!("sending the message to {}", agent.id), e))?;
+        let task = message.send().await.map_err(|e| {
+            Failure::platform(
+                &format!("sending the message to {} {}", owner.kind(), owner.id()),
+                e,
+            )
+        })?;
         let mut progress = Progress::of(&context);
         progress.say("message sent").await;
         replies::follow(&task, since, &mut progress).await
@@ -142,6 +151,9 @@ impl McpServer {
         context: RequestContext<RoleServer>,
     ) -> Outcome {
         let task = self.task(&args.agent_id, &args.task_id).await?;
+        if let Some(workforce) = task.workforce_id() {
+            return Err(Failure::new(replies::undecidable(workforce, &task.id)));
+        }
         let messages = task
             .messages()
             .await
@@ -178,12 +190,12 @@ impl McpServer {
 
     /// An agent's tasks.
     #[tool(
-        description = "List an agent's tasks (conversations), oldest first: id, status and title."
+        description = "List an agent's (or a workforce's) tasks (conversations), oldest first: id, status and title."
     )]
     async fn list_tasks(&self, Parameters(args): Parameters<AgentArgs>) -> Outcome {
-        let agent = self.surface.agent(&args.agent_id).await?;
-        let page = agent
-            .tasks(TaskListOptions::default())
+        let owner = self.surface.owner(&args.agent_id).await?;
+        let page = owner
+            .tasks()
             .await
             .map_err(|e| Failure::platform("listing the tasks", e))?;
         let tasks: Vec<Value> = page
@@ -191,7 +203,7 @@ impl McpServer {
             .map(|task| json!({"id": task.id, "status": task.status.to_string(), "title": task.title}))
             .collect();
         let text = match tasks.is_empty() {
-            true => format!("Agent {} has no tasks.", agent.id),
+            true => format!("The {} {} has no tasks.", owner.kind(), owner.id()),
             false => page
                 .iter()
                 .map(|task| format!("{}  {}  {}", task.id, task.status, task.title))
@@ -228,8 +240,8 @@ impl McpServer {
     }
 }
 
-/// A workforce key's listing: its one workforce, said to be one (`ask_agent` talks to
-/// agents only; a workforce's task runs have no job to wait on).
+/// A workforce key's listing: its one workforce, said to be one, whose id the other agent
+/// tools take as `agent_id`.
 async fn workforce_listing(client: &Client, id: &str) -> Outcome {
     let workforce = client
         .workforces()
@@ -238,19 +250,24 @@ async fn workforce_listing(client: &Client, id: &str) -> Outcome {
         .map_err(|e| Failure::platform(&format!("reading workforce {id}"), e))?;
     let name = workforce.name.clone().unwrap_or_else(|| id.to_string());
     Ok(done(
-        format!("{id} — {name}: a workforce; this server's agent tools talk to agents only"),
-        json!({"agents": [], "workforce": {"id": id, "name": workforce.name}}),
+        format!(
+            "{id} — {name}: a workforce (a team of agents taking turns); pass {id} as agent_id \
+             to ask_agent, list_tasks and read_task"
+        ),
+        json!({"agents": [{"id": id, "name": workforce.name, "description": null, "kind": "workforce"}]}),
     ))
 }
 
 impl McpServer {
-    /// The task `task_id` of the agent `agent_id`, both checked against the key's reach.
+    /// The task `task_id` of the agent (or workforce) `agent_id`, both checked against the
+    /// key's reach.
     async fn task(&self, agent_id: &str, task_id: &str) -> Result<Task, Failure> {
-        let agent = self.surface.agent(agent_id).await?;
-        match agent.get_task(task_id).await {
+        let owner = self.surface.owner(agent_id).await?;
+        match owner.get_task(task_id).await {
             Ok(task) => Ok(task),
             Err(Error::NotFound { .. } | Error::Forbidden { .. }) => Err(Failure::new(format!(
-                "unknown task {task_id:?} of agent {agent_id}: list_tasks lists them"
+                "unknown task {task_id:?} of {} {agent_id}: list_tasks lists them",
+                owner.kind()
             ))),
             Err(error) => Err(Failure::platform(&format!("reading task {task_id}"), error)),
         }

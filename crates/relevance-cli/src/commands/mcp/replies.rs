@@ -3,14 +3,16 @@
 //! over and what it answered, and while it waits (only when the host asked for progress)
 //! the task's live events become progress notifications (thinking, tool runs, typing). The
 //! platform keeps jobs from embed keys, so with one the live events alone follow the run
-//! to its end (`by_events`). A run that stops for a person's approval is a result saying
-//! which tool waits with which params, so the host can decide it with `decide_tool_run`
-//! instead of hanging.
+//! to its end (`by_events`); so do they for a workforce's task, which has no job (its
+//! members' messages are merged into it, so its last reply is the last member's). A run
+//! that stops for a person's approval is a result saying which tool waits with which
+//! params, so the host can decide it with `decide_tool_run` instead of hanging — or, in a
+//! workforce's task, where it can be decided, since this server cannot ([`undecidable`]).
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use relevance::{
-    AgentReply, Error, MessageContent, Task, TaskEvent, TaskStatus, ToolRun, ToolStatus,
+    AgentReply, Error, Message, MessageContent, Task, TaskEvent, TaskStatus, ToolRun, ToolStatus,
 };
 use serde_json::{json, Value};
 
@@ -48,7 +50,8 @@ const MOST_EVENTS: usize = 100_000;
 /// agent does meanwhile (its events from `since` on: the messages sent before are not
 /// news), and answers it as the tool's result.
 pub async fn follow(task: &Task, since: DateTime<Utc>, progress: &mut Progress) -> Outcome {
-    let ended = match (task.client().is_embed_key(), progress.wanted()) {
+    let jobless = task.client().is_embed_key() || task.workforce_id().is_some();
+    let ended = match (jobless, progress.wanted()) {
         (true, _) => by_events(task, since, progress).await?,
         (false, true) => Ended::of(watch(task, since, progress).await)?,
         (false, false) => Ended::of(task.wait_for_reply().await)?,
@@ -57,7 +60,12 @@ pub async fn follow(task: &Task, since: DateTime<Utc>, progress: &mut Progress) 
         Ended::Waiting(text) => waiting(task, &text).await,
         Ended::Replied(text) => Ok(replied(&task.id, &text)),
         Ended::Failed(errors) => Err(Failure::new(format!(
-            "the agent's run failed in task {}: {}",
+            "the {}'s run failed in task {}: {}",
+            if task.workforce_id().is_some() {
+                "workforce"
+            } else {
+                "agent"
+            },
             task.id,
             match errors.is_empty() {
                 true => "no reason given".to_string(),
@@ -67,7 +75,8 @@ pub async fn follow(task: &Task, since: DateTime<Utc>, progress: &mut Progress) 
     }
 }
 
-/// The run followed by its live events alone (an embed key's way): it has ended when a
+/// The run followed by its live events alone (an embed key's way, and a workforce task's):
+/// it has ended when a
 /// tool run waits for approval, or when the task rests (not working, not waiting for a
 /// person: a decision's stream may first see the state it was sent in). What it replied is
 /// then read from the task's messages since `since`, which hold all of it whatever the
@@ -241,16 +250,70 @@ async fn waiting(task: &Task, reply: &str) -> Outcome {
     };
     let label = tool["label"].as_str().unwrap_or("a tool").to_string();
     let task_id = &task.id;
-    let text = format!(
+    let stopped = format!(
         "The run stopped: tool {label} waits for a person's approval in task {task_id}, with \
-         params {params}. Approve or reject it with decide_tool_run (agent_id, task_id \
-         {task_id}, approve: true or false)."
+         params {params}."
     );
     let mut structured = json!({
         "waiting_for_approval": true, "task_id": task_id, "tool": tool, "params": params,
     });
+    let text = match task.workforce_id() {
+        None => format!(
+            "{stopped} Approve or reject it with decide_tool_run (agent_id, task_id \
+             {task_id}, approve: true or false)."
+        ),
+        Some(workforce) => {
+            let member = waiting_member(&messages);
+            structured["decidable_here"] = Value::Bool(false);
+            if let Some((agent_id, member_task)) = &member {
+                structured["member"] = json!({"agent_id": agent_id, "task_id": member_task});
+            }
+            format!(
+                "{stopped} {}{}",
+                undecidable(workforce, task_id),
+                match member {
+                    Some((agent_id, member_task)) =>
+                        format!(" It waits in member agent {agent_id}'s task {member_task}."),
+                    None => String::new(),
+                }
+            )
+        }
+    };
     if !reply.is_empty() {
         structured["reply"] = Value::String(reply.to_string());
     }
     Ok(done(text, structured))
+}
+
+/// Why a workforce's waiting tool run cannot be decided here, and where it can: the
+/// platform takes a decision in the member's own agent task (PROTOCOL A10), the SDK
+/// decides agent tasks only, and a workforce's embed key reaches no agent task.
+pub fn undecidable(workforce_id: &str, task_id: &str) -> String {
+    format!(
+        "Task {task_id} is workforce {workforce_id}'s: a tool run in it waits in a member \
+         agent's own task, which this server cannot decide (a workforce's embed key reaches \
+         no agent task). Decide it with an API key for the member agent's task, or in the \
+         Relevance AI app."
+    )
+}
+
+/// The member agent (and its own task) whose run holds the latest waiting tool run of a
+/// workforce's task: the last member run merged in before that tool run.
+fn waiting_member(messages: &[Message]) -> Option<(String, String)> {
+    let mut member = None;
+    let mut found = None;
+    for message in messages {
+        match &message.content {
+            MessageContent::WorkforceAgentRun(run) => {
+                member = run
+                    .agent
+                    .as_ref()
+                    .map(|agent| agent.agent_id.clone())
+                    .zip(run.task.conversation_id.clone());
+            }
+            MessageContent::ToolRun(run) if run.needs_approval() => found = member.clone(),
+            _ => {}
+        }
+    }
+    found
 }

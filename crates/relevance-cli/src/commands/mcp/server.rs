@@ -18,7 +18,8 @@ use super::surface::Surface;
 
 /// What the host is told at `initialize`.
 const INSTRUCTIONS: &str = "Agents, tools, tasks and knowledge of a Relevance AI project \
-    (or only the one agent an embed key is for). list_agents, then ask_agent; a run that \
+    (or only the one agent or workforce an embed key is for: a workforce is reached by its \
+    id as agent_id). list_agents, then ask_agent; a run that \
     waits for a person's approval is decided with decide_tool_run. Each of the project's \
     own tools is a tool here too.";
 

@@ -9,6 +9,7 @@
 
 use relevance::{Agent, Client, Error, KeyScope};
 
+use super::owners::Owner;
 use super::results::Failure;
 use crate::cli::CredentialArgs;
 use crate::output;
@@ -66,6 +67,32 @@ impl Surface {
         }
     }
 
+    /// What `agent_id` names, if the key reaches it: with a workforce's embed key, that
+    /// workforce (the key reaches no agent); otherwise an agent ([`Surface::agent`]).
+    pub async fn owner(&self, agent_id: &str) -> Result<Owner, Failure> {
+        let client = self.client()?;
+        let KeyScope::Workforce(own) = self.scope() else {
+            return self.agent(agent_id).await.map(Owner::Agent);
+        };
+        if own != agent_id {
+            return Err(unknown_agent(
+                agent_id,
+                &format!("this key reaches only workforce {own}; list_agents lists it"),
+            ));
+        }
+        match client.workforces().get(agent_id).await {
+            Ok(workforce) => Ok(Owner::Workforce(workforce)),
+            Err(Error::NotFound { .. } | Error::Forbidden { .. }) => Err(unknown_agent(
+                agent_id,
+                "the platform knows no workforce with this id for this key",
+            )),
+            Err(error) => Err(Failure::platform(
+                &format!("reading workforce {agent_id}"),
+                error,
+            )),
+        }
+    }
+
     /// The agent `agent_id`, if the key reaches it. An embed key's other agents are
     /// refused before any request, naming the one it does reach.
     pub async fn agent(&self, agent_id: &str) -> Result<Agent, Failure> {
@@ -80,9 +107,7 @@ impl Surface {
             KeyScope::Workforce(own) => {
                 return Err(unknown_agent(
                     agent_id,
-                    &format!(
-                        "this key reaches only workforce {own}, which ask_agent cannot talk to"
-                    ),
+                    &format!("this key reaches only workforce {own}, and no agent"),
                 ))
             }
             _ => {}
