@@ -141,35 +141,7 @@ fn print_banner(emulator: &Emulator, storage: &str, demo_page: bool, json: bool)
     let base_url = emulator.base_url();
     let demo_page_url = demo_page.then(|| format!("{base_url}/demo/"));
     if json {
-        let demo = emulator.demo().map(|demo| {
-            json!({
-                "project": demo.project,
-                "region": demo.region_code,
-                "api_key": demo.api_key,
-                "loaded": demo.loaded,
-                "key_reused": demo.key_reused,
-                "public_agent_id": demo.public_agent_id,
-                "private_agent_id": demo.private_agent_id,
-                "workforce_id": demo.workforce_id,
-            })
-        });
-        let projects: Vec<_> = emulator
-            .projects()
-            .iter()
-            .map(|p| json!({"id": p.id, "region": p.region_code, "agents": p.agent_ids, "workforces": p.workforce_ids}))
-            .collect();
-        // A token the operator supplied is theirs already: never print it (nor the
-        // sign-in link, which carries it).
-        let generated = emulator.admin_token_generated();
-        output::print_json(&json!({
-            "base_url": base_url,
-            "admin_token": generated.then(|| emulator.admin_token()),
-            "dashboard": dashboard_url(emulator),
-            "storage": storage,
-            "projects": projects,
-            "demo": demo,
-            "demo_page": demo_page_url,
-        }));
+        print_banner_json(emulator, storage, demo_page_url);
         return;
     }
     println!("relevance emulator listening on {base_url}");
@@ -191,27 +163,7 @@ fn print_banner(emulator: &Emulator, storage: &str, demo_page: bool, json: bool)
         );
     }
     if let Some(demo) = emulator.demo() {
-        println!();
-        let (what, key) = match (demo.loaded, demo.key_reused) {
-            (false, _) => ("created", "a new API key"),
-            (true, true) => ("loaded from the data directory", "its API key, as before"),
-            (true, false) => ("loaded from the data directory", "a new API key"),
-        };
-        println!(
-            "No seed file: demo project {what}, with {key}. Point the SDK or the CLI at it with:"
-        );
-        println!("  export RELEVANCE_BASE_URL={base_url}");
-        println!("  export RELEVANCE_PROJECT={}", demo.project);
-        println!("  export RELEVANCE_REGION={}", demo.region_code);
-        println!("  export RELEVANCE_API_KEY={}", demo.api_key);
-        println!(
-            "Public agent: {}   private agent: {}   workforce: {}",
-            demo.public_agent_id, demo.private_agent_id, demo.workforce_id
-        );
-        println!(
-            "Webhook (no key): relevance webhook send {base_url}{} --data '{{\"order\": {{\"id\": 1}}}}'",
-            demo.webhook_path
-        );
+        print_demo(&base_url, demo);
     }
     if let Some(url) = &demo_page_url {
         println!();
@@ -219,6 +171,64 @@ fn print_banner(emulator: &Emulator, storage: &str, demo_page: bool, json: bool)
     }
     println!();
     println!("Press Ctrl-C to stop.");
+}
+
+/// The banner as one JSON object (`--json`).
+fn print_banner_json(emulator: &Emulator, storage: &str, demo_page_url: Option<String>) {
+    let base_url = emulator.base_url();
+    let demo = emulator.demo().map(|demo| {
+        json!({
+            "project": demo.project,
+            "region": demo.region_code,
+            "api_key": demo.api_key,
+            "loaded": demo.loaded,
+            "key_reused": demo.key_reused,
+            "public_agent_id": demo.public_agent_id,
+            "private_agent_id": demo.private_agent_id,
+            "workforce_id": demo.workforce_id,
+            "webhook_url": format!("{base_url}{}", demo.webhook_path),
+        })
+    });
+    let projects: Vec<_> = emulator
+        .projects()
+        .iter()
+        .map(|p| json!({"id": p.id, "region": p.region_code, "agents": p.agent_ids, "workforces": p.workforce_ids}))
+        .collect();
+    // A token the operator supplied is theirs already: never print it (nor the
+    // sign-in link, which carries it).
+    let generated = emulator.admin_token_generated();
+    output::print_json(&json!({
+        "base_url": base_url,
+        "admin_token": generated.then(|| emulator.admin_token()),
+        "dashboard": dashboard_url(emulator),
+        "storage": storage,
+        "projects": projects,
+        "demo": demo,
+        "demo_page": demo_page_url,
+    }));
+}
+
+/// The demo project's part of the banner: how to point the SDK or the CLI at it.
+fn print_demo(base_url: &str, demo: &relevance_emulator::DemoProject) {
+    println!();
+    let (what, key) = match (demo.loaded, demo.key_reused) {
+        (false, _) => ("created", "a new API key"),
+        (true, true) => ("loaded from the data directory", "its API key, as before"),
+        (true, false) => ("loaded from the data directory", "a new API key"),
+    };
+    println!("No seed file: demo project {what}, with {key}. Point the SDK or the CLI at it with:");
+    println!("  export RELEVANCE_BASE_URL={base_url}");
+    println!("  export RELEVANCE_PROJECT={}", demo.project);
+    println!("  export RELEVANCE_REGION={}", demo.region_code);
+    println!("  export RELEVANCE_API_KEY={}", demo.api_key);
+    println!(
+        "Public agent: {}   private agent: {}   workforce: {}",
+        demo.public_agent_id, demo.private_agent_id, demo.workforce_id
+    );
+    println!(
+        "Webhook (no key): relevance webhook send {base_url}{} --data '{{\"order\": {{\"id\": 1}}}}'",
+        demo.webhook_path
+    );
 }
 
 /// The one-click sign-in link when the token was generated; the sign-in form otherwise.
