@@ -12,7 +12,7 @@
 //! [`Surface::owner`]: super::surface::Surface::owner
 
 use futures_util::StreamExt;
-use relevance::{AgentListOptions, Client, Error, KeyScope, MessageContent, Task};
+use relevance::{AgentListOptions, Client, Error, KeyScope, Task};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, RoleServer};
@@ -158,19 +158,12 @@ impl McpServer {
             .messages()
             .await
             .map_err(|e| Failure::platform("reading the task", e))?;
-        let run = messages
-            .iter()
-            .rev()
-            .find_map(|message| match &message.content {
-                MessageContent::ToolRun(run) if run.needs_approval() => Some(run),
-                _ => None,
-            })
-            .ok_or_else(|| {
-                Failure::new(format!(
-                    "no tool run waits for approval in task {}",
-                    args.task_id
-                ))
-            })?;
+        let run = replies::waiting_run(&messages).ok_or_else(|| {
+            Failure::new(format!(
+                "no tool run waits for approval in task {}",
+                args.task_id
+            ))
+        })?;
         let since = chrono::Utc::now();
         let followed = match args.approve {
             true => {

@@ -225,19 +225,24 @@ fn replied(task_id: &str, text: &str) -> rmcp::model::CallToolResult {
     )
 }
 
+/// The newest tool run of `messages` that waits for a person's approval, if any.
+pub fn waiting_run(messages: &[relevance::Message]) -> Option<&ToolRun> {
+    messages
+        .iter()
+        .rev()
+        .find_map(|message| match &message.content {
+            MessageContent::ToolRun(run) if run.needs_approval() => Some(run),
+            _ => None,
+        })
+}
+
 /// The run stopped for a person: which tool waits, with which params, in which task.
 async fn waiting(task: &Task, reply: &str) -> Outcome {
     let messages = task
         .messages()
         .await
         .map_err(|error| Failure::platform("reading the task's waiting tool run", error))?;
-    let run = messages
-        .iter()
-        .rev()
-        .find_map(|message| match &message.content {
-            MessageContent::ToolRun(run) if run.needs_approval() => Some(run),
-            _ => None,
-        });
+    let run = waiting_run(&messages);
     let (tool, params) = match run {
         Some(run) => (
             json!({"id": run.tool_id, "title": run.title, "label": render::tool_label(run)}),
