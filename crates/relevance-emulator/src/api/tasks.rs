@@ -768,17 +768,12 @@ pub(crate) async fn tool_runs(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ToolRunsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    const MAX_PAGE_SIZE: usize = 1000;
-    let limit = match query.page_size.as_deref().map(str::trim) {
-        None | Some("") => 100,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|size| (1..=MAX_PAGE_SIZE).contains(size))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("`page_size` must be 1 to {MAX_PAGE_SIZE}"))
-            })?,
-    };
+    let page_size = query
+        .page_size
+        .as_deref()
+        .filter(|size| !size.trim().is_empty());
+    let limit =
+        usize::try_from(parse_number("page_size", page_size, 100, 1..=1000)?).unwrap_or(100);
     let runs = agent_tasks::tool_runs(
         &state,
         &principal,

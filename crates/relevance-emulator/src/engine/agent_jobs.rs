@@ -59,7 +59,7 @@ pub(crate) fn run_ended(
     run_id: i64,
     state: &str,
 ) -> rusqlite::Result<()> {
-    for job in jobs::open_for_run(connection, project, run_id)? {
+    for job in jobs::open_for(connection, project, jobs::JobLink::Run(run_id))? {
         end_from_task(connection, project, task_id, &job.id, state)?;
     }
     Ok(())
@@ -72,7 +72,7 @@ pub(crate) fn run_waits(
     task_id: &str,
     run_id: i64,
 ) -> rusqlite::Result<()> {
-    for job in jobs::open_for_run(connection, project, run_id)? {
+    for job in jobs::open_for(connection, project, jobs::JobLink::Run(run_id))? {
         let answer = last_reply(connection, project, task_id)?;
         let update = success(
             task_id,
@@ -96,7 +96,7 @@ pub(crate) fn runs_replaced(
     project: &str,
     task_id: &str,
 ) -> rusqlite::Result<()> {
-    for job in jobs::open_for_task(connection, project, task_id)? {
+    for job in jobs::open_for(connection, project, jobs::JobLink::Task(task_id))? {
         let update = failure("the run was replaced by a rerun, or its task was deleted");
         jobs::end(
             connection,

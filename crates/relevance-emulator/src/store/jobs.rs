@@ -231,31 +231,31 @@ pub(crate) fn last_update(
     )
 }
 
-/// The agent jobs still following run `run_id` of `project`.
-pub(crate) fn open_for_run(
-    connection: &Connection,
-    project: &str,
-    run_id: i64,
-) -> rusqlite::Result<Vec<JobRecord>> {
-    let mut statement = connection.prepare_cached(&format!(
-        "SELECT {JOB_COLUMNS} FROM jobs
-         WHERE project_id = ?1 AND run_id = ?2 AND state = 'inprogress'"
-    ))?;
-    let rows = statement.query_map(params![project, run_id], job_from_row)?;
-    rows.collect()
+/// What an agent job is bound to: one run of an agent, or its task.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum JobLink<'a> {
+    Run(i64),
+    Task(&'a str),
 }
 
-/// The agent jobs still open on task `task_id` of `project`.
-pub(crate) fn open_for_task(
+/// The agent jobs of `project` still open on `link` (a run, or a task).
+pub(crate) fn open_for(
     connection: &Connection,
     project: &str,
-    task_id: &str,
+    link: JobLink<'_>,
 ) -> rusqlite::Result<Vec<JobRecord>> {
+    let column = match link {
+        JobLink::Run(_) => "run_id",
+        JobLink::Task(_) => "task_id",
+    };
     let mut statement = connection.prepare_cached(&format!(
         "SELECT {JOB_COLUMNS} FROM jobs
-         WHERE project_id = ?1 AND task_id = ?2 AND state = 'inprogress'"
+         WHERE project_id = ?1 AND {column} = ?2 AND state = 'inprogress'"
     ))?;
-    let rows = statement.query_map(params![project, task_id], job_from_row)?;
+    let rows = match link {
+        JobLink::Run(run_id) => statement.query_map(params![project, run_id], job_from_row)?,
+        JobLink::Task(task_id) => statement.query_map(params![project, task_id], job_from_row)?,
+    };
     rows.collect()
 }
 

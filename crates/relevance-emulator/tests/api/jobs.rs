@@ -469,6 +469,24 @@ async fn a_tasks_tool_runs_are_listed_newest_first_with_output_and_cost() {
         )
         .await;
     assert_eq!(one.body["results"].as_array().unwrap().len(), 1);
+    for bad in ["0", "1001", "many"] {
+        let refused = running
+            .get_query(
+                &format!("/{US}/latest/agents/conversations/studios/list"),
+                Some(KEY),
+                &[
+                    ("agent_id", "user-of-tools"),
+                    ("conversation_id", &task),
+                    ("page_size", bad),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(refused.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("`page_size`"));
+    }
     let elsewhere = running
         .get_query(
             &format!("/{US}/latest/agents/conversations/studios/list"),
