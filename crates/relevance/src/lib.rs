@@ -199,6 +199,7 @@
 //! | `task::lifecycle` | a task's life (A11, A17): [`Task::trigger_message`], [`Task::rerun`], [`Task::regenerate`], [`Task::delete`], [`Task::schedule_message`] |
 //! | `tool` | `client.tools()` → [`Tools`] (A12): list, get, create/update ([`ToolBuilder`]), clone, delete; [`Tool`] (handle) and [`ToolData`]; [`Tool::run`] → [`ToolOutput`] |
 //! | `job` | jobs (A15): [`Tool::start`] → [`ToolJob`] (`wait`, `updates`, `cancel`), resumed from its [`JobRef`] with [`Tools::job`] |
+//! | `webhook` | an event to an agent's webhook URL, as an outside system sends it: [`WebhookUrl`] → [`WebhookReceipt`] (no key; the URL's secret never shown); a tool's webhook form is [`Tool::run_webhook`] |
 //! | `ask` | [`Agent::ask`] → [`AgentReply`]: send, then wait on the run's job for the reply; [`Task::wait_for_reply`] waits on a handle already sent |
 //! | `task::tool_runs` | [`Task::tool_runs`] → [`ToolRunEntry`]: a task's tool runs, output and cost (A18) |
 //! | `agent_admin` | managing agents (A13): `agents().create`/`upsert`/`delete` ([`AgentDefinition`]), an agent's tools and sub-agents |
