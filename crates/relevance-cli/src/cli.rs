@@ -128,8 +128,8 @@ pub enum Command {
         command: WebhookCommand,
     },
     /// Serve the key's agents, tools, tasks and knowledge to an MCP host over stdio (an
-    /// API key: the whole project; an embed key file: its one agent or workforce; nothing: the embedded
-    /// demo). Stdout carries only MCP messages; logs go to stderr.
+    /// API key: the whole project; an embed key file: its one agent or workforce; nothing:
+    /// the embedded demo). Stdout carries only MCP messages; logs go to stderr.
     Mcp {
         #[command(flatten)]
         credentials: CredentialArgs,
