@@ -19,9 +19,8 @@ use serde_json::json;
 use crate::auth::{route, Policy, Route};
 use crate::error::ApiError;
 use crate::json::{ApiPath, ApiQuery, LenientJson};
-use crate::service::keys::{self as service, Revoked};
+use crate::service::keys::{self as service, KeyView, Revoked};
 use crate::state::AppState;
-use crate::store::keys::KeyRecord;
 
 /// The admin routes, every one [`Policy::Admin`].
 pub(crate) fn routes() -> Vec<Route> {
@@ -72,8 +71,10 @@ struct ProjectPath {
     project: String,
 }
 
+/// A key as the admin API lists it: the fields of [`KeyView`] its protocol names, with
+/// `kind` spelled as on the wire.
 #[derive(Serialize)]
-struct KeyView {
+struct KeyJson {
     id: String,
     kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -90,9 +91,9 @@ struct KeyView {
     revoked_at: Option<String>,
 }
 
-impl From<KeyRecord> for KeyView {
-    fn from(key: KeyRecord) -> KeyView {
-        KeyView {
+impl From<KeyView> for KeyJson {
+    fn from(key: KeyView) -> KeyJson {
+        KeyJson {
             id: key.id,
             kind: key.kind.as_str(),
             agent_id: key.agent_id,
@@ -110,10 +111,10 @@ async fn list_keys(
     axum::extract::State(state): axum::extract::State<AppState>,
     ApiPath(ProjectPath { project }): ApiPath<ProjectPath>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let keys: Vec<KeyView> = service::list_keys(&state, &project)
+    let keys: Vec<KeyJson> = service::list_keys(&state, &project)
         .await?
         .into_iter()
-        .map(KeyView::from)
+        .map(KeyJson::from)
         .collect();
     Ok(Json(json!({ "keys": keys })))
 }

@@ -3,7 +3,8 @@
 //!
 //! One function per use case, each one store call; the caller has already
 //! been authenticated as the operator (admin token or dashboard session).
-//! Nothing here returns a key's value except [`issue_api_key`], once.
+//! Nothing here returns a key's value except [`issue_api_key`], once; keys
+//! are read as [`KeyView`]s, which leave the stored hash behind.
 
 use super::overview::OperatorError;
 use crate::auth::secret::hash_secret;
@@ -13,6 +14,50 @@ use crate::store::definitions;
 use crate::store::keys::{self, KeyRecord, KeySelector};
 use crate::store::overview;
 use crate::time::now_iso;
+
+/// Whether a key is an API key or an embed key; re-exported so that callers of these
+/// use cases (the admin API, the dashboard) tell the two apart without the store.
+pub(crate) use crate::store::cached_rows::KeyKind;
+
+/// A key as the operator sees it, in the admin API's key list and on the dashboard's
+/// key pages: every stored field but the hash, so no page or answer built from it can
+/// carry more of the secret than `hint` (at most its last 4 characters).
+#[derive(Debug, Clone)]
+pub(crate) struct KeyView {
+    pub(crate) id: String,
+    pub(crate) kind: KeyKind,
+    /// The secret's last characters (at most 4), empty when it is too short for one.
+    pub(crate) hint: String,
+    pub(crate) label: Option<String>,
+    /// The agent of an embed key made for one.
+    pub(crate) agent_id: Option<String>,
+    /// The workforce of an embed key made for one.
+    pub(crate) workforce_id: Option<String>,
+    /// The embed key's task prefix.
+    pub(crate) task_prefix: Option<String>,
+    pub(crate) created_at: String,
+    pub(crate) last_used_at: Option<String>,
+    pub(crate) revoked_at: Option<String>,
+    pub(crate) request_count: i64,
+}
+
+impl From<KeyRecord> for KeyView {
+    fn from(key: KeyRecord) -> KeyView {
+        KeyView {
+            id: key.id,
+            kind: key.kind,
+            hint: key.hint,
+            label: key.label,
+            agent_id: key.agent_id,
+            workforce_id: key.workforce_id,
+            task_prefix: key.task_prefix,
+            created_at: key.created_at,
+            last_used_at: key.last_used_at,
+            revoked_at: key.revoked_at,
+            request_count: key.request_count,
+        }
+    }
+}
 
 /// A new API key: its id, and its value, shown this once.
 #[derive(Clone)]
@@ -50,9 +95,9 @@ pub(crate) async fn list_projects(
 pub(crate) async fn list_keys(
     state: &AppState,
     project: &str,
-) -> Result<Vec<KeyRecord>, OperatorError> {
+) -> Result<Vec<KeyView>, OperatorError> {
     let lookup = project.to_string();
-    state
+    let keys = state
         .store()
         .call(move |connection| {
             if definitions::project_region(connection, &lookup)?.is_none() {
@@ -61,7 +106,8 @@ pub(crate) async fn list_keys(
             keys::list_for_project(connection, connection.key_cache(), &lookup).map(Some)
         })
         .await?
-        .ok_or_else(|| OperatorError::project_not_found(project))
+        .ok_or_else(|| OperatorError::project_not_found(project))?;
+    Ok(keys.into_iter().map(KeyView::from).collect())
 }
 
 /// One key of `project` by id; a key of another project is not found.
@@ -69,9 +115,9 @@ pub(crate) async fn key_of_project(
     state: &AppState,
     project: &str,
     key_id: &str,
-) -> Result<KeyRecord, OperatorError> {
+) -> Result<KeyView, OperatorError> {
     let (lookup_project, lookup_key) = (project.to_string(), key_id.to_string());
-    state
+    let key = state
         .store()
         .call(move |connection| {
             overview::find_key_in_project(
@@ -84,7 +130,8 @@ pub(crate) async fn key_of_project(
         .await?
         .ok_or_else(|| OperatorError::KeyNotFound {
             key_id: key_id.to_string(),
-        })
+        })?;
+    Ok(KeyView::from(key))
 }
 
 /// A new API key for `project` with `label` as given, working at once; its
@@ -163,4 +210,36 @@ pub(crate) async fn is_stored_key(state: &AppState, secret: &str) -> Result<bool
         .call(move |connection| keys::find_by_hash(connection, &hash))
         .await?
         .is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{KeyKind, KeyView};
+    use crate::store::keys::KeyRecord;
+
+    #[test]
+    fn a_key_view_leaves_the_hash_behind() {
+        let hash = "f00d".repeat(16);
+        let view = KeyView::from(KeyRecord {
+            id: "key-1".into(),
+            project: "p".into(),
+            kind: KeyKind::Embed,
+            sha256: hash.clone(),
+            hint: "wxyz".into(),
+            label: None,
+            agent_id: Some("agent-1".into()),
+            workforce_id: None,
+            task_prefix: Some("web".into()),
+            created_at: "2024-01-01T00:00:00Z".into(),
+            last_used_at: None,
+            revoked_at: None,
+            request_count: 3,
+        });
+        let shown = format!("{view:?}");
+        assert!(!shown.contains(&hash), "{shown}");
+        assert_eq!(
+            (view.hint.as_str(), view.kind, view.request_count),
+            ("wxyz", KeyKind::Embed, 3)
+        );
+    }
 }

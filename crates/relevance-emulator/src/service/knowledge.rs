@@ -152,6 +152,26 @@ pub(crate) enum RowData {
     Value(Value),
 }
 
+/// A table set as the dashboard lists it, so its page needs no store row.
+#[derive(Debug, Clone)]
+pub(crate) struct SetView {
+    pub(crate) name: String,
+    pub(crate) row_count: i64,
+    pub(crate) insert_date: String,
+    pub(crate) update_date: String,
+}
+
+impl From<SetRecord> for SetView {
+    fn from(set: SetRecord) -> SetView {
+        SetView {
+            name: set.name,
+            row_count: set.row_count,
+            insert_date: set.insert_date,
+            update_date: set.update_date,
+        }
+    }
+}
+
 /// A set in `knowledge/sets/list`: a table, or an agent task with its message count.
 #[derive(Debug, Clone)]
 pub(crate) enum SetEntry {

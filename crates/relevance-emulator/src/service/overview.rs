@@ -11,6 +11,7 @@
 //! which the dashboard calls the API's own use cases ([`super::agent_tasks`],
 //! [`super::tools`]).
 
+use super::tools::ToolView;
 use crate::auth::Principal;
 use crate::error::{echo_id, ApiError};
 use crate::region::Region;
@@ -19,7 +20,7 @@ use crate::store::cached_rows::AgentRecord;
 use crate::store::definitions::{self, Visibility};
 use crate::store::overview::{self, ProjectCounts, WorkforceRow};
 use crate::store::tasks::{self, MessageRecord, TaskRecord, TaskScope};
-use crate::store::tools::{self as tool_store, ToolRecord};
+use crate::store::tools as tool_store;
 use crate::store::workforce_tasks::{self, WorkforceTaskRecord, WorkforceTaskScope};
 use crate::store::StoreError;
 use crate::time::now_iso;
@@ -264,7 +265,7 @@ pub(crate) async fn acting_in(state: &AppState, project: &str) -> Result<Princip
 /// Every project's id with its tools (ordered by id), projects ordered by id.
 pub(crate) async fn all_tools(
     state: &AppState,
-) -> Result<Vec<(String, Vec<ToolRecord>)>, OperatorError> {
+) -> Result<Vec<(String, Vec<ToolView>)>, OperatorError> {
     Ok(state
         .store()
         .call(|connection| -> rusqlite::Result<_> {
@@ -272,7 +273,7 @@ pub(crate) async fn all_tools(
                 .into_iter()
                 .map(|(project, _)| {
                     let tools = tool_store::list_tools(connection, &project, i64::MAX)?;
-                    Ok((project, tools))
+                    Ok((project, views(tools)))
                 })
                 .collect()
         })

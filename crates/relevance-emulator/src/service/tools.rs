@@ -7,6 +7,7 @@
 //! ([`SERVER_FIELDS`]). Its behaviour is the emulator's own `emulator_behavior` field
 //! ([`crate::engine::tool_runner::ToolBehavior`]). Running goes through
 //! [`crate::engine::tool_runner`], the same code an agent's script `tool` step uses.
+//! The dashboard shows tools as [`ToolView`]s.
 
 use serde_json::{Map, Value};
 
@@ -174,6 +175,51 @@ pub(crate) fn params_schema(tool: &ToolRecord) -> Value {
 /// sends for a new tool.
 pub(crate) fn empty_params_schema() -> Value {
     serde_json::json!({"type": "object", "properties": {}, "required": []})
+}
+
+/// A tool as the dashboard shows it: the document's fields read once here, so the
+/// pages need neither the stored row nor its JSON document.
+#[derive(Debug, Clone)]
+pub(crate) struct ToolView {
+    pub(crate) project: String,
+    pub(crate) id: String,
+    /// The document's `title`, or the id when it has none (or only blanks).
+    pub(crate) title: String,
+    /// The document's `emoji`, empty when it has none.
+    pub(crate) emoji: String,
+    /// The document's `description`, empty when it has none.
+    pub(crate) description: String,
+    /// Whether the document says `"public": true`.
+    pub(crate) public: bool,
+    /// As [`params_schema`] gives it.
+    pub(crate) params_schema: Value,
+}
+
+impl From<ToolRecord> for ToolView {
+    fn from(tool: ToolRecord) -> ToolView {
+        let text = |field: &str| {
+            tool.document
+                .get(field)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let title = text("title");
+        let title = if title.trim().is_empty() {
+            tool.id.clone()
+        } else {
+            title
+        };
+        ToolView {
+            title,
+            emoji: text("emoji"),
+            description: text("description"),
+            public: tool.document.get("public").and_then(Value::as_bool) == Some(true),
+            params_schema: params_schema(&tool),
+            project: tool.project,
+            id: tool.id,
+        }
+    }
 }
 
 /// Up to `limit` tools of the caller's project, ordered by id.

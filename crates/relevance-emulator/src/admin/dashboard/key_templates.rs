@@ -5,9 +5,7 @@
 use maud::{html, Markup};
 
 use super::html::{badge, dash, keys_url, post_form, project_url, seg, when, when_opt};
-use crate::service::keys::NewApiKey;
-use crate::store::cached_rows::KeyKind;
-use crate::store::keys::KeyRecord;
+use crate::service::keys::{KeyKind, KeyView, NewApiKey};
 
 /// Longest label the create form takes (its `maxlength`; the handler refuses longer).
 pub(crate) const MAX_LABEL_CHARS: usize = 200;
@@ -19,23 +17,23 @@ pub(crate) struct KeyList<'a> {
     pub(crate) csrf: &'a str,
     /// The id of a key just revoked, for the notice on top.
     pub(crate) revoked_notice: Option<&'a str>,
-    pub(crate) api_keys: Vec<&'a KeyRecord>,
+    pub(crate) api_keys: Vec<&'a KeyView>,
     /// Embed keys that pass the filter.
-    pub(crate) embed_keys: Vec<&'a KeyRecord>,
+    pub(crate) embed_keys: Vec<&'a KeyView>,
     pub(crate) agent_ids: &'a [String],
     pub(crate) workforce_ids: &'a [String],
     /// The filter as chosen: agent, workforce, status.
     pub(crate) filter: (Option<&'a String>, Option<&'a String>, Option<&'a str>),
 }
 
-fn status_badge(key: &KeyRecord) -> Markup {
+fn status_badge(key: &KeyView) -> Markup {
     match &key.revoked_at {
         Some(at) => html! { (badge("bad", "revoked")) " " (when(at)) },
         None => badge("ok", "active"),
     }
 }
 
-fn hint(key: &KeyRecord) -> Markup {
+fn hint(key: &KeyView) -> Markup {
     html! {
         @if key.hint.is_empty() {
             span.muted { "(too short for a hint)" }
@@ -45,7 +43,7 @@ fn hint(key: &KeyRecord) -> Markup {
     }
 }
 
-fn revoke_cell(project: &str, key: &KeyRecord) -> Markup {
+fn revoke_cell(project: &str, key: &KeyView) -> Markup {
     html! {
         @if key.revoked_at.is_none() {
             a href={ (keys_url(project)) "/" (seg(&key.id)) "/revoke" } class="revoke" data-key-id=(key.id) {
@@ -123,7 +121,7 @@ fn embed_filter_form(list: &KeyList<'_>) -> Markup {
     }
 }
 
-fn embed_scope(project: &str, key: &KeyRecord) -> Markup {
+fn embed_scope(project: &str, key: &KeyView) -> Markup {
     let purl = project_url(project);
     html! {
         @match (&key.agent_id, &key.workforce_id) {
@@ -205,7 +203,7 @@ pub(crate) fn created(project: &str, issued: &NewApiKey) -> Markup {
 }
 
 /// What is about to be revoked, in words.
-fn key_description(key: &KeyRecord) -> Markup {
+fn key_description(key: &KeyView) -> Markup {
     html! {
         @match (&key.kind, &key.agent_id, &key.workforce_id) {
             (KeyKind::Api, _, _) => {
@@ -224,7 +222,7 @@ fn key_description(key: &KeyRecord) -> Markup {
 }
 
 /// Asks before revoking; a key already revoked says when.
-pub(crate) fn confirm_revoke(project: &str, csrf: &str, key: &KeyRecord) -> Markup {
+pub(crate) fn confirm_revoke(project: &str, csrf: &str, key: &KeyView) -> Markup {
     let url = keys_url(project);
     let what = key_description(key);
     let buttons = html! {

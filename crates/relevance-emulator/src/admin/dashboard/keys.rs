@@ -18,10 +18,9 @@ use super::html::{keys_url, seg, Page};
 use super::key_templates::{self, KeyList, MAX_LABEL_CHARS};
 use super::session::SignedIn;
 use super::{checked_form, DashboardState, PageError};
+use crate::service::keys::{KeyKind, KeyView};
 use crate::service::overview::OperatorError;
 use crate::service::{keys, overview};
-use crate::store::cached_rows::KeyKind;
-use crate::store::keys::KeyRecord;
 
 /// The embed-key filter from the query string.
 #[derive(Debug, Default)]
@@ -54,7 +53,7 @@ impl EmbedFilter {
         })
     }
 
-    fn keeps(&self, key: &KeyRecord) -> bool {
+    fn keeps(&self, key: &KeyView) -> bool {
         let agent_ok = self
             .agent
             .as_ref()
@@ -149,7 +148,7 @@ async fn key_of_project(
     session: &SignedIn,
     project: &str,
     key_id: &str,
-) -> Result<KeyRecord, PageError> {
+) -> Result<KeyView, PageError> {
     keys::key_of_project(&state.app, project, key_id)
         .await
         .map_err(|error| PageError::from(error).for_session(session))

@@ -19,7 +19,7 @@ use super::knowledge_templates::{self, RowsShown, ROWS_PER_PAGE};
 use super::session::SignedIn;
 use super::{checked_form, DashboardState, PageError};
 use crate::auth::Principal;
-use crate::service::knowledge::{self, KnowledgeError, RowQuery, SetEntry};
+use crate::service::knowledge::{self, KnowledgeError, RowQuery, SetEntry, SetView};
 use crate::service::{keys, overview};
 
 type SetPath = Result<Path<(String, String)>, PathRejection>;
@@ -60,7 +60,7 @@ pub(crate) async fn list(
             .map_err(|error| fail(error.into()))?
             .into_iter()
             .filter_map(|entry| match entry {
-                SetEntry::Table(set) => Some(set),
+                SetEntry::Table(set) => Some(SetView::from(set)),
                 SetEntry::Conversation(..) => None,
             })
             .collect();

@@ -4,8 +4,7 @@
 use maud::{html, Markup};
 
 use super::html::{action_button, project_url, seg, when};
-use crate::service::knowledge::{RowData, RowView};
-use crate::store::knowledge::SetRecord;
+use crate::service::knowledge::{RowData, RowView, SetView};
 
 /// Rows per page of a table's page.
 pub(crate) const ROWS_PER_PAGE: i64 = 50;
@@ -16,7 +15,7 @@ pub(crate) fn set_url(project: &str, set: &str) -> String {
 }
 
 /// `GET /dashboard/knowledge`: each project's tables, projects in id order.
-pub(crate) fn list(projects: &[(String, Vec<SetRecord>)], csrf: &str) -> Markup {
+pub(crate) fn list(projects: &[(String, Vec<SetView>)], csrf: &str) -> Markup {
     html! {
         p.muted { "Each project's knowledge tables (" code { "knowledge/..." } "). An agent's conversations are knowledge sets too; they are on its task pages." }
         @for (project, sets) in projects {

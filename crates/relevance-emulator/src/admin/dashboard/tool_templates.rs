@@ -8,33 +8,15 @@ use serde_json::Value;
 use super::html::{action_button, badge, dash, post_form, project_url, seg};
 use crate::engine::tool_runner::{ToolOutcome, ToolStatus};
 use crate::service::jobs::JobSummary;
-use crate::service::tools::params_schema;
-use crate::store::tools::ToolRecord;
+use crate::service::tools::ToolView;
 
 /// `/dashboard/projects/{project}/tools/{tool_id}`: a tool's page and its run form's action.
 pub(crate) fn tool_url(project: &str, tool_id: &str) -> String {
     format!("{}/tools/{}", project_url(project), seg(tool_id))
 }
 
-fn text<'a>(tool: &'a ToolRecord, field: &str) -> &'a str {
-    tool.document
-        .get(field)
-        .and_then(Value::as_str)
-        .unwrap_or("")
-}
-
-/// The title, or the id when the tool has none.
-fn title(tool: &ToolRecord) -> &str {
-    let title = text(tool, "title");
-    if title.trim().is_empty() {
-        &tool.id
-    } else {
-        title
-    }
-}
-
-fn public_badge(tool: &ToolRecord) -> Markup {
-    if tool.document.get("public").and_then(Value::as_bool) == Some(true) {
+fn public_badge(tool: &ToolView) -> Markup {
+    if tool.public {
         badge("info", "public")
     } else {
         badge("neutral", "private")
@@ -47,7 +29,7 @@ fn pretty(value: &Value) -> Markup {
 }
 
 /// `GET /dashboard/tools`: each project's tools, projects in id order.
-pub(crate) fn list(projects: &[(String, Vec<ToolRecord>)]) -> Markup {
+pub(crate) fn list(projects: &[(String, Vec<ToolView>)]) -> Markup {
     html! {
         @for (project, tools) in projects {
             h2 { "Project " a href=(project_url(project)) { (project) } }
@@ -62,11 +44,11 @@ pub(crate) fn list(projects: &[(String, Vec<ToolRecord>)]) -> Markup {
                     }
                     @for tool in tools {
                         tr data-tool-id=(tool.id) {
-                            td { (text(tool, "emoji")) " " a href=(tool_url(project, &tool.id)) { (title(tool)) } }
+                            td { (tool.emoji) " " a href=(tool_url(project, &tool.id)) { (tool.title) } }
                             td { code { (tool.id) } }
-                            td { (text(tool, "description")) }
+                            td { (tool.description) }
                             td { (public_badge(tool)) }
-                            td { (pretty(&params_schema(tool))) }
+                            td { (pretty(&tool.params_schema)) }
                         }
                     }
                 }
@@ -121,7 +103,7 @@ fn outcome(shown: &RunShown) -> Markup {
 pub(crate) fn tool(
     project: &str,
     csrf: &str,
-    tool: &ToolRecord,
+    tool: &ToolView,
     params_text: &str,
     shown: &RunShown,
     jobs: &[JobSummary],
@@ -136,10 +118,10 @@ pub(crate) fn tool(
         div.card { dl.settings {
             dt { "Id" } dd { code { (tool.id) } }
             dt { "Project" } dd { a href=(project_url(project)) { (project) } }
-            dt { "Title" } dd { (text(tool, "emoji")) " " span id="tool-title" { (title(tool)) } }
-            dt { "Description" } dd { (text(tool, "description")) }
+            dt { "Title" } dd { (tool.emoji) " " span id="tool-title" { (tool.title) } }
+            dt { "Description" } dd { (tool.description) }
             dt { "Visibility" } dd { (public_badge(tool)) }
-            dt { "Params schema" } dd { (pretty(&params_schema(tool))) }
+            dt { "Params schema" } dd { (pretty(&tool.params_schema)) }
         } }
         h2 { "Run with JSON params" }
         p.muted { "Runs the tool as " code { "studios/{id}/trigger_limited" } " does: params that break its schema come back as a failed run listing each violation." }

@@ -21,8 +21,8 @@ use super::tool_templates::{self, RunShown};
 use super::{checked_form, DashboardState, PageError};
 use crate::auth::Principal;
 use crate::service::jobs::{self, JobSummary};
+use crate::service::tools::ToolView;
 use crate::service::{overview, tools};
-use crate::store::tools::ToolRecord;
 
 type ToolPath = Result<Path<(String, String)>, PathRejection>;
 
@@ -46,7 +46,7 @@ async fn tool_of(
     state: &DashboardState,
     session: &SignedIn,
     path: ToolPath,
-) -> Result<(Principal, ToolRecord), PageError> {
+) -> Result<(Principal, ToolView), PageError> {
     let Path((project, tool_id)) =
         path.map_err(|_| PageError::not_found("no such tool").for_session(session))?;
     let principal = overview::acting_in(&state.app, &project)
@@ -54,6 +54,7 @@ async fn tool_of(
         .map_err(|error| PageError::from(error).for_session(session))?;
     let tool = tools::get(&state.app, &principal, &tool_id)
         .await
+        .map(ToolView::from)
         .map_err(|error| PageError::from(error).for_session(session))?;
     Ok((principal, tool))
 }
@@ -64,7 +65,7 @@ const RECENT_JOBS: i64 = 20;
 fn tool_page(
     session: &SignedIn,
     status: StatusCode,
-    tool: &ToolRecord,
+    tool: &ToolView,
     params_text: &str,
     shown: &RunShown,
     jobs: &[JobSummary],
