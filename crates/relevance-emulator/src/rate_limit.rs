@@ -35,6 +35,13 @@ impl RateLimiter {
         }
     }
 
+    /// Takes one token for `address` now, or answers the whole seconds to wait (at least
+    /// one): what a 429's `Retry-After` says.
+    pub(crate) fn take(&self, address: IpAddr) -> Result<(), u64> {
+        self.check(address, Instant::now())
+            .map_err(|wait| (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1))
+    }
+
     /// Takes one token for `address`, or answers how long until one is available.
     pub(crate) fn check(&self, address: IpAddr, now: Instant) -> Result<(), Duration> {
         if self.per_minute == 0 {

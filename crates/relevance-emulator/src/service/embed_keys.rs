@@ -3,7 +3,6 @@
 //! other-region target is one and the same "not found".
 
 use std::net::IpAddr;
-use std::time::Instant;
 
 use crate::auth::EmbedTarget;
 use crate::region::Region;
@@ -55,9 +54,9 @@ pub(crate) async fn issue_embed_key(
 ) -> Result<NewEmbedKey, EmbedKeyError> {
     state
         .rate_limiter()
-        .check(client, Instant::now())
-        .map_err(|wait| EmbedKeyError::RateLimited {
-            retry_after_seconds: (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1),
+        .take(client)
+        .map_err(|retry_after_seconds| EmbedKeyError::RateLimited {
+            retry_after_seconds,
         })?;
     let now = now_iso();
     let issued = state

@@ -12,7 +12,6 @@
 //! thread continues.
 
 use std::net::IpAddr;
-use std::time::Instant;
 
 use rusqlite::Connection;
 use serde_json::Value;
@@ -110,9 +109,9 @@ impl CallerError for WebhookError {}
 /// Takes one token of `limiter` for `client`, or says how long to wait.
 fn check_rate(limiter: &RateLimiter, client: IpAddr) -> Result<(), WebhookError> {
     limiter
-        .check(client, Instant::now())
-        .map_err(|wait| WebhookError::RateLimited {
-            retry_after_seconds: (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1),
+        .take(client)
+        .map_err(|retry_after_seconds| WebhookError::RateLimited {
+            retry_after_seconds,
         })
 }
 
