@@ -62,20 +62,22 @@ fn print_receipt(receipt: &WebhookReceipt, json: bool) {
     }
     let conversation = receipt.conversation_id.as_deref().unwrap_or("(not named)");
     if receipt.duplicate {
-        println!("duplicate: an event with this unique id was taken before; nothing was written (conversation {conversation})");
+        println!("duplicate:    this unique id was taken before; nothing was written");
+        println!("conversation: {conversation}");
         return;
     }
     println!("conversation: {conversation}");
     if let Some(job) = &receipt.job {
+        println!("job:          {}", job.job_id);
+        // The command on a line of its own: a terminal may wrap it, but it copies whole.
+        println!("follow it with:");
         println!(
-            "job:          {} (follow it: relevance tools job {} {} --wait)",
-            job.job_id, job.studio_id, job.job_id
+            "  relevance tools job {} {} --wait",
+            job.studio_id, job.job_id
         );
     }
     if !receipt.missing_fields.is_empty() {
-        println!(
-            "missing:      {} (the payload has no value for these template fields; they were left empty)",
-            receipt.missing_fields.join(", ")
-        );
+        println!("missing:      {}", receipt.missing_fields.join(", "));
+        println!("  (the payload has no value for these template fields: left empty)");
     }
 }
